@@ -1,0 +1,129 @@
+package interactions
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Status is where an application stands.
+type Status string
+
+// The statuses.
+const (
+	StatusOpen      Status = "open"
+	StatusRejected  Status = "rejected"
+	StatusHired     Status = "hired"
+	StatusWithdrawn Status = "withdrawn"
+)
+
+// Application is the current state of one candidate's application to one job, derived
+// from its interactions. It is stored with its events in compact form (no personal
+// data) so that clocks and the timeline never scan the interaction log.
+type Application struct {
+	ID            string     `bson:"_id" json:"id"`
+	CandidateID   string     `bson:"candidate_id" json:"candidate_id"`
+	JobID         string     `bson:"job_id,omitempty" json:"job_id,omitempty"`
+	RecruiterID   string     `bson:"recruiter_id,omitempty" json:"recruiter_id,omitempty"`
+	Status        Status     `bson:"status" json:"status"`
+	Stage         string     `bson:"stage,omitempty" json:"stage,omitempty"`
+	StageSince    *time.Time `bson:"stage_since,omitempty" json:"stage_since,omitempty"`
+	Source        string     `bson:"source,omitempty" json:"source,omitempty"`
+	Referral      bool       `bson:"referral" json:"referral"`
+	AppliedAt     *time.Time `bson:"applied_at,omitempty" json:"applied_at,omitempty"`
+	LastContactAt *time.Time `bson:"last_contact_at,omitempty" json:"last_contact_at,omitempty"`
+	LastEventAt   time.Time  `bson:"last_event_at" json:"last_event_at"`
+	ClosedAt      *time.Time `bson:"closed_at,omitempty" json:"closed_at,omitempty"`
+	EventCount    int        `bson:"event_count" json:"event_count"`
+	UpdatedAt     time.Time  `bson:"updated_at" json:"updated_at"`
+	// Events are the application's interactions without personal data, ordered by
+	// occurred_at then id.
+	Events []Interaction `bson:"events" json:"-"`
+}
+
+// Compact returns the interaction without personal data, as kept in an application.
+func (in Interaction) Compact() Interaction {
+	in.Candidate = nil
+	in.Job = nil
+	in.Metadata = nil
+	in.Duplicate = false
+	return in
+}
+
+// SortEvents orders events by occurred_at, then id: the order derivation uses.
+func SortEvents(events []Interaction) {
+	slices.SortFunc(events, func(a, b Interaction) int {
+		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// MergeEvents adds the new events to events (ignoring ids already there) and returns
+// them sorted. It reports whether anything was added.
+func MergeEvents(events, add []Interaction) ([]Interaction, bool) {
+	have := make(map[string]bool, len(events))
+	for _, e := range events {
+		have[e.ID] = true
+	}
+	changed := false
+	for _, e := range add {
+		if have[e.ID] {
+			continue
+		}
+		have[e.ID] = true
+		events = append(events, e.Compact())
+		changed = true
+	}
+	SortEvents(events)
+	return events, changed
+}
+
+// DeriveApplication computes an application's state from its events, which must be
+// sorted (SortEvents). It is a pure function: the same events give the same state.
+func DeriveApplication(id string, events []Interaction) Application {
+	a := Application{ID: id, Status: StatusOpen, Events: events, EventCount: len(events)}
+	for i := range events {
+		e := &events[i]
+		t := e.OccurredAt
+		if e.CandidateID != "" {
+			a.CandidateID = e.CandidateID
+		}
+		if e.JobID != "" {
+			a.JobID = e.JobID
+		}
+		if e.RecruiterID != "" {
+			a.RecruiterID = e.RecruiterID
+		}
+		if e.Referral {
+			a.Referral = true
+		}
+		if a.Source == "" {
+			a.Source = e.Source
+		}
+		if e.IsContact() {
+			a.LastContactAt = &t
+		}
+		a.LastEventAt = t
+		switch e.Kind {
+		case KindApplicationReceived:
+			if a.AppliedAt == nil {
+				a.AppliedAt = &t
+				a.Source = e.Source
+			}
+		case KindStageChanged:
+			a.Stage = e.Stage
+			a.StageSince = &t
+		case KindRejected:
+			a.Status, a.ClosedAt = StatusRejected, &t
+		case KindHired:
+			a.Status, a.ClosedAt = StatusHired, &t
+		case KindWithdrawn:
+			a.Status, a.ClosedAt = StatusWithdrawn, &t
+		case KindUnrejected:
+			a.Status, a.ClosedAt = StatusOpen, nil
+		}
+	}
+	return a
+}

@@ -1,0 +1,399 @@
+package interactions
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+var (
+	projectorLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "goodwill_projector_lag_seconds",
+		Help:    "Time from an interaction's receipt to its application in derived state.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+	})
+	projectorApplied = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "goodwill_projector_applied_total",
+		Help: "Interactions applied to derived state.",
+	})
+)
+
+// catchUpOverlap is how far before its mark the projector re-reads the log at start.
+// Re-applying an interaction is harmless, and the overlap covers batches that were
+// committed after a later batch had already moved the mark.
+const catchUpOverlap = 2 * time.Minute
+
+// AppliedFunc is told of applications whose derived state changed, after it is
+// stored. now is the moment the projector applied them.
+type AppliedFunc func(ctx context.Context, apps []Application, now time.Time) error
+
+// Projector applies committed interactions to derived state — applications,
+// candidates, jobs and contact lookups — coalescing the events of one application into
+// one update. It keeps a high-water mark of what it applied, so that after a crash it
+// re-reads the log's tail and derived state repairs itself.
+type Projector struct {
+	store   *Store
+	guard   *Tombstones
+	log     *slog.Logger
+	now     func() time.Time
+	feed    chan []Interaction
+	applied []AppliedFunc
+
+	mu       sync.Mutex
+	mark     time.Time // newest received_at applied
+	savedAt  time.Time
+	stopping chan struct{}
+	done     chan struct{}
+}
+
+// NewProjector returns a projector; Start runs it.
+func NewProjector(store *Store, guard *Tombstones, log *slog.Logger, now func() time.Time) *Projector {
+	return &Projector{
+		store:    store,
+		guard:    guard,
+		log:      log,
+		now:      now,
+		feed:     make(chan []Interaction, 256),
+		stopping: make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+// OnApplied adds a consumer of changed applications (the SLA engine). Call before
+// Start.
+func (p *Projector) OnApplied(f AppliedFunc) { p.applied = append(p.applied, f) }
+
+// Feed hands a committed batch to the projector. It blocks while the projector is
+// far behind, which slows writers down rather than losing work.
+func (p *Projector) Feed(batch []Interaction) { p.feed <- batch }
+
+// Start catches up with the log's tail and then applies fed batches until Close.
+func (p *Projector) Start(ctx context.Context) error {
+	if err := p.catchUp(ctx); err != nil {
+		return err
+	}
+	go p.run()
+	return nil
+}
+
+// Close applies what was fed, saves the mark and stops. Feed must not be called after.
+func (p *Projector) Close(ctx context.Context) error {
+	close(p.stopping)
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Projector) run() {
+	defer close(p.done)
+	for {
+		select {
+		case batch := <-p.feed:
+			p.applyRetrying(p.gather(batch))
+		case <-p.stopping:
+			for {
+				select {
+				case batch := <-p.feed:
+					p.applyRetrying(p.gather(batch))
+				default:
+					p.saveMark(context.Background(), true)
+					return
+				}
+			}
+		case <-time.After(time.Second):
+			p.saveMark(context.Background(), false)
+		}
+	}
+}
+
+// gather adds whatever else is waiting to batch, so that several events of one
+// application become one update.
+func (p *Projector) gather(batch []Interaction) []Interaction {
+	for len(batch) < 5000 {
+		select {
+		case more := <-p.feed:
+			batch = append(batch, more...)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// applyRetrying applies items, retrying while the store is unreachable. It gives up
+// only when stopping; the next start's catch-up then applies them.
+func (p *Projector) applyRetrying(items []Interaction) {
+	backoff := 100 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := p.Apply(ctx, items)
+		cancel()
+		if err == nil {
+			return
+		}
+		storeErrors.WithLabelValues("project").Inc()
+		p.log.Warn("projector: apply failed; retrying", "err", err, "items", len(items))
+		select {
+		case <-p.stopping:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// Apply applies items to derived state. It is idempotent.
+func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
+	if len(items) == 0 {
+		return nil
+	}
+	// A tombstone written since these were stored must win.
+	if err := p.guard.Strip(ctx, items); err != nil {
+		return err
+	}
+	byApp := map[string][]Interaction{}
+	var order []string
+	for _, it := range items {
+		if _, ok := byApp[it.ApplicationID]; !ok {
+			order = append(order, it.ApplicationID)
+		}
+		byApp[it.ApplicationID] = append(byApp[it.ApplicationID], it)
+	}
+	now := p.now().UTC().Truncate(time.Millisecond)
+	changed := make([]Application, 0, len(order))
+	for _, id := range order {
+		app, ok, err := p.applyToApplication(ctx, id, byApp[id], now)
+		if err != nil {
+			return err
+		}
+		if ok {
+			changed = append(changed, app)
+		}
+	}
+	for i := range items {
+		if err := p.applyDetails(ctx, &items[i]); err != nil {
+			return err
+		}
+	}
+	for _, f := range p.applied {
+		if err := f(ctx, changed, now); err != nil {
+			return err
+		}
+	}
+	newest := items[0].ReceivedAt
+	for _, it := range items {
+		projectorLag.Observe(now.Sub(it.ReceivedAt).Seconds())
+		if it.ReceivedAt.After(newest) {
+			newest = it.ReceivedAt
+		}
+	}
+	projectorApplied.Add(float64(len(items)))
+	p.mu.Lock()
+	if newest.After(p.mark) {
+		p.mark = newest
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// applyToApplication merges events into one application document. It reports
+// whether anything changed.
+func (p *Projector) applyToApplication(ctx context.Context, id string, add []Interaction, now time.Time) (Application, bool, error) {
+	var cur Application
+	err := p.store.applications.FindOne(ctx, bson.M{"_id": id}).Decode(&cur)
+	exists := err == nil
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return cur, false, err
+	}
+	events, changed := MergeEvents(cur.Events, add)
+	if !changed {
+		return cur, false, nil
+	}
+	app := DeriveApplication(id, events)
+	app.UpdatedAt = now
+	if !exists {
+		_, err := p.store.applications.InsertOne(ctx, app)
+		if err == nil {
+			return app, true, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return app, false, err
+		}
+		// Created meanwhile: start over from the stored document.
+		return p.applyToApplication(ctx, id, add, now)
+	}
+	set := bson.M{}
+	raw, err := bson.Marshal(app)
+	if err != nil {
+		return app, false, err
+	}
+	if err := bson.Unmarshal(raw, &set); err != nil {
+		return app, false, err
+	}
+	delete(set, "_id")
+	unset := bson.M{}
+	for _, f := range []struct {
+		name  string
+		empty bool
+	}{
+		{"stage", app.Stage == ""}, {"stage_since", app.StageSince == nil},
+		{"closed_at", app.ClosedAt == nil}, {"last_contact_at", app.LastContactAt == nil},
+		{"applied_at", app.AppliedAt == nil}, {"job_id", app.JobID == ""},
+		{"recruiter_id", app.RecruiterID == ""}, {"source", app.Source == ""},
+	} {
+		if f.empty {
+			unset[f.name] = ""
+		}
+	}
+	update := bson.M{"$set": set}
+	if len(unset) > 0 {
+		update["$unset"] = unset
+	}
+	if err := p.store.applications.FindOneAndUpdate(ctx, bson.M{"_id": id}, update).Err(); err != nil {
+		return app, false, err
+	}
+	return app, true, nil
+}
+
+// applyDetails upserts the candidate's contact details, the job's details and the
+// contact lookups (email or phone → candidate) an interaction carries.
+func (p *Projector) applyDetails(ctx context.Context, it *Interaction) error {
+	if c := it.Candidate; c != nil {
+		set := bson.M{}
+		if c.Name != "" {
+			set["name"] = c.Name
+		}
+		if c.Email != "" {
+			set["email"] = c.Email
+			if err := p.store.addContact(ctx, "email:"+strings.ToLower(c.Email), it.CandidateID); err != nil {
+				return err
+			}
+		}
+		if c.Phone != "" {
+			set["phone"] = c.Phone
+			if err := p.store.addContact(ctx, "phone:"+c.Phone, it.CandidateID); err != nil {
+				return err
+			}
+		}
+		if err := upsertByID(ctx, p.store.candidates, it.CandidateID, bson.M{"$set": set}); err != nil {
+			return err
+		}
+	}
+	if j := it.Job; j != nil && it.JobID != "" {
+		set := bson.M{}
+		if j.Title != "" {
+			set["title"] = j.Title
+		}
+		if j.Department != "" {
+			set["department"] = j.Department
+		}
+		if err := upsertByID(ctx, p.store.jobs, it.JobID, bson.M{"$set": set}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addContact records that a contact key ("email:…", "phone:…") belongs to a candidate.
+func (s *Store) addContact(ctx context.Context, key, candidateID string) error {
+	return upsertByID(ctx, s.contacts, key, bson.M{"$addToSet": bson.M{"candidate_ids": candidateID}})
+}
+
+// upsertByID applies update to the document with _id id, creating it first when
+// absent. It avoids an upserting update, which the embedded store runs as a scan.
+func upsertByID(ctx context.Context, coll *mongo.Collection, id string, update bson.M) error {
+	for range 3 {
+		err := coll.FindOneAndUpdate(ctx, bson.M{"_id": id}, update).Err()
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return err
+		}
+		_, err = coll.InsertOne(ctx, bson.M{"_id": id})
+		if err != nil && !mongo.IsDuplicateKeyError(err) {
+			return err
+		}
+	}
+	return errors.New("upsert " + coll.Name() + ": document vanished three times")
+}
+
+// projectorMark is the stored high-water mark.
+type projectorMark struct {
+	Mark time.Time `bson:"mark"`
+}
+
+// saveMark stores the mark, at most once a second unless forced.
+func (p *Projector) saveMark(ctx context.Context, force bool) {
+	p.mu.Lock()
+	mark := p.mark
+	due := force || time.Since(p.savedAt) >= time.Second
+	p.mu.Unlock()
+	if mark.IsZero() || !due {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := upsertByID(ctx, p.store.meta, "projector", bson.M{"$max": bson.M{"mark": mark}})
+	if err != nil {
+		p.log.Warn("projector: saving the mark failed", "err", err)
+		return
+	}
+	p.mu.Lock()
+	p.savedAt = time.Now()
+	p.mu.Unlock()
+}
+
+// catchUp applies every interaction received since the stored mark (less an overlap).
+func (p *Projector) catchUp(ctx context.Context) error {
+	var m projectorMark
+	err := p.store.meta.FindOne(ctx, bson.M{"_id": "projector"}).Decode(&m)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return Unavailable("read the projector mark", err)
+	}
+	filter := bson.M{}
+	if !m.Mark.IsZero() {
+		filter["received_at"] = bson.M{"$gte": m.Mark.Add(-catchUpOverlap)}
+	}
+	cur, err := p.store.interactions.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "received_at", Value: 1}}))
+	if err != nil {
+		return Unavailable("read the log's tail", err)
+	}
+	defer cur.Close(ctx)
+	var chunk []Interaction
+	n := 0
+	for cur.Next(ctx) {
+		var it Interaction
+		if err := cur.Decode(&it); err != nil {
+			return err
+		}
+		chunk = append(chunk, it)
+		if len(chunk) == 1000 {
+			if err := p.Apply(ctx, chunk); err != nil {
+				return Unavailable("catch up", err)
+			}
+			n += len(chunk)
+			chunk = nil
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return Unavailable("read the log's tail", err)
+	}
+	if err := p.Apply(ctx, chunk); err != nil {
+		return Unavailable("catch up", err)
+	}
+	n += len(chunk)
+	if n > 0 {
+		p.log.Info("projector caught up with the log", "interactions", n)
+	}
+	p.saveMark(ctx, true)
+	return nil
+}

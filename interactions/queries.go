@@ -1,0 +1,89 @@
+package interactions
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
+)
+
+// Application returns the stored state of an application, CodeNotFound if none.
+func (s *Store) Application(ctx context.Context, id string) (Application, error) {
+	var app Application
+	err := s.applications.FindOne(ctx, bson.M{"_id": id}).Decode(&app)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return app, Errorf(CodeNotFound, "no application %q", id)
+	}
+	if err != nil {
+		return app, Unavailable("find application", err)
+	}
+	return app, nil
+}
+
+// Timeline returns an application's interactions in full, by occurred_at. It reads
+// each by _id (the keys kept in the application document), never scanning the log.
+func (s *Store) Timeline(ctx context.Context, app Application) ([]Interaction, error) {
+	out := make([]Interaction, len(app.Events))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, e := range app.Events {
+		g.Go(func() error {
+			it, err := s.ByKey(gctx, e.Key)
+			if ErrorCode(err) == CodeNotFound {
+				it = e // erased from the log in the meantime: show what is derived
+				err = nil
+			}
+			out[i] = it
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ApplicationIDsOf returns the ids of the applications owned by any of the recruiters.
+func (s *Store) ApplicationIDsOf(ctx context.Context, recruiterIDs []string) ([]string, error) {
+	cur, err := s.applications.Find(ctx, bson.M{"recruiter_id": bson.M{"$in": recruiterIDs}},
+		options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return nil, Unavailable("find applications", err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, Unavailable("find applications", err)
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
+// Candidate is a candidate's stored contact details.
+type Candidate struct {
+	ID     string `bson:"_id" json:"id"`
+	Name   string `bson:"name,omitempty" json:"name,omitempty"`
+	Email  string `bson:"email,omitempty" json:"email,omitempty"`
+	Phone  string `bson:"phone,omitempty" json:"phone,omitempty"`
+	Erased bool   `bson:"erased,omitempty" json:"erased,omitempty"`
+}
+
+// Candidate returns a candidate's details; CodeNotFound if none are stored.
+func (s *Store) Candidate(ctx context.Context, id string) (Candidate, error) {
+	var c Candidate
+	err := s.candidates.FindOne(ctx, bson.M{"_id": id}).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return c, Errorf(CodeNotFound, "no candidate %q", id)
+	}
+	if err != nil {
+		return c, Unavailable("find candidate", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,243 @@
+package interactions
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Collection names.
+const (
+	collInteractions = "interactions"
+	collApplications = "applications"
+	collCandidates   = "candidates"
+	collJobs         = "jobs"
+	collContacts     = "contacts"
+	collTombstones   = "tombstones"
+	collErasures     = "erasures"
+	collMeta         = "meta"
+)
+
+// Store keeps interactions and what is derived from them in MongoDB. Documents that
+// hot paths read are found by _id: an interaction by its idempotency key, an
+// application by its id.
+type Store struct {
+	db           *mongo.Database
+	interactions *mongo.Collection
+	applications *mongo.Collection
+	candidates   *mongo.Collection
+	jobs         *mongo.Collection
+	contacts     *mongo.Collection
+	tombstones   *mongo.Collection
+	erasures     *mongo.Collection
+	meta         *mongo.Collection
+}
+
+// NewStore returns a store over db.
+func NewStore(db *mongo.Database) *Store {
+	return &Store{
+		db:           db,
+		interactions: db.Collection(collInteractions),
+		applications: db.Collection(collApplications),
+		candidates:   db.Collection(collCandidates),
+		jobs:         db.Collection(collJobs),
+		contacts:     db.Collection(collContacts),
+		tombstones:   db.Collection(collTombstones),
+		erasures:     db.Collection(collErasures),
+		meta:         db.Collection(collMeta),
+	}
+}
+
+// EnsureIndexes creates the secondary indexes the list filters use on MongoDB. It is
+// idempotent.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	desc := func(fields ...string) bson.D {
+		d := bson.D{}
+		for _, f := range fields {
+			d = append(d, bson.E{Key: f, Value: -1})
+		}
+		return d
+	}
+	models := []mongo.IndexModel{
+		{Keys: desc("occurred_at", "id")},
+		{Keys: desc("application_id", "occurred_at", "id")},
+		{Keys: desc("candidate_id", "occurred_at", "id")},
+		{Keys: desc("recruiter_id", "occurred_at", "id")},
+		{Keys: desc("received_at")},
+		{Keys: bson.D{{Key: "id", Value: 1}}, Options: options.Index().SetUnique(true)},
+	}
+	if _, err := s.interactions.Indexes().CreateMany(ctx, models); err != nil {
+		return fmt.Errorf("ensure interaction indexes: %w", err)
+	}
+	if _, err := s.applications.Indexes().CreateMany(ctx, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "recruiter_id", Value: 1}}},
+		{Keys: bson.D{{Key: "candidate_id", Value: 1}}},
+	}); err != nil {
+		return fmt.Errorf("ensure application indexes: %w", err)
+	}
+	return nil
+}
+
+// insertResult is the outcome of one document of an InsertMany.
+type insertResult int
+
+const (
+	inserted insertResult = iota
+	duplicate
+	failed
+)
+
+// insert writes items with one unordered InsertMany and reports each item's outcome.
+// A duplicate key means the idempotency key is already stored. err is set when some
+// item failed for another reason (the store is unreachable, or the write was refused).
+func (s *Store) insert(ctx context.Context, items []Interaction) ([]insertResult, error) {
+	out := make([]insertResult, len(items))
+	if len(items) == 0 {
+		return out, nil
+	}
+	_, err := s.interactions.InsertMany(ctx, items, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return out, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		for i := range out {
+			out[i] = failed
+		}
+		return out, err
+	}
+	var other error
+	for _, we := range bwe.WriteErrors {
+		if we.Index < 0 || we.Index >= len(out) {
+			continue
+		}
+		if mongo.IsDuplicateKeyError(we) {
+			out[we.Index] = duplicate
+		} else {
+			out[we.Index] = failed
+			other = we
+		}
+	}
+	return out, other
+}
+
+// ByKey returns the interaction stored under an idempotency key or id.
+func (s *Store) ByKey(ctx context.Context, key string) (Interaction, error) {
+	var it Interaction
+	err := s.interactions.FindOne(ctx, bson.M{"_id": key}).Decode(&it)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return it, Errorf(CodeNotFound, "no interaction %q", key)
+	}
+	if err != nil {
+		return it, Unavailable("find interaction", err)
+	}
+	return it, nil
+}
+
+// Filter selects interactions for List.
+type Filter struct {
+	ApplicationID string
+	CandidateID   string
+	RecruiterID   string
+	Source        string
+	Kind          Kind
+	Since, Until  *time.Time // occurred_at bounds: since inclusive, until exclusive
+	// ApplicationIDs, when not nil, restricts the list to these applications (the
+	// applications a recruiter may see).
+	ApplicationIDs []string
+	Limit          int
+	Cursor         string
+}
+
+// listCursor is where a page ended: the last item's occurred_at and id.
+type listCursor struct {
+	T  time.Time `json:"t"`
+	ID string    `json:"i"`
+}
+
+// List returns interactions matching f, newest occurred_at first, and a cursor for
+// the next page ("" when there is none). A malformed cursor is CodeInvalid.
+func (s *Store) List(ctx context.Context, f Filter) ([]Interaction, string, error) {
+	q := bson.D{}
+	add := func(k string, v any) { q = append(q, bson.E{Key: k, Value: v}) }
+	if f.ApplicationID != "" {
+		add("application_id", f.ApplicationID)
+	}
+	if f.CandidateID != "" {
+		add("candidate_id", f.CandidateID)
+	}
+	if f.RecruiterID != "" {
+		add("recruiter_id", f.RecruiterID)
+	}
+	if f.Source != "" {
+		add("source", f.Source)
+	}
+	if f.Kind != "" {
+		add("kind", f.Kind)
+	}
+	if f.ApplicationIDs != nil {
+		add("application_id", bson.M{"$in": f.ApplicationIDs})
+	}
+	occurred := bson.M{}
+	if f.Since != nil {
+		occurred["$gte"] = *f.Since
+	}
+	if f.Until != nil {
+		occurred["$lt"] = *f.Until
+	}
+	if len(occurred) > 0 {
+		add("occurred_at", occurred)
+	}
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		add("$or", bson.A{
+			bson.M{"occurred_at": bson.M{"$lt": c.T}},
+			bson.M{"occurred_at": c.T, "id": bson.M{"$lt": c.ID}},
+		})
+	}
+	limit := f.Limit
+	opts := options.Find().
+		SetSort(bson.D{{Key: "occurred_at", Value: -1}, {Key: "id", Value: -1}}).
+		SetLimit(int64(limit + 1))
+	cur, err := s.interactions.Find(ctx, q, opts)
+	if err != nil {
+		return nil, "", Unavailable("list interactions", err)
+	}
+	var out []Interaction
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, "", Unavailable("list interactions", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[len(out)-1]
+		next = encodeCursor(listCursor{T: last.OccurredAt, ID: last.ID})
+	}
+	return out, next, nil
+}
+
+func encodeCursor(c listCursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (listCursor, error) {
+	var c listCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
+		return c, Invalid(FieldError{"cursor", "is not a cursor this service returned"})
+	}
+	return c, nil
+}
+
+func unordered() *options.InsertManyOptionsBuilder { return options.InsertMany().SetOrdered(false) }

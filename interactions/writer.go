@@ -1,0 +1,211 @@
+package interactions
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics of the write path.
+var (
+	batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "goodwill_write_batch_size",
+		Help:    "Interactions per group-commit InsertMany.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
+	})
+	batchSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "goodwill_write_batch_seconds",
+		Help:    "Time of one group-commit InsertMany.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	})
+	storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "goodwill_store_errors_total",
+		Help: "Store operations that failed, by operation.",
+	}, []string{"op"})
+)
+
+// Collectors returns the package's Prometheus collectors, for registration.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{batchSize, batchSeconds, storeErrors, projectorLag, projectorApplied}
+}
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = Errorf(CodeUnavailable, "the service is shutting down; retry later")
+
+// Writer is the group-commit writer: concurrent Writes are coalesced into one unordered
+// InsertMany of up to MaxWriteBatch interactions, taken as they wait while the previous
+// batch is written. Each Write gets its own result, and returns only after its batch is
+// acknowledged by the store.
+type Writer struct {
+	store    *Store
+	guard    *Tombstones
+	onCommit func([]Interaction)
+	reqs     chan *writeReq
+
+	mu     sync.RWMutex
+	closed bool
+	done   chan struct{}
+}
+
+// MaxWriteBatch bounds one InsertMany.
+const MaxWriteBatch = 1000
+
+type writeReq struct {
+	items   []Interaction
+	results []insertResult
+	err     error
+	done    chan struct{}
+}
+
+// NewWriter returns a writer over store. guard strips the personal data of erased
+// people before anything is written; onCommit receives every newly stored batch (the
+// projector's feed) and must not block for long.
+func NewWriter(store *Store, guard *Tombstones, onCommit func([]Interaction)) *Writer {
+	w := &Writer{
+		store:    store,
+		guard:    guard,
+		onCommit: onCommit,
+		reqs:     make(chan *writeReq, 4096),
+		done:     make(chan struct{}),
+	}
+	go w.run()
+	return w
+}
+
+// Write stores items and returns, in order, each stored interaction or, for an
+// idempotency key already stored, the original with Duplicate set. On a store failure
+// it returns a CodeUnavailable error; items written before the failure stay written,
+// and repeating the call completes the rest without duplicates.
+func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction, error) {
+	req := &writeReq{items: items, done: make(chan struct{})}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	w.reqs <- req
+	w.mu.RUnlock()
+	<-req.done // the batch is written or failed; a caller's cancellation does not undo it
+	if req.err != nil {
+		return nil, req.err
+	}
+	out := make([]Interaction, len(items))
+	for i, r := range req.results {
+		if r == inserted {
+			out[i] = items[i]
+			continue
+		}
+		orig, err := w.store.ByKey(ctx, items[i].Key)
+		if err != nil {
+			return nil, err
+		}
+		orig.Duplicate = true
+		out[i] = orig
+	}
+	return out, nil
+}
+
+// Close stops accepting writes, writes what is waiting, and returns when the last
+// batch is done or ctx ends.
+func (w *Writer) Close(ctx context.Context) error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.reqs)
+	}
+	w.mu.Unlock()
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	for first := range w.reqs {
+		batch := []*writeReq{first}
+		n := len(first.items)
+	gather:
+		for n < MaxWriteBatch {
+			select {
+			case r, ok := <-w.reqs:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+				n += len(r.items)
+			default:
+				break gather
+			}
+		}
+		w.commit(batch, n)
+	}
+}
+
+// commit writes one batch and answers its requests.
+func (w *Writer) commit(batch []*writeReq, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	items := make([]Interaction, 0, n)
+	for _, r := range batch {
+		items = append(items, r.items...)
+	}
+	err := w.guard.Strip(ctx, items)
+	var results []insertResult
+	if err == nil {
+		start := time.Now()
+		results, err = w.store.insert(ctx, items)
+		batchSeconds.Observe(time.Since(start).Seconds())
+		batchSize.Observe(float64(len(items)))
+	}
+	if err != nil {
+		storeErrors.WithLabelValues("insert").Inc()
+		err = Unavailable("write interactions", err)
+	}
+	var stored []Interaction
+	for i, res := range results {
+		if res == inserted {
+			stored = append(stored, items[i])
+		}
+	}
+	if len(stored) > 0 && w.onCommit != nil {
+		w.onCommit(stored)
+	}
+	off := 0
+	for _, r := range batch {
+		k := len(r.items)
+		copy(r.items, items[off:off+k]) // the stripped versions are what was stored
+		if err != nil && failedAny(results, off, k) {
+			r.err = err
+		} else {
+			r.results = results[off : off+k]
+		}
+		off += k
+		close(r.done)
+	}
+}
+
+// failedAny reports whether any of results[off:off+k] failed; with no results at all
+// (the write never happened) everything failed.
+func failedAny(results []insertResult, off, k int) bool {
+	if results == nil {
+		return true
+	}
+	for _, r := range results[off : off+k] {
+		if r == failed {
+			return true
+		}
+	}
+	return false
+}
+
+// IsUnavailable reports whether err means the store could not be reached.
+func IsUnavailable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeUnavailable
+}

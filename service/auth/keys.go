@@ -1,0 +1,186 @@
+// Package auth keeps API keys and decides what each role may do.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// Role is what a key may do (CONTRACT §2).
+type Role string
+
+// The roles.
+const (
+	RoleAdmin     Role = "admin"     // everything
+	RoleIngest    Role = "ingest"    // write interactions only
+	RoleRecruiter Role = "recruiter" // its own (and its reports') applications, queue and alerts
+	RoleViewer    Role = "viewer"    // scores and the dashboard: aggregates only
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAdmin, RoleIngest, RoleRecruiter, RoleViewer:
+		return true
+	}
+	return false
+}
+
+// KeyPrefix starts every key, so that leaked keys are easy to recognise.
+const KeyPrefix = "gw_"
+
+// Key is a stored API key. The secret itself is never stored: Hash is its SHA-256.
+type Key struct {
+	Hash        string    `bson:"_id" json:"-"`
+	ID          string    `bson:"id" json:"id"`
+	Name        string    `bson:"name" json:"name"`
+	Role        Role      `bson:"role" json:"role"`
+	RecruiterID string    `bson:"recruiter_id,omitempty" json:"recruiter_id,omitempty"`
+	CreatedAt   time.Time `bson:"created_at" json:"created_at"`
+}
+
+// Keys stores API keys in the "keys" collection, keyed by the hash of the secret so
+// that authenticating a request is one lookup by _id.
+type Keys struct {
+	coll *mongo.Collection
+}
+
+// NewKeys returns the key store over db.
+func NewKeys(db *mongo.Database) *Keys { return &Keys{coll: db.Collection("keys")} }
+
+// ErrUnauthenticated is returned for a missing, unknown or deleted key, alike.
+var ErrUnauthenticated = errors.New("missing or unknown API key")
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewSecret returns a fresh random key: the prefix and 32 random bytes.
+func NewSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return KeyPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Create stores a new key and returns it with its secret, which is shown only now.
+func (k *Keys) Create(ctx context.Context, name string, role Role, recruiterID string, now time.Time) (Key, string, error) {
+	var fields []interactions.FieldError
+	if name == "" || len(name) > 200 {
+		fields = append(fields, interactions.FieldError{Field: "name", Message: "is required (at most 200 bytes)"})
+	}
+	if !role.Valid() {
+		fields = append(fields, interactions.FieldError{Field: "role", Message: "must be admin, ingest, recruiter or viewer"})
+	}
+	switch {
+	case role == RoleRecruiter && recruiterID == "":
+		fields = append(fields, interactions.FieldError{Field: "recruiter_id", Message: "is required for the recruiter role"})
+	case role != RoleRecruiter && recruiterID != "":
+		fields = append(fields, interactions.FieldError{Field: "recruiter_id", Message: "is only for the recruiter role"})
+	case len(recruiterID) > 200:
+		fields = append(fields, interactions.FieldError{Field: "recruiter_id", Message: "must be at most 200 bytes"})
+	}
+	if len(fields) > 0 {
+		return Key{}, "", interactions.Invalid(fields...)
+	}
+	secret := NewSecret()
+	key, err := k.insert(ctx, secret, name, role, recruiterID, now)
+	return key, secret, err
+}
+
+func (k *Keys) insert(ctx context.Context, secret, name string, role Role, recruiterID string, now time.Time) (Key, error) {
+	key := Key{
+		Hash:        hashSecret(secret),
+		ID:          interactions.NewID(),
+		Name:        name,
+		Role:        role,
+		RecruiterID: recruiterID,
+		CreatedAt:   now.UTC().Truncate(time.Millisecond),
+	}
+	if _, err := k.coll.InsertOne(ctx, key); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return Key{}, interactions.Errorf(interactions.CodeConflict, "that key exists already")
+		}
+		return Key{}, interactions.Unavailable("create key", err)
+	}
+	return key, nil
+}
+
+// Bootstrap makes sure an admin key with the given secret exists.
+func (k *Keys) Bootstrap(ctx context.Context, secret string, now time.Time) error {
+	_, err := k.insert(ctx, secret, "bootstrap", RoleAdmin, "", now)
+	if interactions.ErrorCode(err) == interactions.CodeConflict {
+		return nil
+	}
+	return err
+}
+
+// Authenticate returns the key whose secret this is. Unknown and deleted keys give
+// ErrUnauthenticated alike.
+func (k *Keys) Authenticate(ctx context.Context, secret string) (Key, error) {
+	if !strings.HasPrefix(secret, KeyPrefix) || len(secret) > 200 {
+		return Key{}, ErrUnauthenticated
+	}
+	h := hashSecret(secret)
+	var key Key
+	err := k.coll.FindOne(ctx, bson.M{"_id": h}).Decode(&key)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Key{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Key{}, interactions.Unavailable("authenticate", err)
+	}
+	// The lookup was by hash; compare once more in constant time all the same.
+	if subtle.ConstantTimeCompare([]byte(key.Hash), []byte(h)) != 1 {
+		return Key{}, ErrUnauthenticated
+	}
+	return key, nil
+}
+
+// List returns every key, oldest first, without secrets.
+func (k *Keys) List(ctx context.Context) ([]Key, error) {
+	cur, err := k.coll.Find(ctx, bson.M{})
+	if err != nil {
+		return nil, interactions.Unavailable("list keys", err)
+	}
+	var keys []Key
+	if err := cur.All(ctx, &keys); err != nil {
+		return nil, interactions.Unavailable("list keys", err)
+	}
+	slicesSortByCreated(keys)
+	return keys, nil
+}
+
+// Delete removes a key by id; it stops working at once. CodeNotFound if none.
+func (k *Keys) Delete(ctx context.Context, id string) error {
+	res, err := k.coll.DeleteOne(ctx, bson.M{"id": id})
+	if err != nil {
+		return interactions.Unavailable("delete key", err)
+	}
+	if res.DeletedCount == 0 {
+		return interactions.Errorf(interactions.CodeNotFound, "no key %q", id)
+	}
+	return nil
+}
+
+func slicesSortByCreated(keys []Key) {
+	slices.SortFunc(keys, func(a, b Key) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}

@@ -1,0 +1,194 @@
+package service
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// Config is goodwill serve's configuration, read from the environment (CONTRACT §1).
+type Config struct {
+	Addr           string
+	MongoDBURI     string
+	DataDir        string
+	DB             string
+	BootstrapKey   string
+	PublicURL      string
+	SigningKeys    []string // first signs, all verify; empty = generated and stored
+	Timezone       string
+	Holidays       string
+	WebhookSecrets map[string][]string // by source: greenhouse, lever, ashby, workable, standard
+	Alerts         string              // on, log, off
+	SMSCountries   []string
+	Retention      interactions.Duration
+
+	TwilioAccountSID   string
+	TwilioAuthToken    string
+	TwilioFrom         string
+	TwilioMessagingSID string
+	TwilioAPIURL       string
+
+	SMTPURL   string
+	EmailFrom string
+
+	// Tracing is on when an OTLP endpoint or a traces exporter is set explicitly.
+	Tracing bool
+}
+
+// WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
+var WebhookSources = []string{"greenhouse", "lever", "ashby", "workable", "standard"}
+
+// callingCodes are the countries SMS may go to and their calling codes.
+var callingCodes = map[string]string{
+	"US": "1", "CA": "1", "GB": "44", "IE": "353", "DE": "49", "FR": "33", "ES": "34",
+	"IT": "39", "NL": "31", "BE": "32", "CH": "41", "AT": "43", "SE": "46", "NO": "47",
+	"DK": "45", "FI": "358", "PL": "48", "PT": "351", "AU": "61", "NZ": "64", "IN": "91",
+	"SG": "65", "JP": "81", "BR": "55", "MX": "52", "IL": "972", "ZA": "27",
+}
+
+// ConfigError names the variable whose value is wrong.
+type ConfigError struct {
+	Var string
+	Msg string
+}
+
+func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
+
+// LoadConfig reads and validates the configuration. getenv is os.Getenv in
+// production; tests pass a map's lookup.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	bad := func(name, format string, args ...any) (Config, error) {
+		return Config{}, &ConfigError{Var: name, Msg: fmt.Sprintf(format, args...)}
+	}
+	c := Config{
+		Addr:               get("GOODWILL_ADDR", "127.0.0.1:8080"),
+		MongoDBURI:         get("GOODWILL_MONGODB_URI", ""),
+		DataDir:            get("GOODWILL_DATA_DIR", "./data"),
+		DB:                 get("GOODWILL_DB", "goodwill"),
+		BootstrapKey:       get("GOODWILL_BOOTSTRAP_KEY", ""),
+		PublicURL:          get("GOODWILL_PUBLIC_URL", ""),
+		Timezone:           get("GOODWILL_TIMEZONE", "UTC"),
+		Holidays:           strings.ToUpper(get("GOODWILL_HOLIDAYS", "")),
+		Alerts:             get("GOODWILL_ALERTS", "on"),
+		TwilioAccountSID:   get("TWILIO_ACCOUNT_SID", ""),
+		TwilioAuthToken:    get("TWILIO_AUTH_TOKEN", ""),
+		TwilioFrom:         get("TWILIO_FROM_NUMBER", ""),
+		TwilioMessagingSID: get("TWILIO_MESSAGING_SERVICE_SID", ""),
+		TwilioAPIURL:       strings.TrimRight(get("GOODWILL_TWILIO_API_URL", "https://api.twilio.com"), "/"),
+		SMTPURL:            get("GOODWILL_SMTP_URL", ""),
+		EmailFrom:          get("GOODWILL_EMAIL_FROM", ""),
+		WebhookSecrets:     map[string][]string{},
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		return bad("GOODWILL_ADDR", "%q is not a host:port address like 127.0.0.1:8080", c.Addr)
+	}
+	if c.MongoDBURI != "" && !strings.HasPrefix(c.MongoDBURI, "mongodb://") && !strings.HasPrefix(c.MongoDBURI, "mongodb+srv://") {
+		return bad("GOODWILL_MONGODB_URI", "must start with mongodb:// or mongodb+srv://")
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`).MatchString(c.DB) {
+		return bad("GOODWILL_DB", "%q is not a database name (letters, digits, '_' and '-')", c.DB)
+	}
+	if c.BootstrapKey != "" && (!strings.HasPrefix(c.BootstrapKey, "gw_") || len(c.BootstrapKey) < 35) {
+		return bad("GOODWILL_BOOTSTRAP_KEY", "must start with gw_ and have at least 32 characters after it (e.g. gw_ and `openssl rand -hex 16`)")
+	}
+	if v := get("GOODWILL_SIGNING_KEY", ""); v != "" {
+		for _, k := range strings.Split(v, ",") {
+			k = strings.TrimSpace(k)
+			if len(k) < 32 {
+				return bad("GOODWILL_SIGNING_KEY", "each key must have at least 32 characters")
+			}
+			c.SigningKeys = append(c.SigningKeys, k)
+		}
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		return bad("GOODWILL_TIMEZONE", "%q is not an IANA time zone like Europe/London", c.Timezone)
+	}
+	if c.Holidays != "" && !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(c.Holidays) {
+		return bad("GOODWILL_HOLIDAYS", "%q is not an ISO 3166 country code like US, GB or DE", c.Holidays)
+	}
+	for _, src := range WebhookSources {
+		name := "GOODWILL_WEBHOOK_SECRET_" + strings.ToUpper(src)
+		for _, s := range strings.Split(get(name, ""), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				c.WebhookSecrets[src] = append(c.WebhookSecrets[src], s)
+			}
+		}
+	}
+	switch c.Alerts {
+	case "on", "log", "off":
+	default:
+		return bad("GOODWILL_ALERTS", "%q must be on, log or off", c.Alerts)
+	}
+	for _, cc := range strings.Split(get("GOODWILL_SMS_COUNTRIES", "US,CA,GB"), ",") {
+		cc = strings.ToUpper(strings.TrimSpace(cc))
+		if _, ok := callingCodes[cc]; !ok {
+			return bad("GOODWILL_SMS_COUNTRIES", "%q is not a country SMS can be sent to (known: ISO 3166 codes such as US, CA, GB)", cc)
+		}
+		c.SMSCountries = append(c.SMSCountries, cc)
+	}
+	ret, err := interactions.ParseDuration(get("GOODWILL_RETENTION", "730d"))
+	if err != nil || ret.Wall() < 24*time.Hour {
+		return bad("GOODWILL_RETENTION", "must be a duration of at least 1d, like 730d")
+	}
+	c.Retention = ret
+
+	twilio := c.TwilioAccountSID != "" || c.TwilioAuthToken != "" || c.TwilioFrom != "" || c.TwilioMessagingSID != ""
+	if twilio {
+		switch {
+		case !regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`).MatchString(c.TwilioAccountSID):
+			return bad("TWILIO_ACCOUNT_SID", "must be an account SID like AC followed by 32 hex digits")
+		case c.TwilioAuthToken == "":
+			return bad("TWILIO_AUTH_TOKEN", "is required with TWILIO_ACCOUNT_SID")
+		case c.TwilioFrom == "" && c.TwilioMessagingSID == "":
+			return bad("TWILIO_FROM_NUMBER", "set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID to send SMS")
+		case c.TwilioFrom != "" && !regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`).MatchString(c.TwilioFrom):
+			return bad("TWILIO_FROM_NUMBER", "must be an E.164 number like +14155550100")
+		case c.TwilioMessagingSID != "" && !regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`).MatchString(c.TwilioMessagingSID):
+			return bad("TWILIO_MESSAGING_SERVICE_SID", "must be a messaging service SID like MG followed by 32 hex digits")
+		}
+	}
+	if u, err := url.Parse(c.TwilioAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return bad("GOODWILL_TWILIO_API_URL", "must be an http(s) URL")
+	}
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			return bad("GOODWILL_SMTP_URL", "must look like smtp://user:pass@host:587 or smtps://user:pass@host:465")
+		}
+		if c.EmailFrom == "" {
+			return bad("GOODWILL_EMAIL_FROM", "is required with GOODWILL_SMTP_URL")
+		}
+	}
+	if c.EmailFrom != "" {
+		if _, err := mail.ParseAddress(c.EmailFrom); err != nil {
+			return bad("GOODWILL_EMAIL_FROM", "%q is not an email address", c.EmailFrom)
+		}
+	}
+	if c.PublicURL == "" {
+		if twilio || c.SMTPURL != "" {
+			return bad("GOODWILL_PUBLIC_URL", "is required when Twilio or SMTP is configured: links in alerts and Twilio's signatures use it")
+		}
+		c.PublicURL = "http://" + c.Addr
+	} else {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return bad("GOODWILL_PUBLIC_URL", "must be an http(s) base URL like https://goodwill.example.com")
+		}
+		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	c.Tracing = getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" ||
+		(getenv("OTEL_TRACES_EXPORTER") != "" && getenv("OTEL_TRACES_EXPORTER") != "none")
+	return c, nil
+}

@@ -1,0 +1,377 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/auth"
+)
+
+const readyTimeout = 2 * time.Second
+
+func contextWithTimeout(c *gin.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Request.Context(), d)
+}
+
+// readBody reads the whole request body within the size limit.
+func readBody(c *gin.Context) ([]byte, error) {
+	if c.Request.Body == nil {
+		return nil, nil
+	}
+	return io.ReadAll(c.Request.Body)
+}
+
+// decodeJSON reads the body into v, rejecting unknown fields, wrong types and
+// trailing data with field errors.
+func decodeJSON(c *gin.Context, v any) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return interactions.Invalid(interactions.DecodeError(err, ""))
+	}
+	if dec.More() {
+		return interactions.Invalid(interactions.FieldError{Field: "body", Message: "has data after the JSON object"})
+	}
+	return nil
+}
+
+// apiTime formats a time as the API does; nil stays nil.
+func apiTime(t *time.Time) *string {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	s := interactions.APITime(*t)
+	return &s
+}
+
+// --- keys ---
+
+type keyView struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Role        auth.Role `json:"role"`
+	RecruiterID string    `json:"recruiter_id,omitempty"`
+	CreatedAt   *string   `json:"created_at"`
+	Key         string    `json:"key,omitempty"`
+}
+
+func viewKey(k auth.Key, secret string) keyView {
+	return keyView{ID: k.ID, Name: k.Name, Role: k.Role, RecruiterID: k.RecruiterID, CreatedAt: apiTime(&k.CreatedAt), Key: secret}
+}
+
+func (s *Server) createKey(c *gin.Context) {
+	var req struct {
+		Name        string    `json:"name"`
+		Role        auth.Role `json:"role"`
+		RecruiterID string    `json:"recruiter_id"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	key, secret, err := s.keys.Create(ctx(c), req.Name, req.Role, req.RecruiterID, s.now())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, viewKey(key, secret))
+}
+
+func (s *Server) listKeys(c *gin.Context) {
+	keys, err := s.keys.List(ctx(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]keyView, len(keys))
+	for i, k := range keys {
+		out[i] = viewKey(k, "")
+	}
+	c.JSON(http.StatusOK, gin.H{"keys": out})
+}
+
+func (s *Server) deleteKey(c *gin.Context) {
+	if err := s.keys.Delete(ctx(c), c.Param("id")); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// --- interactions ---
+
+// postInteractions stores one interaction or a batch. 201 means durably written; a
+// single repeat of an idempotency key answers 200 with the original.
+func (s *Server) postInteractions(c *gin.Context) {
+	body, err := readBody(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	items, batch, err := interactions.ParseWrite(body, c.GetHeader("Idempotency-Key"), s.now())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if key := caller(c); key.Role == auth.RoleRecruiter {
+		if err := s.checkRecruiterWrite(c, key, items, batch); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	stored, err := s.writer.Write(ctx(c), items)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if batch {
+		c.JSON(http.StatusCreated, gin.H{"interactions": stored})
+		return
+	}
+	status := http.StatusCreated
+	if stored[0].Duplicate {
+		status = http.StatusOK
+	}
+	c.JSON(status, stored[0])
+}
+
+// checkRecruiterWrite lets a recruiter key write only on applications it may see,
+// as itself: actor_id becomes the key's recruiter, and a new application without a
+// recruiter becomes theirs.
+func (s *Server) checkRecruiterWrite(c *gin.Context, key auth.Key, items []interactions.Interaction, batch bool) error {
+	visible, err := s.visibleSet(c, key)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		it := &items[i]
+		field := func(name string) string {
+			if batch {
+				return "interactions[" + strconv.Itoa(i) + "]." + name
+			}
+			return name
+		}
+		app, err := s.interactions.Application(ctx(c), it.ApplicationID)
+		switch {
+		case err == nil && !visible[app.RecruiterID]:
+			return interactions.Errorf(interactions.CodeNotFound, "%s: no application %q", field("application_id"), it.ApplicationID)
+		case err != nil && interactions.ErrorCode(err) != interactions.CodeNotFound:
+			return err
+		}
+		if it.RecruiterID == "" && err != nil {
+			it.RecruiterID = key.RecruiterID
+		}
+		if it.RecruiterID != "" && !visible[it.RecruiterID] {
+			return interactions.Invalid(interactions.FieldError{Field: field("recruiter_id"), Message: "must be you or someone who reports to you"})
+		}
+		it.ActorID = key.RecruiterID
+	}
+	return nil
+}
+
+// visibleSet is the set of recruiter ids a recruiter key may see.
+func (s *Server) visibleSet(c *gin.Context, key auth.Key) (map[string]bool, error) {
+	ids, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set, nil
+}
+
+func (s *Server) listInteractions(c *gin.Context) {
+	f := interactions.Filter{
+		ApplicationID: c.Query("application_id"),
+		CandidateID:   c.Query("candidate_id"),
+		RecruiterID:   c.Query("recruiter_id"),
+		Source:        c.Query("source"),
+		Kind:          interactions.Kind(c.Query("kind")),
+		Cursor:        c.Query("cursor"),
+	}
+	var fields []interactions.FieldError
+	var err error
+	if f.Limit, err = parseLimit(c.Query("limit")); err != nil {
+		fields = append(fields, interactions.FieldError{Field: "limit", Message: err.Error()})
+	}
+	for _, q := range []struct {
+		name string
+		dst  **time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := c.Query(q.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				fields = append(fields, interactions.FieldError{Field: q.name, Message: "must be an RFC 3339 time"})
+				continue
+			}
+			*q.dst = &t
+		}
+	}
+	if len(fields) > 0 {
+		fail(c, interactions.Invalid(fields...))
+		return
+	}
+	if key := caller(c); key.Role == auth.RoleRecruiter {
+		visible, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if f.ApplicationIDs, err = s.interactions.ApplicationIDsOf(ctx(c), visible); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	items, next, err := s.interactions.List(ctx(c), f)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if items == nil {
+		items = []interactions.Interaction{}
+	}
+	resp := gin.H{"interactions": items}
+	if next != "" {
+		resp["next_cursor"] = next
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+// parseLimit reads a list's limit: default 100, at most 1000.
+func parseLimit(v string) (int, error) {
+	if v == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, errors.New("must be a whole number from 1 to 1000")
+	}
+	return n, nil
+}
+
+type applicationView struct {
+	ID            string              `json:"id"`
+	CandidateID   string              `json:"candidate_id"`
+	CandidateName string              `json:"candidate_name,omitempty"`
+	JobID         string              `json:"job_id,omitempty"`
+	RecruiterID   string              `json:"recruiter_id,omitempty"`
+	Status        interactions.Status `json:"status"`
+	Stage         string              `json:"stage,omitempty"`
+	StageSince    *string             `json:"stage_since,omitempty"`
+	Source        string              `json:"source,omitempty"`
+	Referral      bool                `json:"referral"`
+	AppliedAt     *string             `json:"applied_at,omitempty"`
+	LastContactAt *string             `json:"last_contact_at,omitempty"`
+	LastEventAt   *string             `json:"last_event_at,omitempty"`
+	ClosedAt      *string             `json:"closed_at,omitempty"`
+	Interactions  int                 `json:"interactions"`
+}
+
+func viewApplication(a interactions.Application, candidateName string) applicationView {
+	return applicationView{
+		ID: a.ID, CandidateID: a.CandidateID, CandidateName: candidateName, JobID: a.JobID,
+		RecruiterID: a.RecruiterID, Status: a.Status, Stage: a.Stage, StageSince: apiTime(a.StageSince),
+		Source: a.Source, Referral: a.Referral, AppliedAt: apiTime(a.AppliedAt),
+		LastContactAt: apiTime(a.LastContactAt), LastEventAt: apiTime(&a.LastEventAt),
+		ClosedAt: apiTime(a.ClosedAt), Interactions: a.EventCount,
+	}
+}
+
+// application returns the application named in the path if the caller may see it;
+// otherwise the answer is 404, exactly as if it did not exist.
+func (s *Server) application(c *gin.Context) (interactions.Application, error) {
+	app, err := s.interactions.Application(ctx(c), c.Param("id"))
+	if err != nil {
+		return app, err
+	}
+	if key := caller(c); key.Role == auth.RoleRecruiter {
+		visible, err := s.visibleSet(c, key)
+		if err != nil {
+			return app, err
+		}
+		if !visible[app.RecruiterID] {
+			return app, interactions.Errorf(interactions.CodeNotFound, "no application %q", app.ID)
+		}
+	}
+	return app, nil
+}
+
+func (s *Server) timeline(c *gin.Context) {
+	app, err := s.application(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	items, err := s.interactions.Timeline(ctx(c), app)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	name := ""
+	if cand, err := s.interactions.Candidate(ctx(c), app.CandidateID); err == nil {
+		name = cand.Name
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"application":  viewApplication(app, name),
+		"interactions": items,
+		"clocks":       []any{},
+	})
+}
+
+// --- erasures ---
+
+type erasureView struct {
+	ID           string  `json:"id"`
+	State        string  `json:"state"`
+	Candidates   int     `json:"candidates"`
+	Interactions int     `json:"interactions"`
+	CreatedAt    *string `json:"created_at"`
+	DoneAt       *string `json:"done_at,omitempty"`
+}
+
+func viewErasure(e interactions.Erasure) erasureView {
+	return erasureView{ID: e.ID, State: e.State, Candidates: e.Candidates, Interactions: e.Interactions,
+		CreatedAt: apiTime(&e.CreatedAt), DoneAt: apiTime(e.DoneAt)}
+}
+
+func (s *Server) postErasure(c *gin.Context) {
+	var req struct {
+		CandidateID string `json:"candidate_id"`
+		Email       string `json:"email"`
+		Phone       string `json:"phone"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	er, err := s.eraser.Request(ctx(c), req.CandidateID, req.Email, req.Phone)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, viewErasure(er))
+}
+
+func (s *Server) getErasure(c *gin.Context) {
+	er, err := s.eraser.Erasure(ctx(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewErasure(er))
+}

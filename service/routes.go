@@ -1,0 +1,74 @@
+package service
+
+import (
+	_ "embed"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/auth"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// registry holds the Prometheus collectors /metrics exposes.
+var registry = func() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), httpDuration)
+	r.MustRegister(interactions.Collectors()...)
+	return r
+}()
+
+// routes builds the router: every route of the API, and who may use it.
+func (s *Server) routes() http.Handler {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(recoverProblem(), requestContext(s.log))
+	if s.cfg.Tracing {
+		r.Use(otelgin.Middleware("goodwill"))
+	}
+	r.NoRoute(func(c *gin.Context) { abortProblem(c, http.StatusNotFound, "not-found", "no such route") })
+	r.NoMethod(func(c *gin.Context) {
+		abortProblem(c, http.StatusMethodNotAllowed, "method-not-allowed", "the route does not take "+c.Request.Method)
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(registry, promhttp.HandlerOpts{})))
+	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
+
+	admin := s.authenticate(auth.RoleAdmin)
+	writers := s.authenticate(auth.RoleAdmin, auth.RoleIngest, auth.RoleRecruiter)
+	readers := s.authenticate(auth.RoleAdmin, auth.RoleRecruiter)
+
+	v1 := r.Group("/v1")
+	v1.POST("/keys", admin, s.createKey)
+	v1.GET("/keys", admin, s.listKeys)
+	v1.DELETE("/keys/:id", admin, s.deleteKey)
+
+	v1.POST("/interactions", writers, s.postInteractions)
+	v1.GET("/interactions", readers, s.listInteractions)
+	v1.GET("/applications/:id/timeline", readers, s.timeline)
+
+	v1.POST("/erasures", admin, s.postErasure)
+	v1.GET("/erasures/:id", admin, s.getErasure)
+	return r
+}
+
+// readyz answers 200 while the store answers, 503 otherwise.
+func (s *Server) readyz(c *gin.Context) {
+	pctx, cancel := contextWithTimeout(c, readyTimeout)
+	defer cancel()
+	if err := s.store.Ping(pctx); err != nil {
+		abortProblem(c, http.StatusServiceUnavailable, "unavailable", "the store does not answer")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}

@@ -1,0 +1,186 @@
+// Package service is goodwill's HTTP surface: it builds the pieces, routes requests
+// to them, and turns their errors into RFC 9457 problems. It is the only package that
+// knows Gin.
+package service
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/auth"
+	"github.com/goodwillhq/goodwill/service/storage"
+)
+
+// Server is a running goodwill: the store, the write path, the projector and the
+// HTTP handler.
+type Server struct {
+	cfg         Config
+	log         *slog.Logger
+	now         func() time.Time
+	store       *storage.Store
+	interactions      *interactions.Store
+	writer      *interactions.Writer
+	projector   *interactions.Projector
+	eraser      *interactions.Eraser
+	keys        *auth.Keys
+	signingKeys [][]byte
+	handler     http.Handler
+	telemetry   func(context.Context) error
+	stop        context.CancelFunc
+}
+
+// Options are what tests may change; the zero value is production's.
+type Options struct {
+	Now func() time.Time // the clock; time.Now if nil
+}
+
+// New opens the store and starts the background work. Close releases it all.
+func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	shutdownTelemetry, monitor, err := setupTracing(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.telemetry = shutdownTelemetry
+	s.store, err = storage.Open(ctx, storage.Options{
+		URI: cfg.MongoDBURI, DataDir: cfg.DataDir, DB: cfg.DB, Monitor: monitor,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(ctx); err != nil {
+		_ = s.store.Close(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start(ctx context.Context) error {
+	readyCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := s.store.WaitReady(readyCtx); err != nil {
+		return err
+	}
+	bg, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	db := s.store.DB
+	s.interactions = interactions.NewStore(db)
+	if err := s.interactions.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	s.keys = auth.NewKeys(db)
+	if s.cfg.BootstrapKey != "" {
+		if err := s.keys.Bootstrap(ctx, s.cfg.BootstrapKey, s.now()); err != nil {
+			return fmt.Errorf("GOODWILL_BOOTSTRAP_KEY: %w", err)
+		}
+	}
+	for _, k := range s.cfg.SigningKeys {
+		s.signingKeys = append(s.signingKeys, []byte(k))
+	}
+	if len(s.signingKeys) == 0 {
+		k, err := s.interactions.Secret(ctx, "signing_key")
+		if err != nil {
+			return err
+		}
+		s.signingKeys = [][]byte{[]byte(hex.EncodeToString(k))}
+	}
+	guard, err := interactions.NewTombstones(ctx, s.interactions)
+	if err != nil {
+		return err
+	}
+	s.projector = interactions.NewProjector(s.interactions, guard, s.log, s.now)
+	if err := s.projector.Start(ctx); err != nil {
+		return err
+	}
+	s.writer = interactions.NewWriter(s.interactions, guard, s.projector.Feed)
+	s.eraser = interactions.NewEraser(s.interactions, guard, s.log, s.now)
+	if err := s.eraser.Start(bg); err != nil {
+		return err
+	}
+	s.handler = s.routes()
+	return nil
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close drains pending writes and derived-state work, then closes the store.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	if s.writer != nil {
+		errs = append(errs, s.writer.Close(ctx))
+	}
+	if s.projector != nil {
+		errs = append(errs, s.projector.Close(ctx))
+	}
+	if s.stop != nil {
+		s.stop()
+	}
+	errs = append(errs, s.store.Close(ctx))
+	if s.telemetry != nil {
+		errs = append(errs, s.telemetry(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// ShutdownTimeout bounds a graceful stop.
+const ShutdownTimeout = 10 * time.Second
+
+// Run serves on cfg.Addr until ctx ends (SIGTERM), then stops accepting requests,
+// finishes those in flight and the pending write batches, and returns within
+// ShutdownTimeout. ready, if not nil, receives the listening address.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr string)) error {
+	s, err := New(ctx, cfg, log, Options{})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = s.Close(context.Background())
+		return fmt.Errorf("GOODWILL_ADDR: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("goodwill is serving", "addr", ln.Addr().String(), "embedded_store", s.store.Embedded, "public_url", cfg.PublicURL)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		log.Warn("shutdown: requests still in flight were cut off", "err", serr)
+	}
+	if cerr := s.Close(sctx); cerr != nil {
+		log.Warn("shutdown", "err", cerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }

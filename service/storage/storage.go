@@ -1,0 +1,178 @@
+// Package storage opens the MongoDB database goodwill keeps everything in: a MongoDB
+// deployment named by a URI, or, with none, an embedded MongoDB-compatible store
+// (FerretDB on SQLite) running inside this process with its files in a data directory.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+)
+
+// Options says which store to open.
+type Options struct {
+	URI     string // a MongoDB URI; empty starts the embedded store
+	DataDir string // the embedded store's directory
+	DB      string // database name
+	Logger  *slog.Logger
+	// Monitor, if set, observes every command sent (tracing, metrics).
+	Monitor *event.CommandMonitor
+}
+
+// Store is an open database connection.
+type Store struct {
+	Client   *mongo.Client
+	DB       *mongo.Database
+	Embedded bool
+	URI      string // where the driver connects
+
+	stopEmbedded func()
+}
+
+// Open connects to the store, starting the embedded one if opts.URI is empty. The
+// embedded store may be used by one process at a time: a second one fails to lock the
+// data directory.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	s := &Store{}
+	uri := opts.URI
+	if uri == "" {
+		var err error
+		uri, s.stopEmbedded, err = startEmbedded(opts.DataDir, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		s.Embedded = true
+	}
+	copts := options.Client().ApplyURI(uri).
+		SetWriteConcern(writeconcern.Majority()).
+		SetRetryWrites(true).
+		SetServerSelectionTimeout(3 * time.Second).
+		SetConnectTimeout(3 * time.Second).
+		SetAppName("goodwill")
+	if opts.Monitor != nil {
+		copts.SetMonitor(opts.Monitor)
+	}
+	if err := copts.Validate(); err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("GOODWILL_MONGODB_URI: %w", err)
+	}
+	client, err := mongo.Connect(copts)
+	if err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("connect to the store: %w", err)
+	}
+	s.Client = client
+	s.URI = uri
+	s.DB = client.Database(opts.DB)
+	return s, nil
+}
+
+// Ping reports whether the store answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.Client.Ping(ctx, readpref.Primary())
+}
+
+// WaitReady pings until the store answers or ctx ends.
+func (s *Store) WaitReady(ctx context.Context) error {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := s.Ping(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the store did not answer: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Close disconnects and stops the embedded store.
+func (s *Store) Close(ctx context.Context) error {
+	var err error
+	if s.Client != nil {
+		err = s.Client.Disconnect(ctx)
+	}
+	if s.stopEmbedded != nil {
+		s.stopEmbedded()
+	}
+	return err
+}
+
+// startEmbedded runs FerretDB with its SQLite backend in dir and returns its URI. It
+// listens on a Unix socket in dir (unreachable from other hosts), or on a loopback
+// port when the socket path would be too long.
+func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
+	if dir == "" {
+		return "", nil, errors.New("GOODWILL_DATA_DIR: the embedded store needs a data directory")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, fmt.Errorf("GOODWILL_DATA_DIR: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("GOODWILL_DATA_DIR: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	listener := ferretdb.ListenerConfig{TCP: "127.0.0.1:0"}
+	if sock := filepath.Join(dir, "store.sock"); len(sock) < 100 {
+		_ = os.Remove(sock) // left behind by a process that was killed; we hold the lock
+		listener = ferretdb.ListenerConfig{Unix: sock}
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  listener,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + dir + "/",
+		Logger:    logger,
+	})
+	if err != nil {
+		lock.Close()
+		return "", nil, fmt.Errorf("start the embedded store: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = f.Run(ctx)
+	}()
+	stop := func() {
+		cancel()
+		<-done
+		lock.Close()
+	}
+	return f.MongoDBURI(), stop, nil
+}
+
+// lockDir takes an exclusive lock on dir so that two processes never share it.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("GOODWILL_DATA_DIR: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("GOODWILL_DATA_DIR: %s is in use by another goodwill process (the embedded store serves one process; use GOODWILL_MONGODB_URI for several)", dir)
+	}
+	return f, nil
+}
