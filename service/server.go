@@ -23,19 +23,19 @@ import (
 // Server is a running goodwill: the store, the write path, the projector and the
 // HTTP handler.
 type Server struct {
-	cfg         Config
-	log         *slog.Logger
-	now         func() time.Time
-	store       *storage.Store
-	interactions      *interactions.Store
-	writer      *interactions.Writer
-	projector   *interactions.Projector
-	eraser      *interactions.Eraser
-	keys        *auth.Keys
-	signingKeys [][]byte
-	handler     http.Handler
-	telemetry   func(context.Context) error
-	stop        context.CancelFunc
+	cfg          Config
+	log          *slog.Logger
+	now          func() time.Time
+	store        *storage.Store
+	interactions *interactions.Store
+	writer       *interactions.Writer
+	projector    *interactions.Projector
+	eraser       *interactions.Eraser
+	keys         *auth.Keys
+	signingKeys  [][]byte
+	handler      http.Handler
+	telemetry    func(context.Context) error
+	stop         context.CancelFunc
 }
 
 // Options are what tests may change; the zero value is production's.
