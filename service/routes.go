@@ -59,6 +59,10 @@ func (s *Server) routes() http.Handler {
 
 	v1.POST("/erasures", admin, s.postErasure)
 	v1.GET("/erasures/:id", admin, s.getErasure)
+
+	for _, ri := range r.Routes() {
+		s.routeList = append(s.routeList, [2]string{ri.Method, ri.Path})
+	}
 	return r
 }
 

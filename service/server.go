@@ -34,6 +34,7 @@ type Server struct {
 	keys         *auth.Keys
 	signingKeys  [][]byte
 	handler      http.Handler
+	routeList    [][2]string
 	telemetry    func(context.Context) error
 	stop         context.CancelFunc
 }
@@ -112,6 +113,10 @@ func (s *Server) start(ctx context.Context) error {
 	s.handler = s.routes()
 	return nil
 }
+
+// Routes lists the router's routes as {method, path} pairs, paths in Gin's ":id"
+// syntax. The OpenAPI test holds the document against it.
+func (s *Server) Routes() [][2]string { return s.routeList }
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }

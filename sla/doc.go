@@ -1,0 +1,3 @@
+// Package sla derives SLA clocks from an application's interactions on business
+// calendars, and schedules their deadlines.
+package sla
