@@ -131,16 +131,42 @@ func splitBody(body []byte) ([]json.RawMessage, bool, *FieldError) {
 // DecodeInput decodes one interaction object strictly: unknown fields and wrong types
 // are field errors under prefix (e.g. "interactions[2].").
 func DecodeInput(raw json.RawMessage, prefix string) (Input, []FieldError) {
-	var in Input
+	// Nested objects are decoded on their own so that their errors carry their path.
+	var wire struct {
+		Input
+		Candidate json.RawMessage `json:"candidate"`
+		Job       json.RawMessage `json:"job"`
+	}
+	in := &wire.Input
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return in, []FieldError{DecodeError(err, prefix)}
+	if err := dec.Decode(&wire); err != nil {
+		fe := DecodeError(err, prefix)
+		fe.Field = strings.Replace(fe.Field, "Input.", "", 1) // the embedded struct's name
+		return *in, []FieldError{fe}
 	}
 	if dec.More() {
-		return in, []FieldError{{strings.TrimSuffix(prefix, ".") + orBody(prefix), "has data after the object"}}
+		return *in, []FieldError{{strings.TrimSuffix(prefix, ".") + orBody(prefix), "has data after the object"}}
 	}
-	return in, nil
+	in.Candidate, in.Job = new(Person), new(JobInfo)
+	for _, sub := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  any
+	}{{"candidate", wire.Candidate, in.Candidate}, {"job", wire.Job, in.Job}} {
+		if len(sub.raw) == 0 || string(sub.raw) == "null" {
+			continue
+		}
+		if sub.raw[0] != '{' {
+			return *in, []FieldError{{prefix + sub.name, "must be a JSON object"}}
+		}
+		d := json.NewDecoder(bytes.NewReader(sub.raw))
+		d.DisallowUnknownFields()
+		if err := d.Decode(sub.dst); err != nil {
+			return *in, []FieldError{DecodeError(err, prefix+sub.name+".")}
+		}
+	}
+	return *in, nil
 }
 
 func orBody(prefix string) string {
@@ -346,14 +372,14 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 		}
 	}
 	if in.Job != nil {
-		if len(in.Job.Title) > maxTextLength || !printable(in.Job.Title) {
+		j := *in.Job
+		if len(j.Title) > maxTextLength || !printable(j.Title) {
 			bad("job.title", fmt.Sprintf("must be printable text of at most %d bytes", maxTextLength))
 		}
-		if len(in.Job.Department) > maxTextLength || !printable(in.Job.Department) {
+		if len(j.Department) > maxTextLength || !printable(j.Department) {
 			bad("job.department", fmt.Sprintf("must be printable text of at most %d bytes", maxTextLength))
 		}
-		if *in.Job != (JobInfo{}) {
-			j := *in.Job
+		if j != (JobInfo{}) {
 			it.Job = &j
 		}
 	}

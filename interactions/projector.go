@@ -170,6 +170,12 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 		}
 		byApp[it.ApplicationID] = append(byApp[it.ApplicationID], it)
 	}
+	// Details first, so that a changed application's candidate is known to consumers.
+	for i := range items {
+		if err := p.applyDetails(ctx, &items[i]); err != nil {
+			return err
+		}
+	}
 	now := p.now().UTC().Truncate(time.Millisecond)
 	changed := make([]Application, 0, len(order))
 	for _, id := range order {
@@ -179,11 +185,6 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 		}
 		if ok {
 			changed = append(changed, app)
-		}
-	}
-	for i := range items {
-		if err := p.applyDetails(ctx, &items[i]); err != nil {
-			return err
 		}
 	}
 	for _, f := range p.applied {

@@ -27,6 +27,12 @@ var (
 	}, []string{"op"})
 )
 
+func init() {
+	for _, op := range []string{"insert", "project"} {
+		storeErrors.WithLabelValues(op) // exported as 0 before the first error
+	}
+}
+
 // Collectors returns the package's Prometheus collectors, for registration.
 func Collectors() []prometheus.Collector {
 	return []prometheus.Collector{batchSize, batchSeconds, storeErrors, projectorLag, projectorApplied}
