@@ -389,6 +389,8 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 		} else if err := json.Unmarshal(m, &it.Metadata); err != nil || m[0] != '{' {
 			bad("metadata", "must be a JSON object")
 			it.Metadata = nil
+		} else if msg := checkMetadata(it.Metadata, 0); msg != "" {
+			bad("metadata", msg)
 		}
 	}
 
@@ -398,6 +400,32 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 		it.Key = it.ID
 	}
 	return it, errs
+}
+
+// checkMetadata rejects what the store cannot keep: keys starting with '$' or holding
+// '.' or NUL, and nesting deeper than 20 levels.
+func checkMetadata(v any, depth int) string {
+	if depth > 20 {
+		return "must not nest deeper than 20 levels"
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if k == "" || k[0] == '$' || strings.ContainsAny(k, ".\x00") {
+				return fmt.Sprintf("key %q: keys must not be empty, start with '$' or contain '.'", k)
+			}
+			if msg := checkMetadata(e, depth+1); msg != "" {
+				return msg
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if msg := checkMetadata(e, depth+1); msg != "" {
+				return msg
+			}
+		}
+	}
+	return ""
 }
 
 // printable reports whether s is valid UTF-8 without control characters.

@@ -202,6 +202,8 @@ func TestValidation(t *testing.T) {
 		{"metadata not object", with("metadata", []int{1}), "metadata"},
 		{"metadata too large", with("metadata", map[string]string{"x": strings.Repeat("a", 9000)}), "metadata"},
 		{"score on a message", with("score", 5), "score"},
+		{"metadata operator key", with("metadata", map[string]any{"a": map[string]int{"$set": 1}}), "metadata"},
+		{"metadata dotted key", with("metadata", map[string]int{"a.b": 1}), "metadata"},
 		// Wrong JSON types and unknown fields are named.
 		{"wrong type", with("candidate_notified", "yes"), "candidate_notified"},
 		{"unknown field", with("colour", "red"), "colour"},

@@ -1,0 +1,39 @@
+package interactions
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParseWrite feeds the API decoder arbitrary bodies: it must never panic, and what
+// it accepts must be valid interactions.
+func FuzzParseWrite(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/write/*.json")
+	for _, p := range seeds {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, "")
+	}
+	f.Add([]byte(`{"interactions":[{}]}`), "k")
+	f.Add([]byte(`{"candidate":{"name":1}}`), "")
+	f.Fuzz(func(t *testing.T, body []byte, key string) {
+		items, _, err := ParseWrite(body, key, now)
+		if err != nil {
+			if ErrorCode(err) != CodeInvalid {
+				t.Fatalf("error of code %s: %v", ErrorCode(err), err)
+			}
+			return
+		}
+		if len(items) == 0 || len(items) > MaxBatch {
+			t.Fatalf("%d items accepted", len(items))
+		}
+		for _, it := range items {
+			if it.ApplicationID == "" || it.CandidateID == "" || it.Key == "" || it.ID == "" || it.OccurredAt.IsZero() {
+				t.Fatalf("accepted an incomplete interaction %+v", it)
+			}
+		}
+	})
+}
