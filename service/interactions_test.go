@@ -327,8 +327,10 @@ func TestListFiltersAndCursor(t *testing.T) {
 			t.Fatalf("list %s: %d %s", query, r.Status, r.Body)
 		}
 		var out struct {
-			Interactions []struct{ ExternalID string `json:"external_id"` }
-			NextCursor   string `json:"next_cursor"`
+			Interactions []struct {
+				ExternalID string `json:"external_id"`
+			}
+			NextCursor string `json:"next_cursor"`
 		}
 		r.JSON(t, &out)
 		var ext []string

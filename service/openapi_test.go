@@ -17,11 +17,11 @@ import (
 	"github.com/goodwillhq/goodwill/service/servicetest"
 )
 
-// openAPIMethods are the keys of a path item that name operations.
-var openAPIMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+// oaMethods are the keys of a path item that name operations.
+var oaMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
-// loadOpenAPI reads the document the service embeds.
-func loadOpenAPI(t *testing.T) (raw []byte, doc map[string]any) {
+// oaLoad reads the document the service embeds.
+func oaLoad(t *testing.T) (raw []byte, doc map[string]any) {
 	t.Helper()
 	raw, err := os.ReadFile("openapi.json")
 	if err != nil {
@@ -38,14 +38,17 @@ func loadOpenAPI(t *testing.T) (raw []byte, doc map[string]any) {
 	return raw, doc
 }
 
-// ginParam matches a Gin path parameter (":id") or catch-all ("*path").
-var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
+// oaGinParam matches a Gin path parameter (":id") or catch-all ("*path").
+var oaGinParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
 
-// openAPIPath turns a Gin route path into an OpenAPI path template.
-func openAPIPath(ginPath string) string { return ginParam.ReplaceAllString(ginPath, "{$1}") }
+// oaTemplateParam matches an OpenAPI path template parameter ("{id}").
+var oaTemplateParam = regexp.MustCompile(`\{([^{}]+)\}`)
 
-// documentedOperations lists the document's operations as "METHOD /path".
-func documentedOperations(t *testing.T, doc map[string]any) map[string]bool {
+// oaPath turns a Gin route path into an OpenAPI path template.
+func oaPath(ginPath string) string { return oaGinParam.ReplaceAllString(ginPath, "{$1}") }
+
+// oaDocumentedOperations lists the document's operations as "METHOD /path".
+func oaDocumentedOperations(t *testing.T, doc map[string]any) map[string]bool {
 	t.Helper()
 	paths, ok := doc["paths"].(map[string]any)
 	if !ok {
@@ -58,7 +61,7 @@ func documentedOperations(t *testing.T, doc map[string]any) map[string]bool {
 			t.Errorf("paths[%q] is not an object", path)
 			continue
 		}
-		for _, m := range openAPIMethods {
+		for _, m := range oaMethods {
 			if _, ok := item[m]; ok {
 				ops[strings.ToUpper(m)+" "+path] = true
 			}
@@ -77,10 +80,10 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	}
 	routed := map[string]bool{}
 	for _, r := range routes {
-		routed[r[0]+" "+openAPIPath(r[1])] = true
+		routed[r[0]+" "+oaPath(r[1])] = true
 	}
-	_, doc := loadOpenAPI(t)
-	documented := documentedOperations(t, doc)
+	_, doc := oaLoad(t)
+	documented := oaDocumentedOperations(t, doc)
 
 	var missing, extra []string
 	for op := range routed {
@@ -103,20 +106,21 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	}
 
 	// The document's security matches the router's: an operation that needs a key
-	// answers 401 without one, and a public one does not.
+	// answers 401 without one (a page may redirect to its sign-in form instead), and
+	// a public one does not answer 401 (webhooks, which check signatures, aside).
 	paths, _ := doc["paths"].(map[string]any)
-	for _, path := range sortedKeys(paths) {
+	for _, path := range oaSortedKeys(paths) {
 		item, _ := paths[path].(map[string]any)
-		for _, method := range openAPIMethods {
+		for _, method := range oaMethods {
 			o, ok := item[method].(map[string]any)
 			if !ok || !routed[strings.ToUpper(method)+" "+path] {
 				continue
 			}
 			security, _ := o["security"].([]any)
-			url := regexp.MustCompile(`\{[^{}]+\}`).ReplaceAllString(path, "openapi-test")
+			url := oaTemplateParam.ReplaceAllString(path, "openapi-test")
 			r := in.Do(t, strings.ToUpper(method), url, "", nil)
 			switch {
-			case len(security) > 0 && r.Status != http.StatusUnauthorized:
+			case len(security) > 0 && r.Status != http.StatusUnauthorized && r.Status != http.StatusSeeOther && r.Status != http.StatusFound:
 				t.Errorf("%s %s without a key: %d, but the document says it needs one", strings.ToUpper(method), path, r.Status)
 			case len(security) == 0 && r.Status == http.StatusUnauthorized && !strings.HasPrefix(path, "/webhooks/"):
 				t.Errorf("%s %s without a key: 401, but the document says it is public", strings.ToUpper(method), path)
@@ -140,7 +144,7 @@ func TestOpenAPIServed(t *testing.T) {
 	if doc["openapi"] != "3.1.0" {
 		t.Errorf("openapi = %v, want 3.1.0", doc["openapi"])
 	}
-	raw, _ := loadOpenAPI(t)
+	raw, _ := oaLoad(t)
 	if !bytes.Equal(r.Body, raw) {
 		t.Error("the served document differs from service/openapi.json")
 	}
@@ -149,7 +153,7 @@ func TestOpenAPIServed(t *testing.T) {
 // TestOpenAPIStructure checks what a generic validator would not: that the document
 // is self-contained and consistent with the API's conventions.
 func TestOpenAPIStructure(t *testing.T) {
-	_, doc := loadOpenAPI(t)
+	_, doc := oaLoad(t)
 
 	t.Run("header", func(t *testing.T) {
 		if doc["openapi"] != "3.1.0" {
@@ -163,7 +167,7 @@ func TestOpenAPIStructure(t *testing.T) {
 		if license["identifier"] != "Apache-2.0" {
 			t.Errorf("info.license = %v, want identifier Apache-2.0", license)
 		}
-		schemes, _ := lookup(doc, "/components/securitySchemes/bearerAuth")
+		schemes, _ := oaLookup(doc, "/components/securitySchemes/bearerAuth")
 		if s, _ := schemes.(map[string]any); s["type"] != "http" || s["scheme"] != "bearer" {
 			t.Errorf("components.securitySchemes.bearerAuth = %v, want http bearer", schemes)
 		}
@@ -171,7 +175,7 @@ func TestOpenAPIStructure(t *testing.T) {
 
 	t.Run("refs resolve", func(t *testing.T) {
 		used := map[string]bool{}
-		walk(doc, "#", func(at string, node map[string]any) {
+		oaWalk(doc, "#", func(at string, node map[string]any) {
 			v, ok := node["$ref"]
 			if !ok {
 				return
@@ -181,7 +185,7 @@ func TestOpenAPIStructure(t *testing.T) {
 				t.Errorf("%s: $ref %v is not local to the document", at, v)
 				return
 			}
-			if _, ok := lookup(doc, ref[1:]); !ok {
+			if _, ok := oaLookup(doc, ref[1:]); !ok {
 				t.Errorf("%s: $ref %s does not resolve", at, ref)
 			}
 			used[ref] = true
@@ -191,7 +195,7 @@ func TestOpenAPIStructure(t *testing.T) {
 		for _, kind := range []string{"schemas", "parameters", "responses", "headers", "requestBodies"} {
 			group, _ := components[kind].(map[string]any)
 			for name := range group {
-				if ref := "#/components/" + kind + "/" + escapePointer(name); !used[ref] {
+				if ref := "#/components/" + kind + "/" + oaEscapePointer(name); !used[ref] {
 					t.Errorf("%s is not used", ref)
 				}
 			}
@@ -201,28 +205,28 @@ func TestOpenAPIStructure(t *testing.T) {
 	t.Run("operations", func(t *testing.T) {
 		paths, _ := doc["paths"].(map[string]any)
 		opIDs := map[string]string{}
-		for _, path := range sortedKeys(paths) {
+		for _, path := range oaSortedKeys(paths) {
 			item, _ := paths[path].(map[string]any)
 			templated := map[string]bool{}
-			for _, m := range regexp.MustCompile(`\{([^{}]+)\}`).FindAllStringSubmatch(path, -1) {
+			for _, m := range oaTemplateParam.FindAllStringSubmatch(path, -1) {
 				templated[m[1]] = true
 			}
 			if strings.ContainsAny(path, ":*") {
 				t.Errorf("%s: use {name} for path parameters", path)
 			}
-			itemParams := parameters(t, doc, path, item["parameters"])
-			for _, method := range openAPIMethods {
+			itemParams := oaParameters(t, doc, path, item["parameters"])
+			for _, method := range oaMethods {
 				o, ok := item[method].(map[string]any)
 				if !ok {
 					continue
 				}
 				where := strings.ToUpper(method) + " " + path
-				checkOperation(t, doc, where, o, opIDs)
+				oaCheckOperation(t, doc, where, o, opIDs)
 
 				// Every template parameter is declared as a required path parameter,
 				// and every declared path parameter is in the template.
 				params := map[string]map[string]any{}
-				maps := []map[string]map[string]any{itemParams, parameters(t, doc, where, o["parameters"])}
+				maps := []map[string]map[string]any{itemParams, oaParameters(t, doc, where, o["parameters"])}
 				for _, ps := range maps {
 					for k, p := range ps {
 						params[k] = p
@@ -251,9 +255,9 @@ func TestOpenAPIStructure(t *testing.T) {
 	})
 }
 
-// checkOperation checks one operation: an id, a summary, security, roles for
+// oaCheckOperation checks one operation: an id, a summary, security, roles for
 // authenticated routes, and problem documents for errors.
-func checkOperation(t *testing.T, doc map[string]any, where string, o map[string]any, opIDs map[string]string) {
+func oaCheckOperation(t *testing.T, doc map[string]any, where string, o map[string]any, opIDs map[string]string) {
 	t.Helper()
 	id, _ := o["operationId"].(string)
 	switch {
@@ -273,8 +277,17 @@ func checkOperation(t *testing.T, doc map[string]any, where string, o map[string
 	}
 	public := len(security) == 0
 	if !public {
-		if len(security) != 1 || !hasKey(security[0], "bearerAuth") {
-			t.Errorf("%s: security = %v, want [{bearerAuth: []}] or [] for a public route", where, security)
+		schemes, _ := oaLookup(doc, "/components/securitySchemes")
+		for _, req := range security {
+			rm, ok := req.(map[string]any)
+			if !ok || len(rm) == 0 {
+				t.Errorf("%s: security requirement %v names no scheme (use security: [] for a public route)", where, req)
+			}
+			for name := range rm {
+				if !oaHasKey(schemes, name) {
+					t.Errorf("%s: security scheme %q is not in components.securitySchemes", where, name)
+				}
+			}
 		}
 		if d, _ := o["description"].(string); !strings.Contains(d, "Roles:") {
 			t.Errorf("%s: the description does not state the roles allowed (\"Roles: ...\")", where)
@@ -293,7 +306,7 @@ func checkOperation(t *testing.T, doc map[string]any, where string, o map[string
 			t.Errorf("%s: response %q is not a status code", where, code)
 			continue
 		}
-		r = deref(doc, r)
+		r = oaDeref(doc, r)
 		rm, _ := r.(map[string]any)
 		if d, _ := rm["description"].(string); d == "" {
 			t.Errorf("%s: response %d has no description", where, n)
@@ -308,7 +321,7 @@ func checkOperation(t *testing.T, doc map[string]any, where string, o map[string
 			}
 		}
 		if n == http.StatusServiceUnavailable {
-			if _, ok := lookupMap(rm, "headers", "Retry-After"); !ok {
+			if _, ok := oaLookupMap(rm, "headers", "Retry-After"); !ok {
 				t.Errorf("%s: 503 has no Retry-After header", where)
 			}
 		}
@@ -332,13 +345,13 @@ func checkOperation(t *testing.T, doc map[string]any, where string, o map[string
 	}
 }
 
-// parameters resolves a parameter list into a map keyed "<in> <name>".
-func parameters(t *testing.T, doc map[string]any, where string, list any) map[string]map[string]any {
+// oaParameters resolves a parameter list into a map keyed "<in> <name>".
+func oaParameters(t *testing.T, doc map[string]any, where string, list any) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
 	items, _ := list.([]any)
 	for i, p := range items {
-		pm, ok := deref(doc, p).(map[string]any)
+		pm, ok := oaDeref(doc, p).(map[string]any)
 		if !ok {
 			t.Errorf("%s: parameter %d does not resolve to an object", where, i)
 			continue
@@ -358,8 +371,8 @@ func parameters(t *testing.T, doc map[string]any, where string, list any) map[st
 	return out
 }
 
-// deref follows a $ref (and refs to refs) within the document.
-func deref(doc map[string]any, v any) any {
+// oaDeref follows a $ref (and refs to refs) within the document.
+func oaDeref(doc map[string]any, v any) any {
 	for range 10 {
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -369,15 +382,15 @@ func deref(doc map[string]any, v any) any {
 		if !ok || !strings.HasPrefix(ref, "#/") {
 			return v
 		}
-		if v, ok = lookup(doc, ref[1:]); !ok {
+		if v, ok = oaLookup(doc, ref[1:]); !ok {
 			return nil
 		}
 	}
 	return v
 }
 
-// lookup resolves a JSON pointer (RFC 6901) in the document.
-func lookup(doc any, pointer string) (any, bool) {
+// oaLookup resolves a JSON pointer (RFC 6901) in the document.
+func oaLookup(doc any, pointer string) (any, bool) {
 	if pointer == "" {
 		return doc, true
 	}
@@ -407,7 +420,7 @@ func lookup(doc any, pointer string) (any, bool) {
 	return cur, true
 }
 
-func lookupMap(m map[string]any, keys ...string) (any, bool) {
+func oaLookupMap(m map[string]any, keys ...string) (any, bool) {
 	var cur any = m
 	for _, k := range keys {
 		cm, ok := cur.(map[string]any)
@@ -421,26 +434,26 @@ func lookupMap(m map[string]any, keys ...string) (any, bool) {
 	return cur, true
 }
 
-func escapePointer(s string) string {
+func oaEscapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-// walk calls f on every object in v, with its location as a JSON pointer fragment.
-func walk(v any, at string, f func(at string, node map[string]any)) {
+// oaWalk calls f on every object in v, with its location as a JSON pointer fragment.
+func oaWalk(v any, at string, f func(at string, node map[string]any)) {
 	switch c := v.(type) {
 	case map[string]any:
 		f(at, c)
-		for _, k := range sortedKeys(c) {
-			walk(c[k], at+"/"+escapePointer(k), f)
+		for _, k := range oaSortedKeys(c) {
+			oaWalk(c[k], at+"/"+oaEscapePointer(k), f)
 		}
 	case []any:
 		for i, e := range c {
-			walk(e, fmt.Sprintf("%s/%d", at, i), f)
+			oaWalk(e, fmt.Sprintf("%s/%d", at, i), f)
 		}
 	}
 }
 
-func hasKey(v any, key string) bool {
+func oaHasKey(v any, key string) bool {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return false
@@ -449,7 +462,7 @@ func hasKey(v any, key string) bool {
 	return ok
 }
 
-func sortedKeys(m map[string]any) []string {
+func oaSortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
