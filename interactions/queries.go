@@ -87,3 +87,38 @@ func (s *Store) Candidate(ctx context.Context, id string) (Candidate, error) {
 	}
 	return c, nil
 }
+
+// EachApplication calls f for every stored application, stopping at f's first error.
+func (s *Store) EachApplication(ctx context.Context, f func(Application) error) error {
+	cur, err := s.applications.Find(ctx, bson.M{})
+	if err != nil {
+		return Unavailable("read applications", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var app Application
+		if err := cur.Decode(&app); err != nil {
+			return err
+		}
+		if err := f(app); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return Unavailable("read applications", err)
+	}
+	return nil
+}
+
+// JobDepartment returns the department of a job, "" when none is known.
+func (s *Store) JobDepartment(ctx context.Context, jobID string) (string, error) {
+	var job JobInfo
+	err := s.jobs.FindOne(ctx, bson.M{"_id": jobID}).Decode(&job)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", nil
+	}
+	if err != nil {
+		return "", Unavailable("find job", err)
+	}
+	return job.Department, nil
+}

@@ -1,0 +1,664 @@
+package sla
+
+import (
+	"container/heap"
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+var (
+	detectionLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "goodwill_sla_detection_seconds",
+		Help:    "Time from a clock's warn or due moment to its transition being recorded.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+	})
+	openClocks = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "goodwill_sla_open_clocks",
+		Help: "Open SLA clocks the scheduler is watching.",
+	})
+	transitionsRecorded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "goodwill_sla_transitions_total",
+		Help: "Clock transitions recorded, by state and whether they alert.",
+	}, []string{"state", "alert"})
+)
+
+// Collectors returns the package's Prometheus collectors, for registration.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{detectionLatency, openClocks, transitionsRecorded}
+}
+
+// Applications is what the engine reads of the interaction log's derived state.
+type Applications interface {
+	// EachApplication calls f for every stored application.
+	EachApplication(ctx context.Context, f func(interactions.Application) error) error
+	// JobDepartment returns the department of a job, "" when unknown.
+	JobDepartment(ctx context.Context, jobID string) (string, error)
+}
+
+// Consumer takes each recorded transition once (the alerts pipeline). An error leaves
+// the transition to be handed over again at the next start.
+type Consumer func(ctx context.Context, f Fired) error
+
+// Engine keeps every open clock in memory, fires their warn and due transitions from
+// a min-heap within milliseconds of their time, records each transition once, and
+// answers clock queries. Derived state changes reach it through Applied.
+type Engine struct {
+	store    *Store
+	apps     Applications
+	log      *slog.Logger
+	now      func() time.Time
+	consumer Consumer
+
+	mu       sync.Mutex
+	env      Env
+	calendar Calendar
+	tracked  map[string]*appClocks // application id → its open clocks
+	queue    schedule
+	overdue  map[*appClocks]bool // applications with a clock past its warn time
+	wake     chan struct{}
+	stopping chan struct{}
+	done     chan struct{}
+}
+
+// appClocks are one application's open clocks, as last derived.
+type appClocks struct {
+	id, candidateID, recruiterID, jobID string
+	gen                                 uint32 // bumped on every re-derivation; older queue entries are stale
+	clocks                              []Clock
+}
+
+// NewEngine returns an engine; Start loads the store and runs the scheduler.
+func NewEngine(store *Store, apps Applications, log *slog.Logger, now func() time.Time) *Engine {
+	return &Engine{
+		store:    store,
+		apps:     apps,
+		log:      log,
+		now:      now,
+		tracked:  map[string]*appClocks{},
+		overdue:  map[*appClocks]bool{},
+		wake:     make(chan struct{}, 1),
+		stopping: make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+// SetConsumer sets who takes recorded transitions. Call before Start. Without one,
+// transitions are recorded and marked handled.
+func (e *Engine) SetConsumer(c Consumer) { e.consumer = c }
+
+// Start loads policies and the calendar, rebuilds the open clocks of every
+// application, records transitions missed while the service was down, hands over
+// transitions the consumer never took, and starts the scheduler.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.loadEnv(ctx); err != nil {
+		return err
+	}
+	recorded, err := e.store.recordedIDs(ctx)
+	if err != nil {
+		return interactions.Unavailable("read transitions", err)
+	}
+	now := e.now()
+	var due []Fired
+	err = e.apps.EachApplication(ctx, func(app interactions.Application) error {
+		clocks, err := e.derive(ctx, app, now)
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		due = append(due, e.track(app, clocks, now, false, recorded)...)
+		e.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return interactions.Unavailable("rebuild clocks", err)
+	}
+	if err := e.recordAll(ctx, due, now); err != nil {
+		return err
+	}
+	pending, err := e.store.unhandled(ctx)
+	if err != nil {
+		return interactions.Unavailable("read unhandled transitions", err)
+	}
+	for _, f := range pending {
+		e.handOver(ctx, f)
+	}
+	go e.run()
+	return nil
+}
+
+// Close stops the scheduler.
+func (e *Engine) Close() {
+	close(e.stopping)
+	<-e.done
+}
+
+// loadEnv reads policies and the calendar and compiles them.
+func (e *Engine) loadEnv(ctx context.Context) error {
+	policies, err := e.store.Policies(ctx)
+	if err != nil {
+		return err
+	}
+	cal, err := e.store.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	env, err := makeEnv(policies, cal)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.env, e.calendar = env, cal
+	e.mu.Unlock()
+	return nil
+}
+
+func makeEnv(policies []Policy, cal Calendar) (Env, error) {
+	bc, err := cal.Compile()
+	if err != nil {
+		return Env{}, err
+	}
+	return Env{
+		Policies:  policies,
+		Calendars: map[string]BusinessClock{CalendarBusiness: bc, Calendar24x7: TwentyFourSeven()},
+	}, nil
+}
+
+// derive computes an application's clocks with the current policies and calendar.
+func (e *Engine) derive(ctx context.Context, app interactions.Application, now time.Time) ([]Clock, error) {
+	e.mu.Lock()
+	env := e.env
+	e.mu.Unlock()
+	return e.deriveWith(ctx, env, app, now)
+}
+
+func (e *Engine) deriveWith(ctx context.Context, env Env, app interactions.Application, now time.Time) ([]Clock, error) {
+	if app.JobID != "" && usesDepartments(env.Policies) {
+		dept, err := e.apps.JobDepartment(ctx, app.JobID)
+		if err != nil {
+			return nil, err
+		}
+		env.Department = dept
+	}
+	return Derive(app.Events, env, now), nil
+}
+
+func usesDepartments(policies []Policy) bool {
+	for _, p := range policies {
+		if len(p.Scope.Departments) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Applied re-derives the clocks of applications whose events changed. It is the
+// projector's consumer: it runs within a second of the interactions' 201.
+func (e *Engine) Applied(ctx context.Context, apps []interactions.Application, now time.Time) error {
+	var due []Fired
+	for _, app := range apps {
+		clocks, err := e.derive(ctx, app, now)
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		due = append(due, e.track(app, clocks, now, false, nil)...)
+		e.mu.Unlock()
+	}
+	e.poke()
+	return e.recordAll(ctx, due, now)
+}
+
+// track replaces an application's open clocks in the schedule. It returns the
+// transitions already due (at or before now) to record; quiet ones do not alert.
+// recorded, if not nil, lists transitions known to be recorded already. Callers hold
+// e.mu.
+func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Time, quiet bool, recorded map[string]bool) []Fired {
+	ac := e.tracked[app.ID]
+	if ac == nil {
+		ac = &appClocks{id: app.ID}
+	}
+	ac.gen++
+	ac.candidateID, ac.recruiterID, ac.jobID = app.CandidateID, app.RecruiterID, app.JobID
+	before := len(ac.clocks)
+	ac.clocks = ac.clocks[:0]
+	var due []Fired
+	for _, c := range clocks {
+		for _, t := range Transitions(c) {
+			if t.At.After(now) {
+				continue
+			}
+			f := e.fired(ac, c, t, quiet)
+			if recorded == nil || !recorded[f.ID] {
+				due = append(due, f)
+			}
+		}
+		if !c.Open() {
+			continue
+		}
+		c.Explain = nil // rebuilt on demand; not worth its memory here
+		ac.clocks = append(ac.clocks, c)
+		if next, ok := c.NextTransition(now); ok {
+			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: ac, gen: ac.gen, idx: uint16(len(ac.clocks) - 1), state: next.State})
+		}
+	}
+	openClocks.Add(float64(len(ac.clocks) - before))
+	if len(ac.clocks) == 0 {
+		delete(e.tracked, app.ID)
+		delete(e.overdue, ac)
+		return due
+	}
+	e.tracked[app.ID] = ac
+	e.refreshOverdue(ac, now)
+	return due
+}
+
+func (e *Engine) refreshOverdue(ac *appClocks, now time.Time) {
+	for _, c := range ac.clocks {
+		if !now.Before(c.WarnAt) {
+			e.overdue[ac] = true
+			return
+		}
+	}
+	delete(e.overdue, ac)
+}
+
+func (e *Engine) fired(ac *appClocks, c Clock, t Transition, quiet bool) Fired {
+	return Fired{
+		ID:            c.ClockID + "|" + string(t.State),
+		ClockID:       c.ClockID,
+		ApplicationID: ac.id,
+		CandidateID:   ac.candidateID,
+		RecruiterID:   ac.recruiterID,
+		JobID:         ac.jobID,
+		PolicyID:      c.PolicyID,
+		Metric:        c.Metric,
+		InterviewID:   c.InterviewID,
+		State:         t.State,
+		At:            t.At,
+		DueAt:         c.DueAt,
+		StartedBy:     c.StartedBy,
+		Alert:         t.Alert && !quiet,
+	}
+}
+
+// recordAll records transitions and hands the new ones over.
+func (e *Engine) recordAll(ctx context.Context, due []Fired, now time.Time) error {
+	for _, f := range due {
+		f.RecordedAt = now.UTC().Truncate(time.Millisecond)
+		f.Handled = e.consumer == nil
+		isNew, err := e.store.record(ctx, f)
+		if err != nil {
+			return err
+		}
+		if !isNew {
+			continue
+		}
+		detectionLatency.Observe(max(now.Sub(f.At), 0).Seconds())
+		transitionsRecorded.WithLabelValues(string(f.State), boolLabel(f.Alert)).Inc()
+		if e.consumer != nil {
+			e.handOver(ctx, f)
+		}
+	}
+	return nil
+}
+
+func boolLabel(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// handOver gives a recorded transition to the consumer and marks it handled.
+func (e *Engine) handOver(ctx context.Context, f Fired) {
+	if e.consumer != nil {
+		if err := e.consumer(ctx, f); err != nil {
+			e.log.Warn("sla: the consumer failed; it gets the transition again at the next start", "transition", f.ID, "err", err)
+			return
+		}
+	}
+	if err := e.store.markHandled(ctx, f.ID); err != nil {
+		e.log.Warn("sla: marking a transition handled failed", "transition", f.ID, "err", err)
+	}
+}
+
+// poke wakes the scheduler to look at the queue's head again.
+func (e *Engine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the scheduler: it sleeps until the earliest transition, records what is due,
+// and sleeps again. An idle engine with any number of open clocks costs no CPU.
+func (e *Engine) run() {
+	defer close(e.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		e.mu.Lock()
+		wait := time.Hour
+		if len(e.queue) > 0 {
+			wait = time.Until(time.UnixMilli(e.queue[0].at))
+		}
+		e.mu.Unlock()
+		timer.Reset(max(wait, 0))
+		select {
+		case <-e.stopping:
+			return
+		case <-e.wake:
+			continue
+		case <-timer.C:
+		}
+		e.fireDue()
+	}
+}
+
+// fireDue records every transition whose time has come.
+func (e *Engine) fireDue() {
+	now := e.now()
+	nowMs := now.UnixMilli()
+	var due []Fired
+	e.mu.Lock()
+	for len(e.queue) > 0 && e.queue[0].at <= nowMs {
+		en := heap.Pop(&e.queue).(entry)
+		if en.gen != en.app.gen {
+			continue // the application's clocks were derived anew since
+		}
+		c := en.app.clocks[en.idx]
+		t := Transition{State: en.state, At: time.UnixMilli(en.at).UTC()}
+		t.Alert = Alerts(t.At, c)
+		due = append(due, e.fired(en.app, c, t, false))
+		if next, ok := c.NextTransition(t.At); ok {
+			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: en.app, gen: en.gen, idx: en.idx, state: next.State})
+		}
+		e.overdue[en.app] = true
+	}
+	e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		err := e.recordAll(ctx, due, now)
+		if err == nil {
+			return
+		}
+		e.log.Warn("sla: recording transitions failed; retrying", "err", err)
+		select {
+		case <-e.stopping:
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// entry is one scheduled transition: small, since there is one per open clock.
+type entry struct {
+	at    int64 // Unix milliseconds
+	app   *appClocks
+	gen   uint32
+	idx   uint16
+	state State
+}
+
+// schedule is a min-heap of entries by time.
+type schedule []entry
+
+func (s schedule) Len() int           { return len(s) }
+func (s schedule) Less(i, j int) bool { return s[i].at < s[j].at }
+func (s schedule) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+func (s *schedule) Push(x any)        { *s = append(*s, x.(entry)) }
+func (s *schedule) Pop() any {
+	old := *s
+	n := len(old)
+	x := old[n-1]
+	*s = old[:n-1]
+	return x
+}
+
+// Clocks derives an application's clocks now, with explanations.
+func (e *Engine) Clocks(ctx context.Context, app interactions.Application) ([]Clock, error) {
+	return e.derive(ctx, app, e.now())
+}
+
+// OverdueItem is a clock past its warn time, for the recruiter queue.
+type OverdueItem struct {
+	Clock
+	CandidateID    string
+	JobID          string
+	RecruiterID    string
+	OverdueSeconds int64
+}
+
+// OverdueFilter narrows Overdue. Empty fields match everything.
+type OverdueFilter struct {
+	RecruiterIDs []string // any of these
+	Metric       Metric
+	State        State // StateWarning or StateBreached
+}
+
+// Overdue returns open clocks in warning or breached, most overdue first: breached
+// clocks by how long past due, then warnings by how close to due.
+func (e *Engine) Overdue(f OverdueFilter) []OverdueItem {
+	now := e.now()
+	e.mu.Lock()
+	var out []OverdueItem
+	for ac := range e.overdue {
+		if len(f.RecruiterIDs) > 0 && !slices.Contains(f.RecruiterIDs, ac.recruiterID) {
+			continue
+		}
+		for _, c := range ac.clocks {
+			st := c.StateAt(now)
+			if st == StateRunning || (f.State != "" && st != f.State) || (f.Metric != "" && c.Metric != f.Metric) {
+				continue
+			}
+			c.State = st
+			out = append(out, OverdueItem{
+				Clock: c, CandidateID: ac.candidateID, JobID: ac.jobID, RecruiterID: ac.recruiterID,
+				OverdueSeconds: int64(now.Sub(c.DueAt) / time.Second),
+			})
+		}
+	}
+	e.mu.Unlock()
+	slices.SortFunc(out, func(a, b OverdueItem) int {
+		if a.DueAt.Equal(b.DueAt) {
+			return strings.Compare(a.ClockID, b.ClockID)
+		}
+		return a.DueAt.Compare(b.DueAt)
+	})
+	return out
+}
+
+// OpenClocks returns how many open clocks the scheduler watches.
+func (e *Engine) OpenClocks() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, ac := range e.tracked {
+		n += len(ac.clocks)
+	}
+	return n
+}
+
+// Policies returns the policies in force.
+func (e *Engine) Policies() []Policy {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.env.Policies)
+}
+
+// Calendar returns the business calendar in force.
+func (e *Engine) Calendar() Calendar {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calendar
+}
+
+// ErrBuiltIn is returned when deleting a built-in policy.
+var ErrBuiltIn = interactions.Errorf(interactions.CodeConflict, "built-in policies can be changed and disabled, not deleted")
+
+// PutPolicy validates and saves a policy, then recomputes open clocks with it from
+// their start. Transitions the change moves into the past are recorded without
+// alerting; closed clocks keep their outcome.
+func (e *Engine) PutPolicy(ctx context.Context, p Policy) (Policy, error) {
+	p = p.WithDefaults()
+	if errs := p.Validate(); len(errs) > 0 {
+		return p, interactions.Invalid(errs...)
+	}
+	policies := e.Policies()
+	p.BuiltIn = false
+	for _, old := range policies {
+		if old.ID == p.ID && old.BuiltIn {
+			if old.Metric != p.Metric {
+				return p, interactions.Invalid(FieldError{Field: "metric", Message: "a built-in policy keeps its metric"})
+			}
+			p.BuiltIn = true
+		}
+	}
+	if err := e.store.SavePolicy(ctx, p); err != nil {
+		return p, err
+	}
+	return p, e.Reload(ctx)
+}
+
+// DeletePolicy removes a policy that is not built in, then recomputes open clocks.
+func (e *Engine) DeletePolicy(ctx context.Context, id string) error {
+	for _, p := range e.Policies() {
+		if p.ID == id {
+			if p.BuiltIn {
+				return ErrBuiltIn
+			}
+			if err := e.store.DeletePolicy(ctx, id); err != nil {
+				return err
+			}
+			return e.Reload(ctx)
+		}
+	}
+	return interactions.Errorf(interactions.CodeNotFound, "no policy %q", id)
+}
+
+// PutCalendar validates and saves the business calendar, then recomputes open clocks.
+func (e *Engine) PutCalendar(ctx context.Context, c Calendar) error {
+	if errs := c.Validate(); len(errs) > 0 {
+		return interactions.Invalid(errs...)
+	}
+	if err := e.store.SaveCalendar(ctx, c); err != nil {
+		return err
+	}
+	return e.Reload(ctx)
+}
+
+// Reload re-reads policies and the calendar and recomputes every application's clocks;
+// transitions that land in the past are recorded without alerting.
+func (e *Engine) Reload(ctx context.Context) error {
+	if err := e.loadEnv(ctx); err != nil {
+		return err
+	}
+	now := e.now()
+	var due []Fired
+	err := e.apps.EachApplication(ctx, func(app interactions.Application) error {
+		clocks, err := e.derive(ctx, app, now)
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		due = append(due, e.track(app, clocks, now, true, nil)...)
+		e.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return interactions.Unavailable("recompute clocks", err)
+	}
+	e.poke()
+	return e.recordAll(ctx, due, now)
+}
+
+// Moved is one open clock whose deadline a change would move.
+type Moved struct {
+	Before Clock `json:"before"`
+	After  Clock `json:"after"`
+}
+
+// Preview computes how a policy or calendar change would move open clocks, changing
+// nothing: the number moved and the first 100.
+func (e *Engine) Preview(ctx context.Context, policy *Policy, cal *Calendar) (int, []Moved, error) {
+	e.mu.Lock()
+	cur, curCal := e.env, e.calendar
+	e.mu.Unlock()
+	policies := slices.Clone(cur.Policies)
+	if policy != nil {
+		p := policy.WithDefaults()
+		if errs := p.Validate(); len(errs) > 0 {
+			return 0, nil, interactions.Invalid(prefixed("policy.", errs)...)
+		}
+		i := slices.IndexFunc(policies, func(q Policy) bool { return q.ID == p.ID })
+		if i >= 0 {
+			policies[i] = p
+		} else {
+			policies = append(policies, p)
+		}
+	}
+	newCal := curCal
+	if cal != nil {
+		if errs := cal.Validate(); len(errs) > 0 {
+			return 0, nil, interactions.Invalid(prefixed("calendar.", errs)...)
+		}
+		newCal = *cal
+	}
+	next, err := makeEnv(policies, newCal)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := e.now()
+	n := 0
+	var moved []Moved
+	err = e.apps.EachApplication(ctx, func(app interactions.Application) error {
+		before, err := e.deriveWith(ctx, cur, app, now)
+		if err != nil {
+			return err
+		}
+		after, err := e.deriveWith(ctx, next, app, now)
+		if err != nil {
+			return err
+		}
+		byID := map[string]Clock{}
+		for _, c := range after {
+			byID[c.ClockID] = c
+		}
+		for _, b := range before {
+			if !b.Open() {
+				continue
+			}
+			a, ok := byID[b.ClockID]
+			if ok && a.DueAt.Equal(b.DueAt) && a.WarnAt.Equal(b.WarnAt) && a.Open() {
+				continue
+			}
+			n++
+			if len(moved) < 100 {
+				moved = append(moved, Moved{Before: b, After: a})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, interactions.Unavailable("preview", err)
+	}
+	return n, moved, nil
+}
+
+func prefixed(prefix string, errs []FieldError) []FieldError {
+	out := make([]FieldError, len(errs))
+	for i, e := range errs {
+		out[i] = FieldError{Field: prefix + e.Field, Message: e.Message}
+	}
+	return out
+}
+
