@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -148,13 +149,19 @@ func DecodeInput(raw json.RawMessage, prefix string) (Input, []FieldError) {
 	if dec.More() {
 		return *in, []FieldError{{strings.TrimSuffix(prefix, ".") + orBody(prefix), "has data after the object"}}
 	}
-	in.Candidate, in.Job = new(Person), new(JobInfo)
+	present := func(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+	if present(wire.Candidate) {
+		in.Candidate = new(Person)
+	}
+	if present(wire.Job) {
+		in.Job = new(JobInfo)
+	}
 	for _, sub := range []struct {
 		name string
 		raw  json.RawMessage
 		dst  any
 	}{{"candidate", wire.Candidate, in.Candidate}, {"job", wire.Job, in.Job}} {
-		if len(sub.raw) == 0 || string(sub.raw) == "null" {
+		if !present(sub.raw) {
 			continue
 		}
 		if sub.raw[0] != '{' {
@@ -182,6 +189,9 @@ func DecodeError(err error, prefix string) FieldError {
 	if errors.As(err, &typeErr) {
 		if typeErr.Field == "" {
 			return FieldError{strings.TrimSuffix(prefix, ".") + orBody(prefix), "must be a JSON object"}
+		}
+		if typeErr.Type == reflect.TypeFor[Duration]() {
+			return FieldError{prefix + typeErr.Field, "must be a duration like 2d, 36h, 30m or 4s"}
 		}
 		return FieldError{prefix + typeErr.Field, "must be a " + jsonTypeName(typeErr.Type.Kind().String())}
 	}

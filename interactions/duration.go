@@ -3,6 +3,7 @@ package interactions
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"time"
@@ -89,13 +90,15 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()
 
 // UnmarshalJSON parses a JSON string in the API's notation.
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	// A *json.UnmarshalTypeError lets encoding/json name the field.
+	bad := &json.UnmarshalTypeError{Value: "duration " + string(b), Type: reflect.TypeFor[Duration]()}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("must be a string like 2d, 36h, 30m or 4s")
+		return bad
 	}
 	v, err := ParseDuration(s)
 	if err != nil {
-		return err
+		return bad
 	}
 	*d = v
 	return nil

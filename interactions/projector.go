@@ -170,22 +170,33 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 		}
 		byApp[it.ApplicationID] = append(byApp[it.ApplicationID], it)
 	}
-	// Details first, so that a changed application's candidate is known to consumers.
-	for i := range items {
-		if err := p.applyDetails(ctx, &items[i]); err != nil {
-			return err
-		}
-	}
-	now := p.now().UTC().Truncate(time.Millisecond)
-	changed := make([]Application, 0, len(order))
+	// Load each application and keep only the events new to it: re-applied ones
+	// (catch-up, duplicates) cost one read and nothing else.
+	apps := make([]loadedApp, 0, len(order))
+	var fresh []Interaction
 	for _, id := range order {
-		app, ok, err := p.applyToApplication(ctx, id, byApp[id], now)
+		la, err := p.load(ctx, id, byApp[id])
 		if err != nil {
 			return err
 		}
-		if ok {
-			changed = append(changed, app)
+		if len(la.add) > 0 {
+			apps = append(apps, la)
+			fresh = append(fresh, la.add...)
 		}
+	}
+	// Details before applications, so that a changed application's candidate is known
+	// to consumers, and so that a crash in between leaves the events new next time.
+	if err := p.applyDetails(ctx, fresh); err != nil {
+		return err
+	}
+	now := p.now().UTC().Truncate(time.Millisecond)
+	changed := make([]Application, 0, len(apps))
+	for _, la := range apps {
+		app, err := p.save(ctx, la, now)
+		if err != nil {
+			return err
+		}
+		changed = append(changed, app)
 	}
 	for _, f := range p.applied {
 		if err := f(ctx, changed, now); err != nil {
@@ -208,39 +219,60 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	return nil
 }
 
-// applyToApplication merges events into one application document. It reports
-// whether anything changed.
-func (p *Projector) applyToApplication(ctx context.Context, id string, add []Interaction, now time.Time) (Application, bool, error) {
-	var cur Application
-	err := p.store.applications.FindOne(ctx, bson.M{"_id": id}).Decode(&cur)
-	exists := err == nil
+// loadedApp is an application as stored and the events new to it.
+type loadedApp struct {
+	cur    Application
+	exists bool
+	add    []Interaction
+}
+
+func (p *Projector) load(ctx context.Context, id string, events []Interaction) (loadedApp, error) {
+	la := loadedApp{cur: Application{ID: id}}
+	err := p.store.applications.FindOne(ctx, bson.M{"_id": id}).Decode(&la.cur)
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return cur, false, err
+		return la, err
 	}
-	events, changed := MergeEvents(cur.Events, add)
-	if !changed {
-		return cur, false, nil
+	la.exists = err == nil
+	have := make(map[string]bool, len(la.cur.Events))
+	for _, e := range la.cur.Events {
+		have[e.ID] = true
 	}
-	app := DeriveApplication(id, events)
+	for _, e := range events {
+		if !have[e.ID] {
+			have[e.ID] = true
+			la.add = append(la.add, e)
+		}
+	}
+	return la, nil
+}
+
+// save stores an application with its new events and its state derived anew.
+func (p *Projector) save(ctx context.Context, la loadedApp, now time.Time) (Application, error) {
+	events, _ := MergeEvents(la.cur.Events, la.add)
+	app := DeriveApplication(la.cur.ID, events)
 	app.UpdatedAt = now
-	if !exists {
+	if !la.exists {
 		_, err := p.store.applications.InsertOne(ctx, app)
 		if err == nil {
-			return app, true, nil
+			return app, nil
 		}
 		if !mongo.IsDuplicateKeyError(err) {
-			return app, false, err
+			return app, err
 		}
-		// Created meanwhile: start over from the stored document.
-		return p.applyToApplication(ctx, id, add, now)
+		// Created meanwhile: merge into the stored document.
+		again, err := p.load(ctx, la.cur.ID, la.add)
+		if err != nil {
+			return app, err
+		}
+		return p.save(ctx, again, now)
 	}
 	set := bson.M{}
 	raw, err := bson.Marshal(app)
 	if err != nil {
-		return app, false, err
+		return app, err
 	}
 	if err := bson.Unmarshal(raw, &set); err != nil {
-		return app, false, err
+		return app, err
 	}
 	delete(set, "_id")
 	unset := bson.M{}
@@ -261,45 +293,76 @@ func (p *Projector) applyToApplication(ctx context.Context, id string, add []Int
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	if err := p.store.applications.FindOneAndUpdate(ctx, bson.M{"_id": id}, update).Err(); err != nil {
-		return app, false, err
-	}
-	return app, true, nil
+	return app, p.store.applications.FindOneAndUpdate(ctx, bson.M{"_id": app.ID}, update).Err()
 }
 
-// applyDetails upserts the candidate's contact details, the job's details and the
-// contact lookups (email or phone → candidate) an interaction carries.
-func (p *Projector) applyDetails(ctx context.Context, it *Interaction) error {
-	if c := it.Candidate; c != nil {
-		set := bson.M{}
-		if c.Name != "" {
-			set["name"] = c.Name
+// applyDetails upserts the candidates' contact details, the jobs' details and the
+// contact lookups (email or phone → candidate) that items carry, one update per
+// candidate and job, the latest details winning.
+func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error {
+	SortEvents(items)
+	candidates := map[string]bson.M{}
+	jobs := map[string]bson.M{}
+	contacts := map[string]map[string]bool{} // contact key → candidate ids
+	var candOrder, jobOrder []string
+	for _, it := range items {
+		if c := it.Candidate; c != nil {
+			set := candidates[it.CandidateID]
+			if set == nil {
+				set = bson.M{}
+				candidates[it.CandidateID] = set
+				candOrder = append(candOrder, it.CandidateID)
+			}
+			if c.Name != "" {
+				set["name"] = c.Name
+			}
+			for kind, v := range map[string]string{"email": c.Email, "phone": c.Phone} {
+				if v == "" {
+					continue
+				}
+				set[kind] = v
+				key := kind + ":" + v
+				if kind == "email" {
+					key = kind + ":" + strings.ToLower(v)
+				}
+				if contacts[key] == nil {
+					contacts[key] = map[string]bool{}
+				}
+				contacts[key][it.CandidateID] = true
+			}
 		}
-		if c.Email != "" {
-			set["email"] = c.Email
-			if err := p.store.addContact(ctx, "email:"+strings.ToLower(c.Email), it.CandidateID); err != nil {
+		if j := it.Job; j != nil && it.JobID != "" {
+			set := jobs[it.JobID]
+			if set == nil {
+				set = bson.M{}
+				jobs[it.JobID] = set
+				jobOrder = append(jobOrder, it.JobID)
+			}
+			if j.Title != "" {
+				set["title"] = j.Title
+			}
+			if j.Department != "" {
+				set["department"] = j.Department
+			}
+		}
+	}
+	for key, ids := range contacts {
+		for id := range ids {
+			if err := p.store.addContact(ctx, key, id); err != nil {
 				return err
 			}
 		}
-		if c.Phone != "" {
-			set["phone"] = c.Phone
-			if err := p.store.addContact(ctx, "phone:"+c.Phone, it.CandidateID); err != nil {
-				return err
-			}
-		}
-		if err := upsertByID(ctx, p.store.candidates, it.CandidateID, bson.M{"$set": set}); err != nil {
+	}
+	for _, id := range candOrder {
+		if err := upsertByID(ctx, p.store.candidates, id, bson.M{"$set": candidates[id]}); err != nil {
 			return err
 		}
 	}
-	if j := it.Job; j != nil && it.JobID != "" {
-		set := bson.M{}
-		if j.Title != "" {
-			set["title"] = j.Title
+	for _, id := range jobOrder {
+		if len(jobs[id]) == 0 {
+			continue
 		}
-		if j.Department != "" {
-			set["department"] = j.Department
-		}
-		if err := upsertByID(ctx, p.store.jobs, it.JobID, bson.M{"$set": set}); err != nil {
+		if err := upsertByID(ctx, p.store.jobs, id, bson.M{"$set": jobs[id]}); err != nil {
 			return err
 		}
 	}

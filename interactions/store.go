@@ -73,14 +73,41 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		{Keys: desc("received_at")},
 		{Keys: bson.D{{Key: "id", Value: 1}}, Options: options.Index().SetUnique(true)},
 	}
-	if _, err := s.interactions.Indexes().CreateMany(ctx, models); err != nil {
-		return fmt.Errorf("ensure interaction indexes: %w", err)
+	if err := EnsureIndexes(ctx, s.interactions, models); err != nil {
+		return err
 	}
-	if _, err := s.applications.Indexes().CreateMany(ctx, []mongo.IndexModel{
+	return EnsureIndexes(ctx, s.applications, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "recruiter_id", Value: 1}}},
 		{Keys: bson.D{{Key: "candidate_id", Value: 1}}},
-	}); err != nil {
-		return fmt.Errorf("ensure application indexes: %w", err)
+	})
+}
+
+// EnsureIndexes creates those of models that coll lacks, one request each: the
+// embedded store drops the connection when one request names several indexes that
+// exist already.
+func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.IndexModel) error {
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("list %s indexes: %w", coll.Name(), err)
+	}
+	have := map[string]bool{}
+	for _, s := range specs {
+		have[s.KeysDocument.String()] = true
+	}
+	var missing []mongo.IndexModel
+	for _, m := range models {
+		keys, err := bson.Marshal(m.Keys)
+		if err != nil {
+			return err
+		}
+		if !have[bson.Raw(keys).String()] {
+			missing = append(missing, m)
+		}
+	}
+	for _, m := range missing {
+		if _, err := coll.Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("create %s index: %w", coll.Name(), err)
+		}
 	}
 	return nil
 }

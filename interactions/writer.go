@@ -54,6 +54,10 @@ type Writer struct {
 	mu     sync.RWMutex
 	closed bool
 	done   chan struct{}
+
+	susMu       sync.Mutex
+	suspects    []Interaction // of failed writes, possibly stored
+	reconciling bool
 }
 
 // MaxWriteBatch bounds one InsertMany.
@@ -99,6 +103,7 @@ func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction,
 		return nil, req.err
 	}
 	out := make([]Interaction, len(items))
+	var originals []Interaction
 	for i, r := range req.results {
 		if r == inserted {
 			out[i] = items[i]
@@ -108,8 +113,14 @@ func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction,
 		if err != nil {
 			return nil, err
 		}
+		originals = append(originals, orig)
 		orig.Duplicate = true
 		out[i] = orig
+	}
+	// The original may be the remains of a write whose answer was lost: it was never
+	// handed on. Handing it on again is harmless.
+	if len(originals) > 0 && w.onCommit != nil {
+		w.onCommit(originals)
 	}
 	return out, nil
 }
@@ -171,6 +182,7 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 	}
 	if err != nil {
 		storeErrors.WithLabelValues("insert").Inc()
+		w.suspect(items, results)
 		err = Unavailable("write interactions", err)
 	}
 	var stored []Interaction
@@ -193,6 +205,69 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 		}
 		off += k
 		close(r.done)
+	}
+}
+
+// maxSuspects bounds how many interactions of failed writes are remembered.
+const maxSuspects = 100000
+
+// suspect remembers the items of a failed write: the store may have written them and
+// lost only its answer. A reconciler hands on those that turn out to be stored, once
+// the store answers again, so that derived state never misses them.
+func (w *Writer) suspect(items []Interaction, results []insertResult) {
+	var unsure []Interaction
+	for i := range items {
+		if results == nil || results[i] == failed {
+			unsure = append(unsure, items[i])
+		}
+	}
+	w.susMu.Lock()
+	defer w.susMu.Unlock()
+	if len(w.suspects)+len(unsure) > maxSuspects {
+		return // the next start's catch-up repairs what is dropped here
+	}
+	w.suspects = append(w.suspects, unsure...)
+	if !w.reconciling {
+		w.reconciling = true
+		go w.reconcile()
+	}
+}
+
+// reconcile looks up suspected items by key until the store answers for each.
+func (w *Writer) reconcile() {
+	backoff := 200 * time.Millisecond
+	for {
+		w.susMu.Lock()
+		batch := w.suspects
+		w.suspects = nil
+		if len(batch) == 0 {
+			w.reconciling = false
+			w.susMu.Unlock()
+			return
+		}
+		w.susMu.Unlock()
+		var retry, found []Interaction
+		for _, it := range batch {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			got, err := w.store.ByKey(ctx, it.Key)
+			cancel()
+			switch {
+			case err == nil:
+				found = append(found, got)
+			case ErrorCode(err) != CodeNotFound:
+				retry = append(retry, it)
+			}
+		}
+		if len(found) > 0 && w.onCommit != nil {
+			w.onCommit(found)
+		}
+		if len(retry) > 0 {
+			w.susMu.Lock()
+			w.suspects = append(w.suspects, retry...)
+			w.susMu.Unlock()
+			time.Sleep(backoff)
+			backoff = min(2*backoff, 5*time.Second)
+		}
 	}
 }
 

@@ -133,6 +133,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	for _, cc := range strings.Split(get("GOODWILL_SMS_COUNTRIES", "US,CA,GB"), ",") {
 		cc = strings.ToUpper(strings.TrimSpace(cc))
+		if cc == "" {
+			continue
+		}
 		if _, ok := callingCodes[cc]; !ok {
 			return bad("GOODWILL_SMS_COUNTRIES", "%q is not a country SMS can be sent to (known: ISO 3166 codes such as US, CA, GB)", cc)
 		}
@@ -180,7 +183,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if twilio || c.SMTPURL != "" {
 			return bad("GOODWILL_PUBLIC_URL", "is required when Twilio or SMTP is configured: links in alerts and Twilio's signatures use it")
 		}
-		c.PublicURL = "http://" + c.Addr
+		host, port, _ := net.SplitHostPort(c.Addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
 	} else {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
@@ -188,7 +195,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	}
-	c.Tracing = getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" ||
-		(getenv("OTEL_TRACES_EXPORTER") != "" && getenv("OTEL_TRACES_EXPORTER") != "none")
+	exporter := get("OTEL_TRACES_EXPORTER", "")
+	c.Tracing = get("OTEL_EXPORTER_OTLP_ENDPOINT", "") != "" || get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != "" ||
+		(exporter != "" && exporter != "none")
 	return c, nil
 }

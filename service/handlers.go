@@ -322,6 +322,11 @@ func (s *Server) timeline(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	clocks, err := s.clocks(c, app)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	name := ""
 	if cand, err := s.interactions.Candidate(ctx(c), app.CandidateID); err == nil {
 		name = cand.Name
@@ -329,7 +334,7 @@ func (s *Server) timeline(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{
 		"application":  viewApplication(app, name),
 		"interactions": items,
-		"clocks":       []any{},
+		"clocks":       clocks,
 	})
 }
 
@@ -374,4 +379,20 @@ func (s *Server) getErasure(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, viewErasure(er))
+}
+
+// mergeJSON renders a and b, two JSON objects, as one.
+func mergeJSON(a, b any) ([]byte, error) {
+	ja, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(jb) <= 2 {
+		return ja, nil
+	}
+	return append(append(ja[:len(ja)-1], ','), jb[1:]...), nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service/auth"
+	"github.com/goodwillhq/goodwill/sla"
 )
 
 //go:embed openapi.json
@@ -22,6 +23,7 @@ var registry = func() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), httpDuration)
 	r.MustRegister(interactions.Collectors()...)
+	r.MustRegister(sla.Collectors()...)
 	return r
 }()
 
@@ -56,6 +58,16 @@ func (s *Server) routes() http.Handler {
 	v1.POST("/interactions", writers, s.postInteractions)
 	v1.GET("/interactions", readers, s.listInteractions)
 	v1.GET("/applications/:id/timeline", readers, s.timeline)
+
+	v1.GET("/applications/:id/sla", readers, s.applicationClocks)
+
+	v1.GET("/sla/policies", readers, s.listPolicies)
+	v1.PUT("/sla/policies/:id", admin, s.putPolicy)
+	v1.DELETE("/sla/policies/:id", admin, s.deletePolicy)
+	v1.POST("/sla/preview", admin, s.previewChange)
+	v1.GET("/sla/overdue", readers, s.overdue)
+	v1.GET("/calendar", readers, s.getCalendar)
+	v1.PUT("/calendar", admin, s.putCalendar)
 
 	v1.POST("/erasures", admin, s.postErasure)
 	v1.GET("/erasures/:id", admin, s.getErasure)

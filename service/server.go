@@ -18,6 +18,7 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/service/storage"
+	"github.com/goodwillhq/goodwill/sla"
 )
 
 // Server is a running goodwill: the store, the write path, the projector and the
@@ -31,6 +32,7 @@ type Server struct {
 	writer       *interactions.Writer
 	projector    *interactions.Projector
 	eraser       *interactions.Eraser
+	engine       *sla.Engine
 	keys         *auth.Keys
 	signingKeys  [][]byte
 	handler      http.Handler
@@ -101,7 +103,16 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	slaStore := sla.NewStore(db)
+	if err := slaStore.Seed(ctx, sla.DefaultCalendar(s.cfg.Timezone, s.cfg.Holidays)); err != nil {
+		return err
+	}
+	s.engine = sla.NewEngine(slaStore, s.interactions, s.log, s.now)
+	if err := s.engine.Start(ctx); err != nil {
+		return err
+	}
 	s.projector = interactions.NewProjector(s.interactions, guard, s.log, s.now)
+	s.projector.OnApplied(s.engine.Applied)
 	if err := s.projector.Start(ctx); err != nil {
 		return err
 	}
@@ -129,6 +140,9 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	if s.projector != nil {
 		errs = append(errs, s.projector.Close(ctx))
+	}
+	if s.engine != nil {
+		s.engine.Close()
 	}
 	if s.stop != nil {
 		s.stop()

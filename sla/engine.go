@@ -661,4 +661,3 @@ func prefixed(prefix string, errs []FieldError) []FieldError {
 	}
 	return out
 }
-

@@ -2,6 +2,7 @@ package sla
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -39,15 +40,26 @@ func (s *Store) Seed(ctx context.Context, cal Calendar) error {
 	if err := insertIgnoringDuplicates(ctx, s.policies, docs); err != nil {
 		return interactions.Unavailable("seed policies", err)
 	}
-	if err := insertIgnoringDuplicates(ctx, s.settings, []any{calendarDoc{ID: "calendar", Calendar: cal}}); err != nil {
+	doc, err := newCalendarDoc(cal)
+	if err != nil {
+		return err
+	}
+	if err := insertIgnoringDuplicates(ctx, s.settings, []any{doc}); err != nil {
 		return interactions.Unavailable("seed calendar", err)
 	}
 	return nil
 }
 
+// calendarDoc stores the calendar as its JSON text: its hours are nested arrays, which
+// the embedded store cannot keep.
 type calendarDoc struct {
-	ID       string   `bson:"_id"`
-	Calendar Calendar `bson:"calendar"`
+	ID   string `bson:"_id"`
+	JSON string `bson:"json"`
+}
+
+func newCalendarDoc(c Calendar) (calendarDoc, error) {
+	b, err := json.Marshal(c)
+	return calendarDoc{ID: "calendar", JSON: string(b)}, err
 }
 
 // Policies returns every policy, by id.
@@ -92,12 +104,18 @@ func (s *Store) Calendar(ctx context.Context) (Calendar, error) {
 	if err := s.settings.FindOne(ctx, bson.M{"_id": "calendar"}).Decode(&doc); err != nil {
 		return Calendar{}, interactions.Unavailable("read calendar", err)
 	}
-	return doc.Calendar, nil
+	var c Calendar
+	err := json.Unmarshal([]byte(doc.JSON), &c)
+	return c, err
 }
 
 // SaveCalendar replaces the business calendar.
 func (s *Store) SaveCalendar(ctx context.Context, c Calendar) error {
-	err := s.settings.FindOneAndUpdate(ctx, bson.M{"_id": "calendar"}, bson.M{"$set": bson.M{"calendar": c}}).Err()
+	doc, err := newCalendarDoc(c)
+	if err != nil {
+		return err
+	}
+	err = s.settings.FindOneAndUpdate(ctx, bson.M{"_id": "calendar"}, bson.M{"$set": bson.M{"json": doc.JSON}}).Err()
 	if err != nil {
 		return interactions.Unavailable("save calendar", err)
 	}

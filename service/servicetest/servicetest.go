@@ -27,6 +27,9 @@ type Instance struct {
 	Server *service.Server
 	Config service.Config
 	HTTP   *httptest.Server
+
+	opts    service.Options
+	stopped bool
 }
 
 // Start runs a server on a fresh database. env adds or overrides GOODWILL_* variables;
@@ -52,6 +55,13 @@ func Start(t testing.TB, env map[string]string, opts service.Options) *Instance 
 // StartConfig runs a server with a complete configuration.
 func StartConfig(t testing.TB, cfg service.Config, opts service.Options) *Instance {
 	t.Helper()
+	in := launch(t, cfg, opts)
+	t.Cleanup(func() { in.stop(t) })
+	return in
+}
+
+func launch(t testing.TB, cfg service.Config, opts service.Options) *Instance {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	level := slog.LevelWarn
@@ -64,15 +74,28 @@ func StartConfig(t testing.TB, cfg service.Config, opts service.Options) *Instan
 		t.Fatalf("start server: %v", err)
 	}
 	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer ccancel()
-		if err := s.Close(cctx); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	return &Instance{URL: hs.URL, Server: s, Config: cfg, HTTP: hs}
+	return &Instance{URL: hs.URL, Server: s, Config: cfg, HTTP: hs, opts: opts}
+}
+
+func (in *Instance) stop(t testing.TB) {
+	if in.stopped {
+		return
+	}
+	in.stopped = true
+	in.HTTP.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := in.Server.Close(ctx); err != nil {
+		t.Errorf("close server: %v", err)
+	}
+}
+
+// Restart stops the server gracefully and starts a new one on the same database,
+// as a redeploy would. The URL changes.
+func (in *Instance) Restart(t testing.TB) {
+	t.Helper()
+	in.stop(t)
+	*in = *launch(t, in.Config, in.opts)
 }
 
 // Response is an HTTP answer with its body read.

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchSmoke runs the whole harness with tiny numbers and checks that it writes
+// its section with the three columns, in place of an old one, next to other sections.
+func TestBenchSmoke(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	old := header + markStart + "\nold numbers\n" + markEnd + "\n\n<!-- sla:start -->\nSLA numbers\n<!-- sla:end -->\n"
+	if err := os.WriteFile(out, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	o := settings{out: out, requests: 200, clients: 8, apps: 50, batch: 100, ops: 3, projDocs: 100, drainTimeout: 30 * time.Second, seed: 1}
+	r, err := run(ctx, o, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.goodwill.Errors != 0 || r.naive.Errors != 0 {
+		t.Errorf("errors: goodwill %d (%s), naive %d (%s)", r.goodwill.Errors, r.goodwill.FirstError, r.naive.Errors, r.naive.FirstError)
+	}
+	if r.proj.Timelines != r.proj.TimelinesOf {
+		t.Errorf("%d of %d sampled timelines complete", r.proj.Timelines, r.proj.TimelinesOf)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{"**goodwill**", "naive (one InsertOne per request)", "raw InsertMany ceiling", "SLA numbers", "Projector lag", "goodwill ÷ naive", "projector `Apply` alone", "FindOne {_id} hit"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "old numbers") || strings.Count(s, markStart) != 1 {
+		t.Errorf("the old section was not replaced:\n%s", s)
+	}
+}
+
+// TestParseProm checks the exposition parser and the histogram quantile.
+func TestParseProm(t *testing.T) {
+	s, err := parseProm(strings.NewReader(`# HELP x_seconds help
+# TYPE x_seconds histogram
+x_seconds_bucket{le="0.1"} 50
+x_seconds_bucket{le="0.2"} 90
+x_seconds_bucket{le="+Inf"} 100
+x_seconds_sum 12
+x_seconds_count 100
+up 1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.histogram("x_seconds")
+	if len(h.Buckets) != 3 || h.Count != 100 || s["up"] != 1 {
+		t.Fatalf("parsed %+v, up %v", h, s["up"])
+	}
+	if q := h.Quantile(0.5); q != 0.1 {
+		t.Errorf("p50 = %v, want 0.1", q)
+	}
+	if q := h.Quantile(0.7); q < 0.149 || q > 0.151 {
+		t.Errorf("p70 = %v, want 0.15", q)
+	}
+	if q := h.Quantile(0.99); q != 0.2 {
+		t.Errorf("p99 = %v, want 0.2 (the largest finite bound)", q)
+	}
+}

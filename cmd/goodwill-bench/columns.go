@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service"
+	"github.com/goodwillhq/goodwill/service/storage"
+)
+
+// adminKey is the bootstrap key of the goodwill column's server.
+const adminKey = "gw_bench_admin_key_0123456789abcdef0123456789"
+
+// bench holds what the columns share: the store, the workload and the options.
+type bench struct {
+	opts  settings
+	store *storage.Store
+	runID string
+	work  *workload
+	docs  []interactions.Interaction
+	log   io.Writer // progress
+}
+
+// database returns a fresh database of the store for one column, with the indexes
+// goodwill keeps on its interactions collection, so that every column writes into a
+// collection of the same shape.
+func (b *bench) database(ctx context.Context, column string, indexes bool) (*mongo.Database, error) {
+	db := b.store.Client.Database("bench_" + column + "_" + b.runID)
+	if indexes {
+		if err := interactions.NewStore(db).EnsureIndexes(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// runRaw inserts the workload's documents with sequential unordered InsertMany calls of
+// opts.batch documents: the store's ceiling. Latencies are per batch.
+func (b *bench) runRaw(ctx context.Context, column string, indexes bool) (*result, error) {
+	db, err := b.database(ctx, column, indexes)
+	if err != nil {
+		return nil, err
+	}
+	coll := db.Collection("interactions")
+	r := &result{Count: len(b.docs), Unit: "docs"}
+	start := time.Now()
+	for chunk := range slices.Chunk(b.docs, b.opts.batch) {
+		t0 := time.Now()
+		if _, err := coll.InsertMany(ctx, chunk, options.InsertMany().SetOrdered(false)); err != nil {
+			return nil, fmt.Errorf("raw InsertMany: %w", err)
+		}
+		r.Latencies = append(r.Latencies, time.Since(t0))
+	}
+	r.Elapsed = time.Since(start)
+	return r, nil
+}
+
+// runProjector applies the workload's documents with the projector alone (no HTTP, no
+// writer), in sequential batches of opts.batch: what derived state costs per item.
+func (b *bench) runProjector(ctx context.Context, n int) (*result, error) {
+	db, err := b.database(ctx, "proj", true)
+	if err != nil {
+		return nil, err
+	}
+	st := interactions.NewStore(db)
+	guard, err := interactions.NewTombstones(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	p := interactions.NewProjector(st, guard, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	docs := b.docs[:n]
+	apps := map[string]bool{}
+	for _, d := range docs {
+		apps[d.ApplicationID] = true
+	}
+	r := &result{Count: n, Unit: "docs", apps: len(apps)}
+	start := time.Now()
+	for chunk := range slices.Chunk(docs, b.opts.batch) {
+		chunk = slices.Clone(chunk) // Apply strips personal data in place
+		t0 := time.Now()
+		if err := p.Apply(ctx, chunk); err != nil {
+			return nil, fmt.Errorf("projector Apply: %w", err)
+		}
+		r.Latencies = append(r.Latencies, time.Since(t0))
+	}
+	r.Elapsed = time.Since(start)
+	if err := checkApplications(ctx, db, n, len(apps)); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// naiveHandler is the baseline: it decodes and validates a POST /v1/interactions body
+// as goodwill does and stores each interaction with its own InsertOne.
+func naiveHandler(coll *mongo.Collection) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/interactions" {
+			http.NotFound(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, service.MaxBody))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		items, batch, err := interactions.ParseWrite(body, r.Header.Get("Idempotency-Key"), time.Now())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		for _, it := range items {
+			if _, err := coll.InsertOne(r.Context(), it); err != nil && !mongo.IsDuplicateKeyError(err) {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		var out any = items[0]
+		if batch {
+			out = map[string]any{"interactions": items}
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	})
+}
+
+// serve runs h on a loopback port until the returned stop is called.
+func serve(h http.Handler) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// runNaive drives the naive handler.
+func (b *bench) runNaive(ctx context.Context) (*result, error) {
+	db, err := b.database(ctx, "naive", true)
+	if err != nil {
+		return nil, err
+	}
+	url, stop, err := serve(naiveHandler(db.Collection("interactions")))
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	client := newClient(b.opts.clients)
+	defer client.CloseIdleConnections()
+	r := drive(ctx, client, url+"/v1/interactions", "", b.work.bodies, b.opts.clients, http.StatusCreated)
+	n, err := db.Collection("interactions").EstimatedDocumentCount(ctx)
+	if err == nil && int(n) != len(b.work.bodies) {
+		r.Notes = append(r.Notes, fmt.Sprintf("stored %d of %d", n, len(b.work.bodies)))
+	}
+	return r, nil
+}
+
+// projection is what the goodwill column measured of derived state.
+type projection struct {
+	Drain        time.Duration // from the last 201 until derived state reflected every interaction
+	Applications int           // application documents then
+	Lag          histogram     // goodwill_projector_lag_seconds observed during the run
+	Batch        histogram     // goodwill_write_batch_size
+	BatchSeconds histogram     // goodwill_write_batch_seconds
+	Timelines    int           // sampled timelines that matched
+	TimelinesOf  int
+}
+
+// runGoodwill starts the service on its own database of the store, serves it on a
+// loopback port and drives it; then it waits for the projector to catch up.
+func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
+	dbName := "bench_goodwill_" + b.runID
+	vars := map[string]string{
+		"GOODWILL_MONGODB_URI":   b.store.URI,
+		"GOODWILL_DB":            dbName,
+		"GOODWILL_BOOTSTRAP_KEY": adminKey,
+		"GOODWILL_ADDR":          "127.0.0.1:0",
+	}
+	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		return nil, nil, err
+	}
+	// Info level as in production, written nowhere, so that logging costs what it does.
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := service.New(ctx, cfg, log, service.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start goodwill: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = s.Close(cctx)
+	}()
+	url, stop, err := serve(s.Handler())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer stop()
+	client := newClient(b.opts.clients)
+	defer client.CloseIdleConnections()
+	before, err := scrape(ctx, client, url+"/metrics")
+	if err != nil {
+		return nil, nil, err
+	}
+
+	if b.opts.cpuprofile != "" {
+		f, err := os.Create(b.opts.cpuprofile)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	r := drive(ctx, client, url+"/v1/interactions", adminKey, b.work.bodies, b.opts.clients, http.StatusCreated)
+	loadEnd := start.Add(r.Elapsed)
+
+	// Projector lag: until the projector has applied every interaction …
+	p := &projection{}
+	n := float64(len(b.work.bodies))
+	deadline := time.Now().Add(b.opts.drainTimeout)
+	for {
+		now, err := scrape(ctx, client, url+"/metrics")
+		if err != nil {
+			return nil, nil, err
+		}
+		if now["goodwill_projector_applied_total"]-before["goodwill_projector_applied_total"] >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, nil, fmt.Errorf("the projector did not apply %d interactions within %s", len(b.work.bodies), b.opts.drainTimeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// … and the application documents say so.
+	db := b.store.Client.Database(dbName)
+	for {
+		err := checkApplications(ctx, db, len(b.work.bodies), b.work.apps)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, nil, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.Drain = time.Since(loadEnd)
+	if b.opts.cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	p.Applications = b.work.apps
+
+	after, err := scrape(ctx, client, url+"/metrics")
+	if err != nil {
+		return nil, nil, err
+	}
+	d := after.sub(before)
+	p.Lag = d.histogram("goodwill_projector_lag_seconds")
+	p.Batch = d.histogram("goodwill_write_batch_size")
+	p.BatchSeconds = d.histogram("goodwill_write_batch_seconds")
+
+	// A sample of timelines through the API.
+	ids := make([]string, 0, len(b.work.perApp))
+	for id := range b.work.perApp {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for i := 0; i < len(ids) && p.TimelinesOf < 5; i += max(1, len(ids)/5) {
+		id := ids[i]
+		p.TimelinesOf++
+		got, err := timelineLen(ctx, client, url, id)
+		if err != nil {
+			r.Notes = append(r.Notes, "timeline "+id+": "+err.Error())
+			continue
+		}
+		if got == b.work.perApp[id] {
+			p.Timelines++
+		} else {
+			r.Notes = append(r.Notes, fmt.Sprintf("timeline %s has %d interactions, want %d", id, got, b.work.perApp[id]))
+		}
+	}
+	return r, p, nil
+}
+
+// timelineLen returns how many interactions an application's timeline shows.
+func timelineLen(ctx context.Context, client *http.Client, url, id string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/v1/applications/"+id+"/timeline", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(res.Body)
+		return 0, fmt.Errorf("status %d: %.200s", res.StatusCode, b)
+	}
+	var tl struct {
+		Interactions []json.RawMessage `json:"interactions"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tl); err != nil {
+		return 0, err
+	}
+	return len(tl.Interactions), nil
+}
+
+// checkApplications reads the applications collection directly: there must be apps
+// documents whose event counts add up to n.
+func checkApplications(ctx context.Context, db *mongo.Database, n, apps int) error {
+	cur, err := db.Collection("applications").Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$group", Value: bson.D{
+			{Key: "_id", Value: nil},
+			{Key: "events", Value: bson.D{{Key: "$sum", Value: "$event_count"}}},
+		}}},
+	})
+	if err != nil {
+		return err
+	}
+	var got []struct {
+		Events int `bson:"events"`
+	}
+	if err := cur.All(ctx, &got); err != nil {
+		return err
+	}
+	if len(got) == 0 {
+		return errors.New("no applications derived")
+	}
+	count, err := db.Collection("applications").CountDocuments(ctx, bson.D{})
+	if err != nil {
+		return err
+	}
+	if got[0].Events != n || int(count) != apps {
+		return fmt.Errorf("derived state has %d applications with %d events, want %d with %d", count, got[0].Events, apps, n)
+	}
+	return nil
+}

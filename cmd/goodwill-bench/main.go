@@ -1,0 +1,190 @@
+// Command goodwill-bench is the ingest benchmark behind `make bench`. In one run, on
+// one embedded store (FerretDB on SQLite, started in a temporary directory) with a
+// separate database per column, it measures:
+//
+//   - goodwill: the real service (service.New, its group-commit writer and projector)
+//     behind a net/http server on a loopback port, driven by a Go load generator of
+//     concurrent keep-alive clients posting single interactions; then how long the
+//     projector takes to reflect them all, and its lag histogram from /metrics;
+//   - naive: a minimal handler decoding the same JSON and doing one InsertOne per
+//     request, driven the same way;
+//   - the raw InsertMany ceiling: the same documents inserted with sequential
+//     InsertMany batches, no HTTP;
+//
+// and, for diagnosis, InsertMany without secondary indexes and the projector's Apply
+// alone. It prints the table and writes its section of BENCHMARKS.md (between
+// <!-- ingest:start --> and <!-- ingest:end -->), leaving other sections alone.
+//
+// Usage:
+//
+//	go run ./cmd/goodwill-bench [-out BENCHMARKS.md] [-requests 20000] [-clients 64] [-apps 5000] [-quick] [-cpuprofile file]
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/goodwillhq/goodwill/service/storage"
+)
+
+// settings are the harness's flags.
+type settings struct {
+	out          string
+	requests     int
+	clients      int
+	apps         int
+	batch        int
+	quick        bool
+	cpuprofile   string
+	ops          int // calls per store primitive timed; 0 skips
+	projDocs     int // documents for the projector-alone row; 0 skips
+	drainTimeout time.Duration
+	seed         uint64
+	set          map[string]string // flags given explicitly, for the report
+}
+
+// flagsString renders the explicitly given flags (other than -out).
+func (o settings) flagsString() string {
+	var b strings.Builder
+	for _, name := range []string{"quick", "requests", "clients", "apps", "batch", "seed"} {
+		if v, ok := o.set[name]; ok {
+			if name == "quick" {
+				b.WriteString(" -quick")
+				continue
+			}
+			fmt.Fprintf(&b, " -%s %s", name, v)
+		}
+	}
+	return b.String()
+}
+
+func main() {
+	var o settings
+	flag.StringVar(&o.out, "out", "", "write the results into this Markdown file (its ingest section)")
+	flag.IntVar(&o.requests, "requests", 20000, "single-interaction POSTs (and documents for the raw ceiling)")
+	flag.IntVar(&o.clients, "clients", 64, "concurrent HTTP clients")
+	flag.IntVar(&o.apps, "apps", 5000, "distinct applications")
+	flag.IntVar(&o.batch, "batch", 500, "documents per InsertMany for the raw ceiling and the projector-alone row")
+	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications unless set")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file")
+	flag.IntVar(&o.ops, "ops", 30, "calls per store primitive in the store-primitives table (0 skips it)")
+	flag.IntVar(&o.projDocs, "projector-docs", 4000, "documents the projector-alone row applies (0 skips it)")
+	flag.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for the projector to catch up")
+	flag.Uint64Var(&o.seed, "seed", 1, "workload random seed")
+	flag.Parse()
+	o.set = map[string]string{}
+	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
+	if o.quick {
+		for name, v := range map[string]*int{"requests": &o.requests, "clients": &o.clients, "apps": &o.apps} {
+			if _, ok := o.set[name]; !ok {
+				*v = map[string]int{"requests": 2000, "clients": 16, "apps": 500}[name]
+			}
+		}
+	}
+	if o.requests < 1 || o.clients < 1 || o.apps < 1 || o.batch < 1 {
+		fmt.Fprintln(os.Stderr, "goodwill-bench: -requests, -clients, -apps and -batch must be positive")
+		os.Exit(2)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	if _, err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "goodwill-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run runs every column, prints the section and writes it to o.out (if set).
+func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
+	dir, err := os.MkdirTemp("", "goodwill-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	store, err := storage.Open(ctx, storage.Options{DataDir: dir, DB: "bench"})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close(context.Background())
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = store.WaitReady(rctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+
+	var id [4]byte
+	_, _ = rand.Read(id[:])
+	b := &bench{opts: o, store: store, runID: hex.EncodeToString(id[:]), log: progress}
+	b.work = newWorkload(o.requests, o.apps, b.runID, o.seed)
+	if b.docs, err = b.work.documents(); err != nil {
+		return nil, err
+	}
+	r := &report{opts: o, when: time.Now(), machine: thisMachine(), work: b.work, loadBefore: loadAvg()}
+	step := func(name string) func() {
+		fmt.Fprintf(progress, "%-48s", name+" …")
+		t := time.Now()
+		return func() { fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds()) }
+	}
+
+	done := step("raw InsertMany ceiling")
+	if r.raw, err = b.runRaw(ctx, "raw", true); err != nil {
+		return nil, err
+	}
+	done()
+	done = step("raw InsertMany, _id index only")
+	noIdx, err := b.runRaw(ctx, "rawnoidx", false)
+	if err != nil {
+		return nil, err
+	}
+	noIdx.Column = fmt.Sprintf("raw InsertMany, _id index only (%d per batch)", o.batch)
+	done()
+	r.info = append(r.info, noIdx)
+	done()
+	if o.projDocs > 0 {
+		done = step("projector Apply alone")
+		proj, err := b.runProjector(ctx, min(o.projDocs, len(b.docs)))
+		if err != nil {
+			return nil, err
+		}
+		proj.Column = fmt.Sprintf("projector `Apply` alone: the first %s documents (%s applications), %d per batch, sequential, no HTTP",
+			thousands(proj.Count), thousands(proj.apps), o.batch)
+		r.info = append(r.info, proj)
+		done()
+	}
+	if o.ops > 0 {
+		done = step("store primitives")
+		if r.ops, err = b.runOps(ctx, b.work.apps, o.ops); err != nil {
+			return nil, err
+		}
+		done()
+	}
+	done = step("naive InsertOne per request")
+	if r.naive, err = b.runNaive(ctx); err != nil {
+		return nil, err
+	}
+	done()
+	done = step("goodwill")
+	if r.goodwill, r.proj, err = b.runGoodwill(ctx); err != nil {
+		return nil, err
+	}
+	done()
+
+	r.loadAfter = loadAvg()
+	section := r.section()
+	fmt.Fprintln(progress)
+	fmt.Fprint(progress, section)
+	if o.out != "" {
+		if err := writeSection(o.out, section); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,176 @@
+package service
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/auth"
+	"github.com/goodwillhq/goodwill/sla"
+)
+
+func (s *Server) listPolicies(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"policies": s.engine.Policies()})
+}
+
+// putPolicy creates or replaces a policy; the path names its id.
+func (s *Server) putPolicy(c *gin.Context) {
+	var p sla.Policy
+	if err := decodeJSON(c, &p); err != nil {
+		fail(c, err)
+		return
+	}
+	if p.ID != "" && p.ID != c.Param("id") {
+		fail(c, interactions.Invalid(interactions.FieldError{Field: "id", Message: "must match the id in the path"}))
+		return
+	}
+	p.ID = c.Param("id")
+	saved, err := s.engine.PutPolicy(ctx(c), p)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, saved)
+}
+
+func (s *Server) deletePolicy(c *gin.Context) {
+	if err := s.engine.DeletePolicy(ctx(c), c.Param("id")); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) getCalendar(c *gin.Context) { c.JSON(http.StatusOK, s.engine.Calendar()) }
+
+func (s *Server) putCalendar(c *gin.Context) {
+	var cal sla.Calendar
+	if err := decodeJSON(c, &cal); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.engine.PutCalendar(ctx(c), cal); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, s.engine.Calendar())
+}
+
+// previewChange answers how a policy or calendar change would move open clocks.
+func (s *Server) previewChange(c *gin.Context) {
+	var req struct {
+		Policy   *sla.Policy   `json:"policy"`
+		Calendar *sla.Calendar `json:"calendar"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if (req.Policy == nil) == (req.Calendar == nil) {
+		fail(c, interactions.Invalid(interactions.FieldError{Field: "body", Message: "give exactly one of policy or calendar"}))
+		return
+	}
+	n, moved, err := s.engine.Preview(ctx(c), req.Policy, req.Calendar)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if moved == nil {
+		moved = []sla.Moved{}
+	}
+	c.JSON(http.StatusOK, gin.H{"moved": n, "clocks": moved})
+}
+
+// applicationClocks answers GET /v1/applications/{id}/sla.
+func (s *Server) applicationClocks(c *gin.Context) {
+	app, err := s.application(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	clocks, err := s.clocks(c, app)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"clocks": clocks})
+}
+
+func (s *Server) clocks(c *gin.Context, app interactions.Application) ([]sla.Clock, error) {
+	clocks, err := s.engine.Clocks(ctx(c), app)
+	if clocks == nil {
+		clocks = []sla.Clock{}
+	}
+	return clocks, err
+}
+
+type overdueView struct {
+	sla.Clock
+	CandidateName  string `json:"candidate_name,omitempty"`
+	JobID          string `json:"job_id,omitempty"`
+	RecruiterID    string `json:"recruiter_id,omitempty"`
+	OverdueSeconds int64  `json:"overdue_seconds"`
+}
+
+// MarshalJSON keeps the clock's own time formatting and adds the queue's fields.
+func (v overdueView) MarshalJSON() ([]byte, error) {
+	return mergeJSON(v.Clock, struct {
+		CandidateName  string `json:"candidate_name,omitempty"`
+		JobID          string `json:"job_id,omitempty"`
+		RecruiterID    string `json:"recruiter_id,omitempty"`
+		OverdueSeconds int64  `json:"overdue_seconds"`
+	}{v.CandidateName, v.JobID, v.RecruiterID, v.OverdueSeconds})
+}
+
+// overdue answers the recruiter queue: open clocks in warning or breach, most overdue
+// first. A recruiter key sees its own and its reports' queue.
+func (s *Server) overdue(c *gin.Context) {
+	f := sla.OverdueFilter{Metric: sla.Metric(c.Query("metric")), State: sla.State(c.Query("state"))}
+	var fields []interactions.FieldError
+	if f.Metric != "" && !f.Metric.Valid() {
+		fields = append(fields, interactions.FieldError{Field: "metric", Message: "unknown metric"})
+	}
+	if f.State != "" && f.State != sla.StateWarning && f.State != sla.StateBreached {
+		fields = append(fields, interactions.FieldError{Field: "state", Message: "must be warning or breached"})
+	}
+	if len(fields) > 0 {
+		fail(c, interactions.Invalid(fields...))
+		return
+	}
+	if id := c.Query("recruiter_id"); id != "" {
+		f.RecruiterIDs = []string{id}
+	}
+	if key := caller(c); key.Role == auth.RoleRecruiter {
+		visible, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if len(f.RecruiterIDs) == 0 {
+			f.RecruiterIDs = visible
+		} else if !contains(visible, f.RecruiterIDs[0]) {
+			f.RecruiterIDs = []string{}
+		}
+	}
+	items := []overdueView{}
+	if f.RecruiterIDs == nil || len(f.RecruiterIDs) > 0 {
+		for _, it := range s.engine.Overdue(f) {
+			name := ""
+			if cand, err := s.interactions.Candidate(ctx(c), it.CandidateID); err == nil {
+				name = cand.Name
+			}
+			items = append(items, overdueView{Clock: it.Clock, CandidateName: name, JobID: it.JobID, RecruiterID: it.RecruiterID, OverdueSeconds: it.OverdueSeconds})
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,436 @@
+package webhooks
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// Ashby receives Ashby webhooks.
+//
+// Signature (developers.ashbyhq.com/docs/authenticating-webhooks): the header
+// `Ashby-Signature: sha256=<hex>` carries HMAC-SHA256 of the raw body under the
+// webhook's secret token. Every body is {"webhookActionId", "action", "data"}
+// (docs/common-payload-data); webhookActionId is the same across retries, so external
+// ids are "<action>:<webhookActionId>" where no better key exists. Ashby has one secret
+// per webhook, hence several secrets.
+//
+// Events mapped (payload shapes from Ashby's "Webhook Payloads" OpenAPI):
+//
+//	applicationSubmit        application_received at createdAt (status Lead: note)
+//	candidateStageChange     stage_changed to currentInterviewStage.title at updatedAt;
+//	                         into an Archived stage: rejected, or withdrawn when the
+//	                         archive reason's reasonType is RejectedByCandidate;
+//	                         into the Hired stage: ignored (candidateHire records it)
+//	candidateHire            hired at updatedAt
+//	interviewScheduleUpdate  per interview event: Scheduled → interview_scheduled (or
+//	                         interview_rescheduled when the event was updated after it
+//	                         was created), Cancelled → interview_canceled; with
+//	                         scheduled_for and duration from startTime/endTime
+//	surveySubmit             survey_response when the form has a 0–10 question whose
+//	                         title mentions "recommend" (the NPS question); else ignored
+//	ping                     Ping
+//
+// Not mapped: interviewScheduleCreate (it names no candidate; Ashby follows it with
+// interviewScheduleUpdate, which does), offer* (offers name the application but not the
+// candidate), applicationUpdate (fired by stage changes and hires too), deletions,
+// merges, jobs, openings and postings. Un-archiving shows only as a stage change.
+type Ashby struct{}
+
+// Source returns "ashby".
+func (Ashby) Source() string { return "ashby" }
+
+// Verify checks the Ashby-Signature header.
+func (Ashby) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
+	if noSecret(secrets) {
+		return ErrNoSecret
+	}
+	v := strings.TrimSpace(h.Get("Ashby-Signature"))
+	if v == "" {
+		return fmt.Errorf("%w: Ashby-Signature header", ErrMissingSignature)
+	}
+	algo, sig, ok := strings.Cut(v, "=")
+	if !ok || algo != "sha256" {
+		return fmt.Errorf("%w: Ashby-Signature must be \"sha256=<hex>\"", ErrMalformedSignature)
+	}
+	return verifyHexSHA256("Ashby-Signature", sig, body, secrets)
+}
+
+type ashbyBody struct {
+	WebhookActionID string `json:"webhookActionId"`
+	Action          string `json:"action"`
+	Data            *struct {
+		Application       *ashbyApplication `json:"application"`
+		InterviewSchedule *ashbySchedule    `json:"interviewSchedule"`
+		SurveySubmission  *ashbySubmission  `json:"surveySubmission"`
+	} `json:"data"`
+}
+
+type ashbyApplication struct {
+	ID         id     `json:"id"`
+	CreatedAt  string `json:"createdAt"`
+	UpdatedAt  string `json:"updatedAt"`
+	ArchivedAt string `json:"archivedAt"`
+	Status     string `json:"status"`
+	Candidate  struct {
+		ID                  id            `json:"id"`
+		Name                string        `json:"name"`
+		PrimaryEmailAddress *ashbyContact `json:"primaryEmailAddress"`
+		PrimaryPhoneNumber  *ashbyContact `json:"primaryPhoneNumber"`
+	} `json:"candidate"`
+	CurrentInterviewStage *struct {
+		ID    id     `json:"id"`
+		Title string `json:"title"`
+		Type  string `json:"type"`
+	} `json:"currentInterviewStage"`
+	Source *struct {
+		Title      string `json:"title"`
+		SourceType *struct {
+			Title string `json:"title"`
+		} `json:"sourceType"`
+	} `json:"source"`
+	ArchiveReason *struct {
+		Text       string `json:"text"`
+		ReasonType string `json:"reasonType"`
+	} `json:"archiveReason"`
+	Job *struct {
+		ID    id     `json:"id"`
+		Title string `json:"title"`
+	} `json:"job"`
+	HiringTeam []struct {
+		UserID id     `json:"userId"`
+		Role   string `json:"role"`
+	} `json:"hiringTeam"`
+}
+
+type ashbyContact struct {
+	Value string `json:"value"`
+}
+
+type ashbySchedule struct {
+	ID              id     `json:"id"`
+	Status          string `json:"status"`
+	ApplicationID   id     `json:"applicationId"`
+	CandidateID     id     `json:"candidateId"`
+	UpdatedAt       string `json:"updatedAt"`
+	InterviewEvents []struct {
+		ID        id     `json:"id"`
+		StartTime string `json:"startTime"`
+		EndTime   string `json:"endTime"`
+		CreatedAt string `json:"createdAt"`
+		UpdatedAt string `json:"updatedAt"`
+	} `json:"interviewEvents"`
+}
+
+type ashbySubmission struct {
+	ID             id     `json:"id"`
+	SubmittedAt    string `json:"submittedAt"`
+	CandidateID    id     `json:"candidateId"`
+	ApplicationID  id     `json:"applicationId"`
+	SurveyType     string `json:"surveyType"`
+	FormDefinition *struct {
+		Sections []struct {
+			Fields []struct {
+				Field struct {
+					Path  string `json:"path"`
+					Title string `json:"title"`
+				} `json:"field"`
+			} `json:"fields"`
+		} `json:"sections"`
+	} `json:"formDefinition"`
+	SubmittedValues map[string]json.RawMessage `json:"submittedValues"`
+}
+
+// ashbyIgnored explains the events that are deliberately not mapped.
+var ashbyIgnored = map[string]string{
+	"applicationUpdate":       "application updates are not touchpoints; stage changes and hires have their own events",
+	"interviewScheduleCreate": "interviewScheduleCreate names no candidate; the interviewScheduleUpdate Ashby sends with it is mapped",
+	"offerCreate":             "Ashby offer webhooks name no candidate; send offers through the API or Standard Webhooks",
+	"offerUpdate":             "Ashby offer webhooks name no candidate; send offers through the API or Standard Webhooks",
+	"offerDelete":             "Ashby offer webhooks name no candidate; send offers through the API or Standard Webhooks",
+	"candidateDelete":         "deletions are not touchpoints; use POST /v1/erasures to remove personal data",
+	"candidateMerge":          "candidate merges are not touchpoints",
+}
+
+// Parse maps an Ashby webhook.
+func (a Ashby) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error) {
+	d := Delivery{Source: a.Source()}
+	var b ashbyBody
+	if err := decode(body, &b); err != nil {
+		return d, err
+	}
+	d.Event = text(b.Action)
+	d.DeliveryID = text(b.WebhookActionID)
+	switch {
+	case d.Event == "":
+		return d, malformed("action is missing")
+	case d.Event == "ping":
+		d.Ping = true
+		return d, nil
+	case ashbyIgnored[d.Event] != "":
+		d.Ignored = ashbyIgnored[d.Event]
+		return d, nil
+	}
+	var err error
+	switch d.Event {
+	case "applicationSubmit", "candidateStageChange", "candidateHire":
+		if b.Data == nil || b.Data.Application == nil {
+			return d, malformed("data.application is missing")
+		}
+		err = a.application(&d, b.WebhookActionID, b.Data.Application, now)
+	case "interviewScheduleUpdate":
+		if b.Data == nil || b.Data.InterviewSchedule == nil {
+			return d, malformed("data.interviewSchedule is missing")
+		}
+		err = a.schedule(&d, b.Data.InterviewSchedule, now)
+	case "surveySubmit":
+		if b.Data == nil || b.Data.SurveySubmission == nil {
+			return d, malformed("data.surveySubmission is missing")
+		}
+		err = a.survey(&d, b.Data.SurveySubmission, now)
+	default:
+		d.Ignored = "goodwill does not map the Ashby event " + d.Event
+		return d, nil
+	}
+	if err != nil {
+		d.Items = nil
+		return d, err
+	}
+	for i := range d.Items {
+		if err := checkIDs(&d.Items[i]); err != nil {
+			d.Items = nil
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+// application maps applicationSubmit, candidateStageChange and candidateHire.
+func (a Ashby) application(d *Delivery, actionID string, app *ashbyApplication, now time.Time) error {
+	c := app.Candidate
+	in := interactions.Input{
+		ApplicationID: prefixed("ashby", app.ID),
+		CandidateID:   prefixed("ashby", c.ID),
+		Source:        a.Source(),
+		Channel:       "ats",
+	}
+	var mail, phone string
+	if c.PrimaryEmailAddress != nil {
+		mail = c.PrimaryEmailAddress.Value
+	}
+	if c.PrimaryPhoneNumber != nil {
+		phone = c.PrimaryPhoneNumber.Value
+	}
+	in.Candidate = person(c.Name, mail, phone)
+	if app.Job != nil {
+		in.JobID = prefixed("ashby", app.Job.ID)
+		in.Job = jobInfo(app.Job.Title, "")
+	}
+	for _, m := range app.HiringTeam {
+		if strings.EqualFold(m.Role, "Recruiter") {
+			in.RecruiterID = prefixed("ashby", m.UserID)
+			break
+		}
+	}
+	if s := app.Source; s != nil {
+		in.Referral = isReferral(s.Title) || (s.SourceType != nil && isReferral(s.SourceType.Title))
+	}
+	at := func(values ...string) string {
+		if t, ok := firstTime(values...); ok {
+			return t
+		}
+		return interactions.APITime(now)
+	}
+	key := func(fallback ...string) string {
+		if actionID != "" {
+			return externalID(d.Event, actionID)
+		}
+		return externalID(append([]string{d.Event, string(app.ID)}, fallback...)...)
+	}
+	switch d.Event {
+	case "applicationSubmit":
+		in.OccurredAt = at(app.CreatedAt, app.UpdatedAt)
+		in.Kind = string(interactions.KindApplicationReceived)
+		if strings.EqualFold(app.Status, "Lead") {
+			in.Kind = string(interactions.KindNote)
+			in.Metadata = metadata(map[string]string{"ashby_event": d.Event, "note": "lead added"})
+		}
+		in.ExternalID = key()
+	case "candidateHire":
+		in.OccurredAt = at(app.UpdatedAt)
+		in.Kind = string(interactions.KindHired)
+		in.ExternalID = key()
+	case "candidateStageChange":
+		st := app.CurrentInterviewStage
+		if st == nil || text(st.Title) == "" {
+			d.Ignored = "the stage change names no current interview stage"
+			return nil
+		}
+		switch {
+		case strings.EqualFold(st.Type, "Hired"):
+			d.Ignored = "a move to the Hired stage is recorded from candidateHire"
+			return nil
+		case strings.EqualFold(st.Type, "Archived"):
+			in.OccurredAt = at(app.ArchivedAt, app.UpdatedAt)
+			in.Kind = string(interactions.KindRejected)
+			if r := app.ArchiveReason; r != nil {
+				if r.ReasonType == "RejectedByCandidate" {
+					in.Kind = string(interactions.KindWithdrawn)
+				}
+				in.Metadata = metadata(map[string]string{"archive_reason": r.Text, "archive_reason_type": r.ReasonType})
+			}
+		default:
+			in.OccurredAt = at(app.UpdatedAt)
+			in.Kind = string(interactions.KindStageChanged)
+			in.Stage = text(st.Title)
+		}
+		in.ExternalID = key(string(st.ID), app.UpdatedAt)
+	}
+	d.Items = []interactions.Input{in}
+	return nil
+}
+
+// schedule maps interviewScheduleUpdate: one item per interview event.
+func (a Ashby) schedule(d *Delivery, s *ashbySchedule, now time.Time) error {
+	var kind interactions.Kind
+	switch s.Status {
+	case "Scheduled":
+		kind = interactions.KindInterviewScheduled
+	case "Cancelled":
+		kind = interactions.KindInterviewCanceled
+	default:
+		d.Ignored = "interview schedule status " + text(s.Status) + " is not a touchpoint"
+		return nil
+	}
+	if len(s.InterviewEvents) == 0 {
+		d.Ignored = "the interview schedule lists no interview events"
+		return nil
+	}
+	if len(s.InterviewEvents) > maxItems {
+		return malformed("more than %d interview events", maxItems)
+	}
+	for _, ev := range s.InterviewEvents {
+		in := interactions.Input{
+			ApplicationID: prefixed("ashby", s.ApplicationID),
+			CandidateID:   prefixed("ashby", s.CandidateID),
+			InterviewID:   prefixed("ashby", ev.ID),
+			Kind:          string(kind),
+			Source:        a.Source(),
+		}
+		occurred, ok := firstTime(ev.UpdatedAt, s.UpdatedAt)
+		if !ok {
+			occurred = interactions.APITime(now)
+		}
+		in.OccurredAt = occurred
+		start, okStart := parseTime(ev.StartTime)
+		if kind == interactions.KindInterviewCanceled {
+			in.ExternalID = externalID("interview_canceled", string(ev.ID))
+		} else {
+			if !okStart {
+				continue // a scheduled event without a time is not yet scheduled
+			}
+			in.ScheduledFor = interactions.APITime(start)
+			if end, ok := parseTime(ev.EndTime); ok {
+				in.Duration = duration(start, end)
+			}
+			// The key is the event at its time: a change of interviewers keeps the key
+			// (a duplicate), a new time makes a new key, and then the event has been
+			// updated since it was created, so it is a reschedule.
+			in.ExternalID = externalID("interview", string(ev.ID), in.ScheduledFor)
+			created, okC := parseTime(ev.CreatedAt)
+			updated, okU := parseTime(ev.UpdatedAt)
+			if okC && okU && updated.Sub(created) > time.Minute {
+				in.Kind = string(interactions.KindInterviewRescheduled)
+			}
+		}
+		d.Items = append(d.Items, in)
+	}
+	if len(d.Items) == 0 {
+		d.Ignored = "no interview event of the schedule has a start time"
+	}
+	return nil
+}
+
+// survey maps surveySubmit to a survey_response when the form has an NPS question.
+func (a Ashby) survey(d *Delivery, s *ashbySubmission, now time.Time) error {
+	if s.ApplicationID == "" {
+		d.Ignored = "the survey submission names no application"
+		return nil
+	}
+	score, ok := ashbyNPS(s)
+	if !ok {
+		d.Ignored = "the survey has no 0–10 \"recommend\" (NPS) question answered"
+		return nil
+	}
+	occurred, okT := firstTime(s.SubmittedAt)
+	if !okT {
+		occurred = interactions.APITime(now)
+	}
+	d.Items = []interactions.Input{{
+		ApplicationID: prefixed("ashby", s.ApplicationID),
+		CandidateID:   prefixed("ashby", s.CandidateID),
+		Kind:          string(interactions.KindSurveyResponse),
+		OccurredAt:    occurred,
+		Source:        a.Source(),
+		Channel:       "portal",
+		ExternalID:    externalID(d.Event, string(s.ID)),
+		Score:         &score,
+		Metadata:      metadata(map[string]string{"survey_type": s.SurveyType}),
+	}}
+	return nil
+}
+
+// ashbyNPS finds the answer to the survey's NPS question: a field whose title mentions
+// "recommend" answered with a whole number from 0 to 10. Ashby's payload does not mark
+// NPS questions, so the title is the signal (documented in the package's report).
+func ashbyNPS(s *ashbySubmission) (int, bool) {
+	if s.FormDefinition == nil {
+		return 0, false
+	}
+	for _, sec := range s.FormDefinition.Sections {
+		for _, f := range sec.Fields {
+			if !strings.Contains(strings.ToLower(f.Field.Title), "recommend") {
+				continue
+			}
+			raw, ok := s.SubmittedValues[f.Field.Path]
+			if !ok {
+				continue
+			}
+			if n, ok := scoreValue(raw); ok {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// scoreValue reads a whole number 0–10 given as a JSON number or numeric string.
+func scoreValue(raw json.RawMessage) (int, bool) {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return 0, false
+	}
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case string:
+		n, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return 0, false
+		}
+		f = n
+	default:
+		return 0, false
+	}
+	if f < 0 || f > 10 || f != math.Trunc(f) {
+		return 0, false
+	}
+	return int(f), true
+}

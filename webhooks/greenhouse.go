@@ -1,0 +1,283 @@
+package webhooks
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// Greenhouse receives Greenhouse Recruiting (Harvest) web hooks.
+//
+// Signature (developers.greenhouse.io/webhooks.html, "Authentication"): the header
+// `Signature: sha256 <hex>` carries HMAC-SHA256 of the raw body under the web hook's
+// secret key, hex-encoded. Greenhouse-Event-ID is "an unique id associated with this
+// delivery"; the docs do not say whether a retry keeps it, so it is only reported as
+// DeliveryID and never used in idempotency keys.
+//
+// Events mapped (payload.application.* unless noted):
+//
+//	new_candidate_application  application_received at applied_at (a prospect: note)
+//	new_prospect_application   note ("prospect added")
+//	candidate_stage_change     stage_changed to current_stage.name at last_activity_at
+//	reject_candidate           rejected at rejected_at
+//	unreject_candidate         unrejected at last_activity_at
+//	hire_candidate             hired at offer.resolved_at
+//	unhire_candidate           note (goodwill has no "unhired" kind)
+//	ping                       Ping
+//
+// Not mapped: Greenhouse sends no web hook when an interview is scheduled (only
+// interview_deleted, which names no application) and no email events; offer_* web hooks
+// name the application but not the candidate, so they cannot form a valid interaction;
+// the rejection web hook does not say whether a rejection email was sent, so rejections
+// never carry candidate_notified. Those touchpoints must come through the API,
+// Standard Webhooks or Twilio.
+type Greenhouse struct{}
+
+// Source returns "greenhouse".
+func (Greenhouse) Source() string { return "greenhouse" }
+
+// Verify checks the Signature header.
+func (Greenhouse) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
+	if noSecret(secrets) {
+		return ErrNoSecret
+	}
+	v := strings.TrimSpace(h.Get("Signature"))
+	if v == "" {
+		return fmt.Errorf("%w: Signature header", ErrMissingSignature)
+	}
+	algo, sig, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(algo, "sha256") {
+		return fmt.Errorf("%w: Signature must be \"sha256 <hex>\"", ErrMalformedSignature)
+	}
+	return verifyHexSHA256("Signature", strings.TrimSpace(sig), body, secrets)
+}
+
+type ghBody struct {
+	Action  string          `json:"action"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+type ghApplication struct {
+	ID             id     `json:"id"`
+	Prospect       bool   `json:"prospect"`
+	AppliedAt      string `json:"applied_at"`
+	RejectedAt     string `json:"rejected_at"`
+	LastActivityAt string `json:"last_activity_at"`
+	Source         *struct {
+		Name       string `json:"name"`
+		PublicName string `json:"public_name"`
+	} `json:"source"`
+	RejectionReason *struct {
+		Name string `json:"name"`
+		Type *struct {
+			Name string `json:"name"`
+		} `json:"type"`
+	} `json:"rejection_reason"`
+	CurrentStage *struct {
+		ID   id     `json:"id"`
+		Name string `json:"name"`
+	} `json:"current_stage"`
+	Candidate struct {
+		ID             id        `json:"id"`
+		FirstName      string    `json:"first_name"`
+		LastName       string    `json:"last_name"`
+		EmailAddresses []ghValue `json:"email_addresses"`
+		PhoneNumbers   []ghValue `json:"phone_numbers"`
+		Recruiter      *struct {
+			ID id `json:"id"`
+		} `json:"recruiter"`
+	} `json:"candidate"`
+	Jobs  []ghJob `json:"jobs"`
+	Job   *ghJob  `json:"job"` // deprecated, still sent with hire_candidate
+	Offer *struct {
+		ID         id     `json:"id"`
+		ResolvedAt string `json:"resolved_at"`
+	} `json:"offer"`
+}
+
+type ghValue struct {
+	Value string `json:"value"`
+	Type  string `json:"type"`
+}
+
+type ghJob struct {
+	ID          id     `json:"id"`
+	Name        string `json:"name"`
+	Departments []struct {
+		Name string `json:"name"`
+	} `json:"departments"`
+}
+
+// greenhouseIgnored explains the events that are deliberately not mapped.
+var greenhouseIgnored = map[string]string{
+	"application_updated":  "an application update is not a touchpoint; stage changes, rejections and hires have their own events",
+	"delete_application":   "deletions are not touchpoints; use POST /v1/erasures to remove personal data",
+	"delete_candidate":     "deletions are not touchpoints; use POST /v1/erasures to remove personal data",
+	"merge_candidate":      "candidate merges are not touchpoints",
+	"candidate_anonymized": "anonymization is not a touchpoint; use POST /v1/erasures to remove personal data",
+	"update_candidate":     "a profile update names no application and is not a touchpoint",
+	"offer_created":        "Greenhouse offer web hooks name no candidate; send offers through the API or Standard Webhooks",
+	"offer_approved":       "Greenhouse offer web hooks name no candidate; send offers through the API or Standard Webhooks",
+	"offer_updated":        "Greenhouse offer web hooks name no candidate; send offers through the API or Standard Webhooks",
+	"offer_deleted":        "Greenhouse offer web hooks name no candidate; send offers through the API or Standard Webhooks",
+	"interview_deleted":    "the interview_deleted web hook names only the interview, not its application",
+	"scorecard_deleted":    "scorecard deletions are not touchpoints",
+}
+
+// Parse maps a Greenhouse web hook.
+func (g Greenhouse) Parse(h http.Header, body []byte, now time.Time) (Delivery, error) {
+	d := Delivery{Source: g.Source(), DeliveryID: text(h.Get("Greenhouse-Event-ID"))}
+	var b ghBody
+	if err := decode(body, &b); err != nil {
+		return d, err
+	}
+	d.Event = text(b.Action)
+	switch {
+	case d.Event == "":
+		return d, malformed("action is missing")
+	case d.Event == "ping":
+		d.Ping = true
+		return d, nil
+	case greenhouseIgnored[d.Event] != "":
+		d.Ignored = greenhouseIgnored[d.Event]
+		return d, nil
+	}
+	switch d.Event {
+	case "new_candidate_application", "new_prospect_application", "candidate_stage_change",
+		"reject_candidate", "unreject_candidate", "hire_candidate", "unhire_candidate":
+	default:
+		d.Ignored = "goodwill does not map the Greenhouse event " + d.Event
+		return d, nil
+	}
+
+	var p struct {
+		Application *ghApplication `json:"application"`
+	}
+	if err := json.Unmarshal(b.Payload, &p); err != nil {
+		return d, malformed("payload: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if p.Application == nil {
+		return d, malformed("payload.application is missing")
+	}
+	app := p.Application
+	in := g.base(app)
+	occurred := func(values ...string) {
+		t, ok := firstTime(values...)
+		if !ok {
+			t = interactions.APITime(now)
+		}
+		in.OccurredAt = t
+	}
+	appID := string(app.ID)
+	switch d.Event {
+	case "new_candidate_application", "new_prospect_application":
+		occurred(app.AppliedAt, app.LastActivityAt)
+		in.Kind = string(interactions.KindApplicationReceived)
+		if app.Prospect || d.Event == "new_prospect_application" {
+			in.Kind = string(interactions.KindNote)
+			in.Metadata = metadata(map[string]string{"greenhouse_event": d.Event, "note": "prospect added"})
+		}
+		in.ExternalID = externalID(d.Event, appID)
+	case "candidate_stage_change":
+		if app.CurrentStage == nil || text(app.CurrentStage.Name) == "" {
+			d.Ignored = "the stage change names no current stage"
+			return d, nil
+		}
+		occurred(app.LastActivityAt)
+		in.Kind = string(interactions.KindStageChanged)
+		in.Stage = text(app.CurrentStage.Name)
+		in.ExternalID = externalID(d.Event, appID, string(app.CurrentStage.ID), app.LastActivityAt)
+	case "reject_candidate":
+		occurred(app.RejectedAt, app.LastActivityAt)
+		in.Kind = string(interactions.KindRejected)
+		if r := app.RejectionReason; r != nil {
+			kv := map[string]string{"rejection_reason": r.Name}
+			if r.Type != nil {
+				kv["rejection_type"] = r.Type.Name
+			}
+			in.Metadata = metadata(kv)
+		}
+		in.ExternalID = externalID(d.Event, appID, app.RejectedAt)
+	case "unreject_candidate":
+		occurred(app.LastActivityAt)
+		in.Kind = string(interactions.KindUnrejected)
+		in.ExternalID = externalID(d.Event, appID, app.LastActivityAt)
+	case "hire_candidate":
+		var resolved string
+		if app.Offer != nil {
+			resolved = app.Offer.ResolvedAt
+		}
+		occurred(resolved, app.LastActivityAt)
+		in.Kind = string(interactions.KindHired)
+		in.ExternalID = externalID(d.Event, appID)
+	case "unhire_candidate":
+		occurred(app.LastActivityAt)
+		in.Kind = string(interactions.KindNote)
+		in.Metadata = metadata(map[string]string{"greenhouse_event": d.Event, "note": "hire undone"})
+		in.ExternalID = externalID(d.Event, appID, app.LastActivityAt)
+	}
+	if err := checkIDs(&in); err != nil {
+		return d, err
+	}
+	d.Items = []interactions.Input{in}
+	return d, nil
+}
+
+// base fills what every Greenhouse application event shares.
+func (g Greenhouse) base(app *ghApplication) interactions.Input {
+	c := app.Candidate
+	in := interactions.Input{
+		ApplicationID: prefixed("greenhouse", app.ID),
+		CandidateID:   prefixed("greenhouse", c.ID),
+		Source:        g.Source(),
+		Channel:       "ats",
+		Candidate:     person(c.FirstName+" "+c.LastName, pickValue(c.EmailAddresses, "personal", email), pickValue(c.PhoneNumbers, "mobile", phoneE164)),
+	}
+	if c.Recruiter != nil {
+		in.RecruiterID = prefixed("greenhouse", c.Recruiter.ID)
+	}
+	job := app.Job
+	if len(app.Jobs) > 0 {
+		job = &app.Jobs[0]
+	}
+	if job != nil {
+		in.JobID = prefixed("greenhouse", job.ID)
+		dept := ""
+		if len(job.Departments) > 0 {
+			dept = job.Departments[0].Name
+		}
+		in.Job = jobInfo(job.Name, dept)
+	}
+	if s := app.Source; s != nil {
+		in.Referral = isReferral(s.PublicName) || isReferral(s.Name)
+	}
+	return in
+}
+
+// pickValue returns the first value that valid accepts, preferring the given type.
+func pickValue(vs []ghValue, prefer string, valid func(string) string) string {
+	first := ""
+	for _, v := range vs {
+		ok := valid(v.Value)
+		if ok == "" {
+			continue
+		}
+		if strings.EqualFold(strings.TrimSpace(v.Type), prefer) {
+			return ok
+		}
+		if first == "" {
+			first = ok
+		}
+	}
+	return first
+}
+
+// isReferral reports whether a source name says the candidate was referred. ATSs name
+// their sources freely ("Referral", "Employee referral"); the word is the signal.
+func isReferral(source string) bool {
+	return strings.Contains(strings.ToLower(source), "referral") || strings.Contains(strings.ToLower(source), "referred")
+}

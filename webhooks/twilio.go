@@ -1,0 +1,118 @@
+package webhooks
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/twilio/twilio-go/client"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// InboundSMS is what goodwill reads of Twilio's incoming-message webhook (an
+// application/x-www-form-urlencoded POST).
+type InboundSMS struct {
+	MessageSid string // "SM…", Twilio's id of the message
+	From       string // the sender, E.164
+	To         string // our Twilio number, E.164
+	Body       string // the text, as sent
+}
+
+// ParseInboundSMS reads Twilio's incoming-message form. The error wraps
+// ErrMalformedBody when MessageSid or From is missing.
+func ParseInboundSMS(form url.Values) (InboundSMS, error) {
+	m := InboundSMS{
+		MessageSid: strings.TrimSpace(form.Get("MessageSid")),
+		From:       strings.TrimSpace(form.Get("From")),
+		To:         strings.TrimSpace(form.Get("To")),
+		Body:       form.Get("Body"),
+	}
+	if m.MessageSid == "" {
+		m.MessageSid = strings.TrimSpace(form.Get("SmsSid")) // older name of the same field
+	}
+	switch {
+	case m.MessageSid == "":
+		return m, malformed("MessageSid is missing")
+	case m.From == "":
+		return m, malformed("From is missing")
+	}
+	return m, nil
+}
+
+// Command is a recruiter's reply to an alert SMS.
+type Command struct {
+	Verb string // "ack" or "snooze"
+	Code string // the alert's code, upper case; "" means the latest alert
+	For  string // snooze only: how long, in the API's duration notation ("2h")
+}
+
+var commandCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,31}$`)
+
+// ParseCommand recognises a recruiter's reply: "ACK", "ACK <code>", "SNOOZE <duration>"
+// or "SNOOZE <duration> <code>", in any case, with surrounding spaces and a trailing
+// "." or "!" allowed. Durations are the API's ("30m", "2h", "1d"), not zero. Anything
+// else is not a command (ok false): the caller treats it as an ordinary message.
+func ParseCommand(body string) (cmd Command, ok bool) {
+	words := strings.Fields(strings.TrimRight(strings.TrimSpace(body), ".!"))
+	if len(words) == 0 || len(words) > 3 {
+		return Command{}, false
+	}
+	code := func(s string) (string, bool) {
+		s = strings.TrimPrefix(s, "#")
+		if !commandCodeRE.MatchString(s) {
+			return "", false
+		}
+		return strings.ToUpper(s), true
+	}
+	switch strings.ToUpper(words[0]) {
+	case "ACK":
+		switch len(words) {
+		case 1:
+			return Command{Verb: "ack"}, true
+		case 2:
+			if c, ok := code(words[1]); ok {
+				return Command{Verb: "ack", Code: c}, true
+			}
+		}
+	case "SNOOZE":
+		if len(words) < 2 {
+			return Command{}, false
+		}
+		dur := strings.ToLower(words[1])
+		d, err := interactions.ParseDuration(dur)
+		if err != nil || (d.Days == 0 && d.Rest == 0) {
+			return Command{}, false
+		}
+		cmd = Command{Verb: "snooze", For: dur}
+		if len(words) == 3 {
+			c, ok := code(words[2])
+			if !ok {
+				return Command{}, false
+			}
+			cmd.Code = c
+		}
+		return cmd, true
+	}
+	return Command{}, false
+}
+
+// VerifyTwilio reports whether signature (the X-Twilio-Signature header) is Twilio's
+// signature of a form POST to rawURL: base64(HMAC-SHA1(authToken, rawURL followed by
+// each form key and its value, keys sorted)), per twilio.com/docs/usage/security. It
+// uses twilio-go's client.RequestValidator, which also tries the URL with its default
+// port added and removed, and takes the first value of a repeated key. rawURL must be
+// the public URL Twilio called (GOODWILL_PUBLIC_URL + path, with any query string).
+func VerifyTwilio(authToken, rawURL string, form url.Values, signature string) bool {
+	if authToken == "" || signature == "" {
+		return false
+	}
+	params := make(map[string]string, len(form))
+	for k, vs := range form {
+		if len(vs) > 0 {
+			params[k] = vs[0]
+		}
+	}
+	v := client.NewRequestValidator(authToken)
+	return v.Validate(rawURL, params, strings.TrimSpace(signature))
+}

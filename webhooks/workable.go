@@ -1,0 +1,170 @@
+package webhooks
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// Workable receives Workable webhook subscriptions (SPI v3).
+//
+// Signature (workable.readme.io/reference/webhook-subscriptions-candidates-employees,
+// "Encryption"): X-Workable-Signature carries HMAC SHA256 of the request payload under
+// the account token or the OAuth application's secret. The docs do not name the
+// encoding; public receivers compare a hex digest, which is what Verify accepts.
+//
+// Each subscription has its own target URL (Workable refuses a duplicate target), so
+// goodwill serves /webhooks/workable/{label}: set Label to that path segment. The body
+// is the candidate ("a payload similar to candidate details", reference/candidate-events)
+// in data; the event name is read from the body's event_type (or type) and, when the
+// body has none, from a Label equal to an event name ("candidate_moved").
+//
+// Events mapped (a Workable candidate is one person's application to one job, so the
+// candidate id serves as both application_id and candidate_id):
+//
+//	candidate_created  application_received at created_at (sourced: note)
+//	candidate_moved    disqualified: rejected at disqualified_at; stage "hired": hired;
+//	                   otherwise stage_changed to the stage slug
+//
+// Workable sends the candidate's state at the time of the request, not of the event;
+// external ids use the body's event id when there is one, else the state's timestamps.
+// Not available: recruiter, referral, interviews, emails (use the API or Standard
+// Webhooks), and requalification shows only as a stage change.
+type Workable struct {
+	// Label is the {label} path segment of the subscription's URL, "" for /webhooks/workable.
+	Label string
+}
+
+// Source returns "workable".
+func (Workable) Source() string { return "workable" }
+
+// Verify checks the X-Workable-Signature header.
+func (Workable) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
+	if noSecret(secrets) {
+		return ErrNoSecret
+	}
+	v := strings.TrimSpace(h.Get("X-Workable-Signature"))
+	if v == "" {
+		return fmt.Errorf("%w: X-Workable-Signature header", ErrMissingSignature)
+	}
+	return verifyHexSHA256("X-Workable-Signature", v, body, secrets)
+}
+
+type workableBody struct {
+	ID        id     `json:"id"`
+	EventType string `json:"event_type"`
+	Type      string `json:"type"`
+	FiredAt   string `json:"fired_at"`
+	Data      *struct {
+		ID                     id     `json:"id"`
+		Name                   string `json:"name"`
+		FirstName              string `json:"firstname"`
+		LastName               string `json:"lastname"`
+		Email                  string `json:"email"`
+		Phone                  string `json:"phone"`
+		Stage                  string `json:"stage"`
+		Sourced                bool   `json:"sourced"`
+		Disqualified           bool   `json:"disqualified"`
+		DisqualifiedAt         string `json:"disqualified_at"`
+		DisqualificationReason string `json:"disqualification_reason"`
+		CreatedAt              string `json:"created_at"`
+		UpdatedAt              string `json:"updated_at"`
+		Job                    *struct {
+			Shortcode  string `json:"shortcode"`
+			Title      string `json:"title"`
+			Department string `json:"department"`
+		} `json:"job"`
+	} `json:"data"`
+}
+
+// Parse maps a Workable webhook.
+func (w Workable) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error) {
+	d := Delivery{Source: w.Source()}
+	var b workableBody
+	if err := decode(body, &b); err != nil {
+		return d, err
+	}
+	d.DeliveryID = text(string(b.ID))
+	d.Event = text(b.EventType)
+	if d.Event == "" {
+		d.Event = text(b.Type)
+	}
+	if d.Event == "" && (w.Label == "candidate_created" || w.Label == "candidate_moved") {
+		d.Event = w.Label
+	}
+	switch d.Event {
+	case "candidate_created", "candidate_moved":
+	case "":
+		return d, malformed("the body names no event_type and the URL label is not an event name")
+	default:
+		d.Ignored = "goodwill does not map the Workable event " + d.Event
+		return d, nil
+	}
+	c := b.Data
+	if c == nil || c.ID == "" {
+		return d, malformed("data.id is missing")
+	}
+	name := c.Name
+	if strings.TrimSpace(name) == "" {
+		name = c.FirstName + " " + c.LastName
+	}
+	in := interactions.Input{
+		ApplicationID: prefixed("workable", c.ID),
+		CandidateID:   prefixed("workable", c.ID),
+		Source:        w.Source(),
+		Channel:       "ats",
+		Candidate:     person(name, c.Email, c.Phone),
+	}
+	if c.Job != nil {
+		in.JobID = prefixed("workable", id(strings.TrimSpace(c.Job.Shortcode)))
+		in.Job = jobInfo(c.Job.Title, c.Job.Department)
+	}
+	at := func(values ...string) string {
+		if t, ok := firstTime(values...); ok {
+			return t
+		}
+		return interactions.APITime(now)
+	}
+	key := func(fallback ...string) string {
+		if b.ID != "" {
+			return externalID(d.Event, string(b.ID))
+		}
+		return externalID(fallback...)
+	}
+	switch {
+	case d.Event == "candidate_created":
+		in.OccurredAt = at(c.CreatedAt, b.FiredAt)
+		in.Kind = string(interactions.KindApplicationReceived)
+		if c.Sourced {
+			in.Kind = string(interactions.KindNote)
+			in.Metadata = metadata(map[string]string{"workable_event": d.Event, "note": "sourced candidate added"})
+		}
+		in.ExternalID = key(d.Event, string(c.ID))
+	case c.Disqualified:
+		in.OccurredAt = at(c.DisqualifiedAt, b.FiredAt, c.UpdatedAt)
+		in.Kind = string(interactions.KindRejected)
+		in.Metadata = metadata(map[string]string{"disqualification_reason": c.DisqualificationReason})
+		in.ExternalID = key("rejected", string(c.ID), c.DisqualifiedAt)
+	case strings.EqualFold(strings.TrimSpace(c.Stage), "hired"):
+		in.OccurredAt = at(b.FiredAt, c.UpdatedAt)
+		in.Kind = string(interactions.KindHired)
+		in.ExternalID = key("hired", string(c.ID))
+	default:
+		if text(c.Stage) == "" {
+			d.Ignored = "the candidate has no stage"
+			return d, nil
+		}
+		in.OccurredAt = at(b.FiredAt, c.UpdatedAt)
+		in.Kind = string(interactions.KindStageChanged)
+		in.Stage = text(c.Stage)
+		in.ExternalID = key("stage_changed", string(c.ID), in.Stage, c.UpdatedAt)
+	}
+	if err := checkIDs(&in); err != nil {
+		return d, err
+	}
+	d.Items = []interactions.Input{in}
+	return d, nil
+}
