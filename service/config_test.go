@@ -85,7 +85,7 @@ func TestLoadConfig(t *testing.T) {
 		{"blank values are defaults", env("GOODWILL_ADDR", "  ", "GOODWILL_ALERTS", " ", "GOODWILL_SMS_COUNTRIES", " "), func(*service.Config) {}},
 		// The public URL follows the listen address when not set.
 		{"public url follows addr", env("GOODWILL_ADDR", "0.0.0.0:9000"), func(c *service.Config) {
-			c.Addr, c.PublicURL = "0.0.0.0:9000", "http://0.0.0.0:9000"
+			c.Addr, c.PublicURL = "0.0.0.0:9000", "http://localhost:9000"
 		}},
 		// An explicit public URL loses its trailing slash.
 		{"public url trimmed", env("GOODWILL_PUBLIC_URL", "https://gw.example.com/base/"), func(c *service.Config) {
