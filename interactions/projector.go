@@ -47,11 +47,12 @@ type Projector struct {
 	feed    chan []Interaction
 	applied []AppliedFunc
 
-	mu       sync.Mutex
-	mark     time.Time // newest received_at applied
-	savedAt  time.Time
-	stopping chan struct{}
-	done     chan struct{}
+	mu        sync.Mutex
+	mark      time.Time // newest received_at applied
+	savedAt   time.Time
+	stopping  chan struct{}
+	closeOnce sync.Once
+	done      chan struct{}
 }
 
 // NewProjector returns a projector; Start runs it.
@@ -86,7 +87,7 @@ func (p *Projector) Start(ctx context.Context) error {
 
 // Close applies what was fed, saves the mark and stops. Feed must not be called after.
 func (p *Projector) Close(ctx context.Context) error {
-	close(p.stopping)
+	p.closeOnce.Do(func() { close(p.stopping) })
 	select {
 	case <-p.done:
 		return nil

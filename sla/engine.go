@@ -57,15 +57,16 @@ type Engine struct {
 	now      func() time.Time
 	consumer Consumer
 
-	mu       sync.Mutex
-	env      Env
-	calendar Calendar
-	tracked  map[string]*appClocks // application id → its open clocks
-	queue    schedule
-	overdue  map[*appClocks]bool // applications with a clock past its warn time
-	wake     chan struct{}
-	stopping chan struct{}
-	done     chan struct{}
+	mu        sync.Mutex
+	env       Env
+	calendar  Calendar
+	tracked   map[string]*appClocks // application id → its open clocks
+	queue     schedule
+	overdue   map[*appClocks]bool // applications with a clock past its warn time
+	wake      chan struct{}
+	stopping  chan struct{}
+	closeOnce sync.Once
+	done      chan struct{}
 }
 
 // appClocks are one application's open clocks, as last derived.
@@ -134,9 +135,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the scheduler.
+// Close stops the scheduler. It may be called more than once.
 func (e *Engine) Close() {
-	close(e.stopping)
+	e.closeOnce.Do(func() { close(e.stopping) })
 	<-e.done
 }
 

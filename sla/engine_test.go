@@ -1,0 +1,237 @@
+package sla
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/storage/storagetest"
+)
+
+// memApps is an in-memory Applications.
+type memApps struct {
+	mu   sync.Mutex
+	apps map[string]interactions.Application
+}
+
+func (m *memApps) EachApplication(_ context.Context, f func(interactions.Application) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range m.apps {
+		if err := f(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *memApps) JobDepartment(context.Context, string) (string, error) { return "", nil }
+
+// put stores an application made of events and returns it.
+func (m *memApps) put(id string, events ...interactions.Interaction) interactions.Application {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range events {
+		events[i].ApplicationID = id
+		events[i].CandidateID = "cand-" + id
+		if events[i].ID == "" {
+			events[i].ID = interactions.NewID()
+		}
+	}
+	interactions.SortEvents(events)
+	app := interactions.DeriveApplication(id, events)
+	if m.apps == nil {
+		m.apps = map[string]interactions.Application{}
+	}
+	m.apps[id] = app
+	return app
+}
+
+// recorder is a Consumer that keeps what it is handed.
+type recorder struct {
+	mu    sync.Mutex
+	got   []Fired
+	first map[string]time.Time // transition id → when it was handed over
+}
+
+func (r *recorder) consume(_ context.Context, f Fired) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, f)
+	if r.first == nil {
+		r.first = map[string]time.Time{}
+	}
+	r.first[f.ID] = time.Now()
+	return nil
+}
+
+func (r *recorder) all() []Fired {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Fired(nil), r.got...)
+}
+
+// newEngine starts an engine on store with a fast 24x7 first_response policy.
+func newEngine(t *testing.T, store *Store, apps *memApps, rec *recorder, target string) *Engine {
+	t.Helper()
+	ctx := context.Background()
+	if err := store.Seed(ctx, DefaultCalendar("UTC", "")); err != nil {
+		t.Fatal(err)
+	}
+	p := DefaultPolicies()[0]
+	p.Target, p.Calendar, p.WarnRatio = interactions.MustParseDuration(target), Calendar24x7, 0.5
+	if err := store.SavePolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	e.SetConsumer(rec.consume)
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+func received(kind interactions.Kind, occurred, receivedAt time.Time) interactions.Interaction {
+	return interactions.Interaction{Kind: kind, OccurredAt: occurred, ReceivedAt: receivedAt, Direction: interactions.Inbound, Source: "api"}
+}
+
+func waitFor(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestEngineFiresOnTime: warning and breach are recorded within milliseconds of their
+// time, alert, and are handed over once.
+func TestEngineFiresOnTime(t *testing.T) {
+	t.Parallel()
+	store := NewStore(storagetest.NewDB(t))
+	apps, rec := &memApps{}, &recorder{}
+	e := newEngine(t, store, apps, rec, "2s")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	app := apps.put("live", received(interactions.KindApplicationReceived, now, now))
+	if err := e.Applied(context.Background(), []interactions.Application{app}, now); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "warning and breach", func() bool { return len(rec.all()) == 2 })
+	for _, f := range rec.all() {
+		if !f.Alert {
+			t.Errorf("%s: a live transition must alert", f.ID)
+		}
+		if late := rec.first[f.ID].Sub(f.At); late < 0 || late > 500*time.Millisecond {
+			t.Errorf("%s handed over %s after its time", f.ID, late)
+		}
+	}
+	if got := e.Overdue(OverdueFilter{State: StateBreached}); len(got) != 1 || got[0].ApplicationID != "live" {
+		t.Fatalf("overdue %+v", got)
+	}
+}
+
+// TestEngineImportedHistoryDoesNotAlert: a clock already overdue when its events
+// arrive is recorded without alerting.
+func TestEngineImportedHistoryDoesNotAlert(t *testing.T) {
+	t.Parallel()
+	store := NewStore(storagetest.NewDB(t))
+	apps, rec := &memApps{}, &recorder{}
+	e := newEngine(t, store, apps, rec, "2s")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	app := apps.put("old", received(interactions.KindApplicationReceived, now.Add(-240*time.Hour), now))
+	if err := e.Applied(context.Background(), []interactions.Application{app}, now); err != nil {
+		t.Fatal(err)
+	}
+	fired, err := store.Transitions(context.Background(), "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fired) != 2 {
+		t.Fatalf("recorded %+v", fired)
+	}
+	for _, f := range fired {
+		if f.Alert {
+			t.Errorf("%s: imported history must not alert", f.ID)
+		}
+	}
+}
+
+// TestEngineRestart: transitions recorded before a restart are not recorded or handed
+// over again; those that came due while the engine was down are, once.
+func TestEngineRestart(t *testing.T) {
+	t.Parallel()
+	db := storagetest.NewDB(t)
+	store := NewStore(db)
+	apps, rec := &memApps{}, &recorder{}
+	e := newEngine(t, store, apps, rec, "2s")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	app := apps.put("r", received(interactions.KindApplicationReceived, now, now))
+	if err := e.Applied(context.Background(), []interactions.Application{app}, now); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the warning", func() bool { return len(rec.all()) == 1 })
+	e.Close()
+	time.Sleep(1200 * time.Millisecond) // the breach comes due while nothing runs
+
+	rec2 := &recorder{}
+	e2 := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	e2.SetConsumer(rec2.consume)
+	if err := e2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	got := rec2.all()
+	if len(got) != 1 || got[0].State != StateBreached || !got[0].Alert {
+		t.Fatalf("after the restart: %+v", got)
+	}
+	fired, _ := store.Transitions(context.Background(), "r")
+	if len(fired) != 2 {
+		t.Fatalf("recorded %d transitions, want 2", len(fired))
+	}
+}
+
+// TestEnginePolicyChangeIsQuiet: transitions a policy change moves into the past are
+// recorded without alerting.
+func TestEnginePolicyChangeIsQuiet(t *testing.T) {
+	t.Parallel()
+	store := NewStore(storagetest.NewDB(t))
+	apps, rec := &memApps{}, &recorder{}
+	e := newEngine(t, store, apps, rec, "1d")
+	start := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Minute)
+	app := apps.put("pc", received(interactions.KindApplicationReceived, start, start))
+	if err := e.Applied(context.Background(), []interactions.Application{app}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.all()) != 0 {
+		t.Fatalf("nothing is due yet: %+v", rec.all())
+	}
+	var p Policy
+	for _, q := range e.Policies() {
+		if q.Metric == MetricFirstResponse {
+			p = q
+		}
+	}
+	p.Target = interactions.MustParseDuration("10s")
+	if _, err := e.PutPolicy(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.all()
+	if len(got) != 2 {
+		t.Fatalf("recorded %+v", got)
+	}
+	for _, f := range got {
+		if f.Alert {
+			t.Errorf("%s: moved into the past by a policy change, must not alert", f.ID)
+		}
+	}
+	if n := e.OpenClocks(); n != 1 {
+		t.Fatalf("open clocks %d", n)
+	}
+}
