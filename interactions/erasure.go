@@ -95,6 +95,10 @@ func (e *Eraser) Start(ctx context.Context) error {
 // Request records an erasure of the person named by exactly one of candidateID,
 // email or phone, and queues it. The erasure is durable when Request returns.
 func (e *Eraser) Request(ctx context.Context, candidateID, email, phone string) (Erasure, error) {
+	return e.request(ctx, NewID(), candidateID, email, phone)
+}
+
+func (e *Eraser) request(ctx context.Context, id, candidateID, email, phone string) (Erasure, error) {
 	n := 0
 	for _, v := range []string{candidateID, email, phone} {
 		if v != "" {
@@ -105,7 +109,7 @@ func (e *Eraser) Request(ctx context.Context, candidateID, email, phone string) 
 		return Erasure{}, Invalid(FieldError{"body", "name exactly one of candidate_id, email or phone"})
 	}
 	er := Erasure{
-		ID:          NewID(),
+		ID:          id,
 		State:       ErasurePending,
 		CandidateID: candidateID,
 		Email:       strings.ToLower(strings.TrimSpace(email)),
@@ -113,6 +117,9 @@ func (e *Eraser) Request(ctx context.Context, candidateID, email, phone string) 
 		CreatedAt:   e.now().UTC().Truncate(time.Millisecond),
 	}
 	if _, err := e.store.erasures.InsertOne(ctx, er); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return Erasure{}, &Error{Code: CodeConflict, Message: "that erasure exists already", Err: err}
+		}
 		return Erasure{}, Unavailable("record erasure", err)
 	}
 	select {

@@ -121,6 +121,10 @@ func (s *Server) start(ctx context.Context) error {
 	if err := s.eraser.Start(bg); err != nil {
 		return err
 	}
+	retention := &interactions.Retention{
+		Store: s.interactions, Eraser: s.eraser, Keep: s.cfg.Retention.Wall(), Log: s.log, Now: s.now,
+	}
+	retention.Start(bg)
 	s.handler = s.routes()
 	return nil
 }

@@ -500,7 +500,11 @@ func (e *Engine) Policies() []Policy {
 func (e *Engine) Calendar() Calendar {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.calendar
+	c := e.calendar
+	if c.ExtraHolidays == nil {
+		c.ExtraHolidays = []string{}
+	}
+	return c
 }
 
 // ErrBuiltIn is returned when deleting a built-in policy.
@@ -584,8 +588,8 @@ func (e *Engine) Reload(ctx context.Context) error {
 
 // Moved is one open clock whose deadline a change would move.
 type Moved struct {
-	Before Clock `json:"before"`
-	After  Clock `json:"after"`
+	Before Clock  `json:"before"`
+	After  *Clock `json:"after"` // nil when the change removes the clock
 }
 
 // Preview computes how a policy or calendar change would move open clocks, changing
@@ -644,7 +648,11 @@ func (e *Engine) Preview(ctx context.Context, policy *Policy, cal *Calendar) (in
 			}
 			n++
 			if len(moved) < 100 {
-				moved = append(moved, Moved{Before: b, After: a})
+				m := Moved{Before: b}
+				if ok {
+					m.After = &a
+				}
+				moved = append(moved, m)
 			}
 		}
 		return nil
