@@ -72,6 +72,15 @@ func (s *Server) routes() http.Handler {
 	v1.POST("/erasures", admin, s.postErasure)
 	v1.GET("/erasures/:id", admin, s.getErasure)
 
+	// Webhooks: vendors sign their deliveries, so these are not under the Bearer auth;
+	// the delivery log and its replay are admin's (handlers_webhooks.go).
+	r.POST("/webhooks/twilio/sms", s.twilioSMS)
+	r.POST("/webhooks/twilio/status", s.twilioStatus)
+	r.POST("/webhooks/:source", s.postWebhook)
+	r.POST("/webhooks/:source/:label", s.postWebhook)
+	v1.GET("/webhook-deliveries", admin, s.listWebhookDeliveries)
+	v1.POST("/webhook-deliveries/replay", admin, s.replayWebhooks)
+
 	for _, ri := range r.Routes() {
 		s.routeList = append(s.routeList, [2]string{ri.Method, ri.Path})
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/service/storage"
 	"github.com/goodwillhq/goodwill/sla"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // Server is a running goodwill: the store, the write path, the projector and the
@@ -32,6 +33,7 @@ type Server struct {
 	writer       *interactions.Writer
 	projector    *interactions.Projector
 	eraser       *interactions.Eraser
+	deliveries   *webhooks.Store // the webhook delivery log (handlers_webhooks.go)
 	engine       *sla.Engine
 	keys         *auth.Keys
 	signingKeys  [][]byte
@@ -118,6 +120,12 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.writer = interactions.NewWriter(s.interactions, guard, s.projector.Feed)
 	s.eraser = interactions.NewEraser(s.interactions, guard, s.log, s.now)
+	// Webhooks: the delivery log, its indexes, and erasure of the raw payloads it keeps.
+	s.deliveries = webhooks.NewStore(db)
+	if err := s.deliveries.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	s.eraser.Also(s.deliveries.Erase)
 	if err := s.eraser.Start(bg); err != nil {
 		return err
 	}

@@ -1,0 +1,441 @@
+package webhooks
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// Outcomes of a delivery, as the log records them.
+const (
+	// OutcomePending: the raw body is recorded and its interactions are being written.
+	// A delivery left pending by a failure is completed by the vendor's retry (or by a
+	// replay).
+	OutcomePending = "pending"
+	// OutcomeStored: the delivery's interactions are written (some may have been
+	// stored before, by another delivery: see Record.Duplicates).
+	OutcomeStored = "stored"
+	// OutcomeDuplicate: a redelivery of a delivery already stored; nothing new was
+	// stored. The log entry has no body.
+	OutcomeDuplicate = "duplicate"
+	// OutcomeIgnored: a valid delivery that maps to nothing.
+	OutcomeIgnored = "ignored"
+	// OutcomePing: the vendor's ping or test delivery.
+	OutcomePing = "ping"
+	// OutcomeRejected: a bad signature or a malformed body. Nothing of the delivery's
+	// data is kept.
+	OutcomeRejected = "rejected"
+	// OutcomeCommand: an SMS command (ACK, SNOOZE) from a recruiter's phone.
+	OutcomeCommand = "command"
+	// OutcomeStatus: a Twilio delivery-status callback of an SMS goodwill sent.
+	OutcomeStatus = "status"
+)
+
+// Outcomes lists every outcome, for validating list filters.
+var Outcomes = []string{OutcomePending, OutcomeStored, OutcomeDuplicate, OutcomeIgnored,
+	OutcomePing, OutcomeRejected, OutcomeCommand, OutcomeStatus}
+
+// Collection names.
+const (
+	collDeliveries   = "webhook_deliveries"
+	collContacts     = "contacts"     // kept by the interactions projector
+	collApplications = "applications" // kept by the interactions projector
+	collRecruiters   = "recruiters"   // the recruiter directory
+)
+
+// Record is one webhook delivery in the log.
+type Record struct {
+	// Key is the document's _id: "<source>:<delivery id>" when the vendor names the
+	// delivery, "<source>:sha256:<hex>" of the body otherwise (DeliveryKey), so that a
+	// redelivery collides with it; a fresh id for log entries that must never collide
+	// (rejections, duplicates).
+	Key        string            `bson:"_id"`
+	ID         string            `bson:"id"`
+	Source     string            `bson:"source"`
+	Label      string            `bson:"label,omitempty"`
+	Event      string            `bson:"event,omitempty"`
+	DeliveryID string            `bson:"delivery_id,omitempty"`
+	ReceivedAt time.Time         `bson:"received_at"`
+	Headers    map[string]string `bson:"headers,omitempty"`
+	Outcome    string            `bson:"outcome"`
+	Reason     string            `bson:"reason,omitempty"`
+	// InteractionIDs are the ids of the interactions the delivery produced, the
+	// originals for those stored before.
+	InteractionIDs []string `bson:"interaction_ids,omitempty"`
+	Stored         int      `bson:"stored,omitempty"`
+	Duplicates     int      `bson:"duplicates,omitempty"`
+	// CandidateIDs are the candidates the delivery concerns: erasure finds it by them.
+	CandidateIDs []string `bson:"candidate_ids,omitempty"`
+	// Body is the raw body, kept only for deliveries that produce interactions, until
+	// the candidate's erasure.
+	Body   string   `bson:"raw_body,omitempty"`
+	Erased bool     `bson:"erased,omitempty"`
+	SMS    *SMSInfo `bson:"sms,omitempty"`
+}
+
+// SMSInfo is what the log keeps of a Twilio callback besides its outcome.
+type SMSInfo struct {
+	MessageSid  string   `bson:"message_sid,omitempty"`
+	Status      string   `bson:"status,omitempty"`     // status callbacks: MessageStatus
+	ErrorCode   string   `bson:"error_code,omitempty"` // status callbacks: ErrorCode
+	RecruiterID string   `bson:"recruiter_id,omitempty"`
+	Command     *Command `bson:"command,omitempty"`
+}
+
+// Header returns the kept headers as an http.Header, for parsing a stored body again.
+func (r Record) Header() http.Header {
+	h := http.Header{}
+	for k, v := range r.Headers {
+		h.Set(k, v)
+	}
+	return h
+}
+
+// keptHeaders are the request headers the log keeps: those that identify, sign or
+// describe a delivery. Authorization and cookies are never kept.
+var keptHeaders = []string{
+	"Content-Type", "User-Agent",
+	// Greenhouse, Ashby, Workable
+	"Signature", "Greenhouse-Event-ID", "Ashby-Signature", "X-Workable-Signature",
+	// Standard Webhooks
+	"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature",
+	// Twilio
+	"X-Twilio-Signature", "I-Twilio-Idempotency-Token",
+}
+
+// maxHeaderValue bounds a kept header value.
+const maxHeaderValue = 1 << 10
+
+// KeptHeaders returns the headers of h the log keeps, values cut to 1 KiB.
+func KeptHeaders(h http.Header) map[string]string {
+	out := map[string]string{}
+	for _, k := range keptHeaders {
+		v := h.Get(k)
+		if v == "" {
+			continue
+		}
+		if len(v) > maxHeaderValue {
+			v = v[:maxHeaderValue]
+		}
+		out[http.CanonicalHeaderKey(k)] = v
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// DeliveryKey is the log key of an accepted delivery: "<source>:<deliveryID>", or,
+// when the vendor sends no delivery id, "<source>:sha256:<hex>" of the source and
+// body, so that a redelivery of the same content maps to the same key.
+func DeliveryKey(source, deliveryID string, body []byte) string {
+	if deliveryID != "" {
+		return source + ":" + deliveryID
+	}
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write(body)
+	return source + ":sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Store keeps the webhook delivery log in the "webhook_deliveries" collection, and
+// reads the lookups inbound SMS needs (contacts, applications, recruiters).
+type Store struct {
+	deliveries   *mongo.Collection
+	contacts     *mongo.Collection
+	applications *mongo.Collection
+	recruiters   *mongo.Collection
+}
+
+// NewStore returns a store over db.
+func NewStore(db *mongo.Database) *Store {
+	return &Store{
+		deliveries:   db.Collection(collDeliveries),
+		contacts:     db.Collection(collContacts),
+		applications: db.Collection(collApplications),
+		recruiters:   db.Collection(collRecruiters),
+	}
+}
+
+// EnsureIndexes creates the indexes the list filters and erasure use on MongoDB.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	return interactions.EnsureIndexes(ctx, s.deliveries, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "received_at", Value: -1}, {Key: "id", Value: -1}}},
+		{Keys: bson.D{{Key: "source", Value: 1}, {Key: "received_at", Value: -1}}},
+		{Keys: bson.D{{Key: "outcome", Value: 1}, {Key: "received_at", Value: -1}}},
+		{Keys: bson.D{{Key: "candidate_ids", Value: 1}}},
+	})
+}
+
+// prepare fills in what every record needs.
+func prepare(r *Record) {
+	if r.ID == "" {
+		r.ID = interactions.NewID()
+	}
+	if r.Key == "" {
+		r.Key = r.ID
+	}
+	r.ReceivedAt = r.ReceivedAt.UTC().Truncate(time.Millisecond)
+}
+
+// Insert records r under its key. When a record with that key exists already it
+// returns that record and true, and stores nothing. Store failures are
+// CodeUnavailable.
+func (s *Store) Insert(ctx context.Context, r Record) (Record, bool, error) {
+	prepare(&r)
+	_, err := s.deliveries.InsertOne(ctx, r)
+	if err == nil {
+		return r, false, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return r, false, interactions.Unavailable("record webhook delivery", err)
+	}
+	existing, err := s.Get(ctx, r.Key)
+	if err != nil {
+		return r, false, err
+	}
+	return existing, true, nil
+}
+
+// Log records r under a fresh key: for entries that never collide (rejections,
+// duplicates).
+func (s *Store) Log(ctx context.Context, r Record) error {
+	r.Key, r.ID = "", ""
+	prepare(&r)
+	if _, err := s.deliveries.InsertOne(ctx, r); err != nil {
+		return interactions.Unavailable("record webhook delivery", err)
+	}
+	return nil
+}
+
+// Get returns the record stored under key; CodeNotFound if there is none.
+func (s *Store) Get(ctx context.Context, key string) (Record, error) {
+	var r Record
+	err := s.deliveries.FindOne(ctx, bson.M{"_id": key}).Decode(&r)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return r, interactions.Errorf(interactions.CodeNotFound, "no webhook delivery %q", key)
+	}
+	if err != nil {
+		return r, interactions.Unavailable("find webhook delivery", err)
+	}
+	return r, nil
+}
+
+// Finish sets the outcome of the record under key once its interactions are written:
+// ids are the interactions' ids (the originals for duplicates), stored and duplicates
+// how many were new and how many were stored before. erased drops the raw body: the
+// delivery concerns a person erased before it arrived.
+func (s *Store) Finish(ctx context.Context, key, outcome string, ids []string, stored, duplicates int, erased bool) error {
+	update := bson.M{"$set": bson.M{
+		"outcome": outcome, "interaction_ids": ids, "stored": stored, "duplicates": duplicates,
+	}}
+	if erased {
+		update["$set"].(bson.M)["erased"] = true
+		update["$unset"] = bson.M{"raw_body": ""}
+	}
+	err := s.deliveries.FindOneAndUpdate(ctx, bson.M{"_id": key}, update).Err()
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return interactions.Unavailable("update webhook delivery", err)
+	}
+	return nil
+}
+
+// Filter selects records for List.
+type Filter struct {
+	Source  string
+	Outcome string
+	Limit   int
+	Cursor  string
+}
+
+// cursor is where a page ended: the last record's received_at and id.
+type cursor struct {
+	T  time.Time `json:"t"`
+	ID string    `json:"i"`
+}
+
+// List returns records matching f, newest first, without their bodies, and a cursor
+// for the next page ("" when there is none). A malformed cursor is CodeInvalid.
+func (s *Store) List(ctx context.Context, f Filter) ([]Record, string, error) {
+	q := bson.D{}
+	if f.Source != "" {
+		q = append(q, bson.E{Key: "source", Value: f.Source})
+	}
+	if f.Outcome != "" {
+		q = append(q, bson.E{Key: "outcome", Value: f.Outcome})
+	}
+	if f.Cursor != "" {
+		var c cursor
+		b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+		if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
+			return nil, "", interactions.Invalid(interactions.FieldError{Field: "cursor", Message: "is not a cursor this service returned"})
+		}
+		q = append(q, bson.E{Key: "$or", Value: bson.A{
+			bson.M{"received_at": bson.M{"$lt": c.T}},
+			bson.M{"received_at": c.T, "id": bson.M{"$lt": c.ID}},
+		}})
+	}
+	limit := max(f.Limit, 1)
+	opts := options.Find().
+		SetSort(bson.D{{Key: "received_at", Value: -1}, {Key: "id", Value: -1}}).
+		SetLimit(int64(limit + 1)).
+		SetProjection(bson.M{"raw_body": 0})
+	cur, err := s.deliveries.Find(ctx, q, opts)
+	if err != nil {
+		return nil, "", interactions.Unavailable("list webhook deliveries", err)
+	}
+	var out []Record
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, "", interactions.Unavailable("list webhook deliveries", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[len(out)-1]
+		b, _ := json.Marshal(cursor{T: last.ReceivedAt, ID: last.ID})
+		next = base64.RawURLEncoding.EncodeToString(b)
+	}
+	return out, next, nil
+}
+
+// EachBody calls f, oldest first, for every record that still has its raw body,
+// received at or after since (if not zero) from source (if not ""). It stops at f's
+// first error and returns it.
+func (s *Store) EachBody(ctx context.Context, source string, since time.Time, f func(Record) error) error {
+	q := bson.D{{Key: "raw_body", Value: bson.M{"$exists": true}}}
+	if source != "" {
+		q = append(q, bson.E{Key: "source", Value: source})
+	}
+	if !since.IsZero() {
+		q = append(q, bson.E{Key: "received_at", Value: bson.M{"$gte": since.UTC()}})
+	}
+	cur, err := s.deliveries.Find(ctx, q, options.Find().SetSort(bson.D{{Key: "received_at", Value: 1}, {Key: "id", Value: 1}}))
+	if err != nil {
+		return interactions.Unavailable("read webhook deliveries", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var r Record
+		if err := cur.Decode(&r); err != nil {
+			return interactions.Unavailable("read webhook deliveries", err)
+		}
+		if r.Body == "" {
+			continue
+		}
+		if err := f(r); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return interactions.Unavailable("read webhook deliveries", err)
+	}
+	return nil
+}
+
+// Erase removes the raw body of every delivery that concerns the target's candidates
+// and marks it erased. It is an interactions.EraseFunc and is idempotent.
+func (s *Store) Erase(ctx context.Context, target interactions.ErasureTarget) error {
+	if len(target.CandidateIDs) == 0 {
+		return nil
+	}
+	_, err := s.deliveries.UpdateMany(ctx,
+		bson.M{"candidate_ids": bson.M{"$in": target.CandidateIDs}},
+		bson.M{"$unset": bson.M{"raw_body": ""}, "$set": bson.M{"erased": true}})
+	if err != nil {
+		return interactions.Unavailable("erase webhook bodies", err)
+	}
+	return nil
+}
+
+// CandidatesByPhone returns the candidate ids known by an E.164 phone number, from
+// the contact lookup the interactions projector keeps (document "phone:<number>").
+func (s *Store) CandidatesByPhone(ctx context.Context, phone string) ([]string, error) {
+	var doc struct {
+		CandidateIDs []string `bson:"candidate_ids"`
+	}
+	err := s.contacts.FindOne(ctx, bson.M{"_id": "phone:" + phone}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, interactions.Unavailable("find contact", err)
+	}
+	return doc.CandidateIDs, nil
+}
+
+// AppRef is an application as LatestApplication finds it.
+type AppRef struct {
+	ID          string              `bson:"_id"`
+	CandidateID string              `bson:"candidate_id"`
+	Status      interactions.Status `bson:"status"`
+	LastEventAt time.Time           `bson:"last_event_at"`
+}
+
+// LatestApplication returns the most recent application of any of the candidates:
+// open ones first, then by their latest event. ok is false when they have none.
+// It scans the applications collection (on MongoDB, its candidate_id index).
+func (s *Store) LatestApplication(ctx context.Context, candidateIDs []string) (app AppRef, ok bool, err error) {
+	if len(candidateIDs) == 0 {
+		return app, false, nil
+	}
+	cur, err := s.applications.Find(ctx, bson.M{"candidate_id": bson.M{"$in": candidateIDs}},
+		options.Find().SetProjection(bson.M{"_id": 1, "candidate_id": 1, "status": 1, "last_event_at": 1}))
+	if err != nil {
+		return app, false, interactions.Unavailable("find applications", err)
+	}
+	var apps []AppRef
+	if err := cur.All(ctx, &apps); err != nil {
+		return app, false, interactions.Unavailable("find applications", err)
+	}
+	if len(apps) == 0 {
+		return app, false, nil
+	}
+	slices.SortFunc(apps, func(a, b AppRef) int {
+		if ao, bo := a.Status == interactions.StatusOpen, b.Status == interactions.StatusOpen; ao != bo {
+			if ao {
+				return -1
+			}
+			return 1
+		}
+		if c := b.LastEventAt.Compare(a.LastEventAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return apps[0], true, nil
+}
+
+// RecruiterByPhone returns the id of the recruiter whose directory entry has this
+// phone number; ok is false when there is none. It scans the (small) recruiters
+// collection.
+func (s *Store) RecruiterByPhone(ctx context.Context, phone string) (id string, ok bool, err error) {
+	if phone == "" {
+		return "", false, nil
+	}
+	var doc struct {
+		ID any `bson:"_id"`
+	}
+	err = s.recruiters.FindOne(ctx, bson.M{"phone": phone}, options.FindOne().SetProjection(bson.M{"_id": 1})).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, interactions.Unavailable("find recruiter", err)
+	}
+	return fmt.Sprint(doc.ID), true, nil
+}

@@ -1,0 +1,237 @@
+package webhooks_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/storage/storagetest"
+	"github.com/goodwillhq/goodwill/webhooks"
+)
+
+func TestDeliveryKey(t *testing.T) {
+	body := []byte(`{"action":"ping"}`)
+	hashed := webhooks.DeliveryKey("ashby", "", body)
+	for _, c := range []struct {
+		name string
+		got  string
+		same bool
+	}{
+		// The vendor's id names the delivery, whatever the body.
+		{"vendor id", webhooks.DeliveryKey("lever", "tok:123", body), false},
+		// The same content from the same source is the same delivery.
+		{"same content", webhooks.DeliveryKey("ashby", "", []byte(`{"action":"ping"}`)), true},
+		// Another body is another delivery.
+		{"other body", webhooks.DeliveryKey("ashby", "", []byte(`{"action":"pong"}`)), false},
+		// The same body from another source is another delivery.
+		{"other source", webhooks.DeliveryKey("workable", "", body), false},
+	} {
+		if (c.got == hashed) != c.same {
+			t.Errorf("%s: %q vs %q, want same=%v", c.name, c.got, hashed, c.same)
+		}
+	}
+	if got := webhooks.DeliveryKey("lever", "tok:123", nil); got != "lever:tok:123" {
+		t.Errorf("key with a vendor id: %q", got)
+	}
+	if !strings.HasPrefix(hashed, "ashby:sha256:") {
+		t.Errorf("key without a vendor id: %q", hashed)
+	}
+}
+
+func TestKeptHeaders(t *testing.T) {
+	h := http.Header{}
+	h.Set("Authorization", "Bearer secret")
+	h.Set("Cookie", "session=1")
+	h.Set("Signature", "sha256 abc")
+	h.Set("webhook-id", "msg_1")
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", strings.Repeat("x", 5000))
+	got := webhooks.KeptHeaders(h)
+	want := map[string]string{
+		"Signature": "sha256 abc", "Webhook-Id": "msg_1", "Content-Type": "application/json",
+		"User-Agent": strings.Repeat("x", 1024),
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("kept headers (-want +got):\n%s", d)
+	}
+	if r := (webhooks.Record{Headers: got}); r.Header().Get("webhook-id") != "msg_1" {
+		t.Errorf("Record.Header lost webhook-id: %v", r.Header())
+	}
+}
+
+func TestStoreLog(t *testing.T) {
+	ctx := context.Background()
+	s := webhooks.NewStore(storagetest.NewDB(t))
+	if err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureIndexes(ctx); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+
+	first := webhooks.Record{Key: "greenhouse:e1", Source: "greenhouse", Event: "candidate_stage_change",
+		DeliveryID: "e1", ReceivedAt: t0, Outcome: webhooks.OutcomePending, Body: `{"a":1}`,
+		CandidateIDs: []string{"greenhouse:c1"}}
+	got, existed, err := s.Insert(ctx, first)
+	if err != nil || existed || got.ID == "" {
+		t.Fatalf("Insert: %+v %v %v", got, existed, err)
+	}
+	// A redelivery collides and returns the first record.
+	again, existed, err := s.Insert(ctx, webhooks.Record{Key: "greenhouse:e1", Source: "greenhouse", ReceivedAt: t0.Add(time.Minute), Body: "other"})
+	if err != nil || !existed || again.ID != got.ID || again.Body != `{"a":1}` {
+		t.Fatalf("second Insert: %+v %v %v", again, existed, err)
+	}
+	if err := s.Finish(ctx, "greenhouse:e1", webhooks.OutcomeStored, []string{"i1"}, 1, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	// Log entries never collide.
+	for i := range 2 {
+		if err := s.Log(ctx, webhooks.Record{Key: "ignored", Source: "lever", ReceivedAt: t0.Add(time.Duration(i+1) * time.Second),
+			Outcome: webhooks.OutcomeRejected, Reason: "bad signature"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.Insert(ctx, webhooks.Record{Key: "ashby:e2", Source: "ashby", ReceivedAt: t0.Add(time.Hour),
+		Outcome: webhooks.OutcomeStored, Body: `{"b":2}`, CandidateIDs: []string{"ashby:c2"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Newest first, without bodies, filtered, in pages.
+	all, next, err := s.List(ctx, webhooks.Filter{Limit: 100})
+	if err != nil || next != "" || len(all) != 4 {
+		t.Fatalf("List: %d %q %v", len(all), next, err)
+	}
+	if all[0].Source != "ashby" || all[3].Key != "greenhouse:e1" || all[3].Outcome != webhooks.OutcomeStored ||
+		all[3].InteractionIDs[0] != "i1" {
+		t.Fatalf("List order or content: %+v", all)
+	}
+	for _, r := range all {
+		if r.Body != "" {
+			t.Fatalf("List returned a body: %+v", r)
+		}
+	}
+	rejected, _, err := s.List(ctx, webhooks.Filter{Source: "lever", Outcome: webhooks.OutcomeRejected, Limit: 100})
+	if err != nil || len(rejected) != 2 {
+		t.Fatalf("List rejected: %d %v", len(rejected), err)
+	}
+	var paged []string
+	f := webhooks.Filter{Limit: 3}
+	for {
+		page, next, err := s.List(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page {
+			paged = append(paged, r.ID)
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	var ids []string
+	for _, r := range all {
+		ids = append(ids, r.ID)
+	}
+	if d := cmp.Diff(ids, paged); d != "" {
+		t.Errorf("pages (-all +paged):\n%s", d)
+	}
+	if _, _, err := s.List(ctx, webhooks.Filter{Limit: 1, Cursor: "nope"}); interactions.ErrorCode(err) != interactions.CodeInvalid {
+		t.Errorf("a bad cursor: %v", err)
+	}
+
+	// Bodies, oldest first, by source and time; erasure blanks those of a candidate.
+	bodies := func(source string, since time.Time) []string {
+		t.Helper()
+		var out []string
+		if err := s.EachBody(ctx, source, since, func(r webhooks.Record) error {
+			out = append(out, r.Key)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if d := cmp.Diff([]string{"greenhouse:e1", "ashby:e2"}, bodies("", time.Time{})); d != "" {
+		t.Errorf("bodies (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"ashby:e2"}, bodies("", t0.Add(time.Minute))); d != "" {
+		t.Errorf("bodies since (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"greenhouse:e1"}, bodies("greenhouse", time.Time{})); d != "" {
+		t.Errorf("greenhouse bodies (-want +got):\n%s", d)
+	}
+	target := interactions.ErasureTarget{CandidateIDs: []string{"greenhouse:c1"}}
+	for range 2 { // idempotent
+		if err := s.Erase(ctx, target); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := cmp.Diff([]string{"ashby:e2"}, bodies("", time.Time{})); d != "" {
+		t.Errorf("bodies after erasure (-want +got):\n%s", d)
+	}
+	erased, err := s.Get(ctx, "greenhouse:e1")
+	if err != nil || erased.Body != "" || !erased.Erased || erased.Outcome != webhooks.OutcomeStored {
+		t.Fatalf("erased record: %+v %v", erased, err)
+	}
+	if _, err := s.Get(ctx, "nope"); interactions.ErrorCode(err) != interactions.CodeNotFound {
+		t.Errorf("Get of a missing key: %v", err)
+	}
+}
+
+func TestStoreLookups(t *testing.T) {
+	ctx := context.Background()
+	db := storagetest.NewDB(t)
+	s := webhooks.NewStore(db)
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	insert := func(coll string, docs ...any) {
+		t.Helper()
+		if _, err := db.Collection(coll).InsertMany(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert("contacts", bson.M{"_id": "phone:+14155550100", "candidate_ids": bson.A{"c1", "c2"}})
+	insert("applications",
+		bson.M{"_id": "a-old", "candidate_id": "c1", "status": "open", "last_event_at": t0},
+		bson.M{"_id": "a-new", "candidate_id": "c2", "status": "open", "last_event_at": t0.Add(time.Hour)},
+		bson.M{"_id": "a-closed", "candidate_id": "c1", "status": "rejected", "last_event_at": t0.Add(2 * time.Hour)},
+		bson.M{"_id": "a-gone", "candidate_id": "c3", "status": "hired", "last_event_at": t0},
+	)
+	insert("recruiters", bson.M{"_id": "rec-ana", "phone": "+14155550111"})
+
+	ids, err := s.CandidatesByPhone(ctx, "+14155550100")
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("CandidatesByPhone: %v %v", ids, err)
+	}
+	if ids, err := s.CandidatesByPhone(ctx, "+14155550999"); err != nil || ids != nil {
+		t.Fatalf("CandidatesByPhone of a stranger: %v %v", ids, err)
+	}
+	for _, c := range []struct {
+		candidates []string
+		want       string
+	}{
+		{[]string{"c1", "c2"}, "a-new"}, // open before closed, then the latest event
+		{[]string{"c1"}, "a-old"},       // an open one beats a later closed one
+		{[]string{"c3"}, "a-gone"},      // only a closed one: still the candidate's
+		{[]string{"c9"}, ""},            // no application
+		{nil, ""},                       // no candidate
+	} {
+		app, ok, err := s.LatestApplication(ctx, c.candidates)
+		if err != nil || ok != (c.want != "") || app.ID != c.want {
+			t.Errorf("LatestApplication(%v) = %q %v %v, want %q", c.candidates, app.ID, ok, err, c.want)
+		}
+	}
+	if id, ok, err := s.RecruiterByPhone(ctx, "+14155550111"); err != nil || !ok || id != "rec-ana" {
+		t.Errorf("RecruiterByPhone: %q %v %v", id, ok, err)
+	}
+	if _, ok, err := s.RecruiterByPhone(ctx, "+14155550100"); err != nil || ok {
+		t.Errorf("RecruiterByPhone of a candidate: %v %v", ok, err)
+	}
+}
