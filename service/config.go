@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // Config is goodwill serve's configuration, read from the environment (CONTRACT §1).
@@ -121,9 +122,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, src := range WebhookSources {
 		name := "GOODWILL_WEBHOOK_SECRET_" + strings.ToUpper(src)
 		for _, s := range strings.Split(get(name, ""), ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				c.WebhookSecrets[src] = append(c.WebhookSecrets[src], s)
+			if s = strings.TrimSpace(s); s == "" {
+				continue
 			}
+			if src == "standard" {
+				if _, err := webhooks.StandardSecret(s); err != nil {
+					return bad(name, "each secret must look like whsec_ followed by base64: %v", err)
+				}
+			}
+			c.WebhookSecrets[src] = append(c.WebhookSecrets[src], s)
 		}
 	}
 	switch c.Alerts {

@@ -109,9 +109,9 @@ func TestLoadConfig(t *testing.T) {
 			c.Timezone, c.Holidays = "America/New_York", "GB"
 		}},
 		// Webhook secrets split on commas, blanks dropped, per source.
-		{"webhook secrets split", env("GOODWILL_WEBHOOK_SECRET_LEVER", "a, b,,c", "GOODWILL_WEBHOOK_SECRET_STANDARD", "whsec_x",
+		{"webhook secrets split", env("GOODWILL_WEBHOOK_SECRET_LEVER", "a, b,,c", "GOODWILL_WEBHOOK_SECRET_STANDARD", "whsec_c2VjcmV0LWtleS0xMjM0NTY3OA==",
 			"GOODWILL_WEBHOOK_SECRET_GREENHOUSE", " , "), func(c *service.Config) {
-			c.WebhookSecrets = map[string][]string{"lever": {"a", "b", "c"}, "standard": {"whsec_x"}}
+			c.WebhookSecrets = map[string][]string{"lever": {"a", "b", "c"}, "standard": {"whsec_c2VjcmV0LWtleS0xMjM0NTY3OA=="}}
 		}},
 		// Alerts may be log or off.
 		{"alerts log", env("GOODWILL_ALERTS", "log"), func(c *service.Config) { c.Alerts = "log" }},
@@ -178,6 +178,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"addr without port", env("GOODWILL_ADDR", "localhost"), "GOODWILL_ADDR"},
 		// An address with an empty port.
 		{"addr empty port", env("GOODWILL_ADDR", "127.0.0.1:"), "GOODWILL_ADDR"},
+		// A Standard Webhooks secret that is not base64.
+		{"standard secret not base64", env("GOODWILL_WEBHOOK_SECRET_STANDARD", "whsec_%%%"), "GOODWILL_WEBHOOK_SECRET_STANDARD"},
 		// A URI of another database.
 		{"mongodb uri scheme", env("GOODWILL_MONGODB_URI", "postgres://db.example.com/goodwill"), "GOODWILL_MONGODB_URI"},
 		// A database name with a dot.
