@@ -156,11 +156,14 @@ func (s *Server) overdue(c *gin.Context) {
 	items := []overdueView{}
 	if f.RecruiterIDs == nil || len(f.RecruiterIDs) > 0 {
 		for _, it := range s.engine.Overdue(f) {
-			name := ""
-			if cand, err := s.interactions.Candidate(ctx(c), it.CandidateID); err == nil {
-				name = cand.Name
+			v := overdueView{Clock: it.Clock, RecruiterID: it.RecruiterID, OverdueSeconds: it.OverdueSeconds}
+			if app, err := s.interactions.Application(ctx(c), it.ApplicationID); err == nil {
+				v.JobID = app.JobID
+				if cand, err := s.interactions.Candidate(ctx(c), app.CandidateID); err == nil {
+					v.CandidateName = cand.Name
+				}
 			}
-			items = append(items, overdueView{Clock: it.Clock, CandidateName: name, JobID: it.JobID, RecruiterID: it.RecruiterID, OverdueSeconds: it.OverdueSeconds})
+			items = append(items, v)
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items})

@@ -54,6 +54,15 @@ type Clock struct {
 	StartReceivedAt time.Time `bson:"start_received_at" json:"-"`
 }
 
+// clockID is the id of a clock: "<application_id>/<metric>/<started_by>", or with the
+// interview id before the last part for interview metrics.
+func clockID(appID string, m Metric, interviewID, startedBy string) string {
+	if interviewID != "" {
+		return appID + "/" + string(m) + "/" + interviewID + "/" + startedBy
+	}
+	return appID + "/" + string(m) + "/" + startedBy
+}
+
 // Open reports whether the clock has not stopped.
 func (c Clock) Open() bool { return c.StoppedAt == nil }
 

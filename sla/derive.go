@@ -400,10 +400,7 @@ func (d *deriver) start(m Metric, by *interactions.Interaction, at time.Time, in
 		return nil
 	}
 	cal, calNote := d.calendar(p)
-	id := d.appID + "/" + string(m) + "/" + by.ID
-	if interviewID != "" {
-		id = d.appID + "/" + string(m) + "/" + interviewID + "/" + by.ID
-	}
+	id := clockID(d.appID, m, interviewID, by.ID)
 	if why == "" {
 		why = fmt.Sprintf("started by %s at %s", by.Kind, apiTime(by.OccurredAt))
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/goodwillhq/goodwill/interactions"
@@ -39,6 +40,8 @@ func Collectors() []prometheus.Collector {
 type Applications interface {
 	// EachApplication calls f for every stored application.
 	EachApplication(ctx context.Context, f func(interactions.Application) error) error
+	// Application returns one application's stored state.
+	Application(ctx context.Context, id string) (interactions.Application, error)
 	// JobDepartment returns the department of a job, "" when unknown.
 	JobDepartment(ctx context.Context, jobID string) (string, error)
 }
@@ -71,9 +74,63 @@ type Engine struct {
 
 // appClocks are one application's open clocks, as last derived.
 type appClocks struct {
-	id, candidateID, recruiterID, jobID string
-	gen                                 uint32 // bumped on every re-derivation; older queue entries are stale
-	clocks                              []Clock
+	id, recruiterID string
+	gen             uint32 // bumped on every re-derivation; older queue entries are stale
+	clocks          []openClock
+}
+
+// openClock is an open clock as the scheduler keeps it: compact, since there may be
+// millions. Times are Unix milliseconds.
+type openClock struct {
+	policyID    string
+	interviewID string
+	startedBy   uuid.UUID // the starting interaction's id
+	startedByS  string    // that id when it is not a UUID
+	metric      uint8     // index in Metrics()
+	startedAt   int64
+	warnAt      int64
+	dueAt       int64
+	startRecv   int64
+}
+
+func compact(c Clock) openClock {
+	oc := openClock{
+		policyID:    c.PolicyID,
+		interviewID: c.InterviewID,
+		metric:      uint8(slices.Index(Metrics(), c.Metric)),
+		startedAt:   c.StartedAt.UnixMilli(),
+		warnAt:      c.WarnAt.UnixMilli(),
+		dueAt:       c.DueAt.UnixMilli(),
+		startRecv:   c.StartReceivedAt.UnixMilli(),
+	}
+	if u, err := uuid.Parse(c.StartedBy); err == nil && u.String() == c.StartedBy {
+		oc.startedBy = u
+	} else {
+		oc.startedByS = c.StartedBy
+	}
+	return oc
+}
+
+// clock expands an open clock of application appID (without its explanation).
+func (oc openClock) clock(appID string) Clock {
+	by := oc.startedByS
+	if by == "" {
+		by = oc.startedBy.String()
+	}
+	m := Metrics()[oc.metric]
+	return Clock{
+		ClockID:         clockID(appID, m, oc.interviewID, by),
+		ApplicationID:   appID,
+		PolicyID:        oc.policyID,
+		Metric:          m,
+		State:           StateRunning,
+		InterviewID:     oc.interviewID,
+		StartedAt:       time.UnixMilli(oc.startedAt).UTC(),
+		WarnAt:          time.UnixMilli(oc.warnAt).UTC(),
+		DueAt:           time.UnixMilli(oc.dueAt).UTC(),
+		StartedBy:       by,
+		StartReceivedAt: time.UnixMilli(oc.startRecv).UTC(),
+	}
 }
 
 // NewEngine returns an engine; Start loads the store and runs the scheduler.
@@ -227,7 +284,7 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 		ac = &appClocks{id: app.ID}
 	}
 	ac.gen++
-	ac.candidateID, ac.recruiterID, ac.jobID = app.CandidateID, app.RecruiterID, app.JobID
+	ac.recruiterID = app.RecruiterID
 	before := len(ac.clocks)
 	ac.clocks = ac.clocks[:0]
 	var due []Fired
@@ -237,6 +294,7 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 				continue
 			}
 			f := e.fired(ac, c, t, quiet)
+			f.CandidateID, f.JobID = app.CandidateID, app.JobID
 			if recorded == nil || !recorded[f.ID] {
 				due = append(due, f)
 			}
@@ -244,8 +302,7 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 		if !c.Open() {
 			continue
 		}
-		c.Explain = nil // rebuilt on demand; not worth its memory here
-		ac.clocks = append(ac.clocks, c)
+		ac.clocks = append(ac.clocks, compact(c))
 		if next, ok := c.NextTransition(now); ok {
 			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: ac, gen: ac.gen, idx: uint16(len(ac.clocks) - 1), state: next.State})
 		}
@@ -263,7 +320,7 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 
 func (e *Engine) refreshOverdue(ac *appClocks, now time.Time) {
 	for _, c := range ac.clocks {
-		if !now.Before(c.WarnAt) {
+		if now.UnixMilli() >= c.warnAt {
 			e.overdue[ac] = true
 			return
 		}
@@ -276,9 +333,7 @@ func (e *Engine) fired(ac *appClocks, c Clock, t Transition, quiet bool) Fired {
 		ID:            c.ClockID + "|" + string(t.State),
 		ClockID:       c.ClockID,
 		ApplicationID: ac.id,
-		CandidateID:   ac.candidateID,
 		RecruiterID:   ac.recruiterID,
-		JobID:         ac.jobID,
 		PolicyID:      c.PolicyID,
 		Metric:        c.Metric,
 		InterviewID:   c.InterviewID,
@@ -375,7 +430,7 @@ func (e *Engine) fireDue() {
 		if en.gen != en.app.gen {
 			continue // the application's clocks were derived anew since
 		}
-		c := en.app.clocks[en.idx]
+		c := en.app.clocks[en.idx].clock(en.app.id)
 		t := Transition{State: en.state, At: time.UnixMilli(en.at).UTC()}
 		t.Alert = Alerts(t.At, c)
 		due = append(due, e.fired(en.app, c, t, false))
@@ -388,7 +443,10 @@ func (e *Engine) fireDue() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
-		err := e.recordAll(ctx, due, now)
+		err := e.enrich(ctx, due)
+		if err == nil {
+			err = e.recordAll(ctx, due, now)
+		}
 		if err == nil {
 			return
 		}
@@ -399,6 +457,22 @@ func (e *Engine) fireDue() {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// enrich fills in the candidate and job of transitions fired by the scheduler, which
+// keeps only what scheduling needs in memory.
+func (e *Engine) enrich(ctx context.Context, due []Fired) error {
+	for i := range due {
+		if due[i].CandidateID != "" {
+			continue
+		}
+		app, err := e.apps.Application(ctx, due[i].ApplicationID)
+		if err != nil {
+			return err
+		}
+		due[i].CandidateID, due[i].JobID = app.CandidateID, app.JobID
+	}
+	return nil
 }
 
 // entry is one scheduled transition: small, since there is one per open clock.
@@ -433,8 +507,6 @@ func (e *Engine) Clocks(ctx context.Context, app interactions.Application) ([]Cl
 // OverdueItem is a clock past its warn time, for the recruiter queue.
 type OverdueItem struct {
 	Clock
-	CandidateID    string
-	JobID          string
 	RecruiterID    string
 	OverdueSeconds int64
 }
@@ -456,14 +528,15 @@ func (e *Engine) Overdue(f OverdueFilter) []OverdueItem {
 		if len(f.RecruiterIDs) > 0 && !slices.Contains(f.RecruiterIDs, ac.recruiterID) {
 			continue
 		}
-		for _, c := range ac.clocks {
+		for _, oc := range ac.clocks {
+			c := oc.clock(ac.id)
 			st := c.StateAt(now)
 			if st == StateRunning || (f.State != "" && st != f.State) || (f.Metric != "" && c.Metric != f.Metric) {
 				continue
 			}
 			c.State = st
 			out = append(out, OverdueItem{
-				Clock: c, CandidateID: ac.candidateID, JobID: ac.jobID, RecruiterID: ac.recruiterID,
+				Clock: c, RecruiterID: ac.recruiterID,
 				OverdueSeconds: int64(now.Sub(c.DueAt) / time.Second),
 			})
 		}

@@ -31,6 +31,16 @@ func (m *memApps) EachApplication(_ context.Context, f func(interactions.Applica
 
 func (m *memApps) JobDepartment(context.Context, string) (string, error) { return "", nil }
 
+func (m *memApps) Application(_ context.Context, id string) (interactions.Application, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	app, ok := m.apps[id]
+	if !ok {
+		return app, interactions.Errorf(interactions.CodeNotFound, "no application %q", id)
+	}
+	return app, nil
+}
+
 // put stores an application made of events and returns it.
 func (m *memApps) put(id string, events ...interactions.Interaction) interactions.Application {
 	m.mu.Lock()
