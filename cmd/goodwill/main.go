@@ -17,8 +17,11 @@ import (
 	"github.com/goodwillhq/goodwill/service"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version and commit are set at build time with -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	if err := newRoot().Execute(); err != nil {
@@ -34,7 +37,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newVersion())
+	root.AddCommand(newServe(), newVersion(), newImport(), newHealth())
 	return root
 }
 
@@ -66,6 +69,10 @@ func newVersion() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
+			if commit != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), "goodwill", version, commit)
+				return
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), "goodwill", version)
 		},
 	}
