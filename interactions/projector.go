@@ -3,6 +3,7 @@ package interactions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -18,7 +19,7 @@ var (
 	projectorLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "goodwill_projector_lag_seconds",
 		Help:    "Time from an interaction's receipt to its application in derived state.",
-		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 18), // 1 ms to 131 s
 	})
 	projectorApplied = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "goodwill_projector_applied_total",
@@ -47,6 +48,14 @@ type Projector struct {
 	feed    chan []Interaction
 	applied []AppliedFunc
 
+	// apps caches application documents as last written. The projector is their only
+	// writer, so the cache stays true; it is bounded by maxCachedApps. Only the
+	// projector's goroutine touches it.
+	apps map[string]Application
+	// written remembers what was last written per candidate, job and contact lookup,
+	// so that repeating details costs nothing.
+	written map[string]string
+
 	mu        sync.Mutex
 	mark      time.Time // newest received_at applied
 	savedAt   time.Time
@@ -62,7 +71,9 @@ func NewProjector(store *Store, guard *Tombstones, log *slog.Logger, now func() 
 		guard:    guard,
 		log:      log,
 		now:      now,
-		feed:     make(chan []Interaction, 256),
+		feed:     make(chan []Interaction, 4096),
+		apps:     map[string]Application{},
+		written:  map[string]string{},
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -121,7 +132,7 @@ func (p *Projector) run() {
 // gather adds whatever else is waiting to batch, so that several events of one
 // application become one update.
 func (p *Projector) gather(batch []Interaction) []Interaction {
-	for len(batch) < 5000 {
+	for len(batch) < 500 {
 		select {
 		case more := <-p.feed:
 			batch = append(batch, more...)
@@ -205,8 +216,9 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 		}
 	}
 	newest := items[0].ReceivedAt
+	done := p.now()
 	for _, it := range items {
-		projectorLag.Observe(now.Sub(it.ReceivedAt).Seconds())
+		projectorLag.Observe(done.Sub(it.ReceivedAt).Seconds())
 		if it.ReceivedAt.After(newest) {
 			newest = it.ReceivedAt
 		}
@@ -229,11 +241,15 @@ type loadedApp struct {
 
 func (p *Projector) load(ctx context.Context, id string, events []Interaction) (loadedApp, error) {
 	la := loadedApp{cur: Application{ID: id}}
-	err := p.store.applications.FindOne(ctx, bson.M{"_id": id}).Decode(&la.cur)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return la, err
+	if cached, ok := p.apps[id]; ok {
+		la.cur, la.exists = cached, true
+	} else {
+		err := p.store.applications.FindOne(ctx, bson.M{"_id": id}).Decode(&la.cur)
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			return la, err
+		}
+		la.exists = err == nil
 	}
-	la.exists = err == nil
 	have := make(map[string]bool, len(la.cur.Events))
 	for _, e := range la.cur.Events {
 		have[e.ID] = true
@@ -255,12 +271,14 @@ func (p *Projector) save(ctx context.Context, la loadedApp, now time.Time) (Appl
 	if !la.exists {
 		_, err := p.store.applications.InsertOne(ctx, app)
 		if err == nil {
+			p.remember(app)
 			return app, nil
 		}
 		if !mongo.IsDuplicateKeyError(err) {
 			return app, err
 		}
 		// Created meanwhile: merge into the stored document.
+		delete(p.apps, la.cur.ID)
 		again, err := p.load(ctx, la.cur.ID, la.add)
 		if err != nil {
 			return app, err
@@ -294,7 +312,27 @@ func (p *Projector) save(ctx context.Context, la loadedApp, now time.Time) (Appl
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	return app, p.store.applications.FindOneAndUpdate(ctx, bson.M{"_id": app.ID}, update).Err()
+	if err := p.store.applications.FindOneAndUpdate(ctx, bson.M{"_id": app.ID}, update).Err(); err != nil {
+		delete(p.apps, app.ID) // what is stored is unknown now
+		return app, err
+	}
+	p.remember(app)
+	return app, nil
+}
+
+// maxCachedApps bounds the application cache (about 1–2 KB each).
+const maxCachedApps = 100000
+
+func (p *Projector) remember(app Application) {
+	if len(p.apps) >= maxCachedApps {
+		for k := range p.apps { // evict an arbitrary tenth
+			delete(p.apps, k)
+			if len(p.apps) < maxCachedApps*9/10 {
+				break
+			}
+		}
+	}
+	p.apps[app.ID] = app
 }
 
 // applyDetails upserts the candidates' contact details, the jobs' details and the
@@ -349,13 +387,17 @@ func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error
 	}
 	for key, ids := range contacts {
 		for id := range ids {
+			if p.written["contact\x00"+key+"\x00"+id] != "" {
+				continue
+			}
 			if err := p.store.addContact(ctx, key, id); err != nil {
 				return err
 			}
+			p.written["contact\x00"+key+"\x00"+id] = "1"
 		}
 	}
 	for _, id := range candOrder {
-		if err := upsertByID(ctx, p.store.candidates, id, bson.M{"$set": candidates[id]}); err != nil {
+		if err := p.setOnce(ctx, p.store.candidates, "candidate", id, candidates[id]); err != nil {
 			return err
 		}
 	}
@@ -363,11 +405,50 @@ func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error
 		if len(jobs[id]) == 0 {
 			continue
 		}
-		if err := upsertByID(ctx, p.store.jobs, id, bson.M{"$set": jobs[id]}); err != nil {
+		if err := p.setOnce(ctx, p.store.jobs, "job", id, jobs[id]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// setOnce sets fields on the document with _id id, skipping the write when the same
+// fields were written last time. A document seen for the first time is inserted
+// with them, in one round trip.
+func (p *Projector) setOnce(ctx context.Context, coll *mongo.Collection, kind, id string, set bson.M) error {
+	key := kind + "\x00" + id
+	fp := fmt.Sprint(set) // maps print sorted by key
+	last, seen := p.written[key]
+	if last == fp {
+		return nil
+	}
+	if !seen {
+		doc := bson.M{"_id": id}
+		for k, v := range set {
+			doc[k] = v
+		}
+		_, err := coll.InsertOne(ctx, doc)
+		if err == nil {
+			p.noteWritten(key, fp)
+			return nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return err
+		}
+	}
+	if err := upsertByID(ctx, coll, id, bson.M{"$set": set}); err != nil {
+		return err
+	}
+	p.noteWritten(key, fp)
+	return nil
+}
+
+// remember2 records what was written, bounded like the application cache.
+func (p *Projector) noteWritten(key, fp string) {
+	if len(p.written) >= 2*maxCachedApps {
+		clear(p.written)
+	}
+	p.written[key] = fp
 }
 
 // addContact records that a contact key ("email:…", "phone:…") belongs to a candidate.

@@ -82,8 +82,13 @@ func (s *Server) start(ctx context.Context) error {
 	s.stop = stop
 	db := s.store.DB
 	s.interactions = interactions.NewStore(db)
-	if err := s.interactions.EnsureIndexes(ctx); err != nil {
-		return err
+	// Secondary indexes serve MongoDB's list queries. The embedded store never uses
+	// them for a query, and they would triple the cost of every insert.
+	indexed := !s.store.Embedded
+	if indexed {
+		if err := s.interactions.EnsureIndexes(ctx); err != nil {
+			return err
+		}
 	}
 	s.keys = auth.NewKeys(db)
 	if s.cfg.BootstrapKey != "" {
@@ -122,8 +127,10 @@ func (s *Server) start(ctx context.Context) error {
 	s.eraser = interactions.NewEraser(s.interactions, guard, s.log, s.now)
 	// Webhooks: the delivery log, its indexes, and erasure of the raw payloads it keeps.
 	s.deliveries = webhooks.NewStore(db)
-	if err := s.deliveries.EnsureIndexes(ctx); err != nil {
-		return err
+	if indexed {
+		if err := s.deliveries.EnsureIndexes(ctx); err != nil {
+			return err
+		}
 	}
 	s.eraser.Also(s.deliveries.Erase)
 	if err := s.eraser.Start(bg); err != nil {
