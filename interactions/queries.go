@@ -112,13 +112,22 @@ func (s *Store) EachApplication(ctx context.Context, f func(Application) error) 
 
 // JobDepartment returns the department of a job, "" when none is known.
 func (s *Store) JobDepartment(ctx context.Context, jobID string) (string, error) {
-	var job JobInfo
-	err := s.jobs.FindOne(ctx, bson.M{"_id": jobID}).Decode(&job)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	job, err := s.Job(ctx, jobID)
+	if ErrorCode(err) == CodeNotFound {
 		return "", nil
 	}
-	if err != nil {
-		return "", Unavailable("find job", err)
+	return job.Department, err
+}
+
+// Job returns a job's details; CodeNotFound if none are stored.
+func (s *Store) Job(ctx context.Context, id string) (JobInfo, error) {
+	var job JobInfo
+	err := s.jobs.FindOne(ctx, bson.M{"_id": id}).Decode(&job)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return job, Errorf(CodeNotFound, "no job %q", id)
 	}
-	return job.Department, nil
+	if err != nil {
+		return job, Unavailable("find job", err)
+	}
+	return job, nil
 }

@@ -161,6 +161,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return bad("TWILIO_ACCOUNT_SID", "must be an account SID like AC followed by 32 hex digits")
 		case c.TwilioAuthToken == "":
 			return bad("TWILIO_AUTH_TOKEN", "is required with TWILIO_ACCOUNT_SID")
+		case !regexp.MustCompile(`^[A-Za-z0-9]+$`).MatchString(c.TwilioAuthToken):
+			return bad("TWILIO_AUTH_TOKEN", "must be letters and digits, as Twilio's console shows it")
 		case c.TwilioFrom == "" && c.TwilioMessagingSID == "":
 			return bad("TWILIO_FROM_NUMBER", "set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID to send SMS")
 		case c.TwilioFrom != "" && !regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`).MatchString(c.TwilioFrom):

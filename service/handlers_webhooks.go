@@ -470,16 +470,21 @@ func (s *Server) twilioSMS(c *gin.Context) {
 	rec.Event, rec.DeliveryID = "inbound_sms", m.MessageSid
 	rec.SMS = &webhooks.SMSInfo{MessageSid: m.MessageSid}
 
-	recruiter, isRecruiter, err := s.deliveries.RecruiterByPhone(ctx(c), m.From)
+	recruiter, isRecruiter, err := s.directory.ByPhone(ctx(c), m.From)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	if isRecruiter {
-		rec.SMS.RecruiterID = recruiter
+		rec.SMS.RecruiterID = recruiter.ID
 		outcome, reason := webhooks.OutcomeCommand, ""
 		if cmd, ok := webhooks.ParseCommand(m.Body); ok {
 			rec.SMS.Command = &cmd
+			reason, err = s.smsCommand(c, recruiter.ID, cmd)
+			if err != nil {
+				fail(c, err)
+				return
+			}
 		} else {
 			outcome, reason = webhooks.OutcomeIgnored, "a recruiter's message that is not ACK, ACK <code> or SNOOZE <duration> [<code>]"
 		}
@@ -574,4 +579,27 @@ func (s *Server) twilioStatus(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusOK)
+}
+
+// smsCommand carries out a recruiter's SMS reply on their latest or named alert and
+// says what it did.
+func (s *Server) smsCommand(c *gin.Context, recruiterID string, cmd webhooks.Command) (string, error) {
+	var dur time.Duration
+	if cmd.Verb == "snooze" {
+		d, err := interactions.ParseDuration(cmd.For)
+		if err != nil {
+			return "not a duration: " + cmd.For, nil
+		}
+		dur = d.Wall()
+	}
+	a, ok, err := s.dispatcher.Command(ctx(c), recruiterID, cmd.Verb, cmd.Code, dur)
+	switch {
+	case err != nil && interactions.ErrorCode(err) != interactions.CodeInvalid && interactions.ErrorCode(err) != interactions.CodeConflict:
+		return "", err
+	case err != nil:
+		return err.Error(), nil
+	case !ok:
+		return "no open alert matched", nil
+	}
+	return cmd.Verb + " " + a.ID, nil
 }

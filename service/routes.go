@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 
+	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/sla"
@@ -24,6 +25,7 @@ var registry = func() *prometheus.Registry {
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), httpDuration)
 	r.MustRegister(interactions.Collectors()...)
 	r.MustRegister(sla.Collectors()...)
+	r.MustRegister(alerts.Collectors()...)
 	return r
 }()
 
@@ -68,6 +70,16 @@ func (s *Server) routes() http.Handler {
 	v1.GET("/sla/overdue", readers, s.overdue)
 	v1.GET("/calendar", readers, s.getCalendar)
 	v1.PUT("/calendar", admin, s.putCalendar)
+
+	v1.PUT("/recruiters/:id", admin, s.putRecruiter)
+	v1.GET("/recruiters", readers, s.listRecruiters)
+	v1.GET("/recruiters/:id", readers, s.getRecruiter)
+	v1.GET("/alerts", readers, s.listAlerts)
+	v1.POST("/alerts/:id/ack", readers, s.ackAlert)
+	v1.POST("/alerts/:id/snooze", readers, s.snoozeAlert)
+	// The signed link in alert messages: the signature is the credential.
+	r.GET("/alerts/:id/ack", s.ackLinkPage)
+	r.POST("/alerts/:id/ack", s.ackLinkPost)
 
 	v1.POST("/erasures", admin, s.postErasure)
 	v1.GET("/erasures/:id", admin, s.getErasure)

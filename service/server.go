@@ -15,6 +15,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/goodwillhq/goodwill/alerts"
+	"github.com/goodwillhq/goodwill/alerts/email"
+	"github.com/goodwillhq/goodwill/alerts/twilio"
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/service/storage"
@@ -35,6 +40,9 @@ type Server struct {
 	eraser       *interactions.Eraser
 	deliveries   *webhooks.Store // the webhook delivery log (handlers_webhooks.go)
 	engine       *sla.Engine
+	directory    *alerts.Directory
+	alertStore   *alerts.Store
+	dispatcher   *alerts.Dispatcher
 	keys         *auth.Keys
 	signingKeys  [][]byte
 	handler      http.Handler
@@ -114,7 +122,12 @@ func (s *Server) start(ctx context.Context) error {
 	if err := slaStore.Seed(ctx, sla.DefaultCalendar(s.cfg.Timezone, s.cfg.Holidays)); err != nil {
 		return err
 	}
+	if err := s.startAlerts(ctx, db, indexed); err != nil {
+		return err
+	}
 	s.engine = sla.NewEngine(slaStore, s.interactions, s.log, s.now)
+	s.engine.SetConsumer(s.dispatcher.Transition)
+	s.engine.SetStopped(s.dispatcher.Stopped)
 	if err := s.engine.Start(ctx); err != nil {
 		return err
 	}
@@ -144,6 +157,50 @@ func (s *Server) start(ctx context.Context) error {
 	return nil
 }
 
+// startAlerts builds the recruiters directory, the alert outbox, the channels the
+// configuration turns on, and the dispatcher.
+func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bool) error {
+	s.directory = alerts.NewDirectory(db)
+	s.alertStore = alerts.NewStore(db)
+	if indexed {
+		if err := s.alertStore.EnsureIndexes(ctx); err != nil {
+			return err
+		}
+	}
+	cfg := alerts.Config{
+		Store: s.alertStore, Directory: s.directory, Names: s.interactions, Mode: s.cfg.Alerts,
+		Link: s.alertLink, Log: s.log, Now: s.now,
+		EscalateAfter: func(policyID string) time.Duration {
+			for _, p := range s.engine.Policies() {
+				if p.ID == policyID {
+					return p.EscalateAfter.Wall()
+				}
+			}
+			return 0
+		},
+	}
+	if s.cfg.TwilioAccountSID != "" {
+		sender, err := twilio.New(twilio.Config{
+			AccountSID: s.cfg.TwilioAccountSID, AuthToken: s.cfg.TwilioAuthToken, From: s.cfg.TwilioFrom,
+			MessagingServiceSID: s.cfg.TwilioMessagingSID, APIURL: s.cfg.TwilioAPIURL,
+			StatusCallback: s.cfg.PublicURL + "/webhooks/twilio/status",
+		})
+		if err != nil {
+			return fmt.Errorf("TWILIO_ACCOUNT_SID: %w", err)
+		}
+		cfg.SMS = alerts.TwilioSMS(sender)
+	}
+	if s.cfg.SMTPURL != "" {
+		sender, err := email.New(email.Config{URL: s.cfg.SMTPURL, From: s.cfg.EmailFrom})
+		if err != nil {
+			return fmt.Errorf("GOODWILL_SMTP_URL: %w", err)
+		}
+		cfg.Email = alerts.SMTPEmail(sender)
+	}
+	s.dispatcher = alerts.New(cfg)
+	return s.dispatcher.Start(ctx)
+}
+
 // Routes lists the router's routes as {method, path} pairs, paths in Gin's ":id"
 // syntax. The OpenAPI test holds the document against it.
 func (s *Server) Routes() [][2]string { return s.routeList }
@@ -162,6 +219,9 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	if s.engine != nil {
 		s.engine.Close()
+	}
+	if s.dispatcher != nil {
+		s.dispatcher.Close()
 	}
 	if s.stop != nil {
 		s.stop()

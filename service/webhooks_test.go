@@ -461,7 +461,7 @@ func twilioSignature(token, rawURL string, form url.Values) string {
 func TestTwilioWebhooks(t *testing.T) {
 	t.Parallel()
 	const (
-		token     = "twilio-test-auth-token"
+		token     = "twiliotestauthtoken0123456789abc"
 		publicURL = "https://goodwill.example.com"
 		phone     = "+14155550142"
 	)

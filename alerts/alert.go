@@ -1,0 +1,235 @@
+package alerts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// State is where an alert stands.
+type State string
+
+// The alert states (CONTRACT §7).
+const (
+	StateOpen         State = "open"
+	StateAcknowledged State = "acknowledged"
+	StateSnoozed      State = "snoozed"
+	StateResolved     State = "resolved"
+)
+
+// The delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDeferred  = "deferred"
+	DeliverySent      = "sent"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
+
+// Delivery is one channel's attempt to bring an alert to its recipient.
+type Delivery struct {
+	Channel    string     `bson:"channel" json:"channel"` // sms, email or log
+	To         string     `bson:"to" json:"to"`
+	Status     string     `bson:"status" json:"status"`
+	Attempts   int        `bson:"attempts" json:"attempts"`
+	ProviderID string     `bson:"provider_id,omitempty" json:"provider_id,omitempty"`
+	Error      string     `bson:"error,omitempty" json:"error,omitempty"`
+	NextAt     time.Time  `bson:"next_at" json:"-"`                          // when to try next
+	SentAt     *time.Time `bson:"sent_at,omitempty" json:"sent_at,omitempty"` // accepted by the provider
+	Ambiguous  bool       `bson:"ambiguous,omitempty" json:"-"`             // the last try may have sent it
+}
+
+// Alert is one warning, breach or escalation of one clock, for one recipient. Its id
+// is its unique key — the interaction that started the clock, the metric and the
+// level — so a transition handed over twice creates it once.
+type Alert struct {
+	ID               string     `bson:"_id" json:"id"`
+	Code             string     `bson:"code" json:"code"`
+	Level            Level      `bson:"level" json:"level"`
+	State            State      `bson:"state" json:"state"`
+	ClockID          string     `bson:"clock_id" json:"clock_id"`
+	ApplicationID    string     `bson:"application_id" json:"application_id"`
+	CandidateID      string     `bson:"candidate_id" json:"candidate_id"`
+	RecruiterID      string     `bson:"recruiter_id" json:"recruiter_id"` // who it went to
+	OwnerID          string     `bson:"owner_id,omitempty" json:"-"`      // the application's recruiter
+	JobID            string     `bson:"job_id,omitempty" json:"job_id,omitempty"`
+	Metric           string     `bson:"metric" json:"metric"`
+	PolicyID         string     `bson:"policy_id" json:"-"`
+	DueAt            time.Time  `bson:"due_at" json:"due_at"`
+	Deliveries       []Delivery `bson:"deliveries" json:"deliveries"`
+	CreatedAt        time.Time  `bson:"created_at" json:"created_at"`
+	FirstDeliveredAt *time.Time `bson:"first_delivered_at,omitempty" json:"first_delivered_at,omitempty"`
+	EscalateAt       *time.Time `bson:"escalate_at,omitempty" json:"-"`
+	Escalated        bool       `bson:"escalated,omitempty" json:"-"`
+	SnoozedUntil     *time.Time `bson:"snoozed_until,omitempty" json:"snoozed_until,omitempty"`
+	AcknowledgedAt   *time.Time `bson:"acknowledged_at,omitempty" json:"acknowledged_at,omitempty"`
+	ResolvedAt       *time.Time `bson:"resolved_at,omitempty" json:"resolved_at,omitempty"`
+	Resolution       string     `bson:"resolution,omitempty" json:"resolution,omitempty"`
+}
+
+// AlertID is the unique key of an alert.
+func AlertID(startedBy, metric string, level Level) string {
+	return startedBy + ":" + metric + ":" + string(level)
+}
+
+// alertCode is the short code an SMS reply names: four characters from the alert id,
+// in an alphabet without look-alikes.
+func alertCode(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return base32.NewEncoding("23456789ABCDEFGHJKLMNPQRSTUVWXYZ").WithPadding(base32.NoPadding).EncodeToString(sum[:])[:4]
+}
+
+// pending reports whether any delivery still waits to be tried.
+func (a *Alert) pending() bool {
+	for _, d := range a.Deliveries {
+		if d.Status == DeliveryPending || d.Status == DeliveryDeferred {
+			return true
+		}
+	}
+	return false
+}
+
+// Store keeps alerts in the "alerts" collection, found by _id.
+type Store struct {
+	coll   *mongo.Collection
+	counts *mongo.Collection // SMS sent per number and day
+}
+
+// NewStore returns the alert store over db.
+func NewStore(db *mongo.Database) *Store {
+	return &Store{coll: db.Collection("alerts"), counts: db.Collection("sms_counts")}
+}
+
+// EnsureIndexes creates the indexes the alert list uses on MongoDB.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	return interactions.EnsureIndexes(ctx, s.coll, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "recruiter_id", Value: 1}, {Key: "created_at", Value: -1}}},
+		{Keys: bson.D{{Key: "state", Value: 1}}},
+	})
+}
+
+// create stores a new alert; false when one with its id exists already.
+func (s *Store) create(ctx context.Context, a *Alert) (bool, error) {
+	_, err := s.coll.InsertOne(ctx, a)
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, interactions.Unavailable("create alert", err)
+	}
+	return true, nil
+}
+
+// saveDeliveries writes what the pipeline changes: deliveries and escalation. The
+// state is written apart (saveState), so that an acknowledgement and a delivery
+// recorded at the same moment do not undo each other.
+func (s *Store) saveDeliveries(ctx context.Context, a *Alert) error {
+	return s.set(ctx, a.ID, bson.M{
+		"deliveries": a.Deliveries, "first_delivered_at": a.FirstDeliveredAt,
+		"escalate_at": a.EscalateAt, "escalated": a.Escalated,
+	})
+}
+
+// saveState writes what people and clocks change: the state and its times.
+func (s *Store) saveState(ctx context.Context, a *Alert) error {
+	return s.set(ctx, a.ID, bson.M{
+		"state": a.State, "snoozed_until": a.SnoozedUntil, "acknowledged_at": a.AcknowledgedAt,
+		"resolved_at": a.ResolvedAt, "resolution": a.Resolution,
+	})
+}
+
+func (s *Store) set(ctx context.Context, id string, fields bson.M) error {
+	if err := s.coll.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": fields}).Err(); err != nil {
+		return interactions.Unavailable("save alert", err)
+	}
+	return nil
+}
+
+// Get returns one alert; CodeNotFound if there is none.
+func (s *Store) Get(ctx context.Context, id string) (Alert, error) {
+	var a Alert
+	err := s.coll.FindOne(ctx, bson.M{"_id": id}).Decode(&a)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return a, interactions.Errorf(interactions.CodeNotFound, "no alert %q", id)
+	}
+	if err != nil {
+		return a, interactions.Unavailable("find alert", err)
+	}
+	return a, nil
+}
+
+// Filter narrows List.
+type Filter struct {
+	RecruiterIDs []string // any of these; nil means all
+	State        State
+	Level        Level
+	Limit        int
+}
+
+// List returns alerts, newest first.
+func (s *Store) List(ctx context.Context, f Filter) ([]Alert, error) {
+	q := bson.M{}
+	if f.RecruiterIDs != nil {
+		q["recruiter_id"] = bson.M{"$in": f.RecruiterIDs}
+	}
+	if f.State != "" {
+		q["state"] = f.State
+	}
+	if f.Level != "" {
+		q["level"] = f.Level
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}})
+	if f.Limit > 0 {
+		opts.SetLimit(int64(f.Limit))
+	}
+	cur, err := s.coll.Find(ctx, q, opts)
+	if err != nil {
+		return nil, interactions.Unavailable("list alerts", err)
+	}
+	out := []Alert{}
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, interactions.Unavailable("list alerts", err)
+	}
+	return out, nil
+}
+
+// unfinished returns the alerts that may still need work: open or snoozed.
+func (s *Store) unfinished(ctx context.Context) ([]Alert, error) {
+	cur, err := s.coll.Find(ctx, bson.M{"state": bson.M{"$in": bson.A{StateOpen, StateSnoozed}}})
+	if err != nil {
+		return nil, err
+	}
+	var out []Alert
+	err = cur.All(ctx, &out)
+	return out, err
+}
+
+// countSMS adds one to the SMS sent to a number on a day and returns the new count.
+func (s *Store) countSMS(ctx context.Context, number string, day string) (int, error) {
+	id := number + "|" + day
+	for range 3 {
+		var doc struct {
+			N int `bson:"n"`
+		}
+		err := s.counts.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"n": 1}},
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+		if err == nil {
+			return doc.N, nil
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return 0, err
+		}
+		if _, err := s.counts.InsertOne(ctx, bson.M{"_id": id, "n": 0}); err != nil && !mongo.IsDuplicateKeyError(err) {
+			return 0, err
+		}
+	}
+	return 0, errors.New("count SMS: the counter vanished")
+}

@@ -1,0 +1,295 @@
+package service
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/goodwillhq/goodwill/alerts"
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/auth"
+)
+
+// --- recruiters ---
+
+func (s *Server) putRecruiter(c *gin.Context) {
+	var r alerts.Recruiter
+	if err := decodeJSON(c, &r); err != nil {
+		fail(c, err)
+		return
+	}
+	if r.ID != "" && r.ID != c.Param("id") {
+		fail(c, interactions.Invalid(interactions.FieldError{Field: "id", Message: "must match the id in the path"}))
+		return
+	}
+	r.ID = c.Param("id")
+	if errs := r.Validate(s.cfg.SMSCountries); len(errs) > 0 {
+		fail(c, interactions.Invalid(errs...))
+		return
+	}
+	created, err := s.directory.Put(ctx(c), r)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, r)
+}
+
+func (s *Server) getRecruiter(c *gin.Context) {
+	if key := caller(c); key.Role == auth.RoleRecruiter {
+		visible, err := s.visibleSet(c, key)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if !visible[c.Param("id")] {
+			fail(c, interactions.Errorf(interactions.CodeNotFound, "no recruiter %q", c.Param("id")))
+			return
+		}
+	}
+	r, err := s.directory.Get(ctx(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) listRecruiters(c *gin.Context) {
+	list, err := s.directory.List(ctx(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if key := caller(c); key.Role == auth.RoleRecruiter {
+		visible, err := s.visibleSet(c, key)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		mine := list[:0]
+		for _, r := range list {
+			if visible[r.ID] {
+				mine = append(mine, r)
+			}
+		}
+		list = mine
+	}
+	c.JSON(http.StatusOK, gin.H{"recruiters": list})
+}
+
+// --- alerts ---
+
+func (s *Server) listAlerts(c *gin.Context) {
+	f := alerts.Filter{State: alerts.State(c.Query("state")), Level: alerts.Level(c.Query("level"))}
+	var fields []interactions.FieldError
+	var err error
+	if f.Limit, err = parseLimit(c.Query("limit")); err != nil {
+		fields = append(fields, interactions.FieldError{Field: "limit", Message: err.Error()})
+	}
+	switch f.State {
+	case "", alerts.StateOpen, alerts.StateAcknowledged, alerts.StateSnoozed, alerts.StateResolved:
+	default:
+		fields = append(fields, interactions.FieldError{Field: "state", Message: "must be open, acknowledged, snoozed or resolved"})
+	}
+	switch f.Level {
+	case "", alerts.LevelWarning, alerts.LevelBreached, alerts.LevelEscalated:
+	default:
+		fields = append(fields, interactions.FieldError{Field: "level", Message: "must be warning, breached or escalated"})
+	}
+	if len(fields) > 0 {
+		fail(c, interactions.Invalid(fields...))
+		return
+	}
+	if id := c.Query("recruiter_id"); id != "" {
+		f.RecruiterIDs = []string{id}
+	}
+	if key := caller(c); key.Role == auth.RoleRecruiter {
+		visible, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		switch {
+		case f.RecruiterIDs == nil:
+			f.RecruiterIDs = visible
+		case !contains(visible, f.RecruiterIDs[0]):
+			f.RecruiterIDs = []string{}
+		}
+	}
+	list, err := s.alertStore.List(ctx(c), f)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]alertView, len(list))
+	for i, a := range list {
+		out[i] = viewAlert(a)
+	}
+	c.JSON(http.StatusOK, gin.H{"alerts": out})
+}
+
+// alertView renders an alert with the API's time format.
+type alertView struct {
+	alerts.Alert
+	DueAt     string `json:"due_at"`
+	CreatedAt string `json:"created_at"`
+}
+
+func viewAlert(a alerts.Alert) alertView {
+	return alertView{Alert: a, DueAt: interactions.APITime(a.DueAt), CreatedAt: interactions.APITime(a.CreatedAt)}
+}
+
+// visibleAlert returns the alert in the path if the caller may see it.
+func (s *Server) visibleAlert(c *gin.Context) (alerts.Alert, error) {
+	a, err := s.alertStore.Get(ctx(c), c.Param("id"))
+	if err != nil {
+		return a, err
+	}
+	if key := caller(c); key.Role == auth.RoleRecruiter {
+		visible, err := s.visibleSet(c, key)
+		if err != nil {
+			return a, err
+		}
+		if !visible[a.RecruiterID] && !visible[a.OwnerID] {
+			return a, interactions.Errorf(interactions.CodeNotFound, "no alert %q", a.ID)
+		}
+	}
+	return a, nil
+}
+
+func (s *Server) ackAlert(c *gin.Context) {
+	if _, err := s.visibleAlert(c); err != nil {
+		fail(c, err)
+		return
+	}
+	a, err := s.dispatcher.Ack(ctx(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewAlert(a))
+}
+
+func (s *Server) snoozeAlert(c *gin.Context) {
+	var req struct {
+		For interactions.Duration `json:"for"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if _, err := s.visibleAlert(c); err != nil {
+		fail(c, err)
+		return
+	}
+	a, err := s.dispatcher.Snooze(ctx(c), c.Param("id"), req.For.Wall())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, viewAlert(a))
+}
+
+// --- the signed acknowledgement link ---
+
+// linkLifetime is how long an alert's link works.
+const linkLifetime = 72 * time.Hour
+
+// alertLink returns the signed link to an alert's acknowledgement page.
+func (s *Server) alertLink(alertID string, now time.Time) string {
+	exp := strconv.FormatInt(now.Add(linkLifetime).Unix(), 10)
+	return s.cfg.PublicURL + "/alerts/" + url.PathEscape(alertID) + "/ack?exp=" + exp + "&sig=" + s.linkSignature(s.signingKeys[0], alertID, exp)
+}
+
+func (s *Server) linkSignature(key []byte, alertID, exp string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("alert-ack\x00" + alertID + "\x00" + exp))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// checkLink verifies a link's signature with any signing key, and its expiry.
+func (s *Server) checkLink(c *gin.Context, alertID, exp, sig string) bool {
+	t, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || s.now().Unix() > t {
+		return false
+	}
+	for _, k := range s.signingKeys {
+		if hmac.Equal([]byte(s.linkSignature(k, alertID, exp)), []byte(sig)) {
+			return true
+		}
+	}
+	return false
+}
+
+var ackPage = template.Must(template.New("ack").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>{{.Title}} — goodwill</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#111}
+button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#0b5cad;color:#fff;cursor:pointer}
+button:focus{outline:3px solid #f90;outline-offset:2px}</style></head>
+<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p>
+{{if .Form}}<form method="post"><input type="hidden" name="exp" value="{{.Exp}}"><input type="hidden" name="sig" value="{{.Sig}}">
+<button type="submit">Acknowledge</button></form>{{end}}</main></body></html>`))
+
+type ackPageData struct {
+	Title, Text, Exp, Sig string
+	Form                  bool
+}
+
+// ackLinkPage shows the acknowledgement page. Fetching it changes nothing, so link
+// previewers do not acknowledge; the button POSTs.
+func (s *Server) ackLinkPage(c *gin.Context) {
+	id, exp, sig := c.Param("id"), c.Query("exp"), c.Query("sig")
+	c.Header("Cache-Control", "no-store")
+	c.Header("Referrer-Policy", "no-referrer")
+	if !s.checkLink(c, id, exp, sig) {
+		s.renderAck(c, http.StatusForbidden, ackPageData{Title: "This link has expired", Text: "Ask for a new alert, or acknowledge it from the API or by replying ACK to the SMS."})
+		return
+	}
+	a, err := s.alertStore.Get(ctx(c), id)
+	if err != nil {
+		s.renderAck(c, http.StatusNotFound, ackPageData{Title: "No such alert", Text: "It may have been erased."})
+		return
+	}
+	text := "A candidate is waiting: " + a.Metric + ", due " + a.DueAt.UTC().Format("Mon 2 Jan 15:04 MST") + "."
+	if a.State == alerts.StateAcknowledged || a.State == alerts.StateResolved {
+		s.renderAck(c, http.StatusOK, ackPageData{Title: "Already " + string(a.State), Text: text})
+		return
+	}
+	s.renderAck(c, http.StatusOK, ackPageData{Title: "Acknowledge alert " + a.Code, Text: text, Exp: exp, Sig: sig, Form: true})
+}
+
+// ackLinkPost acknowledges through the signed link: the signature is the credential.
+func (s *Server) ackLinkPost(c *gin.Context) {
+	id := c.Param("id")
+	if !s.checkLink(c, id, c.PostForm("exp"), c.PostForm("sig")) {
+		s.renderAck(c, http.StatusForbidden, ackPageData{Title: "This link has expired", Text: "Acknowledge from the API or by replying ACK to the SMS."})
+		return
+	}
+	a, err := s.dispatcher.Ack(ctx(c), id)
+	if err != nil && interactions.ErrorCode(err) != interactions.CodeConflict {
+		fail(c, err)
+		return
+	}
+	s.renderAck(c, http.StatusOK, ackPageData{Title: "Acknowledged", Text: "Thank you. Alert " + a.Code + " will not escalate."})
+}
+
+func (s *Server) renderAck(c *gin.Context, status int, d ackPageData) {
+	c.Status(status)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	if err := ackPage.Execute(c.Writer, d); err != nil {
+		logger(c).Warn("render the acknowledgement page", "err", err)
+	}
+}
