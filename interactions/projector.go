@@ -202,13 +202,9 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 		return err
 	}
 	now := p.now().UTC().Truncate(time.Millisecond)
-	changed := make([]Application, 0, len(apps))
-	for _, la := range apps {
-		app, err := p.save(ctx, la, now)
-		if err != nil {
-			return err
-		}
-		changed = append(changed, app)
+	changed, err := p.saveAll(ctx, apps, now)
+	if err != nil {
+		return err
 	}
 	for _, f := range p.applied {
 		if err := f(ctx, changed, now); err != nil {
@@ -261,6 +257,72 @@ func (p *Projector) load(ctx context.Context, id string, events []Interaction) (
 		}
 	}
 	return la, nil
+}
+
+// saveAll stores applications with their new events: the new ones with one
+// InsertMany, the others one update each.
+func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time) ([]Application, error) {
+	changed := make([]Application, 0, len(apps))
+	var fresh []any
+	var freshApps []Application
+	for _, la := range apps {
+		if la.exists {
+			app, err := p.save(ctx, la, now)
+			if err != nil {
+				return nil, err
+			}
+			changed = append(changed, app)
+			continue
+		}
+		events, _ := MergeEvents(nil, la.add)
+		app := DeriveApplication(la.cur.ID, events)
+		app.UpdatedAt = now
+		fresh = append(fresh, app)
+		freshApps = append(freshApps, app)
+	}
+	dups, err := insertNew(ctx, p.store.applications, fresh)
+	if err != nil {
+		return nil, err
+	}
+	for i, app := range freshApps {
+		if !dups[i] {
+			p.remember(app)
+			changed = append(changed, app)
+			continue
+		}
+		// Created meanwhile: merge into the stored document.
+		la, err := p.load(ctx, app.ID, app.Events)
+		if err != nil {
+			return nil, err
+		}
+		saved, err := p.save(ctx, la, now)
+		if err != nil {
+			return nil, err
+		}
+		changed = append(changed, saved)
+	}
+	return changed, nil
+}
+
+// insertNew inserts docs with one unordered InsertMany and reports which of them
+// already existed (duplicate _id).
+func insertNew(ctx context.Context, coll *mongo.Collection, docs []any) (map[int]bool, error) {
+	dups := map[int]bool{}
+	if len(docs) == 0 {
+		return dups, nil
+	}
+	_, err := coll.InsertMany(ctx, docs, unordered())
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+		for _, we := range bwe.WriteErrors {
+			if !mongo.IsDuplicateKeyError(we) {
+				return nil, err
+			}
+			dups[we.Index] = true
+		}
+		return dups, nil
+	}
+	return dups, err
 }
 
 // save stores an application with its new events and its state derived anew.
@@ -385,76 +447,92 @@ func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error
 			}
 		}
 	}
+	var ops []detailOp
 	for key, ids := range contacts {
 		for id := range ids {
-			if p.written["contact\x00"+key+"\x00"+id] != "" {
-				continue
-			}
-			if err := p.store.addContact(ctx, key, id); err != nil {
-				return err
-			}
-			p.written["contact\x00"+key+"\x00"+id] = "1"
+			ops = append(ops, detailOp{coll: p.store.contacts, cacheKey: "contact\x00" + key + "\x00" + id,
+				id: key, update: bson.M{"$addToSet": bson.M{"candidate_ids": id}}, doc: bson.M{"_id": key, "candidate_ids": bson.A{id}}})
 		}
 	}
 	for _, id := range candOrder {
-		if err := p.setOnce(ctx, p.store.candidates, "candidate", id, candidates[id]); err != nil {
-			return err
-		}
+		ops = append(ops, setOp(p.store.candidates, "candidate", id, candidates[id]))
 	}
 	for _, id := range jobOrder {
-		if len(jobs[id]) == 0 {
-			continue
+		if len(jobs[id]) > 0 {
+			ops = append(ops, setOp(p.store.jobs, "job", id, jobs[id]))
 		}
-		if err := p.setOnce(ctx, p.store.jobs, "job", id, jobs[id]); err != nil {
+	}
+	return p.writeDetails(ctx, ops)
+}
+
+// detailOp is one write of details: doc when the document is new, else update.
+type detailOp struct {
+	coll        *mongo.Collection
+	cacheKey    string
+	fingerprint string // of what is written; "" for contact lookups
+	id          string
+	doc         bson.M
+	update      bson.M
+}
+
+func setOp(coll *mongo.Collection, kind, id string, set bson.M) detailOp {
+	doc := bson.M{"_id": id}
+	for k, v := range set {
+		doc[k] = v
+	}
+	return detailOp{coll: coll, cacheKey: kind + "\x00" + id, fingerprint: fmt.Sprint(set), // maps print sorted
+		id: id, doc: doc, update: bson.M{"$set": set}}
+}
+
+// writeDetails skips what was written already, inserts documents seen for the first
+// time with one InsertMany per collection, and updates the rest.
+func (p *Projector) writeDetails(ctx context.Context, ops []detailOp) error {
+	firstSeen := map[*mongo.Collection][]detailOp{}
+	var updates []detailOp
+	for _, op := range ops {
+		last, seen := p.written[op.cacheKey]
+		switch {
+		case seen && last == op.fingerprint:
+		case seen:
+			updates = append(updates, op)
+		default:
+			firstSeen[op.coll] = append(firstSeen[op.coll], op)
+		}
+	}
+	for coll, list := range firstSeen {
+		docs := make([]any, len(list))
+		for i, op := range list {
+			docs[i] = op.doc
+		}
+		dups, err := insertNew(ctx, coll, docs)
+		if err != nil {
 			return err
 		}
+		for i, op := range list {
+			if dups[i] {
+				updates = append(updates, op)
+			} else {
+				p.noteWritten(op)
+			}
+		}
+	}
+	for _, op := range updates {
+		if err := upsertByID(ctx, op.coll, op.id, op.update); err != nil {
+			return err
+		}
+		p.noteWritten(op)
 	}
 	return nil
 }
 
-// setOnce sets fields on the document with _id id, skipping the write when the same
-// fields were written last time. A document seen for the first time is inserted
-// with them, in one round trip.
-func (p *Projector) setOnce(ctx context.Context, coll *mongo.Collection, kind, id string, set bson.M) error {
-	key := kind + "\x00" + id
-	fp := fmt.Sprint(set) // maps print sorted by key
-	last, seen := p.written[key]
-	if last == fp {
-		return nil
-	}
-	if !seen {
-		doc := bson.M{"_id": id}
-		for k, v := range set {
-			doc[k] = v
-		}
-		_, err := coll.InsertOne(ctx, doc)
-		if err == nil {
-			p.noteWritten(key, fp)
-			return nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return err
-		}
-	}
-	if err := upsertByID(ctx, coll, id, bson.M{"$set": set}); err != nil {
-		return err
-	}
-	p.noteWritten(key, fp)
-	return nil
-}
-
-// remember2 records what was written, bounded like the application cache.
-func (p *Projector) noteWritten(key, fp string) {
+// noteWritten records what was written, bounded like the application cache.
+func (p *Projector) noteWritten(op detailOp) {
 	if len(p.written) >= 2*maxCachedApps {
 		clear(p.written)
 	}
-	p.written[key] = fp
+	p.written[op.cacheKey] = op.fingerprint
 }
 
-// addContact records that a contact key ("email:…", "phone:…") belongs to a candidate.
-func (s *Store) addContact(ctx context.Context, key, candidateID string) error {
-	return upsertByID(ctx, s.contacts, key, bson.M{"$addToSet": bson.M{"candidate_ids": candidateID}})
-}
 
 // upsertByID applies update to the document with _id id, creating it first when
 // absent. It avoids an upserting update, which the embedded store runs as a scan.

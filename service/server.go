@@ -90,9 +90,12 @@ func (s *Server) start(ctx context.Context) error {
 	s.stop = stop
 	db := s.store.DB
 	s.interactions = interactions.NewStore(db)
-	// Secondary indexes serve MongoDB's list queries. The embedded store never uses
-	// them for a query, and they would triple the cost of every insert.
-	indexed := !s.store.Embedded
+	if err := s.store.Detect(ctx); err != nil {
+		return err
+	}
+	// Secondary indexes serve MongoDB's list queries. FerretDB never uses them for a
+	// query, and they would triple the cost of every insert.
+	indexed := !s.store.FerretDB
 	if indexed {
 		if err := s.interactions.EnsureIndexes(ctx); err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -38,6 +39,9 @@ type Store struct {
 	DB       *mongo.Database
 	Embedded bool
 	URI      string // where the driver connects
+	// FerretDB is set when the store is FerretDB (embedded or not): it uses no
+	// secondary index for queries, so none are created.
+	FerretDB bool
 
 	stopEmbedded func()
 }
@@ -78,6 +82,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.URI = uri
 	s.DB = client.Database(opts.DB)
 	return s, nil
+}
+
+// Detect asks the store what it is and sets FerretDB.
+func (s *Store) Detect(ctx context.Context) error {
+	var info bson.M
+	if err := s.DB.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return fmt.Errorf("ask the store what it is: %w", err)
+	}
+	_, s.FerretDB = info["ferretdbVersion"]
+	return nil
 }
 
 // Ping reports whether the store answers.
