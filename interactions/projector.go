@@ -533,7 +533,6 @@ func (p *Projector) noteWritten(op detailOp) {
 	p.written[op.cacheKey] = op.fingerprint
 }
 
-
 // upsertByID applies update to the document with _id id, creating it first when
 // absent. It avoids an upserting update, which the embedded store runs as a scan.
 func upsertByID(ctx context.Context, coll *mongo.Collection, id string, update bson.M) error {
