@@ -578,6 +578,10 @@ func (s *Server) twilioStatus(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if _, err := s.dispatcher.SMSStatus(ctx(c), sid, status, rec.SMS.ErrorCode); err != nil {
+		fail(c, err)
+		return
+	}
 	c.Status(http.StatusOK)
 }
 
