@@ -59,6 +59,7 @@ type Engine struct {
 	log      *slog.Logger
 	now      func() time.Time
 	consumer Consumer
+	stopped  func(ctx context.Context, clockIDs []string) error
 
 	mu        sync.Mutex
 	env       Env
@@ -77,6 +78,7 @@ type appClocks struct {
 	id, recruiterID string
 	gen             uint32 // bumped on every re-derivation; older queue entries are stale
 	clocks          []openClock
+	fired           []uint64 // hashes of the transitions recorded already, not to insert again
 }
 
 // openClock is an open clock as the scheduler keeps it: compact, since there may be
@@ -148,6 +150,10 @@ func NewEngine(store *Store, apps Applications, log *slog.Logger, now func() tim
 	}
 }
 
+// SetStopped sets who is told of clocks that stopped (the alerts pipeline resolves
+// their alerts). Call before Start.
+func (e *Engine) SetStopped(f func(ctx context.Context, clockIDs []string) error) { e.stopped = f }
+
 // SetConsumer sets who takes recorded transitions. Call before Start. Without one,
 // transitions are recorded and marked handled.
 func (e *Engine) SetConsumer(c Consumer) { e.consumer = c }
@@ -171,7 +177,8 @@ func (e *Engine) Start(ctx context.Context) error {
 			return err
 		}
 		e.mu.Lock()
-		due = append(due, e.track(app, clocks, now, false, recorded)...)
+		d, _ := e.track(app, clocks, now, false, recorded)
+		due = append(due, d...)
 		e.mu.Unlock()
 		return nil
 	})
@@ -181,6 +188,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.recordAll(ctx, due, now); err != nil {
 		return err
 	}
+	e.markFired(due)
 	pending, err := e.store.unhandled(ctx)
 	if err != nil {
 		return interactions.Unavailable("read unhandled transitions", err)
@@ -261,24 +269,59 @@ func usesDepartments(policies []Policy) bool {
 // projector's consumer: it runs within a second of the interactions' 201.
 func (e *Engine) Applied(ctx context.Context, apps []interactions.Application, now time.Time) error {
 	var due []Fired
+	var stopped []string
 	for _, app := range apps {
 		clocks, err := e.derive(ctx, app, now)
 		if err != nil {
 			return err
 		}
 		e.mu.Lock()
-		due = append(due, e.track(app, clocks, now, false, nil)...)
+		d, s := e.track(app, clocks, now, false, nil)
 		e.mu.Unlock()
+		due, stopped = append(due, d...), append(stopped, s...)
 	}
 	e.poke()
-	return e.recordAll(ctx, due, now)
+	if err := e.recordAll(ctx, due, now); err != nil {
+		return err
+	}
+	e.markFired(due)
+	return e.tellStopped(ctx, stopped)
+}
+
+// markFired remembers recorded transitions in their application's entry, so that the
+// next derivation of that application does not insert them again.
+func (e *Engine) markFired(due []Fired) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, f := range due {
+		if ac := e.tracked[f.ApplicationID]; ac != nil {
+			ac.fired = append(ac.fired, hashID(f.ID))
+		}
+	}
+}
+
+// hashID is a 64-bit FNV-1a hash of a transition id.
+func hashID(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func (e *Engine) tellStopped(ctx context.Context, clockIDs []string) error {
+	if e.stopped == nil || len(clockIDs) == 0 {
+		return nil
+	}
+	return e.stopped(ctx, clockIDs)
 }
 
 // track replaces an application's open clocks in the schedule. It returns the
 // transitions already due (at or before now) to record; quiet ones do not alert.
 // recorded, if not nil, lists transitions known to be recorded already. Callers hold
 // e.mu.
-func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Time, quiet bool, recorded map[string]bool) []Fired {
+func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Time, quiet bool, recorded map[string]bool) (due []Fired, stopped []string) {
 	ac := e.tracked[app.ID]
 	if ac == nil {
 		ac = &appClocks{id: app.ID}
@@ -286,15 +329,25 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 	ac.gen++
 	ac.recruiterID = app.RecruiterID
 	before := len(ac.clocks)
+	wasOpen := make(map[string]bool, before)
+	for _, oc := range ac.clocks {
+		wasOpen[oc.clock(ac.id).ClockID] = true
+	}
 	ac.clocks = ac.clocks[:0]
-	var due []Fired
 	for _, c := range clocks {
+		if !c.Open() && wasOpen[c.ClockID] {
+			stopped = append(stopped, c.ClockID)
+		}
+		delete(wasOpen, c.ClockID)
 		for _, t := range Transitions(c) {
 			if t.At.After(now) {
 				continue
 			}
 			f := e.fired(ac, c, t, quiet)
 			f.CandidateID, f.JobID = app.CandidateID, app.JobID
+			if slices.Contains(ac.fired, hashID(f.ID)) {
+				continue
+			}
 			if recorded == nil || !recorded[f.ID] {
 				due = append(due, f)
 			}
@@ -307,15 +360,18 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: ac, gen: ac.gen, idx: uint16(len(ac.clocks) - 1), state: next.State})
 		}
 	}
+	for id := range wasOpen { // gone altogether (a late event changed history)
+		stopped = append(stopped, id)
+	}
 	openClocks.Add(float64(len(ac.clocks) - before))
 	if len(ac.clocks) == 0 {
 		delete(e.tracked, app.ID)
 		delete(e.overdue, ac)
-		return due
+		return due, stopped
 	}
 	e.tracked[app.ID] = ac
 	e.refreshOverdue(ac, now)
-	return due
+	return due, stopped
 }
 
 func (e *Engine) refreshOverdue(ac *appClocks, now time.Time) {
@@ -448,6 +504,7 @@ func (e *Engine) fireDue() {
 			err = e.recordAll(ctx, due, now)
 		}
 		if err == nil {
+			e.markFired(due)
 			return
 		}
 		e.log.Warn("sla: recording transitions failed; retrying", "err", err)
@@ -642,21 +699,27 @@ func (e *Engine) Reload(ctx context.Context) error {
 	}
 	now := e.now()
 	var due []Fired
+	var stopped []string
 	err := e.apps.EachApplication(ctx, func(app interactions.Application) error {
 		clocks, err := e.derive(ctx, app, now)
 		if err != nil {
 			return err
 		}
 		e.mu.Lock()
-		due = append(due, e.track(app, clocks, now, true, nil)...)
+		d, s := e.track(app, clocks, now, true, nil)
 		e.mu.Unlock()
+		due, stopped = append(due, d...), append(stopped, s...)
 		return nil
 	})
 	if err != nil {
 		return interactions.Unavailable("recompute clocks", err)
 	}
 	e.poke()
-	return e.recordAll(ctx, due, now)
+	if err := e.recordAll(ctx, due, now); err != nil {
+		return err
+	}
+	e.markFired(due)
+	return e.tellStopped(ctx, stopped)
 }
 
 // Moved is one open clock whose deadline a change would move.
