@@ -42,9 +42,9 @@ type Delivery struct {
 	Attempts   int        `bson:"attempts" json:"attempts"`
 	ProviderID string     `bson:"provider_id,omitempty" json:"provider_id,omitempty"`
 	Error      string     `bson:"error,omitempty" json:"error,omitempty"`
-	NextAt     time.Time  `bson:"next_at" json:"-"`                          // when to try next
+	NextAt     time.Time  `bson:"next_at" json:"-"`                           // when to try next
 	SentAt     *time.Time `bson:"sent_at,omitempty" json:"sent_at,omitempty"` // accepted by the provider
-	Ambiguous  bool       `bson:"ambiguous,omitempty" json:"-"`             // the last try may have sent it
+	Ambiguous  bool       `bson:"ambiguous,omitempty" json:"-"`               // the last try may have sent it
 }
 
 // Alert is one warning, breach or escalation of one clock, for one recipient. Its id
@@ -85,16 +85,6 @@ func AlertID(startedBy, metric string, level Level) string {
 func alertCode(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return base32.NewEncoding("23456789ABCDEFGHJKLMNPQRSTUVWXYZ").WithPadding(base32.NoPadding).EncodeToString(sum[:])[:4]
-}
-
-// pending reports whether any delivery still waits to be tried.
-func (a *Alert) pending() bool {
-	for _, d := range a.Deliveries {
-		if d.Status == DeliveryPending || d.Status == DeliveryDeferred {
-			return true
-		}
-	}
-	return false
 }
 
 // Store keeps alerts in the "alerts" collection, found by _id.

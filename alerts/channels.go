@@ -15,9 +15,9 @@ type Failure int
 
 // The kinds of failure.
 const (
-	Retry      Failure = iota + 1 // the provider did not take it: try again later
-	Permanent                     // the provider refused it: do not try again
-	Ambiguous                     // it may have been sent: look before sending again
+	Retry     Failure = iota + 1 // the provider did not take it: try again later
+	Permanent                    // the provider refused it: do not try again
+	Ambiguous                    // it may have been sent: look before sending again
 )
 
 // SendError is a failed send with its class. Unreachable marks a recipient the

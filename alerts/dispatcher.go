@@ -66,8 +66,11 @@ type Config struct {
 	Link func(alertID string, now time.Time) string
 	// EscalateAfter returns the policy's escalate_after; zero never escalates.
 	EscalateAfter func(policyID string) time.Duration
-	Log           *slog.Logger
-	Now           func() time.Time
+	// Zone is the organisation's time zone: quiet hours and working days of a
+	// recruiter without a timezone are counted in it (UTC if nil).
+	Zone *time.Location
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // Dispatcher is the alert pipeline over a durable outbox: a clock transition creates
@@ -263,9 +266,8 @@ func (d *Dispatcher) due(now time.Time) []batch {
 				ready[k] = true
 			}
 		}
-		if !a.pending() && !d.waiting(a) {
-			delete(d.live, id)
-		}
+		// An open alert with nothing left to send stays: SMS replies (Command) and
+		// stopped clocks (Stopped) still find it, as they do after a restart.
 	}
 	var out []batch
 	for _, k := range order {
@@ -292,7 +294,11 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch, now time.Time) {
 		return
 	}
 	if err == nil {
-		if next := QuietUntil(r, now); next.After(now) {
+		local := now
+		if d.cfg.Zone != nil {
+			local = now.In(d.cfg.Zone) // for recruiters without a zone of their own
+		}
+		if next := QuietUntil(r, local); next.After(now) {
 			d.update(ctx, b, func(a *Alert, dl *Delivery) {
 				if dl.Status != DeliveryDeferred {
 					alertsDeferred.Inc()
@@ -327,10 +333,10 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch, now time.Time) {
 		dl.Error = err.Error()
 		failure, unreachable := failureOf(err)
 		switch {
-		case failure == Permanent || dl.Attempts >= maxAttempts:
+		case failure == Permanent || unreachable || dl.Attempts >= maxAttempts:
 			dl.Status = DeliveryFailed
 			alertsFailed.WithLabelValues(dl.Channel).Inc()
-			if dl.Channel == "sms" && (unreachable || failure == Permanent) {
+			if dl.Channel == "sms" { // failed for good, however: the alert must still reach them
 				d.fallBack(a, r, now)
 			}
 		default:
@@ -343,9 +349,11 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch, now time.Time) {
 // send sends one message on one channel. After an ambiguous SMS failure it first
 // looks the message up at the provider, so a message that went out is not sent twice.
 func (d *Dispatcher) send(ctx context.Context, b batch, msg Message, now time.Time) (string, error) {
-	code := msg.Alerts[0].Code
 	switch b.channel {
 	case "sms":
+		// The ref is the code SMSBody always writes: that of the most urgent alert
+		// (the first by creation may be left out of a long group).
+		code := ordered(msg.Alerts)[0].Code
 		if b.alerts[0].deliveryTo(b.channel, b.to).Ambiguous {
 			id, found, err := d.cfg.SMS.Lookup(ctx, b.to, code, b.alerts[0].CreatedAt)
 			if err != nil {

@@ -165,6 +165,10 @@ func (s *Server) start(ctx context.Context) error {
 func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bool) error {
 	s.directory = alerts.NewDirectory(db)
 	s.alertStore = alerts.NewStore(db)
+	zone, err := time.LoadLocation(s.cfg.Timezone)
+	if err != nil {
+		return fmt.Errorf("GOODWILL_TIMEZONE: %w", err)
+	}
 	if indexed {
 		if err := s.alertStore.EnsureIndexes(ctx); err != nil {
 			return err
@@ -172,7 +176,7 @@ func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bo
 	}
 	cfg := alerts.Config{
 		Store: s.alertStore, Directory: s.directory, Names: s.interactions, Mode: s.cfg.Alerts,
-		Link: s.alertLink, Log: s.log, Now: s.now,
+		Link: s.alertLink, Log: s.log, Now: s.now, Zone: zone,
 		EscalateAfter: func(policyID string) time.Duration {
 			for _, p := range s.engine.Policies() {
 				if p.ID == policyID {
