@@ -66,9 +66,9 @@ type Config struct {
 	Link func(alertID string, now time.Time) string
 	// EscalateAfter returns the policy's escalate_after; zero never escalates.
 	EscalateAfter func(policyID string) time.Duration
-	// Zone is the organisation's time zone: quiet hours and working days of a
+	// Zone returns the organisation's time zone: quiet hours and working days of a
 	// recruiter without a timezone are counted in it (UTC if nil).
-	Zone *time.Location
+	Zone func() *time.Location
 	Log  *slog.Logger
 	Now  func() time.Time
 }
@@ -296,7 +296,7 @@ func (d *Dispatcher) deliver(ctx context.Context, b batch, now time.Time) {
 	if err == nil {
 		local := now
 		if d.cfg.Zone != nil {
-			local = now.In(d.cfg.Zone) // for recruiters without a zone of their own
+			local = now.In(d.cfg.Zone()) // for recruiters without a zone of their own
 		}
 		if next := QuietUntil(r, local); next.After(now) {
 			d.update(ctx, b, func(a *Alert, dl *Delivery) {

@@ -165,9 +165,12 @@ func (s *Server) start(ctx context.Context) error {
 func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bool) error {
 	s.directory = alerts.NewDirectory(db)
 	s.alertStore = alerts.NewStore(db)
-	zone, err := time.LoadLocation(s.cfg.Timezone)
-	if err != nil {
-		return fmt.Errorf("GOODWILL_TIMEZONE: %w", err)
+	// The business calendar's zone, which PUT /v1/calendar may change.
+	zone := func() *time.Location {
+		if loc, err := time.LoadLocation(s.engine.Calendar().Timezone); err == nil {
+			return loc
+		}
+		return time.UTC
 	}
 	if indexed {
 		if err := s.alertStore.EnsureIndexes(ctx); err != nil {
