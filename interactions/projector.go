@@ -260,39 +260,25 @@ func (p *Projector) load(ctx context.Context, id string, events []Interaction) (
 }
 
 // saveAll stores applications with their new events: the new ones with one
-// InsertMany, the others with one BulkWrite of updates.
+// InsertMany, the others one update each.
 func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time) ([]Application, error) {
 	changed := make([]Application, 0, len(apps))
 	var fresh []any
-	var freshApps, updated []Application
-	var updates []mongo.WriteModel
+	var freshApps []Application
 	for _, la := range apps {
-		events, _ := MergeEvents(la.cur.Events, la.add)
-		app := DeriveApplication(la.cur.ID, events)
-		app.UpdatedAt = now
-		if !la.exists {
-			fresh = append(fresh, app)
-			freshApps = append(freshApps, app)
+		if la.exists {
+			app, err := p.save(ctx, la, now)
+			if err != nil {
+				return nil, err
+			}
+			changed = append(changed, app)
 			continue
 		}
-		update, err := updateOf(app)
-		if err != nil {
-			return nil, err
-		}
-		updates = append(updates, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": app.ID}).SetUpdate(update))
-		updated = append(updated, app)
-	}
-	if len(updates) > 0 {
-		if _, err := p.store.applications.BulkWrite(ctx, updates, options.BulkWrite().SetOrdered(false)); err != nil {
-			for _, app := range updated {
-				delete(p.apps, app.ID) // what is stored is unknown now
-			}
-			return nil, err
-		}
-		for _, app := range updated {
-			p.remember(app)
-		}
-		changed = append(changed, updated...)
+		events, _ := MergeEvents(nil, la.add)
+		app := DeriveApplication(la.cur.ID, events)
+		app.UpdatedAt = now
+		fresh = append(fresh, app)
+		freshApps = append(freshApps, app)
 	}
 	dups, err := insertNew(ctx, p.store.applications, fresh)
 	if err != nil {
@@ -339,32 +325,35 @@ func insertNew(ctx context.Context, coll *mongo.Collection, docs []any) (map[int
 	return dups, err
 }
 
-// save stores one existing application with its new events.
+// save stores an application with its new events and its state derived anew.
 func (p *Projector) save(ctx context.Context, la loadedApp, now time.Time) (Application, error) {
 	events, _ := MergeEvents(la.cur.Events, la.add)
 	app := DeriveApplication(la.cur.ID, events)
 	app.UpdatedAt = now
-	update, err := updateOf(app)
-	if err != nil {
-		return app, err
+	if !la.exists {
+		_, err := p.store.applications.InsertOne(ctx, app)
+		if err == nil {
+			p.remember(app)
+			return app, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return app, err
+		}
+		// Created meanwhile: merge into the stored document.
+		delete(p.apps, la.cur.ID)
+		again, err := p.load(ctx, la.cur.ID, la.add)
+		if err != nil {
+			return app, err
+		}
+		return p.save(ctx, again, now)
 	}
-	if err := p.store.applications.FindOneAndUpdate(ctx, bson.M{"_id": app.ID}, update).Err(); err != nil {
-		delete(p.apps, app.ID) // what is stored is unknown now
-		return app, err
-	}
-	p.remember(app)
-	return app, nil
-}
-
-// updateOf is the update that makes a stored application equal to app.
-func updateOf(app Application) (bson.M, error) {
 	set := bson.M{}
 	raw, err := bson.Marshal(app)
 	if err != nil {
-		return nil, err
+		return app, err
 	}
 	if err := bson.Unmarshal(raw, &set); err != nil {
-		return nil, err
+		return app, err
 	}
 	delete(set, "_id")
 	unset := bson.M{}
@@ -385,7 +374,12 @@ func updateOf(app Application) (bson.M, error) {
 	if len(unset) > 0 {
 		update["$unset"] = unset
 	}
-	return update, nil
+	if err := p.store.applications.FindOneAndUpdate(ctx, bson.M{"_id": app.ID}, update).Err(); err != nil {
+		delete(p.apps, app.ID) // what is stored is unknown now
+		return app, err
+	}
+	p.remember(app)
+	return app, nil
 }
 
 // maxCachedApps bounds the application cache (about 1–2 KB each).
