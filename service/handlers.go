@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -180,6 +181,31 @@ func (s *Server) checkRecruiterWrite(c *gin.Context, key auth.Key, items []inter
 		it.ActorID = key.RecruiterID
 	}
 	return nil
+}
+
+// recruiterScope returns the recruiter ids a list may show: the one requested, if
+// any, narrowed for a recruiter key to those it may see. nil means every recruiter;
+// an empty list means none.
+func (s *Server) recruiterScope(c *gin.Context, requested string) ([]string, error) {
+	var scope []string
+	if requested != "" {
+		scope = []string{requested}
+	}
+	key := caller(c)
+	if key.Role != auth.RoleRecruiter {
+		return scope, nil
+	}
+	visible, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case scope == nil:
+		return visible, nil
+	case slices.Contains(visible, requested):
+		return scope, nil
+	}
+	return []string{}, nil
 }
 
 // visibleSet is the set of recruiter ids a recruiter key may see.

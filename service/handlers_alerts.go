@@ -112,21 +112,9 @@ func (s *Server) listAlerts(c *gin.Context) {
 		fail(c, interactions.Invalid(fields...))
 		return
 	}
-	if id := c.Query("recruiter_id"); id != "" {
-		f.RecruiterIDs = []string{id}
-	}
-	if key := caller(c); key.Role == auth.RoleRecruiter {
-		visible, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		switch {
-		case f.RecruiterIDs == nil:
-			f.RecruiterIDs = visible
-		case !contains(visible, f.RecruiterIDs[0]):
-			f.RecruiterIDs = []string{}
-		}
+	if f.RecruiterIDs, err = s.recruiterScope(c, c.Query("recruiter_id")); err != nil {
+		fail(c, err)
+		return
 	}
 	list, err := s.alertStore.List(ctx(c), f)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/interactions"
-	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/sla"
 )
 
@@ -138,21 +137,12 @@ func (s *Server) overdue(c *gin.Context) {
 		fail(c, interactions.Invalid(fields...))
 		return
 	}
-	if id := c.Query("recruiter_id"); id != "" {
-		f.RecruiterIDs = []string{id}
+	scope, err := s.recruiterScope(c, c.Query("recruiter_id"))
+	if err != nil {
+		fail(c, err)
+		return
 	}
-	if key := caller(c); key.Role == auth.RoleRecruiter {
-		visible, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		if len(f.RecruiterIDs) == 0 {
-			f.RecruiterIDs = visible
-		} else if !contains(visible, f.RecruiterIDs[0]) {
-			f.RecruiterIDs = []string{}
-		}
-	}
+	f.RecruiterIDs = scope
 	items := []overdueView{}
 	if f.RecruiterIDs == nil || len(f.RecruiterIDs) > 0 {
 		for _, it := range s.engine.Overdue(f) {
@@ -167,13 +157,4 @@ func (s *Server) overdue(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items})
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
