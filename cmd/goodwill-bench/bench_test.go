@@ -20,7 +20,7 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	o := settings{out: out, requests: 200, clients: 8, apps: 50, batch: 100, ops: 3, projDocs: 100, drainTimeout: 30 * time.Second, seed: 1}
+	o := settings{out: out, requests: 200, clients: 8, apps: 50, batch: 100, ops: 3, projDocs: 100, drainTimeout: 30 * time.Second, loadTimeout: 30 * time.Second, seed: 1}
 	r, err := run(ctx, o, io.Discard)
 	if err != nil {
 		t.Fatal(err)

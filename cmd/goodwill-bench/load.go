@@ -59,9 +59,12 @@ func newClient(clients int) *http.Client {
 
 // drive posts every body to url from clients goroutines over keep-alive connections
 // and times each request, from sending to the end of the response body. A response
-// other than wantStatus counts as an error. It returns when all are done.
-func drive(ctx context.Context, client *http.Client, url, key string, bodies [][]byte, clients, wantStatus int) *result {
+// other than wantStatus counts as an error. It returns when all are done or, after
+// limit, when the requests in flight are: then Count and Latencies cover the requests
+// sent, which were bodies[:Count].
+func drive(ctx context.Context, client *http.Client, url, key string, bodies [][]byte, clients, wantStatus int, limit time.Duration) *result {
 	r := &result{Count: len(bodies), Unit: "requests", Latencies: make([]time.Duration, len(bodies))}
+	stopAt := time.Now().Add(limit)
 	var (
 		next   atomic.Int64
 		errs   atomic.Int64
@@ -79,8 +82,11 @@ func drive(ctx context.Context, client *http.Client, url, key string, bodies [][
 	for range clients {
 		wg.Go(func() {
 			for {
+				if ctx.Err() != nil || time.Now().After(stopAt) {
+					return
+				}
 				i := int(next.Add(1) - 1)
-				if i >= len(bodies) || ctx.Err() != nil {
+				if i >= len(bodies) {
 					return
 				}
 				t0 := time.Now()
@@ -110,6 +116,11 @@ func drive(ctx context.Context, client *http.Client, url, key string, bodies [][
 	}
 	wg.Wait()
 	r.Elapsed = time.Since(start)
+	if sent := int(next.Load()); sent < len(bodies) {
+		r.Count, r.Latencies = sent, r.Latencies[:sent]
+		r.Notes = append(r.Notes, fmt.Sprintf("**stopped by the %s load time limit after %s of %s requests**",
+			limit, thousands(sent), thousands(len(bodies))))
+	}
 	r.Errors = int(errs.Load())
 	return r
 }

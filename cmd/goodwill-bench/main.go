@@ -47,6 +47,7 @@ type settings struct {
 	ops          int // calls per store primitive timed; 0 skips
 	projDocs     int // documents for the projector-alone row; 0 skips
 	drainTimeout time.Duration
+	loadTimeout  time.Duration
 	seed         uint64
 	set          map[string]string // flags given explicitly, for the report
 }
@@ -76,8 +77,9 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications unless set")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file")
 	flag.IntVar(&o.ops, "ops", 30, "calls per store primitive in the store-primitives table (0 skips it)")
-	flag.IntVar(&o.projDocs, "projector-docs", 4000, "documents the projector-alone row applies (0 skips it)")
-	flag.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for the projector to catch up")
+	flag.IntVar(&o.projDocs, "projector-docs", 1000, "documents the projector-alone row applies (0 skips it)")
+	flag.DurationVar(&o.loadTimeout, "load-timeout", 3*time.Minute, "stop sending new requests after this long (a column that slow reports what it sent)")
+	flag.DurationVar(&o.drainTimeout, "drain-timeout", 2*time.Minute, "how long to wait for the projector to catch up after the load")
 	flag.Uint64Var(&o.seed, "seed", 1, "workload random seed")
 	flag.Parse()
 	o.set = map[string]string{}
@@ -147,7 +149,6 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	noIdx.Column = fmt.Sprintf("raw InsertMany, _id index only (%d per batch)", o.batch)
 	done()
 	r.info = append(r.info, noIdx)
-	done()
 	if o.projDocs > 0 {
 		done = step("projector Apply alone")
 		proj, err := b.runProjector(ctx, min(o.projDocs, len(b.docs)))

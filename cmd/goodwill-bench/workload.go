@@ -13,6 +13,7 @@ import (
 type workload struct {
 	bodies [][]byte
 	apps   int            // distinct applications
+	appOf  []string       // application id of each body
 	perApp map[string]int // interactions per application id
 	kinds  map[string]int // interactions per kind (message split by direction)
 }
@@ -98,6 +99,7 @@ func newWorkload(n, apps int, runID string, seed uint64) *workload {
 		}
 		w.bodies = append(w.bodies, js)
 		w.perApp[b.ApplicationID]++
+		w.appOf = append(w.appOf, b.ApplicationID)
 		kind := b.Kind
 		if b.Direction != "" {
 			kind += " " + b.Direction
@@ -120,4 +122,13 @@ func (w *workload) documents() ([]interactions.Interaction, error) {
 		out = append(out, items...)
 	}
 	return out, nil
+}
+
+// appsIn counts the interactions per application among the first bodies (sent).
+func (w *workload) appsIn(sent [][]byte) map[string]int {
+	out := map[string]int{}
+	for _, id := range w.appOf[:len(sent)] {
+		out[id]++
+	}
+	return out
 }
