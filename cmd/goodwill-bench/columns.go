@@ -34,6 +34,9 @@ type bench struct {
 	work  *workload
 	docs  []interactions.Interaction
 	log   io.Writer // progress
+	// indexes: whether collections get goodwill's secondary indexes, as goodwill
+	// creates them on this store (not on FerretDB).
+	indexes bool
 }
 
 // database returns a fresh database of the store for one column, with the indexes
@@ -73,7 +76,7 @@ func (b *bench) runRaw(ctx context.Context, column string, indexes bool) (*resul
 // runProjector applies the workload's documents with the projector alone (no HTTP, no
 // writer), in sequential batches of opts.batch: what derived state costs per item.
 func (b *bench) runProjector(ctx context.Context, n int) (*result, error) {
-	db, err := b.database(ctx, "proj", true)
+	db, err := b.database(ctx, "proj", b.indexes)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +159,7 @@ func serve(h http.Handler) (url string, stop func(), err error) {
 
 // runNaive drives the naive handler.
 func (b *bench) runNaive(ctx context.Context) (*result, error) {
-	db, err := b.database(ctx, "naive", true)
+	db, err := b.database(ctx, "naive", b.indexes)
 	if err != nil {
 		return nil, err
 	}
