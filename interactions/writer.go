@@ -102,8 +102,9 @@ func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction,
 	if req.err != nil {
 		return nil, req.err
 	}
+	// An original may be the remains of a write whose answer was lost; the reconciler
+	// (see suspect) hands those on, so duplicates cost no projector work here.
 	out := make([]Interaction, len(items))
-	var originals []Interaction
 	for i, r := range req.results {
 		if r == inserted {
 			out[i] = items[i]
@@ -113,14 +114,8 @@ func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction,
 		if err != nil {
 			return nil, err
 		}
-		originals = append(originals, orig)
 		orig.Duplicate = true
 		out[i] = orig
-	}
-	// The original may be the remains of a write whose answer was lost: it was never
-	// handed on. Handing it on again is harmless.
-	if len(originals) > 0 && w.onCommit != nil {
-		w.onCommit(originals)
 	}
 	return out, nil
 }
