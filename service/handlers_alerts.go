@@ -2,6 +2,7 @@ package service
 
 import (
 	"crypto/hmac"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"html/template"
@@ -261,6 +262,15 @@ func (s *Server) ackLinkPage(c *gin.Context) {
 
 // ackLinkPost acknowledges through the signed link: the signature is the credential.
 func (s *Server) ackLinkPost(c *gin.Context) {
+	if err := c.Request.ParseForm(); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			fail(c, err)
+			return
+		}
+		fail(c, interactions.Invalid(interactions.FieldError{Field: "body", Message: "is not a form: " + err.Error()}))
+		return
+	}
 	id := c.Param("id")
 	if !s.checkLink(c, id, c.PostForm("exp"), c.PostForm("sig")) {
 		s.renderAck(c, http.StatusForbidden, ackPageData{Title: "This link has expired", Text: "Acknowledge from the API or by replying ACK to the SMS."})
