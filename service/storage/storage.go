@@ -157,7 +157,11 @@ func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  listener,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
+		// WAL with synchronous=NORMAL: a commit survives the process being killed
+		// (kill -9) — it is in the operating system's hands — but not a power cut or
+		// kernel crash, which MongoDB replica sets are for. FULL syncs every commit
+		// to disk and costs several times the write throughput.
+		SQLiteURL: "file:" + dir + "/?_pragma=synchronous(NORMAL)",
 		Logger:    logger,
 	})
 	if err != nil {
