@@ -25,6 +25,9 @@ type Config struct {
 	Timezone       string
 	Holidays       string
 	WebhookSecrets map[string][]string // by source: greenhouse, lever, ashby, workable, standard
+	// LeverHiredReasons are the ids of the Lever account's archive reasons of type
+	// "hired": Lever archives hired candidates, and such an archive is no rejection.
+	LeverHiredReasons []string
 	Alerts         string              // on, log, off
 	SMSCountries   []string
 	Retention      interactions.Duration
@@ -131,6 +134,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 				}
 			}
 			c.WebhookSecrets[src] = append(c.WebhookSecrets[src], s)
+		}
+	}
+	for _, id := range strings.Split(get("GOODWILL_LEVER_HIRED_REASONS", ""), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.LeverHiredReasons = append(c.LeverHiredReasons, id)
 		}
 	}
 	switch c.Alerts {

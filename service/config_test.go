@@ -113,6 +113,10 @@ func TestLoadConfig(t *testing.T) {
 			"GOODWILL_WEBHOOK_SECRET_GREENHOUSE", " , "), func(c *service.Config) {
 			c.WebhookSecrets = map[string][]string{"lever": {"a", "b", "c"}, "standard": {"whsec_c2VjcmV0LWtleS0xMjM0NTY3OA=="}}
 		}},
+		// Lever's hired archive reasons split on commas.
+		{"lever hired reasons", env("GOODWILL_LEVER_HIRED_REASONS", " r1 ,r2,"), func(c *service.Config) {
+			c.LeverHiredReasons = []string{"r1", "r2"}
+		}},
 		// Alerts may be log or off.
 		{"alerts log", env("GOODWILL_ALERTS", "log"), func(c *service.Config) { c.Alerts = "log" }},
 		{"alerts off", env("GOODWILL_ALERTS", "off"), func(c *service.Config) { c.Alerts = "off" }},

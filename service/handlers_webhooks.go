@@ -33,10 +33,13 @@ import (
 // completes the write instead of being answered as a duplicate.
 
 // webhookReceiver returns the receiver of a source; label is the URL's {label}.
-func webhookReceiver(source, label string) (webhooks.Receiver, bool) {
+func (s *Server) webhookReceiver(source, label string) (webhooks.Receiver, bool) {
 	r, ok := webhooks.ByName(source)
-	if ok && source == "workable" {
+	switch {
+	case ok && source == "workable":
 		return webhooks.Workable{Label: label}, true
+	case ok && source == "lever":
+		return webhooks.Lever{HiredArchiveReasons: s.cfg.LeverHiredReasons}, true
 	}
 	return r, ok
 }
@@ -44,7 +47,7 @@ func webhookReceiver(source, label string) (webhooks.Receiver, bool) {
 // postWebhook receives POST /webhooks/{source} and /webhooks/{source}/{label}.
 func (s *Server) postWebhook(c *gin.Context) {
 	source, label := c.Param("source"), c.Param("label")
-	recv, ok := webhookReceiver(source, label)
+	recv, ok := s.webhookReceiver(source, label)
 	if !ok {
 		abortProblem(c, http.StatusNotFound, "not-found", fmt.Sprintf("no webhook source %q: use greenhouse, lever, ashby, workable or standard", source))
 		return
@@ -257,7 +260,7 @@ func (s *Server) writeDelivery(c *gin.Context, key string, items []interactions.
 // reparse maps a stored raw body again with the current mapping. A delivery that now
 // maps to nothing gives no items.
 func (s *Server) reparse(rec webhooks.Record, now time.Time) ([]interactions.Interaction, error) {
-	recv, ok := webhookReceiver(rec.Source, rec.Label)
+	recv, ok := s.webhookReceiver(rec.Source, rec.Label)
 	if !ok {
 		return nil, interactions.Errorf(interactions.CodeInvalid, "deliveries from %s cannot be parsed again", rec.Source)
 	}

@@ -535,3 +535,33 @@ func TestTwilioWebhooks(t *testing.T) {
 	}
 	expectProblem(t, post("/webhooks/twilio/status", status, "bm90IGEgc2lnbmF0dXJl"), http.StatusUnauthorized, "")
 }
+
+// TestLeverHiredArchive: with the account's hired archive reasons configured, Lever's
+// archive of a hired candidate is no rejection; without them it is.
+func TestLeverHiredArchive(t *testing.T) {
+	t.Parallel()
+	const hiredReason = "63dd55b2-a99f-4e7b-985f-22c7bf80ab42" // the fixture's reason
+	for _, tc := range []struct {
+		name    string
+		reasons string
+		ignored bool
+	}{
+		{"configured", "other-reason, " + hiredReason, true}, // a hired reason: ignored
+		{"not configured", "", false},                        // recorded as a rejection
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := webhookEnv()
+			env["GOODWILL_LEVER_HIRED_REASONS"] = tc.reasons
+			srv := servicetest.Start(t, env, service.Options{})
+			d := signDelivery(t, "lever", whFixture(t, "lever", "candidateArchiveChange.json"), "tok-"+tc.name, whSecret)
+			r := d.post(t, srv, "/webhooks/lever")
+			if r.Status != http.StatusOK {
+				t.Fatalf("post: %d %s", r.Status, r.Body)
+			}
+			if got := r.Map(t)["ignored"] == true; got != tc.ignored {
+				t.Fatalf("ignored %v, want %v: %s", got, tc.ignored, r.Body)
+			}
+		})
+	}
+}
