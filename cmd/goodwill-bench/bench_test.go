@@ -74,3 +74,28 @@ up 1
 		t.Errorf("p99 = %v, want 0.2 (the largest finite bound)", q)
 	}
 }
+
+// TestSLASmoke runs the SLA scheduler section with a few thousand clocks and checks
+// that every breach was detected and the section written beside the others.
+func TestSLASmoke(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	if err := os.WriteFile(out, []byte(header+markStart+"\ningest numbers\n"+markEnd+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	o := settings{out: out, slaSizes: "2000", slaDue: 50, slaOnly: true}
+	if _, err := run(ctx, o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{"ingest numbers", "<!-- sla:start -->", "| 2,000 |", "| 50 |", "idle CPU"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, s)
+		}
+	}
+}

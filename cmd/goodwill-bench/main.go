@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,9 @@ type settings struct {
 	drainTimeout time.Duration
 	loadTimeout  time.Duration
 	seed         uint64
+	slaSizes     string // open clocks per SLA scheduler run, comma-separated; "" skips
+	slaDue       int    // clocks that breach during each SLA run
+	slaOnly      bool
 	set          map[string]string // flags given explicitly, for the report
 }
 
@@ -81,6 +85,9 @@ func main() {
 	flag.DurationVar(&o.loadTimeout, "load-timeout", 3*time.Minute, "stop sending new requests after this long (a column that slow reports what it sent)")
 	flag.DurationVar(&o.drainTimeout, "drain-timeout", 2*time.Minute, "how long to wait for the projector to catch up after the load")
 	flag.Uint64Var(&o.seed, "seed", 1, "workload random seed")
+	flag.StringVar(&o.slaSizes, "sla", "100000,1000000", "open clocks for the SLA scheduler section, comma-separated (empty skips it)")
+	flag.IntVar(&o.slaDue, "sla-due", 1000, "clocks that breach during the SLA scheduler measurement")
+	flag.BoolVar(&o.slaOnly, "sla-only", false, "run only the SLA scheduler section")
 	flag.Parse()
 	o.set = map[string]string{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
@@ -130,6 +137,9 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	// Every column writes into collections of the shape goodwill keeps on this store:
 	// on FerretDB without secondary indexes, which it never uses for queries.
 	b := &bench{opts: o, store: store, runID: hex.EncodeToString(id[:]), log: progress, indexes: !store.FerretDB}
+	if o.slaOnly {
+		return nil, runSLASection(ctx, o, store, b.runID, progress)
+	}
 	b.work = newWorkload(o.requests, o.apps, b.runID, o.seed)
 	if b.docs, err = b.work.documents(); err != nil {
 		return nil, err
@@ -191,9 +201,40 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	fmt.Fprintln(progress)
 	fmt.Fprint(progress, section)
 	if o.out != "" {
-		if err := writeSection(o.out, section); err != nil {
+		if err := writeSection(o.out, "ingest", section); err != nil {
+			return nil, err
+		}
+	}
+	if o.slaSizes != "" {
+		if err := runSLASection(ctx, o, store, b.runID, progress); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// runSLASection measures the SLA scheduler at each size and writes its section.
+func runSLASection(ctx context.Context, o settings, store *storage.Store, runID string, progress io.Writer) error {
+	var results []*slaResult
+	for _, f := range strings.Split(o.slaSizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < o.slaDue {
+			return fmt.Errorf("-sla: %q is not a number of clocks of at least -sla-due", f)
+		}
+		fmt.Fprintf(progress, "%-48s", fmt.Sprintf("SLA scheduler, %s open clocks …", thousands(n)))
+		t := time.Now()
+		r, err := runSLA(ctx, store, runID, n, o.slaDue)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
+		results = append(results, r)
+	}
+	section := slaSection(time.Now(), thisMachine(), o.slaDue, results)
+	fmt.Fprintln(progress)
+	fmt.Fprint(progress, section)
+	if o.out != "" {
+		return writeSection(o.out, "sla", section)
+	}
+	return nil
 }

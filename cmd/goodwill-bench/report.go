@@ -54,6 +54,11 @@ type machine struct {
 	OSArch string
 }
 
+// String describes the machine in one line.
+func (m machine) String() string {
+	return fmt.Sprintf("%d CPUs (`nproc`), %s, %s memory, %s, %s", m.CPUs, m.Model, m.Memory, m.Go, m.OSArch)
+}
+
 func thisMachine() machine {
 	m := machine{CPUs: runtime.NumCPU(), Model: "unknown", Memory: "unknown", Go: runtime.Version(), OSArch: runtime.GOOS + "/" + runtime.GOARCH}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
@@ -229,9 +234,11 @@ section, so the sections of several harnesses live side by side.
 
 `
 
-// writeSection puts section into the file at path: in place of the previous one, at
+// writeSection puts the section called name (between its "<!-- name:start -->" and
+// "<!-- name:end -->" markers) into the file at path: in place of the previous one, at
 // the end when there is none, or in a new file.
-func writeSection(path, section string) error {
+func writeSection(path, name, section string) error {
+	markStart, markEnd := "<!-- "+name+":start -->", "<!-- "+name+":end -->"
 	old, err := os.ReadFile(path)
 	switch {
 	case os.IsNotExist(err):
