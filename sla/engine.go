@@ -357,7 +357,7 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 		}
 		ac.clocks = append(ac.clocks, compact(c))
 		if next, ok := c.NextTransition(now); ok {
-			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: ac, gen: ac.gen, idx: uint16(len(ac.clocks) - 1), state: next.State})
+			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: ac, gen: ac.gen, idx: uint16(len(ac.clocks) - 1), breach: next.State == StateBreached})
 		}
 	}
 	for id := range wasOpen { // gone altogether (a late event changed history)
@@ -487,11 +487,14 @@ func (e *Engine) fireDue() {
 			continue // the application's clocks were derived anew since
 		}
 		c := en.app.clocks[en.idx].clock(en.app.id)
-		t := Transition{State: en.state, At: time.UnixMilli(en.at).UTC()}
+		t := Transition{State: StateWarning, At: time.UnixMilli(en.at).UTC()}
+		if en.breach {
+			t.State = StateBreached
+		}
 		t.Alert = Alerts(t.At, c)
 		due = append(due, e.fired(en.app, c, t, false))
 		if next, ok := c.NextTransition(t.At); ok {
-			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: en.app, gen: en.gen, idx: en.idx, state: next.State})
+			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: en.app, gen: en.gen, idx: en.idx, breach: next.State == StateBreached})
 		}
 		e.overdue[en.app] = true
 	}
@@ -534,11 +537,11 @@ func (e *Engine) enrich(ctx context.Context, due []Fired) error {
 
 // entry is one scheduled transition: small, since there is one per open clock.
 type entry struct {
-	at    int64 // Unix milliseconds
-	app   *appClocks
-	gen   uint32
-	idx   uint16
-	state State
+	at     int64 // Unix milliseconds
+	app    *appClocks
+	gen    uint32
+	idx    uint16
+	breach bool // else a warning
 }
 
 // schedule is a min-heap of entries by time.
