@@ -28,9 +28,9 @@ type Config struct {
 	// LeverHiredReasons are the ids of the Lever account's archive reasons of type
 	// "hired": Lever archives hired candidates, and such an archive is no rejection.
 	LeverHiredReasons []string
-	Alerts         string              // on, log, off
-	SMSCountries   []string
-	Retention      interactions.Duration
+	Alerts            string // on, log, off
+	SMSCountries      []string
+	Retention         interactions.Duration
 
 	TwilioAccountSID   string
 	TwilioAuthToken    string

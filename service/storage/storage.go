@@ -155,8 +155,8 @@ func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  listener,
-		Handler:   "sqlite",
+		Listener: listener,
+		Handler:  "sqlite",
 		// WAL with synchronous=NORMAL: a commit survives the process being killed
 		// (kill -9) — it is in the operating system's hands — but not a power cut or
 		// kernel crash, which MongoDB replica sets are for. FULL syncs every commit
