@@ -324,9 +324,6 @@ func wantUnavailable(t *testing.T, what string, r servicetest.Response) {
 // writes and readiness answer 503 meanwhile, the server recovers by itself, and
 // retrying a failed request completes it exactly once.
 func TestStoreOutage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("outage test takes ~10 s")
-	}
 	proxy, uri := newStoreProxy(t)
 	in := servicetest.Start(t, map[string]string{"GOODWILL_MONGODB_URI": uri}, service.Options{})
 	post := func(body any) servicetest.Response {
@@ -412,9 +409,6 @@ func TestStoreOutage(t *testing.T) {
 // retries every request that did not get a 2xx: in the end each interaction is stored
 // exactly once and the timelines show exactly what is stored.
 func TestStoreOutageMidStream(t *testing.T) {
-	if testing.Short() {
-		t.Skip("outage test takes ~10 s")
-	}
 	proxy, uri := newStoreProxy(t)
 	in := servicetest.Start(t, map[string]string{"GOODWILL_MONGODB_URI": uri}, service.Options{})
 	client := &http.Client{Timeout: 30 * time.Second}

@@ -37,7 +37,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newVersion(), newImport(), newHealth())
+	root.AddCommand(newServe(), newVersion(), newImport(), newHealth(), newDemo())
 	return root
 }
 
