@@ -17,7 +17,7 @@ import (
 // State is where an alert stands.
 type State string
 
-// The alert states (CONTRACT §7).
+// The alert states.
 const (
 	StateOpen         State = "open"
 	StateAcknowledged State = "acknowledged"

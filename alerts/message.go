@@ -12,7 +12,7 @@ import (
 // Level says how urgent an alert is.
 type Level string
 
-// The alert levels (CONTRACT §7).
+// The alert levels.
 const (
 	LevelWarning   Level = "warning"   // the clock is about to be missed
 	LevelBreached  Level = "breached"  // the clock's deadline has passed

@@ -25,7 +25,7 @@ const (
 	ChannelEmail = "email"
 )
 
-// Recruiter is an entry of the recruiters directory (CONTRACT §7, PUT /v1/recruiters/{id}).
+// Recruiter is an entry of the recruiters directory.
 type Recruiter struct {
 	ID         string     `json:"id" bson:"_id"`
 	Name       string     `json:"name" bson:"name"`

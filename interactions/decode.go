@@ -27,7 +27,7 @@ const (
 	maxIdemKeyBytes = 200
 )
 
-// Input is an interaction as a client sends it (CONTRACT §4). Times are strings so that
+// Input is an interaction as a client sends it. Times are strings so that
 // a bad one can be reported by field name.
 type Input struct {
 	ApplicationID     string          `json:"application_id"`

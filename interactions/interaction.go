@@ -8,7 +8,7 @@ import (
 // Kind is what happened in an interaction.
 type Kind string
 
-// The kinds of interaction (CONTRACT §4).
+// The kinds of interaction.
 const (
 	KindApplicationReceived  Kind = "application_received"
 	KindMessage              Kind = "message"

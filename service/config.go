@@ -13,7 +13,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks"
 )
 
-// Config is goodwill serve's configuration, read from the environment (CONTRACT §1).
+// Config is goodwill serve's configuration, read from the environment.
 type Config struct {
 	Addr           string
 	MongoDBURI     string

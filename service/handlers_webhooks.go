@@ -20,7 +20,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks"
 )
 
-// Webhook deliveries (CONTRACT §5). The flow of an ATS delivery:
+// Webhook deliveries. The flow of an ATS delivery:
 //
 //	verify the signature (401, logged as rejected without the body)
 //	→ parse (400, logged as rejected) → ping / ignored: logged, 200

@@ -7,7 +7,7 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
-// State is where a clock stands (CONTRACT §6).
+// State is where a clock stands.
 type State string
 
 // The states. Running, warning and breached describe an open clock at a given moment;
@@ -124,11 +124,11 @@ func (c Clock) NextTransition(now time.Time) (t Transition, ok bool) {
 }
 
 // Alerts reports whether a transition of c at the given time may alert: only when it
-// is later than the arrival of the interaction that started the clock (CONTRACT §6).
+// is later than the arrival of the interaction that started the clock.
 // A clock already overdue when its events arrive is recorded without alerting.
 func Alerts(at time.Time, c Clock) bool { return at.After(c.StartReceivedAt) }
 
-// MarshalJSON renders the clock as the API does (CONTRACT §6): times in RFC 3339 UTC
+// MarshalJSON renders the clock as the API does: times in RFC 3339 UTC
 // with milliseconds, stopped_at null while open.
 func (c Clock) MarshalJSON() ([]byte, error) {
 	type plain Clock // no methods, so no recursion

@@ -10,7 +10,7 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
-// Metric is what an SLA clock measures (CONTRACT §6).
+// Metric is what an SLA clock measures.
 type Metric string
 
 // The metrics.
@@ -38,7 +38,7 @@ func (m Metric) Valid() bool { return slices.Contains(Metrics(), m) }
 
 // The calendars a policy can count on.
 const (
-	CalendarBusiness = "business" // the organisation's business calendar (CONTRACT §6)
+	CalendarBusiness = "business" // the organisation's business calendar
 	Calendar24x7     = "24x7"     // wall-clock time
 )
 
@@ -110,7 +110,7 @@ type AppFacts struct {
 	Referral   bool
 }
 
-// Policy is an SLA target for one metric, narrowed by a scope (CONTRACT §6).
+// Policy is an SLA target for one metric, narrowed by a scope.
 type Policy struct {
 	ID     string `bson:"_id" json:"id"`
 	Name   string `bson:"name" json:"name"`
@@ -136,7 +136,7 @@ type Policy struct {
 	BuiltIn bool `bson:"built_in" json:"built_in"`
 }
 
-// DefaultPolicies returns the built-in policy of each metric (CONTRACT §6), enabled,
+// DefaultPolicies returns the built-in policy of each metric, enabled,
 // unscoped, with the metric's name as id. The promise policy has a zero target: its
 // clocks are due at the promise's promised_by.
 func DefaultPolicies() []Policy {

@@ -1,4 +1,4 @@
-// Package webhooks is the HTTP-free core of goodwill's webhook receivers (CONTRACT §5):
+// Package webhooks is the HTTP-free core of goodwill's webhook receivers:
 // for each source it verifies the signature of a delivery and maps the vendor's payload
 // to interactions.Input values, the same input POST /v1/interactions takes.
 //

@@ -121,7 +121,7 @@ func thousands(n int) string {
 func (r *report) vsRaw() float64   { return r.goodwill.Throughput() / r.raw.Throughput() }
 func (r *report) vsNaive() float64 { return r.goodwill.Throughput() / r.naive.Throughput() }
 
-// target is one of the targets.
+// target is one of the benchmark's targets.
 type target struct {
 	What     string
 	Measured string
@@ -137,7 +137,7 @@ func (r *report) targets() []target {
 		{fmt.Sprintf("p99 ≤ 25 ms at %d concurrent clients", r.opts.clients), ms(p99) + " ms", p99 <= 25*time.Millisecond},
 		{"every request sent and answered 201", fmt.Sprintf("%s of %s sent, %d errors", thousands(r.goodwill.Count), thousands(len(r.work.bodies)), r.goodwill.Errors),
 			r.goodwill.Errors == 0 && r.goodwill.Count == len(r.work.bodies)},
-		{"projector lag reported; derived state within 1 s of the 201 (CONTRACT §4): histogram p99, and drain after the last 201",
+		{"projector lag reported; derived state within 1 s of the 201: histogram p99, and drain after the last 201",
 			r.lagQ(0.99) + fmt.Sprintf("; drain %s ms", ms(r.proj.Drain)), r.proj.CaughtUp && !math.IsNaN(lag) && lag <= 1 && !r.proj.Lag.Beyond(0.99) && r.proj.Drain <= time.Second},
 	}
 }

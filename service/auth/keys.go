@@ -19,7 +19,7 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
-// Role is what a key may do (CONTRACT §2).
+// Role is what a key may do.
 type Role string
 
 // The roles.
