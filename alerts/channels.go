@@ -37,6 +37,8 @@ type SMS interface {
 	Send(ctx context.Context, to, body, ref string) (providerID string, err error)
 	// Lookup finds a message sent to the number since then whose body carries ref.
 	Lookup(ctx context.Context, to, ref string, since time.Time) (providerID string, found bool, err error)
+	// Redact blanks the body of a sent message at the provider (erasure).
+	Redact(ctx context.Context, providerID string) error
 }
 
 // Email sends email.
@@ -63,6 +65,13 @@ func (t twilioSMS) Lookup(ctx context.Context, to, ref string, since time.Time) 
 		return "", false, classifyTwilio(err)
 	}
 	return res.ProviderID, ok, nil
+}
+
+func (t twilioSMS) Redact(ctx context.Context, providerID string) error {
+	if err := t.s.Redact(ctx, providerID); err != nil {
+		return classifyTwilio(err)
+	}
+	return nil
 }
 
 func classifyTwilio(err error) error {

@@ -70,6 +70,14 @@ type fakeSMS struct {
 	provider  map[string]string  // to|ref → provider id of the messages that went out
 	lookups   []string           // the refs looked up
 	lookupErr error
+	redacted  []string // provider ids redacted
+}
+
+func (f *fakeSMS) Redact(_ context.Context, providerID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.redacted = append(f.redacted, providerID)
+	return nil
 }
 
 func (f *fakeSMS) Send(_ context.Context, to, body, ref string) (string, error) {
@@ -1368,5 +1376,31 @@ func TestRunLoop(t *testing.T) {
 	h.d.Close() // idempotent
 	if h.sms.numCalls() != 1 || h.email.numCalls() != 1 {
 		t.Fatalf("%d SMS, %d emails", h.sms.numCalls(), h.email.numCalls())
+	}
+}
+
+// TestErase: an erasure redacts at the provider the SMS sent about the person, and
+// only those.
+func TestErase(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.fire(fired("a1", "alice", sla.StateBreached))
+	h.fire(fired("a2", "bob", sla.StateBreached))
+	h.flushAt(time.Second)
+	a1, a2 := h.alert(breachID("a1")), h.alert(breachID("a2"))
+	if err := h.d.Erase(h.ctx, interactions.ErasureTarget{CandidateIDs: []string{"cand-a1"}}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, dl := range a1.Deliveries {
+		if dl.Channel == "sms" {
+			want = append(want, dl.ProviderID)
+		}
+	}
+	h.sms.mu.Lock()
+	got := append([]string(nil), h.sms.redacted...)
+	h.sms.mu.Unlock()
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Fatalf("redacted %v, want the SMS of a1 %v (a2's: %+v)", got, want, a2.Deliveries)
 	}
 }

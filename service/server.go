@@ -149,6 +149,7 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 	s.eraser.Also(s.deliveries.Erase)
+	s.eraser.Also(s.dispatcher.Erase) // SMS already sent about the person, at Twilio
 	if err := s.eraser.Start(bg); err != nil {
 		return err
 	}

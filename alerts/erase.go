@@ -1,0 +1,41 @@
+package alerts
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// Erase is the erasure step for alerts: alerts keep no names or contact details of
+// candidates (messages are rendered when sent), but the SMS already sent about them
+// still carry the candidate's name at Twilio, so their bodies are redacted there. It
+// is idempotent: redacting a redacted message does no harm.
+func (d *Dispatcher) Erase(ctx context.Context, target interactions.ErasureTarget) error {
+	if d.cfg.SMS == nil || len(target.CandidateIDs) == 0 {
+		return nil
+	}
+	cur, err := d.cfg.Store.coll.Find(ctx, bson.M{"candidate_id": bson.M{"$in": target.CandidateIDs}})
+	if err != nil {
+		return err
+	}
+	var list []Alert
+	if err := cur.All(ctx, &list); err != nil {
+		return err
+	}
+	for _, a := range list {
+		for _, dl := range a.Deliveries {
+			if dl.Channel != "sms" || dl.ProviderID == "" {
+				continue
+			}
+			if err := d.cfg.SMS.Redact(ctx, dl.ProviderID); err != nil {
+				if f, _ := failureOf(err); f == Permanent {
+					continue // gone at Twilio already: nothing left to redact
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
