@@ -183,10 +183,20 @@ type Filter struct {
 	Cursor         string
 }
 
-// listCursor is where a page ended: the last item's occurred_at and id.
-type listCursor struct {
+// Cursor is where a page of a list ended: the last item's time and id. Lists hand it
+// out encoded (EncodeCursor) and take it back (DecodeCursor).
+type Cursor struct {
 	T  time.Time `json:"t"`
 	ID string    `json:"i"`
+}
+
+// After is the filter for the items after the cursor in a list sorted by field (a
+// time) descending, then id descending.
+func (c Cursor) After(field string) bson.E {
+	return bson.E{Key: "$or", Value: bson.A{
+		bson.M{field: bson.M{"$lt": c.T}},
+		bson.M{field: c.T, "id": bson.M{"$lt": c.ID}},
+	}}
 }
 
 // List returns interactions matching f, newest occurred_at first, and a cursor for
@@ -223,14 +233,11 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Interaction, string, erro
 		add("occurred_at", occurred)
 	}
 	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
+		c, err := DecodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		add("$or", bson.A{
-			bson.M{"occurred_at": bson.M{"$lt": c.T}},
-			bson.M{"occurred_at": c.T, "id": bson.M{"$lt": c.ID}},
-		})
+		q = append(q, c.After("occurred_at"))
 	}
 	limit := f.Limit
 	opts := options.Find().
@@ -248,18 +255,21 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Interaction, string, erro
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[len(out)-1]
-		next = encodeCursor(listCursor{T: last.OccurredAt, ID: last.ID})
+		next = EncodeCursor(Cursor{T: last.OccurredAt, ID: last.ID})
 	}
 	return out, next, nil
 }
 
-func encodeCursor(c listCursor) string {
+// EncodeCursor renders a cursor as an opaque string.
+func EncodeCursor(c Cursor) string {
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (listCursor, error) {
-	var c listCursor
+// DecodeCursor reads a cursor EncodeCursor made; anything else is CodeInvalid on the
+// field "cursor".
+func DecodeCursor(s string) (Cursor, error) {
+	var c Cursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
 		return c, Invalid(FieldError{"cursor", "is not a cursor this service returned"})

@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -263,12 +261,6 @@ type Filter struct {
 	Cursor  string
 }
 
-// cursor is where a page ended: the last record's received_at and id.
-type cursor struct {
-	T  time.Time `json:"t"`
-	ID string    `json:"i"`
-}
-
 // List returns records matching f, newest first, without their bodies, and a cursor
 // for the next page ("" when there is none). A malformed cursor is CodeInvalid.
 func (s *Store) List(ctx context.Context, f Filter) ([]Record, string, error) {
@@ -280,15 +272,11 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, string, error) {
 		q = append(q, bson.E{Key: "outcome", Value: f.Outcome})
 	}
 	if f.Cursor != "" {
-		var c cursor
-		b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
-		if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
-			return nil, "", interactions.Invalid(interactions.FieldError{Field: "cursor", Message: "is not a cursor this service returned"})
+		c, err := interactions.DecodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
 		}
-		q = append(q, bson.E{Key: "$or", Value: bson.A{
-			bson.M{"received_at": bson.M{"$lt": c.T}},
-			bson.M{"received_at": c.T, "id": bson.M{"$lt": c.ID}},
-		}})
+		q = append(q, c.After("received_at"))
 	}
 	limit := max(f.Limit, 1)
 	opts := options.Find().
@@ -307,8 +295,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, string, error) {
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[len(out)-1]
-		b, _ := json.Marshal(cursor{T: last.ReceivedAt, ID: last.ID})
-		next = base64.RawURLEncoding.EncodeToString(b)
+		next = interactions.EncodeCursor(interactions.Cursor{T: last.ReceivedAt, ID: last.ID})
 	}
 	return out, next, nil
 }
