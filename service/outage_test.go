@@ -66,7 +66,7 @@ func proxyTarget(t *testing.T, storeURI string) (network, target, uri string) {
 	t.Helper()
 	rest, ok := strings.CutPrefix(storeURI, "mongodb://")
 	if !ok {
-		t.Skipf("cannot proxy %s: not a mongodb:// URI", storeURI)
+		t.Fatalf("the outage tests proxy the test store and need a mongodb:// URI with one host, not %s", storeURI)
 	}
 	hostEnd := strings.IndexAny(rest, "/?")
 	if hostEnd < 0 {
@@ -78,7 +78,7 @@ func proxyTarget(t *testing.T, storeURI string) (network, target, uri string) {
 		userinfo, hosts = hosts[:i+1], hosts[i+1:]
 	}
 	if strings.Contains(hosts, ",") {
-		t.Skipf("cannot proxy a multi-host store URI")
+		t.Fatalf("the outage tests proxy the test store and need a URI with one host (GOODWILL_TEST_MONGODB_URI=mongodb://host:port/)")
 	}
 	host, err := url.PathUnescape(hosts)
 	if err != nil {
