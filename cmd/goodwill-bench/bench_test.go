@@ -99,3 +99,25 @@ func TestSLASmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestImportSmoke times goodwill import on a small file and checks its section.
+func TestImportSmoke(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// The harness builds ./cmd/goodwill from the repository's root.
+	t.Chdir("../..")
+	o := settings{out: out, importLines: 500, importOnly: true}
+	if _, err := run(ctx, o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<!-- import:start -->", "history.jsonl: 500 stored", "0 stored, 500 duplicates"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, b)
+		}
+	}
+}

@@ -53,6 +53,8 @@ type settings struct {
 	slaSizes     string // open clocks per SLA scheduler run, comma-separated; "" skips
 	slaDue       int    // clocks that breach during each SLA run
 	slaOnly      bool
+	importLines  int // lines of the goodwill import section; 0 skips
+	importOnly   bool
 	set          map[string]string // flags given explicitly, for the report
 }
 
@@ -88,6 +90,8 @@ func main() {
 	flag.StringVar(&o.slaSizes, "sla", "100000,1000000", "open clocks for the SLA scheduler section, comma-separated (empty skips it)")
 	flag.IntVar(&o.slaDue, "sla-due", 1000, "clocks that breach during the SLA scheduler measurement")
 	flag.BoolVar(&o.slaOnly, "sla-only", false, "run only the SLA scheduler section")
+	flag.IntVar(&o.importLines, "import-lines", 100000, "lines for the goodwill import section (0 skips it)")
+	flag.BoolVar(&o.importOnly, "import-only", false, "run only the goodwill import section")
 	flag.Parse()
 	o.set = map[string]string{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
@@ -139,6 +143,9 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	b := &bench{opts: o, store: store, runID: hex.EncodeToString(id[:]), log: progress, indexes: !store.FerretDB}
 	if o.slaOnly {
 		return nil, runSLASection(ctx, o, store, b.runID, progress)
+	}
+	if o.importOnly {
+		return nil, runImportSection(ctx, o, store, b.runID, progress)
 	}
 	b.work = newWorkload(o.requests, o.apps, b.runID, o.seed)
 	if b.docs, err = b.work.documents(); err != nil {
@@ -210,7 +217,30 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 			return nil, err
 		}
 	}
+	if o.importLines > 0 {
+		if err := runImportSection(ctx, o, store, b.runID, progress); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// runImportSection times goodwill import and writes its section.
+func runImportSection(ctx context.Context, o settings, store *storage.Store, runID string, progress io.Writer) error {
+	fmt.Fprintf(progress, "%-48s", fmt.Sprintf("goodwill import, %s lines …", thousands(o.importLines)))
+	t := time.Now()
+	r, err := runImport(ctx, store, runID, o.importLines, progress)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
+	section := importSection(time.Now(), thisMachine(), r)
+	fmt.Fprintln(progress)
+	fmt.Fprint(progress, section)
+	if o.out != "" {
+		return writeSection(o.out, "import", section)
+	}
+	return nil
 }
 
 // runSLASection measures the SLA scheduler at each size and writes its section.
