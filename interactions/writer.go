@@ -2,7 +2,6 @@ package interactions
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -278,10 +277,4 @@ func failedAny(results []insertResult, off, k int) bool {
 		}
 	}
 	return false
-}
-
-// IsUnavailable reports whether err means the store could not be reached.
-func IsUnavailable(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == CodeUnavailable
 }

@@ -48,12 +48,9 @@ func (Ashby) Source() string { return "ashby" }
 
 // Verify checks the Ashby-Signature header.
 func (Ashby) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
-	if noSecret(secrets) {
-		return ErrNoSecret
-	}
-	v := strings.TrimSpace(h.Get("Ashby-Signature"))
-	if v == "" {
-		return fmt.Errorf("%w: Ashby-Signature header", ErrMissingSignature)
+	v, err := signatureHeader(h, "Ashby-Signature", secrets)
+	if err != nil {
+		return err
 	}
 	algo, sig, ok := strings.Cut(v, "=")
 	if !ok || algo != "sha256" {

@@ -42,12 +42,9 @@ func (Greenhouse) Source() string { return "greenhouse" }
 
 // Verify checks the Signature header.
 func (Greenhouse) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
-	if noSecret(secrets) {
-		return ErrNoSecret
-	}
-	v := strings.TrimSpace(h.Get("Signature"))
-	if v == "" {
-		return fmt.Errorf("%w: Signature header", ErrMissingSignature)
+	v, err := signatureHeader(h, "Signature", secrets)
+	if err != nil {
+		return err
 	}
 	algo, sig, ok := strings.Cut(v, " ")
 	if !ok || !strings.EqualFold(algo, "sha256") {

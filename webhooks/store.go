@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -52,7 +51,6 @@ const (
 	collDeliveries   = "webhook_deliveries"
 	collContacts     = "contacts"     // kept by the interactions projector
 	collApplications = "applications" // kept by the interactions projector
-	collRecruiters   = "recruiters"   // the recruiter directory
 )
 
 // Record is one webhook delivery in the log.
@@ -152,12 +150,11 @@ func DeliveryKey(source, deliveryID string, body []byte) string {
 }
 
 // Store keeps the webhook delivery log in the "webhook_deliveries" collection, and
-// reads the lookups inbound SMS needs (contacts, applications, recruiters).
+// reads the lookups inbound SMS needs (contacts, applications).
 type Store struct {
 	deliveries   *mongo.Collection
 	contacts     *mongo.Collection
 	applications *mongo.Collection
-	recruiters   *mongo.Collection
 }
 
 // NewStore returns a store over db.
@@ -166,7 +163,6 @@ func NewStore(db *mongo.Database) *Store {
 		deliveries:   db.Collection(collDeliveries),
 		contacts:     db.Collection(collContacts),
 		applications: db.Collection(collApplications),
-		recruiters:   db.Collection(collRecruiters),
 	}
 }
 
@@ -405,24 +401,4 @@ func (s *Store) LatestApplication(ctx context.Context, candidateIDs []string) (a
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return apps[0], true, nil
-}
-
-// RecruiterByPhone returns the id of the recruiter whose directory entry has this
-// phone number; ok is false when there is none. It scans the (small) recruiters
-// collection.
-func (s *Store) RecruiterByPhone(ctx context.Context, phone string) (id string, ok bool, err error) {
-	if phone == "" {
-		return "", false, nil
-	}
-	var doc struct {
-		ID any `bson:"_id"`
-	}
-	err = s.recruiters.FindOne(ctx, bson.M{"phone": phone}, options.FindOne().SetProjection(bson.M{"_id": 1})).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, interactions.Unavailable("find recruiter", err)
-	}
-	return fmt.Sprint(doc.ID), true, nil
 }

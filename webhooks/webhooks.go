@@ -119,6 +119,19 @@ func verifyHexSHA256(header, sig string, msg []byte, secrets []string) error {
 	return fmt.Errorf("%w: %s", ErrBadSignature, header)
 }
 
+// signatureHeader returns the trimmed value of a signature header, after checking that
+// a secret is configured and that the header is there.
+func signatureHeader(h http.Header, name string, secrets []string) (string, error) {
+	if noSecret(secrets) {
+		return "", ErrNoSecret
+	}
+	v := strings.TrimSpace(h.Get(name))
+	if v == "" {
+		return "", fmt.Errorf("%w: %s header", ErrMissingSignature, name)
+	}
+	return v, nil
+}
+
 func noSecret(secrets []string) bool {
 	for _, s := range secrets {
 		if s != "" {

@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -43,12 +42,9 @@ func (Workable) Source() string { return "workable" }
 
 // Verify checks the X-Workable-Signature header.
 func (Workable) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
-	if noSecret(secrets) {
-		return ErrNoSecret
-	}
-	v := strings.TrimSpace(h.Get("X-Workable-Signature"))
-	if v == "" {
-		return fmt.Errorf("%w: X-Workable-Signature header", ErrMissingSignature)
+	v, err := signatureHeader(h, "X-Workable-Signature", secrets)
+	if err != nil {
+		return err
 	}
 	return verifyHexSHA256("X-Workable-Signature", v, body, secrets)
 }
