@@ -1,0 +1,149 @@
+// Package scores keeps the candidate-experience roll-ups: counters and fixed-bucket
+// histograms per recruiter and job per day, maintained as applications and their
+// clocks change, so that a score query reads O(groups × days) and never scans the
+// interaction log. Teams and the organisation are sums of recruiter roll-ups at query
+// time, so moving a recruiter to another team moves their history with them.
+package scores
+
+import (
+	"time"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/sla"
+)
+
+// GroupBy is the dimension a score query groups by.
+type GroupBy string
+
+// The dimensions.
+const (
+	ByRecruiter GroupBy = "recruiter"
+	ByJob       GroupBy = "job"
+	ByTeam      GroupBy = "team"
+	ByOrg       GroupBy = "org"
+)
+
+// MinRespondents is the smallest group whose survey figures are shown: below it one
+// candidate's answer could be inferred, so the figures are hidden (nil).
+const MinRespondents = 5
+
+// Query selects the roll-ups a score query reads.
+type Query struct {
+	GroupBy GroupBy
+	// From and To are calendar days (midnight in the book's zone), both included.
+	From, To time.Time
+	// Recruiters, when not nil, restricts the query to these recruiters' applications
+	// (a recruiter key sees its own and its reports'; the dashboard's drill-down).
+	Recruiters []string
+	// Teams maps recruiter ids to their team, for ByTeam; recruiters not in it form
+	// the team "".
+	Teams map[string]string
+}
+
+// Group is one row of scores. Pointer fields are nil when there is nothing to
+// measure (no samples, or fewer than MinRespondents survey answers).
+type Group struct {
+	Key                   string             `json:"key"`
+	Name                  string             `json:"name"`
+	Applications          int                `json:"applications"`
+	FirstResponseP50Hours *float64           `json:"first_response_p50_hours"`
+	FirstResponseP90Hours *float64           `json:"first_response_p90_hours"`
+	FirstResponsePending  int                `json:"first_response_pending"`
+	ReplyP50Hours         *float64           `json:"reply_p50_hours"`
+	AttainmentByMetric    map[string]float64 `json:"attainment_by_metric"`
+	SLAAttainment         *float64           `json:"sla_attainment"`
+	Breaches              int                `json:"breaches"`
+	SilentNow             int                `json:"silent_now"`
+	Ghosted               int                `json:"ghosted"`
+	GhostingRate          *float64           `json:"ghosting_rate"`
+	Interviews            int                `json:"interviews"`
+	MissedInterviews      int                `json:"missed_interviews"`
+	SurveyResponses       int                `json:"survey_responses"`
+	CNPS                  *int               `json:"cnps"`
+	ExperienceScore       *int               `json:"experience_score"`
+}
+
+// Sentiment compares the survey answers of candidates whose clocks were all met with
+// those of candidates who lived through a breach.
+type Sentiment struct {
+	AllMet   Cohort `json:"all_met"`
+	Breached Cohort `json:"breached"`
+}
+
+// Cohort is the survey figures of one side of Sentiment; CNPS is nil below
+// MinRespondents responses, and so is Responses (its size alone would tell too much
+// about a tiny group).
+type Cohort struct {
+	Responses *int `json:"responses"`
+	CNPS      *int `json:"cnps"`
+}
+
+// Week is one point of the dashboard's trend: the organisation's (or the query's
+// recruiters') figures for the week starting on Start (a Monday).
+type Week struct {
+	Start                 time.Time `json:"start"`
+	SLAAttainment         *float64  `json:"sla_attainment"`
+	FirstResponseP50Hours *float64  `json:"first_response_p50_hours"`
+	Breaches              int       `json:"breaches"`
+}
+
+// HeatMap counts breaches by weekday (0 = Monday) and hour of the day in the book's
+// zone, by the moment each clock became overdue.
+type HeatMap [7][24]int
+
+// Funnel is how far the applications received in the period got, and how long they
+// spent in each stage.
+type Funnel struct {
+	Steps  []FunnelStep `json:"steps"`
+	Stages []StageTime  `json:"stages"`
+}
+
+// FunnelStep counts applications that reached a step: applied, contacted,
+// interviewed, offered, hired.
+type FunnelStep struct {
+	Step         string `json:"step"`
+	Applications int    `json:"applications"`
+}
+
+// StageTime is the mean wall-clock hours applications spent in a stage they left.
+type StageTime struct {
+	Stage     string  `json:"stage"`
+	MeanHours float64 `json:"mean_hours"`
+	Left      int     `json:"left"`
+}
+
+// Book holds the roll-ups in memory. It is rebuilt at start from every application
+// (the SLA engine derives them all anyway) and kept current by Apply. Safe for
+// concurrent use.
+type Book struct {
+	zone func() *time.Location
+}
+
+// NewBook returns an empty book whose days are calendar days in zone() — the
+// organisation calendar's time zone, read on each Apply so a changed calendar counts
+// new days in its zone.
+func NewBook(zone func() *time.Location) *Book { return &Book{zone: zone} }
+
+// Apply replaces what the book knows of one application with what its events and
+// clocks (derived at now) say. Applying the same state twice changes nothing; a late
+// event moves the counts it changes to the right days.
+func (b *Book) Apply(app interactions.Application, clocks []sla.Clock, now time.Time) {
+	panic("not implemented")
+}
+
+// Scores returns one group per key with any roll-up in the period, ordered by key.
+// The org group has key "org". Names are left empty for the caller to fill.
+func (b *Book) Scores(q Query, now time.Time) []Group { panic("not implemented") }
+
+// Sentiment returns the period's survey figures split by whether the candidate's
+// application had a breached clock.
+func (b *Book) Sentiment(q Query, now time.Time) Sentiment { panic("not implemented") }
+
+// Weekly returns the trend for the weeks overlapping the period.
+func (b *Book) Weekly(q Query, now time.Time) []Week { panic("not implemented") }
+
+// HeatMap returns the period's breaches by weekday and hour.
+func (b *Book) HeatMap(q Query) HeatMap { panic("not implemented") }
+
+// Funnel returns the period's funnel.
+func (b *Book) Funnel(q Query, now time.Time) Funnel { panic("not implemented") }
