@@ -5,12 +5,7 @@
 // time, so moving a recruiter to another team moves their history with them.
 package scores
 
-import (
-	"time"
-
-	"github.com/goodwillhq/goodwill/interactions"
-	"github.com/goodwillhq/goodwill/sla"
-)
+import "time"
 
 // GroupBy is the dimension a score query groups by.
 type GroupBy string
@@ -30,7 +25,9 @@ const MinRespondents = 5
 // Query selects the roll-ups a score query reads.
 type Query struct {
 	GroupBy GroupBy
-	// From and To are calendar days (midnight in the book's zone), both included.
+	// From and To are calendar days in the book's zone, both included. Only their
+	// dates count, read in their own location: midnight in the book's zone and a
+	// "YYYY-MM-DD" parsed as UTC name the same day. A zero value leaves that end open.
 	From, To time.Time
 	// Recruiters, when not nil, restricts the query to these recruiters' applications
 	// (a recruiter key sees its own and its reports'; the dashboard's drill-down).
@@ -111,37 +108,3 @@ type StageTime struct {
 	MeanHours float64 `json:"mean_hours"`
 	Left      int     `json:"left"`
 }
-
-// Book holds the roll-ups in memory. It is rebuilt at start from every application
-// (the SLA engine derives them all anyway) and kept current by Apply. Safe for
-// concurrent use.
-type Book struct {
-	zone func() *time.Location
-}
-
-// NewBook returns an empty book whose days are calendar days in zone() — the
-// organisation calendar's time zone, read on each Apply so a changed calendar counts
-// new days in its zone.
-func NewBook(zone func() *time.Location) *Book { return &Book{zone: zone} }
-
-// Apply replaces what the book knows of one application with what its events and
-// clocks (derived at now) say. Applying the same state twice changes nothing; a late
-// event moves the counts it changes to the right days.
-func (b *Book) Apply(app interactions.Application, clocks []sla.Clock, now time.Time) {}
-
-// Scores returns one group per key with any roll-up in the period, ordered by key.
-// The org group has key "org". Names are left empty for the caller to fill.
-func (b *Book) Scores(q Query, now time.Time) []Group { return nil }
-
-// Sentiment returns the period's survey figures split by whether the candidate's
-// application had a breached clock.
-func (b *Book) Sentiment(q Query, now time.Time) Sentiment { return Sentiment{} }
-
-// Weekly returns the trend for the weeks overlapping the period.
-func (b *Book) Weekly(q Query, now time.Time) []Week { return nil }
-
-// HeatMap returns the period's breaches by weekday and hour.
-func (b *Book) HeatMap(q Query) HeatMap { return HeatMap{} }
-
-// Funnel returns the period's funnel.
-func (b *Book) Funnel(q Query, now time.Time) Funnel { return Funnel{} }

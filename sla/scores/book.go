@@ -1,0 +1,276 @@
+package scores
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/sla"
+)
+
+// Book holds the roll-ups in memory. It is rebuilt at start from every application
+// (the SLA engine derives them all anyway) and kept current by Apply. Safe for
+// concurrent use.
+//
+// Per application it keeps a fact: the counters and timed entries the application
+// adds to its recruiter's cells and to its job's (split by recruiter, so that a
+// query restricted to some recruiters reads their part of a job). Apply replaces
+// the old fact by the new one, so it is idempotent and moves counts between days
+// when late events change history.
+type Book struct {
+	zone func() *time.Location
+
+	mu    sync.RWMutex
+	facts map[string]*fact // by application id
+
+	recruiters names
+	jobs       names
+	stages     names
+	byRec      []*series                // by recruiter index
+	byJob      map[jobRecruiter]*series // by job and recruiter index
+}
+
+// jobRecruiter keys a job's cells for one recruiter.
+type jobRecruiter struct{ job, recruiter int32 }
+
+// fact is what one application contributes, its strings interned.
+type fact struct {
+	recruiter, job int32
+	counts         []contrib      // sorted by day, key; no zero values
+	timed          []timedContrib // sorted by day, key, at
+}
+
+// names interns strings as small integers.
+type names struct {
+	index map[string]int32
+	list  []string
+}
+
+func (n *names) id(s string) int32 {
+	if i, ok := n.index[s]; ok {
+		return i
+	}
+	if n.index == nil {
+		n.index = map[string]int32{}
+	}
+	i := int32(len(n.list))
+	n.index[s] = i
+	n.list = append(n.list, s)
+	return i
+}
+
+func (n *names) lookup(s string) (int32, bool) {
+	i, ok := n.index[s]
+	return i, ok
+}
+
+// NewBook returns an empty book whose days are calendar days in zone() — the
+// organisation calendar's time zone, read on each Apply so a changed calendar counts
+// new days in its zone.
+func NewBook(zone func() *time.Location) *Book { return &Book{zone: zone} }
+
+func (b *Book) location() *time.Location {
+	if b.zone != nil {
+		if loc := b.zone(); loc != nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// Apply replaces what the book knows of one application with what its events and
+// clocks (derived at now) say. Applying the same state twice changes nothing; a late
+// event moves the counts it changes to the right days.
+func (b *Book) Apply(app interactions.Application, clocks []sla.Clock, now time.Time) {
+	raw := factOf(app, clocks, now, b.location())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next := b.intern(raw)
+	old := b.facts[app.ID]
+	if old == nil && next == nil {
+		return
+	}
+	b.replace(old, next)
+	switch {
+	case next == nil:
+		delete(b.facts, app.ID)
+	case b.facts == nil:
+		b.facts = map[string]*fact{app.ID: next}
+	default:
+		b.facts[app.ID] = next
+	}
+}
+
+// intern turns a raw fact into a fact: names interned, counters summed per day and
+// key, everything sorted. It returns nil for a fact that contributes nothing.
+func (b *Book) intern(raw rawFact) *fact {
+	counts := raw.counts
+	for _, st := range raw.stages {
+		s := int(b.stages.id(st.stage))
+		counts = append(counts,
+			contrib{day: st.day, key: uint32(kStage + 2*s), val: 1},
+			contrib{day: st.day, key: uint32(kStage + 2*s + 1), val: st.minutes})
+	}
+	if len(counts) == 0 && len(raw.timed) == 0 {
+		return nil
+	}
+	slices.SortFunc(counts, compareContrib)
+	merged := make([]contrib, 0, len(counts))
+	for _, c := range counts {
+		if n := len(merged); n > 0 && merged[n-1].day == c.day && merged[n-1].key == c.key {
+			merged[n-1].val += c.val
+			continue
+		}
+		merged = append(merged, c)
+	}
+	merged = slices.DeleteFunc(merged, func(c contrib) bool { return c.val == 0 })
+	timed := slices.Clone(raw.timed)
+	slices.SortFunc(timed, compareTimedContrib)
+	return &fact{
+		recruiter: b.recruiters.id(raw.recruiter),
+		job:       b.jobs.id(raw.job),
+		counts:    slices.Clip(merged),
+		timed:     timed,
+	}
+}
+
+func compareContrib(a, b contrib) int {
+	if c := cmp.Compare(a.day, b.day); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.key, b.key)
+}
+
+func compareTimedContrib(a, b timedContrib) int {
+	if c := compareContrib(contrib{day: a.day, key: a.key}, contrib{day: b.day, key: b.key}); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.at, b.at)
+}
+
+// replace takes the old fact's contributions out of the cells and puts the new
+// one's in. Either may be nil.
+func (b *Book) replace(old, next *fact) {
+	if old != nil && next != nil && old.recruiter == next.recruiter && old.job == next.job {
+		targets := b.targets(next)
+		diffCounts(old.counts, next.counts, func(c contrib) {
+			for _, s := range targets {
+				s.add(c.day, c.key, c.val)
+			}
+		})
+		diffTimed(old.timed, next.timed, func(t timedContrib, added bool) {
+			for _, s := range targets {
+				if added {
+					s.addTimed(t.day, timedEntry{at: t.at, key: t.key})
+				} else {
+					s.removeTimed(t.day, timedEntry{at: t.at, key: t.key})
+				}
+			}
+		})
+		return
+	}
+	if old != nil {
+		for _, s := range b.targets(old) {
+			for _, c := range old.counts {
+				s.add(c.day, c.key, -c.val)
+			}
+			for _, t := range old.timed {
+				s.removeTimed(t.day, timedEntry{at: t.at, key: t.key})
+			}
+		}
+	}
+	if next != nil {
+		for _, s := range b.targets(next) {
+			for _, c := range next.counts {
+				s.add(c.day, c.key, c.val)
+			}
+			for _, t := range next.timed {
+				s.addTimed(t.day, timedEntry{at: t.at, key: t.key})
+			}
+		}
+	}
+}
+
+// targets returns the series a fact contributes to, created if absent: its
+// recruiter's and its job's for that recruiter.
+func (b *Book) targets(f *fact) [2]*series {
+	for int(f.recruiter) >= len(b.byRec) {
+		b.byRec = append(b.byRec, nil)
+	}
+	r := b.byRec[f.recruiter]
+	if r == nil {
+		r = &series{}
+		b.byRec[f.recruiter] = r
+	}
+	k := jobRecruiter{job: f.job, recruiter: f.recruiter}
+	j := b.byJob[k]
+	if j == nil {
+		j = &series{}
+		if b.byJob == nil {
+			b.byJob = map[jobRecruiter]*series{}
+		}
+		b.byJob[k] = j
+	}
+	return [2]*series{r, j}
+}
+
+// diffCounts calls change with every (day, key) whose value differs between the two
+// sorted lists, and the difference.
+func diffCounts(old, next []contrib, change func(contrib)) {
+	i, j := 0, 0
+	for i < len(old) || j < len(next) {
+		var c int
+		switch {
+		case i == len(old):
+			c = 1
+		case j == len(next):
+			c = -1
+		default:
+			c = compareContrib(old[i], next[j])
+		}
+		switch {
+		case c < 0:
+			change(contrib{day: old[i].day, key: old[i].key, val: -old[i].val})
+			i++
+		case c > 0:
+			change(next[j])
+			j++
+		default:
+			if d := next[j].val - old[i].val; d != 0 {
+				change(contrib{day: old[i].day, key: old[i].key, val: d})
+			}
+			i++
+			j++
+		}
+	}
+}
+
+// diffTimed calls change with every entry only in old (added false) or only in next
+// (added true), both sorted.
+func diffTimed(old, next []timedContrib, change func(t timedContrib, added bool)) {
+	i, j := 0, 0
+	for i < len(old) || j < len(next) {
+		var c int
+		switch {
+		case i == len(old):
+			c = 1
+		case j == len(next):
+			c = -1
+		default:
+			c = compareTimedContrib(old[i], next[j])
+		}
+		switch {
+		case c < 0:
+			change(old[i], false)
+			i++
+		case c > 0:
+			change(next[j], true)
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+}

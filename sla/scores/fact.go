@@ -1,0 +1,350 @@
+package scores
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/sla"
+)
+
+// Keys of the counters a cell holds. Each is a count of applications, clocks, events
+// or samples; kStage entries come in pairs per interned stage: applications that left
+// it, and the minutes they spent in it.
+const (
+	kApps            = iota // applications received (cohort day)
+	kPending                // open, received, never contacted
+	kRejected               // rejected (current status)
+	kGhostedRejected        // rejected with no contact at or after the rejection
+	kContacted              // funnel: received and contacted
+	kInterviewed            // funnel: received and an interview scheduled
+	kOffered                // funnel: received and an offer extended
+	kHired                  // funnel: received and hired
+	kInterviews             // interviews, on the day of their scheduled time
+	kSurveys                // survey responses, on their day
+	kPromoters              // of which 9–10
+	kDetractors             // of which 0–6
+	kAllMet                 // survey responses of applications none of whose clocks can breach
+	kAllMetPromoters
+	kAllMetDetractors
+	kMet                             // + metric index: met clocks, on their stopped_at day
+	kBreached = kMet + nMetrics      // + metric index: breached clocks, on their due day
+	kHour     = kBreached + nMetrics // + hour of the due moment: breached clocks
+	kFirst    = kHour + 24           // + bucket: first-response times, cohort day
+	kReply    = kFirst + nBuckets    // + bucket: reply times, on the inbound message's day
+	kStage    = kReply + nBuckets    // + 2×stage: left the stage; +1: minutes spent in it
+)
+
+// nMetrics is len(sla.Metrics()); a test keeps them equal.
+const nMetrics = 8
+
+// Keys of timed entries: facts that change with the moment of the query.
+const (
+	tSilent    = iota // an open application's earliest open first_response or contact_gap due time
+	tPromoter         // a survey response of an application that breaches at the entry's time
+	tPassive          //
+	tDetractor        //
+)
+
+// monthOfSilence is how long a first_response or contact_gap clock stays breached
+// before an open application counts as ghosted.
+const monthOfSilence = 30 * 24 * time.Hour
+
+// metricIndex is the position of each metric in sla.Metrics().
+var metricIndex = func() map[sla.Metric]int {
+	m := map[sla.Metric]int{}
+	for i, metric := range sla.Metrics() {
+		if i < nMetrics {
+			m[metric] = i
+		}
+	}
+	return m
+}()
+
+// contrib is one counter an application adds to its recruiter's and job's cells.
+type contrib struct {
+	day int32
+	key uint32
+	val int32
+}
+
+// timedContrib is one timed entry an application adds to its cells.
+type timedContrib struct {
+	at  int64 // Unix milliseconds
+	day int32
+	key uint32
+}
+
+// stageTime is time spent in a stage, before the stage name is interned.
+type stageTime struct {
+	day     int32
+	stage   string
+	minutes int32
+}
+
+// rawFact is what an application contributes, computed without the book's lock.
+type rawFact struct {
+	recruiter, job string
+	counts         []contrib
+	timed          []timedContrib
+	stages         []stageTime
+}
+
+// dayOf returns the calendar day of t in loc as days since 1970-01-01, and the hour.
+func dayOf(t time.Time, loc *time.Location) (day int32, hour int) {
+	_, off := t.In(loc).Zone()
+	s := t.Unix() + int64(off)
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return int32(d), int((s - d*86400) / 3600)
+}
+
+// dateDay returns t's calendar date, in t's own location, as days since 1970-01-01.
+func dateDay(t time.Time) int32 {
+	y, m, d := t.Date()
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// dayDate is the midnight in loc that starts day.
+func dayDate(day int32, loc *time.Location) time.Time {
+	y, m, d := time.Unix(int64(day)*86400, 0).UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc)
+}
+
+// weekday is the day's weekday, 0 = Monday (1970-01-01 was a Thursday).
+func weekday(day int32) int { return int(((day+3)%7 + 7) % 7) }
+
+// factOf computes what an application contributes, by the attribution rules of the
+// README's "Scores" section: status figures on the cohort day (the first
+// application_received, else the first event), events on their own day.
+func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc *time.Location) rawFact {
+	f := rawFact{recruiter: app.RecruiterID, job: app.JobID}
+	events := app.Events
+	if len(events) == 0 {
+		return f
+	}
+	if !slices.IsSortedFunc(events, eventOrder) {
+		events = slices.Clone(events)
+		interactions.SortEvents(events)
+	}
+	day := func(t time.Time) int32 { d, _ := dayOf(t, loc); return d }
+	add := func(d int32, key int, val int32) {
+		f.counts = append(f.counts, contrib{day: d, key: uint32(key), val: val})
+	}
+
+	// One pass over the events.
+	var (
+		received                    *time.Time
+		contacted, contactedEarly   bool       // contactedEarly: before application_received
+		firstContact                *time.Time // the first contact at or after application_received
+		interviewed, offered, hired bool
+		status                      = interactions.StatusOpen
+		toldOfRejection             bool // a contact at or after the rejection
+		stage                       string
+		stageSince                  time.Time
+		inStage                     bool
+		interviews                  = map[string]time.Time{} // interview id → when it takes place
+		scheduled                   = map[string]bool{}      // interview ids with an interview_scheduled
+		contactTimes                = map[int64]bool{}       // Unix ms of every contact
+	)
+	leaveStage := func(at time.Time) {
+		if inStage {
+			f.stages = append(f.stages, stageTime{stage: stage, minutes: int32(max(at.Sub(stageSince), 0) / time.Minute)})
+			inStage = false
+		}
+	}
+	for i := range events {
+		e := &events[i]
+		t := e.OccurredAt
+		if e.IsContact() {
+			contacted = true
+			contactTimes[t.UnixMilli()] = true
+			if received == nil {
+				contactedEarly = true
+			} else if firstContact == nil {
+				firstContact = &t
+			}
+			if status == interactions.StatusRejected {
+				toldOfRejection = true
+			}
+		}
+		switch e.Kind {
+		case interactions.KindApplicationReceived:
+			if received == nil {
+				received = &t
+			}
+		case interactions.KindInterviewScheduled, interactions.KindInterviewRescheduled:
+			if e.Kind == interactions.KindInterviewScheduled {
+				interviewed = true
+				scheduled[e.InterviewID] = true
+			}
+			if e.ScheduledFor != nil {
+				interviews[e.InterviewID] = *e.ScheduledFor
+			} else if _, ok := interviews[e.InterviewID]; !ok && e.Kind == interactions.KindInterviewScheduled {
+				interviews[e.InterviewID] = t
+			}
+		case interactions.KindOfferExtended:
+			offered = true
+		case interactions.KindStageChanged:
+			if e.Stage != "" && e.Stage != stage {
+				leaveStage(t)
+				stage, stageSince, inStage = e.Stage, t, true
+			}
+		case interactions.KindRejected, interactions.KindHired, interactions.KindWithdrawn:
+			next := interactions.StatusRejected
+			switch e.Kind {
+			case interactions.KindHired:
+				next, hired = interactions.StatusHired, true
+			case interactions.KindWithdrawn:
+				next = interactions.StatusWithdrawn
+			}
+			if status != next {
+				leaveStage(t)
+				status = next
+				// A contact at the same instant, ordered before the rejection, told the candidate too.
+				toldOfRejection = contactTimes[t.UnixMilli()]
+			}
+		case interactions.KindUnrejected:
+			if status != interactions.StatusOpen {
+				status = interactions.StatusOpen
+				if stage != "" {
+					stageSince, inStage = t, true
+				}
+			}
+		}
+	}
+
+	cohortAt := events[0].OccurredAt
+	if received != nil {
+		cohortAt = *received
+	}
+	cohort := day(cohortAt)
+	open := status == interactions.StatusOpen
+
+	if received != nil {
+		add(cohort, kApps, 1)
+		if open && !contacted {
+			add(cohort, kPending, 1)
+		}
+		if firstContact != nil && !contactedEarly {
+			add(cohort, kFirst+bucketOf(firstContact.Sub(*received)), 1)
+		}
+		for _, step := range [...]struct {
+			key     int
+			reached bool
+		}{{kContacted, contacted}, {kInterviewed, interviewed}, {kOffered, offered}, {kHired, hired}} {
+			if step.reached {
+				add(cohort, step.key, 1)
+			}
+		}
+		for i := range f.stages {
+			f.stages[i].day = cohort
+		}
+	} else {
+		f.stages = nil
+	}
+	if status == interactions.StatusRejected {
+		add(cohort, kRejected, 1)
+		if !toldOfRejection {
+			add(cohort, kGhostedRejected, 1)
+		}
+	}
+	for id, at := range interviews {
+		if scheduled[id] {
+			add(day(at), kInterviews, 1)
+		}
+	}
+
+	// Clocks: attainment, breaches, reply times; the earliest moment the application
+	// has a breached clock, and the due time that makes it silent.
+	var breachAt, silentDue int64 = -1, -1
+	for i := range clocks {
+		c := &clocks[i]
+		m, ok := metricIndex[c.Metric]
+		if !ok {
+			continue
+		}
+		state := c.StateAt(now)
+		switch state {
+		case sla.StateMet:
+			if c.StoppedAt != nil {
+				add(day(*c.StoppedAt), kMet+m, 1)
+			}
+		case sla.StateBreached:
+			d, h := dayOf(c.DueAt, loc)
+			add(d, kBreached+m, 1)
+			add(d, kHour+h, 1)
+		}
+		if state == sla.StateBreached || c.Open() {
+			breachAt = minAt(breachAt, c.DueAt.UnixMilli())
+		}
+		if open && c.Open() && (c.Metric == sla.MetricFirstResponse || c.Metric == sla.MetricContactGap) {
+			silentDue = minAt(silentDue, c.DueAt.UnixMilli())
+		}
+		if c.Metric == sla.MetricReply && c.StoppedAt != nil && contactTimes[c.StoppedAt.UnixMilli()] {
+			if msg := findEvent(events, c.StartedBy); msg != nil && msg.Kind == interactions.KindMessage && msg.Direction == interactions.Inbound {
+				add(day(msg.OccurredAt), kReply+bucketOf(c.StoppedAt.Sub(msg.OccurredAt)), 1)
+			}
+		}
+	}
+	if silentDue >= 0 {
+		f.timed = append(f.timed, timedContrib{day: cohort, key: tSilent, at: silentDue})
+	}
+
+	// Survey responses, split by whether the application breaches.
+	for i := range events {
+		e := &events[i]
+		if e.Kind != interactions.KindSurveyResponse || e.Score == nil {
+			continue
+		}
+		d := day(e.OccurredAt)
+		add(d, kSurveys, 1)
+		class := tPassive
+		switch s := *e.Score; {
+		case s >= 9:
+			add(d, kPromoters, 1)
+			class = tPromoter
+		case s <= 6:
+			add(d, kDetractors, 1)
+			class = tDetractor
+		}
+		if breachAt >= 0 {
+			f.timed = append(f.timed, timedContrib{day: d, key: uint32(class), at: breachAt})
+			continue
+		}
+		add(d, kAllMet, 1)
+		switch class {
+		case tPromoter:
+			add(d, kAllMetPromoters, 1)
+		case tDetractor:
+			add(d, kAllMetDetractors, 1)
+		}
+	}
+	return f
+}
+
+func minAt(a, b int64) int64 {
+	if a < 0 || b < a {
+		return b
+	}
+	return a
+}
+
+func findEvent(events []interactions.Interaction, id string) *interactions.Interaction {
+	for i := range events {
+		if events[i].ID == id {
+			return &events[i]
+		}
+	}
+	return nil
+}
+
+func eventOrder(a, b interactions.Interaction) int {
+	if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}

@@ -1,0 +1,358 @@
+package scores
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/goodwillhq/goodwill/sla"
+)
+
+// maxStages is how many stages Funnel reports: those most applications left.
+const maxStages = 10
+
+// Scores returns one group per key with any roll-up in the period, ordered by key.
+// The org group has key "org" and is always there (GroupBy ByOrg or empty). Names are
+// left empty for the caller to fill. An unknown GroupBy returns nil.
+func (b *Book) Scores(q Query, now time.Time) []Group {
+	from, to := period(q)
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	allowed := b.allowed(q.Recruiters)
+	var groups []Group
+	a := newAcc(now, false)
+	switch q.GroupBy {
+	case ByRecruiter:
+		for r, s := range b.byRec {
+			if s == nil || !allowed(int32(r)) || !s.any(from, to) {
+				continue
+			}
+			a.reset()
+			a.addSeries(s, from, to)
+			groups = append(groups, a.group(b.recruiters.list[r]))
+		}
+	case ByTeam:
+		teams := map[string]*acc{}
+		for r, s := range b.byRec {
+			if s == nil || !allowed(int32(r)) || !s.any(from, to) {
+				continue
+			}
+			team := q.Teams[b.recruiters.list[r]]
+			t := teams[team]
+			if t == nil {
+				t = newAcc(now, false)
+				teams[team] = t
+			}
+			t.addSeries(s, from, to)
+		}
+		for team, t := range teams {
+			groups = append(groups, t.group(team))
+		}
+	case ByJob:
+		var keys []jobRecruiter
+		for k, s := range b.byJob {
+			if allowed(k.recruiter) && s.any(from, to) {
+				keys = append(keys, k)
+			}
+		}
+		slices.SortFunc(keys, func(x, y jobRecruiter) int { return cmp.Compare(x.job, y.job) })
+		for i := 0; i < len(keys); {
+			job := keys[i].job
+			a.reset()
+			for ; i < len(keys) && keys[i].job == job; i++ {
+				a.addSeries(b.byJob[keys[i]], from, to)
+			}
+			groups = append(groups, a.group(b.jobs.list[job]))
+		}
+	case ByOrg, "":
+		b.eachRecruiter(allowed, func(s *series) { a.addSeries(s, from, to) })
+		return []Group{a.group("org")}
+	default:
+		return nil
+	}
+	slices.SortFunc(groups, func(x, y Group) int { return cmp.Compare(x.Key, y.Key) })
+	return groups
+}
+
+// Sentiment returns the period's survey figures split by whether the candidate's
+// application had a breached clock at now: responses are counted on their own day,
+// for the query's recruiters (all when nil); GroupBy is ignored.
+func (b *Book) Sentiment(q Query, now time.Time) Sentiment {
+	from, to := period(q)
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	a := newAcc(now, false)
+	b.eachRecruiter(b.allowed(q.Recruiters), func(s *series) { a.addSeries(s, from, to) })
+	met := [3]int64{a.v[kAllMet] + a.surveys[0][0], a.v[kAllMetPromoters] + a.surveys[0][1], a.v[kAllMetDetractors] + a.surveys[0][2]}
+	return Sentiment{AllMet: cohortOf(met), Breached: cohortOf(a.surveys[1])}
+}
+
+func cohortOf(s [3]int64) Cohort {
+	c := Cohort{CNPS: cnps(s[0], s[1], s[2])}
+	if c.CNPS != nil {
+		c.Responses = ptr(int(s[0]))
+	}
+	return c
+}
+
+// Weekly returns the trend for the weeks overlapping the period: whole weeks from
+// Monday to Sunday in the book's zone, for the query's recruiters (all when nil).
+func (b *Book) Weekly(q Query, now time.Time) []Week {
+	from, to := period(q)
+	if to < from || q.From.IsZero() || q.To.IsZero() {
+		return nil
+	}
+	loc := b.location()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	allowed := b.allowed(q.Recruiters)
+	var weeks []Week
+	a := newAcc(now, false)
+	for monday := from - int32(weekday(from)); monday <= to; monday += 7 {
+		a.reset()
+		b.eachRecruiter(allowed, func(s *series) { a.addSeries(s, monday, monday+6) })
+		g := a.group("")
+		weeks = append(weeks, Week{
+			Start:                 dayDate(monday, loc),
+			SLAAttainment:         g.SLAAttainment,
+			FirstResponseP50Hours: g.FirstResponseP50Hours,
+			Breaches:              g.Breaches,
+		})
+	}
+	return weeks
+}
+
+// HeatMap returns the period's breaches (by due day) by weekday and hour of the due
+// moment in the book's zone, for the query's recruiters (all when nil).
+func (b *Book) HeatMap(q Query) HeatMap {
+	from, to := period(q)
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var hm HeatMap
+	b.eachRecruiter(b.allowed(q.Recruiters), func(s *series) {
+		lo, hi := s.span(from, to)
+		for i := lo; i < hi; i++ {
+			wd := weekday(s.days[i])
+			for _, e := range s.cells[i].n {
+				if e.key >= kHour && e.key < kHour+24 {
+					hm[wd][e.key-kHour] += int(e.val)
+				}
+			}
+		}
+	})
+	return hm
+}
+
+// Funnel returns the funnel of the applications received in the period, for the
+// query's recruiters (all when nil): how many reached each step, and the mean hours
+// spent in the stages most of them left.
+func (b *Book) Funnel(q Query, now time.Time) Funnel {
+	from, to := period(q)
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	a := newAcc(now, true)
+	b.eachRecruiter(b.allowed(q.Recruiters), func(s *series) { a.addSeries(s, from, to) })
+	f := Funnel{Steps: []FunnelStep{
+		{Step: "applied", Applications: int(a.v[kApps])},
+		{Step: "contacted", Applications: int(a.v[kContacted])},
+		{Step: "interviewed", Applications: int(a.v[kInterviewed])},
+		{Step: "offered", Applications: int(a.v[kOffered])},
+		{Step: "hired", Applications: int(a.v[kHired])},
+	}, Stages: []StageTime{}}
+	for s := 0; 2*s+1 < len(a.stages); s++ {
+		left, minutes := a.stages[2*s], a.stages[2*s+1]
+		if left <= 0 {
+			continue
+		}
+		f.Stages = append(f.Stages, StageTime{
+			Stage:     b.stages.list[s],
+			MeanHours: round(float64(minutes)/float64(left)/60, 2),
+			Left:      int(left),
+		})
+	}
+	slices.SortFunc(f.Stages, func(x, y StageTime) int {
+		if c := cmp.Compare(y.Left, x.Left); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Stage, y.Stage)
+	})
+	if len(f.Stages) > maxStages {
+		f.Stages = f.Stages[:maxStages]
+	}
+	return f
+}
+
+// period returns the query's days; a zero From or To leaves that end open.
+func period(q Query) (from, to int32) {
+	from, to = math.MinInt32+1, math.MaxInt32-1
+	if !q.From.IsZero() {
+		from = dateDay(q.From)
+	}
+	if !q.To.IsZero() {
+		to = dateDay(q.To)
+	}
+	return from, to
+}
+
+// allowed returns whether a recruiter index is within the query's recruiters.
+func (b *Book) allowed(recruiters []string) func(int32) bool {
+	if recruiters == nil {
+		return func(int32) bool { return true }
+	}
+	set := map[int32]bool{}
+	for _, r := range recruiters {
+		if i, ok := b.recruiters.lookup(r); ok {
+			set[i] = true
+		}
+	}
+	return func(i int32) bool { return set[i] }
+}
+
+func (b *Book) eachRecruiter(allowed func(int32) bool, f func(*series)) {
+	for r, s := range b.byRec {
+		if s != nil && allowed(int32(r)) {
+			f(s)
+		}
+	}
+}
+
+// acc sums cells into one group's figures, evaluating timed entries at now.
+type acc struct {
+	now         int64 // Unix milliseconds
+	v           [kStage]int64
+	silent      int64       // open applications silent at now
+	ghostedOpen int64       // of which for a month or more
+	surveys     [2][3]int64 // timed survey responses [not breached, breached at now][responses, promoters, detractors]
+	withStages  bool
+	stages      []int64 // key − kStage → sum, when withStages
+}
+
+func newAcc(now time.Time, withStages bool) *acc {
+	return &acc{now: now.UnixMilli(), withStages: withStages}
+}
+
+func (a *acc) reset() { *a = acc{now: a.now, withStages: a.withStages, stages: a.stages[:0]} }
+
+func (a *acc) addSeries(s *series, from, to int32) {
+	lo, hi := s.span(from, to)
+	for i := lo; i < hi; i++ {
+		a.addCell(&s.cells[i])
+	}
+}
+
+func (a *acc) addCell(c *cell) {
+	for _, e := range c.n {
+		switch {
+		case e.key < kStage:
+			a.v[e.key] += int64(e.val)
+		case a.withStages:
+			i := int(e.key - kStage)
+			for i >= len(a.stages) {
+				a.stages = append(a.stages, 0)
+			}
+			a.stages[i] += int64(e.val)
+		}
+	}
+	for _, t := range c.timed {
+		due := t.at <= a.now
+		if t.key == tSilent {
+			if due {
+				a.silent++
+				if t.at+monthOfSilence.Milliseconds() <= a.now {
+					a.ghostedOpen++
+				}
+			}
+			continue
+		}
+		side := 0
+		if due {
+			side = 1
+		}
+		a.surveys[side][0]++
+		switch t.key {
+		case tPromoter:
+			a.surveys[side][1]++
+		case tDetractor:
+			a.surveys[side][2]++
+		}
+	}
+}
+
+// group computes a group's figures from the sums.
+func (a *acc) group(key string) Group {
+	g := Group{
+		Key:                   key,
+		Applications:          int(a.v[kApps]),
+		FirstResponseP50Hours: percentile(a.v[kFirst:kFirst+nBuckets], 0.5),
+		FirstResponseP90Hours: percentile(a.v[kFirst:kFirst+nBuckets], 0.9),
+		FirstResponsePending:  int(a.v[kPending]),
+		ReplyP50Hours:         percentile(a.v[kReply:kReply+nBuckets], 0.5),
+		AttainmentByMetric:    map[string]float64{},
+		SilentNow:             int(a.silent),
+		Ghosted:               int(a.v[kGhostedRejected] + a.ghostedOpen),
+		Interviews:            int(a.v[kInterviews]),
+		SurveyResponses:       int(a.v[kSurveys]),
+		CNPS:                  cnps(a.v[kSurveys], a.v[kPromoters], a.v[kDetractors]),
+	}
+	var sum float64
+	for i, m := range sla.Metrics()[:nMetrics] {
+		met, breached := a.v[kMet+i], a.v[kBreached+i]
+		g.Breaches += int(breached)
+		if met+breached == 0 {
+			continue
+		}
+		r := float64(met) / float64(met+breached)
+		g.AttainmentByMetric[string(m)] = round(r, 4)
+		sum += r
+	}
+	if n := len(g.AttainmentByMetric); n > 0 {
+		g.SLAAttainment = ptr(round(sum/float64(n), 4))
+	}
+	g.MissedInterviews = int(a.v[kBreached+metricIndex[sla.MetricInterviewOutcome]])
+	if d := a.v[kRejected] + a.ghostedOpen; d > 0 {
+		g.GhostingRate = ptr(round(float64(g.Ghosted)/float64(d), 4))
+	}
+	g.ExperienceScore = experience(g, a.v[kRejected], a.v[kGhostedRejected])
+	return g
+}
+
+// cnps is the candidate NPS of n responses, nil below MinRespondents.
+func cnps(n, promoters, detractors int64) *int {
+	if n < MinRespondents {
+		return nil
+	}
+	return ptr(int(math.Round(100 * float64(promoters-detractors) / float64(n))))
+}
+
+// experience is the composite score the README's "Scores" section states: the
+// weighted mean of the components that have data, 0–100; nil when none has.
+func experience(g Group, rejected, ghostedRejected int64) *int {
+	var sum, weights float64
+	part := func(weight, value float64) {
+		sum += weight * min(max(value, 0), 1)
+		weights += weight
+	}
+	if p := g.FirstResponseP50Hours; p != nil {
+		part(25, 1-(*p-24)/96) // 1 up to a day, 0 from five days on
+	}
+	if g.SLAAttainment != nil {
+		part(25, *g.SLAAttainment)
+	}
+	if g.GhostingRate != nil {
+		part(20, 1-*g.GhostingRate)
+	}
+	if g.Interviews > 0 {
+		part(10, 1-float64(g.MissedInterviews)/float64(g.Interviews))
+	}
+	if rejected > 0 {
+		part(10, float64(rejected-ghostedRejected)/float64(rejected))
+	}
+	if g.CNPS != nil {
+		part(10, float64(*g.CNPS+100)/200)
+	}
+	if weights == 0 {
+		return nil
+	}
+	return ptr(int(math.Round(100 * sum / weights)))
+}
