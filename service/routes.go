@@ -81,6 +81,12 @@ func (s *Server) routes() http.Handler {
 	r.GET("/alerts/:id/ack", s.ackLinkPage)
 	r.POST("/alerts/:id/ack", s.ackLinkPost)
 
+	// Scores: aggregates only; a recruiter key sees its own and its reports' (handlers_scores.go).
+	scorers := s.authenticate(auth.RoleAdmin, auth.RoleViewer, auth.RoleRecruiter)
+	v1.GET("/scores", scorers, s.getScores)
+	v1.GET("/scores.csv", scorers, s.getScoresCSV)
+	v1.GET("/scores/sentiment", scorers, s.getSentiment)
+
 	v1.POST("/erasures", admin, s.postErasure)
 	v1.GET("/erasures/:id", admin, s.getErasure)
 

@@ -1,0 +1,275 @@
+package service
+
+import (
+	"bytes"
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/sla"
+	"github.com/goodwillhq/goodwill/sla/scores"
+)
+
+// Score periods: the default is the 30 days ending today, the longest a year.
+const (
+	defaultScoreDays = 30
+	maxScoreDays     = 366
+)
+
+// orgName is the name of the organisation's group.
+const orgName = "Organisation"
+
+// parseScores reads group_by (when withGroupBy), from and to, and narrows a recruiter
+// key to the recruiters it may see. Days are calendar days in the business calendar's
+// zone; to defaults to today there, from to 29 days before to.
+func (s *Server) parseScores(c *gin.Context, withGroupBy bool) (scores.Query, error) {
+	var fields []interactions.FieldError
+	bad := func(field, msg string) { fields = append(fields, interactions.FieldError{Field: field, Message: msg}) }
+	r := scores.Query{GroupBy: scores.ByOrg}
+	if withGroupBy {
+		switch g := scores.GroupBy(c.Query("group_by")); g {
+		case "":
+		case scores.ByRecruiter, scores.ByJob, scores.ByTeam, scores.ByOrg:
+			r.GroupBy = g
+		default:
+			bad("group_by", "must be recruiter, job, team or org")
+		}
+	}
+	zone := s.zone()
+	day := func(name string) (t time.Time, given bool) {
+		v := c.Query(name)
+		if v == "" {
+			return time.Time{}, false
+		}
+		t, err := time.ParseInLocation(time.DateOnly, v, zone)
+		if err != nil {
+			bad(name, "must be a date like 2026-11-30")
+			return time.Time{}, false
+		}
+		return t, true
+	}
+	from, hasFrom := day("from")
+	to, hasTo := day("to")
+	if len(fields) > 0 {
+		return r, interactions.Invalid(fields...)
+	}
+	if !hasTo {
+		y, m, d := s.now().In(zone).Date()
+		to = time.Date(y, m, d, 0, 0, 0, 0, zone)
+	}
+	if !hasFrom {
+		from = to.AddDate(0, 0, -(defaultScoreDays - 1))
+	}
+	switch days := calendarDays(from, to); {
+	case days < 1:
+		bad("from", "must not be after to")
+	case days > maxScoreDays:
+		bad("from", "the period from from to to is at most "+strconv.Itoa(maxScoreDays)+" days")
+	}
+	if len(fields) > 0 {
+		return r, interactions.Invalid(fields...)
+	}
+	r.From, r.To = from, to
+	var err error
+	r.Recruiters, err = s.recruiterScope(c, "")
+	return r, err
+}
+
+// calendarDays counts the days from the date of a to the date of b, both included
+// (zero or less when b is before a), whatever daylight-saving changes lie between.
+func calendarDays(a, b time.Time) int {
+	ya, ma, da := a.Date()
+	yb, mb, db := b.Date()
+	span := time.Date(yb, mb, db, 0, 0, 0, 0, time.UTC).Sub(time.Date(ya, ma, da, 0, 0, 0, 0, time.UTC))
+	return int(span.Hours()/24) + 1
+}
+
+// scoreGroups answers a score query with named groups.
+func (s *Server) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, error) {
+	var names map[string]string
+	if r.GroupBy == scores.ByRecruiter || r.GroupBy == scores.ByTeam {
+		dir, err := s.directory.List(ctx(c))
+		if err != nil {
+			return nil, err
+		}
+		names = make(map[string]string, len(dir))
+		r.Teams = make(map[string]string, len(dir))
+		for _, rec := range dir {
+			names[rec.ID] = rec.Name
+			if rec.Team != "" {
+				r.Teams[rec.ID] = rec.Team
+			}
+		}
+	}
+	groups := s.book.Scores(r, s.now())
+	if groups == nil {
+		groups = []scores.Group{}
+	}
+	if r.GroupBy == scores.ByJob {
+		ids := make([]string, 0, len(groups))
+		for _, g := range groups {
+			if g.Key != "" {
+				ids = append(ids, g.Key)
+			}
+		}
+		var err error
+		if names, err = s.interactions.JobTitles(ctx(c), ids); err != nil {
+			return nil, err
+		}
+	}
+	for i := range groups {
+		g := &groups[i]
+		switch r.GroupBy {
+		case scores.ByRecruiter, scores.ByJob:
+			g.Name = names[g.Key]
+		case scores.ByTeam:
+			g.Name = g.Key
+		case scores.ByOrg:
+			g.Name = orgName
+		}
+		if g.AttainmentByMetric == nil {
+			g.AttainmentByMetric = map[string]float64{}
+		}
+	}
+	return groups, nil
+}
+
+// getScores answers GET /v1/scores.
+func (s *Server) getScores(c *gin.Context) {
+	r, err := s.parseScores(c, true)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	groups, err := s.scoreGroups(c, r)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"groups": groups})
+}
+
+// getScoresCSV answers GET /v1/scores.csv: the groups of GET /v1/scores as CSV.
+func (s *Server) getScoresCSV(c *gin.Context) {
+	r, err := s.parseScores(c, true)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	groups, err := s.scoreGroups(c, r)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	cols := scoreColumns()
+	row := make([]string, len(cols))
+	for i, col := range cols {
+		row[i] = col.name
+	}
+	_ = w.Write(row) // a bytes.Buffer does not fail
+	for i := range groups {
+		for j, col := range cols {
+			row[j] = col.cell(&groups[i])
+		}
+		_ = w.Write(row)
+	}
+	w.Flush()
+	name := "scores-" + string(r.GroupBy) + "-" + r.From.Format(time.DateOnly) + "-" + r.To.Format(time.DateOnly) + ".csv"
+	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+}
+
+// scoreColumn is one column of the CSV: its header (the JSON field's name) and how a
+// group's cell reads.
+type scoreColumn struct {
+	name string
+	cell func(g *scores.Group) string
+}
+
+// scoreColumns are the CSV's columns: the JSON fields in order, with
+// attainment_by_metric spread over one attainment_<metric> column per metric.
+// Missing (null) figures are empty cells.
+func scoreColumns() []scoreColumn {
+	cols := []scoreColumn{
+		{"key", func(g *scores.Group) string { return csvText(g.Key) }},
+		{"name", func(g *scores.Group) string { return csvText(g.Name) }},
+		{"applications", func(g *scores.Group) string { return strconv.Itoa(g.Applications) }},
+		{"first_response_p50_hours", func(g *scores.Group) string { return csvFloat(g.FirstResponseP50Hours) }},
+		{"first_response_p90_hours", func(g *scores.Group) string { return csvFloat(g.FirstResponseP90Hours) }},
+		{"first_response_pending", func(g *scores.Group) string { return strconv.Itoa(g.FirstResponsePending) }},
+		{"reply_p50_hours", func(g *scores.Group) string { return csvFloat(g.ReplyP50Hours) }},
+	}
+	for _, m := range sla.Metrics() {
+		cols = append(cols, scoreColumn{"attainment_" + string(m), func(g *scores.Group) string {
+			if v, ok := g.AttainmentByMetric[string(m)]; ok {
+				return csvFloat(&v)
+			}
+			return ""
+		}})
+	}
+	return append(cols, []scoreColumn{
+		{"sla_attainment", func(g *scores.Group) string { return csvFloat(g.SLAAttainment) }},
+		{"breaches", func(g *scores.Group) string { return strconv.Itoa(g.Breaches) }},
+		{"silent_now", func(g *scores.Group) string { return strconv.Itoa(g.SilentNow) }},
+		{"ghosted", func(g *scores.Group) string { return strconv.Itoa(g.Ghosted) }},
+		{"ghosting_rate", func(g *scores.Group) string { return csvFloat(g.GhostingRate) }},
+		{"interviews", func(g *scores.Group) string { return strconv.Itoa(g.Interviews) }},
+		{"missed_interviews", func(g *scores.Group) string { return strconv.Itoa(g.MissedInterviews) }},
+		{"survey_responses", func(g *scores.Group) string { return strconv.Itoa(g.SurveyResponses) }},
+		{"cnps", func(g *scores.Group) string { return csvInt(g.CNPS) }},
+		{"experience_score", func(g *scores.Group) string { return csvInt(g.ExperienceScore) }},
+	}...)
+}
+
+func csvFloat(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
+}
+
+func csvInt(v *int) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.Itoa(*v)
+}
+
+// csvText guards a text cell against formula injection: a spreadsheet would run a
+// cell starting with =, +, -, @ (or a tab or carriage return before one) as a
+// formula, so such a cell starts with a single quote instead.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// sentimentView is the answer of GET /v1/scores/sentiment.
+type sentimentView struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	scores.Sentiment
+}
+
+// getSentiment answers GET /v1/scores/sentiment: the period's survey figures of
+// candidates whose clocks were all met against those who lived through a breach.
+func (s *Server) getSentiment(c *gin.Context) {
+	r, err := s.parseScores(c, false)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, sentimentView{
+		From:      r.From.Format(time.DateOnly),
+		To:        r.To.Format(time.DateOnly),
+		Sentiment: s.book.Sentiment(r, s.now()),
+	})
+}
