@@ -55,6 +55,16 @@ type Env struct {
 	// Department is the department of the application's job, "" if unknown: scope
 	// matching needs it and the compact events do not carry it.
 	Department string
+	// Since is when these policies and calendar took effect; zero means they always
+	// were in force.
+	Since time.Time
+	// Earlier are the policies and calendars in force before Since, oldest first: each
+	// from its own Since until the next one's, the last until this Env's Since. A clock
+	// that stopped before Since keeps what it was under the Env in force when it
+	// stopped; open clocks, and clocks that stopped from Since on, follow this Env. Their
+	// own Department and Earlier are ignored: the application's department is this
+	// Env's.
+	Earlier []Env
 }
 
 // Derive computes the SLA clocks of one application from its interactions, by the
@@ -105,12 +115,74 @@ type Env struct {
 //   - Scope facts: job id, source and referral are the application's (from all its
 //     events); the stage is the one the application is in after the event that starts
 //     the clock (for stage_stall, the stage entered).
+//
+// Changes of policies and calendar (env.Earlier): a clock is decided by the policies
+// and calendar in force when it stopped, an open one by the current ones. So a change
+// recomputes open clocks from their start and leaves closed ones as they were: each
+// clock that stopped before env.Since is taken, with its outcome and deadlines, from
+// the derivation under the Env in force at its stopped_at. A clock that Env gave no
+// clock to (its policy was disabled or did not match then) did not exist and does not
+// now; one that only an earlier Env gave keeps existing (disabling a policy stops new
+// clocks, it does not erase closed ones). Since every stopped_at is the occurred_at of
+// an event, an earlier Env is derived with only when some event occurred while it was
+// in force.
 func Derive(events []interactions.Interaction, env Env, now time.Time) []Clock {
 	if len(events) == 0 {
 		return nil
 	}
 	sorted := slices.Clone(events)
 	interactions.SortEvents(sorted)
+	out := deriveSorted(sorted, env, now)
+	if len(env.Earlier) == 0 {
+		return out
+	}
+	return keepClosed(sorted, out, env, now)
+}
+
+// keepClosed replaces the clocks of cur (derived under env) that stopped before
+// env.Since with those the earlier Envs gave, each in the window it was in force.
+func keepClosed(sorted []interactions.Interaction, cur []Clock, env Env, now time.Time) []Clock {
+	out := cur[:0]
+	seen := map[string]bool{}
+	for _, c := range cur {
+		if c.Open() || !c.StoppedAt.Before(env.Since) {
+			out = append(out, c)
+			seen[c.ClockID] = true
+		}
+	}
+	for i := len(env.Earlier) - 1; i >= 0; i-- {
+		old, until := env.Earlier[i], env.Since
+		if i+1 < len(env.Earlier) {
+			until = env.Earlier[i+1].Since
+		}
+		if !eventBetween(sorted, old.Since, until) {
+			continue // nothing stopped while it was in force
+		}
+		old.Department, old.Earlier = env.Department, nil
+		for _, c := range deriveSorted(sorted, old, now) {
+			if c.Open() || c.StoppedAt.Before(old.Since) || !c.StoppedAt.Before(until) || seen[c.ClockID] {
+				continue
+			}
+			seen[c.ClockID] = true
+			c.Explain = append(c.Explain, fmt.Sprintf("kept as decided by the policies and calendar in force when it stopped, which changed at %s", apiTime(until)))
+			out = append(out, c)
+		}
+	}
+	sortClocks(out)
+	return out
+}
+
+// eventBetween reports whether an event of sorted occurred in [from, until), at the
+// millisecond precision of stopped_at.
+func eventBetween(sorted []interactions.Interaction, from, until time.Time) bool {
+	i, _ := slices.BinarySearchFunc(sorted, from, func(e interactions.Interaction, t time.Time) int {
+		return ms(e.OccurredAt).Compare(t)
+	})
+	return i < len(sorted) && ms(sorted[i].OccurredAt).Before(until)
+}
+
+// deriveSorted is Derive of events already in order, under env alone.
+func deriveSorted(sorted []interactions.Interaction, env Env, now time.Time) []Clock {
 	app := interactions.DeriveApplication(sorted[0].ApplicationID, sorted)
 	d := &deriver{
 		env:    env,
@@ -137,13 +209,18 @@ func Derive(events []interactions.Interaction, env Env, now time.Time) []Clock {
 		}
 		out = append(out, c.Clock)
 	}
-	slices.SortFunc(out, func(a, b Clock) int {
+	sortClocks(out)
+	return out
+}
+
+// sortClocks orders clocks by started_at, then clock_id.
+func sortClocks(clocks []Clock) {
+	slices.SortFunc(clocks, func(a, b Clock) int {
 		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.ClockID, b.ClockID)
 	})
-	return out
 }
 
 // liveClock is a clock being derived.

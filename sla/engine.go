@@ -3,6 +3,9 @@ package sla
 import (
 	"container/heap"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -223,24 +226,56 @@ func (e *Engine) Close() {
 	<-e.done
 }
 
-// loadEnv reads policies and the calendar and compiles them.
+// loadEnv reads policies and the calendar with their history, recording them as a new
+// version in force from now if they changed, and compiles them.
 func (e *Engine) loadEnv(ctx context.Context) error {
-	policies, err := e.store.Policies(ctx)
+	versions, err := e.store.Versions(ctx, e.now())
 	if err != nil {
 		return err
 	}
-	cal, err := e.store.Calendar(ctx)
-	if err != nil {
-		return err
-	}
-	env, err := makeEnv(policies, cal)
+	env, err := makeHistory(versions)
 	if err != nil {
 		return err
 	}
 	e.mu.Lock()
-	e.env, e.calendar = env, cal
+	e.env, e.calendar = env, versions[len(versions)-1].Calendar
 	e.mu.Unlock()
 	return nil
+}
+
+// makeHistory compiles versions (oldest first, at least one) into the Env of the
+// latest, with the others as its Earlier. Versions that share a calendar share its
+// compiled form.
+func makeHistory(versions []EnvVersion) (Env, error) {
+	var earlier []Env
+	var prev *Calendar
+	var prevEnv Env
+	for i := range versions {
+		v := &versions[i]
+		var env Env
+		if prev != nil && sameCalendar(*prev, v.Calendar) {
+			env = Env{Policies: v.Policies, Calendars: prevEnv.Calendars}
+		} else {
+			var err error
+			if env, err = makeEnv(v.Policies, v.Calendar); err != nil {
+				return Env{}, fmt.Errorf("policy version %d: %w", v.Seq, err)
+			}
+		}
+		env.Since = v.From
+		if i == len(versions)-1 {
+			env.Earlier = earlier
+			return env, nil
+		}
+		earlier = append(earlier, env)
+		prev, prevEnv = &v.Calendar, env
+	}
+	return Env{}, errors.New("no policy version")
+}
+
+func sameCalendar(a, b Calendar) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 func makeEnv(policies []Policy, cal Calendar) (Env, error) {
@@ -263,7 +298,7 @@ func (e *Engine) derive(ctx context.Context, app interactions.Application, now t
 }
 
 func (e *Engine) deriveWith(ctx context.Context, env Env, app interactions.Application, now time.Time) ([]Clock, error) {
-	if app.JobID != "" && usesDepartments(env.Policies) {
+	if app.JobID != "" && usesDepartments(env) {
 		dept, err := e.apps.JobDepartment(ctx, app.JobID)
 		if err != nil {
 			return nil, err
@@ -273,13 +308,15 @@ func (e *Engine) deriveWith(ctx context.Context, env Env, app interactions.Appli
 	return Derive(app.Events, env, now), nil
 }
 
-func usesDepartments(policies []Policy) bool {
-	for _, p := range policies {
+// usesDepartments reports whether a policy of env, or of an earlier version, is
+// scoped by department.
+func usesDepartments(env Env) bool {
+	for _, p := range env.Policies {
 		if len(p.Scope.Departments) > 0 {
 			return true
 		}
 	}
-	return false
+	return slices.ContainsFunc(env.Earlier, usesDepartments)
 }
 
 // Applied re-derives the clocks of applications whose events changed. It is the
@@ -336,10 +373,12 @@ func (e *Engine) tellStopped(ctx context.Context, clockIDs []string) error {
 }
 
 // track replaces an application's open clocks in the schedule. It returns the
-// transitions already due (at or before now) to record; quiet ones do not alert.
-// recorded, if not nil, lists transitions known to be recorded already. Callers hold
-// e.mu.
+// transitions already due (at or before now) to record; quiet ones do not alert, nor
+// do those at or before the moment the policies in force took effect (a change may
+// have moved them into the past, and a restart must not make them alert). recorded,
+// if not nil, lists transitions known to be recorded already. Callers hold e.mu.
 func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Time, quiet bool, recorded map[string]bool) (due []Fired, stopped []string) {
+	since := e.env.Since
 	ac := e.tracked[app.ID]
 	if ac == nil {
 		ac = &appClocks{id: app.ID}
@@ -361,7 +400,7 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 			if t.At.After(now) {
 				continue
 			}
-			f := e.fired(ac, c, t, quiet)
+			f := e.fired(ac, c, t, quiet || !t.At.After(since))
 			f.CandidateID, f.JobID = app.CandidateID, app.JobID
 			if slices.Contains(ac.fired, hashID(f.ID)) {
 				continue
@@ -737,8 +776,11 @@ func (e *Engine) PutCalendar(ctx context.Context, c Calendar) error {
 	return e.Reload(ctx)
 }
 
-// Reload re-reads policies and the calendar and recomputes every application's clocks;
-// transitions that land in the past are recorded without alerting.
+// Reload re-reads policies and the calendar and, if they changed, records them as a
+// new version in force from now; then it recomputes every application's open clocks
+// from their start under the new version. Transitions that land in the past are
+// recorded without alerting; closed clocks keep the outcome they had under the version
+// in force when they stopped.
 func (e *Engine) Reload(ctx context.Context) error {
 	if err := e.loadEnv(ctx); err != nil {
 		return err
@@ -776,11 +818,14 @@ type Moved struct {
 }
 
 // Preview computes how a policy or calendar change would move open clocks, changing
-// nothing: the number moved and the first 100.
+// nothing: the number moved and the first 100. Closed clocks never move.
 func (e *Engine) Preview(ctx context.Context, policy *Policy, cal *Calendar) (int, []Moved, error) {
 	e.mu.Lock()
 	cur, curCal := e.env, e.calendar
 	e.mu.Unlock()
+	// Open clocks follow the policies in force alone, and closed clocks never move:
+	// the earlier versions do not matter here.
+	cur.Earlier = nil
 	policies := slices.Clone(cur.Policies)
 	if policy != nil {
 		p := policy.WithDefaults()

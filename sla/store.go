@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -13,11 +14,12 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
-// Store keeps policies, the business calendar and the transitions clocks went
-// through in MongoDB.
+// Store keeps policies, the business calendar, their history and the transitions
+// clocks went through in MongoDB.
 type Store struct {
 	policies    *mongo.Collection
 	settings    *mongo.Collection
+	versions    *mongo.Collection
 	transitions *mongo.Collection
 }
 
@@ -26,6 +28,7 @@ func NewStore(db *mongo.Database) *Store {
 	return &Store{
 		policies:    db.Collection("sla_policies"),
 		settings:    db.Collection("settings"),
+		versions:    db.Collection("sla_versions"),
 		transitions: db.Collection("sla_transitions"),
 	}
 }
@@ -120,6 +123,107 @@ func (s *Store) SaveCalendar(ctx context.Context, c Calendar) error {
 		return interactions.Unavailable("save calendar", err)
 	}
 	return nil
+}
+
+// EnvVersion is one state of the policies and the calendar, in force from From until
+// the next version's From. Closed clocks keep the outcome they had under the version
+// in force when they stopped (see Env.Earlier).
+type EnvVersion struct {
+	Seq int64 // 1 for the first version, then one more for each
+	// From is when the version took effect, at millisecond precision; zero for the
+	// first version, in force since the beginning of time.
+	From     time.Time
+	Policies []Policy
+	Calendar Calendar
+}
+
+// versionDoc stores a version; policies and calendar as JSON text, since the
+// calendar's hours are nested arrays.
+type versionDoc struct {
+	Seq  int64     `bson:"_id"`
+	From time.Time `bson:"from"`
+	JSON string    `bson:"json"`
+}
+
+// versionBody is the JSON text of a version: what two versions are compared by.
+type versionBody struct {
+	Policies []Policy `json:"policies"`
+	Calendar Calendar `json:"calendar"`
+}
+
+// Versions returns the history of policies and calendar, oldest first, after
+// recording the stored policies and calendar as a new version in force from now when
+// they differ from the latest version (or, on a store without versions, as the first
+// one, in force since the beginning of time). Several processes doing so at once agree
+// on one history.
+func (s *Store) Versions(ctx context.Context, now time.Time) ([]EnvVersion, error) {
+	for range 5 {
+		policies, err := s.Policies(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cal, err := s.Calendar(ctx)
+		if err != nil {
+			return nil, err
+		}
+		versions, err := s.readVersions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		body, err := json.Marshal(versionBody{Policies: policies, Calendar: cal})
+		if err != nil {
+			return nil, err
+		}
+		next := EnvVersion{Seq: 1, Policies: policies, Calendar: cal}
+		if n := len(versions); n > 0 {
+			last := versions[n-1]
+			same, err := json.Marshal(versionBody{Policies: last.Policies, Calendar: last.Calendar})
+			if err != nil {
+				return nil, err
+			}
+			if string(same) == string(body) {
+				return versions, nil
+			}
+			next.Seq = last.Seq + 1
+			next.From = ms(now)
+			if next.From.Before(last.From) {
+				next.From = last.From
+			}
+		}
+		_, err = s.versions.InsertOne(ctx, versionDoc{Seq: next.Seq, From: next.From, JSON: string(body)})
+		if err == nil {
+			return append(versions, next), nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return nil, interactions.Unavailable("record policy version", err)
+		}
+		// Another process recorded a version meanwhile: compare with it.
+	}
+	return nil, interactions.Unavailable("record policy version", errors.New("policies keep changing; try again"))
+}
+
+func (s *Store) readVersions(ctx context.Context) ([]EnvVersion, error) {
+	cur, err := s.versions.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, interactions.Unavailable("list policy versions", err)
+	}
+	var docs []versionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, interactions.Unavailable("list policy versions", err)
+	}
+	out := make([]EnvVersion, 0, len(docs))
+	for _, d := range docs {
+		var b versionBody
+		if err := json.Unmarshal([]byte(d.JSON), &b); err != nil {
+			return nil, fmt.Errorf("policy version %d: %w", d.Seq, err)
+		}
+		from := d.From.UTC()
+		if d.Seq == 1 {
+			from = time.Time{}
+		}
+		out = append(out, EnvVersion{Seq: d.Seq, From: from, Policies: b.Policies, Calendar: b.Calendar})
+	}
+	return out, nil
 }
 
 // Fired is a transition a clock went through, recorded once: its _id is the clock id
