@@ -8,9 +8,9 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
-// target returns env with the built-in policy of m given target d, or disabled when d
+// withTarget returns env with the built-in policy of m given target d, or disabled when d
 // is "".
-func target(env Env, m Metric, d string) Env {
+func withTarget(env Env, m Metric, d string) Env {
 	env.Policies = slices.Clone(env.Policies)
 	for i, p := range env.Policies {
 		if p.ID == string(m) {
@@ -24,16 +24,16 @@ func target(env Env, m Metric, d string) Env {
 	return env
 }
 
-// since returns cur in force from when on, after the earlier Envs (oldest first; the
+// changedAt returns cur in force from when on, after the earlier Envs (oldest first; the
 // first in force since the beginning of time, the others from their own Since).
-func since(cur Env, when string, earlier ...Env) Env {
+func changedAt(cur Env, when string, earlier ...Env) Env {
 	cur.Since = moment(when)
 	cur.Earlier = earlier
 	return cur
 }
 
-// from returns env in force from when on, as an earlier version.
-func from(env Env, when string) Env {
+// inForceFrom returns env in force from when on, as an earlier version.
+func inForceFrom(env Env, when string) Env {
 	env.Since = moment(when)
 	return env
 }
@@ -49,14 +49,14 @@ func TestDeriveHistory(t *testing.T) {
 		ev("m2", kMessage, "03-03 10:00", inbound()),
 	}
 	day := only(MetricReply) // reply: 1d, counted 24x7 here
-	hour := target(day, MetricReply, "1h")
+	hour := withTarget(day, MetricReply, "1h")
 	office := officeEnv(MetricReply)
 	scoped := day
 	scoped.Policies = append(slices.Clone(day.Policies), Policy{
 		ID: "eng-reply", Metric: MetricReply, Target: interactions.MustParseDuration("6h"),
 		Scope: Scope{Departments: []string{"Engineering"}}, Enabled: true,
 	})
-	withDept := since(hour, "03-03 09:00", scoped)
+	withDept := changedAt(hour, "03-03 09:00", scoped)
 	withDept.Department = "engineering"
 	// Over a weekend: m1 on Friday, answered on Monday within a business day but not
 	// within 24 hours.
@@ -77,7 +77,7 @@ func TestDeriveHistory(t *testing.T) {
 		{
 			// m1 was answered before the policy shrank: it stays met, with its old
 			// due time; the open m2 follows the new policy.
-			name: "closed before the change keeps its outcome", env: since(hour, "03-03 09:00", day), events: replies, now: "03-03 12:00",
+			name: "closed before the change keeps its outcome", env: changedAt(hour, "03-03 09:00", day), events: replies, now: "03-03 12:00",
 			want: []row{
 				{"reply/m1", StateMet, "03-02 10:00", "03-03 10:00", "03-02 14:00"},
 				{"reply/m2", StateBreached, "03-03 10:00", "03-03 11:00", ""},
@@ -85,7 +85,7 @@ func TestDeriveHistory(t *testing.T) {
 		},
 		{
 			// m1 was open when the policy changed: it is recomputed from its start.
-			name: "closed after the change follows it", env: since(hour, "03-02 12:00", day), events: replies, now: "03-03 12:00",
+			name: "closed after the change follows it", env: changedAt(hour, "03-02 12:00", day), events: replies, now: "03-03 12:00",
 			want: []row{
 				{"reply/m1", StateBreached, "03-02 10:00", "03-02 11:00", "03-02 14:00"},
 				{"reply/m2", StateBreached, "03-03 10:00", "03-03 11:00", ""},
@@ -93,7 +93,7 @@ func TestDeriveHistory(t *testing.T) {
 		},
 		{
 			// A stop at the very moment of the change is under the new policy.
-			name: "stopped at the change", env: since(hour, "03-02 14:00", day), events: replies, now: "03-03 12:00",
+			name: "stopped at the change", env: changedAt(hour, "03-02 14:00", day), events: replies, now: "03-03 12:00",
 			want: []row{
 				{"reply/m1", StateBreached, "03-02 10:00", "03-02 11:00", "03-02 14:00"},
 				{"reply/m2", StateBreached, "03-03 10:00", "03-03 11:00", ""},
@@ -101,21 +101,21 @@ func TestDeriveHistory(t *testing.T) {
 		},
 		{
 			// Disabling a policy stops new clocks; closed ones stay.
-			name: "disabled since", env: since(target(day, MetricReply, ""), "03-03 09:00", day), events: replies, now: "03-03 12:00",
+			name: "disabled since", env: changedAt(withTarget(day, MetricReply, ""), "03-03 09:00", day), events: replies, now: "03-03 12:00",
 			want: []row{
 				{"reply/m1", StateMet, "03-02 10:00", "03-03 10:00", "03-02 14:00"},
 			},
 		},
 		{
 			// Enabling a policy creates no clock that stopped before it existed.
-			name: "enabled since", env: since(hour, "03-03 09:00", target(day, MetricReply, "")), events: replies, now: "03-03 12:00",
+			name: "enabled since", env: changedAt(hour, "03-03 09:00", withTarget(day, MetricReply, "")), events: replies, now: "03-03 12:00",
 			want: []row{
 				{"reply/m2", StateBreached, "03-03 10:00", "03-03 11:00", ""},
 			},
 		},
 		{
 			// Three versions: m1 stopped under the middle one, which decides it.
-			name: "the version in force when it stopped", env: since(hour, "03-03 09:00", day, from(target(day, MetricReply, "6h"), "03-02 12:00")),
+			name: "the version in force when it stopped", env: changedAt(hour, "03-03 09:00", day, inForceFrom(withTarget(day, MetricReply, "6h"), "03-02 12:00")),
 			events: replies, now: "03-03 12:00",
 			want: []row{
 				{"reply/m1", StateMet, "03-02 10:00", "03-02 16:00", "03-02 14:00"},
@@ -124,7 +124,7 @@ func TestDeriveHistory(t *testing.T) {
 		},
 		{
 			// A version in force before any event decides nothing.
-			name: "a version before the events", env: since(hour, "03-03 09:00", target(day, MetricReply, "2h"), from(day, "03-01 00:00")),
+			name: "a version before the events", env: changedAt(hour, "03-03 09:00", withTarget(day, MetricReply, "2h"), inForceFrom(day, "03-01 00:00")),
 			events: replies, now: "03-03 12:00",
 			want: []row{
 				{"reply/m1", StateMet, "03-02 10:00", "03-03 10:00", "03-02 14:00"},
@@ -142,7 +142,7 @@ func TestDeriveHistory(t *testing.T) {
 		{
 			// From business hours to 24x7: m1, answered within a business day, stays
 			// met; the open m2 counts 24x7.
-			name: "calendar change", env: since(target(day, MetricReply, "1d"), "03-09 11:00", office), events: weekend, now: "03-09 13:00",
+			name: "calendar change", env: changedAt(withTarget(day, MetricReply, "1d"), "03-09 11:00", office), events: weekend, now: "03-09 13:00",
 			want: []row{
 				{"reply/m1", StateMet, "03-06 16:00", "03-09 16:00", "03-09 10:00"},
 				{"reply/m2", StateRunning, "03-09 12:00", "03-10 12:00", ""},
@@ -150,7 +150,7 @@ func TestDeriveHistory(t *testing.T) {
 		},
 		{
 			// The same change before m1 was answered breaches it.
-			name: "calendar change while open", env: since(day, "03-07 00:00", office), events: weekend, now: "03-09 13:00",
+			name: "calendar change while open", env: changedAt(day, "03-07 00:00", office), events: weekend, now: "03-09 13:00",
 			want: []row{
 				{"reply/m1", StateBreached, "03-06 16:00", "03-07 16:00", "03-09 10:00"},
 				{"reply/m2", StateRunning, "03-09 12:00", "03-10 12:00", ""},
@@ -168,7 +168,7 @@ func TestDeriveHistoryExplain(t *testing.T) {
 		ev("c1", kMessage, "03-02 14:00"),
 	}
 	old := only(MetricReply)
-	env := since(target(old, MetricReply, "1h"), "03-03 09:00", old)
+	env := changedAt(withTarget(old, MetricReply, "1h"), "03-03 09:00", old)
 	got := Derive(events, env, moment("03-03 12:00"))
 	if len(got) != 1 || got[0].State != StateMet {
 		t.Fatalf("clocks %v", rows(got))

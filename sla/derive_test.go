@@ -1153,8 +1153,8 @@ func TestDeriveOrderIndependent(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(2026, 3))
 	// The third has a history: closed clocks come from three versions.
-	history := since(officeEnv(Metrics()...), "03-09 00:00",
-		defaultEnv(), from(target(target(defaultEnv(), MetricReply, "2h"), MetricContactGap, ""), "03-05 12:00"))
+	history := changedAt(officeEnv(Metrics()...), "03-09 00:00",
+		defaultEnv(), inForceFrom(withTarget(withTarget(defaultEnv(), MetricReply, "2h"), MetricContactGap, ""), "03-05 12:00"))
 	envs := []Env{defaultEnv(), officeEnv(Metrics()...), history}
 	clocks := 0
 	seenMetric, seenState := map[Metric]bool{}, map[State]bool{}

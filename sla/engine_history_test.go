@@ -34,9 +34,9 @@ func (c *fakeClock) set(t time.Time) {
 	c.t = t
 }
 
-// mon is 2031-03-03, a Monday, at the given time of day in UTC ("15:04"); days adds
+// monday is 2031-03-03, a Monday, at the given time of day in UTC ("15:04"); days adds
 // days.
-func mon(hhmm string, days ...int) time.Time {
+func monday(hhmm string, days ...int) time.Time {
 	t, err := time.Parse("2006-01-02 15:04", "2031-03-03 "+hhmm)
 	if err != nil {
 		panic(err)
@@ -74,8 +74,8 @@ func startAt(t *testing.T, store *Store, apps *memApps, rec *recorder, clock *fa
 	return e
 }
 
-// event is an interaction that arrives when it occurs.
-func event(kind interactions.Kind, dir interactions.Direction, at time.Time) interactions.Interaction {
+// onTime is an interaction that arrives when it occurs.
+func onTime(kind interactions.Kind, dir interactions.Direction, at time.Time) interactions.Interaction {
 	return interactions.Interaction{Kind: kind, Direction: dir, OccurredAt: at, ReceivedAt: at, Source: "api"}
 }
 
@@ -156,29 +156,29 @@ func TestEnginePolicyChangeKeepsClosedClocks(t *testing.T) {
 	ctx := context.Background()
 	store := NewStore(storagetest.NewDB(t))
 	seedHistory(t, store, DefaultCalendar("UTC", ""), "2d", Calendar24x7, 0.5)
-	apps, rec, clock := &memApps{}, &recorder{}, &fakeClock{t: mon("14:00")}
+	apps, rec, clock := &memApps{}, &recorder{}, &fakeClock{t: monday("14:00")}
 	e := startAt(t, store, apps, rec, clock)
 	met := apps.put("met",
-		event(interactions.KindApplicationReceived, interactions.Inbound, mon("09:00")),
-		event(interactions.KindMessage, interactions.Outbound, mon("12:00")))
-	open := apps.put("open", event(interactions.KindApplicationReceived, interactions.Inbound, mon("10:00")))
+		onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("09:00")),
+		onTime(interactions.KindMessage, interactions.Outbound, monday("12:00")))
+	open := apps.put("open", onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("10:00")))
 	if err := e.Applied(ctx, []interactions.Application{met, open}, clock.now()); err != nil {
 		t.Fatal(err)
 	}
-	if c := firstResponse(t, e, apps, "open"); c.State != StateRunning || !c.DueAt.Equal(mon("10:00", 2)) {
+	if c := firstResponse(t, e, apps, "open"); c.State != StateRunning || !c.DueAt.Equal(monday("10:00", 2)) {
 		t.Fatalf("before the change: %+v", c)
 	}
 
-	clock.set(mon("15:00"))
+	clock.set(monday("15:00"))
 	p := DefaultPolicies()[0]
 	p.Target, p.Calendar, p.WarnRatio = interactions.MustParseDuration("1h"), Calendar24x7, 0.5
 	if _, err := e.PutPolicy(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if c := firstResponse(t, e, apps, "met"); c.State != StateMet || !c.DueAt.Equal(mon("09:00", 2)) || !c.WarnAt.Equal(mon("09:00", 1)) {
+	if c := firstResponse(t, e, apps, "met"); c.State != StateMet || !c.DueAt.Equal(monday("09:00", 2)) || !c.WarnAt.Equal(monday("09:00", 1)) {
 		t.Errorf("the met clock moved: %s due %v warn %v", c.State, c.DueAt, c.WarnAt)
 	}
-	if c := firstResponse(t, e, apps, "open"); c.State != StateBreached || c.StoppedAt != nil || !c.DueAt.Equal(mon("11:00")) || !c.WarnAt.Equal(mon("10:30")) {
+	if c := firstResponse(t, e, apps, "open"); c.State != StateBreached || c.StoppedAt != nil || !c.DueAt.Equal(monday("11:00")) || !c.WarnAt.Equal(monday("10:30")) {
 		t.Errorf("the open clock did not move: %s due %v warn %v", c.State, c.DueAt, c.WarnAt)
 	}
 	checkQuiet(t, store, "open", StateWarning, StateBreached)
@@ -186,7 +186,7 @@ func TestEnginePolicyChangeKeepsClosedClocks(t *testing.T) {
 	if got := rec.all(); len(got) != 2 || got[0].Alert || got[1].Alert {
 		t.Errorf("handed over %+v", got)
 	}
-	if vs, err := store.Versions(ctx, clock.now()); err != nil || len(vs) != 2 || !vs[0].From.IsZero() || !vs[1].From.Equal(mon("15:00")) {
+	if vs, err := store.Versions(ctx, clock.now()); err != nil || len(vs) != 2 || !vs[0].From.IsZero() || !vs[1].From.Equal(monday("15:00")) {
 		t.Errorf("versions %+v, %v", vs, err)
 	}
 
@@ -196,11 +196,11 @@ func TestEnginePolicyChangeKeepsClosedClocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 || len(moved) != 1 || moved[0].Before.ApplicationID != "open" || moved[0].After == nil || !moved[0].After.DueAt.Equal(mon("10:30")) {
+	if n != 1 || len(moved) != 1 || moved[0].Before.ApplicationID != "open" || moved[0].After == nil || !moved[0].After.DueAt.Equal(monday("10:30")) {
 		t.Errorf("preview: %d %+v", n, moved)
 	}
 
-	clock.set(mon("16:00"))
+	clock.set(monday("16:00"))
 	restartKeeps(t, e, store, apps, clock, "met", "open")
 	if vs, _ := store.Versions(ctx, clock.now()); len(vs) != 2 {
 		t.Errorf("a restart recorded a version: %+v", vs)
@@ -229,18 +229,18 @@ func TestEngineCalendarChangeKeepsClosedClocks(t *testing.T) {
 			// in Tokyo, where it came in after hours. The open clock, started at 16:30
 			// UTC, was due 09:30 UTC Tuesday, and is now due 01:00 UTC (10:00 in Tokyo).
 			name: "time zone", before: utc, after: DefaultCalendar("Asia/Tokyo", ""),
-			contact: mon("11:00"), received: mon("16:30"), now: mon("06:00", 1),
-			closedState: StateBreached, closedDue: mon("10:00"),
-			openDue: [2]time.Time{mon("09:30", 1), mon("01:00", 1)},
+			contact: monday("11:00"), received: monday("16:30"), now: monday("06:00", 1),
+			closedState: StateBreached, closedDue: monday("10:00"),
+			openDue: [2]time.Time{monday("09:30", 1), monday("01:00", 1)},
 		},
 		{
 			// Monday was a holiday, so a contact at 11:00 met a clock due Tuesday 10:00;
 			// without the holiday it would be late. The open clock started at 11:30 is
 			// now due 12:30 Monday.
 			name: "holidays", before: mondayOff, after: utc,
-			contact: mon("11:00"), received: mon("11:30"), now: mon("14:00"),
-			closedState: StateMet, closedDue: mon("10:00", 1),
-			openDue: [2]time.Time{mon("10:00", 1), mon("12:30")},
+			contact: monday("11:00"), received: monday("11:30"), now: monday("14:00"),
+			closedState: StateMet, closedDue: monday("10:00", 1),
+			openDue: [2]time.Time{monday("10:00", 1), monday("12:30")},
 		},
 	}
 	for _, tt := range tests {
@@ -252,9 +252,9 @@ func TestEngineCalendarChangeKeepsClosedClocks(t *testing.T) {
 			apps, rec, clock := &memApps{}, &recorder{}, &fakeClock{t: tt.now}
 			e := startAt(t, store, apps, rec, clock)
 			closed := apps.put("closed",
-				event(interactions.KindApplicationReceived, interactions.Inbound, mon("09:00")),
-				event(interactions.KindMessage, interactions.Outbound, tt.contact))
-			open := apps.put("open", event(interactions.KindApplicationReceived, interactions.Inbound, tt.received))
+				onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("09:00")),
+				onTime(interactions.KindMessage, interactions.Outbound, tt.contact))
+			open := apps.put("open", onTime(interactions.KindApplicationReceived, interactions.Inbound, tt.received))
 			if err := e.Applied(ctx, []interactions.Application{closed, open}, clock.now()); err != nil {
 				t.Fatal(err)
 			}
@@ -297,24 +297,24 @@ func TestEngineChangeWhileStopped(t *testing.T) {
 	ctx := context.Background()
 	store := NewStore(storagetest.NewDB(t))
 	seedHistory(t, store, DefaultCalendar("UTC", ""), "2d", Calendar24x7, 0.5)
-	apps, rec, clock := &memApps{}, &recorder{}, &fakeClock{t: mon("14:00")}
+	apps, rec, clock := &memApps{}, &recorder{}, &fakeClock{t: monday("14:00")}
 	e := startAt(t, store, apps, rec, clock)
 	met := apps.put("met",
-		event(interactions.KindApplicationReceived, interactions.Inbound, mon("09:00")),
-		event(interactions.KindMessage, interactions.Outbound, mon("12:00")))
-	open := apps.put("open", event(interactions.KindApplicationReceived, interactions.Inbound, mon("10:00")))
+		onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("09:00")),
+		onTime(interactions.KindMessage, interactions.Outbound, monday("12:00")))
+	open := apps.put("open", onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("10:00")))
 	if err := e.Applied(ctx, []interactions.Application{met, open}, clock.now()); err != nil {
 		t.Fatal(err)
 	}
 	e.Close()
 
 	seedHistory(t, store, DefaultCalendar("UTC", ""), "1h", Calendar24x7, 0.5)
-	clock.set(mon("15:00"))
+	clock.set(monday("15:00"))
 	e = startAt(t, store, apps, rec, clock)
-	if c := firstResponse(t, e, apps, "met"); c.State != StateMet || !c.DueAt.Equal(mon("09:00", 2)) {
+	if c := firstResponse(t, e, apps, "met"); c.State != StateMet || !c.DueAt.Equal(monday("09:00", 2)) {
 		t.Errorf("the met clock moved: %s due %v", c.State, c.DueAt)
 	}
-	if c := firstResponse(t, e, apps, "open"); c.State != StateBreached || !c.DueAt.Equal(mon("11:00")) {
+	if c := firstResponse(t, e, apps, "open"); c.State != StateBreached || !c.DueAt.Equal(monday("11:00")) {
 		t.Errorf("the open clock did not move: %s due %v", c.State, c.DueAt)
 	}
 	checkQuiet(t, store, "open", StateWarning, StateBreached)
