@@ -30,10 +30,23 @@ type Book struct {
 	stages     names
 	byRec      []*series                // by recruiter index
 	byJob      map[jobRecruiter]*series // by job and recruiter index
+	jobList    []jobSeries              // byJob sorted by job, recruiter
 }
 
-// jobRecruiter keys a job's cells for one recruiter.
+// jobRecruiter keys a job's roll-up for one recruiter.
 type jobRecruiter struct{ job, recruiter int32 }
+
+type jobSeries struct {
+	jobRecruiter
+	s *series
+}
+
+func compareJobSeries(a, b jobSeries) int {
+	if c := cmp.Compare(a.job, b.job); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.recruiter, b.recruiter)
+}
 
 // fact is what one application contributes, its strings interned.
 type fact struct {
@@ -157,15 +170,15 @@ func (b *Book) replace(old, next *fact) {
 		targets := b.targets(next)
 		diffCounts(old.counts, next.counts, func(c contrib) {
 			for _, s := range targets {
-				s.add(c.day, c.key, c.val)
+				s.add(c)
 			}
 		})
 		diffTimed(old.timed, next.timed, func(t timedContrib, added bool) {
 			for _, s := range targets {
 				if added {
-					s.addTimed(t.day, timedEntry{at: t.at, key: t.key})
+					s.addTimed(t)
 				} else {
-					s.removeTimed(t.day, timedEntry{at: t.at, key: t.key})
+					s.removeTimed(t)
 				}
 			}
 		})
@@ -174,20 +187,21 @@ func (b *Book) replace(old, next *fact) {
 	if old != nil {
 		for _, s := range b.targets(old) {
 			for _, c := range old.counts {
-				s.add(c.day, c.key, -c.val)
+				c.val = -c.val
+				s.add(c)
 			}
 			for _, t := range old.timed {
-				s.removeTimed(t.day, timedEntry{at: t.at, key: t.key})
+				s.removeTimed(t)
 			}
 		}
 	}
 	if next != nil {
 		for _, s := range b.targets(next) {
 			for _, c := range next.counts {
-				s.add(c.day, c.key, c.val)
+				s.add(c)
 			}
 			for _, t := range next.timed {
-				s.addTimed(t.day, timedEntry{at: t.at, key: t.key})
+				s.addTimed(t)
 			}
 		}
 	}
@@ -212,6 +226,9 @@ func (b *Book) targets(f *fact) [2]*series {
 			b.byJob = map[jobRecruiter]*series{}
 		}
 		b.byJob[k] = j
+		js := jobSeries{k, j}
+		i, _ := slices.BinarySearchFunc(b.jobList, js, compareJobSeries)
+		b.jobList = slices.Insert(b.jobList, i, js)
 	}
 	return [2]*series{r, j}
 }

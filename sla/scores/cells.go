@@ -5,57 +5,139 @@ import (
 	"slices"
 )
 
-// entry is one counter of a cell.
-type entry struct {
-	key uint32
-	val int32
+// blockDays is how many days one block of a series covers. Blocks keep a recruiter's
+// (or a job's) counters for a few weeks in one contiguous array: a query reads them
+// in order, and an update moves at most one block's entries.
+const blockDays = 32
+
+// series is the roll-up of one recruiter (or one job and recruiter): sparse
+// counters and timed entries by day, in blocks of blockDays days. A (day, key) that
+// counts nothing is absent.
+type series struct {
+	blocks []block // sorted by index
 }
 
-// timedEntry is one timed fact of a cell (see the t* keys).
-type timedEntry struct {
-	at  int64 // Unix milliseconds
-	key uint32
+// block holds the days [index × blockDays, (index+1) × blockDays).
+type block struct {
+	index int32
+	n     []contrib      // sorted by day, key; no zero values
+	timed []timedContrib // sorted by day, key, at
 }
 
-// cell is what one recruiter's (or job's) applications contributed to one day:
-// counters sorted by key, and timed entries sorted by key then time. Both are
-// sparse: a key that counts nothing is absent.
-type cell struct {
-	n     []entry
-	timed []timedEntry
+func blockOf(day int32) int32 {
+	if day < 0 {
+		return (day+1)/blockDays - 1
+	}
+	return day / blockDays
 }
 
-func (c *cell) empty() bool { return len(c.n) == 0 && len(c.timed) == 0 }
+func byIndex(b block, idx int32) int { return cmp.Compare(b.index, idx) }
 
-func (c *cell) add(key uint32, delta int32) {
-	i, found := slices.BinarySearchFunc(c.n, key, func(e entry, k uint32) int { return cmp.Compare(e.key, k) })
-	switch {
-	case found:
-		c.n[i].val += delta
-		if c.n[i].val == 0 {
-			c.n = shrink(slices.Delete(c.n, i, i+1))
+// block returns the block of day, created if absent, and its position.
+func (s *series) block(day int32) (*block, int) {
+	idx := blockOf(day)
+	i, found := slices.BinarySearchFunc(s.blocks, idx, byIndex)
+	if !found {
+		s.blocks = slices.Insert(s.blocks, i, block{index: idx})
+	}
+	return &s.blocks[i], i
+}
+
+// drop removes the block at position i if it holds nothing.
+func (s *series) drop(i int) {
+	if b := &s.blocks[i]; len(b.n) == 0 && len(b.timed) == 0 {
+		s.blocks = slices.Delete(s.blocks, i, i+1)
+		if len(s.blocks) == 0 {
+			s.blocks = nil
 		}
-	case delta != 0:
-		c.n = slices.Insert(c.n, i, entry{key: key, val: delta})
 	}
 }
 
-func compareTimed(a, b timedEntry) int {
-	if c := cmp.Compare(a.key, b.key); c != 0 {
-		return c
+// add adds c.val to the counter (c.day, c.key).
+func (s *series) add(c contrib) {
+	if c.val == 0 {
+		return
 	}
-	return cmp.Compare(a.at, b.at)
+	b, bi := s.block(c.day)
+	i, found := slices.BinarySearchFunc(b.n, c, compareContrib)
+	switch {
+	case !found:
+		b.n = slices.Insert(b.n, i, c)
+	case b.n[i].val+c.val == 0:
+		b.n = shrink(slices.Delete(b.n, i, i+1))
+	default:
+		b.n[i].val += c.val
+	}
+	s.drop(bi)
 }
 
-func (c *cell) addTimed(t timedEntry) {
-	i, _ := slices.BinarySearchFunc(c.timed, t, compareTimed)
-	c.timed = slices.Insert(c.timed, i, t)
+func (s *series) addTimed(t timedContrib) {
+	b, _ := s.block(t.day)
+	i, _ := slices.BinarySearchFunc(b.timed, t, compareTimedContrib)
+	b.timed = slices.Insert(b.timed, i, t)
 }
 
-func (c *cell) removeTimed(t timedEntry) {
-	if i, found := slices.BinarySearchFunc(c.timed, t, compareTimed); found {
-		c.timed = shrink(slices.Delete(c.timed, i, i+1))
+func (s *series) removeTimed(t timedContrib) {
+	b, bi := s.block(t.day)
+	if i, found := slices.BinarySearchFunc(b.timed, t, compareTimedContrib); found {
+		b.timed = shrink(slices.Delete(b.timed, i, i+1))
 	}
+	s.drop(bi)
+}
+
+// each calls f with the counters and timed entries of the days from to to (both
+// included), a block's worth at a time, in day order.
+func (s *series) each(from, to int32, f func(n []contrib, timed []timedContrib)) {
+	lo, hi := blockOf(from), blockOf(to)
+	i, n := 0, len(s.blocks)
+	for j := n; i < j; { // the first block at or after lo
+		m := int(uint(i+j) >> 1)
+		if s.blocks[m].index < lo {
+			i = m + 1
+		} else {
+			j = m
+		}
+	}
+	for ; i < n && s.blocks[i].index <= hi; i++ {
+		b := &s.blocks[i]
+		counts, timed := b.n, b.timed
+		if b.index == lo {
+			counts, timed = counts[startOf(counts, from):], timed[startOfTimed(timed, from):]
+		}
+		if b.index == hi {
+			counts, timed = counts[:startOf(counts, to+1)], timed[:startOfTimed(timed, to+1)]
+		}
+		if len(counts) > 0 || len(timed) > 0 {
+			f(counts, timed)
+		}
+	}
+}
+
+// startOf is the position of the first counter of day or later.
+func startOf(n []contrib, day int32) int {
+	i, j := 0, len(n)
+	for i < j {
+		m := int(uint(i+j) >> 1)
+		if n[m].day < day {
+			i = m + 1
+		} else {
+			j = m
+		}
+	}
+	return i
+}
+
+func startOfTimed(ts []timedContrib, day int32) int {
+	i, j := 0, len(ts)
+	for i < j {
+		m := int(uint(i+j) >> 1)
+		if ts[m].day < day {
+			i = m + 1
+		} else {
+			j = m
+		}
+	}
+	return i
 }
 
 // shrink releases an emptied slice's array.
@@ -64,58 +146,4 @@ func shrink[S ~[]E, E any](s S) S {
 		return nil
 	}
 	return s
-}
-
-// series is the cells of one recruiter (or one job and recruiter), by day.
-type series struct {
-	days  []int32 // sorted
-	cells []cell  // parallel to days
-}
-
-// at returns the cell of day, created if absent, and its index.
-func (s *series) at(day int32) (*cell, int) {
-	i, found := slices.BinarySearch(s.days, day)
-	if !found {
-		s.days = slices.Insert(s.days, i, day)
-		s.cells = slices.Insert(s.cells, i, cell{})
-	}
-	return &s.cells[i], i
-}
-
-// drop removes the cell at index i if it holds nothing.
-func (s *series) drop(i int) {
-	if s.cells[i].empty() {
-		s.days = slices.Delete(s.days, i, i+1)
-		s.cells = slices.Delete(s.cells, i, i+1)
-	}
-}
-
-func (s *series) add(day int32, key uint32, delta int32) {
-	c, i := s.at(day)
-	c.add(key, delta)
-	s.drop(i)
-}
-
-func (s *series) addTimed(day int32, t timedEntry) {
-	c, _ := s.at(day)
-	c.addTimed(t)
-}
-
-func (s *series) removeTimed(day int32, t timedEntry) {
-	c, i := s.at(day)
-	c.removeTimed(t)
-	s.drop(i)
-}
-
-// span returns the index range of the cells from day from to day to, both included.
-func (s *series) span(from, to int32) (lo, hi int) {
-	lo, _ = slices.BinarySearch(s.days, from)
-	hi, _ = slices.BinarySearch(s.days, to+1)
-	return lo, hi
-}
-
-// any reports whether the series has a cell in the period.
-func (s *series) any(from, to int32) bool {
-	lo, hi := s.span(from, to)
-	return lo < hi
 }

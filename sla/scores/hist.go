@@ -52,25 +52,45 @@ func bucketHours(i int) float64 {
 	return s / 3600
 }
 
-// percentile returns the hours of the nearest-rank p-th percentile (0 < p ≤ 1) of
-// the histogram counts, rounded to 2 decimals; nil when it is empty.
-func percentile(counts []int64, p float64) *float64 {
+// reported is bucketHours of each bucket, rounded to 2 decimals.
+var reported = func() (r [nBuckets]float64) {
+	for i := range r {
+		r[i] = round(bucketHours(i), 2)
+	}
+	return r
+}()
+
+// percentiles returns the hours of the nearest-rank percentiles ps (each in (0, 1],
+// ascending) of the histogram counts; nils when it is empty.
+func percentiles(counts []int64, ps ...float64) []*float64 {
+	out := make([]*float64, len(ps))
 	var n int64
 	for _, c := range counts {
 		n += c
 	}
 	if n <= 0 {
-		return nil
+		return out
 	}
-	rank := max(int64(math.Ceil(p*float64(n))), 1)
+	ranks := make([]int64, len(ps))
+	for k, p := range ps {
+		ranks[k] = max(int64(math.Ceil(p*float64(n))), 1)
+	}
 	var seen int64
+	k := 0
 	for i, c := range counts {
+		if c == 0 {
+			continue
+		}
 		seen += c
-		if seen >= rank {
-			return ptr(round(bucketHours(i), 2))
+		for k < len(ps) && seen >= ranks[k] {
+			out[k] = ptr(reported[i])
+			k++
+		}
+		if k == len(ps) {
+			break
 		}
 	}
-	return nil
+	return out
 }
 
 // round rounds x to the given number of decimals.

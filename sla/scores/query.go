@@ -25,17 +25,19 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 	switch q.GroupBy {
 	case ByRecruiter:
 		for r, s := range b.byRec {
-			if s == nil || !allowed(int32(r)) || !s.any(from, to) {
+			if s == nil || !allowed(int32(r)) {
 				continue
 			}
 			a.reset()
 			a.addSeries(s, from, to)
-			groups = append(groups, a.group(b.recruiters.list[r]))
+			if a.touched {
+				groups = append(groups, a.group(b.recruiters.list[r]))
+			}
 		}
 	case ByTeam:
 		teams := map[string]*acc{}
 		for r, s := range b.byRec {
-			if s == nil || !allowed(int32(r)) || !s.any(from, to) {
+			if s == nil || !allowed(int32(r)) {
 				continue
 			}
 			team := q.Teams[b.recruiters.list[r]]
@@ -47,23 +49,23 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 			t.addSeries(s, from, to)
 		}
 		for team, t := range teams {
-			groups = append(groups, t.group(team))
+			if t.touched {
+				groups = append(groups, t.group(team))
+			}
 		}
 	case ByJob:
-		var keys []jobRecruiter
-		for k, s := range b.byJob {
-			if allowed(k.recruiter) && s.any(from, to) {
-				keys = append(keys, k)
-			}
-		}
-		slices.SortFunc(keys, func(x, y jobRecruiter) int { return cmp.Compare(x.job, y.job) })
-		for i := 0; i < len(keys); {
-			job := keys[i].job
+		list := b.jobList
+		for i := 0; i < len(list); {
+			job := list[i].job
 			a.reset()
-			for ; i < len(keys) && keys[i].job == job; i++ {
-				a.addSeries(b.byJob[keys[i]], from, to)
+			for ; i < len(list) && list[i].job == job; i++ {
+				if allowed(list[i].recruiter) {
+					a.addSeries(list[i].s, from, to)
+				}
 			}
-			groups = append(groups, a.group(b.jobs.list[job]))
+			if a.touched {
+				groups = append(groups, a.group(b.jobs.list[job]))
+			}
 		}
 	case ByOrg, "":
 		b.eachRecruiter(allowed, func(s *series) { a.addSeries(s, from, to) })
@@ -131,15 +133,13 @@ func (b *Book) HeatMap(q Query) HeatMap {
 	defer b.mu.RUnlock()
 	var hm HeatMap
 	b.eachRecruiter(b.allowed(q.Recruiters), func(s *series) {
-		lo, hi := s.span(from, to)
-		for i := lo; i < hi; i++ {
-			wd := weekday(s.days[i])
-			for _, e := range s.cells[i].n {
+		s.each(from, to, func(n []contrib, _ []timedContrib) {
+			for _, e := range n {
 				if e.key >= kHour && e.key < kHour+24 {
-					hm[wd][e.key-kHour] += int(e.val)
+					hm[weekday(e.day)][e.key-kHour] += int(e.val)
 				}
 			}
-		}
+		})
 	})
 	return hm
 }
@@ -226,6 +226,7 @@ type acc struct {
 	surveys     [2][3]int64 // timed survey responses [not breached, breached at now][responses, promoters, detractors]
 	withStages  bool
 	stages      []int64 // key − kStage → sum, when withStages
+	touched     bool    // anything was added
 }
 
 func newAcc(now time.Time, withStages bool) *acc {
@@ -234,15 +235,11 @@ func newAcc(now time.Time, withStages bool) *acc {
 
 func (a *acc) reset() { *a = acc{now: a.now, withStages: a.withStages, stages: a.stages[:0]} }
 
-func (a *acc) addSeries(s *series, from, to int32) {
-	lo, hi := s.span(from, to)
-	for i := lo; i < hi; i++ {
-		a.addCell(&s.cells[i])
-	}
-}
+func (a *acc) addSeries(s *series, from, to int32) { s.each(from, to, a.add) }
 
-func (a *acc) addCell(c *cell) {
-	for _, e := range c.n {
+func (a *acc) add(n []contrib, timed []timedContrib) {
+	a.touched = true
+	for _, e := range n {
 		switch {
 		case e.key < kStage:
 			a.v[e.key] += int64(e.val)
@@ -254,7 +251,7 @@ func (a *acc) addCell(c *cell) {
 			a.stages[i] += int64(e.val)
 		}
 	}
-	for _, t := range c.timed {
+	for _, t := range timed {
 		due := t.at <= a.now
 		if t.key == tSilent {
 			if due {
@@ -281,13 +278,14 @@ func (a *acc) addCell(c *cell) {
 
 // group computes a group's figures from the sums.
 func (a *acc) group(key string) Group {
+	first := percentiles(a.v[kFirst:kFirst+nBuckets], 0.5, 0.9)
 	g := Group{
 		Key:                   key,
 		Applications:          int(a.v[kApps]),
-		FirstResponseP50Hours: percentile(a.v[kFirst:kFirst+nBuckets], 0.5),
-		FirstResponseP90Hours: percentile(a.v[kFirst:kFirst+nBuckets], 0.9),
+		FirstResponseP50Hours: first[0],
+		FirstResponseP90Hours: first[1],
 		FirstResponsePending:  int(a.v[kPending]),
-		ReplyP50Hours:         percentile(a.v[kReply:kReply+nBuckets], 0.5),
+		ReplyP50Hours:         percentiles(a.v[kReply:kReply+nBuckets], 0.5)[0],
 		AttainmentByMetric:    map[string]float64{},
 		SilentNow:             int(a.silent),
 		Ghosted:               int(a.v[kGhostedRejected] + a.ghostedOpen),

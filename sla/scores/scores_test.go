@@ -376,7 +376,7 @@ func TestLateEvents(t *testing.T) {
 			}
 		}
 		fresh := book(time.UTC, wall, now, a)
-		if diff := cmp.Diff(fresh.byRec, b.byRec, cmp.AllowUnexported(series{}, cell{}, entry{}, timedEntry{})); diff != "" {
+		if diff := cmp.Diff(fresh.byRec, b.byRec, cmp.AllowUnexported(series{}, block{}, contrib{}, timedContrib{})); diff != "" {
 			t.Errorf("%s: cells differ from a fresh book's (-want +got):\n%s", st.name, diff)
 		}
 	}
@@ -433,7 +433,7 @@ func TestApplyIdempotent(t *testing.T) {
 	// What moved left nothing behind.
 	i, _ := moved.recruiters.lookup("ana")
 	j, _ := once.recruiters.lookup("ana")
-	if diff := cmp.Diff(once.byRec[j], moved.byRec[i], cmp.AllowUnexported(series{}, cell{}, entry{}, timedEntry{})); diff != "" {
+	if diff := cmp.Diff(once.byRec[j], moved.byRec[i], cmp.AllowUnexported(series{}, block{}, contrib{}, timedContrib{})); diff != "" {
 		t.Errorf("ana's cells keep something of b2 (-once +moved):\n%s", diff)
 	}
 }
@@ -644,8 +644,14 @@ func TestHistogram(t *testing.T) {
 		t.Errorf("200 days in bucket %d, want %d", got, histN+1)
 	}
 	counts := make([]int64, nBuckets)
-	if percentile(counts, 0.5) != nil {
-		t.Error("percentile of nothing is not nil")
+	if got := percentiles(counts, 0.5, 0.9); got[0] != nil || got[1] != nil {
+		t.Error("percentiles of nothing are not nil")
+	}
+	// Nearest rank: of 10 samples, p50 is the 5th, p90 the 9th.
+	counts[10], counts[20], counts[30] = 5, 4, 1
+	got := percentiles(counts, 0.5, 0.9)
+	if *got[0] != reported[10] || *got[1] != reported[20] {
+		t.Errorf("p50, p90 = %v, %v; want buckets 10 and 20 (%v, %v)", *got[0], *got[1], reported[10], reported[20])
 	}
 }
 
@@ -690,13 +696,14 @@ func TestGhosting(t *testing.T) {
 			}
 			var rejected int64
 			b.eachRecruiter(b.allowed(nil), func(s *series) {
-				for _, c := range s.cells {
-					for _, e := range c.n {
+				from, to := period(Query{})
+				s.each(from, to, func(n []contrib, _ []timedContrib) {
+					for _, e := range n {
 						if e.key == kRejected {
 							rejected += int64(e.val)
 						}
 					}
-				}
+				})
 			})
 			if rejected != int64(tt.rejected) {
 				t.Errorf("rejected %d, want %d", rejected, tt.rejected)
