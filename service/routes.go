@@ -99,6 +99,16 @@ func (s *Server) routes() http.Handler {
 	v1.GET("/webhook-deliveries", admin, s.listWebhookDeliveries)
 	v1.POST("/webhook-deliveries/replay", admin, s.replayWebhooks)
 
+	// Pages for browsers: a Bearer key or the session cookie of /login (pages*.go).
+	r.GET("/login", s.loginForm)
+	r.POST("/login", s.login)
+	r.POST("/logout", s.logout)
+	r.GET("/dashboard", s.page(dashboardRoles...), s.dashboard)
+	r.GET("/queue", s.page(queueRoles...), s.queue)
+	r.POST("/queue/ack", s.page(queueRoles...), s.queueAck)
+	r.POST("/queue/reply", s.page(queueRoles...), s.queueReply)
+	r.GET("/static/*path", s.static)
+
 	for _, ri := range r.Routes() {
 		s.routeList = append(s.routeList, [2]string{ri.Method, ri.Path})
 	}
