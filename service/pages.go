@@ -242,9 +242,8 @@ func localPath(next string) string {
 
 // page authenticates a page request: a Bearer key, else the session cookie. Without
 // either it sends a browser to the sign-in form (other clients get 401); a role not
-// in roles gets 403. A POST of a
-// session must carry the session's CSRF token (a Bearer request needs none: no
-// browser sends that header on its own).
+// in roles gets 403. A POST of a session must carry the session's CSRF token (a
+// Bearer request needs none: no browser sends that header on its own).
 func (s *Server) page(roles ...auth.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.Method == http.MethodPost {
