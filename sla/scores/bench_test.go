@@ -1,7 +1,6 @@
 package scores
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -205,5 +204,3 @@ func q(by GroupBy, recruiters []string) Query {
 	r.GroupBy, r.Recruiters, r.Teams = by, recruiters, benchBuild.teams
 	return r
 }
-
-var _ = fmt.Sprint

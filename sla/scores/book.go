@@ -28,9 +28,9 @@ type Book struct {
 	recruiters names
 	jobs       names
 	stages     names
-	byRec      []*series                // by recruiter index
-	byJob      map[jobRecruiter]*series // by job and recruiter index
-	jobList    []jobSeries              // byJob sorted by job, recruiter
+	byRec      []*series   // by recruiter index
+	byJob      []*series   // by job index
+	byJobRec   []jobSeries // by job and recruiter index, sorted: for queries restricted to some recruiters
 }
 
 // jobRecruiter keys a job's roll-up for one recruiter.
@@ -41,7 +41,7 @@ type jobSeries struct {
 	s *series
 }
 
-func compareJobSeries(a, b jobSeries) int {
+func compareJobSeries(a jobSeries, b jobRecruiter) int {
 	if c := cmp.Compare(a.job, b.job); c != 0 {
 		return c
 	}
@@ -121,7 +121,7 @@ func (b *Book) Apply(app interactions.Application, clocks []sla.Clock, now time.
 func (b *Book) intern(raw rawFact) *fact {
 	counts := raw.counts
 	for _, st := range raw.stages {
-		s := int(b.stages.id(st.stage))
+		s := b.stageID(st.stage)
 		counts = append(counts,
 			contrib{day: st.day, key: uint32(kStage + 2*s), val: 1},
 			contrib{day: st.day, key: uint32(kStage + 2*s + 1), val: st.minutes})
@@ -147,6 +147,25 @@ func (b *Book) intern(raw rawFact) *fact {
 		counts:    slices.Clip(merged),
 		timed:     timed,
 	}
+}
+
+// maxStageNames bounds the stage names the book tells apart, so that every key fits
+// an entry's 16 bits (the constant below does not compile otherwise); names beyond
+// it count as otherStages.
+const maxStageNames = 10_000
+
+const _ = uint16(kStage + 2*maxStageNames)
+
+const otherStages = "(other stages)"
+
+func (b *Book) stageID(name string) int {
+	if i, ok := b.stages.lookup(name); ok {
+		return int(i)
+	}
+	if len(b.stages.list) >= maxStageNames-1 {
+		name = otherStages
+	}
+	return int(b.stages.id(name))
 }
 
 func compareContrib(a, b contrib) int {
@@ -208,29 +227,26 @@ func (b *Book) replace(old, next *fact) {
 }
 
 // targets returns the series a fact contributes to, created if absent: its
-// recruiter's and its job's for that recruiter.
-func (b *Book) targets(f *fact) [2]*series {
-	for int(f.recruiter) >= len(b.byRec) {
-		b.byRec = append(b.byRec, nil)
-	}
-	r := b.byRec[f.recruiter]
-	if r == nil {
-		r = &series{}
-		b.byRec[f.recruiter] = r
-	}
-	k := jobRecruiter{job: f.job, recruiter: f.recruiter}
-	j := b.byJob[k]
-	if j == nil {
-		j = &series{}
-		if b.byJob == nil {
-			b.byJob = map[jobRecruiter]*series{}
+// recruiter's, its job's, and its job's for that recruiter.
+func (b *Book) targets(f *fact) [3]*series {
+	grow := func(list []*series, i int32) ([]*series, *series) {
+		for int(i) >= len(list) {
+			list = append(list, nil)
 		}
-		b.byJob[k] = j
-		js := jobSeries{k, j}
-		i, _ := slices.BinarySearchFunc(b.jobList, js, compareJobSeries)
-		b.jobList = slices.Insert(b.jobList, i, js)
+		if list[i] == nil {
+			list[i] = &series{}
+		}
+		return list, list[i]
 	}
-	return [2]*series{r, j}
+	var r, j *series
+	b.byRec, r = grow(b.byRec, f.recruiter)
+	b.byJob, j = grow(b.byJob, f.job)
+	k := jobRecruiter{job: f.job, recruiter: f.recruiter}
+	i, found := slices.BinarySearchFunc(b.byJobRec, k, compareJobSeries)
+	if !found {
+		b.byJobRec = slices.Insert(b.byJobRec, i, jobSeries{k, &series{}})
+	}
+	return [3]*series{r, j, b.byJobRec[i].s}
 }
 
 // diffCounts calls change with every (day, key) whose value differs between the two

@@ -10,9 +10,9 @@ import (
 // in order, and an update moves at most one block's entries.
 const blockDays = 32
 
-// series is the roll-up of one recruiter (or one job and recruiter): sparse
-// counters and timed entries by day, in blocks of blockDays days. A (day, key) that
-// counts nothing is absent.
+// series is the roll-up of one recruiter (or one job, or one job and recruiter):
+// sparse counters and timed entries by day, in blocks of blockDays days. A (day, key)
+// that counts nothing is absent.
 type series struct {
 	blocks []block // sorted by index
 }
@@ -20,9 +20,25 @@ type series struct {
 // block holds the days [index × blockDays, (index+1) × blockDays).
 type block struct {
 	index int32
-	n     []contrib      // sorted by day, key; no zero values
+	n     []entry        // sorted by day, key; no zero values
 	timed []timedContrib // sorted by day, key, at
 }
+
+// entry is one counter of a block: 8 bytes, as there are millions.
+type entry struct {
+	val int32
+	key uint16 // the k* keys fit: see maxStageNames
+	off uint8  // the day, from the block's first
+}
+
+func compareEntry(a, b entry) int {
+	if c := cmp.Compare(a.off, b.off); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.key, b.key)
+}
+
+func (b *block) first() int32 { return b.index * blockDays }
 
 func blockOf(day int32) int32 {
 	if day < 0 {
@@ -46,10 +62,7 @@ func (s *series) block(day int32) (*block, int) {
 // drop removes the block at position i if it holds nothing.
 func (s *series) drop(i int) {
 	if b := &s.blocks[i]; len(b.n) == 0 && len(b.timed) == 0 {
-		s.blocks = slices.Delete(s.blocks, i, i+1)
-		if len(s.blocks) == 0 {
-			s.blocks = nil
-		}
+		s.blocks = shrink(slices.Delete(s.blocks, i, i+1))
 	}
 }
 
@@ -59,10 +72,11 @@ func (s *series) add(c contrib) {
 		return
 	}
 	b, bi := s.block(c.day)
-	i, found := slices.BinarySearchFunc(b.n, c, compareContrib)
+	e := entry{val: c.val, key: uint16(c.key), off: uint8(c.day - b.first())}
+	i, found := slices.BinarySearchFunc(b.n, e, compareEntry)
 	switch {
 	case !found:
-		b.n = slices.Insert(b.n, i, c)
+		b.n = slices.Insert(b.n, i, e)
 	case b.n[i].val+c.val == 0:
 		b.n = shrink(slices.Delete(b.n, i, i+1))
 	default:
@@ -86,8 +100,9 @@ func (s *series) removeTimed(t timedContrib) {
 }
 
 // each calls f with the counters and timed entries of the days from to to (both
-// included), a block's worth at a time, in day order.
-func (s *series) each(from, to int32, f func(n []contrib, timed []timedContrib)) {
+// included), a block's worth at a time, in day order; first is the day of the
+// counters' offset 0.
+func (s *series) each(from, to int32, f func(first int32, n []entry, timed []timedContrib)) {
 	lo, hi := blockOf(from), blockOf(to)
 	i, n := 0, len(s.blocks)
 	for j := n; i < j; { // the first block at or after lo
@@ -102,23 +117,23 @@ func (s *series) each(from, to int32, f func(n []contrib, timed []timedContrib))
 		b := &s.blocks[i]
 		counts, timed := b.n, b.timed
 		if b.index == lo {
-			counts, timed = counts[startOf(counts, from):], timed[startOfTimed(timed, from):]
+			counts, timed = counts[startOf(counts, from-b.first()):], timed[startOfTimed(timed, from):]
 		}
 		if b.index == hi {
-			counts, timed = counts[:startOf(counts, to+1)], timed[:startOfTimed(timed, to+1)]
+			counts, timed = counts[:startOf(counts, to+1-b.first())], timed[:startOfTimed(timed, to+1)]
 		}
 		if len(counts) > 0 || len(timed) > 0 {
-			f(counts, timed)
+			f(b.first(), counts, timed)
 		}
 	}
 }
 
-// startOf is the position of the first counter of day or later.
-func startOf(n []contrib, day int32) int {
+// startOf is the position of the first counter at offset off or later.
+func startOf(n []entry, off int32) int {
 	i, j := 0, len(n)
 	for i < j {
 		m := int(uint(i+j) >> 1)
-		if n[m].day < day {
+		if int32(n[m].off) < off {
 			i = m + 1
 		} else {
 			j = m

@@ -93,9 +93,12 @@ func percentiles(counts []int64, ps ...float64) []*float64 {
 	return out
 }
 
-// round rounds x to the given number of decimals.
+// round rounds x to the given number of decimals (2 or 4: hours and ratios).
 func round(x float64, decimals int) float64 {
-	p := math.Pow(10, float64(decimals))
+	p := 100.0
+	if decimals == 4 {
+		p = 10000
+	}
 	return math.Round(x*p) / p
 }
 

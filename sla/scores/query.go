@@ -54,7 +54,20 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 			}
 		}
 	case ByJob:
-		list := b.jobList
+		if q.Recruiters == nil {
+			for j, s := range b.byJob {
+				if s == nil {
+					continue
+				}
+				a.reset()
+				a.addSeries(s, from, to)
+				if a.touched {
+					groups = append(groups, a.group(b.jobs.list[j]))
+				}
+			}
+			break
+		}
+		list := b.byJobRec
 		for i := 0; i < len(list); {
 			job := list[i].job
 			a.reset()
@@ -73,8 +86,21 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 	default:
 		return nil
 	}
-	slices.SortFunc(groups, func(x, y Group) int { return cmp.Compare(x.Key, y.Key) })
-	return groups
+	return sortGroups(groups)
+}
+
+// sortGroups orders groups by key, moving each (large) group once.
+func sortGroups(groups []Group) []Group {
+	order := make([]int, len(groups))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return cmp.Compare(groups[x].Key, groups[y].Key) })
+	sorted := make([]Group, len(groups))
+	for i, j := range order {
+		sorted[i] = groups[j]
+	}
+	return sorted
 }
 
 // Sentiment returns the period's survey figures split by whether the candidate's
@@ -133,10 +159,10 @@ func (b *Book) HeatMap(q Query) HeatMap {
 	defer b.mu.RUnlock()
 	var hm HeatMap
 	b.eachRecruiter(b.allowed(q.Recruiters), func(s *series) {
-		s.each(from, to, func(n []contrib, _ []timedContrib) {
+		s.each(from, to, func(first int32, n []entry, _ []timedContrib) {
 			for _, e := range n {
 				if e.key >= kHour && e.key < kHour+24 {
-					hm[weekday(e.day)][e.key-kHour] += int(e.val)
+					hm[weekday(first+int32(e.off))][e.key-kHour] += int(e.val)
 				}
 			}
 		})
@@ -237,7 +263,7 @@ func (a *acc) reset() { *a = acc{now: a.now, withStages: a.withStages, stages: a
 
 func (a *acc) addSeries(s *series, from, to int32) { s.each(from, to, a.add) }
 
-func (a *acc) add(n []contrib, timed []timedContrib) {
+func (a *acc) add(_ int32, n []entry, timed []timedContrib) {
 	a.touched = true
 	for _, e := range n {
 		switch {
@@ -286,7 +312,7 @@ func (a *acc) group(key string) Group {
 		FirstResponseP90Hours: first[1],
 		FirstResponsePending:  int(a.v[kPending]),
 		ReplyP50Hours:         percentiles(a.v[kReply:kReply+nBuckets], 0.5)[0],
-		AttainmentByMetric:    map[string]float64{},
+		AttainmentByMetric:    make(map[string]float64, nMetrics),
 		SilentNow:             int(a.silent),
 		Ghosted:               int(a.v[kGhostedRejected] + a.ghostedOpen),
 		Interviews:            int(a.v[kInterviews]),

@@ -376,7 +376,7 @@ func TestLateEvents(t *testing.T) {
 			}
 		}
 		fresh := book(time.UTC, wall, now, a)
-		if diff := cmp.Diff(fresh.byRec, b.byRec, cmp.AllowUnexported(series{}, block{}, contrib{}, timedContrib{})); diff != "" {
+		if diff := cmp.Diff(fresh.byRec, b.byRec, cmp.AllowUnexported(series{}, block{}, entry{}, timedContrib{})); diff != "" {
 			t.Errorf("%s: cells differ from a fresh book's (-want +got):\n%s", st.name, diff)
 		}
 	}
@@ -433,7 +433,7 @@ func TestApplyIdempotent(t *testing.T) {
 	// What moved left nothing behind.
 	i, _ := moved.recruiters.lookup("ana")
 	j, _ := once.recruiters.lookup("ana")
-	if diff := cmp.Diff(once.byRec[j], moved.byRec[i], cmp.AllowUnexported(series{}, block{}, contrib{}, timedContrib{})); diff != "" {
+	if diff := cmp.Diff(once.byRec[j], moved.byRec[i], cmp.AllowUnexported(series{}, block{}, entry{}, timedContrib{})); diff != "" {
 		t.Errorf("ana's cells keep something of b2 (-once +moved):\n%s", diff)
 	}
 }
@@ -697,7 +697,7 @@ func TestGhosting(t *testing.T) {
 			var rejected int64
 			b.eachRecruiter(b.allowed(nil), func(s *series) {
 				from, to := period(Query{})
-				s.each(from, to, func(n []contrib, _ []timedContrib) {
+				s.each(from, to, func(_ int32, n []entry, _ []timedContrib) {
 					for _, e := range n {
 						if e.key == kRejected {
 							rejected += int64(e.val)
