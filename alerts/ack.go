@@ -2,6 +2,8 @@ package alerts
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,55 +45,38 @@ func (d *Dispatcher) Snooze(ctx context.Context, id string, dur time.Duration) (
 // changeState applies f to the alert (the live copy if there is one) and stores it.
 func (d *Dispatcher) changeState(ctx context.Context, id string, f func(*Alert, time.Time) error) (Alert, error) {
 	now := d.cfg.Now().UTC().Truncate(time.Millisecond)
-	d.mu.Lock()
-	a, live := d.live[id]
-	d.mu.Unlock()
-	if !live {
-		stored, err := d.cfg.Store.Get(ctx, id)
+	var stored *Alert
+	if _, live := d.live.get(id); !live {
+		a, err := d.cfg.Store.Get(ctx, id)
 		if err != nil {
 			return Alert{}, err
 		}
-		a = &stored
+		stored = &a
 	}
-	d.mu.Lock()
-	err := f(a, now)
-	snapshot := *a
-	d.mu.Unlock()
-	if err != nil {
-		return snapshot, err
-	}
-	if err := d.cfg.Store.saveState(ctx, &snapshot); err != nil {
-		return snapshot, err
-	}
-	if snapshot.EscalateAt != nil {
-		if err := d.cfg.Store.saveDeliveries(ctx, &snapshot); err != nil {
-			return snapshot, err
-		}
-	}
-	return snapshot, nil
+	return d.live.change(ctx, id, stored, func(a *Alert) error { return f(a, now) },
+		func(ctx context.Context, a *Alert) error {
+			if err := d.cfg.Store.saveState(ctx, a); err != nil {
+				return err
+			}
+			if a.EscalateAt != nil {
+				return d.cfg.Store.saveDeliveries(ctx, a)
+			}
+			return nil
+		})
 }
 
 // Command acts on an SMS reply from a recruiter's phone: "ACK" or "SNOOZE 2h" on
 // their latest open alert, "ACK <code>" on the one with that code. It returns the
 // alert acted on, and false when there was none.
 func (d *Dispatcher) Command(ctx context.Context, recruiterID, verb, code string, dur time.Duration) (Alert, bool, error) {
-	var target *Alert
-	d.mu.Lock()
-	for _, a := range d.live {
-		if a.RecruiterID != recruiterID || a.State == StateResolved || a.State == StateAcknowledged {
-			continue
-		}
-		if code != "" && !strings.EqualFold(a.Code, code) {
-			continue
-		}
-		if target == nil || a.CreatedAt.After(target.CreatedAt) {
-			target = a
-		}
-	}
-	d.mu.Unlock()
-	if target == nil {
+	candidates := d.live.matching(func(a *Alert) bool {
+		return a.RecruiterID == recruiterID && a.State != StateResolved && a.State != StateAcknowledged &&
+			(code == "" || strings.EqualFold(a.Code, code))
+	})
+	if len(candidates) == 0 {
 		return Alert{}, false, nil
 	}
+	target := slices.MaxFunc(candidates, func(x, y Alert) int { return x.CreatedAt.Compare(y.CreatedAt) })
 	var (
 		a   Alert
 		err error
@@ -116,22 +101,16 @@ func (d *Dispatcher) Stopped(ctx context.Context, clockIDs []string) error {
 		stopped[id] = true
 	}
 	now := d.cfg.Now().UTC().Truncate(time.Millisecond)
-	var changed []Alert
-	d.mu.Lock()
-	for _, a := range d.live {
-		if !stopped[a.ClockID] || a.State == StateResolved {
-			continue
-		}
-		a.State, a.ResolvedAt = StateResolved, &now
-		a.Resolution = "the clock stopped"
-		if a.FirstDeliveredAt == nil {
-			a.Resolution = "the clock stopped before the alert was sent; not sent"
-		}
-		changed = append(changed, *a)
-	}
-	d.mu.Unlock()
-	for i := range changed {
-		if err := d.cfg.Store.saveState(ctx, &changed[i]); err != nil {
+	for _, a := range d.live.matching(func(a *Alert) bool { return stopped[a.ClockID] && a.State != StateResolved }) {
+		_, err := d.live.change(ctx, a.ID, nil, func(a *Alert) error {
+			a.State, a.ResolvedAt = StateResolved, &now
+			a.Resolution = "the clock stopped"
+			if a.FirstDeliveredAt == nil {
+				a.Resolution = "the clock stopped before the alert was sent; not sent"
+			}
+			return nil
+		}, d.cfg.Store.saveState)
+		if err != nil && !errors.Is(err, errNotLive) {
 			return err
 		}
 	}

@@ -90,7 +90,7 @@ func alertCode(id string) string {
 // Store keeps alerts in the "alerts" collection, found by _id.
 type Store struct {
 	coll   *mongo.Collection
-	counts *mongo.Collection // SMS sent per number and day
+	counts *mongo.Collection // SMS the provider took, per number and day
 }
 
 // NewStore returns the alert store over db.
@@ -202,8 +202,8 @@ func (s *Store) unfinished(ctx context.Context) ([]Alert, error) {
 	return out, err
 }
 
-// countSMS adds one to the SMS sent to a number on a day and returns the new count.
-func (s *Store) countSMS(ctx context.Context, number string, day string) (int, error) {
+// reserveSMS adds one to the SMS sent to a number on a day and returns the new count.
+func (s *Store) reserveSMS(ctx context.Context, number, day string) (int, error) {
 	id := number + "|" + day
 	for range 3 {
 		var doc struct {
@@ -215,11 +215,25 @@ func (s *Store) countSMS(ctx context.Context, number string, day string) (int, e
 			return doc.N, nil
 		}
 		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return 0, err
+			return 0, interactions.Unavailable("count SMS", err)
 		}
-		if _, err := s.counts.InsertOne(ctx, bson.M{"_id": id, "n": 0}); err != nil && !mongo.IsDuplicateKeyError(err) {
-			return 0, err
+		// The day's first: an insert (an upsert would scan on the embedded store).
+		_, err = s.counts.InsertOne(ctx, bson.M{"_id": id, "n": 1})
+		if err == nil {
+			return 1, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return 0, interactions.Unavailable("count SMS", err)
 		}
 	}
 	return 0, errors.New("count SMS: the counter vanished")
+}
+
+// releaseSMS takes back one SMS counted by reserveSMS that did not go out.
+func (s *Store) releaseSMS(ctx context.Context, number, day string) error {
+	err := s.counts.FindOneAndUpdate(ctx, bson.M{"_id": number + "|" + day}, bson.M{"$inc": bson.M{"n": -1}}).Err()
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return interactions.Unavailable("count SMS", err)
+	}
+	return nil
 }

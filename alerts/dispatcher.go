@@ -2,9 +2,9 @@ package alerts
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +45,11 @@ const (
 	warningWindow = time.Minute
 	maxAttempts   = 8
 	smsPerDay     = 50
+	// sendWorkers is how many batches go through defer … record at once: sends wait on
+	// the provider, so a burst of breaches for many recipients goes out together.
+	sendWorkers = 32
+	// tick is the longest the dispatcher sleeps between two looks at what is due.
+	tick = 100 * time.Millisecond
 )
 
 // Names looks up what a message names: the candidate and the job.
@@ -73,17 +78,28 @@ type Config struct {
 	Now  func() time.Time
 }
 
-// Dispatcher is the alert pipeline over a durable outbox: a clock transition creates
-// an alert document (its id is its unique key) before anything is sent; the dispatcher
-// keeps unfinished alerts in memory, rebuilt at start, and runs them through route →
-// group → defer → throttle → send → retry → record, then escalates breaches nobody
-// acknowledged.
+// Dispatcher is the alert pipeline over a durable outbox, a chain of stages with one
+// signature (Stage). A clock transition enters through intake —
+//
+//	route   the recipient (delegate, "default") and its channels at this level
+//	dedupe  the alert document, under its unique key, before anything is sent
+//
+// — and joins the live alerts in memory (rebuilt from the outbox at start). Each
+// flush reads "now" once, escalates what is due, and takes the live alerts through
+//
+//	group     one batch per address, when some delivery there is due
+//	defer     quiet hours and non-working days hold the batch
+//	throttle  50 SMS a day per number
+//	send      one message per batch; an ambiguous SMS is looked up before a resend
+//	retry     backoff with jitter, or failed for good (SMS falls back to email)
+//	record    back into the live alerts and the outbox
+//
+// with the batches after group run side by side (ParallelStage).
 type Dispatcher struct {
-	cfg Config
-	log logChannel
-
-	mu   sync.Mutex
-	live map[string]*Alert // unfinished alerts by id
+	cfg    Config
+	live   *liveSet
+	intake Stage
+	flow   Stage
 
 	wake     chan struct{}
 	stopping chan struct{}
@@ -93,14 +109,29 @@ type Dispatcher struct {
 
 // New returns a dispatcher; Start runs it.
 func New(cfg Config) *Dispatcher {
-	return &Dispatcher{
+	d := &Dispatcher{
 		cfg:      cfg,
-		log:      logChannel{cfg.Log},
-		live:     map[string]*Alert{},
+		live:     newLiveSet(),
 		wake:     make(chan struct{}, 1),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	emailOn := cfg.Email != nil && cfg.Mode == "on"
+	d.intake = MultiStage{
+		RouteStage{Directory: cfg.Directory, Mode: cfg.Mode, SMS: cfg.SMS != nil, Email: cfg.Email != nil},
+		DedupeStage{Outbox: cfg.Store},
+	}
+	d.flow = MultiStage{
+		GroupStage{},
+		ParallelStage{Workers: sendWorkers, Log: cfg.Log, Stage: MultiStage{
+			DeferStage{Directory: cfg.Directory, Zone: cfg.Zone},
+			ThrottleStage{Counter: cfg.Store, PerDay: smsPerDay, Fallback: emailOn},
+			SendStage{SMS: cfg.SMS, Email: cfg.Email, Names: cfg.Names, Link: cfg.Link, Log: cfg.Log},
+			RetryStage{MaxAttempts: maxAttempts, Backoff: backoff, Counter: cfg.Store, Fallback: emailOn, Log: cfg.Log},
+			RecordStage{Live: d.live, Outbox: cfg.Store, EscalateAfter: cfg.EscalateAfter, Log: cfg.Log},
+		}},
+	}
+	return d
 }
 
 // Start loads unfinished alerts and runs the pipeline until Close.
@@ -109,11 +140,9 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if err != nil {
 		return interactions.Unavailable("load alerts", err)
 	}
-	d.mu.Lock()
-	for i := range open {
-		d.live[open[i].ID] = &open[i]
+	for _, a := range open {
+		d.live.add(a)
 	}
-	d.mu.Unlock()
 	go d.run()
 	return nil
 }
@@ -142,261 +171,129 @@ func (d *Dispatcher) Transition(ctx context.Context, f sla.Fired) error {
 	if f.State == sla.StateBreached {
 		level = LevelBreached
 	}
-	a := &Alert{
+	return d.create(ctx, Alert{
 		ID: AlertID(f.StartedBy, string(f.Metric), level), Level: level, State: StateOpen,
 		ClockID: f.ClockID, ApplicationID: f.ApplicationID, CandidateID: f.CandidateID,
 		RecruiterID: f.RecruiterID, OwnerID: f.RecruiterID, JobID: f.JobID, Metric: string(f.Metric),
 		PolicyID: f.PolicyID, DueAt: f.DueAt,
-	}
-	return d.create(ctx, a, f.RecruiterID)
+	})
 }
 
-// create routes a new alert to its recipient's channels and stores it.
-func (d *Dispatcher) create(ctx context.Context, a *Alert, recruiterID string) error {
+// create takes a new alert, addressed to the recruiter in its RecruiterID, through
+// intake and into the live alerts.
+func (d *Dispatcher) create(ctx context.Context, a Alert) error {
 	now := d.cfg.Now().UTC().Truncate(time.Millisecond)
 	a.Code = alertCode(a.ID)
 	a.CreatedAt = now
-	a.Deliveries = []Delivery{}
-	r, err := d.cfg.Directory.Recipient(ctx, recruiterID, now)
-	switch {
-	case err == nil:
-		a.RecruiterID = r.ID
-		a.Deliveries = d.route(r, a.Level, now)
-	case interactions.ErrorCode(err) != interactions.CodeNotFound:
+	out, err := d.intake.Exec(ctx, now, []Batch{{Alerts: []Alert{a}}})
+	if err != nil {
 		return err
 	}
-	created, err := d.cfg.Store.create(ctx, a)
-	if err != nil || !created {
-		return err
+	for _, b := range out {
+		for _, a := range b.Alerts {
+			alertsCreated.WithLabelValues(string(a.Level)).Inc()
+			d.live.add(a)
+		}
 	}
-	alertsCreated.WithLabelValues(string(a.Level)).Inc()
-	d.mu.Lock()
-	d.live[a.ID] = a
-	d.mu.Unlock()
-	d.poke()
+	if len(out) > 0 {
+		d.poke()
+	}
 	return nil
 }
 
-// route lists the deliveries of a new alert: one per channel the recipient wants at
-// that level and can be reached on; channels that are off become a log line.
-func (d *Dispatcher) route(r Recruiter, level Level, now time.Time) []Delivery {
-	window := breachWindow
-	if level == LevelWarning {
-		window = warningWindow
-	}
-	var out []Delivery
-	logged := false
-	for _, ch := range r.Channels.For(level) {
-		to := map[string]string{"sms": r.Phone, "email": r.Email}[ch]
-		on := d.cfg.Mode == "on" && ((ch == "sms" && d.cfg.SMS != nil) || (ch == "email" && d.cfg.Email != nil))
-		switch {
-		case to == "":
-			continue
-		case !on:
-			if logged {
-				continue
-			}
-			ch, to, logged = "log", r.ID, true
-		}
-		out = append(out, Delivery{Channel: ch, To: to, Status: DeliveryPending, NextAt: now.Add(window)})
-	}
-	return out
-}
-
-// run wakes every 100 ms, or when poked, and works through what is due.
+// run flushes when poked, when the next delivery, escalation or end of a snooze comes
+// due, and at least every tick.
 func (d *Dispatcher) run() {
 	defer close(d.done)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
+	timer := time.NewTimer(tick)
+	defer timer.Stop()
 	for {
 		select {
 		case <-d.stopping:
 			return
-		case <-tick.C:
+		case <-timer.C:
 		case <-d.wake:
 		}
-		d.flush()
+		next := d.flush()
+		wait := tick
+		if !next.IsZero() {
+			wait = min(max(time.Until(next), 0), tick)
+		}
+		timer.Reset(wait)
 	}
 }
 
-// batch is what goes to one address in one message.
-type batch struct {
-	channel, to string
-	alerts      []*Alert
-}
-
-// flush reads "now" once and runs every due delivery and escalation through the
-// pipeline.
-func (d *Dispatcher) flush() {
+// flush reads "now" once, escalates what is due and runs every due delivery through
+// the pipeline. It returns when something comes due next (zero: nothing waits).
+func (d *Dispatcher) flush() time.Time {
 	now := d.cfg.Now().UTC().Truncate(time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	d.escalate(ctx, now)
-	for _, b := range d.due(now) {
-		d.deliver(ctx, b, now)
+	alerts, next := d.live.pending(now)
+	if len(alerts) == 0 {
+		return next
 	}
+	recorded, err := d.flow.Exec(ctx, now, []Batch{{Alerts: alerts}})
+	if err != nil {
+		d.cfg.Log.Warn("alerts: the pipeline failed; retrying", "err", err)
+	}
+	if len(recorded) > 0 {
+		d.poke() // a fallback added, or a retry due at once
+	}
+	return next
 }
 
-// due groups the deliveries whose time has come by address. A breach in a group
-// takes waiting warnings for the same address along.
-func (d *Dispatcher) due(now time.Time) []batch {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	groups := map[[2]string]*batch{}
-	var order [][2]string
-	ready := map[[2]string]bool{}
-	for id, a := range d.live {
-		if a.State == StateResolved || a.State == StateAcknowledged {
-			if !d.waiting(a) {
-				delete(d.live, id)
+// escalate sends breaches nobody acknowledged within the policy's escalate_after
+// (counted from the first delivery; a snooze postpones it) to the recruiter's manager,
+// after ending the snoozes that are over.
+func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
+	woke := d.live.matching(func(a *Alert) bool {
+		return a.State == StateSnoozed && a.SnoozedUntil != nil && !now.Before(*a.SnoozedUntil)
+	})
+	for _, a := range woke {
+		_, err := d.live.change(ctx, a.ID, nil, func(a *Alert) error {
+			if a.State == StateSnoozed { // not acknowledged meanwhile
+				a.State, a.SnoozedUntil = StateOpen, nil
 			}
+			return nil
+		}, d.cfg.Store.saveState)
+		if err != nil {
+			d.cfg.Log.Warn("alerts: recording the end of a snooze failed", "alert", a.ID, "err", err)
+		}
+	}
+	due := d.live.matching(func(a *Alert) bool {
+		return a.State == StateOpen && a.Level == LevelBreached && !a.Escalated && a.EscalateAt != nil && !now.Before(*a.EscalateAt)
+	})
+	for _, a := range due {
+		owner, err := d.cfg.Directory.Get(ctx, a.OwnerID)
+		if err != nil && interactions.ErrorCode(err) != interactions.CodeNotFound {
+			d.cfg.Log.Warn("alerts: escalation failed; retrying", "alert", a.ID, "err", err)
 			continue
 		}
-		for _, dl := range a.Deliveries {
-			if dl.Status != DeliveryPending && dl.Status != DeliveryDeferred {
+		if err == nil && owner.ManagerID != "" {
+			err := d.create(ctx, Alert{
+				ID: escalationID(a.ID), Level: LevelEscalated, State: StateOpen, ClockID: a.ClockID,
+				ApplicationID: a.ApplicationID, CandidateID: a.CandidateID, RecruiterID: owner.ManagerID,
+				OwnerID: a.OwnerID, JobID: a.JobID, Metric: a.Metric, PolicyID: a.PolicyID, DueAt: a.DueAt,
+			})
+			if err != nil {
+				d.cfg.Log.Warn("alerts: escalation failed; retrying", "alert", a.ID, "err", err)
 				continue
 			}
-			k := [2]string{dl.Channel, dl.To}
-			if groups[k] == nil {
-				groups[k] = &batch{channel: dl.Channel, to: dl.To}
-				order = append(order, k)
-			}
-			groups[k].alerts = append(groups[k].alerts, a)
-			if !now.Before(dl.NextAt) {
-				ready[k] = true
-			}
 		}
-		// An open alert with nothing left to send stays: SMS replies (Command) and
-		// stopped clocks (Stopped) still find it, as they do after a restart.
-	}
-	var out []batch
-	for _, k := range order {
-		if ready[k] {
-			b := groups[k]
-			slices.SortFunc(b.alerts, func(x, y *Alert) int { return x.CreatedAt.Compare(y.CreatedAt) })
-			out = append(out, *b)
-		}
-	}
-	return out
-}
-
-// waiting reports whether an alert still has an escalation ahead.
-func (d *Dispatcher) waiting(a *Alert) bool {
-	return a.Level == LevelBreached && !a.Escalated && a.EscalateAt != nil &&
-		(a.State == StateOpen || a.State == StateSnoozed)
-}
-
-// deliver defers, throttles, sends and records one batch.
-func (d *Dispatcher) deliver(ctx context.Context, b batch, now time.Time) {
-	r, err := d.cfg.Directory.Recipient(ctx, b.alerts[0].RecruiterID, now)
-	if err != nil && interactions.ErrorCode(err) != interactions.CodeNotFound {
-		d.cfg.Log.Warn("alerts: directory unavailable", "err", err)
-		return
-	}
-	if err == nil {
-		local := now
-		if d.cfg.Zone != nil {
-			local = now.In(d.cfg.Zone()) // for recruiters without a zone of their own
-		}
-		if next := QuietUntil(r, local); next.After(now) {
-			d.update(ctx, b, func(a *Alert, dl *Delivery) {
-				if dl.Status != DeliveryDeferred {
-					alertsDeferred.Inc()
-				}
-				dl.Status, dl.NextAt = DeliveryDeferred, next
-			})
-			return
-		}
-	}
-	msg := d.message(ctx, r, b, now)
-	if b.channel == "sms" {
-		n, err := d.cfg.Store.countSMS(ctx, b.to, now.Format("2006-01-02"))
+		_, err = d.live.change(ctx, a.ID, nil, func(a *Alert) error {
+			a.Escalated = true
+			return nil
+		}, d.cfg.Store.saveDeliveries)
 		if err != nil {
-			d.cfg.Log.Warn("alerts: counting SMS failed", "err", err)
-			return
-		}
-		if n > smsPerDay {
-			d.update(ctx, b, func(a *Alert, dl *Delivery) {
-				dl.Status, dl.Error = DeliveryFailed, "over the limit of 50 SMS a day to this number"
-				d.fallBack(a, r, now)
-			})
-			return
-		}
-	}
-	providerID, err := d.send(ctx, b, msg, now)
-	d.update(ctx, b, func(a *Alert, dl *Delivery) {
-		dl.Attempts++
-		if err == nil {
-			d.sent(a, dl, providerID, now)
-			return
-		}
-		dl.Error = err.Error()
-		failure, unreachable := failureOf(err)
-		switch {
-		case failure == Permanent || unreachable || dl.Attempts >= maxAttempts:
-			dl.Status = DeliveryFailed
-			alertsFailed.WithLabelValues(dl.Channel).Inc()
-			if dl.Channel == "sms" { // failed for good, however: the alert must still reach them
-				d.fallBack(a, r, now)
-			}
-		default:
-			dl.Ambiguous = dl.Ambiguous || failure == Ambiguous
-			dl.NextAt = now.Add(backoff(dl.Attempts))
-		}
-	})
-}
-
-// send sends one message on one channel. After an ambiguous SMS failure it first
-// looks the message up at the provider, so a message that went out is not sent twice.
-func (d *Dispatcher) send(ctx context.Context, b batch, msg Message, now time.Time) (string, error) {
-	switch b.channel {
-	case "sms":
-		// The ref is the code SMSBody always writes: that of the most urgent alert
-		// (the first by creation may be left out of a long group).
-		code := ordered(msg.Alerts)[0].Code
-		if b.alerts[0].deliveryTo(b.channel, b.to).Ambiguous {
-			id, found, err := d.cfg.SMS.Lookup(ctx, b.to, code, b.alerts[0].CreatedAt)
-			if err != nil {
-				return "", err
-			}
-			if found {
-				return id, nil
-			}
-		}
-		return d.cfg.SMS.Send(ctx, b.to, SMSBody(msg), code)
-	case "email":
-		subject, text, html := EmailContent(msg)
-		return "", d.cfg.Email.Send(ctx, b.to, subject, text, html, "<"+b.alerts[0].Code+"."+b.alerts[0].CreatedAt.Format("20060102150405.000")+"@goodwill>")
-	default:
-		d.log.send(msg)
-		return "", nil
-	}
-}
-
-// sent records an accepted delivery and starts the escalation clock of a breach.
-func (d *Dispatcher) sent(a *Alert, dl *Delivery, providerID string, now time.Time) {
-	dl.Status, dl.ProviderID, dl.Error, dl.Ambiguous = DeliverySent, providerID, "", false
-	dl.SentAt = &now
-	alertsSent.WithLabelValues(dl.Channel).Inc()
-	deliveryLatency.Observe(now.Sub(a.CreatedAt).Seconds())
-	if a.FirstDeliveredAt == nil {
-		a.FirstDeliveredAt = &now
-		if a.Level == LevelBreached && d.cfg.EscalateAfter != nil {
-			if after := d.cfg.EscalateAfter(a.PolicyID); after > 0 {
-				at := now.Add(after)
-				a.EscalateAt = &at
-			}
+			d.cfg.Log.Warn("alerts: recording an escalation failed", "alert", a.ID, "err", err)
 		}
 	}
 }
 
-// fallBack adds an email delivery when SMS cannot reach the recipient.
-func (d *Dispatcher) fallBack(a *Alert, r Recruiter, now time.Time) {
-	if r.Email == "" || d.cfg.Email == nil || d.cfg.Mode != "on" || a.deliveryTo("email", r.Email) != nil {
-		return
-	}
-	a.Deliveries = append(a.Deliveries, Delivery{Channel: "email", To: r.Email, Status: DeliveryPending, NextAt: now})
-}
+// errNotLive: the alert to change is neither live nor given.
+var errNotLive = errors.New("alerts: the alert is not live")
 
 // deliveryTo returns the alert's delivery on a channel to an address, or nil.
 func (a *Alert) deliveryTo(channel, to string) *Delivery {
@@ -406,94 +303,6 @@ func (a *Alert) deliveryTo(channel, to string) *Delivery {
 		}
 	}
 	return nil
-}
-
-// update applies f to the batch's delivery of each alert and records the alerts.
-func (d *Dispatcher) update(ctx context.Context, b batch, f func(*Alert, *Delivery)) {
-	d.mu.Lock()
-	changed := make([]Alert, 0, len(b.alerts))
-	for _, a := range b.alerts {
-		if dl := a.deliveryTo(b.channel, b.to); dl != nil {
-			f(a, dl)
-		}
-		changed = append(changed, *a)
-	}
-	d.mu.Unlock()
-	for i := range changed {
-		if err := d.cfg.Store.saveDeliveries(ctx, &changed[i]); err != nil {
-			d.cfg.Log.Warn("alerts: recording a delivery failed", "alert", changed[i].ID, "err", err)
-		}
-	}
-	d.poke()
-}
-
-// message renders what one batch says.
-func (d *Dispatcher) message(ctx context.Context, r Recruiter, b batch, now time.Time) Message {
-	m := Message{Recipient: Recipient{RecruiterID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone}}
-	for _, a := range b.alerts {
-		it := Item{Code: a.Code, Level: a.Level, Metric: a.Metric, By: now.Sub(a.DueAt)}
-		if c, err := d.cfg.Names.Candidate(ctx, a.CandidateID); err == nil {
-			it.Candidate = c.Name
-		}
-		if it.Candidate == "" {
-			it.Candidate = "a candidate"
-		}
-		if a.JobID != "" {
-			if j, err := d.cfg.Names.Job(ctx, a.JobID); err == nil {
-				it.Job = j.Title
-			}
-		}
-		if d.cfg.Link != nil {
-			it.Link = d.cfg.Link(a.ID, now)
-		}
-		m.Alerts = append(m.Alerts, it)
-	}
-	return m
-}
-
-// escalate sends breaches nobody acknowledged within the policy's escalate_after
-// (counted from the first delivery; a snooze postpones it) to the recruiter's manager.
-func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
-	var due, woke []Alert
-	d.mu.Lock()
-	for _, a := range d.live {
-		if a.State == StateSnoozed && a.SnoozedUntil != nil && !now.Before(*a.SnoozedUntil) {
-			a.State, a.SnoozedUntil = StateOpen, nil
-			woke = append(woke, *a)
-		}
-		if a.State == StateOpen && d.waiting(a) && !now.Before(*a.EscalateAt) {
-			a.Escalated = true
-			due = append(due, *a)
-		}
-	}
-	d.mu.Unlock()
-	for i := range woke {
-		if err := d.cfg.Store.saveState(ctx, &woke[i]); err != nil {
-			d.cfg.Log.Warn("alerts: recording the end of a snooze failed", "alert", woke[i].ID, "err", err)
-		}
-	}
-	for _, a := range due {
-		owner, err := d.cfg.Directory.Get(ctx, a.OwnerID)
-		if err == nil && owner.ManagerID != "" {
-			esc := &Alert{
-				ID: escalationID(a.ID), Level: LevelEscalated, State: StateOpen, ClockID: a.ClockID,
-				ApplicationID: a.ApplicationID, CandidateID: a.CandidateID, OwnerID: a.OwnerID,
-				JobID: a.JobID, Metric: a.Metric, PolicyID: a.PolicyID, DueAt: a.DueAt,
-			}
-			if err := d.create(ctx, esc, owner.ManagerID); err != nil {
-				d.cfg.Log.Warn("alerts: escalation failed; retrying", "alert", a.ID, "err", err)
-				d.mu.Lock()
-				if l := d.live[a.ID]; l != nil {
-					l.Escalated = false
-				}
-				d.mu.Unlock()
-				continue
-			}
-		}
-		if err := d.cfg.Store.saveDeliveries(ctx, &a); err != nil {
-			d.cfg.Log.Warn("alerts: recording an escalation failed", "alert", a.ID, "err", err)
-		}
-	}
 }
 
 // escalationID is the id of a breach alert's escalation: same clock start and metric.

@@ -824,6 +824,39 @@ func TestThrottle(t *testing.T) {
 			}
 		})
 	}
+
+	// The day's count is of messages Twilio took: attempts that failed do not use up
+	// the limit, and one that went out despite an ambiguous failure counts once.
+	counted := []struct {
+		name string
+		errs []error
+	}{
+		{"retryable and ambiguous failures", []error{retryErr(), ambiguousErr(false)}},
+		{"an ambiguous failure that went out", []error{ambiguousErr(true)}},
+	}
+	for _, tt := range counted {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			h.put(Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Breached: []string{"sms"}}})
+			h.setSMSCount(alicePhone, t0, 49)
+			h.sms.errs = tt.errs
+			h.fire(fired("a1", "alice", sla.StateBreached))
+			for i := 1; i <= 4; i++ {
+				h.flushAt(time.Duration(i) * time.Minute)
+			}
+			expectDeliveries(t, h.alert(breachID("a1")), "sms "+alicePhone+" sent")
+			if n := len(h.sms.sent()); n != 1 {
+				t.Fatalf("%d SMS went out", n)
+			}
+			var doc struct {
+				N int `bson:"n"`
+			}
+			if err := h.store.counts.FindOne(h.ctx, bson.M{"_id": alicePhone + "|" + t0.Format("2006-01-02")}).Decode(&doc); err != nil || doc.N != 50 {
+				t.Fatalf("count %d (%v), want 50", doc.N, err)
+			}
+		})
+	}
 }
 
 func TestRetry(t *testing.T) {

@@ -1,7 +1,13 @@
 // Package alerts tells recruiters, before a candidate is left waiting, that an SLA clock
 // is about to be missed or has been: by SMS (alerts/twilio) and email (alerts/email).
 //
-// This package holds what the channels share and the recruiters directory:
+// The Dispatcher is a pipeline of stages with one signature (Stage, over Batch) on a
+// durable outbox (Store): route → dedupe when a transition comes in; group → defer →
+// throttle → send → retry → record at every flush. Each stage is a small type
+// (RouteStage, …, RecordStage) declaring what it needs as a one- or two-method
+// interface; MultiStage chains them and ParallelStage runs batches side by side.
+//
+// The package also holds what the channels share and the recruiters directory:
 //
 //   - Message and its renderings: SMSBody (at most two GSM-7 segments) and EmailContent
 //     (a subject, a plain-text and an HTML body from templates).

@@ -31,31 +31,32 @@ func (d *Dispatcher) SMSStatus(ctx context.Context, providerID, status, errorCod
 	if err != nil {
 		return false, interactions.Unavailable("find alert by message", err)
 	}
-	d.mu.Lock()
-	if live := d.live[a.ID]; live != nil {
-		a = *live
-	}
-	matched := false
-	for i := range a.Deliveries {
-		dl := &a.Deliveries[i]
-		if dl.Channel != "sms" || dl.ProviderID != providerID {
-			continue
-		}
-		matched = true
-		dl.Status = next
-		if next == DeliveryFailed {
-			dl.Error = "Twilio reports the message " + status
-			if errorCode != "" {
-				dl.Error += " (error " + errorCode + ")"
+	_, err = d.live.change(ctx, a.ID, &a, func(a *Alert) error {
+		matched := false
+		for i := range a.Deliveries {
+			dl := &a.Deliveries[i]
+			if dl.Channel != ChannelSMS || dl.ProviderID != providerID {
+				continue
+			}
+			matched = true
+			dl.Status = next
+			if next == DeliveryFailed {
+				dl.Error = "Twilio reports the message " + status
+				if errorCode != "" {
+					dl.Error += " (error " + errorCode + ")"
+				}
 			}
 		}
-	}
-	if live := d.live[a.ID]; live != nil {
-		*live = a
-	}
-	d.mu.Unlock()
-	if !matched {
+		if !matched {
+			return errNoMatch
+		}
+		return nil
+	}, d.cfg.Store.saveDeliveries)
+	if errors.Is(err, errNoMatch) {
 		return false, nil
 	}
-	return true, d.cfg.Store.saveDeliveries(ctx, &a)
+	return err == nil, err
 }
+
+// errNoMatch: the alert has no SMS delivery with that message id.
+var errNoMatch = errors.New("no delivery of that message")

@@ -1,0 +1,453 @@
+package alerts
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// What the stages need, declared here, where they are used. *Directory and *Store
+// provide them; the stage tests use hand-written fakes.
+type (
+	recipients interface {
+		Recipient(ctx context.Context, recruiterID string, now time.Time) (Recruiter, error)
+	}
+	outbox interface {
+		create(ctx context.Context, a *Alert) (created bool, err error)
+	}
+	smsCounter interface {
+		// reserveSMS adds one to the SMS sent to number on day and returns the new count.
+		reserveSMS(ctx context.Context, number, day string) (int, error)
+		// releaseSMS takes one back: the message did not go out.
+		releaseSMS(ctx context.Context, number, day string) error
+	}
+	deliverySaver interface {
+		saveDeliveries(ctx context.Context, a *Alert) error
+	}
+)
+
+// RouteStage gives each new alert its recipient and deliveries. The recipient is the
+// recruiter the alert names (Alert.RecruiterID on the way in), its delegate while it is
+// away, or "default" when there is no such recruiter; with none of them, the alert keeps
+// its recruiter and gets no deliveries: it is recorded, and undeliverable. There is one
+// delivery per channel the recipient wants at the alert's level and can be reached on,
+// due when the level's grouping window has passed (breaches 1 s, warnings a minute); a
+// channel that is off (not configured, or Mode "log") becomes one log line instead.
+type RouteStage struct {
+	Directory  recipients
+	Mode       string // GOODWILL_ALERTS
+	SMS, Email bool   // whether the channel is configured
+}
+
+// Exec implements Stage.
+func (s RouteStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	for bi := range batches {
+		for i := range batches[bi].Alerts {
+			a := &batches[bi].Alerts[i]
+			a.Deliveries = []Delivery{}
+			r, err := s.Directory.Recipient(ctx, a.RecruiterID, now)
+			if interactions.ErrorCode(err) == interactions.CodeNotFound {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			a.RecruiterID = r.ID
+			a.Deliveries = s.deliveries(r, a.Level, now)
+		}
+	}
+	return batches, nil
+}
+
+func (s RouteStage) deliveries(r Recruiter, level Level, now time.Time) []Delivery {
+	window := breachWindow
+	if level == LevelWarning {
+		window = warningWindow
+	}
+	out := []Delivery{}
+	logged := false
+	for _, ch := range r.Channels.For(level) {
+		to := map[string]string{ChannelSMS: r.Phone, ChannelEmail: r.Email}[ch]
+		on := s.Mode == "on" && ((ch == ChannelSMS && s.SMS) || (ch == ChannelEmail && s.Email))
+		switch {
+		case to == "":
+			continue
+		case !on:
+			if logged {
+				continue
+			}
+			ch, to, logged = "log", r.ID, true
+		}
+		out = append(out, Delivery{Channel: ch, To: to, Status: DeliveryPending, NextAt: now.Add(window)})
+	}
+	return out
+}
+
+// DedupeStage writes each new alert to the outbox under its unique key before anything is
+// sent, and leaves out the alerts that were there already: a transition handed over
+// twice (a retry, a restart, another replica) is one alert, sent once.
+type DedupeStage struct{ Outbox outbox }
+
+// Exec implements Stage.
+func (s DedupeStage) Exec(ctx context.Context, _ time.Time, batches []Batch) ([]Batch, error) {
+	var out []Batch
+	for _, b := range batches {
+		var fresh []Alert
+		for i := range b.Alerts {
+			created, err := s.Outbox.create(ctx, &b.Alerts[i])
+			if err != nil {
+				return nil, err
+			}
+			if created {
+				fresh = append(fresh, b.Alerts[i])
+			}
+		}
+		if len(fresh) > 0 {
+			b.Alerts = fresh
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// GroupStage gathers the alerts of the batches it is given into one batch per channel and
+// address, and passes on those where some delivery is due (its grouping window, backoff
+// or deferral has passed): the address's other waiting deliveries go along in the same
+// message, so a breach takes waiting warnings with it. Alerts are oldest first; the
+// batches most overdue first. Each batch gets its own copies of the alerts.
+type GroupStage struct{}
+
+// Exec implements Stage.
+func (GroupStage) Exec(_ context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	type key struct{ channel, to string }
+	groups := map[key]*Batch{}
+	due := map[key]time.Time{} // the earliest delivery due, for the groups with one
+	for _, in := range batches {
+		for i := range in.Alerts {
+			a := &in.Alerts[i]
+			for _, dl := range a.Deliveries {
+				if dl.Status != DeliveryPending && dl.Status != DeliveryDeferred {
+					continue
+				}
+				k := key{dl.Channel, dl.To}
+				g := groups[k]
+				if g == nil {
+					g = &Batch{Channel: dl.Channel, To: dl.To}
+					groups[k] = g
+				}
+				g.Alerts = append(g.Alerts, a.clone())
+				if at, ok := due[k]; !now.Before(dl.NextAt) && (!ok || dl.NextAt.Before(at)) {
+					due[k] = dl.NextAt
+				}
+			}
+		}
+	}
+	var out []Batch
+	for k, g := range groups {
+		if _, ok := due[k]; ok {
+			slices.SortStableFunc(g.Alerts, func(x, y Alert) int { return x.CreatedAt.Compare(y.CreatedAt) })
+			out = append(out, *g)
+		}
+	}
+	slices.SortFunc(out, func(x, y Batch) int {
+		return cmp.Or(due[key{x.Channel, x.To}].Compare(due[key{y.Channel, y.To}]),
+			cmp.Compare(x.Channel, y.Channel), cmp.Compare(x.To, y.To))
+	})
+	return out, nil
+}
+
+// DeferStage finds who gets each batch now (the recruiter, or its delegate while it is away)
+// and holds the batch while that person is in quiet hours or on a non-working day, in
+// their own time zone (the organisation's, from Zone, when they have none): its
+// deliveries become "deferred" until the next allowed moment. A deferred alert whose
+// clock stops meanwhile is resolved and never sent (Dispatcher.Stopped).
+type DeferStage struct {
+	Directory recipients
+	Zone      func() *time.Location // nil: UTC
+}
+
+// Exec implements Stage.
+func (s DeferStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	for bi := range batches {
+		b := &batches[bi]
+		if b.Settled {
+			continue
+		}
+		r, err := s.Directory.Recipient(ctx, b.Alerts[0].RecruiterID, now)
+		if interactions.ErrorCode(err) == interactions.CodeNotFound {
+			continue // gone from the directory: no quiet hours to keep
+		}
+		if err != nil {
+			return nil, err
+		}
+		b.Recipient = r
+		local := now
+		if s.Zone != nil {
+			local = now.In(s.Zone())
+		}
+		if next := QuietUntil(r, local); next.After(now) {
+			b.deliveries(func(_ *Alert, dl *Delivery) { dl.Status, dl.NextAt = DeliveryDeferred, next.UTC() })
+			b.Settled = true
+		}
+	}
+	return batches, nil
+}
+
+// ThrottleStage keeps SMS to PerDay a day per number (UTC days). It counts the message
+// before it is sent, so that several senders cannot pass the limit together; RetryStage gives
+// the count back when the message does not go out, so the count is of messages the
+// provider took. Over the limit, the SMS deliveries fail and the alerts fall back to
+// email (when Fallback: email is on).
+type ThrottleStage struct {
+	Counter  smsCounter
+	PerDay   int
+	Fallback bool
+}
+
+// Exec implements Stage.
+func (s ThrottleStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	for bi := range batches {
+		b := &batches[bi]
+		if b.Settled || b.Channel != ChannelSMS {
+			continue
+		}
+		day := now.UTC().Format(time.DateOnly)
+		n, err := s.Counter.reserveSMS(ctx, b.To, day)
+		if err != nil {
+			return nil, err
+		}
+		if n <= s.PerDay {
+			b.smsDay = day
+			continue
+		}
+		if err := s.Counter.releaseSMS(ctx, b.To, day); err != nil {
+			return nil, err
+		}
+		b.deliveries(func(a *Alert, dl *Delivery) {
+			dl.Status, dl.Error = DeliveryFailed, fmt.Sprintf("over the limit of %d SMS a day to this number", s.PerDay)
+			fallBack(a, b.Recipient, s.Fallback, now)
+		})
+		b.Settled = true
+	}
+	return batches, nil
+}
+
+// SendStage renders each batch as one message and sends it on its channel: SMS (its ref is
+// the code of the most urgent alert, which the body always carries), email (its
+// Message-ID derived from the oldest alert), or a log line. After an ambiguous SMS
+// failure (the message may have gone out) it first looks the message up at the
+// provider, and sends only if it is not there. A success marks the deliveries sent; a
+// failure is left in Batch.Err for RetryStage.
+type SendStage struct {
+	SMS   SMS   // nil: SMS is off
+	Email Email // nil: email is off
+	Names Names
+	// Link returns the signed acknowledgement link of an alert; nil for none.
+	Link func(alertID string, now time.Time) string
+	Log  *slog.Logger // the log channel
+}
+
+// Exec implements Stage.
+func (s SendStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	for bi := range batches {
+		b := &batches[bi]
+		if b.Settled {
+			continue
+		}
+		var providerID string
+		providerID, b.Err = s.send(ctx, b, s.message(ctx, b, now))
+		if b.Err != nil {
+			continue
+		}
+		b.deliveries(func(_ *Alert, dl *Delivery) {
+			dl.Attempts++
+			dl.Status, dl.ProviderID, dl.Error, dl.Ambiguous = DeliverySent, providerID, "", false
+			dl.SentAt = &now
+		})
+		b.Settled = true
+	}
+	return batches, nil
+}
+
+var errChannelOff = errors.New("the channel is not configured")
+
+func (s SendStage) send(ctx context.Context, b *Batch, msg Message) (string, error) {
+	first := b.Alerts[0]
+	switch b.Channel {
+	case ChannelSMS:
+		if s.SMS == nil {
+			return "", &SendError{Failure: Permanent, Err: errChannelOff}
+		}
+		code := ordered(msg.Alerts)[0].Code
+		if dl := first.deliveryTo(b.Channel, b.To); dl != nil && dl.Ambiguous {
+			id, found, err := s.SMS.Lookup(ctx, b.To, code, first.CreatedAt)
+			if err != nil || found {
+				return id, err
+			}
+		}
+		return s.SMS.Send(ctx, b.To, SMSBody(msg), code)
+	case ChannelEmail:
+		if s.Email == nil {
+			return "", &SendError{Failure: Permanent, Err: errChannelOff}
+		}
+		subject, text, html := EmailContent(msg)
+		return "", s.Email.Send(ctx, b.To, subject, text, html,
+			"<"+first.Code+"."+first.CreatedAt.Format("20060102150405.000")+"@goodwill>")
+	default:
+		logChannel{s.Log}.send(msg)
+		return "", nil
+	}
+}
+
+// message renders what a batch says.
+func (s SendStage) message(ctx context.Context, b *Batch, now time.Time) Message {
+	r := b.Recipient
+	m := Message{Recipient: Recipient{RecruiterID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone}}
+	for _, a := range b.Alerts {
+		it := Item{Code: a.Code, Level: a.Level, Metric: a.Metric, By: now.Sub(a.DueAt), Candidate: "a candidate"}
+		if c, err := s.Names.Candidate(ctx, a.CandidateID); err == nil && c.Name != "" {
+			it.Candidate = c.Name
+		}
+		if a.JobID != "" {
+			if j, err := s.Names.Job(ctx, a.JobID); err == nil {
+				it.Job = j.Title
+			}
+		}
+		if s.Link != nil {
+			it.Link = s.Link(a.ID, now)
+		}
+		m.Alerts = append(m.Alerts, it)
+	}
+	return m
+}
+
+// RetryStage decides what a failed send means for each delivery, which counts an attempt:
+// a permanent failure, an unreachable number, or the MaxAttempts-th failure fails it
+// for good (an SMS then falls back to email, when Fallback: email is on); anything else
+// is tried again after Backoff(attempts), and an ambiguous failure is remembered so
+// that SendStage looks the message up before sending it again. The SMS ThrottleStage counted is
+// given back: the message did not go out, or, if it did, the lookup finds and counts it.
+type RetryStage struct {
+	MaxAttempts int
+	Backoff     func(attempt int) time.Duration
+	Counter     smsCounter
+	Fallback    bool
+	Log         *slog.Logger
+}
+
+// Exec implements Stage.
+func (s RetryStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	for bi := range batches {
+		b := &batches[bi]
+		if b.Settled || b.Err == nil {
+			continue
+		}
+		if b.smsDay != "" {
+			if err := s.Counter.releaseSMS(ctx, b.To, b.smsDay); err != nil {
+				s.Log.Warn("alerts: giving back an SMS count failed; the day's count is one too high", "err", err)
+			}
+			b.smsDay = ""
+		}
+		failure, unreachable := failureOf(b.Err)
+		b.deliveries(func(a *Alert, dl *Delivery) {
+			dl.Attempts++
+			dl.Error = b.Err.Error()
+			switch {
+			case failure == Permanent || unreachable || dl.Attempts >= s.MaxAttempts:
+				dl.Status = DeliveryFailed
+				if dl.Channel == ChannelSMS { // failed for good, however: the alert must still reach them
+					fallBack(a, b.Recipient, s.Fallback, now)
+				}
+			default:
+				dl.Status = DeliveryPending
+				dl.Ambiguous = dl.Ambiguous || failure == Ambiguous
+				dl.NextAt = now.Add(s.Backoff(dl.Attempts))
+			}
+		})
+		b.Settled = true
+	}
+	return batches, nil
+}
+
+// fallBack adds an email delivery, due at once, to an alert SMS cannot reach, when
+// email is on and the recipient has an address it has no delivery to yet.
+func fallBack(a *Alert, r Recruiter, emailOn bool, now time.Time) {
+	if !emailOn || r.Email == "" || a.deliveryTo(ChannelEmail, r.Email) != nil {
+		return
+	}
+	a.Deliveries = append(a.Deliveries, Delivery{Channel: ChannelEmail, To: r.Email, Status: DeliveryPending, NextAt: now})
+}
+
+// RecordStage writes what the stages decided back to the live alerts and the outbox: each
+// batch's deliveries, and the fallback deliveries added. An alert's first delivery
+// starts the escalation clock of a breach (the policy's EscalateAfter; zero never
+// escalates). A write that fails is logged: the alert in memory is right, and its next
+// change writes it whole.
+type RecordStage struct {
+	Live          *liveSet
+	Outbox        deliverySaver
+	EscalateAfter func(policyID string) time.Duration // nil: no escalation
+	Log           *slog.Logger
+}
+
+// Exec implements Stage.
+func (s RecordStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	for _, b := range batches {
+		for _, ba := range b.Alerts {
+			_, err := s.Live.change(ctx, ba.ID, &ba, func(a *Alert) error {
+				s.apply(a, &ba, b.Channel, b.To, now)
+				return nil
+			}, s.Outbox.saveDeliveries)
+			if err != nil {
+				s.Log.Warn("alerts: recording a delivery failed", "alert", ba.ID, "err", err)
+			}
+		}
+	}
+	return batches, nil
+}
+
+// apply brings the batch's copy's changes into the live alert a.
+func (s RecordStage) apply(a, changed *Alert, channel, to string, now time.Time) {
+	for _, dl := range changed.Deliveries {
+		cur := a.deliveryTo(dl.Channel, dl.To)
+		switch {
+		case cur == nil: // added by a stage: a fallback
+			a.Deliveries = append(a.Deliveries, dl)
+		case dl.Channel == channel && dl.To == to:
+			observe(a, cur.Status, dl.Status, dl.Channel, now)
+			*cur = dl
+		}
+	}
+	if a.FirstDeliveredAt != nil || !slices.ContainsFunc(a.Deliveries, func(dl Delivery) bool { return dl.SentAt != nil }) {
+		return
+	}
+	a.FirstDeliveredAt = &now
+	if a.Level == LevelBreached && s.EscalateAfter != nil {
+		if after := s.EscalateAfter(a.PolicyID); after > 0 {
+			at := now.Add(after)
+			a.EscalateAt = &at
+		}
+	}
+}
+
+// observe counts a delivery's change of status in the package's metrics.
+func observe(a *Alert, from, to, channel string, now time.Time) {
+	if from == to {
+		return
+	}
+	switch to {
+	case DeliverySent:
+		alertsSent.WithLabelValues(channel).Inc()
+		deliveryLatency.Observe(now.Sub(a.CreatedAt).Seconds())
+	case DeliveryFailed:
+		alertsFailed.WithLabelValues(channel).Inc()
+	case DeliveryDeferred:
+		alertsDeferred.Inc()
+	}
+}

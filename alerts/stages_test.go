@@ -1,0 +1,891 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// Each stage alone, with hand-written fakes for what it needs (fakeSMS, fakeEmail and
+// candidateNames are dispatcher_test.go's). "now" is t0, a working Wednesday afternoon.
+
+// fakeDirectory answers Recipient from a map: delegation and "default" are the real
+// directory's business (recruiters_test.go), so a test that wants them maps the id to
+// whom the directory would answer.
+type fakeDirectory struct {
+	recipients map[string]Recruiter
+	err        error
+	calls      int
+}
+
+func (f *fakeDirectory) Recipient(_ context.Context, id string, _ time.Time) (Recruiter, error) {
+	f.calls++
+	if f.err != nil {
+		return Recruiter{}, f.err
+	}
+	r, ok := f.recipients[id]
+	if !ok {
+		return Recruiter{}, interactions.Errorf(interactions.CodeNotFound, "no recruiter %q", id)
+	}
+	return r, nil
+}
+
+// fakeOutbox holds alert ids; create adds one unless it is there.
+type fakeOutbox struct {
+	ids map[string]bool
+	err error
+}
+
+func (f *fakeOutbox) create(_ context.Context, a *Alert) (bool, error) {
+	if f.err != nil {
+		return false, f.err
+	}
+	if f.ids[a.ID] {
+		return false, nil
+	}
+	f.ids[a.ID] = true
+	return true, nil
+}
+
+// fakeCounter counts SMS per "number|day".
+type fakeCounter struct {
+	mu       sync.Mutex
+	n        map[string]int
+	err      error
+	released int
+}
+
+func (f *fakeCounter) reserveSMS(_ context.Context, number, day string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return 0, f.err
+	}
+	f.n[number+"|"+day]++
+	return f.n[number+"|"+day], nil
+}
+
+func (f *fakeCounter) releaseSMS(_ context.Context, number, day string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.released++
+	f.n[number+"|"+day]--
+	return f.err
+}
+
+// fakeSaver keeps what was saved; it fails for the ids in fail.
+type fakeSaver struct {
+	mu    sync.Mutex
+	saved map[string]Alert
+	fail  map[string]bool
+}
+
+func (f *fakeSaver) saveDeliveries(_ context.Context, a *Alert) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail[a.ID] {
+		return errors.New("store down")
+	}
+	f.saved[a.ID] = a.clone()
+	return nil
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+func recruiter(r Recruiter) Recruiter {
+	if errs := r.Validate([]string{"US"}); len(errs) > 0 {
+		panic(fmt.Sprint(errs))
+	}
+	return r
+}
+
+var (
+	alice = recruiter(Recruiter{ID: "alice", Name: "Alice", Phone: alicePhone, Email: aliceEmail})
+	della = recruiter(Recruiter{ID: "della", Name: "Della", Phone: dellaPhone})
+)
+
+// testAlert is app's alert at level for recruiter, created at t0+created, with
+// deliveries.
+func testAlert(app string, level Level, created time.Duration, dls ...Delivery) Alert {
+	id := AlertID("in-"+app, "first_response", level)
+	return Alert{ID: id, Code: alertCode(id), Level: level, State: StateOpen, RecruiterID: "alice", OwnerID: "alice",
+		ClockID: "clk-" + app, CandidateID: "cand-" + app, JobID: "job-eng", Metric: "first_response",
+		PolicyID: "first_response", DueAt: t0, CreatedAt: t0.Add(created), Deliveries: dls}
+}
+
+func pending(channel, to string, at time.Duration) Delivery {
+	return Delivery{Channel: channel, To: to, Status: DeliveryPending, NextAt: t0.Add(at)}
+}
+
+// one is a batch of alerts to one address.
+func one(channel, to string, alerts ...Alert) []Batch {
+	return []Batch{{Channel: channel, To: to, Alerts: alerts, Recipient: alice}}
+}
+
+func TestRouteStage(t *testing.T) {
+	t.Parallel()
+	dir := &fakeDirectory{recipients: map[string]Recruiter{
+		"alice": alice,
+		"ann":   della, // away: the directory answers with her delegate
+		"pat":   recruiter(Recruiter{ID: "pat", Email: "pat@example.com"}),
+		"sam":   recruiter(Recruiter{ID: "sam", Phone: bobPhone, Email: "sam@example.com", Channels: Channels{Breached: []string{"email"}}}),
+	}}
+	tests := []struct {
+		name       string
+		mode       string // "": on
+		smsOff     bool
+		emailOff   bool
+		dirErr     error
+		recruiter  string
+		level      Level
+		err        bool
+		recipient  string
+		deliveries []Delivery
+	}{
+		// A breach goes by SMS and email, due when its second of grouping is over.
+		{name: "breach", recruiter: "alice", level: LevelBreached, recipient: "alice",
+			deliveries: []Delivery{pending("sms", alicePhone, time.Second), pending("email", aliceEmail, time.Second)}},
+		// A warning goes by email, after its minute.
+		{name: "warning", recruiter: "alice", level: LevelWarning, recipient: "alice",
+			deliveries: []Delivery{pending("email", aliceEmail, time.Minute)}},
+		// An escalation goes by SMS.
+		{name: "escalation", recruiter: "alice", level: LevelEscalated, recipient: "alice",
+			deliveries: []Delivery{pending("sms", alicePhone, time.Second)}},
+		// The recipient's own channels.
+		{name: "email only by choice", recruiter: "sam", level: LevelBreached, recipient: "sam",
+			deliveries: []Delivery{pending("email", "sam@example.com", time.Second)}},
+		// A channel without an address is skipped.
+		{name: "no phone", recruiter: "pat", level: LevelBreached, recipient: "pat",
+			deliveries: []Delivery{pending("email", "pat@example.com", time.Second)}},
+		// Whoever the directory names: here a delegate.
+		{name: "delegate", recruiter: "ann", level: LevelBreached, recipient: "della",
+			deliveries: []Delivery{pending("sms", dellaPhone, time.Second)}},
+		// A channel that is not configured becomes a log line.
+		{name: "sms off", smsOff: true, recruiter: "alice", level: LevelBreached, recipient: "alice",
+			deliveries: []Delivery{pending("log", "alice", time.Second), pending("email", aliceEmail, time.Second)}},
+		// Both off: one log line, not two.
+		{name: "both off", smsOff: true, emailOff: true, recruiter: "alice", level: LevelBreached, recipient: "alice",
+			deliveries: []Delivery{pending("log", "alice", time.Second)}},
+		// GOODWILL_ALERTS=log: configured channels are logged too.
+		{name: "mode log", mode: "log", recruiter: "alice", level: LevelBreached,
+			recipient: "alice", deliveries: []Delivery{pending("log", "alice", time.Second)}},
+		// Nobody to send to: recorded with no deliveries, addressed as it came.
+		{name: "unknown", recruiter: "nobody", level: LevelBreached, recipient: "nobody", deliveries: []Delivery{}},
+		// The directory is down: the transition is not taken (the SLA engine hands it
+		// over again).
+		{name: "directory down", dirErr: interactions.Unavailable("get recruiter", errors.New("down")),
+			recruiter: "alice", level: LevelBreached, err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := RouteStage{Directory: dir, Mode: tt.mode, SMS: !tt.smsOff, Email: !tt.emailOff}
+			if s.Mode == "" {
+				s.Mode = "on"
+			}
+			if tt.dirErr != nil {
+				s.Directory = &fakeDirectory{err: tt.dirErr}
+			}
+			a := testAlert("a1", tt.level, 0)
+			a.RecruiterID = tt.recruiter
+			out, err := s.Exec(context.Background(), t0, []Batch{{Alerts: []Alert{a}}})
+			if tt.err {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out[0].Alerts[0]
+			if got.RecruiterID != tt.recipient || got.OwnerID != "alice" {
+				t.Errorf("recipient %q, owner %q; want %q, alice", got.RecruiterID, got.OwnerID, tt.recipient)
+			}
+			if diff := cmp.Diff(tt.deliveries, got.Deliveries); diff != "" {
+				t.Errorf("deliveries (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDedupeStage(t *testing.T) {
+	t.Parallel()
+	a1, a2 := testAlert("a1", LevelBreached, 0), testAlert("a2", LevelBreached, 0)
+	tests := []struct {
+		name   string
+		stored []string
+		err    error
+		in     [][]Alert
+		want   [][]string // ids per batch that goes on
+	}{
+		// A new alert is written and goes on.
+		{name: "new", in: [][]Alert{{a1}}, want: [][]string{{a1.ID}}},
+		// One already in the outbox stops here.
+		{name: "handed over again", stored: []string{a1.ID}, in: [][]Alert{{a1}}},
+		// Only the new ones go on; a batch left empty is dropped.
+		{name: "mixed", stored: []string{a1.ID}, in: [][]Alert{{a1}, {a1, a2}}, want: [][]string{{a2.ID}}},
+		// The same alert twice in one run: written once.
+		{name: "twice at once", in: [][]Alert{{a1}, {a1}}, want: [][]string{{a1.ID}}},
+		// The store is down: nothing goes on, and the caller hears of it.
+		{name: "store down", err: errors.New("down"), in: [][]Alert{{a1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ob := &fakeOutbox{ids: map[string]bool{}, err: tt.err}
+			for _, id := range tt.stored {
+				ob.ids[id] = true
+			}
+			var in []Batch
+			for _, as := range tt.in {
+				in = append(in, Batch{Alerts: as})
+			}
+			out, err := DedupeStage{Outbox: ob}.Exec(context.Background(), t0, in)
+			if (err != nil) != (tt.err != nil) {
+				t.Fatalf("error %v, want %v", err, tt.err)
+			}
+			var got [][]string
+			for _, b := range out {
+				var ids []string
+				for _, a := range b.Alerts {
+					ids = append(ids, a.ID)
+				}
+				got = append(got, ids)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("batches (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// batchView renders batches as "channel to: app app …".
+func batchView(bs []Batch) []string {
+	var out []string
+	for _, b := range bs {
+		var apps []string
+		for _, a := range b.Alerts {
+			apps = append(apps, strings.TrimPrefix(a.ClockID, "clk-"))
+		}
+		out = append(out, b.Channel+" "+b.To+": "+strings.Join(apps, " "))
+	}
+	return out
+}
+
+func TestGroupStage(t *testing.T) {
+	t.Parallel()
+	sent := Delivery{Channel: "sms", To: alicePhone, Status: DeliverySent}
+	tests := []struct {
+		name   string
+		alerts []Alert
+		want   []string
+	}{
+		// Within its window, nothing goes.
+		{name: "not yet", alerts: []Alert{testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, time.Millisecond))}},
+		// At the window's end it goes.
+		{name: "due", alerts: []Alert{testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, 0))},
+			want: []string{"sms " + alicePhone + ": a1"}},
+		// One address, one message: the due breach takes the waiting warning along,
+		// oldest first; each channel is its own batch.
+		{name: "a breach takes a warning along", alerts: []Alert{
+			testAlert("a2", LevelBreached, -time.Second, pending("sms", alicePhone, 0), pending("email", aliceEmail, 0)),
+			testAlert("a1", LevelWarning, -5*time.Second, pending("email", aliceEmail, 55*time.Second)),
+		}, want: []string{"email " + aliceEmail + ": a1 a2", "sms " + alicePhone + ": a2"}},
+		// Two warnings, neither due: nothing.
+		{name: "warnings wait", alerts: []Alert{
+			testAlert("a1", LevelWarning, -5*time.Second, pending("email", aliceEmail, 55*time.Second)),
+			testAlert("a2", LevelWarning, 0, pending("email", aliceEmail, time.Minute)),
+		}},
+		// Deliveries already sent or failed are done with.
+		{name: "sent stays out", alerts: []Alert{
+			testAlert("a1", LevelBreached, 0, sent, pending("email", aliceEmail, 0)),
+			testAlert("a2", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryFailed}),
+		}, want: []string{"email " + aliceEmail + ": a1"}},
+		// A deferred delivery comes back when its time comes.
+		{name: "deferred and due", alerts: []Alert{
+			testAlert("a1", LevelBreached, -time.Hour, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0}),
+		}, want: []string{"sms " + alicePhone + ": a1"}},
+		// Addresses apart, the longest waiting first.
+		{name: "most overdue first", alerts: []Alert{
+			testAlert("a1", LevelBreached, 0, pending("sms", bobPhone, -time.Second)),
+			testAlert("a2", LevelBreached, 0, pending("sms", alicePhone, -2*time.Second)),
+			testAlert("a3", LevelBreached, 0, pending("sms", dellaPhone, -time.Second)),
+		}, want: []string{"sms " + alicePhone + ": a2", "sms " + bobPhone + ": a1", "sms " + dellaPhone + ": a3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The alerts come split over batches however they are held.
+			var in []Batch
+			for _, a := range tt.alerts {
+				in = append(in, Batch{Alerts: []Alert{a}})
+			}
+			out, err := GroupStage{}.Exec(context.Background(), t0, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, batchView(out)); diff != "" {
+				t.Errorf("batches (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("each batch has its own copies", func(t *testing.T) {
+		a := testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, 0), pending("email", aliceEmail, 0))
+		out, _ := GroupStage{}.Exec(context.Background(), t0, []Batch{{Alerts: []Alert{a}}})
+		if len(out) != 2 {
+			t.Fatalf("%d batches", len(out))
+		}
+		out[0].Alerts[0].Deliveries[0].Status = DeliverySent
+		out[0].Alerts[0].Deliveries = append(out[0].Alerts[0].Deliveries, Delivery{Channel: "email", To: "x@example.com"})
+		if out[1].Alerts[0].Deliveries[0].Status != DeliveryPending || len(out[1].Alerts[0].Deliveries) != 2 ||
+			a.Deliveries[0].Status != DeliveryPending {
+			t.Fatal("batches share deliveries")
+		}
+	})
+}
+
+func TestDeferStage(t *testing.T) {
+	t.Parallel()
+	ny := recruiter(Recruiter{ID: "alice", Phone: alicePhone, Timezone: "America/New_York", QuietHours: &QuietHours{Start: "20:00", End: "08:00"}})
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	saturday := time.Date(2026, 11, 7, 15, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		r         Recruiter // alice's entry; zero: not in the directory
+		zone      *time.Location
+		now       time.Time
+		settled   bool // given settled
+		dirErr    error
+		err       bool
+		recipient string
+		until     time.Time // deferred until; zero: not deferred
+	}{
+		// A working moment: on to the next stage, with the recipient.
+		{name: "working hours", r: ny, now: t0, recipient: "alice"},
+		// 21:00 in New York: held until 08:00 there.
+		{name: "quiet hours", r: ny, now: time.Date(2026, 11, 5, 2, 0, 0, 0, time.UTC), recipient: "alice",
+			until: time.Date(2026, 11, 5, 13, 0, 0, 0, time.UTC)},
+		// No zone of her own: the organisation's. Saturday → Monday 00:00 in Berlin.
+		{name: "weekend in the organisation's zone", r: alice, zone: berlin, now: saturday, recipient: "alice",
+			until: time.Date(2026, 11, 8, 23, 0, 0, 0, time.UTC)},
+		// A working Saturday.
+		{name: "her working day", r: recruiter(Recruiter{ID: "alice", Phone: alicePhone, WorkingDays: []string{"sat"}}),
+			now: saturday, recipient: "alice"},
+		// Gone from the directory: no quiet hours to keep.
+		{name: "not in the directory", now: saturday},
+		// Already decided: left alone.
+		{name: "settled", r: ny, now: time.Date(2026, 11, 5, 2, 0, 0, 0, time.UTC), settled: true},
+		// The directory is down: the batch waits for the next flush.
+		{name: "directory down", r: ny, now: t0, dirErr: errors.New("down"), err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := &fakeDirectory{recipients: map[string]Recruiter{}, err: tt.dirErr}
+			if tt.r.ID != "" {
+				dir.recipients["alice"] = tt.r
+			}
+			s := DeferStage{Directory: dir}
+			if tt.zone != nil {
+				s.Zone = func() *time.Location { return tt.zone }
+			}
+			in := []Batch{{Channel: "sms", To: alicePhone, Settled: tt.settled,
+				Alerts: []Alert{testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, 0))}}}
+			out, err := s.Exec(context.Background(), tt.now, in)
+			if tt.err {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := out[0]
+			if tt.settled {
+				if dir.calls != 0 || b.Alerts[0].Deliveries[0].Status != DeliveryPending {
+					t.Fatalf("a settled batch was looked at: %+v", b)
+				}
+				return
+			}
+			if b.Recipient.ID != tt.recipient {
+				t.Errorf("recipient %q, want %q", b.Recipient.ID, tt.recipient)
+			}
+			want := pending("sms", alicePhone, 0)
+			if !tt.until.IsZero() {
+				want.Status, want.NextAt = DeliveryDeferred, tt.until
+			}
+			if diff := cmp.Diff(want, b.Alerts[0].Deliveries[0]); diff != "" {
+				t.Errorf("delivery (-want +got):\n%s", diff)
+			}
+			if b.Settled != !tt.until.IsZero() {
+				t.Errorf("settled %v", b.Settled)
+			}
+		})
+	}
+}
+
+func TestThrottleStage(t *testing.T) {
+	t.Parallel()
+	day := t0.Format(time.DateOnly)
+	failed := Delivery{Channel: "sms", To: alicePhone, Status: DeliveryFailed, NextAt: t0,
+		Error: "over the limit of 50 SMS a day to this number"}
+	fallback := Delivery{Channel: "email", To: aliceEmail, Status: DeliveryPending, NextAt: t0}
+	tests := []struct {
+		name       string
+		channel    string
+		before     int // SMS counted today
+		fallback   bool
+		recipient  Recruiter
+		settled    bool
+		counterErr error
+		err        bool
+		after      int // the count afterwards
+		held       bool
+		deliveries []Delivery // nil: unchanged
+	}{
+		// Under the limit: counted, and on to send.
+		{name: "under", channel: "sms", before: 10, after: 11, held: true},
+		// The 50th of the day still goes.
+		{name: "the 50th", channel: "sms", before: 49, after: 50, held: true},
+		// The 51st does not: the SMS fails and email takes over.
+		{name: "the 51st", channel: "sms", before: 50, after: 50, fallback: true, recipient: alice,
+			deliveries: []Delivery{failed, fallback}},
+		// No fallback when email is off …
+		{name: "the 51st, email off", channel: "sms", before: 50, after: 50, recipient: alice,
+			deliveries: []Delivery{failed}},
+		// … or the recipient has no address.
+		{name: "the 51st, no address", channel: "sms", before: 50, after: 50, fallback: true, recipient: della,
+			deliveries: []Delivery{failed}},
+		// Email is not throttled.
+		{name: "email", channel: "email", before: 50, after: 50},
+		// Settled (deferred): not counted.
+		{name: "settled", channel: "sms", before: 10, after: 10, settled: true},
+		// The count cannot be read: nothing is sent.
+		{name: "store down", channel: "sms", counterErr: errors.New("down"), err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &fakeCounter{n: map[string]int{alicePhone + "|" + day: tt.before}, err: tt.counterErr}
+			to := alicePhone
+			if tt.channel == "email" {
+				to = aliceEmail
+			}
+			a := testAlert("a1", LevelBreached, 0, pending(tt.channel, to, 0))
+			in := []Batch{{Channel: tt.channel, To: to, Alerts: []Alert{a}, Recipient: tt.recipient, Settled: tt.settled}}
+			out, err := ThrottleStage{Counter: c, PerDay: 50, Fallback: tt.fallback}.Exec(context.Background(), t0, in)
+			if tt.err {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := out[0]
+			if n := c.n[alicePhone+"|"+day]; n != tt.after {
+				t.Errorf("count %d, want %d", n, tt.after)
+			}
+			if (b.smsDay != "") != tt.held {
+				t.Errorf("holds a count: %v", b.smsDay != "")
+			}
+			want := tt.deliveries
+			if want == nil {
+				want = a.Deliveries
+			}
+			if diff := cmp.Diff(want, b.Alerts[0].Deliveries); diff != "" {
+				t.Errorf("deliveries (-want +got):\n%s", diff)
+			}
+			if b.Settled != (tt.settled || tt.deliveries != nil) {
+				t.Errorf("settled %v", b.Settled)
+			}
+		})
+	}
+}
+
+func TestSendStage(t *testing.T) {
+	t.Parallel()
+	ambiguous := pending("sms", alicePhone, 0)
+	ambiguous.Ambiguous, ambiguous.Attempts = true, 1
+	a1 := testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, 0), pending("email", aliceEmail, 0))
+	tests := []struct {
+		name      string
+		channel   string
+		delivery  Delivery // a1's delivery on the channel
+		smsOff    bool
+		settled   bool
+		sendErr   error
+		wentOut   bool // a message with a1's code already went out to alice
+		lookupErr error
+		sends     int // calls to SMS or Email Send
+		lookups   int
+		err       bool
+		sent      string // the provider id of the delivery sent; "" for email and log
+	}{
+		// An SMS goes out and is marked sent with Twilio's id.
+		{name: "sms", channel: "sms", delivery: pending("sms", alicePhone, 0), sends: 1, sent: fmt.Sprintf("SM%032d", 1)},
+		// A failure is left for retry; the delivery is unchanged.
+		{name: "sms fails", channel: "sms", delivery: pending("sms", alicePhone, 0), sendErr: retryErr(), sends: 1, err: true},
+		// After an ambiguous failure it is looked up, found, and not sent again.
+		{name: "ambiguous, went out", channel: "sms", delivery: ambiguous, wentOut: true, lookups: 1, sent: "SM-earlier"},
+		// Not found: sent.
+		{name: "ambiguous, lost", channel: "sms", delivery: ambiguous, lookups: 1, sends: 1, sent: fmt.Sprintf("SM%032d", 1)},
+		// The lookup fails: no send.
+		{name: "lookup fails", channel: "sms", delivery: ambiguous, lookupErr: retryErr(), lookups: 1, err: true},
+		// SMS not configured (any more): a permanent failure.
+		{name: "sms off", channel: "sms", delivery: pending("sms", alicePhone, 0), smsOff: true, err: true},
+		// Email.
+		{name: "email", channel: "email", delivery: pending("email", aliceEmail, 0), sends: 1},
+		// A log line always "goes out".
+		{name: "log", channel: "log", delivery: pending("log", "alice", 0)},
+		// A settled batch is not sent.
+		{name: "settled", channel: "sms", delivery: pending("sms", alicePhone, 0), settled: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sms, mail := &fakeSMS{}, &fakeEmail{}
+			if tt.sendErr != nil {
+				sms.errs = []error{tt.sendErr}
+			}
+			sms.lookupErr = tt.lookupErr
+			if tt.wentOut {
+				sms.provider = map[string]string{alicePhone + "|" + a1.Code: "SM-earlier"}
+			}
+			s := SendStage{SMS: sms, Email: mail, Names: candidateNames, Log: quiet,
+				Link: func(id string, _ time.Time) string { return "https://gw.example/a/" + id }}
+			if tt.smsOff {
+				s.SMS = nil
+			}
+			a := a1
+			a.Deliveries = []Delivery{tt.delivery}
+			in := []Batch{{Channel: tt.channel, To: tt.delivery.To, Alerts: []Alert{a}, Recipient: alice, Settled: tt.settled}}
+			out, err := s.Exec(context.Background(), t0.Add(time.Hour), in)
+			if err != nil {
+				t.Fatal(err) // a failed send is the batch's, not the stage's
+			}
+			b := out[0]
+			if got := sms.numCalls() + mail.numCalls(); got != tt.sends {
+				t.Errorf("%d sends, want %d", got, tt.sends)
+			}
+			if len(sms.lookups) != tt.lookups {
+				t.Errorf("%d lookups, want %d", len(sms.lookups), tt.lookups)
+			}
+			if (b.Err != nil) != tt.err {
+				t.Fatalf("error %v", b.Err)
+			}
+			dl := b.Alerts[0].Deliveries[0]
+			if tt.err || tt.settled {
+				if diff := cmp.Diff(tt.delivery, dl); diff != "" || b.Settled != tt.settled {
+					t.Errorf("changed (-want +got):\n%s", diff)
+				}
+				return
+			}
+			at := t0.Add(time.Hour)
+			want := tt.delivery
+			want.Status, want.ProviderID, want.Attempts, want.SentAt, want.Ambiguous = DeliverySent, tt.sent, tt.delivery.Attempts+1, &at, false
+			if diff := cmp.Diff(want, dl); diff != "" || !b.Settled {
+				t.Errorf("delivery (-want +got):\n%s", diff)
+			}
+			// What went out names the candidate and carries the code and the link.
+			var text string
+			switch tt.channel {
+			case "sms":
+				if tt.sends > 0 {
+					text = sms.sent()[0].Body
+				}
+			case "email":
+				m := mail.sent()[0]
+				text = m.Text
+				if want := "<" + a1.Code + ".20261104150000.000@goodwill>"; m.MessageID != want {
+					t.Errorf("Message-ID %s, want %s", m.MessageID, want)
+				}
+			}
+			if text != "" && (!strings.Contains(text, "Ada Lovelace") || !strings.Contains(text, a1.Code) ||
+				!strings.Contains(text, "https://gw.example/a/"+a1.ID) || !strings.Contains(text, "1h")) {
+				t.Errorf("message %q", text)
+			}
+		})
+	}
+}
+
+func TestRetryStage(t *testing.T) {
+	t.Parallel()
+	perm := &SendError{Failure: Permanent, Err: errors.New("550 no such user")}
+	unreachable := &SendError{Failure: Permanent, Unreachable: true, Err: errors.New("21610 unsubscribed")}
+	day := t0.Format(time.DateOnly)
+	tests := []struct {
+		name     string
+		channel  string
+		attempts []int // of each alert's delivery before
+		err      error
+		held     bool
+		want     []Delivery // each alert's delivery after; fallbacks after them
+	}{
+		// Retried after the backoff of its attempt count.
+		{name: "retryable", channel: "sms", attempts: []int{0}, err: retryErr(),
+			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 1, Error: "503 service unavailable", NextAt: t0.Add(time.Second)}}},
+		// Ambiguous: retried, and looked up first next time.
+		{name: "ambiguous", channel: "sms", attempts: []int{2}, err: ambiguousErr(false),
+			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 3, Ambiguous: true,
+				Error: "connection reset before the answer", NextAt: t0.Add(3 * time.Second)}}},
+		// A permanent email failure: failed, no fallback.
+		{name: "permanent email", channel: "email", attempts: []int{0}, err: perm,
+			want: []Delivery{{Channel: "email", To: aliceEmail, Status: DeliveryFailed, Attempts: 1, Error: "550 no such user", NextAt: t0}}},
+		// An unreachable number: failed, and email takes over.
+		{name: "unreachable", channel: "sms", attempts: []int{0}, err: unreachable,
+			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryFailed, Attempts: 1, Error: "21610 unsubscribed", NextAt: t0},
+				{Channel: "email", To: aliceEmail, Status: DeliveryPending, NextAt: t0}}},
+		// Attempts are each delivery's own: the one at its eighth gives up, the new one
+		// is retried.
+		{name: "the eighth attempt", channel: "sms", attempts: []int{7, 0}, err: retryErr(),
+			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryFailed, Attempts: 8, Error: "503 service unavailable", NextAt: t0},
+				{Channel: "email", To: aliceEmail, Status: DeliveryPending, NextAt: t0},
+				{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 1, Error: "503 service unavailable", NextAt: t0.Add(time.Second)}}},
+		// The count Throttle took is given back.
+		{name: "count given back", channel: "sms", attempts: []int{0}, err: retryErr(), held: true,
+			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 1, Error: "503 service unavailable", NextAt: t0.Add(time.Second)}}},
+		// Sent: nothing to do.
+		{name: "sent", channel: "sms", attempts: []int{1}, held: true,
+			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 1, NextAt: t0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			to := map[string]string{"sms": alicePhone, "email": aliceEmail}[tt.channel]
+			b := Batch{Channel: tt.channel, To: to, Recipient: alice, Err: tt.err}
+			for i, n := range tt.attempts {
+				dl := pending(tt.channel, to, 0)
+				dl.Attempts = n
+				b.Alerts = append(b.Alerts, testAlert(fmt.Sprint("a", i), LevelBreached, 0, dl))
+			}
+			c := &fakeCounter{n: map[string]int{alicePhone + "|" + day: 5}}
+			if tt.held {
+				b.smsDay = day
+			}
+			s := RetryStage{MaxAttempts: 8, Backoff: func(n int) time.Duration { return time.Duration(n) * time.Second },
+				Counter: c, Fallback: true, Log: quiet}
+			out, err := s.Exec(context.Background(), t0, []Batch{b})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Delivery
+			for _, a := range out[0].Alerts {
+				got = append(got, a.Deliveries...)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("deliveries (-want +got):\n%s", diff)
+			}
+			wantReleased := 0
+			if tt.held && tt.err != nil {
+				wantReleased = 1
+			}
+			if c.released != wantReleased || out[0].Settled != (tt.err != nil) {
+				t.Errorf("released %d, settled %v", c.released, out[0].Settled)
+			}
+		})
+	}
+}
+
+func TestRecordStage(t *testing.T) {
+	t.Parallel()
+	at := t0
+	sent := func(d Delivery) Delivery {
+		d.Status, d.Attempts, d.ProviderID, d.SentAt = DeliverySent, d.Attempts+1, "SM1", &at
+		return d
+	}
+	sms, email := pending("sms", alicePhone, 0), pending("email", aliceEmail, 0)
+	escalateAt := t0.Add(10 * time.Minute)
+	earlier := t0.Add(-time.Hour)
+	tests := []struct {
+		name    string
+		live    Alert   // in memory before
+		batch   []Batch // the stages' copies
+		fail    bool    // the write fails
+		want    Alert   // in memory and stored after
+		unsaved bool
+	}{
+		// Sent: recorded; a breach's escalation clock starts at its first delivery.
+		{name: "breach sent",
+			live:  testAlert("a1", LevelBreached, 0, sms, email),
+			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, sent(sms), email)),
+			want: func() Alert {
+				a := testAlert("a1", LevelBreached, 0, sent(sms), email)
+				a.FirstDeliveredAt, a.EscalateAt = &at, &escalateAt
+				return a
+			}()},
+		// A warning never escalates.
+		{name: "warning sent",
+			live:  testAlert("a1", LevelWarning, 0, email),
+			batch: one("email", aliceEmail, testAlert("a1", LevelWarning, 0, sent(email))),
+			want: func() Alert {
+				a := testAlert("a1", LevelWarning, 0, sent(email))
+				a.FirstDeliveredAt = &at
+				return a
+			}()},
+		// The first delivery stays the first.
+		{name: "second channel sent",
+			live: func() Alert {
+				a := testAlert("a1", LevelBreached, 0, sent(sms), email)
+				a.FirstDeliveredAt = &earlier
+				return a
+			}(),
+			batch: one("email", aliceEmail, testAlert("a1", LevelBreached, 0, sms, sent(email))),
+			want: func() Alert {
+				a := testAlert("a1", LevelBreached, 0, sent(sms), sent(email))
+				a.FirstDeliveredAt = &earlier
+				return a
+			}()},
+		// A fallback added by a stage joins the alert.
+		{name: "fallback",
+			live:  testAlert("a1", LevelBreached, 0, sms),
+			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryFailed}, email)),
+			want:  testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryFailed}, email)},
+		// Only the batch's own delivery is taken from its copy: the email, sent by
+		// another batch meanwhile, stays sent.
+		{name: "another batch's change is kept",
+			live: func() Alert {
+				a := testAlert("a1", LevelBreached, 0, sms, sent(email))
+				a.FirstDeliveredAt, a.EscalateAt = &earlier, &escalateAt
+				return a
+			}(),
+			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0.Add(time.Hour)}, email)),
+			want: func() Alert {
+				a := testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0.Add(time.Hour)}, sent(email))
+				a.FirstDeliveredAt, a.EscalateAt = &earlier, &escalateAt
+				return a
+			}()},
+		// A failed write: memory is right, the store is not written; logged.
+		{name: "store down",
+			live:  testAlert("a1", LevelBreached, 0, sms),
+			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0.Add(time.Hour)})),
+			fail:  true, unsaved: true,
+			want: testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0.Add(time.Hour)})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			live := newLiveSet()
+			live.add(tt.live)
+			saver := &fakeSaver{saved: map[string]Alert{}, fail: map[string]bool{tt.live.ID: tt.fail}}
+			s := RecordStage{Live: live, Outbox: saver, Log: quiet, EscalateAfter: func(policy string) time.Duration {
+				if policy == "first_response" {
+					return 10 * time.Minute
+				}
+				return 0
+			}}
+			if _, err := s.Exec(context.Background(), t0, tt.batch); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := live.get(tt.live.ID)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("live (-want +got):\n%s", diff)
+			}
+			stored, ok := saver.saved[tt.live.ID]
+			if ok == tt.unsaved {
+				t.Fatalf("stored: %v", ok)
+			}
+			if diff := cmp.Diff(tt.want, stored); ok && diff != "" {
+				t.Errorf("stored (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// stageFunc adapts a function to Stage.
+type stageFunc func(ctx context.Context, now time.Time, bs []Batch) ([]Batch, error)
+
+func (f stageFunc) Exec(ctx context.Context, now time.Time, bs []Batch) ([]Batch, error) {
+	return f(ctx, now, bs)
+}
+
+func TestMultiStage(t *testing.T) {
+	t.Parallel()
+	var ran []string
+	step := func(name string, keep bool, err error) Stage {
+		return stageFunc(func(_ context.Context, _ time.Time, bs []Batch) ([]Batch, error) {
+			ran = append(ran, name)
+			if !keep {
+				return nil, err
+			}
+			return bs, err
+		})
+	}
+	tests := []struct {
+		name   string
+		stages MultiStage
+		ran    []string
+		err    bool
+		left   int
+	}{
+		// Each on what the previous left.
+		{name: "all", stages: MultiStage{step("a", true, nil), step("b", true, nil)}, ran: []string{"a", "b"}, left: 1},
+		// Nothing left: the rest do not run.
+		{name: "emptied", stages: MultiStage{step("a", false, nil), step("b", true, nil)}, ran: []string{"a"}},
+		// An error stops the chain.
+		{name: "error", stages: MultiStage{step("a", true, errors.New("x")), step("b", true, nil)}, ran: []string{"a"}, err: true},
+	}
+	for _, tt := range tests {
+		ran = nil
+		out, err := tt.stages.Exec(context.Background(), t0, []Batch{{Channel: "sms"}})
+		if (err != nil) != tt.err || len(out) != tt.left || !cmp.Equal(ran, tt.ran) {
+			t.Errorf("%s: ran %v, %d left, error %v", tt.name, ran, len(out), err)
+		}
+	}
+}
+
+// TestParallelStage: batches run side by side, at most Workers at once; what comes out
+// keeps their order; a batch that fails is left out, the others are not.
+func TestParallelStage(t *testing.T) {
+	t.Parallel()
+	const workers = 3
+	var inFlight, most atomic.Int32
+	all := make(chan struct{}) // closed once workers batches are in flight together
+	var once sync.Once
+	stage := stageFunc(func(_ context.Context, _ time.Time, bs []Batch) ([]Batch, error) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if n == workers {
+			once.Do(func() { close(all) })
+		}
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second):
+			return nil, errors.New("never ran side by side")
+		}
+		if bs[0].To == "bad" {
+			return nil, errors.New("bad batch")
+		}
+		return bs, nil
+	})
+	var in []Batch
+	for i := range 10 {
+		to := fmt.Sprint(i)
+		if i == 4 {
+			to = "bad"
+		}
+		in = append(in, Batch{Channel: "sms", To: to})
+	}
+	out, err := ParallelStage{Stage: stage, Workers: workers, Log: quiet}.Exec(context.Background(), t0, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range out {
+		got = append(got, b.To)
+	}
+	if want := []string{"0", "1", "2", "3", "5", "6", "7", "8", "9"}; !cmp.Equal(got, want) {
+		t.Errorf("out %v, want %v", got, want)
+	}
+	if most.Load() != workers {
+		t.Errorf("at most %d at once, want %d", most.Load(), workers)
+	}
+}
