@@ -6,11 +6,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/sla"
 	"github.com/goodwillhq/goodwill/sla/scores"
 )
@@ -75,9 +78,14 @@ func (s *Server) parseScores(c *gin.Context, withGroupBy bool) (scores.Query, er
 		return r, interactions.Invalid(fields...)
 	}
 	r.From, r.To = from, to
-	var err error
-	r.Recruiters, err = s.recruiterScope(c, "")
-	return r, err
+	if key := caller(c); key.Role == auth.RoleRecruiter {
+		dir, err := s.scoresCache.recruiters(c, s.directory)
+		if err != nil {
+			return r, err
+		}
+		r.Recruiters = visibleIn(dir, key.RecruiterID)
+	}
+	return r, nil
 }
 
 // calendarDays counts the days from the date of a to the date of b, both included
@@ -93,7 +101,7 @@ func calendarDays(a, b time.Time) int {
 func (s *Server) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, error) {
 	var names map[string]string
 	if r.GroupBy == scores.ByRecruiter || r.GroupBy == scores.ByTeam {
-		dir, err := s.directory.List(ctx(c))
+		dir, err := s.scoresCache.recruiters(c, s.directory)
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +126,7 @@ func (s *Server) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, er
 			}
 		}
 		var err error
-		if names, err = s.interactions.JobTitles(ctx(c), ids); err != nil {
+		if names, err = s.scoresCache.jobTitles(c, s.interactions, ids); err != nil {
 			return nil, err
 		}
 	}
@@ -137,6 +145,96 @@ func (s *Server) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, er
 		}
 	}
 	return groups, nil
+}
+
+// scoresCacheTTL is how long score queries reuse what they read of the recruiters
+// directory and the jobs' titles.
+const scoresCacheTTL = 5 * time.Second
+
+// scoresCache keeps, for score queries, the recruiters directory (names, teams, who
+// reports to whom) and the titles of jobs for scoresCacheTTL: reading them from the
+// store costs tens of milliseconds on the embedded store, more than a whole score
+// query may take. A change to either shows in scores within the TTL. The zero value
+// is empty and ready.
+type scoresCache struct {
+	mu      sync.Mutex
+	dir     []alerts.Recruiter
+	dirAt   time.Time
+	titles  map[string]string // job id → title; "" when the job has none
+	titleAt time.Time
+}
+
+// recruiters returns the directory, read again once it is older than the TTL.
+func (sc *scoresCache) recruiters(c *gin.Context, d *alerts.Directory) ([]alerts.Recruiter, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.dir != nil && time.Since(sc.dirAt) < scoresCacheTTL {
+		return sc.dir, nil
+	}
+	dir, err := d.List(ctx(c))
+	if err != nil {
+		return nil, err
+	}
+	sc.dir, sc.dirAt = dir, time.Now()
+	return dir, nil
+}
+
+// jobTitles returns the titles of the jobs ids, reading those it does not know (all,
+// once the TTL has passed) in one query.
+func (sc *scoresCache) jobTitles(c *gin.Context, st *interactions.Store, ids []string) (map[string]string, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.titles == nil || time.Since(sc.titleAt) >= scoresCacheTTL {
+		sc.titles, sc.titleAt = map[string]string{}, time.Now()
+	}
+	var missing []string
+	for _, id := range ids {
+		if _, ok := sc.titles[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		found, err := st.JobTitles(ctx(c), missing)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range missing {
+			sc.titles[id] = found[id]
+		}
+	}
+	return sc.titles, nil
+}
+
+// maxReportDepth bounds the walk down a management chain, as in auth.Visible.
+const maxReportDepth = 20
+
+// visibleIn returns the recruiter ids a recruiter key bound to id may see: its own and
+// those of every recruiter whose manager_id chain reaches it — the rule of
+// auth.Visible, on a directory already read.
+func visibleIn(dir []alerts.Recruiter, id string) []string {
+	reports := map[string][]string{}
+	for _, r := range dir {
+		if r.ManagerID != "" {
+			reports[r.ManagerID] = append(reports[r.ManagerID], r.ID)
+		}
+	}
+	seen := map[string]bool{id: true}
+	out := []string{id}
+	frontier := out
+	for depth := 0; depth < maxReportDepth && len(frontier) > 0; depth++ {
+		var next []string
+		for _, m := range frontier {
+			for _, r := range reports[m] {
+				if !seen[r] {
+					seen[r] = true
+					next = append(next, r)
+				}
+			}
+		}
+		out = append(out, next...)
+		frontier = next
+	}
+	return out
 }
 
 // getScores answers GET /v1/scores.
