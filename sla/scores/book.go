@@ -15,8 +15,8 @@ import (
 // concurrent use.
 //
 // Per application it keeps a fact: the counters and timed entries the application
-// adds to its recruiter's cells and to its job's (split by recruiter, so that a
-// query restricted to some recruiters reads their part of a job). Apply replaces
+// adds to its recruiter's series, its job's, and its job's for that recruiter (so
+// that a query restricted to some recruiters reads their part of a job). Apply replaces
 // the old fact by the new one, so it is idempotent and moves counts between days
 // when late events change history.
 type Book struct {
@@ -182,7 +182,7 @@ func compareTimedContrib(a, b timedContrib) int {
 	return cmp.Compare(a.at, b.at)
 }
 
-// replace takes the old fact's contributions out of the cells and puts the new
+// replace takes the old fact's contributions out of the series and puts the new
 // one's in. Either may be nil.
 func (b *Book) replace(old, next *fact) {
 	if old != nil && next != nil && old.recruiter == next.recruiter && old.job == next.job {

@@ -2,6 +2,7 @@ package scores
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 
@@ -9,9 +10,9 @@ import (
 	"github.com/goodwillhq/goodwill/sla"
 )
 
-// Keys of the counters a cell holds. Each is a count of applications, clocks, events
-// or samples; kStage entries come in pairs per interned stage: applications that left
-// it, and the minutes they spent in it.
+// Keys of the counters a series holds per day. Each is a count of applications,
+// clocks, events or samples; kStage entries come in pairs per interned stage:
+// applications that left it, and the minutes they spent in it.
 const (
 	kApps            = iota // applications received (cohort day)
 	kPending                // open, received, never contacted
@@ -41,11 +42,16 @@ const nMetrics = 8
 
 // Keys of timed entries: facts that change with the moment of the query.
 const (
-	tSilent    = iota // an open application's earliest open first_response or contact_gap due time
-	tPromoter         // a survey response of an application that breaches at the entry's time
-	tPassive          //
-	tDetractor        //
+	tSilent = iota // an open application's earliest open first_response or contact_gap due time
+	// Survey responses (promoter, passive, detractor) of an application that has a
+	// breached clock from the entry's time on.
+	tPromoter
+	tPassive
+	tDetractor
 )
+
+// never is the time of what does not happen, in Unix milliseconds.
+const never int64 = math.MaxInt64
 
 // monthOfSilence is how long a first_response or contact_gap clock stays breached
 // before an open application counts as ghosted.
@@ -62,14 +68,14 @@ var metricIndex = func() map[sla.Metric]int {
 	return m
 }()
 
-// contrib is one counter an application adds to its recruiter's and job's cells.
+// contrib is one counter an application adds to its series.
 type contrib struct {
 	day int32
 	key uint32
 	val int32
 }
 
-// timedContrib is one timed entry an application adds to its cells.
+// timedContrib is one timed entry an application adds to its series.
 type timedContrib struct {
 	at  int64 // Unix milliseconds
 	day int32
@@ -260,7 +266,7 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 
 	// Clocks: attainment, breaches, reply times; the earliest moment the application
 	// has a breached clock, and the due time that makes it silent.
-	var breachAt, silentDue int64 = -1, -1
+	breachAt, silentDue := never, never
 	for i := range clocks {
 		c := &clocks[i]
 		m, ok := metricIndex[c.Metric]
@@ -279,10 +285,10 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 			add(d, kHour+h, 1)
 		}
 		if state == sla.StateBreached || c.Open() {
-			breachAt = minAt(breachAt, c.DueAt.UnixMilli())
+			breachAt = min(breachAt, c.DueAt.UnixMilli())
 		}
 		if open && c.Open() && (c.Metric == sla.MetricFirstResponse || c.Metric == sla.MetricContactGap) {
-			silentDue = minAt(silentDue, c.DueAt.UnixMilli())
+			silentDue = min(silentDue, c.DueAt.UnixMilli())
 		}
 		if c.Metric == sla.MetricReply && c.StoppedAt != nil && contactTimes[c.StoppedAt.UnixMilli()] {
 			if msg := findEvent(events, c.StartedBy); msg != nil && msg.Kind == interactions.KindMessage && msg.Direction == interactions.Inbound {
@@ -290,7 +296,7 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 			}
 		}
 	}
-	if silentDue >= 0 {
+	if silentDue != never {
 		f.timed = append(f.timed, timedContrib{day: cohort, key: tSilent, at: silentDue})
 	}
 
@@ -311,7 +317,7 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 			add(d, kDetractors, 1)
 			class = tDetractor
 		}
-		if breachAt >= 0 {
+		if breachAt != never {
 			f.timed = append(f.timed, timedContrib{day: d, key: uint32(class), at: breachAt})
 			continue
 		}
@@ -324,13 +330,6 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 		}
 	}
 	return f
-}
-
-func minAt(a, b int64) int64 {
-	if a < 0 || b < a {
-		return b
-	}
-	return a
 }
 
 func findEvent(events []interactions.Interaction, id string) *interactions.Interaction {

@@ -125,7 +125,8 @@ func cohortOf(s [3]int64) Cohort {
 }
 
 // Weekly returns the trend for the weeks overlapping the period: whole weeks from
-// Monday to Sunday in the book's zone, for the query's recruiters (all when nil).
+// Monday to Sunday in the book's zone, for the query's recruiters (all when nil);
+// nil when From or To is zero.
 func (b *Book) Weekly(q Query, now time.Time) []Week {
 	from, to := period(q)
 	if to < from || q.From.IsZero() || q.To.IsZero() {
@@ -243,7 +244,7 @@ func (b *Book) eachRecruiter(allowed func(int32) bool, f func(*series)) {
 	}
 }
 
-// acc sums cells into one group's figures, evaluating timed entries at now.
+// acc sums series into one group's figures, evaluating timed entries at now.
 type acc struct {
 	now         int64 // Unix milliseconds
 	v           [kStage]int64
