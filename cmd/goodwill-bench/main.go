@@ -56,6 +56,10 @@ type settings struct {
 	importLines  int // lines of the goodwill import section; 0 skips
 	importOnly   bool
 	set          map[string]string // flags given explicitly, for the report
+
+	// The alerts section (alerts.go).
+	alertBreaches int // simultaneous breaches; 0 skips
+	alertsOnly    bool
 }
 
 // flagsString renders the explicitly given flags (other than -out).
@@ -92,9 +96,14 @@ func main() {
 	flag.BoolVar(&o.slaOnly, "sla-only", false, "run only the SLA scheduler section")
 	flag.IntVar(&o.importLines, "import-lines", 100000, "lines for the goodwill import section (0 skips it)")
 	flag.BoolVar(&o.importOnly, "import-only", false, "run only the goodwill import section")
+	flag.IntVar(&o.alertBreaches, "alerts", 1000, "simultaneous breaches for the alerts section (0 skips it; -quick: 100 unless set)")
+	flag.BoolVar(&o.alertsOnly, "alerts-only", false, "run only the alerts section (-cpuprofile then profiles its breaches)")
 	flag.Parse()
 	o.set = map[string]string{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
+	if _, ok := o.set["alerts"]; o.quick && !ok {
+		o.alertBreaches = 100
+	}
 	if o.quick {
 		for name, v := range map[string]*int{"requests": &o.requests, "clients": &o.clients, "apps": &o.apps} {
 			if _, ok := o.set[name]; !ok {
@@ -146,6 +155,9 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.importOnly {
 		return nil, runImportSection(ctx, o, store, b.runID, progress)
+	}
+	if o.alertsOnly {
+		return nil, runAlertsSection(ctx, o, store, b.runID, progress)
 	}
 	b.work = newWorkload(o.requests, o.apps, b.runID, o.seed)
 	if b.docs, err = b.work.documents(); err != nil {
@@ -219,6 +231,11 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.importLines > 0 {
 		if err := runImportSection(ctx, o, store, b.runID, progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.alertBreaches > 0 {
+		if err := runAlertsSection(ctx, o, store, b.runID, progress); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goodwillhq/goodwill/service"
+	"github.com/goodwillhq/goodwill/service/storage"
+)
+
+// The alerts section: n applications whose first_response deadlines fall at the same
+// moment, each owned by its own recruiter (so grouping, which gathers one recipient's
+// alerts into one message, cannot merge them), breach together; the measurement is
+// from the deadline to the 201 of the fake Twilio Messages API for each recipient's SMS.
+
+const (
+	benchTwilioSID   = "AC0123456789abcdef0123456789abcdef"
+	benchTwilioToken = "benchTwilioToken0123456789"
+	benchTwilioFrom  = "+15005550006"
+	// alertsLead is how long before the deadline the interactions are posted: time to
+	// store them and derive the clocks, which the measurement does not include.
+	alertsLead = 20 * time.Second
+)
+
+// fakeTwilio answers like Twilio's Messages API (POST …/Messages.json with Basic auth
+// and To, From, Body, StatusCallback; 201 and the message's JSON) and notes when it
+// answered each message.
+type fakeTwilio struct {
+	mu       sync.Mutex
+	accepted map[string][]time.Time // To → when each of its 201s was written
+	n        int
+	want     int
+	all      chan struct{} // closed when want messages were accepted
+	bad      []string      // requests a real Twilio would refuse
+}
+
+func newFakeTwilio(want int) *fakeTwilio {
+	return &fakeTwilio{accepted: map[string][]time.Time{}, want: want, all: make(chan struct{})}
+}
+
+func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	refuse := func(status, code int, msg string) {
+		f.mu.Lock()
+		f.bad = append(f.bad, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, msg))
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": msg, "status": status})
+	}
+	if user, pass, ok := r.BasicAuth(); !ok || user != benchTwilioSID || pass != benchTwilioToken {
+		refuse(http.StatusUnauthorized, 20003, "Authenticate")
+		return
+	}
+	if r.URL.Path != "/2010-04-01/Accounts/"+benchTwilioSID+"/Messages.json" {
+		refuse(http.StatusNotFound, 20404, "not found")
+		return
+	}
+	if r.Method == http.MethodGet { // a lookup after an ambiguous failure: nothing here
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"messages": []any{}, "page": 0, "page_size": 50})
+		return
+	}
+	if r.Method != http.MethodPost || r.ParseForm() != nil {
+		refuse(http.StatusBadRequest, 21600, "a form POST is expected")
+		return
+	}
+	to, from, body := r.PostForm.Get("To"), r.PostForm.Get("From"), r.PostForm.Get("Body")
+	if to == "" || from != benchTwilioFrom || body == "" || r.PostForm.Get("StatusCallback") == "" {
+		refuse(http.StatusBadRequest, 21604, "To, From, Body and StatusCallback are required")
+		return
+	}
+	f.mu.Lock()
+	f.n++
+	sid := fmt.Sprintf("SM%032x", f.n)
+	f.accepted[to] = append(f.accepted[to], time.Now())
+	if f.n == f.want {
+		close(f.all)
+	}
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]any{"sid": sid, "status": "queued", "to": to, "from": from, "body": body,
+		"account_sid": benchTwilioSID, "date_created": time.Now().UTC().Format(time.RFC1123Z)})
+}
+
+// alertsResult is one run of the alerts section.
+type alertsResult struct {
+	breaches   int
+	accepted   int           // messages the fake Twilio API took
+	extra      int           // messages beyond one per recipient
+	sent       time.Duration // p50, p99 and max: deadline → Twilio's 201
+	sent99     time.Duration
+	sentMax    time.Duration
+	created    time.Duration // p50, p99: deadline → the alert's created_at (detection and intake)
+	created99  time.Duration
+	bad        []string
+	cpuProfile string
+}
+
+// runAlerts measures n simultaneous breaches, deadline → SMS accepted, on a service on
+// the embedded store talking to a fake Twilio API in this process.
+func runAlerts(ctx context.Context, store *storage.Store, runID string, n int, cpuprofile string, progress io.Writer) (*alertsResult, error) {
+	tw := newFakeTwilio(n)
+	twSrv := httptest.NewServer(tw)
+	defer twSrv.Close()
+	vars := map[string]string{
+		"GOODWILL_MONGODB_URI": store.URI, "GOODWILL_DB": "bench_alerts_" + runID,
+		"GOODWILL_BOOTSTRAP_KEY": adminKey, "GOODWILL_ADDR": "127.0.0.1:0",
+		"GOODWILL_PUBLIC_URL": "https://goodwill.example.com", "GOODWILL_TWILIO_API_URL": twSrv.URL,
+		"TWILIO_ACCOUNT_SID": benchTwilioSID, "TWILIO_AUTH_TOKEN": benchTwilioToken, "TWILIO_FROM_NUMBER": benchTwilioFrom,
+	}
+	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		return nil, err
+	}
+	s, err := service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), service.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = s.Close(cctx)
+	}()
+	url, stop, err := serve(s.Handler())
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	api := &apiClient{url: url, http: &http.Client{Timeout: time.Minute}}
+
+	// A short 24x7 first_response policy with no warning and no escalation; n
+	// recruiters, each reachable by SMS only, every day, at any hour.
+	target := alertsLead
+	if err := api.do(ctx, http.MethodPut, "/v1/sla/policies/first_response", map[string]any{
+		"name": "bench", "metric": "first_response", "target": fmt.Sprintf("%ds", int(target.Seconds())),
+		"calendar": "24x7", "warn_ratio": 1, "enabled": true,
+	}); err != nil {
+		return nil, err
+	}
+	everyDay := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				if err := api.do(ctx, http.MethodPut, fmt.Sprintf("/v1/recruiters/r-%05d", i), map[string]any{
+					"name": fmt.Sprintf("Recruiter %d", i), "phone": benchPhone(i), "working_days": everyDay,
+					"channels": map[string]any{"breached": []string{"sms"}},
+				}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+
+	// n applications received at the same moment: their deadlines coincide.
+	occurred := time.Now().UTC().Truncate(time.Second)
+	deadline := occurred.Add(target)
+	for lo := 0; lo < n; lo += 1000 {
+		var items []map[string]any
+		for i := lo; i < min(lo+1000, n); i++ {
+			items = append(items, map[string]any{
+				"application_id": fmt.Sprintf("al-%05d", i), "candidate_id": fmt.Sprintf("c-%05d", i),
+				"kind": "application_received", "occurred_at": occurred.Format(time.RFC3339Nano),
+				"recruiter_id": fmt.Sprintf("r-%05d", i), "external_id": fmt.Sprintf("al-%05d-received", i),
+				"candidate": map[string]string{"name": fmt.Sprintf("Candidate %d", i)},
+				"job_id":    "job-bench", "job": map[string]string{"title": "Staff Engineer"},
+			})
+		}
+		if err := api.do(ctx, http.MethodPost, "/v1/interactions", map[string]any{"interactions": items}); err != nil {
+			return nil, err
+		}
+	}
+	if time.Until(deadline) < 2*time.Second {
+		return nil, fmt.Errorf("the setup took too long: %s left before the deadline", time.Until(deadline).Round(time.Millisecond))
+	}
+	fmt.Fprintf(progress, " (deadline in %.1f s)", time.Until(deadline).Seconds())
+
+	r := &alertsResult{breaches: n}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		r.cpuProfile = cpuprofile
+	}
+	select {
+	case <-tw.all:
+	case <-time.After(time.Until(deadline) + time.Minute):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	time.Sleep(2 * time.Second) // room for a message sent twice to show
+
+	tw.mu.Lock()
+	var sent []time.Duration
+	for _, at := range tw.accepted {
+		sent = append(sent, at[0].Sub(deadline))
+		r.extra += len(at) - 1
+	}
+	r.accepted, r.bad = tw.n, slices.Clone(tw.bad)
+	tw.mu.Unlock()
+	r.sent, r.sent99, r.sentMax = quantiles(sent)
+
+	created, err := api.createdAt(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var made []time.Duration
+	for _, at := range created {
+		made = append(made, at.Sub(deadline))
+	}
+	r.created, r.created99, _ = quantiles(made)
+	return r, nil
+}
+
+// benchPhone is recruiter i's number: a US number in area 415.
+func benchPhone(i int) string { return fmt.Sprintf("+1415%07d", 2000000+i) }
+
+// quantiles returns the p50, p99 and maximum of ds (zero for none).
+func quantiles(ds []time.Duration) (p50, p99, most time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0, 0
+	}
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2], ds[min(len(ds)-1, len(ds)*99/100)], ds[len(ds)-1]
+}
+
+// apiClient calls the service's API with the admin key.
+type apiClient struct {
+	url  string
+	http *http.Client
+}
+
+func (c *apiClient) call(ctx context.Context, method, path string, body any) ([]byte, error) {
+	var in io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		in = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url+path, in)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
+	}
+	return out, nil
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string, body any) error {
+	_, err := c.call(ctx, method, path, body)
+	return err
+}
+
+// createdAt returns when each breach alert was created.
+func (c *apiClient) createdAt(ctx context.Context) ([]time.Time, error) {
+	var out []time.Time
+	cursor := ""
+	for {
+		b, err := c.call(ctx, http.MethodGet, "/v1/alerts?level=breached&limit=1000&cursor="+cursor, nil)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Alerts []struct {
+				CreatedAt time.Time `json:"created_at"`
+			} `json:"alerts"`
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return nil, err
+		}
+		for _, a := range page.Alerts {
+			out = append(out, a.CreatedAt)
+		}
+		if page.NextCursor == "" || len(page.Alerts) == 0 {
+			return out, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// alertsSection renders the alerts figures for BENCHMARKS.md.
+func alertsSection(when time.Time, m machine, r *alertsResult) string {
+	var b strings.Builder
+	b.WriteString("<!-- alerts:start -->\n## Alerts: simultaneous breaches to the SMS provider\n\n")
+	fmt.Fprintf(&b, "Run %s by `go run ./cmd/goodwill-bench` (`make bench`).\n\nMachine: %s.\n\n", when.UTC().Format("2006-01-02 15:04 MST"), m)
+	fmt.Fprintf(&b, "Workload: the service on the embedded store (as `goodwill serve` runs it, with Twilio configured) and, "+
+		"in the same process, a fake of Twilio's Messages API (an httptest server checking Basic auth and the form "+
+		"fields, answering 201 with the message's JSON). %s recruiters, each with its own phone and SMS as its only "+
+		"breach channel, every day a working day, no quiet hours; a `first_response` policy of %s on the 24x7 calendar "+
+		"without warning or escalation; %s applications, one per recruiter, received in one `POST /v1/interactions` "+
+		"%s before their common deadline. One recruiter per application, because breaches for one recipient are "+
+		"grouped into one message: here every breach is its own SMS. Latency is from the deadline to the fake API "+
+		"writing its 201 for that recipient's SMS; it includes the SLA scheduler's detection, the alert's intake, "+
+		"the 1 s breach grouping window and the sending.\n\n",
+		thousands(r.breaches), alertsLead, thousands(r.breaches), alertsLead)
+	b.WriteString("| breaches | SMS accepted | sent twice | deadline → alert created p50 / p99 ms | deadline → 201 p50 ms | p99 ms | max ms |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| %s | %s | %d | %s / %s | %s | %s | %s |\n", thousands(r.breaches), thousands(r.accepted), r.extra,
+		ms(r.created), ms(r.created99), ms(r.sent), ms(r.sent99), ms(r.sentMax))
+	b.WriteString("\n| target | measured | |\n|---|---|---|\n")
+	check := func(what, measured string, ok bool) {
+		verdict := "met"
+		if !ok {
+			verdict = "**not met**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", what, measured, verdict)
+	}
+	check(fmt.Sprintf("p99 ≤ 2 s from the deadline to the provider's 201, %s simultaneous breaches", thousands(r.breaches)),
+		ms(r.sent99)+" ms", r.sent99 <= 2*time.Second && r.accepted >= r.breaches)
+	check("every breach sent once", fmt.Sprintf("%s of %s accepted, %d twice, %d refused requests", thousands(r.accepted-r.extra),
+		thousands(r.breaches), r.extra, len(r.bad)), r.accepted == r.breaches && r.extra == 0 && len(r.bad) == 0)
+	b.WriteString("<!-- alerts:end -->\n")
+	return b.String()
+}
+
+// runAlertsSection measures the alerts pipeline and writes its section.
+func runAlertsSection(ctx context.Context, o settings, store *storage.Store, runID string, progress io.Writer) error {
+	fmt.Fprintf(progress, "%-48s", fmt.Sprintf("alerts, %s simultaneous breaches …", thousands(o.alertBreaches)))
+	t := time.Now()
+	profile := ""
+	if o.alertsOnly {
+		profile = o.cpuprofile
+	}
+	r, err := runAlerts(ctx, store, runID, o.alertBreaches, profile, progress)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
+	section := alertsSection(time.Now(), thisMachine(), r)
+	fmt.Fprintln(progress)
+	fmt.Fprint(progress, section)
+	if len(r.bad) > 0 {
+		fmt.Fprintf(progress, "refused requests: %q\n", r.bad[:min(len(r.bad), 5)])
+	}
+	if o.out != "" {
+		return writeSection(o.out, "alerts", section)
+	}
+	return nil
+}
