@@ -187,11 +187,10 @@ func compareTimedContrib(a, b timedContrib) int {
 func (b *Book) replace(old, next *fact) {
 	if old != nil && next != nil && old.recruiter == next.recruiter && old.job == next.job {
 		targets := b.targets(next)
-		diffCounts(old.counts, next.counts, func(c contrib) {
-			for _, s := range targets {
-				s.add(c)
-			}
-		})
+		changes := diffCounts(old.counts, next.counts)
+		for _, s := range targets {
+			s.add(changes...)
+		}
 		diffTimed(old.timed, next.timed, func(t timedContrib, added bool) {
 			for _, s := range targets {
 				if added {
@@ -204,11 +203,13 @@ func (b *Book) replace(old, next *fact) {
 		return
 	}
 	if old != nil {
+		negated := make([]contrib, len(old.counts))
+		for i, c := range old.counts {
+			c.val = -c.val
+			negated[i] = c
+		}
 		for _, s := range b.targets(old) {
-			for _, c := range old.counts {
-				c.val = -c.val
-				s.add(c)
-			}
+			s.add(negated...)
 			for _, t := range old.timed {
 				s.removeTimed(t)
 			}
@@ -216,9 +217,7 @@ func (b *Book) replace(old, next *fact) {
 	}
 	if next != nil {
 		for _, s := range b.targets(next) {
-			for _, c := range next.counts {
-				s.add(c)
-			}
+			s.add(next.counts...)
 			for _, t := range next.timed {
 				s.addTimed(t)
 			}
@@ -249,9 +248,10 @@ func (b *Book) targets(f *fact) [3]*series {
 	return [3]*series{r, j, b.byJobRec[i].s}
 }
 
-// diffCounts calls change with every (day, key) whose value differs between the two
-// sorted lists, and the difference.
-func diffCounts(old, next []contrib, change func(contrib)) {
+// diffCounts returns, sorted, every (day, key) whose value differs between the two
+// sorted lists, with the difference.
+func diffCounts(old, next []contrib) []contrib {
+	var out []contrib
 	i, j := 0, 0
 	for i < len(old) || j < len(next) {
 		var c int
@@ -265,19 +265,20 @@ func diffCounts(old, next []contrib, change func(contrib)) {
 		}
 		switch {
 		case c < 0:
-			change(contrib{day: old[i].day, key: old[i].key, val: -old[i].val})
+			out = append(out, contrib{day: old[i].day, key: old[i].key, val: -old[i].val})
 			i++
 		case c > 0:
-			change(next[j])
+			out = append(out, next[j])
 			j++
 		default:
 			if d := next[j].val - old[i].val; d != 0 {
-				change(contrib{day: old[i].day, key: old[i].key, val: d})
+				out = append(out, contrib{day: old[i].day, key: old[i].key, val: d})
 			}
 			i++
 			j++
 		}
 	}
+	return out
 }
 
 // diffTimed calls change with every entry only in old (added false) or only in next

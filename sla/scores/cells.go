@@ -31,12 +31,8 @@ type entry struct {
 	off uint8  // the day, from the block's first
 }
 
-func compareEntry(a, b entry) int {
-	if c := cmp.Compare(a.off, b.off); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.key, b.key)
-}
+// pos orders entries by day, then key.
+func (e entry) pos() uint32 { return uint32(e.off)<<16 | uint32(e.key) }
 
 func (b *block) first() int32 { return b.index * blockDays }
 
@@ -66,23 +62,49 @@ func (s *series) drop(i int) {
 	}
 }
 
-// add adds c.val to the counter (c.day, c.key).
-func (s *series) add(c contrib) {
-	if c.val == 0 {
-		return
+// add adds each c.val to the counter (c.day, c.key); cs is sorted by day.
+func (s *series) add(cs ...contrib) {
+	var b *block
+	bi := -1
+	for _, c := range cs {
+		if c.val == 0 {
+			continue
+		}
+		if b == nil || blockOf(c.day) != b.index {
+			if b != nil {
+				s.drop(bi)
+			}
+			b, bi = s.block(c.day)
+		}
+		e := entry{val: c.val, key: uint16(c.key), off: uint8(c.day - b.first())}
+		i, found := searchEntry(b.n, e)
+		switch {
+		case !found:
+			b.n = slices.Insert(b.n, i, e)
+		case b.n[i].val+c.val == 0:
+			b.n = shrink(slices.Delete(b.n, i, i+1))
+		default:
+			b.n[i].val += c.val
+		}
 	}
-	b, bi := s.block(c.day)
-	e := entry{val: c.val, key: uint16(c.key), off: uint8(c.day - b.first())}
-	i, found := slices.BinarySearchFunc(b.n, e, compareEntry)
-	switch {
-	case !found:
-		b.n = slices.Insert(b.n, i, e)
-	case b.n[i].val+c.val == 0:
-		b.n = shrink(slices.Delete(b.n, i, i+1))
-	default:
-		b.n[i].val += c.val
+	if b != nil {
+		s.drop(bi)
 	}
-	s.drop(bi)
+}
+
+// searchEntry finds the position of e's day and key in n.
+func searchEntry(n []entry, e entry) (int, bool) {
+	want := e.pos()
+	i, j := 0, len(n)
+	for i < j {
+		m := int(uint(i+j) >> 1)
+		if n[m].pos() < want {
+			i = m + 1
+		} else {
+			j = m
+		}
+	}
+	return i, i < len(n) && n[i].pos() == want
 }
 
 func (s *series) addTimed(t timedContrib) {

@@ -152,10 +152,10 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 		stage                       string
 		stageSince                  time.Time
 		inStage                     bool
-		interviews                  = map[string]time.Time{} // interview id → when it takes place
-		scheduled                   = map[string]bool{}      // interview ids with an interview_scheduled
-		contactTimes                = map[int64]bool{}       // Unix ms of every contact
+		interviews                  []interviewAt // by first mention
+		contactTimes                []int64       // Unix ms of every contact, ascending
 	)
+	contactAt := func(ms int64) bool { _, found := slices.BinarySearch(contactTimes, ms); return found }
 	leaveStage := func(at time.Time) {
 		if inStage {
 			f.stages = append(f.stages, stageTime{stage: stage, minutes: int32(max(at.Sub(stageSince), 0) / time.Minute)})
@@ -167,7 +167,7 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 		t := e.OccurredAt
 		if e.IsContact() {
 			contacted = true
-			contactTimes[t.UnixMilli()] = true
+			contactTimes = append(contactTimes, t.UnixMilli())
 			if received == nil {
 				contactedEarly = true
 			} else if firstContact == nil {
@@ -183,14 +183,15 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 				received = &t
 			}
 		case interactions.KindInterviewScheduled, interactions.KindInterviewRescheduled:
+			iv := findInterview(&interviews, e.InterviewID)
 			if e.Kind == interactions.KindInterviewScheduled {
-				interviewed = true
-				scheduled[e.InterviewID] = true
+				interviewed, iv.scheduled = true, true
+				if iv.at.IsZero() {
+					iv.at = t // until a scheduled_for says when
+				}
 			}
 			if e.ScheduledFor != nil {
-				interviews[e.InterviewID] = *e.ScheduledFor
-			} else if _, ok := interviews[e.InterviewID]; !ok && e.Kind == interactions.KindInterviewScheduled {
-				interviews[e.InterviewID] = t
+				iv.at = *e.ScheduledFor
 			}
 		case interactions.KindOfferExtended:
 			offered = true
@@ -211,7 +212,7 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 				leaveStage(t)
 				status = next
 				// A contact at the same instant, ordered before the rejection, told the candidate too.
-				toldOfRejection = contactTimes[t.UnixMilli()]
+				toldOfRejection = contactAt(t.UnixMilli())
 			}
 		case interactions.KindUnrejected:
 			if status != interactions.StatusOpen {
@@ -258,9 +259,9 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 			add(cohort, kGhostedRejected, 1)
 		}
 	}
-	for id, at := range interviews {
-		if scheduled[id] {
-			add(day(at), kInterviews, 1)
+	for _, iv := range interviews {
+		if iv.scheduled {
+			add(day(iv.at), kInterviews, 1)
 		}
 	}
 
@@ -290,7 +291,7 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 		if open && c.Open() && (c.Metric == sla.MetricFirstResponse || c.Metric == sla.MetricContactGap) {
 			silentDue = min(silentDue, c.DueAt.UnixMilli())
 		}
-		if c.Metric == sla.MetricReply && c.StoppedAt != nil && contactTimes[c.StoppedAt.UnixMilli()] {
+		if c.Metric == sla.MetricReply && c.StoppedAt != nil && contactAt(c.StoppedAt.UnixMilli()) {
 			if msg := findEvent(events, c.StartedBy); msg != nil && msg.Kind == interactions.KindMessage && msg.Direction == interactions.Inbound {
 				add(day(msg.OccurredAt), kReply+bucketOf(c.StoppedAt.Sub(msg.OccurredAt)), 1)
 			}
@@ -330,6 +331,23 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 		}
 	}
 	return f
+}
+
+// interviewAt is one interview_id of an application.
+type interviewAt struct {
+	id        string
+	at        time.Time // when it takes place: the latest scheduled_for
+	scheduled bool      // an interview_scheduled names it
+}
+
+func findInterview(list *[]interviewAt, id string) *interviewAt {
+	for i := range *list {
+		if (*list)[i].id == id {
+			return &(*list)[i]
+		}
+	}
+	*list = append(*list, interviewAt{id: id})
+	return &(*list)[len(*list)-1]
 }
 
 func findEvent(events []interactions.Interaction, id string) *interactions.Interaction {
