@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -45,6 +46,7 @@ type Server struct {
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
 	book         *scores.Book // the scores roll-ups (handlers_scores.go)
+	lastZone     atomic.Pointer[time.Location]
 	scoresCache  scoresCache  // what score queries read of the directory and jobs (handlers_scores.go)
 	keys         *auth.Keys
 	signingKeys  [][]byte
@@ -211,12 +213,19 @@ func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bo
 	return s.dispatcher.Start(ctx)
 }
 
-// zone is the business calendar's time zone, which PUT /v1/calendar may change.
+// zone is the business calendar's time zone, which PUT /v1/calendar may change. The
+// last zone loaded is kept, since the scores book asks for it on every application.
 func (s *Server) zone() *time.Location {
-	if loc, err := time.LoadLocation(s.engine.Calendar().Timezone); err == nil {
+	name := s.engine.Calendar().Timezone
+	if loc := s.lastZone.Load(); loc != nil && loc.String() == name {
 		return loc
 	}
-	return time.UTC
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	s.lastZone.Store(loc)
+	return loc
 }
 
 // Routes lists the router's routes as {method, path} pairs, paths in Gin's ":id"
