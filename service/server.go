@@ -47,7 +47,7 @@ type Server struct {
 	dispatcher   *alerts.Dispatcher
 	book         *scores.Book // the scores roll-ups (handlers_scores.go)
 	lastZone     atomic.Pointer[time.Location]
-	scoresCache  scoresCache  // what score queries read of the directory and jobs (handlers_scores.go)
+	scoresCache  scoresCache // what score queries read of the directory and jobs (handlers_scores.go)
 	keys         *auth.Keys
 	signingKeys  [][]byte
 	handler      http.Handler
