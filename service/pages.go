@@ -306,15 +306,23 @@ func (s *Server) page(roles ...auth.Role) gin.HandlerFunc {
 }
 
 // sessionCaller returns the key of the request's session cookie. A cookie that is
-// missing, forged, expired or names a deleted key gives ErrUnauthenticated (and is
-// cleared).
+// missing, forged, expired, signed out or names a deleted key gives
+// ErrUnauthenticated (and is cleared).
 func (s *Server) sessionCaller(c *gin.Context) (auth.Key, string, error) {
 	value, err := c.Cookie(sessionCookie)
 	if err != nil || value == "" {
 		return auth.Key{}, "", auth.ErrUnauthenticated
 	}
-	hash, ok := s.sessionKeyHash(value, s.now())
+	hash, _, ok := s.sessionKeyHash(value, s.now())
 	if !ok {
+		s.clearSession(c)
+		return auth.Key{}, "", auth.ErrUnauthenticated
+	}
+	revoked, err := auth.NewSessions(s.store.DB).Revoked(ctx(c), sessionID(value))
+	if err != nil {
+		return auth.Key{}, "", err
+	}
+	if revoked {
 		s.clearSession(c)
 		return auth.Key{}, "", auth.ErrUnauthenticated
 	}
@@ -402,8 +410,9 @@ func (s *Server) login(c *gin.Context) {
 	formDone(c, next)
 }
 
-// logout ends the browser's session and shows the sign-in form. A session's sign-out
-// form must carry its CSRF token, so that other sites cannot sign people out.
+// logout ends the browser's session — its cookie is cleared and revoked, so that a
+// copy of it opens nothing — and shows the sign-in form. A session's sign-out form
+// must carry its CSRF token, so that other sites cannot sign people out.
 func (s *Server) logout(c *gin.Context) {
 	if err := c.Request.ParseForm(); err != nil {
 		var maxErr *http.MaxBytesError
@@ -413,10 +422,16 @@ func (s *Server) logout(c *gin.Context) {
 		}
 	}
 	if value, err := c.Cookie(sessionCookie); err == nil && value != "" {
-		if _, ok := s.sessionKeyHash(value, s.now()); ok && !s.signed("csrf", value, c.PostForm(csrfField)) {
-			s.pageError(c, http.StatusForbidden, "forbidden", "Form expired",
-				"This sign-out form expired or did not come from goodwill. Reload the page and try again.")
-			return
+		if _, expires, ok := s.sessionKeyHash(value, s.now()); ok {
+			if !s.signed("csrf", value, c.PostForm(csrfField)) {
+				s.pageError(c, http.StatusForbidden, "forbidden", "Form expired",
+					"This sign-out form expired or did not come from goodwill. Reload the page and try again.")
+				return
+			}
+			if err := auth.NewSessions(s.store.DB).Revoke(ctx(c), sessionID(value), expires, s.now()); err != nil {
+				s.pageFail(c, err)
+				return
+			}
 		}
 		s.clearSession(c)
 	}

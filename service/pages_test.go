@@ -477,6 +477,7 @@ func TestPagesSession(t *testing.T) {
 	if dash.Status != http.StatusOK {
 		t.Fatalf("a refused sign-out ended the session: %d", dash.Status)
 	}
+	other := signedIn(t, srv, viewer) // another browser of the same key
 	p = b.post("/logout", formFields(t, dash.Doc, "logout-form"))
 	if p.Status != http.StatusSeeOther || p.Location() != "/login?signed_out=1" {
 		t.Fatalf("sign-out: %d to %q", p.Status, p.Location())
@@ -486,6 +487,16 @@ func TestPagesSession(t *testing.T) {
 	}
 	if p := b.get("/dashboard"); p.Status != http.StatusSeeOther {
 		t.Errorf("after signing out: %d", p.Status)
+	}
+	// A copy of the signed-out cookie opens nothing either; the key's other sessions
+	// go on.
+	copied := newBrowser(t, srv)
+	copied.c.Jar.SetCookies(u, []*http.Cookie{{Name: "goodwill_session", Value: value, Path: "/"}})
+	if p := copied.get("/dashboard"); p.Status != http.StatusSeeOther {
+		t.Errorf("a copy of the signed-out session's cookie: %d", p.Status)
+	}
+	if p := other.get("/dashboard"); p.Status != http.StatusOK {
+		t.Errorf("signing out ended another session of the key: %d", p.Status)
 	}
 	if p := b.get("/login?signed_out=1"); !strings.Contains(textOf(byID(t, p.Doc, "login-notice")), "signed out") {
 		t.Error("the sign-in form does not say the browser signed out")

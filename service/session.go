@@ -15,10 +15,12 @@ import (
 
 // Browser sessions and CSRF protection for the pages (pages.go).
 //
-// A session cookie is "<key hash>.<expiry>.<signature>": the stored hash (the _id) of
-// the API key it was opened with, its expiry in Unix seconds, and an HMAC-SHA256 of
-// both under the signing key. Every request looks the key up by that hash, so deleting
-// a key ends its sessions at once. Forms of a session carry the token
+// A session cookie is "<key hash>.<expiry>.<nonce>.<signature>": the stored hash (the
+// _id) of the API key it was opened with, its expiry in Unix seconds, a random nonce
+// that makes each session its own, and an HMAC-SHA256 of the three under the signing
+// key. Every request looks the key up by that hash, so deleting a key ends its
+// sessions at once; signing out records the session as revoked (auth.Sessions), so a
+// copy of its cookie opens nothing either. Forms of a session carry the token
 // HMAC(signing key, "csrf|" + cookie value); the sign-in form, which has no session
 // yet, carries HMAC(signing key, "login-csrf|" + nonce) for a random nonce kept in a
 // cookie of its own (a signed double submit).
@@ -54,27 +56,36 @@ func (s *Server) signed(purpose, msg, sig string) bool {
 
 // newSession returns the cookie value of a session for the key with this hash.
 func (s *Server) newSession(keyHash string, now time.Time) string {
-	payload := keyHash + "." + strconv.FormatInt(now.Add(sessionLifetime).Unix(), 10)
+	payload := keyHash + "." + strconv.FormatInt(now.Add(sessionLifetime).Unix(), 10) + "." + newNonce()
 	return payload + "." + sign(s.signingKeys[0], "session", payload)
 }
 
-// sessionKeyHash returns the key hash a session cookie names, if its signature is
-// good and it has not expired.
-func (s *Server) sessionKeyHash(value string, now time.Time) (string, bool) {
+// sessionKeyHash returns the key hash a session cookie names and the session's
+// expiry, if its signature is good and it has not expired.
+func (s *Server) sessionKeyHash(value string, now time.Time) (string, time.Time, bool) {
 	i := strings.LastIndexByte(value, '.')
 	if i < 0 {
-		return "", false
+		return "", time.Time{}, false
 	}
 	payload, sig := value[:i], value[i+1:]
 	if !s.signed("session", payload, sig) {
-		return "", false
+		return "", time.Time{}, false
 	}
-	hash, exp, ok := strings.Cut(payload, ".")
-	t, err := strconv.ParseInt(exp, 10, 64)
-	if !ok || err != nil || now.Unix() >= t {
-		return "", false
+	parts := strings.Split(payload, ".")
+	if len(parts) < 2 {
+		return "", time.Time{}, false
 	}
-	return hash, true
+	t, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || now.Unix() >= t {
+		return "", time.Time{}, false
+	}
+	return parts[0], time.Unix(t, 0), true
+}
+
+// sessionID names a session in the store without its cookie, which would open it.
+func sessionID(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return hex.EncodeToString(sum[:])
 }
 
 // csrfToken is the token the forms of a session carry.
