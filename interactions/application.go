@@ -60,24 +60,27 @@ func SortEvents(events []Interaction) {
 	})
 }
 
-// MergeEvents adds the new events to events (ignoring ids already there) and returns
-// them sorted. It reports whether anything was added.
+// MergeEvents returns events with the new ones added (ignoring ids already there),
+// sorted, in a new slice: events itself is left as it is, since applications handed
+// to consumers share it. It reports whether anything was added.
 func MergeEvents(events, add []Interaction) ([]Interaction, bool) {
 	have := make(map[string]bool, len(events))
 	for _, e := range events {
 		have[e.ID] = true
 	}
+	out := make([]Interaction, len(events), len(events)+len(add))
+	copy(out, events)
 	changed := false
 	for _, e := range add {
 		if have[e.ID] {
 			continue
 		}
 		have[e.ID] = true
-		events = append(events, e.Compact())
+		out = append(out, e.Compact())
 		changed = true
 	}
-	SortEvents(events)
-	return events, changed
+	SortEvents(out)
+	return out, changed
 }
 
 // DeriveApplication computes an application's state from its events, which must be

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,9 +53,12 @@ type Projector struct {
 	// writer, so the cache stays true; it is bounded by maxCachedApps. Only the
 	// projector's goroutine touches it.
 	apps map[string]Application
-	// written remembers what was last written per candidate, job and contact lookup,
+	// written remembers the fields last written per candidate, job and contact lookup,
 	// so that repeating details costs nothing.
-	written map[string]string
+	written map[string]map[string]string
+	// untold are applications stored but not yet handed to every AppliedFunc (one
+	// failed): the next Apply hands them on with its own.
+	untold map[string]Application
 
 	mu        sync.Mutex
 	mark      time.Time // newest received_at applied
@@ -73,7 +77,8 @@ func NewProjector(store *Store, guard *Tombstones, log *slog.Logger, now func() 
 		now:      now,
 		feed:     make(chan []Interaction, 4096),
 		apps:     map[string]Application{},
-		written:  map[string]string{},
+		written:  map[string]map[string]string{},
+		untold:   map[string]Application{},
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -129,10 +134,13 @@ func (p *Projector) run() {
 	}
 }
 
+// maxApplyItems bounds what one Apply takes from the feed.
+const maxApplyItems = 10000
+
 // gather adds whatever else is waiting to batch, so that several events of one
-// application become one update.
+// application become one update: the further behind, the more each update carries.
 func (p *Projector) gather(batch []Interaction) []Interaction {
-	for len(batch) < 500 {
+	for len(batch) < maxApplyItems {
 		select {
 		case more := <-p.feed:
 			batch = append(batch, more...)
@@ -202,14 +210,11 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 		return err
 	}
 	now := p.now().UTC().Truncate(time.Millisecond)
-	changed, err := p.saveAll(ctx, apps, now)
-	if err != nil {
+	if err := p.saveAll(ctx, apps, now); err != nil {
 		return err
 	}
-	for _, f := range p.applied {
-		if err := f(ctx, changed, now); err != nil {
-			return err
-		}
+	if err := p.tell(ctx, now); err != nil {
+		return err
 	}
 	newest := items[0].ReceivedAt
 	done := p.now()
@@ -259,127 +264,95 @@ func (p *Projector) load(ctx context.Context, id string, events []Interaction) (
 	return la, nil
 }
 
-// saveAll stores applications with their new events: the new ones with one
-// InsertMany, the others one update each.
-func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time) ([]Application, error) {
-	changed := make([]Application, 0, len(apps))
+// saveAll stores applications with their new events — the new ones with one
+// InsertMany, the others replaced whole, a chunk of them per request — and adds them
+// to untold.
+func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time) error {
 	var fresh []any
-	var freshApps []Application
+	var freshApps, replaced []Application
 	for _, la := range apps {
-		if la.exists {
-			app, err := p.save(ctx, la, now)
-			if err != nil {
-				return nil, err
-			}
-			changed = append(changed, app)
-			continue
-		}
-		events, _ := MergeEvents(nil, la.add)
+		events, _ := MergeEvents(la.cur.Events, la.add)
 		app := DeriveApplication(la.cur.ID, events)
 		app.UpdatedAt = now
-		fresh = append(fresh, app)
-		freshApps = append(freshApps, app)
+		if la.exists {
+			replaced = append(replaced, app)
+		} else {
+			fresh = append(fresh, app)
+			freshApps = append(freshApps, app)
+		}
 	}
 	dups, err := insertNew(ctx, p.store.applications, fresh)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i, app := range freshApps {
 		if !dups[i] {
 			p.remember(app)
-			changed = append(changed, app)
+			p.untold[app.ID] = app
 			continue
 		}
-		// Created meanwhile: merge into the stored document.
+		// Created meanwhile (the answer to an earlier attempt was lost): merge into
+		// the stored document.
 		la, err := p.load(ctx, app.ID, app.Events)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		saved, err := p.save(ctx, la, now)
-		if err != nil {
-			return nil, err
-		}
-		changed = append(changed, saved)
+		events, _ := MergeEvents(la.cur.Events, la.add)
+		merged := DeriveApplication(app.ID, events)
+		merged.UpdatedAt = now
+		replaced = append(replaced, merged)
 	}
-	return changed, nil
+	return p.replaceAll(ctx, replaced)
 }
 
-// insertNew inserts docs with one unordered InsertMany and reports which of them
-// already existed (duplicate _id).
-func insertNew(ctx context.Context, coll *mongo.Collection, docs []any) (map[int]bool, error) {
-	dups := map[int]bool{}
-	if len(docs) == 0 {
-		return dups, nil
-	}
-	_, err := coll.InsertMany(ctx, docs, unordered())
-	var bwe mongo.BulkWriteException
-	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
-		for _, we := range bwe.WriteErrors {
-			if !mongo.IsDuplicateKeyError(we) {
-				return nil, err
+// replaceChunk is how many applications one request replaces. The embedded store
+// keeps a connection of its pool per statement of a request until the request ends.
+const replaceChunk = 50
+
+// replaceAll replaces the stored applications with apps. Replacing a whole document
+// by _id costs the embedded store less than applying an update to it, and the
+// projector, their only writer, holds each one whole.
+func (p *Projector) replaceAll(ctx context.Context, apps []Application) error {
+	for chunk := range slices.Chunk(apps, replaceChunk) {
+		models := make([]mongo.WriteModel, len(chunk))
+		for i, app := range chunk {
+			models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": app.ID}).SetReplacement(app)
+		}
+		res, err := p.store.applications.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+		if err == nil && res.MatchedCount != int64(len(chunk)) {
+			err = fmt.Errorf("replace applications: %d of %d found", res.MatchedCount, len(chunk))
+		}
+		if err != nil {
+			for _, app := range chunk {
+				delete(p.apps, app.ID) // what is stored is unknown now
 			}
-			dups[we.Index] = true
+			return err
 		}
-		return dups, nil
+		for _, app := range chunk {
+			p.remember(app)
+			p.untold[app.ID] = app
+		}
 	}
-	return dups, err
+	return nil
 }
 
-// save stores an application with its new events and its state derived anew.
-func (p *Projector) save(ctx context.Context, la loadedApp, now time.Time) (Application, error) {
-	events, _ := MergeEvents(la.cur.Events, la.add)
-	app := DeriveApplication(la.cur.ID, events)
-	app.UpdatedAt = now
-	if !la.exists {
-		_, err := p.store.applications.InsertOne(ctx, app)
-		if err == nil {
-			p.remember(app)
-			return app, nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return app, err
-		}
-		// Created meanwhile: merge into the stored document.
-		delete(p.apps, la.cur.ID)
-		again, err := p.load(ctx, la.cur.ID, la.add)
-		if err != nil {
-			return app, err
-		}
-		return p.save(ctx, again, now)
+// tell hands the stored applications not yet handed on to every AppliedFunc.
+func (p *Projector) tell(ctx context.Context, now time.Time) error {
+	if len(p.untold) == 0 {
+		return nil
 	}
-	set := bson.M{}
-	raw, err := bson.Marshal(app)
-	if err != nil {
-		return app, err
+	changed := make([]Application, 0, len(p.untold))
+	for _, app := range p.untold {
+		changed = append(changed, app)
 	}
-	if err := bson.Unmarshal(raw, &set); err != nil {
-		return app, err
-	}
-	delete(set, "_id")
-	unset := bson.M{}
-	for _, f := range []struct {
-		name  string
-		empty bool
-	}{
-		{"stage", app.Stage == ""}, {"stage_since", app.StageSince == nil},
-		{"closed_at", app.ClosedAt == nil}, {"last_contact_at", app.LastContactAt == nil},
-		{"applied_at", app.AppliedAt == nil}, {"job_id", app.JobID == ""},
-		{"recruiter_id", app.RecruiterID == ""}, {"source", app.Source == ""},
-	} {
-		if f.empty {
-			unset[f.name] = ""
+	slices.SortFunc(changed, func(a, b Application) int { return strings.Compare(a.ID, b.ID) })
+	for _, f := range p.applied {
+		if err := f(ctx, changed, now); err != nil {
+			return err
 		}
 	}
-	update := bson.M{"$set": set}
-	if len(unset) > 0 {
-		update["$unset"] = unset
-	}
-	if err := p.store.applications.FindOneAndUpdate(ctx, bson.M{"_id": app.ID}, update).Err(); err != nil {
-		delete(p.apps, app.ID) // what is stored is unknown now
-		return app, err
-	}
-	p.remember(app)
-	return app, nil
+	clear(p.untold)
+	return nil
 }
 
 // maxCachedApps bounds the application cache (about 1–2 KB each).
@@ -402,15 +375,15 @@ func (p *Projector) remember(app Application) {
 // candidate and job, the latest details winning.
 func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error {
 	SortEvents(items)
-	candidates := map[string]bson.M{}
-	jobs := map[string]bson.M{}
+	candidates := map[string]map[string]string{}
+	jobs := map[string]map[string]string{}
 	contacts := map[string]map[string]bool{} // contact key → candidate ids
 	var candOrder, jobOrder []string
 	for _, it := range items {
 		if c := it.Candidate; c != nil {
 			set := candidates[it.CandidateID]
 			if set == nil {
-				set = bson.M{}
+				set = map[string]string{}
 				candidates[it.CandidateID] = set
 				candOrder = append(candOrder, it.CandidateID)
 			}
@@ -435,7 +408,7 @@ func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error
 		if j := it.Job; j != nil && it.JobID != "" {
 			set := jobs[it.JobID]
 			if set == nil {
-				set = bson.M{}
+				set = map[string]string{}
 				jobs[it.JobID] = set
 				jobOrder = append(jobOrder, it.JobID)
 			}
@@ -467,21 +440,35 @@ func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error
 
 // detailOp is one write of details: doc when the document is new, else update.
 type detailOp struct {
-	coll        *mongo.Collection
-	cacheKey    string
-	fingerprint string // of what is written; "" for contact lookups
-	id          string
-	doc         bson.M
-	update      bson.M
+	coll     *mongo.Collection
+	cacheKey string
+	fields   map[string]string // what is set; nil for contact lookups
+	id       string
+	doc      bson.M
+	update   bson.M
 }
 
-func setOp(coll *mongo.Collection, kind, id string, set bson.M) detailOp {
+func setOp(coll *mongo.Collection, kind, id string, set map[string]string) detailOp {
 	doc := bson.M{"_id": id}
+	update := bson.M{}
 	for k, v := range set {
-		doc[k] = v
+		doc[k], update[k] = v, v
 	}
-	return detailOp{coll: coll, cacheKey: kind + "\x00" + id, fingerprint: fmt.Sprint(set), // maps print sorted
-		id: id, doc: doc, update: bson.M{"$set": set}}
+	return detailOp{coll: coll, cacheKey: kind + "\x00" + id, fields: set, id: id, doc: doc, update: bson.M{"$set": update}}
+}
+
+// redundant reports whether everything op sets was written already.
+func (p *Projector) redundant(op detailOp) bool {
+	last, seen := p.written[op.cacheKey]
+	if !seen {
+		return false
+	}
+	for k, v := range op.fields {
+		if w, ok := last[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // writeDetails skips what was written already, inserts documents seen for the first
@@ -490,9 +477,8 @@ func (p *Projector) writeDetails(ctx context.Context, ops []detailOp) error {
 	firstSeen := map[*mongo.Collection][]detailOp{}
 	var updates []detailOp
 	for _, op := range ops {
-		last, seen := p.written[op.cacheKey]
-		switch {
-		case seen && last == op.fingerprint:
+		switch _, seen := p.written[op.cacheKey]; {
+		case p.redundant(op):
 		case seen:
 			updates = append(updates, op)
 		default:
@@ -530,7 +516,35 @@ func (p *Projector) noteWritten(op detailOp) {
 	if len(p.written) >= 2*maxCachedApps {
 		clear(p.written)
 	}
-	p.written[op.cacheKey] = op.fingerprint
+	last := p.written[op.cacheKey]
+	if last == nil {
+		last = map[string]string{}
+		p.written[op.cacheKey] = last
+	}
+	for k, v := range op.fields {
+		last[k] = v
+	}
+}
+
+// insertNew inserts docs with one unordered InsertMany and reports which of them
+// already existed (duplicate _id).
+func insertNew(ctx context.Context, coll *mongo.Collection, docs []any) (map[int]bool, error) {
+	dups := map[int]bool{}
+	if len(docs) == 0 {
+		return dups, nil
+	}
+	_, err := coll.InsertMany(ctx, docs, unordered())
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+		for _, we := range bwe.WriteErrors {
+			if !mongo.IsDuplicateKeyError(we) {
+				return nil, err
+			}
+			dups[we.Index] = true
+		}
+		return dups, nil
+	}
+	return dups, err
 }
 
 // upsertByID applies update to the document with _id id, creating it first when

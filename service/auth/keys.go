@@ -11,6 +11,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -53,13 +54,34 @@ type Key struct {
 }
 
 // Keys stores API keys in the "keys" collection, keyed by the hash of the secret so
-// that authenticating a request is one lookup by _id.
+// that authenticating a request is one lookup by _id. Keys found are remembered for
+// KeyCacheTTL, so that a busy client costs no lookup per request.
 type Keys struct {
-	coll *mongo.Collection
+	coll  *mongo.Collection
+	clock func() time.Time
+
+	mu    sync.Mutex
+	found map[string]foundKey // by hash
+	gen   uint64              // counts deletions, so a lookup racing one is not kept
+}
+
+// KeyCacheTTL is how long a key found in the store is trusted without asking again.
+// Delete forgets the key in this process at once; another process sharing the store
+// (replicas on MongoDB) keeps accepting a key it deleted for at most this long.
+const KeyCacheTTL = 2 * time.Second
+
+// maxFoundKeys bounds the remembered keys; past it they are all forgotten.
+const maxFoundKeys = 10000
+
+type foundKey struct {
+	key   Key
+	until time.Time
 }
 
 // NewKeys returns the key store over db.
-func NewKeys(db *mongo.Database) *Keys { return &Keys{coll: db.Collection("keys")} }
+func NewKeys(db *mongo.Database) *Keys {
+	return &Keys{coll: db.Collection("keys"), clock: time.Now, found: map[string]foundKey{}}
+}
 
 // ErrUnauthenticated is returned for a missing, unknown or deleted key, alike.
 var ErrUnauthenticated = errors.New("missing or unknown API key")
@@ -135,6 +157,13 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (Key, error) {
 		return Key{}, ErrUnauthenticated
 	}
 	h := hashSecret(secret)
+	k.mu.Lock()
+	f, ok := k.found[h]
+	gen := k.gen
+	k.mu.Unlock()
+	if ok && k.clock().Before(f.until) {
+		return f.key, nil
+	}
 	var key Key
 	err := k.coll.FindOne(ctx, bson.M{"_id": h}).Decode(&key)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -147,6 +176,14 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (Key, error) {
 	if subtle.ConstantTimeCompare([]byte(key.Hash), []byte(h)) != 1 {
 		return Key{}, ErrUnauthenticated
 	}
+	k.mu.Lock()
+	if k.gen == gen { // no key was deleted meanwhile: this one may be remembered
+		if len(k.found) >= maxFoundKeys {
+			clear(k.found)
+		}
+		k.found[h] = foundKey{key: key, until: k.clock().Add(KeyCacheTTL)}
+	}
+	k.mu.Unlock()
 	return key, nil
 }
 
@@ -167,6 +204,7 @@ func (k *Keys) List(ctx context.Context) ([]Key, error) {
 // Delete removes a key by id; it stops working at once. CodeNotFound if none.
 func (k *Keys) Delete(ctx context.Context, id string) error {
 	res, err := k.coll.DeleteOne(ctx, bson.M{"id": id})
+	k.forget(id) // also when the answer was lost: the key may be gone
 	if err != nil {
 		return interactions.Unavailable("delete key", err)
 	}
@@ -174,6 +212,19 @@ func (k *Keys) Delete(ctx context.Context, id string) error {
 		return interactions.Errorf(interactions.CodeNotFound, "no key %q", id)
 	}
 	return nil
+}
+
+// forget drops the remembered key with this id, and keeps lookups in flight from
+// remembering it again.
+func (k *Keys) forget(id string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.gen++
+	for h, f := range k.found {
+		if f.key.ID == id {
+			delete(k.found, h)
+		}
+	}
 }
 
 func slicesSortByCreated(keys []Key) {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -152,7 +151,9 @@ func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
 		listener = ferretdb.ListenerConfig{Unix: sock}
 	}
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		// A handler that is never enabled: the store adds attributes to its logger on
+		// every request, which a handler writing to io.Discard would still format.
+		logger = slog.New(slog.DiscardHandler)
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener: listener,

@@ -1,0 +1,159 @@
+package interactions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/goodwillhq/goodwill/service/storage/storagetest"
+)
+
+// newProjector is a projector on a fresh database, not started: tests call Apply.
+func newProjector(t *testing.T, now time.Time) (*Projector, *Store) {
+	t.Helper()
+	store := NewStore(storagetest.NewDB(t))
+	guard, err := NewTombstones(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewProjector(store, guard, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now }), store
+}
+
+// stored builds stored interactions from inputs, received at now.
+func stored(t *testing.T, now time.Time, inputs ...Input) []Interaction {
+	t.Helper()
+	var items []Interaction
+	for i, in := range inputs {
+		it, errs := in.Validate("", now)
+		if len(errs) > 0 {
+			t.Fatalf("input %d: %v", i, errs)
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+// TestProjectorUpdatesMany: applications that exist already are rewritten whole, more
+// of them than one request replaces, each keeping its earlier events and its state
+// derived from all of them.
+func TestProjectorUpdatesMany(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p, store := newProjector(t, now)
+	n := 2*replaceChunk + 7
+	at := func(h int) string { return now.Add(time.Duration(h-48) * time.Hour).Format(time.RFC3339) }
+	var first, second []Input
+	for i := range n {
+		app, cand := fmt.Sprintf("a-%03d", i), fmt.Sprintf("c-%03d", i)
+		first = append(first, Input{ApplicationID: app, CandidateID: cand, Kind: "application_received", OccurredAt: at(0),
+			RecruiterID: "r-1", Source: "test", ExternalID: "first-" + app})
+		second = append(second,
+			Input{ApplicationID: app, CandidateID: cand, Kind: "stage_changed", Stage: "onsite", OccurredAt: at(2), Source: "test", ExternalID: "stage-" + app},
+			Input{ApplicationID: app, CandidateID: cand, Kind: "rejected", OccurredAt: at(3), RecruiterID: "r-2", Source: "test", ExternalID: "rej-" + app})
+	}
+	for _, batch := range [][]Input{first, second} {
+		if err := p.Apply(ctx, stored(t, now, batch...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		app, err := store.Application(ctx, fmt.Sprintf("a-%03d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := []Kind{}
+		for _, e := range app.Events {
+			kinds = append(kinds, e.Kind)
+		}
+		want := []Kind{KindApplicationReceived, KindStageChanged, KindRejected}
+		if !slices.Equal(kinds, want) || app.EventCount != 3 || app.Status != StatusRejected ||
+			app.Stage != "onsite" || app.RecruiterID != "r-2" || app.ClosedAt == nil {
+			t.Fatalf("%s: events %v, count %d, status %s, stage %q, recruiter %q", app.ID, kinds, app.EventCount, app.Status, app.Stage, app.RecruiterID)
+		}
+	}
+}
+
+// TestProjectorTellsAfterFailure: when a consumer fails, the applications already
+// stored are handed to it on the next attempt, although their events are no longer new.
+func TestProjectorTellsAfterFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p, _ := newProjector(t, now)
+	var told [][]string
+	fail := true
+	p.OnApplied(func(_ context.Context, apps []Application, _ time.Time) error {
+		var ids []string
+		for _, a := range apps {
+			ids = append(ids, fmt.Sprintf("%s:%d", a.ID, a.EventCount))
+		}
+		told = append(told, ids)
+		if fail {
+			fail = false
+			return errors.New("the consumer's store is down")
+		}
+		return nil
+	})
+	items := stored(t, now,
+		Input{ApplicationID: "a-1", CandidateID: "c-1", Kind: "application_received", OccurredAt: now.Add(-time.Hour).Format(time.RFC3339)},
+		Input{ApplicationID: "a-2", CandidateID: "c-2", Kind: "application_received", OccurredAt: now.Add(-time.Hour).Format(time.RFC3339)})
+	if err := p.Apply(ctx, items); err == nil {
+		t.Fatal("Apply succeeded although its consumer failed")
+	}
+	// The retry, as applyRetrying makes it: the same items.
+	if err := p.Apply(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	// Then one more event of a-1: only a-1 is new.
+	more := stored(t, now, Input{ApplicationID: "a-1", CandidateID: "c-1", Kind: "note", OccurredAt: now.Format(time.RFC3339)})
+	if err := p.Apply(ctx, more); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"a-1:1", "a-2:1"}, {"a-1:1", "a-2:1"}, {"a-1:2"}}
+	if fmt.Sprint(told) != fmt.Sprint(want) {
+		t.Fatalf("consumer told %v, want %v", told, want)
+	}
+}
+
+// TestProjectorDetails: candidates' details repeated by later events are skipped
+// without losing what changes after them.
+func TestProjectorDetails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p, store := newProjector(t, now)
+	at := func(m int) string { return now.Add(time.Duration(m-60) * time.Minute).Format(time.RFC3339) }
+	for i, tc := range []struct {
+		person *Person
+		want   Candidate
+	}{
+		// First seen: stored whole.
+		{&Person{Name: "Ada", Email: "ada@example.com", Phone: "+14155550100"}, Candidate{Name: "Ada", Email: "ada@example.com", Phone: "+14155550100"}},
+		// The same email again: nothing changes.
+		{&Person{Email: "ada@example.com"}, Candidate{Name: "Ada", Email: "ada@example.com", Phone: "+14155550100"}},
+		// A new name after the repeat: written.
+		{&Person{Name: "Ada L."}, Candidate{Name: "Ada L.", Email: "ada@example.com", Phone: "+14155550100"}},
+		// Back to a value written before the last change: written again.
+		{&Person{Name: "Ada"}, Candidate{Name: "Ada", Email: "ada@example.com", Phone: "+14155550100"}},
+		// A new email: written beside the old fields.
+		{&Person{Email: "ada@new.example"}, Candidate{Name: "Ada", Email: "ada@new.example", Phone: "+14155550100"}},
+	} {
+		items := stored(t, now, Input{ApplicationID: "a-1", CandidateID: "c-1", Kind: "note", OccurredAt: at(i), Candidate: tc.person})
+		if err := p.Apply(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.Candidate(ctx, "c-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != tc.want.Name || got.Email != tc.want.Email || got.Phone != tc.want.Phone {
+			t.Errorf("after event %d: %+v, want %+v", i, got, tc.want)
+		}
+	}
+}
