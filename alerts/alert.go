@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"errors"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -91,6 +92,11 @@ func alertCode(id string) string {
 type Store struct {
 	coll   *mongo.Collection
 	counts *mongo.Collection // SMS the provider took, per number and day
+	// known holds the numbers whose counter of knownDay is known to exist, so that
+	// reserveSMS increments those at once and creates the others with one insert.
+	knownMu  sync.Mutex
+	knownDay string
+	known    map[string]bool
 }
 
 // NewStore returns the alert store over db.
@@ -206,6 +212,18 @@ func (s *Store) unfinished(ctx context.Context) ([]Alert, error) {
 func (s *Store) reserveSMS(ctx context.Context, number, day string) (int, error) {
 	id := number + "|" + day
 	for range 3 {
+		if !s.knownCounter(number, day) {
+			// Most likely the day's first: one insert (an upsert would scan on the
+			// embedded store).
+			_, err := s.counts.InsertOne(ctx, bson.M{"_id": id, "n": 1})
+			if err != nil && !mongo.IsDuplicateKeyError(err) {
+				return 0, interactions.Unavailable("count SMS", err)
+			}
+			s.setKnown(number, day, true)
+			if err == nil {
+				return 1, nil
+			}
+		}
 		var doc struct {
 			N int `bson:"n"`
 		}
@@ -217,16 +235,25 @@ func (s *Store) reserveSMS(ctx context.Context, number, day string) (int, error)
 		if !errors.Is(err, mongo.ErrNoDocuments) {
 			return 0, interactions.Unavailable("count SMS", err)
 		}
-		// The day's first: an insert (an upsert would scan on the embedded store).
-		_, err = s.counts.InsertOne(ctx, bson.M{"_id": id, "n": 1})
-		if err == nil {
-			return 1, nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return 0, interactions.Unavailable("count SMS", err)
-		}
+		s.setKnown(number, day, false) // purged meanwhile
 	}
 	return 0, errors.New("count SMS: the counter vanished")
+}
+
+func (s *Store) knownCounter(number, day string) bool {
+	s.knownMu.Lock()
+	defer s.knownMu.Unlock()
+	return s.knownDay == day && s.known[number]
+}
+
+// setKnown notes whether number's counter of day exists; only one day is kept.
+func (s *Store) setKnown(number, day string, exists bool) {
+	s.knownMu.Lock()
+	defer s.knownMu.Unlock()
+	if s.knownDay != day {
+		s.knownDay, s.known = day, map[string]bool{}
+	}
+	s.known[number] = exists
 }
 
 // releaseSMS takes back one SMS counted by reserveSMS that did not go out.

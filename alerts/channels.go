@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/goodwillhq/goodwill/alerts/email"
 	"github.com/goodwillhq/goodwill/alerts/twilio"
+	"github.com/goodwillhq/goodwill/interactions"
 )
 
 // Failure classifies a failed send.
@@ -123,4 +125,43 @@ func (l logChannel) send(m Message) {
 		l.log.Info("alert", "recruiter_id", m.Recipient.RecruiterID, "code", it.Code, "level", it.Level,
 			"metric", it.Metric, "by", HumanDuration(it.By))
 	}
+}
+
+// jobTitles keeps the job titles messages name for a minute, so that a burst of alerts
+// about one job reads it once. Candidates' names are read for every message: an
+// erasure must not leave one behind here.
+type jobTitles struct {
+	Names
+	now func() time.Time
+
+	mu     sync.Mutex
+	titles map[string]cachedJob
+}
+
+type cachedJob struct {
+	job interactions.JobInfo
+	at  time.Time
+}
+
+const jobTitleTTL = time.Minute
+
+func (c *jobTitles) Job(ctx context.Context, id string) (interactions.JobInfo, error) {
+	now := c.now()
+	c.mu.Lock()
+	hit, ok := c.titles[id]
+	c.mu.Unlock()
+	if ok && !now.Before(hit.at) && now.Sub(hit.at) < jobTitleTTL {
+		return hit.job, nil
+	}
+	job, err := c.Names.Job(ctx, id)
+	if err != nil {
+		return job, err
+	}
+	c.mu.Lock()
+	if c.titles == nil || len(c.titles) >= 10000 {
+		c.titles = map[string]cachedJob{}
+	}
+	c.titles[id] = cachedJob{job, now}
+	c.mu.Unlock()
+	return job, nil
 }

@@ -126,7 +126,7 @@ func New(cfg Config) *Dispatcher {
 		ParallelStage{Workers: sendWorkers, Log: cfg.Log, Stage: MultiStage{
 			DeferStage{Directory: cfg.Directory, Zone: cfg.Zone},
 			ThrottleStage{Counter: cfg.Store, PerDay: smsPerDay, Fallback: emailOn},
-			SendStage{SMS: cfg.SMS, Email: cfg.Email, Names: cfg.Names, Link: cfg.Link, Log: cfg.Log},
+			SendStage{SMS: cfg.SMS, Email: cfg.Email, Names: &jobTitles{Names: cfg.Names, now: cfg.Now}, Link: cfg.Link, Log: cfg.Log},
 			RetryStage{MaxAttempts: maxAttempts, Backoff: backoff, Counter: cfg.Store, Fallback: emailOn, Log: cfg.Log},
 			RecordStage{Live: d.live, Outbox: cfg.Store, EscalateAfter: cfg.EscalateAfter, Log: cfg.Log},
 		}},
@@ -192,11 +192,8 @@ func (d *Dispatcher) create(ctx context.Context, a Alert) error {
 	for _, b := range out {
 		for _, a := range b.Alerts {
 			alertsCreated.WithLabelValues(string(a.Level)).Inc()
-			d.live.add(a)
+			d.live.add(a) // nothing is due before its grouping window ends: no need to wake the loop
 		}
-	}
-	if len(out) > 0 {
-		d.poke()
 	}
 	return nil
 }

@@ -63,9 +63,12 @@ func (l *liveSet) matching(f func(*Alert) bool) []Alert {
 }
 
 // pending drops finished alerts (resolved or acknowledged) from the set and returns
-// copies of those with a delivery still to make, and the earliest time anything
-// (a delivery, an escalation, the end of a snooze) comes due after now.
+// copies of those with a delivery waiting (pending or deferred) to an address where
+// some delivery is due at now: what GroupStage makes batches of. It also returns the
+// earliest time anything (a delivery, an escalation, the end of a snooze) comes due
+// after now.
 func (l *liveSet) pending(now time.Time) (out []Alert, next time.Time) {
+	type address struct{ channel, to string }
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	soonest := func(t time.Time) {
@@ -73,6 +76,8 @@ func (l *liveSet) pending(now time.Time) (out []Alert, next time.Time) {
 			next = t
 		}
 	}
+	waiting := func(dl Delivery) bool { return dl.Status == DeliveryPending || dl.Status == DeliveryDeferred }
+	due := map[address]bool{}
 	for id, a := range l.alerts {
 		if a.State == StateResolved || a.State == StateAcknowledged {
 			delete(l.alerts, id)
@@ -86,14 +91,20 @@ func (l *liveSet) pending(now time.Time) (out []Alert, next time.Time) {
 		if a.SnoozedUntil != nil {
 			soonest(*a.SnoozedUntil)
 		}
-		waiting := false
 		for _, dl := range a.Deliveries {
-			if dl.Status == DeliveryPending || dl.Status == DeliveryDeferred {
-				waiting = true
+			if waiting(dl) {
 				soonest(dl.NextAt)
+				if !now.Before(dl.NextAt) {
+					due[address{dl.Channel, dl.To}] = true
+				}
 			}
 		}
-		if waiting {
+	}
+	if len(due) == 0 {
+		return nil, next
+	}
+	for _, a := range l.alerts {
+		if slices.ContainsFunc(a.Deliveries, func(dl Delivery) bool { return waiting(dl) && due[address{dl.Channel, dl.To}] }) {
 			out = append(out, a.clone())
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -229,7 +231,20 @@ func parseHHMM(s string) (int, bool) {
 type Directory struct {
 	recruiters *mongo.Collection
 	phones     *mongo.Collection
+
+	// Recipient reads a copy of the whole directory kept in memory (it is small), so
+	// that an alert finds its recipient without a round trip: read again when older
+	// than snapshotTTL or after a Put through this Directory. Changes made through
+	// another replica reach it within snapshotTTL.
+	gen      atomic.Uint64 // bumped by every Put
+	snapMu   sync.Mutex
+	snap     map[string]Recruiter
+	snapGen  uint64
+	snapTime time.Time
 }
+
+// snapshotTTL bounds how stale Recipient's copy of the directory may be.
+const snapshotTTL = 5 * time.Second
 
 // NewDirectory returns the directory stored in db.
 func NewDirectory(db *mongo.Database) *Directory {
@@ -285,6 +300,7 @@ func (d *Directory) List(ctx context.Context) ([]Recruiter, error) {
 // another recruiter is a CodeInvalid error on "phone". A crash midway leaves at worst a
 // stale mapping, which ByPhone ignores and the next Put of that phone takes over.
 func (d *Directory) Put(ctx context.Context, r Recruiter) (created bool, err error) {
+	defer d.gen.Add(1) // after the write: Recipient reads the directory again
 	if r.Phone != "" {
 		if err := d.claimPhone(ctx, r.Phone, r.ID); err != nil {
 			return false, err
@@ -368,32 +384,48 @@ func (d *Directory) ByPhone(ctx context.Context, phone string) (Recruiter, bool,
 // while its away_until is after now and its delegate exists, the delegate (one hop: a
 // delegate who is away too still gets it, so delegation never loops). An unknown or
 // empty recruiterID falls back to the recruiter "default" (itself subject to
-// delegation). With neither, the error is CodeNotFound.
+// delegation). With neither, the error is CodeNotFound. It reads the directory's copy
+// in memory (see Directory), fetched again when it is older than 5 s by now.
 func (d *Directory) Recipient(ctx context.Context, recruiterID string, now time.Time) (Recruiter, error) {
+	all, err := d.snapshot(ctx, now)
+	if err != nil {
+		return Recruiter{}, err
+	}
 	r, ok := Recruiter{}, false
-	var err error
 	if recruiterID != "" {
-		if r, ok, err = d.find(ctx, recruiterID); err != nil {
-			return Recruiter{}, err
-		}
+		r, ok = all[recruiterID]
 	}
 	if !ok {
-		if r, ok, err = d.find(ctx, DefaultRecruiterID); err != nil {
-			return Recruiter{}, err
-		}
-		if !ok {
+		if r, ok = all[DefaultRecruiterID]; !ok {
 			return Recruiter{}, interactions.Errorf(interactions.CodeNotFound,
 				"no recruiter %q and no %q recruiter", recruiterID, DefaultRecruiterID)
 		}
 	}
 	if r.AwayUntil != nil && now.Before(*r.AwayUntil) && r.DelegateID != "" && r.DelegateID != r.ID {
-		del, ok, err := d.find(ctx, r.DelegateID)
-		if err != nil {
-			return Recruiter{}, err
-		}
-		if ok {
+		if del, ok := all[r.DelegateID]; ok {
 			return del, nil
 		}
 	}
 	return r, nil
+}
+
+// snapshot returns the directory by id, read again if it is older than snapshotTTL
+// at now (or from after now) or a Put came since. The map must not be changed.
+func (d *Directory) snapshot(ctx context.Context, now time.Time) (map[string]Recruiter, error) {
+	d.snapMu.Lock()
+	defer d.snapMu.Unlock()
+	gen := d.gen.Load()
+	if d.snap != nil && d.snapGen == gen && !now.Before(d.snapTime) && now.Sub(d.snapTime) < snapshotTTL {
+		return d.snap, nil
+	}
+	list, err := d.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.snap = make(map[string]Recruiter, len(list))
+	for _, r := range list {
+		d.snap[r.ID] = r
+	}
+	d.snapGen, d.snapTime = gen, now
+	return d.snap, nil
 }

@@ -220,4 +220,20 @@ func TestRecipient(t *testing.T) {
 			t.Errorf("Recipient(%q) = %q, %v; want the default's delegate eve", id, r.ID, err)
 		}
 	}
+
+	// A change made through another replica's directory shows within 5 s.
+	db := storagetest.NewDB(t)
+	other, mine := alerts.NewDirectory(db), alerts.NewDirectory(db)
+	put(t, other, alerts.Recruiter{ID: "fay"})
+	if r, err := mine.Recipient(ctx, "fay", now); err != nil || r.ID != "fay" {
+		t.Fatalf("Recipient(fay) = %q, %v", r.ID, err)
+	}
+	put(t, other, alerts.Recruiter{ID: "fay", DelegateID: "gus", AwayUntil: &later})
+	put(t, other, alerts.Recruiter{ID: "gus"})
+	if r, _ := mine.Recipient(ctx, "fay", now.Add(4*time.Second)); r.ID != "fay" {
+		t.Errorf("Recipient(fay) read the store again within 5 s: %q", r.ID)
+	}
+	if r, _ := mine.Recipient(ctx, "fay", now.Add(5*time.Second)); r.ID != "gus" {
+		t.Errorf("Recipient(fay) after 5 s = %q, want her delegate gus", r.ID)
+	}
 }

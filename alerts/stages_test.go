@@ -889,3 +889,38 @@ func TestParallelStage(t *testing.T) {
 		t.Errorf("at most %d at once, want %d", most.Load(), workers)
 	}
 }
+
+// countingNames counts the job lookups it answers.
+type countingNames struct {
+	fakeNames
+	jobs int
+}
+
+func (n *countingNames) Job(ctx context.Context, id string) (interactions.JobInfo, error) {
+	n.jobs++
+	return n.fakeNames.Job(ctx, id)
+}
+
+// TestJobTitles: SendStage reads a job's title once a minute; candidates' names every
+// time.
+func TestJobTitles(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: t0}
+	names := &countingNames{fakeNames: candidateNames}
+	c := &jobTitles{Names: names, now: clock.Now}
+	for _, at := range []time.Duration{0, 30 * time.Second, 59 * time.Second, time.Minute, time.Minute + time.Second} {
+		clock.Set(t0.Add(at))
+		if j, err := c.Job(context.Background(), "job-eng"); err != nil || j.Title != "Senior Engineer" {
+			t.Fatalf("at %s: %+v, %v", at, j, err)
+		}
+	}
+	if names.jobs != 2 {
+		t.Errorf("%d lookups in a minute and a second, want 2", names.jobs)
+	}
+	if _, err := c.Job(context.Background(), "job-none"); err == nil {
+		t.Error("an unknown job has a title")
+	}
+	if _, err := c.Candidate(context.Background(), "cand-a1"); err != nil {
+		t.Error(err)
+	}
+}

@@ -45,8 +45,9 @@ type Config struct {
 	// StatusCallback is the URL Twilio posts delivery status to; empty asks for none.
 	// Send adds the ref as a "ref" query parameter.
 	StatusCallback string
-	// HTTPClient supplies the transport and timeout (default http.DefaultTransport and
-	// DefaultTimeout); redirects are never followed.
+	// HTTPClient supplies the transport and timeout (default: a transport that keeps
+	// up to MaxIdleConns connections to Twilio open, and DefaultTimeout); redirects
+	// are never followed.
 	HTTPClient *http.Client
 }
 
@@ -88,7 +89,7 @@ func New(cfg Config) (*Sender, error) {
 			return nil, fmt.Errorf("twilio: status callback %q is not an absolute URL", cfg.StatusCallback)
 		}
 	}
-	s := &Sender{cfg: cfg, base: base, transport: http.DefaultTransport, timeout: DefaultTimeout}
+	s := &Sender{cfg: cfg, base: base, transport: defaultTransport(), timeout: DefaultTimeout}
 	if hc := cfg.HTTPClient; hc != nil {
 		if hc.Transport != nil {
 			s.transport = hc.Transport
@@ -99,6 +100,17 @@ func New(cfg Config) (*Sender, error) {
 		s.jar = hc.Jar
 	}
 	return s, nil
+}
+
+// MaxIdleConns is how many connections to Twilio the default transport keeps open
+// between requests: as many as alerts are sent at once, so that a burst does not open
+// (and TLS-handshake) a new connection for most of its messages.
+const MaxIdleConns = 32
+
+func defaultTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = MaxIdleConns, MaxIdleConns
+	return t
 }
 
 func alnum(s string) bool {
