@@ -29,10 +29,13 @@ const (
 	benchTwilioSID   = "AC0123456789abcdef0123456789abcdef"
 	benchTwilioToken = "benchTwilioToken0123456789"
 	benchTwilioFrom  = "+15005550006"
-	// alertsLead is how long before the deadline the interactions are posted: time to
-	// store them and derive the clocks, which the measurement does not include.
-	alertsLead = 20 * time.Second
 )
+
+// alertsLead is how long before the deadline the n interactions are posted: time to
+// store them and derive the clocks, which the measurement does not include.
+func alertsLead(n int) time.Duration {
+	return min(5*time.Second+time.Duration(n)*15*time.Millisecond, 20*time.Second)
+}
 
 // fakeTwilio answers like Twilio's Messages API (POST …/Messages.json with Basic auth
 // and To, From, Body, StatusCallback; 201 and the message's JSON) and notes when it
@@ -105,6 +108,10 @@ type alertsResult struct {
 	sentMax    time.Duration
 	created    time.Duration // p50, p99: deadline → the alert's created_at (detection and intake)
 	created99  time.Duration
+	lead       time.Duration // the policy's target: from receipt to the deadline
+	piped      time.Duration // p50, p99: created_at → Twilio's 201 (grouping window and pipeline)
+	piped99    time.Duration
+	load       [2]string // load averages before and after
 	bad        []string
 	cpuProfile string
 }
@@ -143,7 +150,7 @@ func runAlerts(ctx context.Context, store *storage.Store, runID string, n int, c
 
 	// A short 24x7 first_response policy with no warning and no escalation; n
 	// recruiters, each reachable by SMS only, every day, at any hour.
-	target := alertsLead
+	target := alertsLead(n)
 	if err := api.do(ctx, http.MethodPut, "/v1/sla/policies/first_response", map[string]any{
 		"name": "bench", "metric": "first_response", "target": fmt.Sprintf("%ds", int(target.Seconds())),
 		"calendar": "24x7", "warn_ratio": 1, "enabled": true,
@@ -195,7 +202,7 @@ func runAlerts(ctx context.Context, store *storage.Store, runID string, n int, c
 	}
 	fmt.Fprintf(progress, " (deadline in %.1f s)", time.Until(deadline).Seconds())
 
-	r := &alertsResult{breaches: n}
+	r := &alertsResult{breaches: n, lead: target, load: [2]string{loadAvg()}}
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
@@ -218,25 +225,29 @@ func runAlerts(ctx context.Context, store *storage.Store, runID string, n int, c
 	}
 	time.Sleep(2 * time.Second) // room for a message sent twice to show
 
-	tw.mu.Lock()
-	var sent []time.Duration
-	for _, at := range tw.accepted {
-		sent = append(sent, at[0].Sub(deadline))
-		r.extra += len(at) - 1
-	}
-	r.accepted, r.bad = tw.n, slices.Clone(tw.bad)
-	tw.mu.Unlock()
-	r.sent, r.sent99, r.sentMax = quantiles(sent)
+	r.load[1] = loadAvg()
 
 	created, err := api.createdAt(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var made []time.Duration
+	tw.mu.Lock()
+	var sent, made, piped []time.Duration
+	for to, at := range tw.accepted {
+		sent = append(sent, at[0].Sub(deadline))
+		r.extra += len(at) - 1
+		if c, ok := created[to]; ok {
+			piped = append(piped, at[0].Sub(c))
+		}
+	}
+	r.accepted, r.bad = tw.n, slices.Clone(tw.bad)
+	tw.mu.Unlock()
 	for _, at := range created {
 		made = append(made, at.Sub(deadline))
 	}
+	r.sent, r.sent99, r.sentMax = quantiles(sent)
 	r.created, r.created99, _ = quantiles(made)
+	r.piped, r.piped99, _ = quantiles(piped)
 	return r, nil
 }
 
@@ -294,9 +305,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any) error
 	return err
 }
 
-// createdAt returns when each breach alert was created.
-func (c *apiClient) createdAt(ctx context.Context) ([]time.Time, error) {
-	var out []time.Time
+// createdAt returns when each breach alert was created, by the number its SMS went to.
+func (c *apiClient) createdAt(ctx context.Context) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
 	cursor := ""
 	for {
 		b, err := c.call(ctx, http.MethodGet, "/v1/alerts?level=breached&limit=1000&cursor="+cursor, nil)
@@ -305,7 +316,10 @@ func (c *apiClient) createdAt(ctx context.Context) ([]time.Time, error) {
 		}
 		var page struct {
 			Alerts []struct {
-				CreatedAt time.Time `json:"created_at"`
+				CreatedAt  time.Time `json:"created_at"`
+				Deliveries []struct {
+					Channel, To string
+				} `json:"deliveries"`
 			} `json:"alerts"`
 			NextCursor string `json:"next_cursor"`
 		}
@@ -313,7 +327,11 @@ func (c *apiClient) createdAt(ctx context.Context) ([]time.Time, error) {
 			return nil, err
 		}
 		for _, a := range page.Alerts {
-			out = append(out, a.CreatedAt)
+			for _, d := range a.Deliveries {
+				if d.Channel == "sms" {
+					out[d.To] = a.CreatedAt
+				}
+			}
 		}
 		if page.NextCursor == "" || len(page.Alerts) == 0 {
 			return out, nil
@@ -326,7 +344,9 @@ func (c *apiClient) createdAt(ctx context.Context) ([]time.Time, error) {
 func alertsSection(when time.Time, m machine, r *alertsResult) string {
 	var b strings.Builder
 	b.WriteString("<!-- alerts:start -->\n## Alerts: simultaneous breaches to the SMS provider\n\n")
-	fmt.Fprintf(&b, "Run %s by `go run ./cmd/goodwill-bench` (`make bench`).\n\nMachine: %s.\n\n", when.UTC().Format("2006-01-02 15:04 MST"), m)
+	fmt.Fprintf(&b, "Run %s by `go run ./cmd/goodwill-bench` (`make bench`).\n\nMachine: %s; load average %s "+
+		"as the interactions were posted, %s after the breaches (other work on the machine competes for the same cores).\n\n",
+		when.UTC().Format("2006-01-02 15:04 MST"), m, r.load[0], r.load[1])
 	fmt.Fprintf(&b, "Workload: the service on the embedded store (as `goodwill serve` runs it, with Twilio configured) and, "+
 		"in the same process, a fake of Twilio's Messages API (an httptest server checking Basic auth and the form "+
 		"fields, answering 201 with the message's JSON). %s recruiters, each with its own phone and SMS as its only "+
@@ -336,11 +356,18 @@ func alertsSection(when time.Time, m machine, r *alertsResult) string {
 		"grouped into one message: here every breach is its own SMS. Latency is from the deadline to the fake API "+
 		"writing its 201 for that recipient's SMS; it includes the SLA scheduler's detection, the alert's intake, "+
 		"the 1 s breach grouping window and the sending.\n\n",
-		thousands(r.breaches), alertsLead, thousands(r.breaches), alertsLead)
-	b.WriteString("| breaches | SMS accepted | sent twice | deadline → alert created p50 / p99 ms | deadline → 201 p50 ms | p99 ms | max ms |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| %s | %s | %d | %s / %s | %s | %s | %s |\n", thousands(r.breaches), thousands(r.accepted), r.extra,
-		ms(r.created), ms(r.created99), ms(r.sent), ms(r.sent99), ms(r.sentMax))
+		thousands(r.breaches), r.lead, thousands(r.breaches), r.lead)
+	b.WriteString("| breaches | SMS accepted | sent twice | deadline → 201 p50 ms | p99 ms | max ms |" +
+		" of which deadline → alert created p50 / p99 ms | alert created → 201 p50 / p99 ms |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s / %s | %s / %s |\n", thousands(r.breaches), thousands(r.accepted), r.extra,
+		ms(r.sent), ms(r.sent99), ms(r.sentMax), ms(r.created), ms(r.created99), ms(r.piped), ms(r.piped99))
+	fmt.Fprintf(&b, "\nThe alert is created when the SLA engine hands the breach to the alerts pipeline: after "+
+		"detection, reading the application and recording the transition, and with the pipeline's intake (route, "+
+		"and the outbox write that dedupes); the engine hands simultaneous breaches over one at a time. From then "+
+		"on the alert waits out the 1 s grouping window and goes through group → defer → throttle → send → retry → "+
+		"record, batches side by side. At p99, an alert existed %s ms after the deadline, and was accepted "+
+		"%s ms after it was created (the 1 s window included).\n", ms(r.created99), ms(r.piped99))
 	b.WriteString("\n| target | measured | |\n|---|---|---|\n")
 	check := func(what, measured string, ok bool) {
 		verdict := "met"
