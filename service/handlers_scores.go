@@ -2,8 +2,11 @@ package service
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,49 +150,80 @@ func (s *Server) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, er
 	return groups, nil
 }
 
-// scoresCacheTTL is how long score queries reuse what they read of the recruiters
-// directory and the jobs' titles.
-const scoresCacheTTL = 5 * time.Second
+// How old what score queries read of the recruiters directory and of job titles may
+// grow before a query starts reading it again.
+const (
+	directoryTTL = 5 * time.Second
+	jobTitlesTTL = time.Minute
+)
 
-// scoresCache keeps, for score queries, the recruiters directory (names, teams, who
-// reports to whom) and the titles of jobs for scoresCacheTTL: reading them from the
-// store costs tens of milliseconds on the embedded store, more than a whole score
-// query may take. A change to either shows in scores within the TTL. The zero value
-// is empty and ready.
+// scoresCache keeps what score queries read besides the book: the recruiters directory
+// (names, teams, who reports to whom) and job titles. Reading them costs tens to
+// hundreds of milliseconds on the embedded store, more than a whole score query may
+// take, so a query reads them only when there is no copy yet; a query that finds its
+// copy older than the TTL starts a refresh in the background and goes on with the old
+// one. The zero value is empty and ready.
 type scoresCache struct {
-	mu      sync.Mutex
-	dir     []alerts.Recruiter
-	dirAt   time.Time
-	titles  map[string]string // job id → title; "" when the job has none
-	titleAt time.Time
+	dir    directoryCopy
+	titles jobTitlesCopy
 }
 
-// recruiters returns the directory, read again once it is older than the TTL.
+// directoryCopy is a copy of the recruiters directory.
+type directoryCopy struct {
+	mu         sync.Mutex
+	list       []alerts.Recruiter // replaced, never changed
+	at         time.Time
+	refreshing bool
+}
+
+// recruiters returns the directory: read now if there is no copy yet.
 func (sc *scoresCache) recruiters(c *gin.Context, d *alerts.Directory) ([]alerts.Recruiter, error) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.dir != nil && time.Since(sc.dirAt) < scoresCacheTTL {
-		return sc.dir, nil
+	dc := &sc.dir
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	if dc.list == nil {
+		list, err := d.List(ctx(c))
+		if err != nil {
+			return nil, err
+		}
+		dc.list, dc.at = list, time.Now()
 	}
-	dir, err := d.List(ctx(c))
-	if err != nil {
-		return nil, err
+	if !dc.refreshing && time.Since(dc.at) >= directoryTTL {
+		dc.refreshing = true
+		go dc.refresh(d)
 	}
-	sc.dir, sc.dirAt = dir, time.Now()
-	return dir, nil
+	return dc.list, nil
 }
 
-// jobTitles returns the titles of the jobs ids, reading those it does not know (all,
-// once the TTL has passed) in one query.
-func (sc *scoresCache) jobTitles(c *gin.Context, st *interactions.Store, ids []string) (map[string]string, error) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.titles == nil || time.Since(sc.titleAt) >= scoresCacheTTL {
-		sc.titles, sc.titleAt = map[string]string{}, time.Now()
+func (dc *directoryCopy) refresh(d *alerts.Directory) {
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	list, err := d.List(rctx)
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	dc.refreshing = false
+	if err == nil { // else the next query tries again
+		dc.list, dc.at = list, time.Now()
 	}
+}
+
+// jobTitlesCopy is a copy of the titles of the jobs score queries have named.
+type jobTitlesCopy struct {
+	mu         sync.Mutex
+	titles     map[string]string // job id → title, "" for none; replaced, never changed
+	at         time.Time
+	refreshing bool
+}
+
+// jobTitles returns titles by job id for at least ids: those it has no copy of are read
+// now, in one query.
+func (sc *scoresCache) jobTitles(c *gin.Context, st *interactions.Store, ids []string) (map[string]string, error) {
+	tc := &sc.titles
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
 	var missing []string
 	for _, id := range ids {
-		if _, ok := sc.titles[id]; !ok {
+		if _, ok := tc.titles[id]; !ok {
 			missing = append(missing, id)
 		}
 	}
@@ -198,11 +232,40 @@ func (sc *scoresCache) jobTitles(c *gin.Context, st *interactions.Store, ids []s
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range missing {
-			sc.titles[id] = found[id]
+		if tc.titles == nil {
+			tc.at = time.Now()
 		}
+		tc.merge(missing, found)
 	}
-	return sc.titles, nil
+	if !tc.refreshing && time.Since(tc.at) >= jobTitlesTTL {
+		tc.refreshing = true
+		go tc.refresh(st, slices.Collect(maps.Keys(tc.titles)))
+	}
+	return tc.titles, nil
+}
+
+func (tc *jobTitlesCopy) refresh(st *interactions.Store, ids []string) {
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	found, err := st.JobTitles(rctx, ids)
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	tc.refreshing = false
+	if err == nil { // else the next query tries again
+		tc.merge(ids, found)
+		tc.at = time.Now()
+	}
+}
+
+// merge publishes a new map: the titles known, with those of ids read from found.
+// Callers hold tc.mu.
+func (tc *jobTitlesCopy) merge(ids []string, found map[string]string) {
+	next := make(map[string]string, len(tc.titles)+len(ids))
+	maps.Copy(next, tc.titles)
+	for _, id := range ids {
+		next[id] = found[id]
+	}
+	tc.titles = next
 }
 
 // maxReportDepth bounds the walk down a management chain, as in auth.Visible.

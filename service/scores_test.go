@@ -429,12 +429,24 @@ func TestScores(t *testing.T) {
 				})
 			}
 		}
-		// A year and a day is the longest period; one day the shortest.
+		// A year and one day is the longest period; one day the shortest.
 		for _, q := range []string{"from=2030-03-19&to=2031-03-19", "from=2031-03-19&to=2031-03-19", "group_by=&from=&to="} {
 			if r := srv.Do(t, http.MethodGet, "/v1/scores?"+q, servicetest.AdminKey, nil); r.Status != http.StatusOK {
 				t.Errorf("%s: %d %s", q, r.Status, r.Body)
 			}
 		}
+	})
+
+	// Last, as it changes the directory: scores follow it within seconds.
+	t.Run("directory changes show", func(t *testing.T) {
+		r := srv.Do(t, http.MethodPut, "/v1/recruiters/ana", servicetest.AdminKey, `{"name":"Ana Renamed","team":"Core"}`)
+		if r.Status != http.StatusOK {
+			t.Fatalf("put: %d %s", r.Status, r.Body)
+		}
+		servicetest.Eventually(t, 10*time.Second, "the new name in the scores", func() bool {
+			got := scoresOf(t, srv, servicetest.AdminKey, "group_by=recruiter&"+scoresPeriod)
+			return len(got) > 0 && got[0].Name == "Ana Renamed"
+		})
 	})
 }
 
