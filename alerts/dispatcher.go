@@ -45,9 +45,13 @@ const (
 	warningWindow = time.Minute
 	maxAttempts   = 8
 	smsPerDay     = 50
-	// sendWorkers is how many batches go through defer … record at once: sends wait on
-	// the provider, so a burst of breaches for many recipients goes out together.
+	// sendWorkers is how many batches of a flush go through defer … record at once:
+	// sends wait on the provider, so a burst of breaches for many recipients goes out
+	// together.
 	sendWorkers = 32
+	// flights is how many flushes may be sending at once: a slow send holds up only
+	// its own address, not the alerts that come due meanwhile.
+	flights = 4
 	// tick is the longest the dispatcher sleeps between two looks at what is due.
 	tick = 100 * time.Millisecond
 )
@@ -94,12 +98,13 @@ type Config struct {
 //	retry     backoff with jitter, or failed for good (SMS falls back to email)
 //	record    back into the live alerts and the outbox
 //
-// with the batches after group run side by side (ParallelStage).
+// with the batches after group run side by side (ParallelStage). While a flush sends
+// to an address, later flushes leave that address alone and take the others.
 type Dispatcher struct {
-	cfg    Config
-	live   *liveSet
-	intake Stage
-	flow   Stage
+	cfg     Config
+	live    *liveSet
+	intake  Stage
+	deliver Stage // defer … record, for one batch
 
 	wake     chan struct{}
 	stopping chan struct{}
@@ -121,15 +126,14 @@ func New(cfg Config) *Dispatcher {
 		RouteStage{Directory: cfg.Directory, Mode: cfg.Mode, SMS: cfg.SMS != nil, Email: cfg.Email != nil},
 		DedupeStage{Outbox: cfg.Store},
 	}
-	d.flow = MultiStage{
-		GroupStage{},
-		ParallelStage{Workers: sendWorkers, Log: cfg.Log, Stage: MultiStage{
-			DeferStage{Directory: cfg.Directory, Zone: cfg.Zone},
-			ThrottleStage{Counter: cfg.Store, PerDay: smsPerDay, Fallback: emailOn},
-			SendStage{SMS: cfg.SMS, Email: cfg.Email, Names: &jobTitles{Names: cfg.Names, now: cfg.Now}, Link: cfg.Link, Log: cfg.Log},
-			RetryStage{MaxAttempts: maxAttempts, Backoff: backoff, Counter: cfg.Store, Fallback: emailOn, Log: cfg.Log},
-			RecordStage{Live: d.live, Outbox: cfg.Store, EscalateAfter: cfg.EscalateAfter, Log: cfg.Log},
-		}},
+	record := RecordStage{Live: d.live, Outbox: cfg.Store, EscalateAfter: cfg.EscalateAfter, Log: cfg.Log}
+	d.deliver = MultiStage{
+		DeferStage{Directory: cfg.Directory, Zone: cfg.Zone},
+		ThrottleStage{Counter: cfg.Store, PerDay: smsPerDay, Fallback: emailOn},
+		SendStage{SMS: cfg.SMS, Email: cfg.Email, Names: &jobTitles{Names: cfg.Names, now: cfg.Now}, Link: cfg.Link,
+			Journal: record, Log: cfg.Log},
+		RetryStage{MaxAttempts: maxAttempts, Backoff: backoff, Counter: cfg.Store, Fallback: emailOn, Log: cfg.Log},
+		record,
 	}
 	return d
 }
@@ -198,10 +202,13 @@ func (d *Dispatcher) create(ctx context.Context, a Alert) error {
 	return nil
 }
 
-// run flushes when poked, when the next delivery, escalation or end of a snooze comes
-// due, and at least every tick.
+// run looks at what is due when poked, when the next delivery, escalation or end of
+// a snooze comes due, and at least every tick; up to flights flushes send at once.
 func (d *Dispatcher) run() {
 	defer close(d.done)
+	var sending sync.WaitGroup
+	defer sending.Wait()
+	slots := make(chan struct{}, flights)
 	timer := time.NewTimer(tick)
 	defer timer.Stop()
 	for {
@@ -211,34 +218,82 @@ func (d *Dispatcher) run() {
 		case <-timer.C:
 		case <-d.wake:
 		}
-		next := d.flush()
 		wait := tick
-		if !next.IsZero() {
-			wait = min(max(time.Until(next), 0), tick)
+		select {
+		case slots <- struct{}{}:
+			now, alerts, flight, next := d.take()
+			if len(alerts) == 0 {
+				<-slots
+			} else {
+				sending.Go(func() {
+					defer func() { <-slots }()
+					d.send(now, alerts, flight)
+				})
+			}
+			if !next.IsZero() {
+				wait = min(max(time.Until(next), 0), tick)
+			}
+		default: // every flight is busy: look again at the next tick
 		}
 		timer.Reset(wait)
 	}
 }
 
-// flush reads "now" once, escalates what is due and runs every due delivery through
-// the pipeline. It returns when something comes due next (zero: nothing waits).
+// flush runs the pipeline once and returns when it is done: when something comes due
+// next (zero: nothing waits).
 func (d *Dispatcher) flush() time.Time {
-	now := d.cfg.Now().UTC().Truncate(time.Millisecond)
+	now, alerts, flight, next := d.take()
+	if len(alerts) > 0 {
+		d.send(now, alerts, flight)
+	}
+	return next
+}
+
+// take reads "now" once, escalates what is due and takes the alerts with a delivery
+// due to an address no other flight is sending to, for the flight it returns.
+func (d *Dispatcher) take() (now time.Time, alerts []Alert, flight uint64, next time.Time) {
+	now = d.cfg.Now().UTC().Truncate(time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	d.escalate(ctx, now)
-	alerts, next := d.live.pending(now)
-	if len(alerts) == 0 {
-		return next
+	alerts, flight, next = d.live.take(now)
+	return now, alerts, flight, next
+}
+
+// send takes what take took through group → defer → … → record, and gives the
+// addresses back, each as soon as its batch is done.
+func (d *Dispatcher) send(now time.Time, alerts []Alert, flight uint64) {
+	defer d.live.release(flight)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	flow := MultiStage{
+		GroupStage{},
+		ParallelStage{Workers: sendWorkers, Log: d.cfg.Log, Stage: releasing{Stage: d.deliver, live: d.live, flight: flight}},
 	}
-	recorded, err := d.flow.Exec(ctx, now, []Batch{{Alerts: alerts}})
+	recorded, err := flow.Exec(ctx, now, []Batch{{Alerts: alerts}})
 	if err != nil {
 		d.cfg.Log.Warn("alerts: the pipeline failed; retrying", "err", err)
 	}
 	if len(recorded) > 0 {
 		d.poke() // a fallback added, or a retry due at once
 	}
-	return next
+}
+
+// releasing runs Stage and then gives the batches' addresses back to the live set,
+// however Stage ends: the next flush may send to them again.
+type releasing struct {
+	Stage
+	live   *liveSet
+	flight uint64
+}
+
+func (r releasing) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	defer func() {
+		for _, b := range batches {
+			r.live.release(r.flight, address{b.Channel, b.To})
+		}
+	}()
+	return r.Stage.Exec(ctx, now, batches)
 }
 
 // escalate sends breaches nobody acknowledged within the policy's escalate_after

@@ -70,7 +70,9 @@ type fakeSMS struct {
 	provider  map[string]string  // to|ref → provider id of the messages that went out
 	lookups   []string           // the refs looked up
 	lookupErr error
-	redacted  []string // provider ids redacted
+	redacted  []string                 // provider ids redacted
+	gates     map[string]chan struct{} // a Send to the number waits until its gate closes
+	holds     map[string]chan struct{} // the same, after the message went out
 }
 
 func (f *fakeSMS) Redact(_ context.Context, providerID string) error {
@@ -81,6 +83,12 @@ func (f *fakeSMS) Redact(_ context.Context, providerID string) error {
 }
 
 func (f *fakeSMS) Send(_ context.Context, to, body, ref string) (string, error) {
+	f.mu.Lock()
+	gate := f.gates[to]
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, sentSMS{to, body, ref})
@@ -101,8 +109,14 @@ func (f *fakeSMS) Send(_ context.Context, to, body, ref string) (string, error) 
 		f.provider[to+"|"+ref] = id
 		f.out = append(f.out, sentSMS{to, body, ref})
 	}
+	hold := f.holds[to]
 	if err != nil {
 		return "", err
+	}
+	if hold != nil {
+		f.mu.Unlock()
+		<-hold
+		f.mu.Lock()
 	}
 	return id, nil
 }
@@ -1409,6 +1423,86 @@ func TestRunLoop(t *testing.T) {
 	h.d.Close() // idempotent
 	if h.sms.numCalls() != 1 || h.email.numCalls() != 1 {
 		t.Fatalf("%d SMS, %d emails", h.sms.numCalls(), h.email.numCalls())
+	}
+}
+
+// TestSlowSend: while an SMS to one recruiter hangs at the provider, alerts to others
+// go out, and nothing is sent twice.
+func TestSlowSend(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.put(Recruiter{ID: "alice", Phone: alicePhone, Channels: Channels{Breached: []string{"sms"}}})
+	h.put(Recruiter{ID: "bob", Phone: bobPhone})
+	hang := make(chan struct{})
+	h.sms.gates = map[string]chan struct{}{alicePhone: hang}
+	if err := h.d.Start(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer h.d.Close()
+	waitSent := func(n int, what string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for len(h.sms.sent()) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d SMS went out", what, len(h.sms.sent()))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	h.fire(fired("a1", "alice", sla.StateBreached))
+	h.fire(fired("a2", "bob", sla.StateBreached))
+	h.clock.Set(t0.Add(time.Second))
+	waitSent(1, "bob's first breach")
+	// alice's SMS still hangs; bob's next breach goes out all the same.
+	h.fireAt(2*time.Second, fired("a3", "bob", sla.StateBreached))
+	h.clock.Set(t0.Add(3 * time.Second))
+	waitSent(2, "bob's second breach")
+	close(hang)
+	waitSent(3, "alice's breach")
+	time.Sleep(300 * time.Millisecond) // room for anything sent twice
+	perNumber := map[string]int{}
+	for _, s := range h.sms.sent() {
+		perNumber[s.To]++
+	}
+	if perNumber[alicePhone] != 1 || perNumber[bobPhone] != 2 || h.sms.numCalls() != 3 {
+		t.Fatalf("SMS per number %v, %d calls", perNumber, h.sms.numCalls())
+	}
+}
+
+// TestCrashAfterSend: the process dies after Twilio took an SMS and before its answer
+// was recorded; the next start looks the message up and records it, and sends
+// nothing twice.
+func TestCrashAfterSend(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.put(Recruiter{ID: "alice", Phone: alicePhone, Channels: Channels{Breached: []string{"sms"}}})
+	held := make(chan struct{})
+	h.sms.holds = map[string]chan struct{}{alicePhone: held}
+	h.fire(fired("a1", "alice", sla.StateBreached))
+	h.clock.Set(t0.Add(time.Second))
+	dying := h.d
+	done := make(chan struct{})
+	go func() { // this dispatcher never hears back: it is "killed"
+		defer close(done)
+		dying.flush()
+	}()
+	t.Cleanup(func() { close(held); <-done })
+	deadline := time.Now().Add(5 * time.Second)
+	for len(h.sms.sent()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing was sent")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if d := h.sms1("a1"); d.Status != DeliveryPending || !d.Ambiguous {
+		t.Fatalf("while Twilio's answer is awaited, the store has %+v", d)
+	}
+
+	h.restart()
+	h.flushAt(2 * time.Second)
+	d := h.sms1("a1")
+	if h.sms.numCalls() != 1 || len(h.sms.lookups) != 1 || d.Status != DeliverySent || d.ProviderID != fmt.Sprintf("SM%032d", 1) {
+		t.Fatalf("%d sends, %d lookups, %+v", h.sms.numCalls(), len(h.sms.lookups), d)
 	}
 }
 

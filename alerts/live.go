@@ -14,6 +14,11 @@ import (
 type liveSet struct {
 	mu     sync.Mutex
 	alerts map[string]*Alert
+	// taken holds the addresses being sent to, with the flight (a flush) that took
+	// them: no other flight takes an address before its batch is recorded, so that
+	// nothing goes out twice and a slow send holds up only its own address.
+	taken   map[address]uint64
+	flights uint64
 	// order serialises the writes of one alert (by a hash of its id): the last change
 	// applied in memory is the last one stored, even when two stages change one alert
 	// at once (its SMS and its email go out in parallel).
@@ -21,8 +26,11 @@ type liveSet struct {
 	seed  maphash.Seed
 }
 
+// address is where a delivery goes: a channel and a number, email address or id.
+type address struct{ channel, to string }
+
 func newLiveSet() *liveSet {
-	return &liveSet{alerts: map[string]*Alert{}, seed: maphash.MakeSeed()}
+	return &liveSet{alerts: map[string]*Alert{}, taken: map[address]uint64{}, seed: maphash.MakeSeed()}
 }
 
 // add puts an alert in the set.
@@ -62,13 +70,14 @@ func (l *liveSet) matching(f func(*Alert) bool) []Alert {
 	return out
 }
 
-// pending drops finished alerts (resolved or acknowledged) from the set and returns
-// copies of those with a delivery waiting (pending or deferred) to an address where
-// some delivery is due at now: what GroupStage makes batches of. It also returns the
-// earliest time anything (a delivery, an escalation, the end of a snooze) comes due
-// after now.
-func (l *liveSet) pending(now time.Time) (out []Alert, next time.Time) {
-	type address struct{ channel, to string }
+// take drops finished alerts (resolved or acknowledged) from the set and takes, for a
+// new flight, the addresses where some waiting (pending or deferred) delivery is due
+// at now and that no other flight has taken. It returns copies of the alerts with a
+// waiting delivery to those addresses, carrying no waiting delivery to any other
+// address: what GroupStage makes batches of. It also returns the earliest time
+// anything (a delivery, an escalation, the end of a snooze) comes due after now.
+// The caller releases the flight's addresses when they are done with.
+func (l *liveSet) take(now time.Time) (out []Alert, flight uint64, next time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	soonest := func(t time.Time) {
@@ -77,7 +86,9 @@ func (l *liveSet) pending(now time.Time) (out []Alert, next time.Time) {
 		}
 	}
 	waiting := func(dl Delivery) bool { return dl.Status == DeliveryPending || dl.Status == DeliveryDeferred }
-	due := map[address]bool{}
+	l.flights++
+	flight = l.flights
+	mine := func(dl Delivery) bool { return l.taken[address{dl.Channel, dl.To}] == flight }
 	for id, a := range l.alerts {
 		if a.State == StateResolved || a.State == StateAcknowledged {
 			delete(l.alerts, id)
@@ -92,23 +103,42 @@ func (l *liveSet) pending(now time.Time) (out []Alert, next time.Time) {
 			soonest(*a.SnoozedUntil)
 		}
 		for _, dl := range a.Deliveries {
-			if waiting(dl) {
-				soonest(dl.NextAt)
-				if !now.Before(dl.NextAt) {
-					due[address{dl.Channel, dl.To}] = true
-				}
+			if !waiting(dl) {
+				continue
+			}
+			soonest(dl.NextAt)
+			if k := (address{dl.Channel, dl.To}); !now.Before(dl.NextAt) && l.taken[k] == 0 {
+				l.taken[k] = flight
 			}
 		}
 	}
-	if len(due) == 0 {
-		return nil, next
-	}
 	for _, a := range l.alerts {
-		if slices.ContainsFunc(a.Deliveries, func(dl Delivery) bool { return waiting(dl) && due[address{dl.Channel, dl.To}] }) {
-			out = append(out, a.clone())
+		if !slices.ContainsFunc(a.Deliveries, func(dl Delivery) bool { return waiting(dl) && mine(dl) }) {
+			continue
+		}
+		c := *a
+		c.Deliveries = slices.DeleteFunc(slices.Clone(a.Deliveries), func(dl Delivery) bool { return waiting(dl) && !mine(dl) })
+		out = append(out, c)
+	}
+	return out, flight, next
+}
+
+// release gives back the addresses flight took: those named, or all of them.
+func (l *liveSet) release(flight uint64, only ...address) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if only == nil {
+		for k, f := range l.taken {
+			if f == flight {
+				delete(l.taken, k)
+			}
 		}
 	}
-	return out, next
+	for _, k := range only {
+		if l.taken[k] == flight {
+			delete(l.taken, k)
+		}
+	}
 }
 
 // change applies f to the live alert id (or, when it is not live, to stored, which

@@ -30,6 +30,10 @@ type (
 	deliverySaver interface {
 		saveDeliveries(ctx context.Context, a *Alert) error
 	}
+	journal interface {
+		// sending notes durably that the batch's message may go out.
+		sending(ctx context.Context, b Batch) error
+	}
 )
 
 // RouteStage gives each new alert its recipient and deliveries. The recipient is the
@@ -240,17 +244,20 @@ func (s ThrottleStage) Exec(ctx context.Context, now time.Time, batches []Batch)
 
 // SendStage renders each batch as one message and sends it on its channel: SMS (its ref is
 // the code of the most urgent alert, which the body always carries), email (its
-// Message-ID derived from the oldest alert), or a log line. After an ambiguous SMS
-// failure (the message may have gone out) it first looks the message up at the
-// provider, and sends only if it is not there. A success marks the deliveries sent; a
-// failure is left in Batch.Err for RetryStage.
+// Message-ID derived from the oldest alert, so a copy sent again is recognisable), or
+// a log line. Before an SMS goes out, Journal notes that it may have (the deliveries
+// become ambiguous until the answer is recorded); when a delivery of the batch is
+// ambiguous — a timeout after sending, or a crash before the answer was recorded — the
+// message is first looked up at the provider and sent only if it is not there. A
+// success marks the deliveries sent; a failure is left in Batch.Err for RetryStage.
 type SendStage struct {
 	SMS   SMS   // nil: SMS is off
 	Email Email // nil: email is off
 	Names Names
 	// Link returns the signed acknowledgement link of an alert; nil for none.
-	Link func(alertID string, now time.Time) string
-	Log  *slog.Logger // the log channel
+	Link    func(alertID string, now time.Time) string
+	Journal journal      // nil: nothing is noted before a send
+	Log     *slog.Logger // the log channel
 }
 
 // Exec implements Stage.
@@ -285,10 +292,18 @@ func (s SendStage) send(ctx context.Context, b *Batch, msg Message) (string, err
 			return "", &SendError{Failure: Permanent, Err: errChannelOff}
 		}
 		code := ordered(msg.Alerts)[0].Code
-		if dl := first.deliveryTo(b.Channel, b.To); dl != nil && dl.Ambiguous {
+		if slices.ContainsFunc(b.Alerts, func(a Alert) bool {
+			dl := a.deliveryTo(b.Channel, b.To)
+			return dl != nil && dl.Ambiguous
+		}) {
 			id, found, err := s.SMS.Lookup(ctx, b.To, code, first.CreatedAt)
 			if err != nil || found {
 				return id, err
+			}
+		}
+		if s.Journal != nil {
+			if err := s.Journal.sending(ctx, *b); err != nil {
+				return "", err
 			}
 		}
 		return s.SMS.Send(ctx, b.To, SMSBody(msg), code)
@@ -434,6 +449,24 @@ func (s RecordStage) apply(a, changed *Alert, channel, to string, now time.Time)
 			a.EscalateAt = &at
 		}
 	}
+}
+
+// sending notes in the live alerts and the outbox that the batch's message may go
+// out: its deliveries are ambiguous until the answer is recorded, so that a restart in
+// between looks the message up instead of sending it again (SendStage's Journal).
+func (s RecordStage) sending(ctx context.Context, b Batch) error {
+	for _, ba := range b.Alerts {
+		_, err := s.Live.change(ctx, ba.ID, &ba, func(a *Alert) error {
+			if dl := a.deliveryTo(b.Channel, b.To); dl != nil {
+				dl.Ambiguous = true
+			}
+			return nil
+		}, s.Outbox.saveDeliveries)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // observe counts a delivery's change of status in the package's metrics.

@@ -526,19 +526,25 @@ func TestSendStage(t *testing.T) {
 		sendErr   error
 		wentOut   bool // a message with a1's code already went out to alice
 		lookupErr error
-		sends     int // calls to SMS or Email Send
+		noteErr   error // the journal's
+		sends     int   // calls to SMS or Email Send
 		lookups   int
+		noted     int // batches the journal noted before a send
 		err       bool
 		sent      string // the provider id of the delivery sent; "" for email and log
 	}{
 		// An SMS goes out and is marked sent with Twilio's id.
-		{name: "sms", channel: "sms", delivery: pending("sms", alicePhone, 0), sends: 1, sent: fmt.Sprintf("SM%032d", 1)},
+		// (noted first, as one that may go out).
+		{name: "sms", channel: "sms", delivery: pending("sms", alicePhone, 0), noted: 1, sends: 1, sent: fmt.Sprintf("SM%032d", 1)},
 		// A failure is left for retry; the delivery is unchanged.
-		{name: "sms fails", channel: "sms", delivery: pending("sms", alicePhone, 0), sendErr: retryErr(), sends: 1, err: true},
-		// After an ambiguous failure it is looked up, found, and not sent again.
+		{name: "sms fails", channel: "sms", delivery: pending("sms", alicePhone, 0), sendErr: retryErr(), noted: 1, sends: 1, err: true},
+		// It cannot be noted: not sent.
+		{name: "journal fails", channel: "sms", delivery: pending("sms", alicePhone, 0), noteErr: errors.New("store down"), noted: 1, err: true},
+		// After an ambiguous failure (or a crash after the note) it is looked up, found,
+		// and not sent again.
 		{name: "ambiguous, went out", channel: "sms", delivery: ambiguous, wentOut: true, lookups: 1, sent: "SM-earlier"},
 		// Not found: sent.
-		{name: "ambiguous, lost", channel: "sms", delivery: ambiguous, lookups: 1, sends: 1, sent: fmt.Sprintf("SM%032d", 1)},
+		{name: "ambiguous, lost", channel: "sms", delivery: ambiguous, lookups: 1, noted: 1, sends: 1, sent: fmt.Sprintf("SM%032d", 1)},
 		// The lookup fails: no send.
 		{name: "lookup fails", channel: "sms", delivery: ambiguous, lookupErr: retryErr(), lookups: 1, err: true},
 		// SMS not configured (any more): a permanent failure.
@@ -560,7 +566,8 @@ func TestSendStage(t *testing.T) {
 			if tt.wentOut {
 				sms.provider = map[string]string{alicePhone + "|" + a1.Code: "SM-earlier"}
 			}
-			s := SendStage{SMS: sms, Email: mail, Names: candidateNames, Log: quiet,
+			journal := &fakeJournal{sms: sms, err: tt.noteErr}
+			s := SendStage{SMS: sms, Email: mail, Names: candidateNames, Log: quiet, Journal: journal,
 				Link: func(id string, _ time.Time) string { return "https://gw.example/a/" + id }}
 			if tt.smsOff {
 				s.SMS = nil
@@ -578,6 +585,9 @@ func TestSendStage(t *testing.T) {
 			}
 			if len(sms.lookups) != tt.lookups {
 				t.Errorf("%d lookups, want %d", len(sms.lookups), tt.lookups)
+			}
+			if journal.noted != tt.noted || journal.sendsBefore != 0 {
+				t.Errorf("noted %d batches (want %d), after %d sends", journal.noted, tt.noted, journal.sendsBefore)
 			}
 			if (b.Err != nil) != tt.err {
 				t.Fatalf("error %v", b.Err)
@@ -798,6 +808,32 @@ func TestRecordStage(t *testing.T) {
 	}
 }
 
+// TestRecordSending: before an SMS goes out, its deliveries are stored as ambiguous.
+func TestRecordSending(t *testing.T) {
+	t.Parallel()
+	live := newLiveSet()
+	a := testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, 0), pending("email", aliceEmail, 0))
+	live.add(a)
+	saver := &fakeSaver{saved: map[string]Alert{}, fail: map[string]bool{}}
+	s := RecordStage{Live: live, Outbox: saver, Log: quiet}
+	if err := s.sending(context.Background(), one("sms", alicePhone, a)[0]); err != nil {
+		t.Fatal(err)
+	}
+	want := a.clone()
+	want.Deliveries[0].Ambiguous = true
+	got, _ := live.get(a.ID)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("live (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, saver.saved[a.ID]); diff != "" {
+		t.Errorf("stored (-want +got):\n%s", diff)
+	}
+	saver.fail[a.ID] = true
+	if err := s.sending(context.Background(), one("sms", alicePhone, a)[0]); err == nil {
+		t.Error("a failed write is not reported")
+	}
+}
+
 // stageFunc adapts a function to Stage.
 type stageFunc func(ctx context.Context, now time.Time, bs []Batch) ([]Batch, error)
 
@@ -890,6 +926,22 @@ func TestParallelStage(t *testing.T) {
 	}
 }
 
+// fakeJournal counts the batches noted, and the sends made before the first.
+type fakeJournal struct {
+	sms         *fakeSMS
+	err         error
+	noted       int
+	sendsBefore int
+}
+
+func (f *fakeJournal) sending(_ context.Context, b Batch) error {
+	if f.noted == 0 {
+		f.sendsBefore = f.sms.numCalls()
+	}
+	f.noted++
+	return f.err
+}
+
 // countingNames counts the job lookups it answers.
 type countingNames struct {
 	fakeNames
@@ -923,4 +975,49 @@ func TestJobTitles(t *testing.T) {
 	if _, err := c.Candidate(context.Background(), "cand-a1"); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestLiveTake: a flight takes the addresses with a delivery due that no other flight
+// holds, and its copies carry no waiting delivery to any other address.
+func TestLiveTake(t *testing.T) {
+	t.Parallel()
+	l := newLiveSet()
+	// a1: SMS due, email not yet. a2: email due. a3: nothing due.
+	l.add(testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, 0), pending("email", aliceEmail, time.Minute)))
+	l.add(testAlert("a2", LevelWarning, 0, pending("email", aliceEmail, 0)))
+	l.add(testAlert("a3", LevelWarning, 0, pending("email", "bob@example.com", time.Minute)))
+	view := func(as []Alert) map[string][]string {
+		out := map[string][]string{}
+		for _, a := range as {
+			for _, dl := range a.Deliveries {
+				out[strings.TrimPrefix(a.ClockID, "clk-")] = append(out[strings.TrimPrefix(a.ClockID, "clk-")], dl.Channel)
+			}
+		}
+		return out
+	}
+
+	got, first, next := l.take(t0)
+	if want := map[string][]string{"a1": {"sms", "email"}, "a2": {"email"}}; !cmp.Equal(view(got), want) {
+		t.Errorf("first flight %v, want %v", view(got), want)
+	}
+	if !next.Equal(t0.Add(time.Minute)) {
+		t.Errorf("next %s", next)
+	}
+	// Nothing new is due; what is due is taken.
+	if got, _, _ := l.take(t0); len(got) != 0 {
+		t.Errorf("a second flight took %v", view(got))
+	}
+	// The SMS address is given back (its batch was recorded, here: not): taken again.
+	l.release(first, address{"sms", alicePhone})
+	got, second, _ := l.take(t0)
+	if want := map[string][]string{"a1": {"sms"}}; !cmp.Equal(view(got), want) {
+		t.Errorf("after the SMS address came back: %v, want %v", view(got), want)
+	}
+	// The first flight ends: its email address comes back, the SMS (second flight's)
+	// stays taken.
+	l.release(first)
+	if got, _, _ := l.take(t0); !cmp.Equal(view(got), map[string][]string{"a1": {"email"}, "a2": {"email"}}) {
+		t.Errorf("after the first flight: %v", view(got))
+	}
+	l.release(second)
 }
