@@ -156,7 +156,9 @@ func (p *Projector) gather(batch []Interaction) []Interaction {
 func (p *Projector) applyRetrying(items []Interaction) {
 	backoff := 100 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Time for the consumers too, whose work grows with what one Apply carries.
+		limit := 30*time.Second + time.Duration(len(items))*5*time.Millisecond
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
 		err := p.Apply(ctx, items)
 		cancel()
 		if err == nil {
@@ -190,16 +192,12 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 		}
 		byApp[it.ApplicationID] = append(byApp[it.ApplicationID], it)
 	}
-	// Load each application and keep only the events new to it: re-applied ones
-	// (catch-up, duplicates) cost one read and nothing else.
+	// Keep only the events new to each application as cached. One not in the cache is
+	// taken for new; saveAll finds out otherwise when inserting it.
 	apps := make([]loadedApp, 0, len(order))
 	var fresh []Interaction
 	for _, id := range order {
-		la, err := p.load(ctx, id, byApp[id])
-		if err != nil {
-			return err
-		}
-		if len(la.add) > 0 {
+		if la := p.load(id, byApp[id]); len(la.add) > 0 {
 			apps = append(apps, la)
 			fresh = append(fresh, la.add...)
 		}
@@ -233,38 +231,40 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	return nil
 }
 
-// loadedApp is an application as stored and the events new to it.
+// loadedApp is an application as cached (exists) or a new one, and the events new
+// to it.
 type loadedApp struct {
 	cur    Application
 	exists bool
 	add    []Interaction
 }
 
-func (p *Projector) load(ctx context.Context, id string, events []Interaction) (loadedApp, error) {
+func (p *Projector) load(id string, events []Interaction) loadedApp {
 	la := loadedApp{cur: Application{ID: id}}
 	if cached, ok := p.apps[id]; ok {
 		la.cur, la.exists = cached, true
-	} else {
-		err := p.store.applications.FindOne(ctx, bson.M{"_id": id}).Decode(&la.cur)
-		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-			return la, err
-		}
-		la.exists = err == nil
 	}
-	have := make(map[string]bool, len(la.cur.Events))
-	for _, e := range la.cur.Events {
+	la.add = newEvents(la.cur, events)
+	return la
+}
+
+// newEvents returns those of events that app lacks, each once.
+func newEvents(app Application, events []Interaction) []Interaction {
+	have := make(map[string]bool, len(app.Events)+len(events))
+	for _, e := range app.Events {
 		have[e.ID] = true
 	}
+	var add []Interaction
 	for _, e := range events {
 		if !have[e.ID] {
 			have[e.ID] = true
-			la.add = append(la.add, e)
+			add = append(add, e)
 		}
 	}
-	return la, nil
+	return add
 }
 
-// saveAll stores applications with their new events — the new ones with one
+// saveAll stores applications with their new events — those not cached with one
 // InsertMany, the others replaced whole, a chunk of them per request — and adds them
 // to untold.
 func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time) error {
@@ -291,13 +291,18 @@ func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time
 			p.untold[app.ID] = app
 			continue
 		}
-		// Created meanwhile (the answer to an earlier attempt was lost): merge into
-		// the stored document.
-		la, err := p.load(ctx, app.ID, app.Events)
-		if err != nil {
+		// Stored already (before a restart, or by an attempt whose answer was lost):
+		// merge into the stored document; events it has cost this read only.
+		var cur Application
+		if err := p.store.applications.FindOne(ctx, bson.M{"_id": app.ID}).Decode(&cur); err != nil {
 			return err
 		}
-		events, _ := MergeEvents(la.cur.Events, la.add)
+		add := newEvents(cur, app.Events)
+		if len(add) == 0 {
+			p.remember(cur)
+			continue
+		}
+		events, _ := MergeEvents(cur.Events, add)
 		merged := DeriveApplication(app.ID, events)
 		merged.UpdatedAt = now
 		replaced = append(replaced, merged)
