@@ -39,12 +39,12 @@ func Collectors() []prometheus.Collector {
 	return []prometheus.Collector{alertsCreated, alertsSent, alertsFailed, alertsDeferred, deliveryLatency}
 }
 
-// Grouping windows: several alerts for one recipient go out as one message.
 const (
+	// Grouping windows: several alerts for one recipient go out as one message.
 	breachWindow  = time.Second
 	warningWindow = time.Minute
-	maxAttempts   = 8
-	smsPerDay     = 50
+	maxAttempts   = 8  // sends of one delivery before it fails for good
+	smsPerDay     = 50 // per number
 	// sendWorkers is how many batches of a flush go through defer … record at once:
 	// sends wait on the provider, so a burst of breaches for many recipients goes out
 	// together.
@@ -94,7 +94,7 @@ type Config struct {
 //	group     one batch per address, when some delivery there is due
 //	defer     quiet hours and non-working days hold the batch
 //	throttle  50 SMS a day per number
-//	send      one message per batch; an ambiguous SMS is looked up before a resend
+//	send      one message per batch; an SMS that may have gone out is looked up first
 //	retry     backoff with jitter, or failed for good (SMS falls back to email)
 //	record    back into the live alerts and the outbox
 //

@@ -9,23 +9,23 @@ import (
 )
 
 // Stage is one step of the alert pipeline. It takes batches and returns what the next
-// stage gets: the same batches changed, fewer of them, or (GroupStage) others. "now" is read
-// once per run of the pipeline and handed to every stage; no stage reads the clock.
-// An error stops the chain for the batches given: nothing of them is recorded, so the
-// next flush takes them again.
+// stage gets: the same batches changed, fewer of them, or (GroupStage) others. "now" is
+// read once per run of the pipeline and handed to every stage; no stage reads the
+// clock. An error stops the chain for the batches given: nothing of them is recorded,
+// so the next flush takes them again.
 type Stage interface {
 	Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error)
 }
 
-// Batch is what moves through the pipeline. At intake (RouteStage, DedupeStage) it holds new
-// alerts, without channel or address. From GroupStage on it is what goes to one address on
-// one channel as one message: the alerts (oldest first) whose delivery there is pending
-// or deferred, the recipient, and, once a stage has decided it, what becomes of those
-// deliveries.
+// Batch is what moves through the pipeline. At intake (RouteStage, DedupeStage) it
+// holds new alerts, without channel or address. From GroupStage on it is what goes to
+// one address on one channel as one message: the alerts (oldest first) whose delivery
+// there is pending or deferred, the recipient, and, once a stage has decided it, what
+// becomes of those deliveries.
 //
 // The alerts are copies: stages change the batch's delivery of each (and may add a
-// fallback email delivery); RecordStage writes the changes back to the live alerts and the
-// outbox.
+// fallback email delivery); RecordStage writes the changes back to the live alerts and
+// the outbox.
 type Batch struct {
 	Channel string // sms, email or log
 	To      string // the phone number, email address, or recruiter id for log
@@ -73,9 +73,10 @@ func (ms MultiStage) Exec(ctx context.Context, now time.Time, batches []Batch) (
 	return batches, nil
 }
 
-// ParallelStage runs Stage on each batch by itself, up to Workers at once, and returns what
-// comes out, in the order of the batches given. A batch whose stage fails is logged and
-// left out; the others go on. Batches must not share memory (GroupStage's copies do not).
+// ParallelStage runs Stage on each batch by itself, up to Workers at once, and returns
+// what comes out, in the order of the batches given. A batch whose stage fails is
+// logged and left out; the others go on. Batches must not share memory (GroupStage's
+// copies do not).
 type ParallelStage struct {
 	Stage   Stage
 	Workers int

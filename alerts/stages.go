@@ -166,9 +166,9 @@ func (GroupStage) Exec(_ context.Context, now time.Time, batches []Batch) ([]Bat
 	return out, nil
 }
 
-// DeferStage finds who gets each batch now (the recruiter, or its delegate while it is away)
-// and holds the batch while that person is in quiet hours or on a non-working day, in
-// their own time zone (the organisation's, from Zone, when they have none): its
+// DeferStage finds who gets each batch now (the recruiter, or its delegate while it is
+// away) and holds the batch while that person is in quiet hours or on a non-working
+// day, in their own time zone (the organisation's, from Zone, when they have none): its
 // deliveries become "deferred" until the next allowed moment. A deferred alert whose
 // clock stops meanwhile is resolved and never sent (Dispatcher.Stopped).
 type DeferStage struct {
@@ -204,10 +204,10 @@ func (s DeferStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([
 }
 
 // ThrottleStage keeps SMS to PerDay a day per number (UTC days). It counts the message
-// before it is sent, so that several senders cannot pass the limit together; RetryStage gives
-// the count back when the message does not go out, so the count is of messages the
-// provider took. Over the limit, the SMS deliveries fail and the alerts fall back to
-// email (when Fallback: email is on).
+// before it is sent, so that several senders cannot pass the limit together; RetryStage
+// gives the count back when the message does not go out, so the count is of messages
+// the provider took. Over the limit, the SMS deliveries fail and the alerts fall back
+// to email (when Fallback: email is on).
 type ThrottleStage struct {
 	Counter  smsCounter
 	PerDay   int
@@ -242,10 +242,10 @@ func (s ThrottleStage) Exec(ctx context.Context, now time.Time, batches []Batch)
 	return batches, nil
 }
 
-// SendStage renders each batch as one message and sends it on its channel: SMS (its ref is
-// the code of the most urgent alert, which the body always carries), email (its
-// Message-ID derived from the oldest alert, so a copy sent again is recognisable), or
-// a log line. Before an SMS goes out, Journal notes that it may have (the deliveries
+// SendStage renders each batch as one message and sends it on its channel: SMS (its ref
+// is the code of the most urgent alert, which the body always carries), email (its
+// Message-ID derived from the oldest alert, so a copy sent again is recognisable), or a
+// log line. Before an SMS goes out, Journal notes that it may have (the deliveries
 // become ambiguous until the answer is recorded); when a delivery of the batch is
 // ambiguous — a timeout after sending, or a crash before the answer was recorded — the
 // message is first looked up at the provider and sent only if it is not there. A
@@ -342,12 +342,13 @@ func (s SendStage) message(ctx context.Context, b *Batch, now time.Time) Message
 	return m
 }
 
-// RetryStage decides what a failed send means for each delivery, which counts an attempt:
-// a permanent failure, an unreachable number, or the MaxAttempts-th failure fails it
-// for good (an SMS then falls back to email, when Fallback: email is on); anything else
-// is tried again after Backoff(attempts), and an ambiguous failure is remembered so
-// that SendStage looks the message up before sending it again. The SMS ThrottleStage counted is
-// given back: the message did not go out, or, if it did, the lookup finds and counts it.
+// RetryStage decides what a failed send means for each delivery, which counts an
+// attempt: a permanent failure, an unreachable number, or the MaxAttempts-th failure
+// fails it for good (an SMS then falls back to email, when Fallback: email is on);
+// anything else is tried again after Backoff(attempts), and an ambiguous failure is
+// remembered so that SendStage looks the message up before sending it again. The SMS
+// that ThrottleStage counted is given back: the message did not go out, or, if it did,
+// the lookup finds it and the next attempt counts it.
 type RetryStage struct {
 	MaxAttempts int
 	Backoff     func(attempt int) time.Duration
