@@ -26,6 +26,11 @@ var (
 		Name: "goodwill_projector_applied_total",
 		Help: "Interactions applied to derived state.",
 	})
+	projectorSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "goodwill_projector_apply_seconds",
+		Help:    "Time of one Apply's steps: storing derived state (store), then handing it to consumers such as the SLA engine (consumers).",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 18),
+	}, []string{"step"})
 )
 
 // catchUpOverlap is how far before its mark the projector re-reads the log at start.
@@ -180,6 +185,7 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	if len(items) == 0 {
 		return nil
 	}
+	start := time.Now()
 	// A tombstone written since these were stored must win.
 	if err := p.guard.Strip(ctx, items); err != nil {
 		return err
@@ -211,9 +217,12 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	if err := p.saveAll(ctx, apps, now); err != nil {
 		return err
 	}
+	stored := time.Now()
+	projectorSeconds.WithLabelValues("store").Observe(stored.Sub(start).Seconds())
 	if err := p.tell(ctx, now); err != nil {
 		return err
 	}
+	projectorSeconds.WithLabelValues("consumers").Observe(time.Since(stored).Seconds())
 	newest := items[0].ReceivedAt
 	done := p.now()
 	for _, it := range items {
@@ -311,8 +320,9 @@ func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time
 }
 
 // replaceChunk is how many applications one request replaces. The embedded store
-// keeps a connection of its pool per statement of a request until the request ends.
-const replaceChunk = 50
+// holds one connection of its pool (100 per database) per statement of an update
+// request until the request ends, and waits for ever when they run out.
+const replaceChunk = 25
 
 // replaceAll replaces the stored applications with apps. Replacing a whole document
 // by _id costs the embedded store less than applying an update to it, and the

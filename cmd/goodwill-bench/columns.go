@@ -170,7 +170,9 @@ func (b *bench) runNaive(ctx context.Context) (*result, error) {
 	defer stop()
 	client := newClient(b.opts.clients)
 	defer client.CloseIdleConnections()
+	cpu := cpuTime()
 	r := drive(ctx, client, url+"/v1/interactions", "", b.work.bodies, b.opts.clients, http.StatusCreated, b.opts.loadTimeout)
+	r.CPU = cpuTime() - cpu
 	n, err := db.Collection("interactions").EstimatedDocumentCount(ctx)
 	if err == nil && int(n) != len(b.work.bodies) {
 		r.Notes = append(r.Notes, fmt.Sprintf("stored %d of %d", n, len(b.work.bodies)))
@@ -189,6 +191,10 @@ type projection struct {
 	BatchSeconds histogram     // goodwill_write_batch_seconds
 	Timelines    int           // sampled timelines that matched
 	TimelinesOf  int
+	// Seconds the projector spent storing derived state, and handing it to its
+	// consumers (the SLA engine, the scores book), over the run.
+	StoreSeconds, ConsumerSeconds float64
+	CPU                           time.Duration // process CPU from the first request until the drain ended
 }
 
 // runGoodwill starts the service on its own database of the store, serves it on a
@@ -239,9 +245,11 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cpu := cpuTime()
 	start := time.Now()
 	r := drive(ctx, client, url+"/v1/interactions", adminKey, b.work.bodies, b.opts.clients, http.StatusCreated, b.opts.loadTimeout)
 	loadEnd := start.Add(r.Elapsed)
+	r.CPU = cpuTime() - cpu
 
 	// Projector lag: until the projector has applied every interaction …
 	p := &projection{CaughtUp: true}
@@ -291,6 +299,7 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 		caughtUp = time.Now() // the drain timeout
 	}
 	p.Drain = caughtUp.Sub(loadEnd)
+	p.CPU = cpuTime() - cpu
 	if b.opts.cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -304,6 +313,8 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 	p.Lag = d.histogram("goodwill_projector_lag_seconds")
 	p.Batch = d.histogram("goodwill_write_batch_size")
 	p.BatchSeconds = d.histogram("goodwill_write_batch_seconds")
+	p.StoreSeconds = d[`goodwill_projector_apply_seconds_sum{step="store"}`]
+	p.ConsumerSeconds = d[`goodwill_projector_apply_seconds_sum{step="consumers"}`]
 
 	// A sample of timelines through the API.
 	ids := make([]string, 0, len(apps))

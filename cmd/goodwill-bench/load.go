@@ -22,7 +22,8 @@ type result struct {
 	Errors     int
 	FirstError string
 	Notes      []string
-	apps       int // applications touched (projector row)
+	CPU        time.Duration // process CPU during the run (HTTP columns), load generator included
+	apps       int           // applications touched (projector row)
 }
 
 // Throughput is Count per second of Elapsed.

@@ -203,6 +203,13 @@ func (r *report) section() string {
 	fmt.Fprintf(&b, "`goodwill_projector_lag_seconds` over the run (from `/metrics`, %s observations; it measures receipt to the "+
 		"start of the Apply that stores the item, so it understates by that Apply's duration): p50 %s, p99 %s, mean %s.\n\n",
 		thousands(int(r.proj.Lag.Count)), r.lagQ(0.5), r.lagQ(0.99), secMS(r.proj.Lag.Mean()))
+	perReq := func(d time.Duration, n int) string { return ms(d / time.Duration(max(n, 1))) }
+	fmt.Fprintf(&b, "Where the time went: the process (service, embedded store and load generator alike) used %.1f s of CPU "+
+		"from the first request until the drain ended, %s ms per request (%s ms per request while loading; "+
+		"the naive column %s ms). The projector spent %.1f s storing derived state and %.1f s handing it to its "+
+		"consumers (the SLA engine, which records each transition due, and the scores roll-ups).\n\n",
+		r.proj.CPU.Seconds(), perReq(r.proj.CPU, r.goodwill.Count), perReq(r.goodwill.CPU, r.goodwill.Count),
+		perReq(r.naive.CPU, r.naive.Count), r.proj.StoreSeconds, r.proj.ConsumerSeconds)
 	b.WriteString("| target | measured | |\n|---|---|---|\n")
 	for _, t := range r.targets() {
 		met := "met"
