@@ -13,7 +13,8 @@
 //
 // and, for diagnosis, InsertMany without secondary indexes and the projector's Apply
 // alone. It prints the table and writes its section of BENCHMARKS.md (between
-// <!-- ingest:start --> and <!-- ingest:end -->), leaving other sections alone.
+// <!-- ingest:start --> and <!-- ingest:end -->), leaving other sections alone. Its
+// other sections (the SLA scheduler, goodwill import, scores: scores.go) write theirs.
 //
 // Usage:
 //
@@ -60,6 +61,11 @@ type settings struct {
 	// The alerts section (alerts.go).
 	alertBreaches int // simultaneous breaches; 0 skips
 	alertsOnly    bool
+
+	// The scores section (scores.go).
+	scoresApps     int // applications, about ten interactions each; 0 skips
+	scoresRequests int // GET /v1/scores per query
+	scoresOnly     bool
 }
 
 // flagsString renders the explicitly given flags (other than -out).
@@ -84,7 +90,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 64, "concurrent HTTP clients")
 	flag.IntVar(&o.apps, "apps", 5000, "distinct applications")
 	flag.IntVar(&o.batch, "batch", 500, "documents per InsertMany for the raw ceiling and the projector-alone row")
-	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications unless set")
+	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications, and scores over 2,000 applications, unless set")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file")
 	flag.IntVar(&o.ops, "ops", 30, "calls per store primitive in the store-primitives table (0 skips it)")
 	flag.IntVar(&o.projDocs, "projector-docs", 1000, "documents the projector-alone row applies (0 skips it)")
@@ -98,6 +104,9 @@ func main() {
 	flag.BoolVar(&o.importOnly, "import-only", false, "run only the goodwill import section")
 	flag.IntVar(&o.alertBreaches, "alerts", 1000, "simultaneous breaches for the alerts section (0 skips it; -quick: 100 unless set)")
 	flag.BoolVar(&o.alertsOnly, "alerts-only", false, "run only the alerts section (-cpuprofile then profiles its breaches)")
+	flag.IntVar(&o.scoresApps, "scores-apps", 100000, "applications of the scores section, about ten interactions each (0 skips it)")
+	flag.IntVar(&o.scoresRequests, "scores-requests", 200, "GET /v1/scores per query in the scores section")
+	flag.BoolVar(&o.scoresOnly, "scores-only", false, "run only the scores section")
 	flag.Parse()
 	o.set = map[string]string{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
@@ -105,9 +114,9 @@ func main() {
 		o.alertBreaches = 100
 	}
 	if o.quick {
-		for name, v := range map[string]*int{"requests": &o.requests, "clients": &o.clients, "apps": &o.apps} {
+		for name, v := range map[string]*int{"requests": &o.requests, "clients": &o.clients, "apps": &o.apps, "scores-apps": &o.scoresApps, "scores-requests": &o.scoresRequests} {
 			if _, ok := o.set[name]; !ok {
-				*v = map[string]int{"requests": 2000, "clients": 16, "apps": 500}[name]
+				*v = map[string]int{"requests": 2000, "clients": 16, "apps": 500, "scores-apps": 2000, "scores-requests": 50}[name]
 			}
 		}
 	}
@@ -158,6 +167,9 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.alertsOnly {
 		return nil, runAlertsSection(ctx, o, store, b.runID, progress)
+	}
+	if o.scoresOnly {
+		return nil, runScoresSection(ctx, o, store, b.runID, progress)
 	}
 	b.work = newWorkload(o.requests, o.apps, b.runID, o.seed)
 	if b.docs, err = b.work.documents(); err != nil {
@@ -236,6 +248,11 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.alertBreaches > 0 {
 		if err := runAlertsSection(ctx, o, store, b.runID, progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.scoresApps > 0 {
+		if err := runScoresSection(ctx, o, store, b.runID, progress); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goodwillhq/goodwill/service/storage"
+)
+
+// TestScoresSmoke runs the scores section over a few hundred applications and checks
+// that every query answered, that the book counted the period's applications, and
+// that the section went into the file beside the others.
+func TestScoresSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	store, err := storage.Open(ctx, storage.Options{DataDir: dir, DB: "bench"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close(context.Background())
+	if err := store.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := runScores(ctx, store, "smoke", 300, 5, 1, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.inPeriod == 0 || r.orgApplications != r.inPeriod {
+		t.Errorf("the org group counts %d applications, the generator received %d in the period", r.orgApplications, r.inPeriod)
+	}
+	if r.interactions < 5*r.apps || r.transitions == 0 {
+		t.Errorf("%d interactions and %d transitions for %d applications", r.interactions, r.transitions, r.apps)
+	}
+	for _, c := range r.cases {
+		if c.errors > 0 || len(c.latencies) != 5 || c.groups == 0 {
+			t.Errorf("%s: %d errors (%s), %d timed, %d groups", c.what, c.errors, c.firstErr, len(c.latencies), c.groups)
+		}
+	}
+
+	out := filepath.Join(dir, "BENCHMARKS.md")
+	if err := os.WriteFile(out, []byte(header+"<!-- sla:start -->\nSLA numbers\n<!-- sla:end -->\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeSection(out, "scores", scoresSection(time.Now(), thisMachine(), 5, r)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SLA numbers", "<!-- scores:start -->", "`group_by=team`", "p99 ≤ 50 ms", "<!-- scores:end -->"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, b)
+		}
+	}
+}
