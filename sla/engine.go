@@ -1,7 +1,6 @@
 package sla
 
 import (
-	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/goodwillhq/goodwill/interactions"
@@ -65,78 +63,19 @@ type Engine struct {
 	stopped  func(ctx context.Context, clockIDs []string) error
 	observer Observer
 
-	mu        sync.Mutex
-	env       Env
-	calendar  Calendar
-	tracked   map[string]*appClocks // application id → its open clocks
-	queue     schedule
-	overdue   map[*appClocks]bool // applications with a clock past its warn time
-	wake      chan struct{}
-	stopping  chan struct{}
-	closeOnce sync.Once
-	done      chan struct{}
-}
-
-// appClocks are one application's open clocks, as last derived.
-type appClocks struct {
-	id, recruiterID string
-	gen             uint32 // bumped on every re-derivation; older queue entries are stale
-	clocks          []openClock
-	fired           []uint64 // hashes of the transitions recorded already, not to insert again
-}
-
-// openClock is an open clock as the scheduler keeps it: compact, since there may be
-// millions. Times are Unix milliseconds.
-type openClock struct {
-	policyID    string
-	interviewID string
-	startedBy   uuid.UUID // the starting interaction's id
-	startedByS  string    // that id when it is not a UUID
-	metric      uint8     // index in Metrics()
-	startedAt   int64
-	warnAt      int64
-	dueAt       int64
-	startRecv   int64
-}
-
-func compact(c Clock) openClock {
-	oc := openClock{
-		policyID:    c.PolicyID,
-		interviewID: c.InterviewID,
-		metric:      uint8(slices.Index(Metrics(), c.Metric)),
-		startedAt:   c.StartedAt.UnixMilli(),
-		warnAt:      c.WarnAt.UnixMilli(),
-		dueAt:       c.DueAt.UnixMilli(),
-		startRecv:   c.StartReceivedAt.UnixMilli(),
-	}
-	if u, err := uuid.Parse(c.StartedBy); err == nil && u.String() == c.StartedBy {
-		oc.startedBy = u
-	} else {
-		oc.startedByS = c.StartedBy
-	}
-	return oc
-}
-
-// clock expands an open clock of application appID (without its explanation).
-func (oc openClock) clock(appID string) Clock {
-	by := oc.startedByS
-	if by == "" {
-		by = oc.startedBy.String()
-	}
-	m := Metrics()[oc.metric]
-	return Clock{
-		ClockID:         clockID(appID, m, oc.interviewID, by),
-		ApplicationID:   appID,
-		PolicyID:        oc.policyID,
-		Metric:          m,
-		State:           StateRunning,
-		InterviewID:     oc.interviewID,
-		StartedAt:       time.UnixMilli(oc.startedAt).UTC(),
-		WarnAt:          time.UnixMilli(oc.warnAt).UTC(),
-		DueAt:           time.UnixMilli(oc.dueAt).UTC(),
-		StartedBy:       by,
-		StartReceivedAt: time.UnixMilli(oc.startRecv).UTC(),
-	}
+	mu         sync.Mutex
+	env        Env
+	calendar   Calendar
+	slots      slots // applications with open clocks (openclocks.go)
+	open       int   // open clocks in slots
+	queue      queue
+	overdue    map[uint32]struct{} // slots of applications with a clock past its warn time
+	policies   interner            // policy ids of open clocks
+	recruiters interner            // recruiter ids of applications with open clocks
+	wake       chan struct{}
+	stopping   chan struct{}
+	closeOnce  sync.Once
+	done       chan struct{}
 }
 
 // NewEngine returns an engine; Start loads the store and runs the scheduler.
@@ -146,8 +85,7 @@ func NewEngine(store *Store, apps Applications, log *slog.Logger, now func() tim
 		apps:     apps,
 		log:      log,
 		now:      now,
-		tracked:  map[string]*appClocks{},
-		overdue:  map[*appClocks]bool{},
+		overdue:  map[uint32]struct{}{},
 		wake:     make(chan struct{}, 1),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
@@ -179,7 +117,9 @@ func (e *Engine) SetConsumer(c Consumer) { e.consumer = c }
 
 // Start loads policies and the calendar, rebuilds the open clocks of every
 // application, records transitions missed while the service was down, hands over
-// transitions the consumer never took, and starts the scheduler.
+// transitions the consumer never took, and runs the scheduler. The scheduler runs
+// while the clocks are rebuilt, so a clock that comes due during a long rebuild fires
+// on time once its application is rebuilt.
 func (e *Engine) Start(ctx context.Context) error {
 	if err := e.loadEnv(ctx); err != nil {
 		return err
@@ -188,7 +128,13 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err != nil {
 		return interactions.Unavailable("read transitions", err)
 	}
+	// Read before the scheduler runs, so that what it records is not handed over twice.
+	pending, err := e.store.unhandled(ctx)
+	if err != nil {
+		return interactions.Unavailable("read unhandled transitions", err)
+	}
 	now := e.now()
+	go e.run()
 	var due []Fired
 	err = e.apps.EachApplication(ctx, func(app interactions.Application) error {
 		clocks, err := e.derive(ctx, app, now)
@@ -197,26 +143,28 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		e.observe(app, clocks, now)
 		e.mu.Lock()
+		head := e.nextAt()
 		d, _ := e.track(app, clocks, now, false, recorded)
-		due = append(due, d...)
+		sooner := e.nextAt() < head
 		e.mu.Unlock()
+		due = append(due, d...)
+		if sooner {
+			e.poke()
+		}
 		return nil
 	})
 	if err != nil {
+		e.Close()
 		return interactions.Unavailable("rebuild clocks", err)
 	}
 	if err := e.recordAll(ctx, due, now); err != nil {
+		e.Close()
 		return err
 	}
 	e.markFired(due)
-	pending, err := e.store.unhandled(ctx)
-	if err != nil {
-		return interactions.Unavailable("read unhandled transitions", err)
-	}
 	for _, f := range pending {
 		e.handOver(ctx, f)
 	}
-	go e.run()
 	return nil
 }
 
@@ -349,20 +297,10 @@ func (e *Engine) markFired(due []Fired) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, f := range due {
-		if ac := e.tracked[f.ApplicationID]; ac != nil {
-			ac.fired = append(ac.fired, hashID(f.ID))
+		if i, ok := e.slots.find(f.ApplicationID); ok {
+			e.slots.at(i).addFired(hashID(f.ID))
 		}
 	}
-}
-
-// hashID is a 64-bit FNV-1a hash of a transition id.
-func hashID(id string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id); i++ {
-		h ^= uint64(id[i])
-		h *= 1099511628211
-	}
-	return h
 }
 
 func (e *Engine) tellStopped(ctx context.Context, clockIDs []string) error {
@@ -379,18 +317,37 @@ func (e *Engine) tellStopped(ctx context.Context, clockIDs []string) error {
 // if not nil, lists transitions known to be recorded already. Callers hold e.mu.
 func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Time, quiet bool, recorded map[string]bool) (due []Fired, stopped []string) {
 	since := e.env.Since
-	ac := e.tracked[app.ID]
-	if ac == nil {
-		ac = &appClocks{id: app.ID}
+	i, tracked := e.slots.find(app.ID)
+	var a *appClocks
+	var wasOpen map[string]bool
+	var fired []uint64
+	before := 0
+	if tracked {
+		a = e.slots.at(i)
+		a.gen++
+		before = len(a.clocks)
+		wasOpen = make(map[string]bool, len(a.clocks))
+		for j := range a.clocks {
+			wasOpen[e.clock(a, j).ClockID] = true
+		}
+		if a.extra != nil {
+			fired = a.extra.fired
+		}
 	}
-	ac.gen++
-	ac.recruiterID = app.RecruiterID
-	before := len(ac.clocks)
-	wasOpen := make(map[string]bool, before)
-	for _, oc := range ac.clocks {
-		wasOpen[oc.clock(ac.id).ClockID] = true
+	n := 0
+	for _, c := range clocks {
+		if c.Open() {
+			n++
+		}
 	}
-	ac.clocks = ac.clocks[:0]
+	var kept []openClock
+	switch {
+	case tracked && cap(a.clocks) == n:
+		kept = a.clocks[:0]
+	case n > 0:
+		kept = make([]openClock, 0, n)
+	}
+	var rare []rareClock
 	for _, c := range clocks {
 		if !c.Open() && wasOpen[c.ClockID] {
 			stopped = append(stopped, c.ClockID)
@@ -400,53 +357,81 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 			if t.At.After(now) {
 				continue
 			}
-			f := e.fired(ac, c, t, quiet || !t.At.After(since))
+			f := e.fired(app.ID, app.RecruiterID, c, t, quiet || !t.At.After(since))
 			f.CandidateID, f.JobID = app.CandidateID, app.JobID
-			if slices.Contains(ac.fired, hashID(f.ID)) {
+			if slices.Contains(fired, hashID(f.ID)) {
 				continue
 			}
 			if recorded == nil || !recorded[f.ID] {
 				due = append(due, f)
 			}
 		}
-		if !c.Open() {
-			continue
-		}
-		ac.clocks = append(ac.clocks, compact(c))
-		if next, ok := c.NextTransition(now); ok {
-			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: ac, gen: ac.gen, idx: uint16(len(ac.clocks) - 1), breach: next.State == StateBreached})
+		if c.Open() {
+			oc, r := e.compact(c)
+			if r != nil {
+				r.idx = len(kept)
+				rare = append(rare, *r)
+			}
+			kept = append(kept, oc)
 		}
 	}
 	for id := range wasOpen { // gone altogether (a late event changed history)
 		stopped = append(stopped, id)
 	}
-	openClocks.Add(float64(len(ac.clocks) - before))
-	if len(ac.clocks) == 0 {
-		delete(e.tracked, app.ID)
-		delete(e.overdue, ac)
+	e.open += n - before
+	openClocks.Add(float64(n - before))
+	if n == 0 {
+		if tracked {
+			delete(e.overdue, i)
+			e.slots.release(i)
+		}
 		return due, stopped
 	}
-	e.tracked[app.ID] = ac
-	e.refreshOverdue(ac, now)
+	if !tracked {
+		i = e.slots.take(app.ID)
+		a = e.slots.at(i)
+		a.gen++
+	}
+	a.clocks = kept
+	a.recruiter = e.recruiters.id(app.RecruiterID)
+	switch {
+	case rare != nil:
+		a.extra = &appExtra{fired: fired, rare: rare}
+	case fired != nil:
+		a.extra = &appExtra{fired: fired}
+	default:
+		a.extra = nil
+	}
+	j := 0
+	for _, c := range clocks {
+		if !c.Open() {
+			continue
+		}
+		if next, ok := c.NextTransition(now); ok {
+			e.schedule(next, i, a.gen, j)
+		}
+		j++
+	}
+	e.refreshOverdue(i, a, now)
 	return due, stopped
 }
 
-func (e *Engine) refreshOverdue(ac *appClocks, now time.Time) {
-	for _, c := range ac.clocks {
+func (e *Engine) refreshOverdue(i uint32, a *appClocks, now time.Time) {
+	for _, c := range a.clocks {
 		if now.UnixMilli() >= c.warnAt {
-			e.overdue[ac] = true
+			e.overdue[i] = struct{}{}
 			return
 		}
 	}
-	delete(e.overdue, ac)
+	delete(e.overdue, i)
 }
 
-func (e *Engine) fired(ac *appClocks, c Clock, t Transition, quiet bool) Fired {
+func (e *Engine) fired(appID, recruiterID string, c Clock, t Transition, quiet bool) Fired {
 	return Fired{
 		ID:            c.ClockID + "|" + string(t.State),
 		ClockID:       c.ClockID,
-		ApplicationID: ac.id,
-		RecruiterID:   ac.recruiterID,
+		ApplicationID: appID,
+		RecruiterID:   recruiterID,
 		PolicyID:      c.PolicyID,
 		Metric:        c.Metric,
 		InterviewID:   c.InterviewID,
@@ -517,7 +502,7 @@ func (e *Engine) run() {
 		e.mu.Lock()
 		wait := time.Hour
 		if len(e.queue) > 0 {
-			wait = time.Until(time.UnixMilli(e.queue[0].at))
+			wait = time.Until(time.UnixMilli(e.queue[0].at()))
 		}
 		e.mu.Unlock()
 		timer.Reset(max(wait, 0))
@@ -538,22 +523,23 @@ func (e *Engine) fireDue() {
 	nowMs := now.UnixMilli()
 	var due []Fired
 	e.mu.Lock()
-	for len(e.queue) > 0 && e.queue[0].at <= nowMs {
-		en := heap.Pop(&e.queue).(entry)
-		if en.gen != en.app.gen {
+	for len(e.queue) > 0 && e.queue[0].at() <= nowMs {
+		en := e.queue.pop()
+		a := e.slots.at(en.app)
+		if en.gen != a.gen {
 			continue // the application's clocks were derived anew since
 		}
-		c := en.app.clocks[en.idx].clock(en.app.id)
-		t := Transition{State: StateWarning, At: time.UnixMilli(en.at).UTC()}
-		if en.breach {
+		c := e.clock(a, en.idx())
+		t := Transition{State: StateWarning, At: time.UnixMilli(en.at()).UTC()}
+		if t.At.Equal(c.DueAt) {
 			t.State = StateBreached
 		}
 		t.Alert = Alerts(t.At, c)
-		due = append(due, e.fired(en.app, c, t, false))
+		due = append(due, e.fired(a.id, e.recruiters.name(a.recruiter), c, t, false))
 		if next, ok := c.NextTransition(t.At); ok {
-			heap.Push(&e.queue, entry{at: next.At.UnixMilli(), app: en.app, gen: en.gen, idx: en.idx, breach: next.State == StateBreached})
+			e.schedule(next, en.app, en.gen, en.idx())
 		}
-		e.overdue[en.app] = true
+		e.overdue[en.app] = struct{}{}
 	}
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -617,30 +603,6 @@ func (e *Engine) observeBreaches(ctx context.Context, due []Fired, now time.Time
 	}
 }
 
-// entry is one scheduled transition: small, since there is one per open clock.
-type entry struct {
-	at     int64 // Unix milliseconds
-	app    *appClocks
-	gen    uint32
-	idx    uint16
-	breach bool // else a warning
-}
-
-// schedule is a min-heap of entries by time.
-type schedule []entry
-
-func (s schedule) Len() int           { return len(s) }
-func (s schedule) Less(i, j int) bool { return s[i].at < s[j].at }
-func (s schedule) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
-func (s *schedule) Push(x any)        { *s = append(*s, x.(entry)) }
-func (s *schedule) Pop() any {
-	old := *s
-	n := len(old)
-	x := old[n-1]
-	*s = old[:n-1]
-	return x
-}
-
 // Clocks derives an application's clocks now, with explanations.
 func (e *Engine) Clocks(ctx context.Context, app interactions.Application) ([]Clock, error) {
 	return e.derive(ctx, app, e.now())
@@ -666,19 +628,21 @@ func (e *Engine) Overdue(f OverdueFilter) []OverdueItem {
 	now := e.now()
 	e.mu.Lock()
 	var out []OverdueItem
-	for ac := range e.overdue {
-		if len(f.RecruiterIDs) > 0 && !slices.Contains(f.RecruiterIDs, ac.recruiterID) {
+	for i := range e.overdue {
+		a := e.slots.at(i)
+		recruiterID := e.recruiters.name(a.recruiter)
+		if len(f.RecruiterIDs) > 0 && !slices.Contains(f.RecruiterIDs, recruiterID) {
 			continue
 		}
-		for _, oc := range ac.clocks {
-			c := oc.clock(ac.id)
+		for j := range a.clocks {
+			c := e.clock(a, j)
 			st := c.StateAt(now)
 			if st == StateRunning || (f.State != "" && st != f.State) || (f.Metric != "" && c.Metric != f.Metric) {
 				continue
 			}
 			c.State = st
 			out = append(out, OverdueItem{
-				Clock: c, RecruiterID: ac.recruiterID,
+				Clock: c, RecruiterID: recruiterID,
 				OverdueSeconds: int64(now.Sub(c.DueAt) / time.Second),
 			})
 		}
@@ -697,11 +661,7 @@ func (e *Engine) Overdue(f OverdueFilter) []OverdueItem {
 func (e *Engine) OpenClocks() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	n := 0
-	for _, ac := range e.tracked {
-		n += len(ac.clocks)
-	}
-	return n
+	return e.open
 }
 
 // Policies returns the policies in force.
