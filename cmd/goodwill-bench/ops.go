@@ -87,6 +87,15 @@ func (b *bench) runOps(ctx context.Context, size, n int) ([]opCost, error) {
 		{"FindOneAndUpdate {_id} miss (upsertByID's first step)", func(i int) error {
 			return noDoc(coll.FindOneAndUpdate(ctx, bson.M{"_id": fmt.Sprintf("none-%d", i)}, bson.M{"$set": bson.M{"x": 1}}).Err())
 		}},
+		{"BulkWrite of 25 ReplaceOne {_id} (the projector's update of existing applications)", func(i int) error {
+			models := make([]mongo.WriteModel, 25)
+			for j := range models {
+				id := existing(i*25 + j)
+				models[j] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": id}).SetReplacement(doc(id))
+			}
+			_, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+			return err
+		}},
 		{"FindOneAndUpdate {_id} hit, $addToSet", func(i int) error {
 			return coll.FindOneAndUpdate(ctx, bson.M{"_id": existing(i)}, bson.M{"$addToSet": bson.M{"candidate_ids": "c"}}).Err()
 		}},
