@@ -90,6 +90,8 @@ type slaResult struct {
 	p50, p99    time.Duration // deadline → transition recorded and handed on
 	idleCPU     float64       // percent of one core over the idle window
 	idleWindow  time.Duration
+	loadBefore  string // /proc/loadavg: the machine may be shared
+	loadAfter   string
 }
 
 // runSLA measures the deadline scheduler with n open clocks, of which k come due
@@ -116,6 +118,7 @@ func runSLA(ctx context.Context, store *storage.Store, runID string, n, k int) (
 	// and 7 s later. Detection is measured on an engine that holds all n clocks, however
 	// long its start took.
 	apps := &memApps{stored: n - k, startedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	loadBefore := loadAvg()
 
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -140,7 +143,7 @@ func runSLA(ctx context.Context, store *storage.Store, runID string, n, k int) (
 		return nil, err
 	}
 	defer eng.Close()
-	r := &slaResult{rebuild: time.Since(start)}
+	r := &slaResult{rebuild: time.Since(start), loadBefore: loadBefore}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	r.heapPerOpen = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(eng.OpenClocks())
@@ -179,6 +182,7 @@ func runSLA(ctx context.Context, store *storage.Store, runID string, n, k int) (
 	cpu0 := cpuTime()
 	time.Sleep(r.idleWindow)
 	r.idleCPU = 100 * (cpuTime() - cpu0).Seconds() / r.idleWindow.Seconds()
+	r.loadAfter = loadAvg()
 	return r, nil
 }
 
@@ -194,7 +198,9 @@ func slaSection(when time.Time, m machine, k int, results []*slaResult) string {
 	var b strings.Builder
 	b.WriteString("<!-- sla:start -->\n## SLA scheduler: detection latency, memory and idle CPU\n\n")
 	fmt.Fprintf(&b, "Run %s by `go run ./cmd/goodwill-bench` (`make bench`).\n\n", when.UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "Machine: %s.\n\n", m)
+	fmt.Fprintf(&b, "Machine: %s; load average %s before the first size, %s after the last (other work on "+
+		"the machine competes for the same cores, and recording a transition takes CPU).\n\n",
+		m, results[0].loadBefore, results[len(results)-1].loadAfter)
 	fmt.Fprintf(&b, "Workload: N applications, each with an open `first_response` clock (24x7, one hour, "+
 		"no warning). All but %s are derived by the real engine at its start, from applications made "+
 		"as it reads them (not held in memory, as a store's are not; the start includes making them); "+
