@@ -351,22 +351,27 @@ func (p *Projector) replaceAll(ctx context.Context, apps []Application) error {
 	return nil
 }
 
+// tellChunk is how many applications one call of the AppliedFuncs gets. What a call
+// took is kept when a later one fails, so a retry resumes there, within its time.
+const tellChunk = 500
+
 // tell hands the stored applications not yet handed on to every AppliedFunc.
 func (p *Projector) tell(ctx context.Context, now time.Time) error {
-	if len(p.untold) == 0 {
-		return nil
-	}
 	changed := make([]Application, 0, len(p.untold))
 	for _, app := range p.untold {
 		changed = append(changed, app)
 	}
 	slices.SortFunc(changed, func(a, b Application) int { return strings.Compare(a.ID, b.ID) })
-	for _, f := range p.applied {
-		if err := f(ctx, changed, now); err != nil {
-			return err
+	for chunk := range slices.Chunk(changed, tellChunk) {
+		for _, f := range p.applied {
+			if err := f(ctx, chunk, now); err != nil {
+				return err
+			}
+		}
+		for _, app := range chunk {
+			delete(p.untold, app.ID)
 		}
 	}
-	clear(p.untold)
 	return nil
 }
 

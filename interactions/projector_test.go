@@ -200,3 +200,37 @@ func TestProjectorColdCache(t *testing.T) {
 		t.Errorf("a-1 is %s, want rejected", app.Status)
 	}
 }
+
+// TestProjectorTellsInChunks: consumers get at most tellChunk applications a call, and
+// a retry after a failure resumes with the chunk that failed.
+func TestProjectorTellsInChunks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p, _ := newProjector(t, now)
+	var sizes []int
+	failed := false
+	p.OnApplied(func(_ context.Context, apps []Application, _ time.Time) error {
+		sizes = append(sizes, len(apps))
+		if len(sizes) == 2 && !failed {
+			failed = true
+			return errors.New("the consumer's store is down")
+		}
+		return nil
+	})
+	var inputs []Input
+	for i := range tellChunk + 10 {
+		inputs = append(inputs, Input{ApplicationID: fmt.Sprintf("a-%04d", i), CandidateID: "c", Kind: "note",
+			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339)})
+	}
+	items := stored(t, now, inputs...)
+	if err := p.Apply(ctx, items); err == nil {
+		t.Fatal("Apply succeeded although its consumer failed")
+	}
+	if err := p.Apply(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{tellChunk, 10, 10}; !slices.Equal(sizes, want) {
+		t.Fatalf("consumer called with %v applications, want %v", sizes, want)
+	}
+}
