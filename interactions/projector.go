@@ -61,8 +61,8 @@ type Projector struct {
 	// written remembers the fields last written per candidate, job and contact lookup,
 	// so that repeating details costs nothing.
 	written map[string]map[string]string
-	// untold are applications stored but not yet handed to every AppliedFunc (one
-	// failed): the next Apply hands them on with its own.
+	// untold are applications stored but not yet handed to every AppliedFunc. tell
+	// hands them on; what a failure leaves here goes with the next Apply's own.
 	untold map[string]Application
 
 	mu        sync.Mutex
