@@ -124,14 +124,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.loadEnv(ctx); err != nil {
 		return err
 	}
-	recorded, err := e.store.recordedIDs(ctx)
+	// Read before the scheduler runs, so that what it records is not handed over twice.
+	recorded, pending, err := e.store.recorded(ctx)
 	if err != nil {
 		return interactions.Unavailable("read transitions", err)
-	}
-	// Read before the scheduler runs, so that what it records is not handed over twice.
-	pending, err := e.store.unhandled(ctx)
-	if err != nil {
-		return interactions.Unavailable("read unhandled transitions", err)
 	}
 	now := e.now()
 	go e.run()
@@ -162,9 +158,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		return err
 	}
 	e.markFired(due)
-	for _, f := range pending {
-		e.handOver(ctx, f)
-	}
+	e.handOver(ctx, pending)
 	return nil
 }
 
@@ -443,25 +437,37 @@ func (e *Engine) fired(appID, recruiterID string, c Clock, t Transition, quiet b
 	}
 }
 
-// recordAll records transitions and hands the new ones over.
+// handoverWorkers is how many applications' transitions are handed to the consumer
+// at once: a burst of breaches reaches the alerts pipeline side by side, while the
+// transitions of one application go over one after the other, in order.
+const handoverWorkers = 8
+
+// recordAll records transitions and hands the new ones over. On an error it still
+// hands over those it recorded, and the caller may try again: what was recorded is not
+// recorded, nor handed over, twice.
 func (e *Engine) recordAll(ctx context.Context, due []Fired, now time.Time) error {
-	for _, f := range due {
-		f.RecordedAt = now.UTC().Truncate(time.Millisecond)
-		f.Handled = e.consumer == nil
-		isNew, err := e.store.record(ctx, f)
-		if err != nil {
-			return err
-		}
-		if !isNew {
+	if len(due) == 0 {
+		return nil
+	}
+	fs := slices.Clone(due)
+	for i := range fs {
+		fs[i].RecordedAt = now.UTC().Truncate(time.Millisecond)
+		fs[i].Handled = e.consumer == nil
+	}
+	isNew, err := e.store.record(ctx, fs)
+	fresh := fs[:0]
+	for i, f := range fs {
+		if !isNew[i] {
 			continue
 		}
 		detectionLatency.Observe(max(now.Sub(f.At), 0).Seconds())
 		transitionsRecorded.WithLabelValues(string(f.State), boolLabel(f.Alert)).Inc()
-		if e.consumer != nil {
-			e.handOver(ctx, f)
-		}
+		fresh = append(fresh, f)
 	}
-	return nil
+	if e.consumer != nil {
+		e.handOver(ctx, fresh)
+	}
+	return err
 }
 
 func boolLabel(b bool) string {
@@ -471,17 +477,73 @@ func boolLabel(b bool) string {
 	return "false"
 }
 
-// handOver gives a recorded transition to the consumer and marks it handled.
-func (e *Engine) handOver(ctx context.Context, f Fired) {
-	if e.consumer != nil {
-		if err := e.consumer(ctx, f); err != nil {
-			e.log.Warn("sla: the consumer failed; it gets the transition again at the next start", "transition", f.ID, "err", err)
-			return
+// handOver gives recorded transitions to the consumer, up to handoverWorkers
+// applications at once, and marks those it took handled. A transition the consumer
+// failed on is left to the next start.
+func (e *Engine) handOver(ctx context.Context, fs []Fired) {
+	if len(fs) == 0 {
+		return
+	}
+	var taken []string
+	if e.consumer == nil {
+		for _, f := range fs {
+			taken = append(taken, f.ID)
 		}
+	} else {
+		taken = e.consumeAll(ctx, fs)
 	}
-	if err := e.store.markHandled(ctx, f.ID); err != nil {
-		e.log.Warn("sla: marking a transition handled failed", "transition", f.ID, "err", err)
+	if err := e.store.markHandled(ctx, taken); err != nil {
+		e.log.Warn("sla: marking transitions handled failed; they are handed over again at the next start", "transitions", len(taken), "err", err)
 	}
+}
+
+// consumeAll hands fs to the consumer, the transitions of one application in order
+// and different applications side by side, and returns the ids the consumer took.
+func (e *Engine) consumeAll(ctx context.Context, fs []Fired) []string {
+	byApp := map[string][]Fired{}
+	var order []string
+	for _, f := range fs {
+		if _, ok := byApp[f.ApplicationID]; !ok {
+			order = append(order, f.ApplicationID)
+		}
+		byApp[f.ApplicationID] = append(byApp[f.ApplicationID], f)
+	}
+	var mu sync.Mutex
+	taken := make([]string, 0, len(fs))
+	each(len(order), handoverWorkers, func(i int) {
+		for _, f := range byApp[order[i]] {
+			if err := e.consumer(ctx, f); err != nil {
+				e.log.Warn("sla: the consumer failed; it gets the transition again at the next start", "transition", f.ID, "err", err)
+				continue
+			}
+			mu.Lock()
+			taken = append(taken, f.ID)
+			mu.Unlock()
+		}
+	})
+	return taken
+}
+
+// each calls f(0) … f(n-1), up to workers at once, and returns when all are done.
+func each(n, workers int, f func(i int)) {
+	if n == 1 {
+		f(0)
+		return
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, workers) {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // poke wakes the scheduler to look at the queue's head again.
@@ -545,13 +607,17 @@ func (e *Engine) fireDue() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
-		err := e.enrich(ctx, due)
+		apps, err := e.applications(ctx, due)
 		if err == nil {
+			for i := range due {
+				app := apps[due[i].ApplicationID]
+				due[i].CandidateID, due[i].JobID = app.CandidateID, app.JobID
+			}
 			err = e.recordAll(ctx, due, now)
 		}
 		if err == nil {
 			e.markFired(due)
-			e.observeBreaches(ctx, due, now)
+			e.observeBreaches(ctx, due, apps, now)
 			return
 		}
 		e.log.Warn("sla: recording transitions failed; retrying", "err", err)
@@ -563,25 +629,41 @@ func (e *Engine) fireDue() {
 	}
 }
 
-// enrich fills in the candidate and job of transitions fired by the scheduler, which
-// keeps only what scheduling needs in memory.
-func (e *Engine) enrich(ctx context.Context, due []Fired) error {
-	for i := range due {
-		if due[i].CandidateID != "" {
-			continue
+// appReaders is how many applications fireDue reads at once.
+const appReaders = 8
+
+// applications reads the applications of transitions fired by the scheduler, each
+// once: the scheduler keeps only what scheduling needs in memory, and the candidate,
+// the job and (for the observer) the events are read back for a burst together.
+func (e *Engine) applications(ctx context.Context, due []Fired) (map[string]interactions.Application, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, f := range due {
+		if !seen[f.ApplicationID] {
+			seen[f.ApplicationID] = true
+			ids = append(ids, f.ApplicationID)
 		}
-		app, err := e.apps.Application(ctx, due[i].ApplicationID)
-		if err != nil {
-			return err
-		}
-		due[i].CandidateID, due[i].JobID = app.CandidateID, app.JobID
 	}
-	return nil
+	apps := make([]interactions.Application, len(ids))
+	errs := make([]error, len(ids))
+	each(len(ids), appReaders, func(i int) {
+		apps[i], errs[i] = e.apps.Application(ctx, ids[i])
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]interactions.Application, len(ids))
+	for i, id := range ids {
+		out[id] = apps[i]
+	}
+	return out, nil
 }
 
 // observeBreaches shows the observer the clocks of applications that have a clock
 // newly overdue: a breach changes scores without any new event.
-func (e *Engine) observeBreaches(ctx context.Context, due []Fired, now time.Time) {
+func (e *Engine) observeBreaches(ctx context.Context, due []Fired, apps map[string]interactions.Application, now time.Time) {
 	if e.observer == nil {
 		return
 	}
@@ -591,15 +673,13 @@ func (e *Engine) observeBreaches(ctx context.Context, due []Fired, now time.Time
 			continue
 		}
 		seen[f.ApplicationID] = true
-		app, err := e.apps.Application(ctx, f.ApplicationID)
-		if err == nil {
-			var clocks []Clock
-			if clocks, err = e.derive(ctx, app, now); err == nil {
-				e.observe(app, clocks, now)
-				continue
-			}
+		app := apps[f.ApplicationID]
+		clocks, err := e.derive(ctx, app, now)
+		if err != nil {
+			e.log.Warn("sla: re-deriving a breached application for its observer failed", "application", f.ApplicationID, "err", err)
+			continue
 		}
-		e.log.Warn("sla: re-deriving a breached application for its observer failed", "application", f.ApplicationID, "err", err)
+		e.observe(app, clocks, now)
 	}
 }
 

@@ -2,8 +2,11 @@ package sla
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -243,5 +246,188 @@ func TestEnginePolicyChangeIsQuiet(t *testing.T) {
 	}
 	if n := e.OpenClocks(); n != 1 {
 		t.Fatalf("open clocks %d", n)
+	}
+}
+
+// TestStoreRecordsOnceAndKeepsWhatIsPending: a batch records what is new and reports
+// what was recorded before; a transition is pending until marked handled (or recorded
+// handled), whichever way it was marked.
+func TestStoreRecordsOnceAndKeepsWhatIsPending(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := NewStore(storagetest.NewDB(t))
+	f := func(id string, handled bool) Fired {
+		return Fired{ID: id, ClockID: id, ApplicationID: "a", State: StateBreached, Handled: handled}
+	}
+	steps := []struct {
+		name        string
+		record      []Fired
+		wantNew     []bool
+		mark        []string
+		wantPending []string
+	}{
+		{"first batch", []Fired{f("t1", false), f("t2", false), f("t3", true)}, []bool{true, true, true}, nil, []string{"t1", "t2"}},
+		{"again, with one new", []Fired{f("t2", false), f("t4", false), f("t1", false)}, []bool{false, true, false}, nil, []string{"t1", "t2", "t4"}},
+		{"some handled", nil, nil, []string{"t1", "t4"}, []string{"t2"}},
+		{"handled twice", nil, nil, []string{"t4", "t2"}, nil},
+	}
+	for _, s := range steps {
+		if s.record != nil {
+			isNew, err := store.record(ctx, s.record)
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			if !slices.Equal(isNew, s.wantNew) {
+				t.Errorf("%s: new %v, want %v", s.name, isNew, s.wantNew)
+			}
+		}
+		if err := store.markHandled(ctx, s.mark); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		all, pending, err := store.recorded(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range pending {
+			got = append(got, p.ID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, s.wantPending) {
+			t.Errorf("%s: pending %v, want %v", s.name, got, s.wantPending)
+		}
+		if len(all) != 4 && s.name != "first batch" || len(all) != 3 && s.name == "first batch" {
+			t.Errorf("%s: recorded ids %v", s.name, all)
+		}
+	}
+}
+
+// TestEngineBurst: many clocks coming due at once are handed over side by side (a
+// bounded number at a time), each once; their applications are shown to the observer;
+// what the consumer failed on, and what was recorded but never handed over (a crash
+// in between), is handed over at the next start, once.
+func TestEngineBurst(t *testing.T) {
+	t.Parallel()
+	const n = 40
+	ctx := context.Background()
+	store := NewStore(storagetest.NewDB(t))
+	apps := &memApps{}
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	handed := map[string]int{}
+	var log []Fired
+	failed := false // once, for b7's breach
+	consume := func(_ context.Context, f Fired) error {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		handed[f.ID]++
+		log = append(log, f)
+		fail := f.ApplicationID == "b7" && f.State == StateBreached && !failed
+		failed = failed || fail
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		if fail {
+			return errors.New("the alerts store is down")
+		}
+		return nil
+	}
+	count := func() (total int, twice []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for id, k := range handed {
+			total += k
+			if k > 1 {
+				twice = append(twice, id)
+			}
+		}
+		return total, twice
+	}
+	var obsMu sync.Mutex
+	breached := map[string]bool{}
+	observer := func(app interactions.Application, clocks []Clock, _ time.Time) {
+		obsMu.Lock()
+		defer obsMu.Unlock()
+		for _, c := range clocks {
+			if c.State == StateBreached {
+				breached[app.ID] = true
+			}
+		}
+	}
+	if err := store.Seed(ctx, DefaultCalendar("UTC", "")); err != nil {
+		t.Fatal(err)
+	}
+	p := DefaultPolicies()[0]
+	p.Target, p.Calendar, p.WarnRatio = interactions.MustParseDuration("1s"), Calendar24x7, 0.5
+	if err := store.SavePolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *Engine {
+		e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+		e.SetConsumer(consume)
+		e.SetObserver(observer)
+		if err := e.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	e := start()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	var all []interactions.Application
+	for i := range n {
+		all = append(all, apps.put(fmt.Sprintf("b%d", i), received(interactions.KindApplicationReceived, now, now)))
+	}
+	if err := e.Applied(ctx, all, now); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every warning and breach", func() bool { total, _ := count(); return total == 2*n })
+	waitFor(t, "the observer to see every breach", func() bool {
+		obsMu.Lock()
+		defer obsMu.Unlock()
+		return len(breached) == n
+	})
+	e.Close()
+	if _, twice := count(); len(twice) > 0 {
+		t.Fatalf("handed over twice: %v", twice)
+	}
+	if most < 2 || most > handoverWorkers {
+		t.Errorf("at most %d handed over at once, want 2 to %d", most, handoverWorkers)
+	}
+
+	// A transition recorded, then a crash before its handover.
+	lost := Fired{ID: "lost|breached", ClockID: "lost", ApplicationID: "b3", CandidateID: "cand-b3",
+		State: StateBreached, Alert: true, At: now}
+	if _, err := store.record(ctx, []Fired{lost}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	clear(handed)
+	log = nil
+	mu.Unlock()
+	e = start()
+	e.Close()
+	mu.Lock()
+	var got []string
+	for _, f := range log {
+		got = append(got, f.ApplicationID+" "+string(f.State))
+	}
+	mu.Unlock()
+	slices.Sort(got)
+	if want := []string{"b3 breached", "b7 breached"}; !slices.Equal(got, want) {
+		t.Fatalf("handed over at the next start: %v, want %v (the lost one and the failed one)", got, want)
+	}
+
+	// Both were taken this time: nothing is handed over again.
+	mu.Lock()
+	clear(handed)
+	log = nil
+	mu.Unlock()
+	e = start()
+	e.Close()
+	if total, _ := count(); total != 0 {
+		t.Fatalf("handed over again: %v", handed)
 	}
 }

@@ -21,6 +21,7 @@ type Store struct {
 	settings    *mongo.Collection
 	versions    *mongo.Collection
 	transitions *mongo.Collection
+	handled     *mongo.Collection
 }
 
 // NewStore returns the SLA store over db.
@@ -30,6 +31,7 @@ func NewStore(db *mongo.Database) *Store {
 		settings:    db.Collection("settings"),
 		versions:    db.Collection("sla_versions"),
 		transitions: db.Collection("sla_transitions"),
+		handled:     db.Collection("sla_handled"),
 	}
 }
 
@@ -246,45 +248,114 @@ type Fired struct {
 	// late, or moved into the past by a policy or calendar change.
 	Alert      bool      `bson:"alert" json:"alert"`
 	RecordedAt time.Time `bson:"recorded_at" json:"recorded_at"`
-	// Handled is set once the consumer (the alerts pipeline) has taken the transition.
+	// Handled is set on transitions recorded without a consumer. One the consumer (the
+	// alerts pipeline) took is marked in sla_handled instead (see Store.markHandled).
 	Handled bool `bson:"handled" json:"-"`
 }
 
-// record stores a transition. It reports false when it was recorded before.
-func (s *Store) record(ctx context.Context, f Fired) (bool, error) {
-	_, err := s.transitions.InsertOne(ctx, f)
-	if mongo.IsDuplicateKeyError(err) {
-		return false, nil
+// recordBatch is how many transitions one write records.
+const recordBatch = 1000
+
+// record stores transitions with unordered bulk inserts, whose _ids (clock and state)
+// keep each recorded once. It reports, for each, whether it is new: false when it was
+// recorded before. On an error it still reports those it knows it recorded.
+func (s *Store) record(ctx context.Context, fs []Fired) ([]bool, error) {
+	isNew := make([]bool, len(fs))
+	for lo := 0; lo < len(fs); lo += recordBatch {
+		hi := min(lo+recordBatch, len(fs))
+		docs := make([]any, 0, hi-lo)
+		for _, f := range fs[lo:hi] {
+			docs = append(docs, f)
+		}
+		_, err := s.transitions.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		var bwe mongo.BulkWriteException
+		if err != nil && (!errors.As(err, &bwe) || bwe.WriteConcernError != nil) {
+			return isNew, interactions.Unavailable("record transitions", err)
+		}
+		for i := lo; i < hi; i++ {
+			isNew[i] = true
+		}
+		var failed error
+		for _, we := range bwe.WriteErrors {
+			isNew[lo+we.Index] = false
+			if !mongo.IsDuplicateKeyError(we) && failed == nil {
+				failed = interactions.Unavailable("record transitions", we)
+			}
+		}
+		if failed != nil {
+			return isNew, failed
+		}
 	}
+	return isNew, nil
+}
+
+// markHandled records that the consumer took transitions: one small document each in
+// sla_handled, _id the transition's, so that a burst is marked with bulk inserts (an
+// update of the transitions would scan them on the embedded store).
+func (s *Store) markHandled(ctx context.Context, ids []string) error {
+	for lo := 0; lo < len(ids); lo += recordBatch {
+		hi := min(lo+recordBatch, len(ids))
+		docs := make([]any, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			docs = append(docs, bson.M{"_id": id})
+		}
+		if err := insertIgnoringDuplicates(ctx, s.handled, docs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recorded returns the ids of every recorded transition and the transitions the
+// consumer has not taken yet: recorded without the handled flag and not marked in
+// sla_handled (used once at start).
+func (s *Store) recorded(ctx context.Context) (map[string]bool, []Fired, error) {
+	taken, err := allIDs(ctx, s.handled)
 	if err != nil {
-		return false, interactions.Unavailable("record transition", err)
+		return nil, nil, err
 	}
-	return true, nil
-}
-
-func (s *Store) markHandled(ctx context.Context, id string) error {
-	return s.transitions.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"handled": true}}).Err()
-}
-
-// unhandled returns recorded transitions the consumer has not taken yet.
-func (s *Store) unhandled(ctx context.Context) ([]Fired, error) {
-	cur, err := s.transitions.Find(ctx, bson.M{"handled": false})
+	cur, err := s.transitions.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"_id": 1, "handled": 1}))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []Fired
-	err = cur.All(ctx, &out)
-	return out, err
+	defer cur.Close(ctx)
+	all := map[string]bool{}
+	var pending []string
+	for cur.Next(ctx) {
+		var d struct {
+			ID      string `bson:"_id"`
+			Handled bool   `bson:"handled"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return nil, nil, err
+		}
+		all[d.ID] = true
+		if !d.Handled && !taken[d.ID] {
+			pending = append(pending, d.ID)
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, nil, err
+	}
+	out := make([]Fired, 0, len(pending))
+	for _, id := range pending {
+		var f Fired
+		if err := s.transitions.FindOne(ctx, bson.M{"_id": id}).Decode(&f); err != nil {
+			return nil, nil, err
+		}
+		out = append(out, f)
+	}
+	return all, out, nil
 }
 
-// recordedIDs returns the ids of every recorded transition (used once at start).
-func (s *Store) recordedIDs(ctx context.Context) (map[string]bool, error) {
-	cur, err := s.transitions.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"_id": 1}))
+// allIDs returns the _ids of the documents of coll.
+func allIDs(ctx context.Context, coll *mongo.Collection) (map[string]bool, error) {
+	cur, err := coll.Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"_id": 1}))
 	if err != nil {
 		return nil, err
 	}
 	defer cur.Close(ctx)
-	ids := map[string]bool{}
+	out := map[string]bool{}
 	for cur.Next(ctx) {
 		var d struct {
 			ID string `bson:"_id"`
@@ -292,9 +363,9 @@ func (s *Store) recordedIDs(ctx context.Context) (map[string]bool, error) {
 		if err := cur.Decode(&d); err != nil {
 			return nil, err
 		}
-		ids[d.ID] = true
+		out[d.ID] = true
 	}
-	return ids, cur.Err()
+	return out, cur.Err()
 }
 
 // Transitions returns the recorded transitions of an application.
