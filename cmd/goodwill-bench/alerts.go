@@ -364,7 +364,7 @@ func alertsSection(when time.Time, m machine, r *alertsResult) string {
 		ms(r.sent), ms(r.sent99), ms(r.sentMax), ms(r.created), ms(r.created99), ms(r.piped), ms(r.piped99))
 	fmt.Fprintf(&b, "\nThe alert is created when the SLA engine hands the breach to the alerts pipeline: after "+
 		"detection, reading the application and recording the transition, and with the pipeline's intake (route, "+
-		"and the outbox write that dedupes); the engine hands simultaneous breaches over one at a time. From then "+
+		"and the outbox write that dedupes); the engine records a burst of breaches with bulk inserts and hands them over for up to 8 applications at once. From then "+
 		"on the alert waits out the 1 s grouping window and goes through group → defer → throttle → send → retry → "+
 		"record, batches side by side. At p99, an alert existed %s ms after the deadline, and was accepted "+
 		"%s ms after it was created (the 1 s window included).\n", ms(r.created99), ms(r.piped99))
