@@ -27,7 +27,7 @@ var scoresNow = time.Date(2031, 3, 19, 12, 0, 0, 0, time.UTC)
 // scoresPeriod covers every seeded event.
 const scoresPeriod = "from=2031-02-01&to=2031-03-19"
 
-// groupFields are the contract's fields of a score group, exactly.
+// groupFields are the fields of a score group the API documents, exactly.
 var groupFields = []string{"key", "name", "applications", "first_response_p50_hours",
 	"first_response_p90_hours", "first_response_pending", "reply_p50_hours",
 	"attainment_by_metric", "sla_attainment", "breaches", "silent_now", "ghosted",
@@ -239,7 +239,7 @@ func TestScores(t *testing.T) {
 		}
 	})
 
-	t.Run("exactly the contract's fields", func(t *testing.T) {
+	t.Run("exactly the documented fields", func(t *testing.T) {
 		r := srv.Do(t, http.MethodGet, "/v1/scores?group_by=recruiter&"+scoresPeriod, servicetest.AdminKey, nil)
 		var out map[string][]map[string]json.RawMessage
 		r.JSON(t, &out)
