@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/storage"
 )
 
@@ -128,19 +126,11 @@ func runAlerts(ctx context.Context, store *storage.Store, runID string, n int, c
 		"GOODWILL_PUBLIC_URL": "https://goodwill.example.com", "GOODWILL_TWILIO_API_URL": twSrv.URL,
 		"TWILIO_ACCOUNT_SID": benchTwilioSID, "TWILIO_AUTH_TOKEN": benchTwilioToken, "TWILIO_FROM_NUMBER": benchTwilioFrom,
 	}
-	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
+	s, closeService, err := startService(ctx, vars)
 	if err != nil {
 		return nil, err
 	}
-	s, err := service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), service.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = s.Close(cctx)
-	}()
+	defer closeService()
 	url, stop, err := serve(s.Handler())
 	if err != nil {
 		return nil, err

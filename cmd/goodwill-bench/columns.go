@@ -143,6 +143,26 @@ func naiveHandler(coll *mongo.Collection) http.Handler {
 }
 
 // serve runs h on a loopback port until the returned stop is called.
+// startService starts goodwill in this process with the given GOODWILL_* variables,
+// logging at Info level as in production, to nowhere, so that logging costs what it
+// does. closeService stops it.
+func startService(ctx context.Context, vars map[string]string) (s *service.Server, closeService func(), err error) {
+	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		return nil, nil, err
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err = service.New(ctx, cfg, log, service.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = s.Close(cctx)
+	}, nil
+}
+
 func serve(h http.Handler) (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -207,21 +227,11 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 		"GOODWILL_BOOTSTRAP_KEY": adminKey,
 		"GOODWILL_ADDR":          "127.0.0.1:0",
 	}
-	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
-	if err != nil {
-		return nil, nil, err
-	}
-	// Info level as in production, written nowhere, so that logging costs what it does.
-	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := service.New(ctx, cfg, log, service.Options{})
+	s, closeService, err := startService(ctx, vars)
 	if err != nil {
 		return nil, nil, fmt.Errorf("start goodwill: %w", err)
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = s.Close(cctx)
-	}()
+	defer closeService()
 	url, stop, err := serve(s.Handler())
 	if err != nil {
 		return nil, nil, err

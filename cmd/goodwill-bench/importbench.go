@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/storage"
 )
 
@@ -50,19 +48,11 @@ func runImport(ctx context.Context, store *storage.Store, runID string, n int, p
 		"GOODWILL_MONGODB_URI": store.URI, "GOODWILL_DB": "bench_import_" + runID,
 		"GOODWILL_BOOTSTRAP_KEY": adminKey, "GOODWILL_ADDR": "127.0.0.1:0",
 	}
-	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
+	s, closeService, err := startService(ctx, vars)
 	if err != nil {
 		return nil, err
 	}
-	s, err := service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), service.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = s.Close(cctx)
-	}()
+	defer closeService()
 	url, stop, err := serve(s.Handler())
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
-	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/storage"
 	"github.com/goodwillhq/goodwill/sla"
 )
@@ -120,26 +118,18 @@ func runScores(ctx context.Context, store *storage.Store, runID string, apps, re
 		"GOODWILL_BOOTSTRAP_KEY": adminKey, "GOODWILL_ADDR": "127.0.0.1:0",
 		"GOODWILL_ALERTS": "off", // the history's breaches are not what is measured
 	}
-	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
-	if err != nil {
-		return nil, err
-	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	done = step("scores: start the service on it")
 	start = time.Now()
-	s, err := service.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), service.Options{})
+	s, closeService, err := startService(ctx, vars)
 	if err != nil {
 		return nil, err
 	}
 	r.start = time.Since(start)
 	done()
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = s.Close(cctx)
-	}()
+	defer closeService()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	r.heap = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
