@@ -252,38 +252,36 @@ func (b *Book) targets(f *fact) [3]*series {
 // sorted lists, with the difference.
 func diffCounts(old, next []contrib) []contrib {
 	var out []contrib
-	i, j := 0, 0
-	for i < len(old) || j < len(next) {
-		var c int
+	mergeSorted(old, next, compareContrib, func(o, n *contrib) {
 		switch {
-		case i == len(old):
-			c = 1
-		case j == len(next):
-			c = -1
-		default:
-			c = compareContrib(old[i], next[j])
+		case n == nil:
+			out = append(out, contrib{day: o.day, key: o.key, val: -o.val})
+		case o == nil:
+			out = append(out, *n)
+		case n.val != o.val:
+			out = append(out, contrib{day: o.day, key: o.key, val: n.val - o.val})
 		}
-		switch {
-		case c < 0:
-			out = append(out, contrib{day: old[i].day, key: old[i].key, val: -old[i].val})
-			i++
-		case c > 0:
-			out = append(out, next[j])
-			j++
-		default:
-			if d := next[j].val - old[i].val; d != 0 {
-				out = append(out, contrib{day: old[i].day, key: old[i].key, val: d})
-			}
-			i++
-			j++
-		}
-	}
+	})
 	return out
 }
 
 // diffTimed calls change with every entry only in old (added false) or only in next
 // (added true), both sorted.
 func diffTimed(old, next []timedContrib, change func(t timedContrib, added bool)) {
+	mergeSorted(old, next, compareTimedContrib, func(o, n *timedContrib) {
+		switch {
+		case n == nil:
+			change(*o, false)
+		case o == nil:
+			change(*n, true)
+		}
+	})
+}
+
+// mergeSorted walks two lists sorted by cmp together and calls each once per entry,
+// with the entry of the other list that compares equal to it, or nil when there is
+// none.
+func mergeSorted[T any](old, next []T, cmp func(a, b T) int, each func(o, n *T)) {
 	i, j := 0, 0
 	for i < len(old) || j < len(next) {
 		var c int
@@ -293,16 +291,17 @@ func diffTimed(old, next []timedContrib, change func(t timedContrib, added bool)
 		case j == len(next):
 			c = -1
 		default:
-			c = compareTimedContrib(old[i], next[j])
+			c = cmp(old[i], next[j])
 		}
 		switch {
 		case c < 0:
-			change(old[i], false)
+			each(&old[i], nil)
 			i++
 		case c > 0:
-			change(next[j], true)
+			each(nil, &next[j])
 			j++
 		default:
+			each(&old[i], &next[j])
 			i++
 			j++
 		}
