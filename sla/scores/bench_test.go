@@ -1,6 +1,7 @@
 package scores
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -203,4 +204,38 @@ func q(by GroupBy, recruiters []string) Query {
 	r := benchQuery
 	r.GroupBy, r.Recruiters, r.Teams = by, recruiters, benchBuild.teams
 	return r
+}
+
+// BenchmarkScoresJSON measures writing the 2,000 groups of the by-job query as JSON:
+// AppendJSON into a reused buffer, as the API answers, and encoding/json for
+// comparison.
+// Run with: go test -run '^$' -bench ScoresJSON -benchmem ./sla/scores
+func BenchmarkScoresJSON(b *testing.B) {
+	benchOnce.Do(buildBench)
+	groups := benchBook.Scores(q(ByJob, nil), benchNow)
+	var buf []byte
+	b.Run("AppendJSON", func(b *testing.B) {
+		for b.Loop() {
+			buf = AppendJSON(buf[:0], groups)
+		}
+		b.SetBytes(int64(len(buf)))
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		for b.Loop() {
+			out, err := json.Marshal(groups)
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf = out
+		}
+		b.SetBytes(int64(len(buf)))
+	})
+	// What GET /v1/scores?group_by=job computes besides HTTP and names: the query and
+	// its JSON.
+	b.Run("by job, query and JSON", func(b *testing.B) {
+		for b.Loop() {
+			buf = AppendJSON(buf[:0], benchBook.Scores(q(ByJob, nil), benchNow))
+		}
+		b.SetBytes(int64(len(buf)))
+	})
 }
