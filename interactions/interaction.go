@@ -116,6 +116,9 @@ type Interaction struct {
 	Referral          bool           `bson:"referral,omitempty" json:"referral,omitempty"`
 	Metadata          map[string]any `bson:"metadata,omitempty" json:"metadata,omitempty"`
 	ReceivedAt        time.Time      `bson:"received_at" json:"received_at"`
+	// Seq is the number of the write batch that stored it, when several replicas share
+	// the store: the others follow the log by it (see Tail).
+	Seq int64 `bson:"seq,omitempty" json:"-"`
 	// Erased is set when the candidate's personal data was removed from this interaction.
 	Erased bool `bson:"erased,omitempty" json:"erased,omitempty"`
 	// Duplicate is set on a write's answer when the idempotency key was already stored

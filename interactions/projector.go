@@ -65,6 +65,10 @@ type Projector struct {
 	// hands them on; what a failure leaves here goes with the next Apply's own.
 	untold map[string]Application
 
+	// shared is set when several replicas share the store (shared.go).
+	shared   *sharing
+	requests chan func()
+
 	mu        sync.Mutex
 	mark      time.Time // newest received_at applied
 	savedAt   time.Time
@@ -84,6 +88,7 @@ func NewProjector(store *Store, guard *Tombstones, log *slog.Logger, now func() 
 		apps:     map[string]Application{},
 		written:  map[string]map[string]string{},
 		untold:   map[string]Application{},
+		requests: make(chan func(), 256),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -98,9 +103,12 @@ func (p *Projector) OnApplied(f AppliedFunc) { p.applied = append(p.applied, f) 
 func (p *Projector) Feed(batch []Interaction) { p.feed <- batch }
 
 // Start catches up with the log's tail and then applies fed batches until Close.
+// A shared projector (see Share) catches up per partition as it acquires them instead.
 func (p *Projector) Start(ctx context.Context) error {
-	if err := p.catchUp(ctx); err != nil {
-		return err
+	if p.shared == nil {
+		if err := p.catchUp(ctx); err != nil {
+			return err
+		}
 	}
 	go p.run()
 	return nil
@@ -119,10 +127,20 @@ func (p *Projector) Close(ctx context.Context) error {
 
 func (p *Projector) run() {
 	defer close(p.done)
+	var follow <-chan time.Time
+	if p.shared != nil {
+		t := time.NewTicker(followEvery)
+		defer t.Stop()
+		follow = t.C
+	}
 	for {
 		select {
 		case batch := <-p.feed:
 			p.applyRetrying(p.gather(batch))
+		case <-follow:
+			p.follow()
+		case req := <-p.requests:
+			req()
 		case <-p.stopping:
 			for {
 				select {
@@ -187,6 +205,12 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	}
 	start := time.Now()
 	// A tombstone written since these were stored must win.
+	if p.shared != nil {
+		items = p.mine(items)
+		if len(items) == 0 {
+			return nil
+		}
+	}
 	if err := p.guard.Strip(ctx, items); err != nil {
 		return err
 	}

@@ -38,6 +38,10 @@ type Store struct {
 	tombstones   *mongo.Collection
 	erasures     *mongo.Collection
 	meta         *mongo.Collection
+
+	// Shared is set when other replicas may write to the same store: every write batch
+	// then takes a number from a counter document, so that they can follow the log.
+	Shared bool
 }
 
 // NewStore returns a store over db.
@@ -71,6 +75,7 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		{Keys: desc("candidate_id", "occurred_at", "id")},
 		{Keys: desc("recruiter_id", "occurred_at", "id")},
 		{Keys: desc("received_at")},
+		{Keys: bson.D{{Key: "seq", Value: 1}}},
 		{Keys: bson.D{{Key: "id", Value: 1}}, Options: options.Index().SetUnique(true)},
 	}
 	if err := EnsureIndexes(ctx, s.interactions, models); err != nil {
@@ -153,6 +158,22 @@ func (s *Store) insert(ctx context.Context, items []Interaction) ([]insertResult
 		}
 	}
 	return out, other
+}
+
+// number stamps items with the next write-batch number, from a counter document.
+func (s *Store) number(ctx context.Context, items []Interaction) error {
+	var c struct {
+		N int64 `bson:"n"`
+	}
+	err := s.meta.FindOneAndUpdate(ctx, bson.M{"_id": "log_seq"}, bson.M{"$inc": bson.M{"n": int64(1)}},
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&c)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		items[i].Seq = c.N
+	}
+	return nil
 }
 
 // ByKey returns the interaction stored under an idempotency key or id.

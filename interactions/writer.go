@@ -167,6 +167,9 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 		items = append(items, r.items...)
 	}
 	err := w.guard.Strip(ctx, items)
+	if err == nil && w.store.Shared {
+		err = w.store.number(ctx, items)
+	}
 	var results []insertResult
 	if err == nil {
 		start := time.Now()

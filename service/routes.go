@@ -14,6 +14,7 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/sla"
+	"github.com/goodwillhq/goodwill/sla/lease"
 )
 
 //go:embed openapi.json
@@ -25,6 +26,7 @@ var registry = func() *prometheus.Registry {
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), httpDuration)
 	r.MustRegister(interactions.Collectors()...)
 	r.MustRegister(sla.Collectors()...)
+	r.MustRegister(lease.Collectors()...)
 	r.MustRegister(alerts.Collectors()...)
 	return r
 }()

@@ -25,6 +25,7 @@ import (
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/service/storage"
 	"github.com/goodwillhq/goodwill/sla"
+	"github.com/goodwillhq/goodwill/sla/lease"
 	"github.com/goodwillhq/goodwill/sla/scores"
 	"github.com/goodwillhq/goodwill/webhooks"
 )
@@ -42,6 +43,7 @@ type Server struct {
 	eraser       *interactions.Eraser
 	deliveries   *webhooks.Store // the webhook delivery log (handlers_webhooks.go)
 	engine       *sla.Engine
+	leases       *lease.Manager // partitions of SLA and alert work, when the store is shared (shared.go)
 	directory    *alerts.Directory
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
@@ -130,10 +132,29 @@ func (s *Server) start(ctx context.Context) error {
 	if err := slaStore.Seed(ctx, sla.DefaultCalendar(s.cfg.Timezone, s.cfg.Holidays)); err != nil {
 		return err
 	}
+	if indexed {
+		if err := slaStore.EnsureIndexes(ctx); err != nil {
+			return err
+		}
+	}
+	// A store named by URI may be shared by several replicas: SLA and alert work is
+	// then split into partitions, each owned by one replica through a lease (shared.go).
+	shared := s.cfg.MongoDBURI != ""
+	var logSeq int64
+	if shared {
+		s.interactions.Shared = true
+		s.leases = s.newLeases(db)
+		if logSeq, err = s.interactions.LogSeq(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.startAlerts(ctx, db, indexed); err != nil {
 		return err
 	}
 	s.engine = sla.NewEngine(slaStore, s.interactions, s.log, s.now)
+	if shared {
+		s.engine.SetOwns(s.owns)
+	}
 	s.engine.SetConsumer(s.dispatcher.Transition)
 	s.engine.SetStopped(s.dispatcher.Stopped)
 	s.book = scores.NewBook(s.zone)
@@ -143,8 +164,16 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.projector = interactions.NewProjector(s.interactions, guard, s.log, s.now)
 	s.projector.OnApplied(s.engine.Applied)
+	if shared {
+		s.projector.Share(s.owns, logSeq)
+	}
 	if err := s.projector.Start(ctx); err != nil {
 		return err
+	}
+	if shared {
+		if err := s.startLeases(ctx); err != nil {
+			return err
+		}
 	}
 	s.writer = interactions.NewWriter(s.interactions, guard, s.projector.Feed)
 	s.eraser = interactions.NewEraser(s.interactions, guard, s.log, s.now)
@@ -240,6 +269,9 @@ func (s *Server) Close(ctx context.Context) error {
 	var errs []error
 	if s.writer != nil {
 		errs = append(errs, s.writer.Close(ctx))
+	}
+	if s.leases != nil {
+		errs = append(errs, s.leases.Close(ctx))
 	}
 	if s.projector != nil {
 		errs = append(errs, s.projector.Close(ctx))

@@ -62,9 +62,11 @@ type Engine struct {
 	consumer Consumer
 	stopped  func(ctx context.Context, clockIDs []string) error
 	observer Observer
+	owns     func(applicationID string) bool // nil: this process owns every application (shared.go)
 
 	mu         sync.Mutex
 	env        Env
+	version    int64 // the number of the latest policy version in env
 	calendar   Calendar
 	slots      slots // applications with open clocks (openclocks.go)
 	open       int   // open clocks in slots
@@ -125,14 +127,20 @@ func (e *Engine) Start(ctx context.Context) error {
 		return err
 	}
 	// Read before the scheduler runs, so that what it records is not handed over twice.
-	recorded, pending, err := e.store.recorded(ctx)
-	if err != nil {
-		return interactions.Unavailable("read transitions", err)
+	// A shared engine owns nothing yet: taking over partitions does this per partition.
+	var recorded map[string]bool
+	var pending []Fired
+	if e.owns == nil {
+		var err error
+		recorded, pending, err = e.store.recorded(ctx)
+		if err != nil {
+			return interactions.Unavailable("read transitions", err)
+		}
 	}
 	now := e.now()
 	go e.run()
 	var due []Fired
-	err = e.apps.EachApplication(ctx, func(app interactions.Application) error {
+	err := e.apps.EachApplication(ctx, func(app interactions.Application) error {
 		clocks, err := e.derive(ctx, app, now)
 		if err != nil {
 			return err
@@ -159,6 +167,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.markFired(due)
 	e.handOver(ctx, pending)
+	if e.owns != nil {
+		go e.watchVersions()
+	}
 	return nil
 }
 
@@ -181,6 +192,7 @@ func (e *Engine) loadEnv(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	e.env, e.calendar = env, versions[len(versions)-1].Calendar
+	e.version = versions[len(versions)-1].Seq
 	e.mu.Unlock()
 	return nil
 }
@@ -356,7 +368,7 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 			if slices.Contains(fired, hashID(f.ID)) {
 				continue
 			}
-			if recorded == nil || !recorded[f.ID] {
+			if (recorded == nil || !recorded[f.ID]) && e.owned(app.ID) {
 				due = append(due, f)
 			}
 		}
@@ -451,6 +463,7 @@ func (e *Engine) recordAll(ctx context.Context, due []Fired, now time.Time) erro
 	}
 	fs := slices.Clone(due)
 	for i := range fs {
+		fs[i].Partition = interactions.Partition(fs[i].ApplicationID)
 		fs[i].RecordedAt = now.UTC().Truncate(time.Millisecond)
 		fs[i].Handled = e.consumer == nil
 	}
@@ -583,7 +596,7 @@ func (e *Engine) run() {
 func (e *Engine) fireDue() {
 	now := e.now()
 	nowMs := now.UnixMilli()
-	var due []Fired
+	var due, mirrored []Fired
 	e.mu.Lock()
 	for len(e.queue) > 0 && e.queue[0].at() <= nowMs {
 		en := e.queue.pop()
@@ -597,7 +610,12 @@ func (e *Engine) fireDue() {
 			t.State = StateBreached
 		}
 		t.Alert = Alerts(t.At, c)
-		due = append(due, e.fired(a.id, e.recruiters.name(a.recruiter), c, t, false))
+		f := e.fired(a.id, e.recruiters.name(a.recruiter), c, t, false)
+		if e.owned(a.id) {
+			due = append(due, f)
+		} else if t.State == StateBreached {
+			mirrored = append(mirrored, f) // its owner records it; the roll-ups here follow
+		}
 		if next, ok := c.NextTransition(t.At); ok {
 			e.schedule(next, en.app, en.gen, en.idx())
 		}
@@ -606,6 +624,14 @@ func (e *Engine) fireDue() {
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if len(mirrored) > 0 && e.observer != nil {
+		if apps, err := e.applications(ctx, mirrored); err == nil {
+			e.observeBreaches(ctx, mirrored, apps, now)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
 	for {
 		apps, err := e.applications(ctx, due)
 		if err == nil {

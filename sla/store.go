@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -204,6 +205,18 @@ func (s *Store) Versions(ctx context.Context, now time.Time) ([]EnvVersion, erro
 	return nil, interactions.Unavailable("record policy version", errors.New("policies keep changing; try again"))
 }
 
+// latestVersion returns the number of the latest recorded version, 0 if none.
+func (s *Store) latestVersion(ctx context.Context) (int64, error) {
+	var d struct {
+		Seq int64 `bson:"_id"`
+	}
+	err := s.versions.FindOne(ctx, bson.M{}, options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}}).SetProjection(bson.M{"_id": 1})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	return d.Seq, err
+}
+
 func (s *Store) readVersions(ctx context.Context) ([]EnvVersion, error) {
 	cur, err := s.versions.Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
@@ -248,6 +261,9 @@ type Fired struct {
 	// late, or moved into the past by a policy or calendar change.
 	Alert      bool      `bson:"alert" json:"alert"`
 	RecordedAt time.Time `bson:"recorded_at" json:"recorded_at"`
+	// Partition is the application's (interactions.Partition): a replica that takes
+	// over a partition hands over what its previous owner left untaken.
+	Partition int `bson:"partition" json:"-"`
 	// Handled is set on transitions recorded without a consumer. One the consumer (the
 	// alerts pipeline) took is marked in sla_handled instead (see Store.markHandled).
 	Handled bool `bson:"handled" json:"-"`
@@ -304,6 +320,55 @@ func (s *Store) markHandled(ctx context.Context, ids []string) error {
 		}
 	}
 	return nil
+}
+
+// EnsureIndexes creates the secondary indexes of the transitions on MongoDB: by
+// application for its timeline, and by partition for a replica taking one over.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	return interactions.EnsureIndexes(ctx, s.transitions, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "application_id", Value: 1}}},
+		{Keys: bson.D{{Key: "partition", Value: 1}, {Key: "handled", Value: 1}}},
+	})
+}
+
+// pendingIn returns the transitions of the partitions that the consumer has not taken
+// yet: recorded without the handled flag and not marked in sla_handled.
+func (s *Store) pendingIn(ctx context.Context, partitions []int) ([]Fired, error) {
+	cur, err := s.transitions.Find(ctx, bson.M{"partition": bson.M{"$in": partitions}, "handled": false})
+	if err != nil {
+		return nil, interactions.Unavailable("read transitions", err)
+	}
+	var fs []Fired
+	if err := cur.All(ctx, &fs); err != nil {
+		return nil, interactions.Unavailable("read transitions", err)
+	}
+	var out []Fired
+	for chunk := range slices.Chunk(fs, recordBatch) {
+		ids := make([]string, len(chunk))
+		for i, f := range chunk {
+			ids[i] = f.ID
+		}
+		cur, err := s.handled.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+		if err != nil {
+			return nil, interactions.Unavailable("read handled transitions", err)
+		}
+		var taken []struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.All(ctx, &taken); err != nil {
+			return nil, interactions.Unavailable("read handled transitions", err)
+		}
+		done := make(map[string]bool, len(taken))
+		for _, t := range taken {
+			done[t.ID] = true
+		}
+		for _, f := range chunk {
+			if !done[f.ID] {
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
 }
 
 // recorded returns the ids of every recorded transition and the transitions the
