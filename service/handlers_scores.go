@@ -122,14 +122,8 @@ func (s *Server) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, er
 		groups = []scores.Group{}
 	}
 	if r.GroupBy == scores.ByJob {
-		ids := make([]string, 0, len(groups))
-		for _, g := range groups {
-			if g.Key != "" {
-				ids = append(ids, g.Key)
-			}
-		}
 		var err error
-		if names, err = s.scoresCache.jobTitles(c, s.interactions, ids); err != nil {
+		if names, err = s.scoresCache.jobTitles(c, s.interactions, groups); err != nil {
 			return nil, err
 		}
 	}
@@ -215,16 +209,18 @@ type jobTitlesCopy struct {
 	refreshing bool
 }
 
-// jobTitles returns titles by job id for at least ids: those it has no copy of are read
-// now, in one query.
-func (sc *scoresCache) jobTitles(c *gin.Context, st *interactions.Store, ids []string) (map[string]string, error) {
+// jobTitles returns titles by job id for at least the groups' keys: those it has no
+// copy of are read now, in one query.
+func (sc *scoresCache) jobTitles(c *gin.Context, st *interactions.Store, groups []scores.Group) (map[string]string, error) {
 	tc := &sc.titles
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	var missing []string
-	for _, id := range ids {
-		if _, ok := tc.titles[id]; !ok {
-			missing = append(missing, id)
+	for i := range groups {
+		if id := groups[i].Key; id != "" {
+			if _, ok := tc.titles[id]; !ok {
+				missing = append(missing, id)
+			}
 		}
 	}
 	if len(missing) > 0 {
@@ -312,8 +308,22 @@ func (s *Server) getScores(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"groups": groups})
+	buf := jsonBuffers.Get().(*[]byte)
+	body := append((*buf)[:0], `{"groups":`...)
+	body = append(scores.AppendJSON(body, groups), '}')
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	if cap(body) <= maxPooledJSON {
+		*buf = body
+		jsonBuffers.Put(buf)
+	}
 }
+
+// jsonBuffers holds the buffers score answers are written in: a by-job answer of
+// thousands of groups is a megabyte or more, not worth allocating on every query.
+var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledJSON is the largest buffer kept for the next answer.
+const maxPooledJSON = 8 << 20
 
 // getScoresCSV answers GET /v1/scores.csv: the groups of GET /v1/scores as CSV.
 func (s *Server) getScoresCSV(c *gin.Context) {

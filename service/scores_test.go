@@ -260,6 +260,26 @@ func TestScores(t *testing.T) {
 		}
 	})
 
+	t.Run("the answer is what encoding/json writes", func(t *testing.T) {
+		for _, groupBy := range []string{"org", "recruiter", "team", "job"} {
+			r := srv.Do(t, http.MethodGet, "/v1/scores?group_by="+groupBy+"&"+scoresPeriod, servicetest.AdminKey, nil)
+			if ct := r.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				t.Errorf("%s: Content-Type %q", groupBy, ct)
+			}
+			var out struct {
+				Groups []scores.Group `json:"groups"`
+			}
+			r.JSON(t, &out)
+			want, err := json.Marshal(map[string]any{"groups": out.Groups})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(r.Body) != string(want) {
+				t.Errorf("%s: answer\n%s\nwant what encoding/json writes of it\n%s", groupBy, r.Body, want)
+			}
+		}
+	})
+
 	t.Run("fewer than five survey answers hide the score", func(t *testing.T) {
 		// From March 13 on: two answers each.
 		got := scoresOf(t, srv, servicetest.AdminKey, "group_by=recruiter&from=2031-03-13&to=2031-03-19")

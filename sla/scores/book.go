@@ -57,8 +57,9 @@ type fact struct {
 
 // names interns strings as small integers.
 type names struct {
-	index map[string]int32
-	list  []string
+	index  map[string]int32
+	list   []string
+	sorted []int32 // the integers in the order of their strings
 }
 
 func (n *names) id(s string) int32 {
@@ -71,6 +72,8 @@ func (n *names) id(s string) int32 {
 	i := int32(len(n.list))
 	n.index[s] = i
 	n.list = append(n.list, s)
+	at, _ := slices.BinarySearchFunc(n.sorted, s, func(j int32, s string) int { return cmp.Compare(n.list[j], s) })
+	n.sorted = slices.Insert(n.sorted, at, i)
 	return i
 }
 

@@ -60,10 +60,10 @@ var reported = func() (r [nBuckets]float64) {
 	return r
 }()
 
-// percentiles returns the hours of the nearest-rank percentiles ps (each in (0, 1],
-// ascending) of the histogram counts; nils when it is empty.
-func percentiles(counts []int64, ps ...float64) []*float64 {
-	out := make([]*float64, len(ps))
+// percentiles returns the hours of the nearest-rank percentiles ps (at most two,
+// each in (0, 1], ascending) of the histogram counts, taken from s; nils when it is
+// empty.
+func percentiles(counts []int64, s *slab, ps ...float64) (out [2]*float64) {
 	var n int64
 	for _, c := range counts {
 		n += c
@@ -71,7 +71,7 @@ func percentiles(counts []int64, ps ...float64) []*float64 {
 	if n <= 0 {
 		return out
 	}
-	ranks := make([]int64, len(ps))
+	var ranks [2]int64
 	for k, p := range ps {
 		ranks[k] = max(int64(math.Ceil(p*float64(n))), 1)
 	}
@@ -83,7 +83,7 @@ func percentiles(counts []int64, ps ...float64) []*float64 {
 		}
 		seen += c
 		for k < len(ps) && seen >= ranks[k] {
-			out[k] = ptr(reported[i])
+			out[k] = s.float(reported[i])
 			k++
 		}
 		if k == len(ps) {
@@ -91,6 +91,33 @@ func percentiles(counts []int64, ps ...float64) []*float64 {
 		}
 	}
 	return out
+}
+
+// slab hands out the pointers of a query's figures from shared arrays: a query of
+// thousands of groups then allocates a few arrays rather than several figures per
+// group. The zero value is ready.
+type slab struct {
+	floats []float64
+	ints   []int
+}
+
+// slabSize is how many figures of a kind one array holds.
+const slabSize = 1024
+
+func (s *slab) float(v float64) *float64 {
+	if len(s.floats) == cap(s.floats) {
+		s.floats = make([]float64, 0, slabSize)
+	}
+	s.floats = append(s.floats, v)
+	return &s.floats[len(s.floats)-1]
+}
+
+func (s *slab) int(v int) *int {
+	if len(s.ints) == cap(s.ints) {
+		s.ints = make([]int, 0, slabSize)
+	}
+	s.ints = append(s.ints, v)
+	return &s.ints[len(s.ints)-1]
 }
 
 // round rounds x to the given number of decimals (2 or 4: hours and ratios).

@@ -20,7 +20,7 @@ func TestAppendJSON(t *testing.T) {
 	nasty := full
 	nasty.Key = "<a href=\"x\">&amp;</a>\\ \b\f\n\r\t\x00\x1f\x7f"
 	nasty.Name = "caf\u00e9 \u2028\u2029 \xff\xfe broken \xe2\x82 日本語 \U0001F600"
-	nasty.AttainmentByMetric = map[string]float64{"z<": 1e-7, "a\"": 1e21, "m": -0.0, "é": 123456789.125, "b": -2.5e-9}
+	nasty.AttainmentByMetric = map[string]float64{"z<": 1e-7, "a\"": 1e21, "m": math.Copysign(0, -1), "é": 123456789.125, "b": -2.5e-9}
 	tests := []struct {
 		name   string
 		groups []Group

@@ -9,6 +9,15 @@ import (
 	"github.com/goodwillhq/goodwill/sla"
 )
 
+// metricNames are the metrics' names, in the order of their counters.
+var metricNames = func() []string {
+	var names []string
+	for _, m := range sla.Metrics()[:nMetrics] {
+		names = append(names, string(m))
+	}
+	return names
+}()
+
 // maxStages is how many stages Funnel reports: those most applications left.
 const maxStages = 10
 
@@ -23,17 +32,18 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 	var groups []Group
 	a := newAcc(now, false)
 	switch q.GroupBy {
-	case ByRecruiter:
-		for r, s := range b.byRec {
-			if s == nil || !allowed(int32(r)) {
+	case ByRecruiter: // in the order of their ids, as returned
+		for _, r := range b.recruiters.sorted {
+			if int(r) >= len(b.byRec) || b.byRec[r] == nil || !allowed(r) {
 				continue
 			}
 			a.reset()
-			a.addSeries(s, from, to)
+			a.addSeries(b.byRec[r], from, to)
 			if a.touched {
 				groups = append(groups, a.group(b.recruiters.list[r]))
 			}
 		}
+		return groups
 	case ByTeam:
 		teams := map[string]*acc{}
 		for r, s := range b.byRec {
@@ -55,17 +65,17 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 		}
 	case ByJob:
 		if q.Recruiters == nil {
-			for j, s := range b.byJob {
-				if s == nil {
+			for _, j := range b.jobs.sorted {
+				if int(j) >= len(b.byJob) || b.byJob[j] == nil {
 					continue
 				}
 				a.reset()
-				a.addSeries(s, from, to)
+				a.addSeries(b.byJob[j], from, to)
 				if a.touched {
 					groups = append(groups, a.group(b.jobs.list[j]))
 				}
 			}
-			break
+			return groups
 		}
 		list := b.byJobRec
 		for i := 0; i < len(list); {
@@ -117,7 +127,7 @@ func (b *Book) Sentiment(q Query, now time.Time) Sentiment {
 }
 
 func cohortOf(s [3]int64) Cohort {
-	c := Cohort{CNPS: cnps(s[0], s[1], s[2])}
+	c := Cohort{CNPS: cnps(&slab{}, s[0], s[1], s[2])}
 	if c.CNPS != nil {
 		c.Responses = ptr(int(s[0]))
 	}
@@ -254,13 +264,16 @@ type acc struct {
 	withStages  bool
 	stages      []int64 // key − kStage → sum, when withStages
 	touched     bool    // anything was added
+	figures     *slab   // where group takes its figures' pointers from
 }
 
 func newAcc(now time.Time, withStages bool) *acc {
-	return &acc{now: now.UnixMilli(), withStages: withStages}
+	return &acc{now: now.UnixMilli(), withStages: withStages, figures: &slab{}}
 }
 
-func (a *acc) reset() { *a = acc{now: a.now, withStages: a.withStages, stages: a.stages[:0]} }
+func (a *acc) reset() {
+	*a = acc{now: a.now, withStages: a.withStages, stages: a.stages[:0], figures: a.figures}
+}
 
 func (a *acc) addSeries(s *series, from, to int32) { s.each(from, to, a.add) }
 
@@ -305,54 +318,56 @@ func (a *acc) add(_ int32, n []entry, timed []timedContrib) {
 
 // group computes a group's figures from the sums.
 func (a *acc) group(key string) Group {
-	first := percentiles(a.v[kFirst:kFirst+nBuckets], 0.5, 0.9)
+	fig := a.figures
+	first := percentiles(a.v[kFirst:kFirst+nBuckets], fig, 0.5, 0.9)
 	g := Group{
 		Key:                   key,
 		Applications:          int(a.v[kApps]),
 		FirstResponseP50Hours: first[0],
 		FirstResponseP90Hours: first[1],
 		FirstResponsePending:  int(a.v[kPending]),
-		ReplyP50Hours:         percentiles(a.v[kReply:kReply+nBuckets], 0.5)[0],
+		ReplyP50Hours:         percentiles(a.v[kReply:kReply+nBuckets], fig, 0.5)[0],
 		AttainmentByMetric:    make(map[string]float64, nMetrics),
 		SilentNow:             int(a.silent),
 		Ghosted:               int(a.v[kGhostedRejected] + a.ghostedOpen),
 		Interviews:            int(a.v[kInterviews]),
 		SurveyResponses:       int(a.v[kSurveys]),
-		CNPS:                  cnps(a.v[kSurveys], a.v[kPromoters], a.v[kDetractors]),
+		CNPS:                  cnps(fig, a.v[kSurveys], a.v[kPromoters], a.v[kDetractors]),
 	}
 	var sum float64
-	for i, m := range sla.Metrics()[:nMetrics] {
+	for i, m := range metricNames {
 		met, breached := a.v[kMet+i], a.v[kBreached+i]
 		g.Breaches += int(breached)
 		if met+breached == 0 {
 			continue
 		}
 		r := float64(met) / float64(met+breached)
-		g.AttainmentByMetric[string(m)] = round(r, 4)
+		g.AttainmentByMetric[m] = round(r, 4)
 		sum += r
 	}
 	if n := len(g.AttainmentByMetric); n > 0 {
-		g.SLAAttainment = ptr(round(sum/float64(n), 4))
+		g.SLAAttainment = fig.float(round(sum/float64(n), 4))
 	}
 	g.MissedInterviews = int(a.v[kBreached+metricIndex[sla.MetricInterviewOutcome]])
 	if d := a.v[kRejected] + a.ghostedOpen; d > 0 {
-		g.GhostingRate = ptr(round(float64(g.Ghosted)/float64(d), 4))
+		g.GhostingRate = fig.float(round(float64(g.Ghosted)/float64(d), 4))
 	}
-	g.ExperienceScore = experience(g, a.v[kRejected], a.v[kGhostedRejected])
+	g.ExperienceScore = experience(fig, g, a.v[kRejected], a.v[kGhostedRejected])
 	return g
 }
 
-// cnps is the candidate NPS of n responses, nil below MinRespondents.
-func cnps(n, promoters, detractors int64) *int {
+// cnps is the candidate NPS of n responses, taken from s; nil below MinRespondents.
+func cnps(s *slab, n, promoters, detractors int64) *int {
 	if n < MinRespondents {
 		return nil
 	}
-	return ptr(int(math.Round(100 * float64(promoters-detractors) / float64(n))))
+	return s.int(int(math.Round(100 * float64(promoters-detractors) / float64(n))))
 }
 
 // experience is the composite score the README's "Scores" section states: the
-// weighted mean of the components that have data, 0–100; nil when none has.
-func experience(g Group, rejected, ghostedRejected int64) *int {
+// weighted mean of the components that have data, 0–100, taken from s; nil when none
+// has.
+func experience(s *slab, g Group, rejected, ghostedRejected int64) *int {
 	var sum, weights float64
 	part := func(weight, value float64) {
 		sum += weight * min(max(value, 0), 1)
@@ -379,5 +394,5 @@ func experience(g Group, rejected, ghostedRejected int64) *int {
 	if weights == 0 {
 		return nil
 	}
-	return ptr(int(math.Round(100 * sum / weights)))
+	return s.int(int(math.Round(100 * sum / weights)))
 }

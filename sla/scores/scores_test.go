@@ -2,6 +2,7 @@ package scores
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -644,12 +645,12 @@ func TestHistogram(t *testing.T) {
 		t.Errorf("200 days in bucket %d, want %d", got, histN+1)
 	}
 	counts := make([]int64, nBuckets)
-	if got := percentiles(counts, 0.5, 0.9); got[0] != nil || got[1] != nil {
+	if got := percentiles(counts, &slab{}, 0.5, 0.9); got[0] != nil || got[1] != nil {
 		t.Error("percentiles of nothing are not nil")
 	}
 	// Nearest rank: of 10 samples, p50 is the 5th, p90 the 9th.
 	counts[10], counts[20], counts[30] = 5, 4, 1
-	got := percentiles(counts, 0.5, 0.9)
+	got := percentiles(counts, &slab{}, 0.5, 0.9)
 	if *got[0] != reported[10] || *got[1] != reported[20] {
 		t.Errorf("p50, p90 = %v, %v; want buckets 10 and 20 (%v, %v)", *got[0], *got[1], reported[10], reported[20])
 	}
@@ -709,5 +710,38 @@ func TestGhosting(t *testing.T) {
 				t.Errorf("rejected %d, want %d", rejected, tt.rejected)
 			}
 		})
+	}
+}
+
+// TestScoresOrder checks that groups come ordered by key whatever order the book
+// first saw their recruiters and jobs in.
+func TestScoresOrder(t *testing.T) {
+	t.Parallel()
+	var apps []app
+	for i, rj := range [][2]string{{"zed", "j9"}, {"amy", "j10"}, {"mo", "j1"}, {"", ""}, {"amy", "j2"}, {"Bea", "j9"}} {
+		apps = append(apps, app{"o" + strconv.Itoa(i), rj[0], rj[1], []step{at(evReceived, "03-02 09:00")}})
+	}
+	b := book(time.UTC, wall, scenarioNow, apps...)
+	tests := []struct {
+		by         GroupBy
+		recruiters []string
+		want       []string
+	}{
+		{ByRecruiter, nil, []string{"", "Bea", "amy", "mo", "zed"}},
+		{ByRecruiter, []string{"zed", "amy"}, []string{"amy", "zed"}},
+		{ByJob, nil, []string{"", "j1", "j10", "j2", "j9"}},
+		{ByJob, []string{"zed", "mo", "Bea"}, []string{"j1", "j9"}},
+		{ByTeam, nil, []string{"", "x", "y"}},
+	}
+	for _, tt := range tests {
+		q := march
+		q.GroupBy, q.Recruiters, q.Teams = tt.by, tt.recruiters, map[string]string{"zed": "y", "amy": "x"}
+		var keys []string
+		for _, g := range b.Scores(q, scenarioNow) {
+			keys = append(keys, g.Key)
+		}
+		if diff := cmp.Diff(tt.want, keys); diff != "" {
+			t.Errorf("%s %v (-want +got):\n%s", tt.by, tt.recruiters, diff)
+		}
 	}
 }
