@@ -1,0 +1,184 @@
+package interactions
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goodwillhq/goodwill/service/storage/storagetest"
+)
+
+// replica is one process's writer and shared projector over a shared database.
+type replica struct {
+	store     *Store
+	projector *Projector
+	writer    *Writer
+
+	mu   sync.Mutex
+	seen map[string]int // application → events in the latest version handed on
+}
+
+func startReplica(t *testing.T, store *Store, owns func(string) bool, from int64) *replica {
+	t.Helper()
+	ctx := context.Background()
+	guard, err := NewTombstones(ctx, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{store: store, seen: map[string]int{}}
+	r.projector = NewProjector(store, guard, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	r.projector.OnApplied(func(_ context.Context, apps []Application, _ time.Time) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, app := range apps {
+			r.seen[app.ID] = len(app.Events)
+		}
+		return nil
+	})
+	r.projector.Share(owns, from)
+	if err := r.projector.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.writer = NewWriter(store, guard, r.projector.Feed)
+	t.Cleanup(func() {
+		_ = r.writer.Close(ctx)
+		_ = r.projector.Close(ctx)
+	})
+	return r
+}
+
+func (r *replica) events(app string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[app]
+}
+
+func (r *replica) write(t *testing.T, inputs ...Input) {
+	t.Helper()
+	if _, err := r.writer.Write(context.Background(), stored(t, time.Now().UTC().Truncate(time.Millisecond), inputs...)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appsIn returns n application ids whose partition is even (even true) or odd.
+func appsIn(n int, even bool) []string {
+	var out []string
+	for i := 0; len(out) < n; i++ {
+		id := fmt.Sprintf("shared-%d", i)
+		if (Partition(id)%2 == 0) == even {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func evenPartition(id string) bool { return Partition(id)%2 == 0 }
+func oddPartition(id string) bool  { return Partition(id)%2 == 1 }
+
+func waitFor(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 15 s: %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSharedProjectors: two replicas own the even and the odd partitions. Events
+// written through either are stored by the owner of their application, and both
+// replicas hand every application on to their consumers.
+func TestSharedProjectors(t *testing.T) {
+	t.Parallel()
+	db := storagetest.NewDB(t)
+	storeA, storeB := NewStore(db), NewStore(db)
+	storeA.Shared, storeB.Shared = true, true
+	a := startReplica(t, storeA, evenPartition, 0)
+	b := startReplica(t, storeB, oddPartition, 0)
+	even, odd := appsIn(3, true), appsIn(3, false)
+	at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	var inputs []Input
+	for _, app := range append(append([]string{}, even...), odd...) {
+		inputs = append(inputs,
+			Input{ApplicationID: app, CandidateID: "c-" + app, Kind: "application_received", OccurredAt: at, Source: "test", ExternalID: "recv-" + app},
+			Input{ApplicationID: app, CandidateID: "c-" + app, Kind: "message", Direction: "outbound", OccurredAt: at, Source: "test", ExternalID: "msg-" + app})
+	}
+	a.write(t, inputs[:len(inputs)/2]...)
+	b.write(t, inputs[len(inputs)/2:]...)
+
+	ctx := context.Background()
+	for _, app := range append(append([]string{}, even...), odd...) {
+		waitFor(t, app+" stored with both events and handed on by both replicas", func() bool {
+			stored, err := storeA.Application(ctx, app)
+			return err == nil && len(stored.Events) == 2 && a.events(app) == 2 && b.events(app) == 2
+		})
+	}
+	// Both batches settle after tailSettle; the marks then cover them.
+	waitFor(t, "the marks pass both batches", func() bool {
+		return a.projector.Mark() == 2 && b.projector.Mark() == 2
+	})
+}
+
+// TestSharedProjectorAcquires: events of partitions nobody owned are applied by the
+// replica that acquires them, from the mark their lease carried, before the
+// acquisition's follow-up runs.
+func TestSharedProjectorAcquires(t *testing.T) {
+	t.Parallel()
+	db := storagetest.NewDB(t)
+	store := NewStore(db)
+	store.Shared = true
+	var mu sync.Mutex
+	owned := map[int]bool{}
+	owns := func(id string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return owned[Partition(id)]
+	}
+	r := startReplica(t, store, owns, 0)
+	apps := appsIn(4, true)
+	at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	for _, app := range apps {
+		r.write(t, Input{ApplicationID: app, CandidateID: "c-" + app, Kind: "application_received", OccurredAt: at, Source: "test", ExternalID: "recv-" + app})
+	}
+	ctx := context.Background()
+	time.Sleep(2 * followEvery)
+	if _, err := store.Application(ctx, apps[0]); ErrorCode(err) != CodeNotFound {
+		t.Fatalf("an application nobody owns was stored: %v", err)
+	}
+	var parts []int
+	mu.Lock()
+	for _, app := range apps {
+		owned[Partition(app)] = true
+		parts = append(parts, Partition(app))
+	}
+	mu.Unlock()
+	done := make(chan []int, 1)
+	r.projector.Acquired(parts, 0, func(ctx context.Context) {
+		var n []int
+		for _, app := range apps {
+			got, err := store.Application(ctx, app)
+			if err != nil {
+				t.Errorf("%s not stored when the follow-up runs: %v", app, err)
+				continue
+			}
+			n = append(n, len(got.Events))
+		}
+		done <- n
+	})
+	select {
+	case n := <-done:
+		if len(n) != len(apps) {
+			t.Fatalf("stored %v of %d applications", n, len(apps))
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the acquisition's follow-up never ran")
+	}
+	if err := r.projector.Settled(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
