@@ -434,26 +434,27 @@ func (m *Manager) pass(ctx context.Context, timeout time.Duration) (Change, []in
 	expires := now.Add(m.ttl)
 	for _, p := range sortedKeys(m.held) {
 		d := stored[p]
-		if d.Owner != m.replica || d.Expires.UnixMilli() != expires.UnixMilli() {
+		// A renewal confirmed after the lease's deadline does not count: another replica
+		// may have read the lease as expired before the renewal landed, and taken it.
+		// Confirmed in time, the renewal was written before the old expiry, so any
+		// replica reading the lease after that expiry sees it renewed.
+		if d.Owner != m.replica || d.Expires.UnixMilli() != expires.UnixMilli() ||
+			m.now().UnixNano() >= m.deadline[p].Load() {
 			m.drop(p)
 			c.Lost = append(c.Lost, p)
 			continue
 		}
-		// The store has held the lease for this replica without a gap (nobody else can
-		// have taken it and given it back), so it stays owned even if its deadline
-		// passed while the renewal was in flight.
 		m.deadline[p].Store(expires.Add(-m.margin).UnixNano())
 	}
 	lostNow := slices.Clone(c.Lost)
 
 	live := 0
 	for _, d := range docs {
-		if d.Kind != kindReplica {
-			continue
-		}
-		if d.Owner == m.replica || d.Expires.After(now) {
+		switch {
+		case d.Kind == kindReplica && (d.Owner == m.replica || d.Expires.After(now)):
 			live++
-		} else if now.Sub(d.Expires) > 10*m.ttl {
+		case d.Kind == kindReplica && now.Sub(d.Expires) > 10*m.ttl, // long dead
+			d.Kind == kindClaim && now.Sub(d.Expires) > m.ttl: // left behind by a failed take
 			m.forget(ctx, d)
 		}
 	}

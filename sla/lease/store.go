@@ -14,9 +14,11 @@ import (
 const (
 	kindPartition = "partition"
 	kindReplica   = "replica"
+	kindClaim     = "claim"
 )
 
-// leaseDoc is a partition's lease or a replica's heartbeat (Owner is then the replica).
+// leaseDoc is a partition's lease, a replica's heartbeat (Owner is then the replica) or
+// a claim on one generation of a lease (Owner is the claimant).
 type leaseDoc struct {
 	ID        string    `bson:"_id"`
 	Kind      string    `bson:"kind"`
@@ -29,6 +31,7 @@ type leaseDoc struct {
 
 func partitionDocID(p int) string                { return fmt.Sprintf("partition-%02d", p) }
 func replicaDocID(id string) string              { return "replica-" + id }
+func claimDocID(d leaseDoc) string               { return fmt.Sprintf("claim-%s-%d", d.ID, d.Gen) }
 func byID(id string) bson.D                      { return bson.D{{Key: "_id", Value: id}} }
 func withField(f bson.D, k string, v any) bson.D { return append(f, bson.E{Key: k, Value: v}) }
 
@@ -47,13 +50,12 @@ func (m *Manager) beat(ctx context.Context, expires time.Time) error {
 	return err
 }
 
-// forget removes the heartbeat of a replica that has been dead for long, unless it
-// has been renewed since it was read.
+// forget removes a heartbeat or claim read as d, unless it has been renewed since.
 func (m *Manager) forget(ctx context.Context, d leaseDoc) {
 	ctx, cancel := context.WithTimeout(ctx, m.ttl/2)
 	defer cancel()
 	if _, err := m.coll.DeleteOne(ctx, withField(byID(d.ID), "expires", d.Expires)); err != nil {
-		m.log.Debug("remove a dead replica's heartbeat", "err", err, "heartbeat", d.ID)
+		m.log.Debug("remove a stale lease document", "err", err, "id", d.ID)
 	}
 }
 
@@ -82,31 +84,46 @@ func (m *Manager) mine(ps []int) bson.D {
 // take acquires the leases on ps as read in stored, each provided nobody wrote it since
 // (its generation is unchanged); a partition without a document is created. It returns
 // the partitions taken, with their previous owner's Mark, even with an error.
+//
+// Replicas racing for a lease first insert a claim on the generation they read: the
+// unique _id lets one of them win on any store, even one whose updates are not atomic.
+// The winner's update still names the generation, which fails if the lease changed
+// since it was read. Claims are removed right after; one left behind expires with the TTL.
 func (m *Manager) take(ctx context.Context, ps []int, stored map[int]leaseDoc, expires time.Time) ([]Taken, error) {
 	var taken []Taken
+	var claims []string
 	var unchanged bson.A
+	defer func() {
+		if len(claims) > 0 {
+			_, _ = m.coll.DeleteMany(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: claims}}}})
+		}
+	}()
 	for _, p := range ps {
 		d, ok := stored[p]
+		var err error
 		if ok {
-			unchanged = append(unchanged, bson.D{{Key: "_id", Value: d.ID}, {Key: "gen", Value: d.Gen}})
-			continue
+			claim := claimDocID(d)
+			_, err = m.coll.InsertOne(ctx, leaseDoc{ID: claim, Kind: kindClaim, Partition: p, Owner: m.replica, Expires: expires})
+			if err == nil {
+				claims = append(claims, claim)
+				unchanged = append(unchanged, bson.D{{Key: "_id", Value: d.ID}, {Key: "gen", Value: d.Gen}})
+			}
+		} else {
+			_, err = m.coll.InsertOne(ctx, leaseDoc{
+				ID: partitionDocID(p), Kind: kindPartition, Partition: p,
+				Owner: m.replica, Expires: expires, Gen: 1,
+			})
+			if err == nil {
+				taken = append(taken, Taken{Partition: p})
+			}
 		}
-		_, err := m.coll.InsertOne(ctx, leaseDoc{
-			ID: partitionDocID(p), Kind: kindPartition, Partition: p,
-			Owner: m.replica, Expires: expires, Gen: 1,
-		})
-		switch {
-		case mongo.IsDuplicateKeyError(err): // another replica was first
-		case err != nil:
+		if err != nil && !mongo.IsDuplicateKeyError(err) { // a duplicate: another replica was first
 			return taken, err
-		default:
-			taken = append(taken, Taken{Partition: p})
 		}
 	}
 	if len(unchanged) == 0 {
 		return taken, nil
 	}
-	// One write for all: an update matching {_id, gen} is atomic per document.
 	_, err := m.coll.UpdateMany(ctx, bson.D{{Key: "$or", Value: unchanged}}, bson.D{
 		{Key: "$set", Value: bson.D{{Key: "owner", Value: m.replica}, {Key: "expires", Value: expires}}},
 		{Key: "$inc", Value: bson.D{{Key: "gen", Value: int64(1)}}},
