@@ -496,3 +496,60 @@ func csvCell(g map[string]any, col string) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// BenchmarkScoresByJob measures GET /v1/scores?group_by=job in process, over loopback,
+// for 2,000 jobs (about a megabyte of JSON): the query, the names, the JSON and HTTP.
+// The groups hold fewer applications than the bench's (cmd/goodwill-bench), so the
+// query's part is smaller.
+// Run with: go test -run '^$' -bench ScoresByJob -benchmem ./service
+func BenchmarkScoresByJob(b *testing.B) {
+	const jobs, appsPerJob = 2000, 2
+	srv := servicetest.Start(b, nil, service.Options{Now: func() time.Time { return scoresNow }})
+	var items []map[string]any
+	post := func() {
+		if r := srv.Do(b, http.MethodPost, "/v1/interactions", servicetest.AdminKey, map[string]any{"interactions": items}); r.Status != http.StatusCreated {
+			b.Fatalf("seed: %d %s", r.Status, r.Body)
+		}
+		items = items[:0]
+	}
+	for i := range jobs * appsPerJob {
+		app, job := fmt.Sprintf("app-%05d", i), fmt.Sprintf("job-%04d", i%jobs)
+		received := time.Date(2031, 2, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(i%(40*24)) * time.Hour)
+		add := func(kind string, at time.Time, extra map[string]any) {
+			it := map[string]any{"application_id": app, "candidate_id": "cand-" + app, "kind": kind,
+				"occurred_at": at.Format(time.RFC3339), "external_id": fmt.Sprintf("%s-%d", app, len(items))}
+			for k, v := range extra {
+				it[k] = v
+			}
+			items = append(items, it)
+		}
+		add("application_received", received, map[string]any{"recruiter_id": fmt.Sprintf("rec-%03d", i%200),
+			"job_id": job, "job": map[string]any{"title": "Job title " + job}})
+		if i%7 != 0 {
+			add("message", received.Add(time.Duration(i%50)*time.Hour), map[string]any{"direction": "outbound", "channel": "email"})
+		}
+		if i%3 == 0 {
+			add("rejected", received.Add(96*time.Hour), map[string]any{"candidate_notified": i%2 == 0})
+		}
+		if len(items) > 900 {
+			post()
+		}
+	}
+	post()
+	url := "/v1/scores?group_by=job&" + scoresPeriod
+	servicetest.Eventually(b, time.Minute, "every application in the book", func() bool {
+		org := srv.Do(b, http.MethodGet, "/v1/scores?group_by=org&"+scoresPeriod, servicetest.AdminKey, nil)
+		var out struct{ Groups []scores.Group }
+		return json.Unmarshal(org.Body, &out) == nil && len(out.Groups) == 1 && out.Groups[0].Applications == jobs*appsPerJob
+	})
+	key := srv.NewKey(b, "viewer", "")
+	size := 0
+	for b.Loop() {
+		r := srv.Do(b, http.MethodGet, url, key, nil)
+		if r.Status != http.StatusOK {
+			b.Fatalf("%d %s", r.Status, r.Body)
+		}
+		size = len(r.Body)
+	}
+	b.SetBytes(int64(size))
+}

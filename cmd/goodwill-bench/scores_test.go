@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/goodwillhq/goodwill/service/storage"
 )
 
 // TestScoresSmoke runs the scores section over a few hundred applications and checks
@@ -19,22 +17,14 @@ func TestScoresSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	store, err := storage.Open(ctx, storage.Options{DataDir: dir, DB: "bench"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close(context.Background())
-	if err := store.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r, err := runScores(ctx, store, "smoke", 300, 5, 1, io.Discard)
+	r, err := runScores(ctx, "smoke", 300, 5, 1, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.inPeriod == 0 || r.orgApplications != r.inPeriod {
 		t.Errorf("the org group counts %d applications, the generator received %d in the period", r.orgApplications, r.inPeriod)
 	}
-	if r.interactions < 5*r.apps || r.transitions == 0 {
+	if r.interactions < 5*r.apps || r.transitions == 0 || r.start <= 0 {
 		t.Errorf("%d interactions and %d transitions for %d applications", r.interactions, r.transitions, r.apps)
 	}
 	for _, c := range r.cases {
