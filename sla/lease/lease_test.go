@@ -183,11 +183,11 @@ func heartbeats(t *testing.T, coll *mongo.Collection) int64 {
 
 func TestShare(t *testing.T) {
 	for _, tc := range []struct{ partitions, live, want int }{
-		{64, 1, 64}, // alone: everything
-		{64, 2, 32}, // even split
-		{64, 3, 22}, // rounded up so that every partition has room
-		{64, 0, 64}, // no heartbeat read yet counts as alone
-		{64, 100, 1},
+		{64, 1, 64},  // alone: everything
+		{64, 2, 32},  // even split
+		{64, 3, 22},  // rounded up so that every partition has room
+		{64, 0, 64},  // no heartbeat read yet counts as alone
+		{64, 100, 1}, // more replicas than partitions: one each, some idle
 	} {
 		if got := share(tc.partitions, tc.live); got != tc.want {
 			t.Errorf("share(%d, %d) = %d, want %d", tc.partitions, tc.live, got, tc.want)
@@ -242,6 +242,55 @@ func TestSingleReplicaOwnsAllAndReleasesOnClose(t *testing.T) {
 	}
 	if n := heartbeats(t, coll); n != 0 {
 		t.Fatalf("%d heartbeats after Close, want 0", n)
+	}
+}
+
+func TestStaleDocumentsAreIgnoredAndRemoved(t *testing.T) {
+	coll := storagetest.NewDB(t).Collection("leases")
+	ctx := context.Background()
+	long := time.Now().Add(-11 * testTTL)
+	for _, d := range []leaseDoc{
+		{ID: replicaDocID("gone"), Kind: kindReplica, Owner: "gone", Expires: long},                              // dead for long
+		{ID: replicaDocID("late"), Kind: kindReplica, Owner: "late", Expires: time.Now().Add(-time.Millisecond)}, // just expired
+		{ID: "claim-partition-03-7", Kind: kindClaim, Partition: 3, Owner: "gone", Expires: long},                // left by a failed take
+		{ID: partitionDocID(3), Kind: kindPartition, Partition: 3, Owner: "gone", Expires: long, Mark: 9, Gen: 7},
+	} {
+		if _, err := coll.InsertOne(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, rec := newManager(t, coll, "a", nil)
+	start(t, m)
+	// Neither expired heartbeat counts as a live replica: a takes everything, including
+	// the expired lease, whose claim left behind does not block it.
+	if got := m.Owned(); !slices.Equal(got, all()) {
+		t.Fatalf("Owned = %v, want all", got)
+	}
+	_, taken := rec.net()
+	for _, tk := range taken {
+		want := int64(0) // a new document
+		if tk.Partition == 3 {
+			want = 9 // the dead owner's
+		}
+		if tk.Mark != want {
+			t.Fatalf("partition %d came with mark %d, want %d", tk.Partition, tk.Mark, want)
+		}
+	}
+	for _, tc := range []struct {
+		id   string
+		want int64
+	}{
+		{replicaDocID("gone"), 0},   // removed
+		{replicaDocID("late"), 1},   // kept: its replica may come back
+		{"claim-partition-03-7", 0}, // removed
+	} {
+		n, err := coll.CountDocuments(ctx, byID(tc.id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("%s: %d documents, want %d", tc.id, n, tc.want)
+		}
 	}
 }
 
@@ -368,6 +417,31 @@ func TestMarkAtReleaseReachesNextOwner(t *testing.T) {
 			t.Fatalf("partition %d reached b with mark %d, want 77", tk.Partition, tk.Mark)
 		}
 	}
+}
+
+func TestLeaseEndsOnLocalClockAndIsTakenAgain(t *testing.T) {
+	coll := storagetest.NewDB(t).Collection("leases")
+	var offset atomic.Int64 // added to the real clock
+	m := New(Config{Collection: coll, Replica: "a", Partitions: testPartitions, TTL: testTTL,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	rec := &recorder{m: m}
+	m.OnChange(rec.record)
+	t.Cleanup(func() { rec.check(t) })
+	start(t, m)
+
+	// Jumping the clock past TTL − TTL/4 after the last renewal ends every lease at
+	// once, without waiting for the loop.
+	offset.Store(int64(testTTL))
+	if got := m.Owned(); len(got) != 0 {
+		t.Fatalf("still owns %v after its deadline", got)
+	}
+	waitFor(t, 4*testTTL, "all reported lost", func() bool { return len(rec.lost()) == testPartitions }, nil)
+	// The stored leases have expired on the new clock too, so the next renewal takes
+	// them again, reported as acquired.
+	waitFor(t, 4*testTTL, "all taken again", func() bool {
+		got, _ := rec.net()
+		return slices.Equal(got, all()) && slices.Equal(m.Owned(), all())
+	}, nil)
 }
 
 func TestStoreDownLosesPartitionsByDeadline(t *testing.T) {

@@ -94,9 +94,12 @@ func (m *Manager) take(ctx context.Context, ps []int, stored map[int]leaseDoc, e
 	var claims []string
 	var unchanged bson.A
 	defer func() {
-		if len(claims) > 0 {
-			_, _ = m.coll.DeleteMany(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: claims}}}})
+		if len(claims) == 0 {
+			return
 		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.ttl/2)
+		defer cancel()
+		_, _ = m.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: claims}}}})
 	}()
 	for _, p := range ps {
 		d, ok := stored[p]
