@@ -65,6 +65,9 @@ type Projector struct {
 	// hands them on; what a failure leaves here goes with the next Apply's own.
 	untold map[string]Application
 
+	unsure func() bool // see SetUnsure
+	gaveUp bool        // an Apply was given up when stopping
+
 	// shared is set when several replicas share the store (shared.go).
 	shared   *sharing
 	requests chan func()
@@ -148,6 +151,7 @@ func (p *Projector) run() {
 					p.applyRetrying(p.gather(batch))
 				default:
 					p.saveMark(context.Background(), true)
+					p.saveClean()
 					return
 				}
 			}
@@ -191,6 +195,7 @@ func (p *Projector) applyRetrying(items []Interaction) {
 		p.log.Warn("projector: apply failed; retrying", "err", err, "items", len(items))
 		select {
 		case <-p.stopping:
+			p.gaveUp = true
 			return
 		case <-time.After(backoff):
 		}
@@ -610,6 +615,26 @@ func upsertByID(ctx context.Context, coll *mongo.Collection, id string, update b
 // projectorMark is the stored high-water mark.
 type projectorMark struct {
 	Mark time.Time `bson:"mark"`
+	// Clean is set when the projector stopped with everything fed applied, and no
+	// write of the log left unsure: the next start then has nothing to catch up. It
+	// is cleared at start, so that a crash is never taken for a clean stop.
+	Clean bool `bson:"clean"`
+}
+
+// SetUnsure tells the projector how to learn, when it stops, whether some write of
+// the log may have been stored without reaching it (Writer.Unsure).
+func (p *Projector) SetUnsure(f func() bool) { p.unsure = f }
+
+// saveClean records a clean stop, unless an Apply was given up or a write is unsure.
+func (p *Projector) saveClean() {
+	if p.gaveUp || (p.unsure != nil && p.unsure()) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := upsertByID(ctx, p.store.meta, "projector", bson.M{"$set": bson.M{"clean": true}}); err != nil {
+		p.log.Warn("projector: recording a clean stop failed; the next start catches up", "err", err)
+	}
 }
 
 // saveMark stores the mark, at most once a second unless forced.
@@ -639,6 +664,16 @@ func (p *Projector) catchUp(ctx context.Context) error {
 	err := p.store.meta.FindOne(ctx, bson.M{"_id": "projector"}).Decode(&m)
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 		return Unavailable("read the projector mark", err)
+	}
+	if err == nil {
+		// From here on, a stop that is not clean must make the next start catch up.
+		if err := upsertByID(ctx, p.store.meta, "projector", bson.M{"$set": bson.M{"clean": false}}); err != nil {
+			return Unavailable("clear the projector's clean stop", err)
+		}
+		if m.Clean {
+			p.log.Info("projector: the last stop was clean; nothing to catch up")
+			return nil
+		}
 	}
 	filter := bson.M{}
 	if !m.Mark.IsZero() {

@@ -234,3 +234,51 @@ func TestProjectorTellsInChunks(t *testing.T) {
 		t.Fatalf("consumer called with %v applications, want %v", sizes, want)
 	}
 }
+
+// TestProjectorCleanStop: after a clean stop, a start reads nothing of the log; after
+// a crash (no Close), the next start catches up with what was logged.
+func TestProjectorCleanStop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	first, store := newProjector(t, now)
+	if err := first.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	in := func(app string) Input {
+		return Input{ApplicationID: app, CandidateID: "c-" + app, Kind: "application_received",
+			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: app}
+	}
+	fed := stored(t, now, in("a-fed"))
+	if _, err := store.insert(ctx, fed); err != nil {
+		t.Fatal(err)
+	}
+	first.Feed(fed)
+	if err := first.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Logged but never fed: only a catch-up applies it.
+	unfed := stored(t, now, in("a-unfed"))
+	if _, err := store.insert(ctx, unfed); err != nil {
+		t.Fatal(err)
+	}
+	start := func() {
+		t.Helper()
+		p := NewProjector(store, first.guard, first.log, first.now)
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Close(ctx) })
+	}
+	start() // after a clean stop: no catch-up
+	if _, err := store.Application(ctx, "a-fed"); err != nil {
+		t.Fatalf("the fed application: %v", err)
+	}
+	if _, err := store.Application(ctx, "a-unfed"); ErrorCode(err) != CodeNotFound {
+		t.Fatalf("a start after a clean stop read the log: %v", err)
+	}
+	start() // the previous one never stopped: a crash, so this one catches up
+	if _, err := store.Application(ctx, "a-unfed"); err != nil {
+		t.Fatalf("a start after a crash did not catch up: %v", err)
+	}
+}

@@ -56,6 +56,7 @@ type Writer struct {
 
 	susMu       sync.Mutex
 	suspects    []Interaction // of failed writes, possibly stored
+	dropped     bool          // suspects were dropped: only a catch-up finds them
 	reconciling bool
 }
 
@@ -221,6 +222,7 @@ func (w *Writer) suspect(items []Interaction, results []insertResult) {
 	w.susMu.Lock()
 	defer w.susMu.Unlock()
 	if len(w.suspects)+len(unsure) > maxSuspects {
+		w.dropped = true
 		return // the next start's catch-up repairs what is dropped here
 	}
 	w.suspects = append(w.suspects, unsure...)
@@ -228,6 +230,14 @@ func (w *Writer) suspect(items []Interaction, results []insertResult) {
 		w.reconciling = true
 		go w.reconcile()
 	}
+}
+
+// Unsure reports whether some failed write may have been stored without its batch
+// reaching onCommit yet.
+func (w *Writer) Unsure() bool {
+	w.susMu.Lock()
+	defer w.susMu.Unlock()
+	return w.dropped || w.reconciling || len(w.suspects) > 0
 }
 
 // reconcile looks up suspected items by key until the store answers for each.

@@ -176,6 +176,7 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 	s.writer = interactions.NewWriter(s.interactions, guard, s.projector.Feed)
+	s.projector.SetUnsure(s.writer.Unsure)
 	s.eraser = interactions.NewEraser(s.interactions, guard, s.log, s.now)
 	// Webhooks: the delivery log, its indexes, and erasure of the raw payloads it keeps.
 	s.deliveries = webhooks.NewStore(db)
