@@ -500,11 +500,13 @@ func csvCell(g map[string]any, col string) string {
 // BenchmarkScoresByJob measures GET /v1/scores?group_by=job in process, over loopback,
 // for 2,000 jobs (about a megabyte of JSON): the query, the names, the JSON and HTTP.
 // The groups hold fewer applications than the bench's (cmd/goodwill-bench), so the
-// query's part is smaller.
+// query's part is smaller. The server runs on an embedded store of its own, as
+// goodwill serve does by default.
 // Run with: go test -run '^$' -bench ScoresByJob -benchmem ./service
 func BenchmarkScoresByJob(b *testing.B) {
 	const jobs, appsPerJob = 2000, 2
-	srv := servicetest.Start(b, nil, service.Options{Now: func() time.Time { return scoresNow }})
+	own := map[string]string{"GOODWILL_MONGODB_URI": "", "GOODWILL_DATA_DIR": b.TempDir()}
+	srv := servicetest.Start(b, own, service.Options{Now: func() time.Time { return scoresNow }})
 	var items []map[string]any
 	post := func() {
 		if r := srv.Do(b, http.MethodPost, "/v1/interactions", servicetest.AdminKey, map[string]any{"interactions": items}); r.Status != http.StatusCreated {

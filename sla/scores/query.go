@@ -33,6 +33,7 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 	a := newAcc(now, false)
 	switch q.GroupBy {
 	case ByRecruiter: // in the order of their ids, as returned
+		groups = make([]Group, 0, len(b.byRec))
 		for _, r := range b.recruiters.sorted {
 			if int(r) >= len(b.byRec) || b.byRec[r] == nil || !allowed(r) {
 				continue
@@ -65,6 +66,7 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 		}
 	case ByJob:
 		if q.Recruiters == nil {
+			groups = make([]Group, 0, len(b.byJob))
 			for _, j := range b.jobs.sorted {
 				if int(j) >= len(b.byJob) || b.byJob[j] == nil {
 					continue
