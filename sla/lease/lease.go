@@ -81,6 +81,9 @@ type Manager struct {
 
 	// Only the goroutine that renews (or Start and Close while it does not run) uses held.
 	held map[int]bool
+	// unconfirmed holds the expiry (Unix ms) this replica wrote to leases it tried to
+	// take when reading the result failed; the next pass adopts those it finds written.
+	unconfirmed map[int]int64
 
 	mu        sync.Mutex
 	running   bool
@@ -102,16 +105,17 @@ type notice struct {
 // New returns a Manager for cfg; nothing happens until Start.
 func New(cfg Config) *Manager {
 	m := &Manager{
-		coll:       cfg.Collection,
-		replica:    cfg.Replica,
-		partitions: cfg.Partitions,
-		ttl:        cfg.TTL,
-		now:        cfg.Now,
-		log:        cfg.Log,
-		mark:       cfg.Mark,
-		held:       map[int]bool{},
-		releasing:  map[int]bool{},
-		wake:       make(chan struct{}, 1),
+		coll:        cfg.Collection,
+		replica:     cfg.Replica,
+		partitions:  cfg.Partitions,
+		ttl:         cfg.TTL,
+		now:         cfg.Now,
+		log:         cfg.Log,
+		mark:        cfg.Mark,
+		held:        map[int]bool{},
+		unconfirmed: map[int]int64{},
+		releasing:   map[int]bool{},
+		wake:        make(chan struct{}, 1),
 	}
 	if m.ttl <= 0 {
 		m.ttl = DefaultTTL
@@ -166,8 +170,12 @@ func (m *Manager) Start(ctx context.Context) error {
 		for _, p := range held {
 			m.drop(p)
 		}
+		for p := range m.unconfirmed {
+			held = append(held, p)
+		}
 		_ = m.releaseInStore(ctx, slices.Concat(release, held))
 		clear(m.releasing)
+		clear(m.unconfirmed)
 		_, _ = m.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: replicaDocID(m.replica)}})
 		m.mu.Lock()
 		m.running = false
@@ -230,6 +238,10 @@ func (m *Manager) Close(ctx context.Context) error {
 	release := slices.Concat(lost, sortedKeys(m.releasing))
 	clear(m.releasing)
 	m.mu.Unlock()
+	for p := range m.unconfirmed {
+		release = append(release, p)
+	}
+	clear(m.unconfirmed)
 	err := m.releaseInStore(ctx, release)
 	if _, derr := m.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: replicaDocID(m.replica)}}); derr != nil {
 		err = errors.Join(err, fmt.Errorf("remove heartbeat: %w", derr))
@@ -478,6 +490,17 @@ func (m *Manager) pass(ctx context.Context, timeout time.Duration) (Change, []in
 		slices.Sort(c.Lost)
 	}
 
+	// Takes whose result was not read are confirmed now if the store shows them.
+	for p, ms := range m.unconfirmed {
+		d, ok := stored[p]
+		valid := time.UnixMilli(ms).Add(-m.margin).UnixNano()
+		if ok && !m.held[p] && d.Owner == m.replica && d.Expires.UnixMilli() == ms && m.now().UnixNano() < valid {
+			m.hold(p, valid)
+			c.Acquired = append(c.Acquired, Taken{Partition: p, Mark: d.Mark}) // a take keeps the mark
+		}
+	}
+	clear(m.unconfirmed)
+
 	if len(m.held) < target {
 		m.mu.Lock()
 		var candidates []int
@@ -502,12 +525,18 @@ func (m *Manager) pass(ctx context.Context, timeout time.Duration) (Change, []in
 		for _, t := range taken {
 			m.hold(t.Partition, expires.Add(-m.margin).UnixNano())
 		}
-		c.Acquired = taken
+		c.Acquired = append(c.Acquired, taken...)
 		sortAcquired(c.Acquired)
 		if err != nil {
+			for _, p := range candidates {
+				if !m.held[p] {
+					m.unconfirmed[p] = expires.UnixMilli()
+				}
+			}
 			return c, release, fmt.Errorf("take partitions: %w", err)
 		}
 	}
+	sortAcquired(c.Acquired)
 	return c, release, nil
 }
 

@@ -294,6 +294,42 @@ func TestStaleDocumentsAreIgnoredAndRemoved(t *testing.T) {
 	}
 }
 
+func TestUnconfirmedTakeIsAdoptedWhenStored(t *testing.T) {
+	coll := storagetest.NewDB(t).Collection("leases")
+	ctx := context.Background()
+	expires := time.Now().Add(testTTL).Truncate(time.Millisecond)
+	for _, d := range []leaseDoc{
+		// Written by a's take whose result a could not read.
+		{ID: partitionDocID(5), Kind: kindPartition, Partition: 5, Owner: "a", Expires: expires, Mark: 3, Gen: 2},
+		// Written by a's take too, but with another expiry: a late renewal, not a take.
+		{ID: partitionDocID(6), Kind: kindPartition, Partition: 6, Owner: "a", Expires: expires.Add(time.Millisecond), Gen: 2},
+	} {
+		if _, err := coll.InsertOne(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := New(Config{Collection: coll, Replica: "a", Partitions: testPartitions, TTL: testTTL})
+	m.unconfirmed[5] = expires.UnixMilli()
+	m.unconfirmed[6] = expires.UnixMilli()
+	c, _, err := m.pass(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]Taken{}
+	for _, tk := range c.Acquired {
+		got[tk.Partition] = tk
+	}
+	if tk, ok := got[5]; !ok || tk.Mark != 3 || !m.Owns(5) {
+		t.Errorf("partition 5: taken %+v (reported %v), owned %v; want it adopted with mark 3", tk, ok, m.Owns(5))
+	}
+	if _, ok := got[6]; ok || m.Owns(6) {
+		t.Errorf("partition 6 adopted though its expiry is not the one the take wrote")
+	}
+	if len(c.Acquired) != testPartitions-1 {
+		t.Errorf("acquired %d partitions, want all but 6", len(c.Acquired))
+	}
+}
+
 func TestTwoReplicasSplitFairly(t *testing.T) {
 	coll := storagetest.NewDB(t).Collection("leases")
 	a, recA := newManager(t, coll, "a", nil)

@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 const (
@@ -101,33 +102,38 @@ func (m *Manager) take(ctx context.Context, ps []int, stored map[int]leaseDoc, e
 		defer cancel()
 		_, _ = m.coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: claims}}}})
 	}()
+	var newLeases, newClaims []leaseDoc
 	for _, p := range ps {
-		d, ok := stored[p]
-		var err error
-		if ok {
-			claim := claimDocID(d)
-			_, err = m.coll.InsertOne(ctx, leaseDoc{ID: claim, Kind: kindClaim, Partition: p, Owner: m.replica, Expires: expires})
-			if err == nil {
-				claims = append(claims, claim)
-				unchanged = append(unchanged, bson.D{{Key: "_id", Value: d.ID}, {Key: "gen", Value: d.Gen}})
-			}
+		if d, ok := stored[p]; ok {
+			newClaims = append(newClaims, leaseDoc{ID: claimDocID(d), Kind: kindClaim, Partition: p, Owner: m.replica, Expires: expires})
 		} else {
-			_, err = m.coll.InsertOne(ctx, leaseDoc{
-				ID: partitionDocID(p), Kind: kindPartition, Partition: p,
-				Owner: m.replica, Expires: expires, Gen: 1,
-			})
-			if err == nil {
-				taken = append(taken, Taken{Partition: p})
-			}
+			newLeases = append(newLeases, leaseDoc{ID: partitionDocID(p), Kind: kindPartition, Partition: p, Owner: m.replica, Expires: expires, Gen: 1})
 		}
-		if err != nil && !mongo.IsDuplicateKeyError(err) { // a duplicate: another replica was first
-			return taken, err
+	}
+	inserted, err := m.insertEach(ctx, newLeases)
+	for i, ok := range inserted {
+		if ok {
+			taken = append(taken, Taken{Partition: newLeases[i].Partition})
 		}
+	}
+	if err != nil {
+		return taken, err
+	}
+	inserted, err = m.insertEach(ctx, newClaims)
+	for i, ok := range inserted {
+		if ok {
+			d := stored[newClaims[i].Partition]
+			claims = append(claims, newClaims[i].ID)
+			unchanged = append(unchanged, bson.D{{Key: "_id", Value: d.ID}, {Key: "gen", Value: d.Gen}})
+		}
+	}
+	if err != nil {
+		return taken, err
 	}
 	if len(unchanged) == 0 {
 		return taken, nil
 	}
-	_, err := m.coll.UpdateMany(ctx, bson.D{{Key: "$or", Value: unchanged}}, bson.D{
+	_, err = m.coll.UpdateMany(ctx, bson.D{{Key: "$or", Value: unchanged}}, bson.D{
 		{Key: "$set", Value: bson.D{{Key: "owner", Value: m.replica}, {Key: "expires", Value: expires}}},
 		{Key: "$inc", Value: bson.D{{Key: "gen", Value: int64(1)}}},
 	})
@@ -147,6 +153,39 @@ func (m *Manager) take(ctx context.Context, ps []int, stored map[int]leaseDoc, e
 		}
 	}
 	return taken, nil
+}
+
+// insertEach inserts docs in one request and reports which were inserted; a document
+// whose _id is taken already is not an error.
+func (m *Manager) insertEach(ctx context.Context, docs []leaseDoc) ([]bool, error) {
+	inserted := make([]bool, len(docs))
+	if len(docs) == 0 {
+		return inserted, nil
+	}
+	_, err := m.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	var bulk mongo.BulkWriteException
+	switch {
+	case err == nil:
+		for i := range inserted {
+			inserted[i] = true
+		}
+		return inserted, nil
+	case !errors.As(err, &bulk) || bulk.WriteConcernError != nil:
+		return inserted, err // what was inserted is not known
+	}
+	for i := range inserted {
+		inserted[i] = true
+	}
+	var others []error
+	for _, we := range bulk.WriteErrors {
+		if we.Index >= 0 && we.Index < len(docs) {
+			inserted[we.Index] = false
+		}
+		if !mongo.IsDuplicateKeyError(we.WriteError) {
+			others = append(others, we.WriteError)
+		}
+	}
+	return inserted, errors.Join(others...)
 }
 
 // releaseInStore frees this replica's leases on ps, storing the current Mark, so that
