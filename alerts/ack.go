@@ -53,26 +53,31 @@ func (d *Dispatcher) changeState(ctx context.Context, id string, f func(*Alert, 
 		}
 		stored = &a
 	}
-	return d.live.change(ctx, id, stored, func(a *Alert) error { return f(a, now) },
-		func(ctx context.Context, a *Alert) error {
-			if err := d.cfg.Store.saveState(ctx, a); err != nil {
-				return err
-			}
-			if a.EscalateAt != nil {
-				return d.cfg.Store.saveDeliveries(ctx, a)
-			}
-			return nil
-		})
+	return d.live.change(ctx, id, stored, func(a *Alert) error { return f(a, now) }, d.cfg.Store.saveState)
 }
 
 // Command acts on an SMS reply from a recruiter's phone: "ACK" or "SNOOZE 2h" on
 // their latest open alert, "ACK <code>" on the one with that code. It returns the
-// alert acted on, and false when there was none.
+// alert acted on, and false when there was none. With several replicas the alerts are
+// looked for in the store, since the reply may reach a replica that does not hold
+// them.
 func (d *Dispatcher) Command(ctx context.Context, recruiterID, verb, code string, dur time.Duration) (Alert, bool, error) {
-	candidates := d.live.matching(func(a *Alert) bool {
+	match := func(a *Alert) bool {
 		return a.RecruiterID == recruiterID && a.State != StateResolved && a.State != StateAcknowledged &&
 			(code == "" || strings.EqualFold(a.Code, code))
-	})
+	}
+	var candidates []Alert
+	if d.shared() {
+		for _, state := range []State{StateOpen, StateSnoozed} {
+			list, err := d.cfg.Store.List(ctx, Filter{RecruiterIDs: []string{recruiterID}, State: state})
+			if err != nil {
+				return Alert{}, false, err
+			}
+			candidates = append(candidates, slices.DeleteFunc(list, func(a Alert) bool { return !match(&a) })...)
+		}
+	} else {
+		candidates = d.live.matching(match)
+	}
 	if len(candidates) == 0 {
 		return Alert{}, false, nil
 	}

@@ -74,6 +74,10 @@ type Alert struct {
 	AcknowledgedAt   *time.Time `bson:"acknowledged_at,omitempty" json:"acknowledged_at,omitempty"`
 	ResolvedAt       *time.Time `bson:"resolved_at,omitempty" json:"resolved_at,omitempty"`
 	Resolution       string     `bson:"resolution,omitempty" json:"resolution,omitempty"`
+	// Rev counts the changes made to the alert in memory; the deliveries stored with
+	// it are those of revision Rev, so that a flush document (journal.go) older than
+	// them is not applied over them.
+	Rev int64 `bson:"rev,omitempty" json:"-"`
 }
 
 // AlertID is the unique key of an alert.
@@ -88,20 +92,29 @@ func alertCode(id string) string {
 	return base32.NewEncoding("23456789ABCDEFGHJKLMNPQRSTUVWXYZ").WithPadding(base32.NoPadding).EncodeToString(sum[:])[:4]
 }
 
-// Store keeps alerts in the "alerts" collection, found by _id.
+// Store keeps alerts in the "alerts" collection, found by _id, with what the pipeline
+// writes per flush in "alert_flushes" (journal.go) and the SMS sent in "sms_messages",
+// by Twilio's MessageSid.
 type Store struct {
-	coll   *mongo.Collection
-	counts *mongo.Collection // SMS the provider took, per number and day
+	coll     *mongo.Collection
+	counts   *mongo.Collection // SMS the provider took, per number and day
+	flushes  *mongo.Collection // flushDoc
+	messages *mongo.Collection // smsMessage
 	// known holds the numbers whose counter of knownDay is known to exist, so that
 	// reserveSMS increments those at once and creates the others with one insert.
 	knownMu  sync.Mutex
 	knownDay string
 	known    map[string]bool
+	// since and legacy: mappedSince's answer, once known.
+	sinceMu sync.Mutex
+	since   time.Time
+	legacy  bool
 }
 
 // NewStore returns the alert store over db.
 func NewStore(db *mongo.Database) *Store {
-	return &Store{coll: db.Collection("alerts"), counts: db.Collection("sms_counts")}
+	return &Store{coll: db.Collection("alerts"), counts: db.Collection("sms_counts"),
+		flushes: db.Collection("alert_flushes"), messages: db.Collection("sms_messages")}
 }
 
 // EnsureIndexes creates the indexes the alert list uses on MongoDB.
@@ -124,22 +137,32 @@ func (s *Store) create(ctx context.Context, a *Alert) (bool, error) {
 	return true, nil
 }
 
-// saveDeliveries writes what the pipeline changes: deliveries and escalation. The
-// state is written apart (saveState), so that an acknowledgement and a delivery
-// recorded at the same moment do not undo each other.
+// saveDeliveries writes what the pipeline changes: deliveries and escalation, as of
+// the alert's revision. The state is written apart (saveState), so that an
+// acknowledgement and a delivery recorded at the same moment do not undo each other.
 func (s *Store) saveDeliveries(ctx context.Context, a *Alert) error {
 	return s.set(ctx, a.ID, bson.M{
 		"deliveries": a.Deliveries, "first_delivered_at": a.FirstDeliveredAt,
-		"escalate_at": a.EscalateAt, "escalated": a.Escalated,
+		"escalate_at": a.EscalateAt, "escalated": a.Escalated, "rev": a.Rev,
 	})
 }
 
-// saveState writes what people and clocks change: the state and its times.
+// saveState writes what people and clocks change: the state and its times, and the
+// escalation time a snooze postponed (when there is one).
 func (s *Store) saveState(ctx context.Context, a *Alert) error {
-	return s.set(ctx, a.ID, bson.M{
+	fields := bson.M{
 		"state": a.State, "snoozed_until": a.SnoozedUntil, "acknowledged_at": a.AcknowledgedAt,
 		"resolved_at": a.ResolvedAt, "resolution": a.Resolution,
-	})
+	}
+	if a.EscalateAt != nil {
+		fields["escalate_at"] = a.EscalateAt
+	}
+	return s.set(ctx, a.ID, fields)
+}
+
+// saveEscalated notes that a breach has been escalated.
+func (s *Store) saveEscalated(ctx context.Context, a *Alert) error {
+	return s.set(ctx, a.ID, bson.M{"escalated": a.Escalated})
 }
 
 func (s *Store) set(ctx context.Context, id string, fields bson.M) error {
@@ -160,6 +183,19 @@ func (s *Store) Get(ctx context.Context, id string) (Alert, error) {
 		return a, interactions.Unavailable("find alert", err)
 	}
 	return a, nil
+}
+
+// getMany returns the alerts with these ids that exist, in one read.
+func (s *Store) getMany(ctx context.Context, ids []string) ([]Alert, error) {
+	cur, err := s.coll.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	if err != nil {
+		return nil, interactions.Unavailable("read alerts", err)
+	}
+	var out []Alert
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, interactions.Unavailable("read alerts", err)
+	}
+	return out, nil
 }
 
 // Filter narrows List.
@@ -208,8 +244,67 @@ func (s *Store) unfinished(ctx context.Context) ([]Alert, error) {
 	return out, err
 }
 
-// reserveSMS adds one to the SMS sent to a number on a day and returns the new count.
-func (s *Store) reserveSMS(ctx context.Context, number, day string) (int, error) {
+// reserveSMS adds one to the day's count of SMS to each of numbers (all different)
+// and returns the new counts, in order. The day's first SMS to a number creates its
+// counter, and the counters a flush creates are one bulk insert; the others are
+// incremented each by _id, side by side.
+func (s *Store) reserveSMS(ctx context.Context, day string, numbers []string) ([]int, error) {
+	counts := make([]int, len(numbers))
+	var fresh []any
+	var freshAt, rest []int
+	for i, n := range numbers {
+		if s.knownCounter(n, day) {
+			rest = append(rest, i)
+			continue
+		}
+		fresh = append(fresh, bson.M{"_id": n + "|" + day, "n": 1})
+		freshAt = append(freshAt, i)
+	}
+	if len(fresh) > 0 {
+		_, err := s.counts.InsertMany(ctx, fresh, options.InsertMany().SetOrdered(false))
+		var bwe mongo.BulkWriteException
+		if err != nil && (!errors.As(err, &bwe) || bwe.WriteConcernError != nil) {
+			return nil, interactions.Unavailable("count SMS", err)
+		}
+		there := map[int]bool{} // counters another sender created first
+		for _, we := range bwe.WriteErrors {
+			if !mongo.IsDuplicateKeyError(we) {
+				return nil, interactions.Unavailable("count SMS", we)
+			}
+			there[we.Index] = true
+		}
+		for j, i := range freshAt {
+			s.setKnown(numbers[i], day, true)
+			if there[j] {
+				rest = append(rest, i)
+			} else {
+				counts[i] = 1
+			}
+		}
+	}
+	errs := make([]error, len(numbers))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(counterWorkers, len(rest)) {
+		wg.Go(func() {
+			for i := range next {
+				counts[i], errs[i] = s.reserveOne(ctx, numbers[i], day)
+			}
+		})
+	}
+	for _, i := range rest {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return counts, errors.Join(errs...)
+}
+
+// counterWorkers is how many SMS counters reserveSMS increments at once.
+const counterWorkers = 8
+
+// reserveOne adds one to the SMS sent to a number on a day and returns the new count.
+func (s *Store) reserveOne(ctx context.Context, number, day string) (int, error) {
 	id := number + "|" + day
 	for range 3 {
 		if !s.knownCounter(number, day) {

@@ -2,9 +2,12 @@ package alerts
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,10 +48,17 @@ const (
 	warningWindow = time.Minute
 	maxAttempts   = 8  // sends of one delivery before it fails for good
 	smsPerDay     = 50 // per number
-	// sendWorkers is how many batches of a flush go through defer … record at once:
+	// sendWorkers is how many messages of a flush are looked up or sent at once:
 	// sends wait on the provider, so a burst of breaches for many recipients goes out
 	// together.
 	sendWorkers = 32
+	// foldWorkers is how many alert documents the fold writes at once, and foldDelay
+	// how long it lets changes gather after a flush before it writes them.
+	foldWorkers = 4
+	foldDelay   = 250 * time.Millisecond
+	// staleFlushes is the age after which a flush document whoever wrote it is
+	// dropped (several replicas): its writer stopped, and its alerts were taken over.
+	staleFlushes = time.Hour
 	// flights is how many flushes may be sending at once: a slow send holds up only
 	// its own address, not the alerts that come due meanwhile.
 	flights = 4
@@ -80,6 +90,12 @@ type Config struct {
 	Zone func() *time.Location
 	Log  *slog.Logger
 	Now  func() time.Time
+	// Owns says whether this process owns an application's alerts, when several
+	// replicas share the store (their SLA partitions, interactions.Partition, are
+	// owned through leases). Nil: it owns everything, as on the embedded store. The
+	// dispatcher sends, retries and escalates only what it owns; Acquired and Lost
+	// tell it when that changes.
+	Owns func(applicationID string) bool
 }
 
 // Dispatcher is the alert pipeline over a durable outbox, a chain of stages with one
@@ -98,63 +114,218 @@ type Config struct {
 //	retry     backoff with jitter, or failed for good (SMS falls back to email)
 //	record    back into the live alerts and the outbox
 //
-// with the batches after group run side by side (ParallelStage). While a flush sends
-// to an address, later flushes leave that address alone and take the others.
+// with the store written in a few calls per flush whatever its size (journal.go) and
+// the messages sent side by side. While a flush sends to an address, later flushes
+// leave that address alone and take the others.
 type Dispatcher struct {
 	cfg     Config
+	id      string // names this dispatcher's flushes
 	live    *liveSet
 	intake  Stage
-	deliver Stage // defer … record, for one batch
+	names   Names
+	emailOn bool
+
+	mu      sync.Mutex
+	flushed []string // flush documents to drop once their alerts are folded
+	flushN  uint64
 
 	wake     chan struct{}
+	foldWake chan struct{}
 	stopping chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+	folded   chan struct{}
 }
 
 // New returns a dispatcher; Start runs it.
 func New(cfg Config) *Dispatcher {
 	d := &Dispatcher{
 		cfg:      cfg,
+		id:       crand.Text()[:10],
 		live:     newLiveSet(),
 		wake:     make(chan struct{}, 1),
+		foldWake: make(chan struct{}, 1),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
+		folded:   make(chan struct{}),
 	}
 	emailOn := cfg.Email != nil && cfg.Mode == "on"
 	d.intake = MultiStage{
 		RouteStage{Directory: cfg.Directory, Mode: cfg.Mode, SMS: cfg.SMS != nil, Email: cfg.Email != nil},
 		DedupeStage{Outbox: cfg.Store},
 	}
-	record := RecordStage{Live: d.live, Outbox: cfg.Store, EscalateAfter: cfg.EscalateAfter, Log: cfg.Log}
-	d.deliver = MultiStage{
-		DeferStage{Directory: cfg.Directory, Zone: cfg.Zone},
-		ThrottleStage{Counter: cfg.Store, PerDay: smsPerDay, Fallback: emailOn},
-		SendStage{SMS: cfg.SMS, Email: cfg.Email, Names: &jobTitles{Names: cfg.Names, now: cfg.Now}, Link: cfg.Link,
-			Journal: record, Log: cfg.Log},
-		RetryStage{MaxAttempts: maxAttempts, Backoff: backoff, Counter: cfg.Store, Fallback: emailOn, Log: cfg.Log},
-		record,
-	}
+	d.names = &jobTitles{Names: cfg.Names, now: cfg.Now}
+	d.emailOn = emailOn
 	return d
 }
 
-// Start loads unfinished alerts and runs the pipeline until Close.
+// Start loads the unfinished alerts it owns (all of them when Config.Owns is nil),
+// with what the flushes not folded yet recorded, and runs the pipeline until Close.
 func (d *Dispatcher) Start(ctx context.Context) error {
-	open, err := d.cfg.Store.unfinished(ctx)
-	if err != nil {
+	if _, _, err := d.cfg.Store.mappedSince(ctx, d.cfg.Now().UTC()); err != nil {
+		return err
+	}
+	if _, err := d.load(ctx, func(a *Alert) bool { return d.owns(a.ApplicationID) }); err != nil {
 		return interactions.Unavailable("load alerts", err)
 	}
-	for _, a := range open {
-		d.live.add(a)
-	}
 	go d.run()
+	go d.folding()
 	return nil
 }
 
-// Close stops the pipeline; unfinished work resumes at the next start.
+// Close stops the pipeline and writes what it recorded to the alerts' documents;
+// unfinished work resumes at the next start.
 func (d *Dispatcher) Close() {
 	d.stopOnce.Do(func() { close(d.stopping) })
 	<-d.done
+	<-d.folded
+}
+
+// Acquired takes over the alerts of SLA partitions (interactions.Partition) this
+// process now owns: those still to be sent, retried, escalated or woken from a
+// snooze are loaded from the store, with what their previous owner recorded in the
+// flushes it did not fold (a message it may have sent is looked up at the provider
+// before it is sent again), and the pipeline looks at them at once. Config.Owns must
+// already say that the partitions are owned. Alerts already held are kept as they are.
+func (d *Dispatcher) Acquired(ctx context.Context, partitions []int) error {
+	in := partitionSet(partitions)
+	n, err := d.load(ctx, func(a *Alert) bool { return in[interactions.Partition(a.ApplicationID)] && d.owns(a.ApplicationID) })
+	if err != nil {
+		return interactions.Unavailable("load alerts", err)
+	}
+	d.cfg.Log.Info("alerts: partitions taken over", "partitions", len(partitions), "alerts", n)
+	d.poke()
+	return nil
+}
+
+// Lost lets go of the alerts of SLA partitions another process owns now: they are
+// dropped from memory. A send in flight finishes, and its outcome is recorded as usual.
+func (d *Dispatcher) Lost(partitions []int) {
+	in := partitionSet(partitions)
+	d.live.drop(func(a *Alert) bool { return in[interactions.Partition(a.ApplicationID)] })
+}
+
+func partitionSet(partitions []int) map[int]bool {
+	in := make(map[int]bool, len(partitions))
+	for _, p := range partitions {
+		in[p] = true
+	}
+	return in
+}
+
+// owns says whether this process sends the alerts of an application.
+func (d *Dispatcher) owns(applicationID string) bool {
+	return d.cfg.Owns == nil || d.cfg.Owns(applicationID)
+}
+
+// shared says whether several replicas may work on the store.
+func (d *Dispatcher) shared() bool { return d.cfg.Owns != nil }
+
+// load puts in the live set the unfinished alerts keep accepts that it does not hold
+// yet, after applying the flush documents not folded, and returns how many it added.
+// Entries of flushes about alerts not loaded (finished since, or another's) are
+// written to the alerts keep accepts; on the embedded store the flush documents are
+// then dropped once folded, and with several replicas those older than staleFlushes.
+func (d *Dispatcher) load(ctx context.Context, keep func(*Alert) bool) (int, error) {
+	open, err := d.cfg.Store.unfinished(ctx)
+	if err != nil {
+		return 0, err
+	}
+	docs, err := d.cfg.Store.flushDocs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	byID := map[string]*Alert{}
+	var kept []Alert
+	for i := range open {
+		if keep(&open[i]) {
+			byID[open[i].ID] = &open[i]
+		}
+	}
+	changed, others := applyFlushes(byID, docs)
+	for _, a := range byID {
+		kept = append(kept, *a)
+	}
+	for id, e := range others {
+		a, err := d.cfg.Store.Get(ctx, id)
+		if interactions.ErrorCode(err) == interactions.CodeNotFound {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if !keep(&a) || e.Rev <= a.Rev {
+			continue
+		}
+		a.Deliveries, a.FirstDeliveredAt, a.EscalateAt, a.Escalated, a.Rev = e.Deliveries, e.FirstDeliveredAt, e.EscalateAt, a.Escalated || e.Escalated, e.Rev
+		if err := d.cfg.Store.saveDeliveries(ctx, &a); err != nil {
+			return 0, err
+		}
+	}
+	n := d.live.addNew(kept, changed)
+	now := d.cfg.Now().UTC()
+	var drop []string
+	for _, doc := range docs {
+		if !d.shared() || doc.By == d.id || doc.At.Before(now.Add(-staleFlushes)) {
+			drop = append(drop, doc.ID)
+		}
+	}
+	d.doneWith(drop...)
+	return n, nil
+}
+
+// doneWith notes flush documents to drop once what they recorded is folded.
+func (d *Dispatcher) doneWith(flushes ...string) {
+	if len(flushes) == 0 {
+		return
+	}
+	d.mu.Lock()
+	d.flushed = append(d.flushed, flushes...)
+	d.mu.Unlock()
+	select {
+	case d.foldWake <- struct{}{}:
+	default:
+	}
+}
+
+// folding writes, a little after each flush, what the flushes recorded to the
+// alerts' own documents, and drops the flush documents; at Close, once more after
+// the last flush.
+func (d *Dispatcher) folding() {
+	defer close(d.folded)
+	for {
+		select {
+		case <-d.stopping:
+			<-d.done
+			d.fold()
+			return
+		case <-d.foldWake:
+		}
+		select {
+		case <-d.stopping:
+		case <-time.After(foldDelay):
+		}
+		d.fold()
+	}
+}
+
+// fold writes the dirty alerts and then drops the flush documents done with before.
+func (d *Dispatcher) fold() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d.mu.Lock()
+	drop := d.flushed
+	d.flushed = nil
+	d.mu.Unlock()
+	if left := d.live.fold(ctx, foldWorkers, d.cfg.Store.saveDeliveries); left > 0 {
+		d.cfg.Log.Warn("alerts: writing alerts failed; retrying", "alerts", left)
+		d.doneWith(drop...)
+		return
+	}
+	if err := d.cfg.Store.dropFlushes(ctx, drop); err != nil {
+		d.cfg.Log.Warn("alerts: dropping flush documents failed; retrying", "err", err)
+		d.doneWith(drop...)
+	}
 }
 
 func (d *Dispatcher) poke() {
@@ -239,43 +410,64 @@ func (d *Dispatcher) run() {
 	}
 }
 
-// flush runs the pipeline once and returns when it is done: when something comes due
-// next (zero: nothing waits).
+// flush runs the pipeline once and folds what it recorded, and returns when it is
+// done: when something comes due next (zero: nothing waits).
 func (d *Dispatcher) flush() time.Time {
 	now, alerts, flight, next := d.take()
 	if len(alerts) > 0 {
 		d.send(now, alerts, flight)
 	}
+	d.fold()
 	return next
 }
 
 // take reads "now" once, escalates what is due and takes the alerts with a delivery
-// due to an address no other flight is sending to, for the flight it returns.
+// due to an address no other flight is sending to, for the flight it returns. With
+// several replicas, the alerts it works on are read again first: an acknowledgement
+// or snooze another replica received stops their escalation or sending.
 func (d *Dispatcher) take() (now time.Time, alerts []Alert, flight uint64, next time.Time) {
 	now = d.cfg.Now().UTC().Truncate(time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d.escalate(ctx, now)
+	if d.shared() {
+		d.live.drop(func(a *Alert) bool { return !d.owns(a.ApplicationID) })
+	}
 	alerts, flight, next = d.live.take(now)
+	if d.shared() {
+		due := d.live.matching(func(a *Alert) bool { return escalationDue(a, now) || snoozeOver(a, now) })
+		ids := make([]string, 0, len(alerts)+len(due))
+		for _, a := range append(due, alerts...) {
+			ids = append(ids, a.ID)
+		}
+		if err := d.refresh(ctx, ids); err != nil {
+			d.cfg.Log.Warn("alerts: reading alerts again failed; retrying", "err", err)
+			d.live.release(flight)
+			return now, nil, flight, now.Add(tick)
+		}
+		alerts = slices.DeleteFunc(alerts, func(a Alert) bool {
+			cur, ok := d.live.get(a.ID)
+			return !ok || cur.State == StateAcknowledged || cur.State == StateResolved
+		})
+	}
+	d.escalate(ctx, now)
 	return now, alerts, flight, next
 }
 
-// send takes what take took through group → defer → … → record, and gives the
-// addresses back, each as soon as its batch is done.
-func (d *Dispatcher) send(now time.Time, alerts []Alert, flight uint64) {
-	defer d.live.release(flight)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	flow := MultiStage{
-		GroupStage{},
-		ParallelStage{Workers: sendWorkers, Log: d.cfg.Log, Stage: releasing{Stage: d.deliver, live: d.live, flight: flight}},
-	}
-	recorded, err := flow.Exec(ctx, now, []Batch{{Alerts: alerts}})
-	if err != nil {
-		d.cfg.Log.Warn("alerts: the pipeline failed; retrying", "err", err)
-	}
-	if len(recorded) > 0 {
-		d.poke() // a fallback added, or a retry due at once
+// deliver is defer → throttle → send, and as each batch's message is done with,
+// retry → record for that batch and its address given back to the live set; then one
+// write for the flush.
+func (d *Dispatcher) deliver(flight uint64) Stage {
+	cfg := d.cfg
+	return MultiStage{
+		DeferStage{Directory: cfg.Directory, Zone: cfg.Zone},
+		ThrottleStage{Counter: cfg.Store, PerDay: smsPerDay, Fallback: d.emailOn},
+		SendStage{SMS: cfg.SMS, Email: cfg.Email, Names: d.names, Link: cfg.Link,
+			Journal: noter{Live: d.live, Outbox: cfg.Store, By: d.id}, Workers: sendWorkers, Log: cfg.Log,
+			Then: releasing{live: d.live, flight: flight, Stage: MultiStage{
+				RetryStage{MaxAttempts: maxAttempts, Backoff: backoff, Counter: cfg.Store, Fallback: d.emailOn, Log: cfg.Log},
+				RecordStage{Live: d.live, EscalateAfter: cfg.EscalateAfter, Log: cfg.Log},
+			}}},
+		WriteStage{Outbox: cfg.Store, By: d.id, Log: cfg.Log},
 	}
 }
 
@@ -296,13 +488,86 @@ func (r releasing) Exec(ctx context.Context, now time.Time, batches []Batch) ([]
 	return r.Stage.Exec(ctx, now, batches)
 }
 
+// refresh reads alerts again from the store, in one read, and brings into the live
+// ones what people changed through other replicas: the state and its times, and a
+// later escalation time (a snooze).
+func (d *Dispatcher) refresh(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	stored, err := d.cfg.Store.getMany(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, s := range stored {
+		_, err := d.live.change(ctx, s.ID, nil, func(a *Alert) error {
+			if a.State == s.State && timeEqual(a.SnoozedUntil, s.SnoozedUntil) &&
+				(s.EscalateAt == nil || a.EscalateAt != nil && !s.EscalateAt.After(*a.EscalateAt)) {
+				return errUnchanged
+			}
+			a.State, a.SnoozedUntil, a.AcknowledgedAt, a.ResolvedAt, a.Resolution =
+				s.State, s.SnoozedUntil, s.AcknowledgedAt, s.ResolvedAt, s.Resolution
+			if s.EscalateAt != nil && (a.EscalateAt == nil || s.EscalateAt.After(*a.EscalateAt)) {
+				a.EscalateAt = s.EscalateAt
+			}
+			return nil
+		}, nil)
+		if err != nil && !errors.Is(err, errUnchanged) && !errors.Is(err, errNotLive) {
+			return err
+		}
+	}
+	return nil
+}
+
+// errUnchanged: nothing to change.
+var errUnchanged = errors.New("alerts: unchanged")
+
+func timeEqual(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+}
+
+// escalationDue says whether a breach is due to escalate at now.
+func escalationDue(a *Alert, now time.Time) bool {
+	return a.State == StateOpen && a.Level == LevelBreached && !a.Escalated && a.EscalateAt != nil && !now.Before(*a.EscalateAt)
+}
+
+// snoozeOver says whether an alert's snooze is over at now.
+func snoozeOver(a *Alert, now time.Time) bool {
+	return a.State == StateSnoozed && a.SnoozedUntil != nil && !now.Before(*a.SnoozedUntil)
+}
+
+// send takes what take took through group → defer → … → record, gives the addresses
+// back, and has the fold write the alerts a little later.
+func (d *Dispatcher) send(now time.Time, alerts []Alert, flight uint64) {
+	defer d.live.release(flight)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d.mu.Lock()
+	d.flushN++
+	flush := fmt.Sprintf("%s-%d", d.id, d.flushN)
+	d.mu.Unlock()
+	batches, _ := GroupStage{}.Exec(ctx, now, []Batch{{Alerts: alerts}})
+	if len(batches) == 0 {
+		return
+	}
+	for i := range batches {
+		batches[i].flush = flush
+	}
+	recorded, err := d.deliver(flight).Exec(ctx, now, batches)
+	if err != nil {
+		d.cfg.Log.Warn("alerts: the pipeline failed; retrying", "err", err)
+	}
+	d.doneWith(flush)
+	if len(recorded) > 0 {
+		d.poke() // a fallback added, or a retry due at once
+	}
+}
+
 // escalate sends breaches nobody acknowledged within the policy's escalate_after
 // (counted from the first delivery; a snooze postpones it) to the recruiter's manager,
 // after ending the snoozes that are over.
 func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
-	woke := d.live.matching(func(a *Alert) bool {
-		return a.State == StateSnoozed && a.SnoozedUntil != nil && !now.Before(*a.SnoozedUntil)
-	})
+	woke := d.live.matching(func(a *Alert) bool { return snoozeOver(a, now) })
 	for _, a := range woke {
 		_, err := d.live.change(ctx, a.ID, nil, func(a *Alert) error {
 			if a.State == StateSnoozed { // not acknowledged meanwhile
@@ -314,9 +579,7 @@ func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
 			d.cfg.Log.Warn("alerts: recording the end of a snooze failed", "alert", a.ID, "err", err)
 		}
 	}
-	due := d.live.matching(func(a *Alert) bool {
-		return a.State == StateOpen && a.Level == LevelBreached && !a.Escalated && a.EscalateAt != nil && !now.Before(*a.EscalateAt)
-	})
+	due := d.live.matching(func(a *Alert) bool { return escalationDue(a, now) })
 	for _, a := range due {
 		owner, err := d.cfg.Directory.Get(ctx, a.OwnerID)
 		if err != nil && interactions.ErrorCode(err) != interactions.CodeNotFound {
@@ -337,7 +600,7 @@ func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
 		_, err = d.live.change(ctx, a.ID, nil, func(a *Alert) error {
 			a.Escalated = true
 			return nil
-		}, d.cfg.Store.saveDeliveries)
+		}, d.cfg.Store.saveEscalated)
 		if err != nil {
 			d.cfg.Log.Warn("alerts: recording an escalation failed", "alert", a.ID, "err", err)
 		}

@@ -3,9 +3,15 @@
 //
 // The Dispatcher is a pipeline of stages with one signature (Stage, over Batch) on a
 // durable outbox (Store): route → dedupe when a transition comes in; group → defer →
-// throttle → send → retry → record at every flush. Each stage is a small type
-// (RouteStage, …, RecordStage) declaring what it needs as a one- or two-method
-// interface; MultiStage chains them and ParallelStage runs batches side by side.
+// throttle → send → retry → record → write at every flush. Each stage is a small type
+// (RouteStage, …, WriteStage) declaring what it needs as a one- or two-method
+// interface; MultiStage chains them. A flush writes to the store in a few calls
+// whatever its size (journal.go), and sends its messages side by side.
+//
+// When several replicas share one MongoDB, each sends the alerts of the SLA
+// partitions it owns (Config.Owns, Dispatcher.Acquired and Lost); acknowledgements and
+// snoozes received by any replica are written to the store and read again by the
+// owner before it sends or escalates.
 //
 // The package also holds what the channels share and the recruiters directory:
 //

@@ -10,10 +10,11 @@ import (
 
 // Erase is the erasure step for alerts: alerts keep no names or contact details of
 // candidates (messages are rendered when sent), but the SMS already sent about them
-// still carry the candidate's name at Twilio, so their bodies are redacted there. It
-// is idempotent: redacting a redacted message does no harm.
+// still carry the candidate's name at Twilio, so their bodies are redacted there, and
+// the mappings from those messages to their alerts are deleted. It is idempotent:
+// redacting a redacted message does no harm.
 func (d *Dispatcher) Erase(ctx context.Context, target interactions.ErasureTarget) error {
-	if d.cfg.SMS == nil || len(target.CandidateIDs) == 0 {
+	if len(target.CandidateIDs) == 0 {
 		return nil
 	}
 	cur, err := d.cfg.Store.coll.Find(ctx, bson.M{"candidate_id": bson.M{"$in": target.CandidateIDs}})
@@ -24,9 +25,17 @@ func (d *Dispatcher) Erase(ctx context.Context, target interactions.ErasureTarge
 	if err := cur.All(ctx, &list); err != nil {
 		return err
 	}
+	var sids []string
 	for _, a := range list {
+		if dirty, ok := d.live.dirtyCopy(a.ID); ok {
+			a = dirty // sent, and not written to the alert yet
+		}
 		for _, dl := range a.Deliveries {
-			if dl.Channel != "sms" || dl.ProviderID == "" {
+			if dl.Channel != ChannelSMS || dl.ProviderID == "" {
+				continue
+			}
+			sids = append(sids, dl.ProviderID)
+			if d.cfg.SMS == nil {
 				continue
 			}
 			if err := d.cfg.SMS.Redact(ctx, dl.ProviderID); err != nil {
@@ -37,5 +46,5 @@ func (d *Dispatcher) Erase(ctx context.Context, target interactions.ErasureTarge
 			}
 		}
 	}
-	return nil
+	return d.cfg.Store.dropMessages(ctx, sids)
 }

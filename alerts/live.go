@@ -24,13 +24,18 @@ type liveSet struct {
 	// at once (its SMS and its email go out in parallel).
 	order [64]sync.Mutex
 	seed  maphash.Seed
+	// dirty holds, by id, alerts whose pipeline fields changed since they were last
+	// written to their own document: recorded in a flush document, and written by
+	// fold. An alert finished meanwhile stays here until then.
+	dirty map[string]Alert
 }
 
 // address is where a delivery goes: a channel and a number, email address or id.
 type address struct{ channel, to string }
 
 func newLiveSet() *liveSet {
-	return &liveSet{alerts: map[string]*Alert{}, taken: map[address]uint64{}, seed: maphash.MakeSeed()}
+	return &liveSet{alerts: map[string]*Alert{}, taken: map[address]uint64{}, seed: maphash.MakeSeed(),
+		dirty: map[string]Alert{}}
 }
 
 // add puts an alert in the set.
@@ -38,6 +43,51 @@ func (l *liveSet) add(a Alert) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.alerts[a.ID] = &a
+}
+
+// addNew puts in the set the alerts it does not hold yet, and marks dirty those of
+// them in dirty; it returns how many it added.
+func (l *liveSet) addNew(alerts []Alert, dirty map[string]bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, a := range alerts {
+		if _, ok := l.alerts[a.ID]; ok {
+			continue
+		}
+		l.alerts[a.ID] = &a
+		if dirty[a.ID] {
+			l.dirty[a.ID] = a.clone()
+		}
+		n++
+	}
+	return n
+}
+
+// drop takes the alerts f accepts out of the set (their dirty changes are still
+// folded).
+func (l *liveSet) drop(f func(*Alert) bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, a := range l.alerts {
+		if f(a) {
+			delete(l.alerts, id)
+		}
+	}
+}
+
+// markSending notes in memory that the deliveries to an address of the alerts given
+// may go out, so that whatever becomes of the flush, the next attempt looks first.
+func (l *liveSet) markSending(channel, to string, ids []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		if a := l.alerts[id]; a != nil {
+			if dl := a.deliveryTo(channel, to); dl != nil {
+				dl.Ambiguous = true
+			}
+		}
+	}
 }
 
 // clone returns a copy of a that shares no memory the pipeline changes.
@@ -85,7 +135,7 @@ func (l *liveSet) take(now time.Time) (out []Alert, flight uint64, next time.Tim
 			next = t
 		}
 	}
-	waiting := func(dl Delivery) bool { return dl.Status == DeliveryPending || dl.Status == DeliveryDeferred }
+	waiting := func(dl Delivery) bool { return dl.waiting() }
 	l.flights++
 	flight = l.flights
 	mine := func(dl Delivery) bool { return l.taken[address{dl.Channel, dl.To}] == flight }
@@ -141,16 +191,20 @@ func (l *liveSet) release(flight uint64, only ...address) {
 	}
 }
 
-// change applies f to the live alert id (or, when it is not live, to stored, which
-// may be nil: then there is nothing to change) and writes the result with save. It
-// returns the alert as changed. An error from f leaves the alert unsaved.
+// change applies f to the live alert id (or, when it is not live, to its dirty copy
+// or else to stored, which may be nil: then there is nothing to change), counts a revision, and writes the
+// result with save; a nil save marks it dirty instead, for fold to write. It returns
+// the alert as changed. An error from f leaves the alert unsaved.
 func (l *liveSet) change(ctx context.Context, id string, stored *Alert, f func(*Alert) error,
 	save func(context.Context, *Alert) error) (Alert, error) {
-	o := &l.order[maphash.String(l.seed, id)%uint64(len(l.order))]
+	o := l.orderOf(id)
 	o.Lock()
 	defer o.Unlock()
 	l.mu.Lock()
 	a := l.alerts[id]
+	if dirty, ok := l.dirty[id]; a == nil && ok {
+		a = &dirty // not live any more, and newer than what is stored
+	}
 	if a == nil {
 		a = stored
 	}
@@ -159,10 +213,84 @@ func (l *liveSet) change(ctx context.Context, id string, stored *Alert, f func(*
 		return Alert{}, errNotLive
 	}
 	err := f(a)
+	if err == nil {
+		a.Rev++
+	}
 	snapshot := a.clone()
+	if _, dirty := l.dirty[id]; err == nil && (dirty || save == nil) {
+		l.dirty[id] = snapshot.clone() // fold writes the latest
+	}
 	l.mu.Unlock()
-	if err != nil {
+	if err != nil || save == nil {
 		return snapshot, err
 	}
 	return snapshot, save(ctx, &snapshot)
+}
+
+func (l *liveSet) orderOf(id string) *sync.Mutex {
+	return &l.order[maphash.String(l.seed, id)%uint64(len(l.order))]
+}
+
+// fold writes each dirty alert with save, up to workers at once, and returns how
+// many it could not write (they stay dirty).
+func (l *liveSet) fold(ctx context.Context, workers int, save func(context.Context, *Alert) error) int {
+	l.mu.Lock()
+	ids := make([]string, 0, len(l.dirty))
+	for id := range l.dirty {
+		ids = append(ids, id)
+	}
+	l.mu.Unlock()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	left := 0
+	next := make(chan string)
+	for range min(max(workers, 1), len(ids)) {
+		wg.Go(func() {
+			for id := range next {
+				if !l.foldOne(ctx, id, save) {
+					mu.Lock()
+					left++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, id := range ids {
+		next <- id
+	}
+	close(next)
+	wg.Wait()
+	return left
+}
+
+// foldOne writes the dirty alert id, holding its order so that no change is written
+// between; false when the write failed.
+func (l *liveSet) foldOne(ctx context.Context, id string, save func(context.Context, *Alert) error) bool {
+	o := l.orderOf(id)
+	o.Lock()
+	defer o.Unlock()
+	l.mu.Lock()
+	a, ok := l.dirty[id]
+	delete(l.dirty, id)
+	l.mu.Unlock()
+	if !ok {
+		return true
+	}
+	if err := save(ctx, &a); err != nil {
+		l.mu.Lock()
+		if _, newer := l.dirty[id]; !newer {
+			l.dirty[id] = a
+		}
+		l.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// dirtyCopy returns the copy of alert id waiting to be folded, if there is one.
+func (l *liveSet) dirtyCopy(id string) (Alert, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a, ok := l.dirty[id]
+	return a.clone(), ok
 }

@@ -3,8 +3,6 @@ package alerts
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -43,6 +41,13 @@ type Batch struct {
 	// smsDay is the day whose SMS count ThrottleStage raised for this message ("" for
 	// none): given back when the message does not go out.
 	smsDay string
+	// flush names the run of the pipeline the batch is part of: its flush document.
+	flush string
+	// noted says the journal holds the batch's message as one that may go out.
+	noted bool
+	// recorded holds the alerts as RecordStage left them in the live set, for
+	// WriteStage.
+	recorded []Alert
 }
 
 // deliveries calls f with each alert of the batch and its delivery on the batch's
@@ -71,44 +76,4 @@ func (ms MultiStage) Exec(ctx context.Context, now time.Time, batches []Batch) (
 		}
 	}
 	return batches, nil
-}
-
-// ParallelStage runs Stage on each batch by itself, up to Workers at once, and returns
-// what comes out, in the order of the batches given. A batch whose stage fails is
-// logged and left out; the others go on. Batches must not share memory (GroupStage's
-// copies do not).
-type ParallelStage struct {
-	Stage   Stage
-	Workers int
-	Log     *slog.Logger
-}
-
-// Exec implements Stage.
-func (p ParallelStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
-	outs := make([][]Batch, len(batches))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(max(p.Workers, 1), len(batches)) {
-		wg.Go(func() {
-			for i := range next {
-				out, err := p.Stage.Exec(ctx, now, batches[i:i+1])
-				if err != nil {
-					p.Log.Warn("alerts: a batch failed; retrying at the next flush",
-						"channel", batches[i].Channel, "alerts", len(batches[i].Alerts), "err", err)
-					continue
-				}
-				outs[i] = out
-			}
-		})
-	}
-	for i := range batches {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	var all []Batch
-	for _, out := range outs {
-		all = append(all, out...)
-	}
-	return all, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
@@ -22,17 +23,21 @@ type (
 		create(ctx context.Context, a *Alert) (created bool, err error)
 	}
 	smsCounter interface {
-		// reserveSMS adds one to the SMS sent to number on day and returns the new count.
-		reserveSMS(ctx context.Context, number, day string) (int, error)
+		// reserveSMS adds one to the SMS sent to each number on day and returns the new
+		// counts; on an error, those not counted are 0.
+		reserveSMS(ctx context.Context, day string, numbers []string) ([]int, error)
 		// releaseSMS takes one back: the message did not go out.
 		releaseSMS(ctx context.Context, number, day string) error
 	}
-	deliverySaver interface {
-		saveDeliveries(ctx context.Context, a *Alert) error
+	flushWriter interface {
+		// sending notes durably that the marked deliveries' messages may go out.
+		sending(ctx context.Context, flush, by string, now time.Time, marks []sendingMark) error
+		// recorded stores what became of the alerts a flush changed, and the SMS it sent.
+		recorded(ctx context.Context, flush, by string, now time.Time, noted bool, entries []flushEntry, sent []smsMessage) error
 	}
 	journal interface {
-		// sending notes durably that the batch's message may go out.
-		sending(ctx context.Context, b Batch) error
+		// sending notes durably, in one write, that the batches' messages may go out.
+		sending(ctx context.Context, now time.Time, bs []Batch) error
 	}
 )
 
@@ -203,8 +208,9 @@ func (s DeferStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([
 	return batches, nil
 }
 
-// ThrottleStage keeps SMS to PerDay a day per number (UTC days). It counts the message
-// before it is sent, so that several senders cannot pass the limit together; RetryStage
+// ThrottleStage keeps SMS to PerDay a day per number (UTC days). It counts the messages
+// of a flush before they are sent, together, so that several senders cannot pass the
+// limit together; RetryStage
 // gives the count back when the message does not go out, so the count is of messages
 // the provider took. Over the limit, the SMS deliveries fail and the alerts fall back
 // to email (when Fallback: email is on).
@@ -216,17 +222,29 @@ type ThrottleStage struct {
 
 // Exec implements Stage.
 func (s ThrottleStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	day := now.UTC().Format(time.DateOnly)
+	var sms []int // the batches to count, by index
+	var numbers []string
 	for bi := range batches {
+		if b := &batches[bi]; !b.Settled && b.Channel == ChannelSMS {
+			sms, numbers = append(sms, bi), append(numbers, b.To)
+		}
+	}
+	if len(sms) == 0 {
+		return batches, nil
+	}
+	counts, err := s.Counter.reserveSMS(ctx, day, numbers)
+	if err != nil {
+		for j, n := range counts {
+			if n > 0 {
+				_ = s.Counter.releaseSMS(ctx, numbers[j], day) // best effort: the flush is taken again
+			}
+		}
+		return nil, err
+	}
+	for j, bi := range sms {
 		b := &batches[bi]
-		if b.Settled || b.Channel != ChannelSMS {
-			continue
-		}
-		day := now.UTC().Format(time.DateOnly)
-		n, err := s.Counter.reserveSMS(ctx, b.To, day)
-		if err != nil {
-			return nil, err
-		}
-		if n <= s.PerDay {
+		if counts[j] <= s.PerDay {
 			b.smsDay = day
 			continue
 		}
@@ -245,11 +263,13 @@ func (s ThrottleStage) Exec(ctx context.Context, now time.Time, batches []Batch)
 // SendStage renders each batch as one message and sends it on its channel: SMS (its ref
 // is the code of the most urgent alert, which the body always carries), email (its
 // Message-ID derived from the oldest alert, so a copy sent again is recognisable), or a
-// log line. Before an SMS goes out, Journal notes that it may have (the deliveries
-// become ambiguous until the answer is recorded); when a delivery of the batch is
-// ambiguous — a timeout after sending, or a crash before the answer was recorded — the
-// message is first looked up at the provider and sent only if it is not there. A
-// success marks the deliveries sent; a failure is left in Batch.Err for RetryStage.
+// log line. When a delivery of an SMS batch is ambiguous — a timeout after sending, or
+// a crash before the answer was recorded — the message is first looked up at the
+// provider and sent only if it is not there. Then Journal notes, in one write for the
+// flush, that the SMS about to go out may have (until the answer is recorded), and the
+// messages go out, up to Workers at once. A success marks the deliveries sent; a
+// failure is left in Batch.Err for RetryStage. Each batch goes on through Then as soon
+// as its own message is done with, so that a slow send holds up only its own batch.
 type SendStage struct {
 	SMS   SMS   // nil: SMS is off
 	Email Email // nil: email is off
@@ -257,60 +277,146 @@ type SendStage struct {
 	// Link returns the signed acknowledgement link of an alert; nil for none.
 	Link    func(alertID string, now time.Time) string
 	Journal journal      // nil: nothing is noted before a send
+	Workers int          // sends at once; at least 1
+	Then    Stage        // what each batch goes through next, by itself; nil: nothing
 	Log     *slog.Logger // the log channel
+}
+
+// sendState is where one batch stands within SendStage.
+type sendState struct {
+	msg        Message
+	send       bool // still to be sent
+	providerID string
+	err        error
 }
 
 // Exec implements Stage.
 func (s SendStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	st := make([]sendState, len(batches))
+	var todo []int
 	for bi := range batches {
-		b := &batches[bi]
-		if b.Settled {
-			continue
+		if !batches[bi].Settled {
+			todo = append(todo, bi)
 		}
-		var providerID string
-		providerID, b.Err = s.send(ctx, b, s.message(ctx, b, now))
-		if b.Err != nil {
-			continue
-		}
-		b.deliveries(func(_ *Alert, dl *Delivery) {
-			dl.Attempts++
-			dl.Status, dl.ProviderID, dl.Error, dl.Ambiguous = DeliverySent, providerID, "", false
-			dl.SentAt = &now
-		})
-		b.Settled = true
 	}
-	return batches, nil
+	// Render, and look up what may have gone out already.
+	s.each(todo, func(bi int) {
+		b := &batches[bi]
+		st[bi].msg = s.message(ctx, b, now)
+		st[bi].providerID, st[bi].send, st[bi].err = s.prepare(ctx, b, st[bi].msg)
+	})
+	var noting []Batch
+	var noted []int
+	for _, bi := range todo {
+		if st[bi].send && batches[bi].Channel == ChannelSMS && s.Journal != nil {
+			noting, noted = append(noting, batches[bi]), append(noted, bi)
+		}
+	}
+	if len(noting) > 0 {
+		err := s.Journal.sending(ctx, now, noting)
+		for _, bi := range noted {
+			if err != nil {
+				st[bi].send, st[bi].err = false, err
+			} else {
+				batches[bi].noted = true
+			}
+		}
+	}
+	outs := make([][]Batch, len(batches))
+	all := make([]int, len(batches))
+	for bi := range all {
+		all[bi] = bi
+	}
+	s.each(all, func(bi int) {
+		b := &batches[bi]
+		if st[bi].send {
+			st[bi].providerID, st[bi].err = s.send(ctx, b, st[bi].msg)
+		}
+		if !b.Settled {
+			s.settle(b, st[bi], now)
+		}
+		outs[bi] = batches[bi : bi+1]
+		if s.Then != nil {
+			out, err := s.Then.Exec(ctx, now, outs[bi])
+			if err != nil {
+				s.Log.Warn("alerts: a batch failed; retrying at the next flush", "channel", b.Channel, "alerts", len(b.Alerts), "err", err)
+			}
+			outs[bi] = out
+		}
+	})
+	var done []Batch
+	for _, out := range outs {
+		done = append(done, out...)
+	}
+	return done, nil
+}
+
+// settle marks a batch's deliveries sent, or leaves its failure for RetryStage.
+func (s SendStage) settle(b *Batch, st sendState, now time.Time) {
+	if b.Err = st.err; b.Err != nil {
+		return
+	}
+	b.deliveries(func(_ *Alert, dl *Delivery) {
+		dl.Attempts++
+		dl.Status, dl.ProviderID, dl.Error, dl.Ambiguous = DeliverySent, st.providerID, "", false
+		dl.SentAt = &now
+	})
+	b.Settled = true
+}
+
+// each calls f with each of the indexes, up to Workers at once.
+func (s SendStage) each(indexes []int, f func(int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(s.Workers, 1), len(indexes)) {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for _, i := range indexes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 var errChannelOff = errors.New("the channel is not configured")
 
-func (s SendStage) send(ctx context.Context, b *Batch, msg Message) (string, error) {
-	first := b.Alerts[0]
+// prepare decides whether a batch's message is to be sent: not when its channel is
+// off (a permanent failure), nor when it is an SMS that an ambiguous delivery may
+// have sent already and the provider has it (providerID) or cannot say (err).
+func (s SendStage) prepare(ctx context.Context, b *Batch, msg Message) (providerID string, send bool, err error) {
 	switch b.Channel {
 	case ChannelSMS:
 		if s.SMS == nil {
-			return "", &SendError{Failure: Permanent, Err: errChannelOff}
+			return "", false, &SendError{Failure: Permanent, Err: errChannelOff}
 		}
-		code := ordered(msg.Alerts)[0].Code
 		if slices.ContainsFunc(b.Alerts, func(a Alert) bool {
 			dl := a.deliveryTo(b.Channel, b.To)
 			return dl != nil && dl.Ambiguous
 		}) {
-			id, found, err := s.SMS.Lookup(ctx, b.To, code, first.CreatedAt)
+			id, found, err := s.SMS.Lookup(ctx, b.To, ordered(msg.Alerts)[0].Code, b.Alerts[0].CreatedAt)
 			if err != nil || found {
-				return id, err
+				return id, false, err
 			}
 		}
-		if s.Journal != nil {
-			if err := s.Journal.sending(ctx, *b); err != nil {
-				return "", err
-			}
-		}
-		return s.SMS.Send(ctx, b.To, SMSBody(msg), code)
 	case ChannelEmail:
 		if s.Email == nil {
-			return "", &SendError{Failure: Permanent, Err: errChannelOff}
+			return "", false, &SendError{Failure: Permanent, Err: errChannelOff}
 		}
+	}
+	return "", true, nil
+}
+
+// send sends a batch's message.
+func (s SendStage) send(ctx context.Context, b *Batch, msg Message) (string, error) {
+	first := b.Alerts[0]
+	switch b.Channel {
+	case ChannelSMS:
+		return s.SMS.Send(ctx, b.To, SMSBody(msg), ordered(msg.Alerts)[0].Code)
+	case ChannelEmail:
 		subject, text, html := EmailContent(msg)
 		return "", s.Email.Send(ctx, b.To, subject, text, html,
 			"<"+first.Code+"."+first.CreatedAt.Format("20060102150405.000")+"@goodwill>")
@@ -400,32 +506,85 @@ func fallBack(a *Alert, r Recruiter, emailOn bool, now time.Time) {
 	a.Deliveries = append(a.Deliveries, Delivery{Channel: ChannelEmail, To: r.Email, Status: DeliveryPending, NextAt: now})
 }
 
-// RecordStage writes what the stages decided back to the live alerts and the outbox: each
-// batch's deliveries, and the fallback deliveries added. An alert's first delivery
-// starts the escalation clock of a breach (the policy's EscalateAfter; zero never
-// escalates). A write that fails is logged: the alert in memory is right, and its next
-// change writes it whole.
+// RecordStage writes what the stages decided back to the live alerts: each batch's
+// deliveries, and the fallback deliveries added. An alert's first delivery starts the
+// escalation clock of a breach (the policy's EscalateAfter; zero never escalates).
+// The alerts changed are marked dirty: WriteStage records them in the flush's
+// document, and the dispatcher's fold writes them to their own.
 type RecordStage struct {
 	Live          *liveSet
-	Outbox        deliverySaver
 	EscalateAfter func(policyID string) time.Duration // nil: no escalation
 	Log           *slog.Logger
 }
 
 // Exec implements Stage.
 func (s RecordStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
-	for _, b := range batches {
+	for bi := range batches {
+		b := &batches[bi]
 		for _, ba := range b.Alerts {
-			_, err := s.Live.change(ctx, ba.ID, &ba, func(a *Alert) error {
+			changed, err := s.Live.change(ctx, ba.ID, &ba, func(a *Alert) error {
 				s.apply(a, &ba, b.Channel, b.To, now)
 				return nil
-			}, s.Outbox.saveDeliveries)
+			}, nil)
 			if err != nil {
 				s.Log.Warn("alerts: recording a delivery failed", "alert", ba.ID, "err", err)
+				continue
 			}
+			b.recorded = append(b.recorded, changed)
 		}
 	}
 	return batches, nil
+}
+
+// WriteStage stores what a flush recorded, in one flush document (Outbox.recorded):
+// for each alert changed, its deliveries as of its last change; and the SMS sent,
+// mapped from their MessageSid to their alerts. A write that fails is logged: the
+// alerts in memory are right, and the fold writes them to their documents.
+type WriteStage struct {
+	Outbox flushWriter
+	By     string // the dispatcher, named in the flush documents
+	Log    *slog.Logger
+}
+
+// Exec implements Stage.
+func (s WriteStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	var entries []flushEntry
+	at := map[string]int{} // index in entries, by alert id
+	var sent []smsMessage
+	noted := false
+	for _, b := range batches {
+		noted = noted || b.noted
+		var ids []string
+		providerID := ""
+		for _, a := range b.recorded {
+			if i, ok := at[a.ID]; !ok {
+				at[a.ID] = len(entries)
+				entries = append(entries, entryOf(&a))
+			} else if a.Rev > entries[i].Rev {
+				entries[i] = entryOf(&a)
+			}
+			if dl := a.deliveryTo(b.Channel, b.To); b.Channel == ChannelSMS && dl != nil && dl.Status == DeliverySent && dl.ProviderID != "" {
+				ids, providerID = append(ids, a.ID), dl.ProviderID
+			}
+		}
+		if providerID != "" {
+			sent = append(sent, smsMessage{SID: providerID, To: b.To, AlertIDs: ids, At: now})
+		}
+	}
+	if err := s.Outbox.recorded(ctx, flushOf(batches), s.By, now, noted, entries, sent); err != nil {
+		s.Log.Warn("alerts: recording a flush failed; the alerts are written later", "err", err)
+	}
+	return batches, nil
+}
+
+// flushOf returns the flush the batches belong to.
+func flushOf(batches []Batch) string {
+	for _, b := range batches {
+		if b.flush != "" {
+			return b.flush
+		}
+	}
+	return ""
 }
 
 // apply brings the batch's copy's changes into the live alert a.
@@ -452,20 +611,32 @@ func (s RecordStage) apply(a, changed *Alert, channel, to string, now time.Time)
 	}
 }
 
-// sending notes in the live alerts and the outbox that the batch's message may go
-// out: its deliveries are ambiguous until the answer is recorded, so that a restart in
-// between looks the message up instead of sending it again (SendStage's Journal).
-func (s RecordStage) sending(ctx context.Context, b Batch) error {
-	for _, ba := range b.Alerts {
-		_, err := s.Live.change(ctx, ba.ID, &ba, func(a *Alert) error {
-			if dl := a.deliveryTo(b.Channel, b.To); dl != nil {
-				dl.Ambiguous = true
-			}
-			return nil
-		}, s.Outbox.saveDeliveries)
-		if err != nil {
-			return err
+// noter notes in the outbox, in the flush's document, that the batches' messages may
+// go out, and then in the live alerts: their deliveries are ambiguous until the answer
+// is recorded, so that a restart in between (or a flush that fails) looks the message
+// up instead of sending it again (SendStage's Journal).
+type noter struct {
+	Live   *liveSet
+	Outbox flushWriter
+	By     string
+}
+
+func (s noter) sending(ctx context.Context, now time.Time, batches []Batch) error {
+	var marks []sendingMark
+	for _, b := range batches {
+		for _, a := range b.Alerts {
+			marks = append(marks, sendingMark{AlertID: a.ID, Channel: b.Channel, To: b.To})
 		}
+	}
+	if err := s.Outbox.sending(ctx, flushOf(batches), s.By, now, marks); err != nil {
+		return err
+	}
+	for _, b := range batches {
+		ids := make([]string, len(b.Alerts))
+		for i, a := range b.Alerts {
+			ids[i] = a.ID
+		}
+		s.Live.markSending(b.Channel, b.To, ids)
 	}
 	return nil
 }

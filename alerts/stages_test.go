@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,16 +62,22 @@ type fakeCounter struct {
 	n        map[string]int
 	err      error
 	released int
+	calls    int
 }
 
-func (f *fakeCounter) reserveSMS(_ context.Context, number, day string) (int, error) {
+func (f *fakeCounter) reserveSMS(_ context.Context, day string, numbers []string) ([]int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls++
 	if f.err != nil {
-		return 0, f.err
+		return make([]int, len(numbers)), f.err
 	}
-	f.n[number+"|"+day]++
-	return f.n[number+"|"+day], nil
+	counts := make([]int, len(numbers))
+	for i, number := range numbers {
+		f.n[number+"|"+day]++
+		counts[i] = f.n[number+"|"+day]
+	}
+	return counts, nil
 }
 
 func (f *fakeCounter) releaseSMS(_ context.Context, number, day string) error {
@@ -83,20 +88,41 @@ func (f *fakeCounter) releaseSMS(_ context.Context, number, day string) error {
 	return f.err
 }
 
-// fakeSaver keeps what was saved; it fails for the ids in fail.
-type fakeSaver struct {
-	mu    sync.Mutex
-	saved map[string]Alert
-	fail  map[string]bool
+// fakeFlushes keeps what flushes wrote, by alert id; every write fails when fail is
+// set.
+type fakeFlushes struct {
+	mu      sync.Mutex
+	marks   []sendingMark
+	entries map[string]flushEntry
+	sent    []smsMessage
+	noted   []bool // recorded's noted, per call
+	fail    bool
 }
 
-func (f *fakeSaver) saveDeliveries(_ context.Context, a *Alert) error {
+func (f *fakeFlushes) sending(_ context.Context, _, _ string, _ time.Time, marks []sendingMark) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.fail[a.ID] {
+	if f.fail {
 		return errors.New("store down")
 	}
-	f.saved[a.ID] = a.clone()
+	f.marks = append(f.marks, marks...)
+	return nil
+}
+
+func (f *fakeFlushes) recorded(_ context.Context, _, _ string, _ time.Time, noted bool, entries []flushEntry, sent []smsMessage) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.noted = append(f.noted, noted)
+	if f.fail {
+		return errors.New("store down")
+	}
+	if f.entries == nil {
+		f.entries = map[string]flushEntry{}
+	}
+	for _, e := range entries {
+		f.entries[e.AlertID] = e
+	}
+	f.sent = append(f.sent, sent...)
 	return nil
 }
 
@@ -783,53 +809,99 @@ func TestRecordStage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			live := newLiveSet()
 			live.add(tt.live)
-			saver := &fakeSaver{saved: map[string]Alert{}, fail: map[string]bool{tt.live.ID: tt.fail}}
-			s := RecordStage{Live: live, Outbox: saver, Log: quiet, EscalateAfter: func(policy string) time.Duration {
+			flushes := &fakeFlushes{fail: tt.fail}
+			s := MultiStage{RecordStage{Live: live, Log: quiet, EscalateAfter: func(policy string) time.Duration {
 				if policy == "first_response" {
 					return 10 * time.Minute
 				}
 				return 0
-			}}
+			}}, WriteStage{Outbox: flushes, Log: quiet}}
 			if _, err := s.Exec(context.Background(), t0, tt.batch); err != nil {
 				t.Fatal(err)
 			}
+			want := tt.want
+			want.Rev = tt.live.Rev + 1
 			got, _ := live.get(tt.live.ID)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("live (-want +got):\n%s", diff)
 			}
-			stored, ok := saver.saved[tt.live.ID]
+			// Written to the alert's document later, by the fold, whether or not the
+			// flush document could be.
+			if dirty, ok := live.dirtyCopy(tt.live.ID); !ok || !cmp.Equal(dirty, want) {
+				t.Errorf("dirty %v: %+v", ok, dirty)
+			}
+			stored, ok := flushes.entries[tt.live.ID]
 			if ok == tt.unsaved {
 				t.Fatalf("stored: %v", ok)
 			}
-			if diff := cmp.Diff(tt.want, stored); ok && diff != "" {
+			if diff := cmp.Diff(entryOf(&want), stored); ok && diff != "" {
 				t.Errorf("stored (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-// TestRecordSending: before an SMS goes out, its deliveries are stored as ambiguous.
+// TestWriteStage: one flush is one write, with one entry per alert (its last
+// change) and one mapping per SMS sent, from its MessageSid to the alerts it carried.
+func TestWriteStage(t *testing.T) {
+	t.Parallel()
+	live := newLiveSet()
+	sms, email := pending("sms", alicePhone, 0), pending("email", aliceEmail, 0)
+	sent := func(d Delivery, id string) Delivery {
+		d.Status, d.Attempts, d.ProviderID = DeliverySent, 1, id
+		return d
+	}
+	a1, a2 := testAlert("a1", LevelBreached, 0, sms, email), testAlert("a2", LevelBreached, 0, sms)
+	live.add(a1)
+	live.add(a2)
+	flushes := &fakeFlushes{}
+	batches := []Batch{
+		{Channel: "sms", To: alicePhone, noted: true, Alerts: []Alert{
+			testAlert("a1", LevelBreached, 0, sent(sms, "SM1"), email), testAlert("a2", LevelBreached, 0, sent(sms, "SM1"))}},
+		{Channel: "email", To: aliceEmail, Alerts: []Alert{testAlert("a1", LevelBreached, 0, sms, sent(email, ""))}},
+	}
+	if _, err := (MultiStage{RecordStage{Live: live, Log: quiet}, WriteStage{Outbox: flushes, Log: quiet}}).Exec(context.Background(), t0, batches); err != nil {
+		t.Fatal(err)
+	}
+	if len(flushes.noted) != 1 || !flushes.noted[0] {
+		t.Fatalf("recorded %v times (noted)", flushes.noted)
+	}
+	if got := deliveries(Alert{Deliveries: flushes.entries[a1.ID].Deliveries}); !cmp.Equal(got, []string{"sms " + alicePhone + " sent", "email " + aliceEmail + " sent"}) {
+		t.Errorf("a1's entry %v", got)
+	}
+	if e := flushes.entries[a1.ID]; e.Rev != 2 {
+		t.Errorf("a1's entry at revision %d, want 2", e.Rev)
+	}
+	want := []smsMessage{{SID: "SM1", To: alicePhone, AlertIDs: []string{a1.ID, a2.ID}, At: t0}}
+	if diff := cmp.Diff(want, flushes.sent); diff != "" {
+		t.Errorf("SMS mapped (-want +got):\n%s", diff)
+	}
+}
+
+// TestRecordSending: before SMS go out, their deliveries are noted in one write, and
+// are ambiguous in memory.
 func TestRecordSending(t *testing.T) {
 	t.Parallel()
 	live := newLiveSet()
 	a := testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, 0), pending("email", aliceEmail, 0))
+	b := testAlert("a2", LevelBreached, 0, pending("sms", bobPhone, 0))
 	live.add(a)
-	saver := &fakeSaver{saved: map[string]Alert{}, fail: map[string]bool{}}
-	s := RecordStage{Live: live, Outbox: saver, Log: quiet}
-	if err := s.sending(context.Background(), one("sms", alicePhone, a)[0]); err != nil {
+	live.add(b)
+	flushes := &fakeFlushes{}
+	s := noter{Live: live, Outbox: flushes}
+	if err := s.sending(context.Background(), t0, append(one("sms", alicePhone, a), one("sms", bobPhone, b)...)); err != nil {
 		t.Fatal(err)
 	}
-	want := a.clone()
-	want.Deliveries[0].Ambiguous = true
+	want := []sendingMark{{a.ID, "sms", alicePhone}, {b.ID, "sms", bobPhone}}
+	if diff := cmp.Diff(want, flushes.marks); diff != "" {
+		t.Errorf("noted (-want +got):\n%s", diff)
+	}
 	got, _ := live.get(a.ID)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("live (-want +got):\n%s", diff)
+	if !got.Deliveries[0].Ambiguous || got.Deliveries[1].Ambiguous {
+		t.Errorf("live %+v", got.Deliveries)
 	}
-	if diff := cmp.Diff(want, saver.saved[a.ID]); diff != "" {
-		t.Errorf("stored (-want +got):\n%s", diff)
-	}
-	saver.fail[a.ID] = true
-	if err := s.sending(context.Background(), one("sms", alicePhone, a)[0]); err == nil {
+	flushes.fail = true
+	if err := s.sending(context.Background(), t0, one("sms", alicePhone, a)); err == nil {
 		t.Error("a failed write is not reported")
 	}
 }
@@ -876,69 +948,22 @@ func TestMultiStage(t *testing.T) {
 	}
 }
 
-// TestParallelStage: batches run side by side, at most Workers at once; what comes out
-// keeps their order; a batch that fails is left out, the others are not.
-func TestParallelStage(t *testing.T) {
-	t.Parallel()
-	const workers = 3
-	var inFlight, most atomic.Int32
-	all := make(chan struct{}) // closed once workers batches are in flight together
-	var once sync.Once
-	stage := stageFunc(func(_ context.Context, _ time.Time, bs []Batch) ([]Batch, error) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-		}
-		if n == workers {
-			once.Do(func() { close(all) })
-		}
-		select {
-		case <-all:
-		case <-time.After(5 * time.Second):
-			return nil, errors.New("never ran side by side")
-		}
-		if bs[0].To == "bad" {
-			return nil, errors.New("bad batch")
-		}
-		return bs, nil
-	})
-	var in []Batch
-	for i := range 10 {
-		to := fmt.Sprint(i)
-		if i == 4 {
-			to = "bad"
-		}
-		in = append(in, Batch{Channel: "sms", To: to})
-	}
-	out, err := ParallelStage{Stage: stage, Workers: workers, Log: quiet}.Exec(context.Background(), t0, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, b := range out {
-		got = append(got, b.To)
-	}
-	if want := []string{"0", "1", "2", "3", "5", "6", "7", "8", "9"}; !cmp.Equal(got, want) {
-		t.Errorf("out %v, want %v", got, want)
-	}
-	if most.Load() != workers {
-		t.Errorf("at most %d at once, want %d", most.Load(), workers)
-	}
-}
-
-// fakeJournal counts the batches noted, and the sends made before the first.
+// fakeJournal counts its calls, the batches noted, and the sends made before the
+// first.
 type fakeJournal struct {
 	sms         *fakeSMS
 	err         error
+	calls       int
 	noted       int
 	sendsBefore int
 }
 
-func (f *fakeJournal) sending(_ context.Context, b Batch) error {
-	if f.noted == 0 {
+func (f *fakeJournal) sending(_ context.Context, _ time.Time, bs []Batch) error {
+	if f.calls == 0 {
 		f.sendsBefore = f.sms.numCalls()
 	}
-	f.noted++
+	f.calls++
+	f.noted += len(bs)
 	return f.err
 }
 

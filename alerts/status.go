@@ -3,16 +3,23 @@ package alerts
 import (
 	"context"
 	"errors"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
+	"slices"
+	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
+// legacyStatusWindow is how long after the message mappings began a status callback
+// for a message without one looks for it among the alerts' deliveries: Twilio
+// reports a message's fate within hours of sending it.
+const legacyStatusWindow = 7 * 24 * time.Hour
+
 // SMSStatus records a delivery status Twilio reports for a sent message: delivered,
 // or undelivered/failed with Twilio's error code. Other statuses (queued, sending,
-// sent) change nothing. It reports whether a delivery matched.
+// sent) change nothing. It reports whether a delivery matched. The message's alerts
+// are found by its MessageSid (a mapping written when Twilio accepted it), in memory
+// while that is being written, and, for messages sent before mappings existed, among
+// the alerts' deliveries.
 func (d *Dispatcher) SMSStatus(ctx context.Context, providerID, status, errorCode string) (bool, error) {
 	var next string
 	switch status {
@@ -23,39 +30,79 @@ func (d *Dispatcher) SMSStatus(ctx context.Context, providerID, status, errorCod
 	default:
 		return false, nil
 	}
-	var a Alert
-	err := d.cfg.Store.coll.FindOne(ctx, bson.M{"deliveries.provider_id": providerID}).Decode(&a)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return false, nil
-	}
+	ids, err := d.alertsOfMessage(ctx, providerID)
 	if err != nil {
-		return false, interactions.Unavailable("find alert by message", err)
+		return false, err
 	}
-	_, err = d.live.change(ctx, a.ID, &a, func(a *Alert) error {
-		matched := false
-		for i := range a.Deliveries {
-			dl := &a.Deliveries[i]
-			if dl.Channel != ChannelSMS || dl.ProviderID != providerID {
-				continue
+	matched := false
+	for _, id := range ids {
+		var stored *Alert
+		if _, live := d.live.get(id); !live {
+			a, err := d.cfg.Store.Get(ctx, id)
+			if interactions.ErrorCode(err) == interactions.CodeNotFound {
+				continue // erased
 			}
-			matched = true
-			dl.Status = next
-			if next == DeliveryFailed {
-				dl.Error = "Twilio reports the message " + status
-				if errorCode != "" {
-					dl.Error += " (error " + errorCode + ")"
+			if err != nil {
+				return matched, err
+			}
+			stored = &a
+		}
+		_, err := d.live.change(ctx, id, stored, func(a *Alert) error {
+			found := false
+			for i := range a.Deliveries {
+				dl := &a.Deliveries[i]
+				if dl.Channel != ChannelSMS || dl.ProviderID != providerID {
+					continue
+				}
+				found = true
+				dl.Status = next
+				if next == DeliveryFailed {
+					dl.Error = "Twilio reports the message " + status
+					if errorCode != "" {
+						dl.Error += " (error " + errorCode + ")"
+					}
 				}
 			}
+			if !found {
+				return errNoMatch
+			}
+			return nil
+		}, d.cfg.Store.saveDeliveries)
+		if errors.Is(err, errNoMatch) {
+			continue
 		}
-		if !matched {
-			return errNoMatch
+		if err != nil {
+			return matched, err
 		}
-		return nil
-	}, d.cfg.Store.saveDeliveries)
-	if errors.Is(err, errNoMatch) {
-		return false, nil
+		matched = true
 	}
-	return err == nil, err
+	return matched, nil
+}
+
+// alertsOfMessage returns the ids of the alerts an SMS carried.
+func (d *Dispatcher) alertsOfMessage(ctx context.Context, sid string) ([]string, error) {
+	m, ok, err := d.cfg.Store.message(ctx, sid)
+	if err != nil || ok {
+		return m.AlertIDs, err
+	}
+	var ids []string
+	for _, a := range d.live.matching(func(a *Alert) bool {
+		return slices.ContainsFunc(a.Deliveries, func(dl Delivery) bool { return dl.Channel == ChannelSMS && dl.ProviderID == sid })
+	}) {
+		ids = append(ids, a.ID)
+	}
+	if len(ids) > 0 {
+		return ids, nil
+	}
+	since, legacy, err := d.cfg.Store.mappedSince(ctx, d.cfg.Now().UTC())
+	if err != nil || !legacy || d.cfg.Now().After(since.Add(legacyStatusWindow)) {
+		return nil, err
+	}
+	a, ok, err := d.cfg.Store.byProviderID(ctx, sid)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return []string{a.ID}, nil
 }
 
 // errNoMatch: the alert has no SMS delivery with that message id.
