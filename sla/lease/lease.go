@@ -134,10 +134,13 @@ func New(cfg Config) *Manager {
 	return m
 }
 
-// OnChange registers f, called serially from the manager's goroutine (and from Start)
-// for every non-empty change, in the order of the changes. Call before Start. f may
-// take time (it does not delay renewals), but partitions it is told about may be lost
-// again meanwhile: Owns is the truth.
+// OnChange registers f, called serially from the manager's goroutine (and from Start
+// and Close) for every non-empty change, in the order of the changes; several functions
+// are called in the order they were registered. Call before Start. f may take time (a
+// separate goroutine renews the leases meanwhile), but partitions it is told about may
+// be lost again meanwhile: Owns is the truth. Partitions given up to make room for
+// another replica are released in the store only after f returns, with the Mark read
+// then.
 func (m *Manager) OnChange(f func(ctx context.Context, c Change)) {
 	m.fs = append(m.fs, f)
 }
