@@ -509,7 +509,9 @@ func (m *Manager) pass(ctx context.Context, timeout time.Duration) (Change, []in
 		var candidates []int
 		for p := range m.partitions {
 			d, ok := stored[p]
-			free := !ok || d.Owner == "" || !d.Expires.After(now)
+			// A lease still naming this replica is nobody else's: one lost to a
+			// store outage is taken again at once, without waiting for its expiry.
+			free := !ok || d.Owner == "" || d.Owner == m.replica || !d.Expires.After(now)
 			if free && !m.held[p] && !m.releasing[p] && !slices.Contains(lostNow, p) {
 				candidates = append(candidates, p)
 			}
