@@ -225,6 +225,11 @@ func (cc *collectionContract) InsertAll(ctx context.Context, params *InsertAllPa
 // UpdateAllParams represents the parameters of Collection.Update method.
 type UpdateAllParams struct {
 	Docs []*types.Document
+
+	// OnlyChanged, if set, leaves alone (and does not count as updated) a stored
+	// document whose stored form is the same as the new one's. Only backends whose
+	// handler sets NewOpts.ReplaceWithoutRead support it.
+	OnlyChanged bool
 }
 
 // UpdateAllResult represents the results of Collection.Update method.
@@ -255,7 +260,7 @@ func (cc *collectionContract) UpdateAll(ctx context.Context, params *UpdateAllPa
 		span.SetStatus(otelcodes.Error, "")
 	}
 
-	checkError(err)
+	checkError(err, ErrorCodeInsertDuplicateID)
 
 	return res, err
 }

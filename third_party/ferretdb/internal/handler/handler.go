@@ -102,6 +102,11 @@ type NewOpts struct {
 	EnableNewAuth           bool
 	BatchSize               int
 	MaxBsonObjectSizeBytes  int
+
+	// ReplaceWithoutRead, set for backends that support backends.UpdateAllParams.OnlyChanged,
+	// makes an update that replaces the document with a given _id write it without
+	// reading and decoding the stored document first.
+	ReplaceWithoutRead bool
 }
 
 // New returns a new handler.

@@ -94,7 +94,7 @@ func (h *Handler) MsgFindAndModify(connCtx context.Context, msg *wire.OpMsg) (*w
 // Upon finding a document, if `remove` flag is set that document is removed,
 // otherwise it updates the document applying operators if any.
 // When no document is found, a document is inserted if `upsert` flag is set.
-func (h *Handler) findAndModifyDocument(ctx context.Context, params *common.FindAndModifyParams) (*findAndModifyResult, error) {
+func (h *Handler) findAndModifyDocument(ctx context.Context, params *common.FindAndModifyParams) (_ *findAndModifyResult, err error) { //nolint:lll // for readability
 	db, err := h.b.Database(params.DB)
 	if err != nil {
 		// TODO https://github.com/FerretDB/FerretDB/issues/2168
@@ -115,6 +115,20 @@ func (h *Handler) findAndModifyDocument(ctx context.Context, params *common.Find
 		}
 
 		return nil, lazyerrors.Error(err)
+	}
+
+	// An update of the document with a given _id reads and writes it in one transaction,
+	// so that a concurrent update of the same document cannot come in between and be lost.
+	if !params.Remove && !h.DisablePushdown && updatesByID([]common.Update{{Filter: params.Query}}) {
+		var stx *backends.SharedTx
+		ctx, stx = backends.WithSharedTx(ctx)
+
+		// deferred before closer below, so that it runs after closer closes what was read
+		defer func() {
+			if endErr := stx.End(true); endErr != nil && err == nil {
+				err = lazyerrors.Error(endErr)
+			}
+		}()
 	}
 
 	cancel := func() {}

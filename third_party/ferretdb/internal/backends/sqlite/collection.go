@@ -16,6 +16,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
@@ -58,7 +59,15 @@ func (c *collection) Query(ctx context.Context, params *backends.QueryParams) (*
 		}, nil
 	}
 
-	meta := c.r.CollectionGet(ctx, c.dbName, c.name)
+	tx, meta, err := c.shared(ctx, db)
+	if err != nil {
+		return nil, lazyerrors.Error(err)
+	}
+
+	if meta == nil {
+		meta = c.r.CollectionGet(ctx, c.dbName, c.name)
+	}
+
 	if meta == nil {
 		return &backends.QueryResult{
 			Iter: newQueryIterator(ctx, nil, params.OnlyRecordIDs),
@@ -89,7 +98,14 @@ func (c *collection) Query(ctx context.Context, params *backends.QueryParams) (*
 		args = append(args, params.Limit)
 	}
 
-	rows, err := db.QueryContext(ctx, q, args...)
+	var rows *fsql.Rows
+
+	if tx != nil {
+		rows, err = tx.QueryContext(ctx, q, args...)
+	} else {
+		rows, err = db.QueryContext(ctx, q, args...)
+	}
+
 	if err != nil {
 		return nil, lazyerrors.Error(err)
 	}
@@ -101,14 +117,37 @@ func (c *collection) Query(ctx context.Context, params *backends.QueryParams) (*
 
 // InsertAll implements backends.Collection interface.
 func (c *collection) InsertAll(ctx context.Context, params *backends.InsertAllParams) (*backends.InsertAllResult, error) {
-	if _, err := c.r.CollectionCreate(ctx, &metadata.CollectionCreateParams{DBName: c.dbName, Name: c.name}); err != nil {
-		return nil, lazyerrors.Error(err)
-	}
+	var tx *fsql.Tx
+	var meta *metadata.Collection
 
 	db := c.r.DatabaseGetExisting(ctx, c.dbName)
-	meta := c.r.CollectionGet(ctx, c.dbName, c.name)
+	if db != nil {
+		var err error
+		if tx, meta, err = c.shared(ctx, db); err != nil {
+			return nil, lazyerrors.Error(err)
+		}
+	}
 
-	err := db.InTransaction(ctx, func(tx *fsql.Tx) error {
+	if tx == nil {
+		if _, err := c.r.CollectionCreate(ctx, &metadata.CollectionCreateParams{DBName: c.dbName, Name: c.name}); err != nil {
+			return nil, lazyerrors.Error(err)
+		}
+
+		db = c.r.DatabaseGetExisting(ctx, c.dbName)
+
+		var err error
+		if tx, meta, err = c.shared(ctx, db); err != nil {
+			return nil, lazyerrors.Error(err)
+		}
+
+		if meta == nil {
+			meta = c.r.CollectionGet(ctx, c.dbName, c.name)
+		}
+	}
+
+	single := len(params.Docs) <= c.r.BatchSize // one INSERT statement
+
+	err := inTransaction(ctx, db, tx, single, func(tx *fsql.Tx) error {
 		batchSize := c.r.BatchSize
 		if batchSize < 1 {
 			panic("batch-size should be greater or equal to 1")
@@ -153,14 +192,25 @@ func (c *collection) UpdateAll(ctx context.Context, params *backends.UpdateAllPa
 		return &res, nil
 	}
 
-	meta := c.r.CollectionGet(ctx, c.dbName, c.name)
+	tx, meta, err := c.shared(ctx, db)
+	if err != nil {
+		return nil, lazyerrors.Error(err)
+	}
+
+	if meta == nil {
+		meta = c.r.CollectionGet(ctx, c.dbName, c.name)
+	}
+
 	if meta == nil {
 		return &res, nil
 	}
 
 	q := fmt.Sprintf(`UPDATE %q SET %s = ? WHERE %s = ?`, meta.TableName, metadata.DefaultColumn, metadata.IDColumn)
+	if params.OnlyChanged {
+		q += fmt.Sprintf(` AND %s <> ?`, metadata.DefaultColumn)
+	}
 
-	err := db.InTransaction(ctx, func(tx *fsql.Tx) error {
+	err = inTransaction(ctx, db, tx, len(params.Docs) == 1, func(tx *fsql.Tx) error {
 		for _, doc := range params.Docs {
 			b, err := sjson.Marshal(doc)
 			if err != nil {
@@ -172,8 +222,19 @@ func (c *collection) UpdateAll(ctx context.Context, params *backends.UpdateAllPa
 
 			arg := string(must.NotFail(sjson.MarshalSingleValue(id)))
 
-			r, err := tx.ExecContext(ctx, q, string(b), arg)
+			args := []any{string(b), arg}
+			if params.OnlyChanged {
+				args = append(args, string(b))
+			}
+
+			r, err := tx.ExecContext(ctx, q, args...)
 			if err != nil {
+				// a unique index other than _id's
+				var se *sqlite3.Error
+				if errors.As(err, &se) && se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE {
+					return backends.NewError(backends.ErrorCodeInsertDuplicateID, err)
+				}
+
 				return lazyerrors.Error(err)
 			}
 
@@ -188,7 +249,8 @@ func (c *collection) UpdateAll(ctx context.Context, params *backends.UpdateAllPa
 		return nil
 	})
 	if err != nil {
-		return nil, lazyerrors.Error(err)
+		// not wrapped: the caller depends on the backend error
+		return nil, err
 	}
 
 	return &res, nil
@@ -201,7 +263,15 @@ func (c *collection) DeleteAll(ctx context.Context, params *backends.DeleteAllPa
 		return &backends.DeleteAllResult{Deleted: 0}, nil
 	}
 
-	meta := c.r.CollectionGet(ctx, c.dbName, c.name)
+	tx, meta, err := c.shared(ctx, db)
+	if err != nil {
+		return nil, lazyerrors.Error(err)
+	}
+
+	if meta == nil {
+		meta = c.r.CollectionGet(ctx, c.dbName, c.name)
+	}
+
 	if meta == nil {
 		return &backends.DeleteAllResult{Deleted: 0}, nil
 	}
@@ -236,7 +306,14 @@ func (c *collection) DeleteAll(ctx context.Context, params *backends.DeleteAllPa
 
 	q := fmt.Sprintf(`DELETE FROM %q WHERE %s IN (%s)`, meta.TableName, column, strings.Join(placeholders, ", "))
 
-	res, err := db.ExecContext(ctx, q, args...)
+	var res sql.Result
+
+	if tx != nil {
+		res, err = tx.ExecContext(ctx, q, args...)
+	} else {
+		res, err = db.ExecContext(ctx, q, args...)
+	}
+
 	if err != nil {
 		return nil, lazyerrors.Error(err)
 	}
@@ -535,3 +612,17 @@ func (c *collection) DropIndexes(ctx context.Context, params *backends.DropIndex
 var (
 	_ backends.Collection = (*collection)(nil)
 )
+
+// inTransaction runs f in tx, the transaction shared by ctx's command, or, if tx is nil,
+// in a transaction of its own on db. In tx, f runs inside a savepoint unless it runs a
+// single statement, which SQLite already applies or undoes as a whole.
+func inTransaction(ctx context.Context, db *fsql.DB, tx *fsql.Tx, single bool, f func(*fsql.Tx) error) error {
+	switch {
+	case tx == nil:
+		return db.InTransaction(ctx, f)
+	case single:
+		return f(tx)
+	default:
+		return inSavepoint(ctx, tx, f)
+	}
+}

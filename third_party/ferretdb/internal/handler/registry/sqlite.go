@@ -57,6 +57,7 @@ func init() {
 			EnableNewAuth:           opts.EnableNewAuth,
 			BatchSize:               opts.BatchSize,
 			MaxBsonObjectSizeBytes:  opts.MaxBsonObjectSizeBytes,
+			ReplaceWithoutRead:      true,
 		}
 
 		h, err := handler.New(handlerOpts)

@@ -40,6 +40,20 @@ type DB struct {
 	l         *slog.Logger
 	token     *resource.Token
 	BatchSize int
+
+	// txSem, if not nil, holds a value while a transaction is open (see SerializeTransactions).
+	txSem chan struct{}
+}
+
+// SerializeTransactions makes transactions on db wait for each other in the process
+// rather than in the database. Call it before db is used.
+//
+// SQLite allows one writer at a time; a writer that finds the database locked sleeps
+// and polls (1, 2, 5, 10, 15, 20, 25 ms and so on, up to busy_timeout), so under
+// concurrent writes most of each wait is sleep. Waiting here instead hands the
+// database to the next writer as soon as the previous one ends.
+func (db *DB) SerializeTransactions() {
+	db.txSem = make(chan struct{}, 1)
 }
 
 // WrapDB creates a new DB.
@@ -128,14 +142,11 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 //
 // If f returns an error or context is canceled, the transaction is rolled back.
 func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) {
-	var sqlTx *sql.Tx
+	var tx *Tx
 
-	if sqlTx, err = db.sqlDB.BeginTx(ctx, nil); err != nil {
-		err = lazyerrors.Error(err)
+	if tx, err = db.begin(ctx, ctx); err != nil {
 		return
 	}
-
-	tx := wrapTx(sqlTx, db.l)
 
 	var done bool
 
@@ -171,6 +182,45 @@ func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) 
 	done = true
 
 	return
+}
+
+// Begin starts a transaction; the caller must end it with Commit or Rollback.
+// With SerializeTransactions, it first waits for the open transaction on db, if any, to end.
+//
+// Unlike InTransaction, the transaction is not rolled back when ctx is canceled (the
+// statements run in it still stop then): it stays open until the caller ends it.
+func (db *DB) Begin(ctx context.Context) (*Tx, error) {
+	return db.begin(ctx, context.WithoutCancel(ctx))
+}
+
+// begin starts a transaction that ends (is rolled back) when txCtx is canceled, after
+// waiting for its turn while ctx allows.
+func (db *DB) begin(ctx, txCtx context.Context) (*Tx, error) {
+	var release func()
+
+	if db.txSem != nil {
+		select {
+		case db.txSem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, lazyerrors.Error(context.Cause(ctx))
+		}
+
+		release = func() { <-db.txSem }
+	}
+
+	sqlTx, err := db.sqlDB.BeginTx(txCtx, nil)
+	if err != nil {
+		if release != nil {
+			release()
+		}
+
+		return nil, lazyerrors.Error(err)
+	}
+
+	tx := wrapTx(sqlTx, db.l)
+	tx.release = release
+
+	return tx, nil
 }
 
 // check interfaces

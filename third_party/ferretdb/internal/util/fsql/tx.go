@@ -32,6 +32,9 @@ type Tx struct {
 	sqlTx *sql.Tx
 	l     *slog.Logger
 	token *resource.Token
+
+	// release, if not nil, lets the next transaction of the DB begin (see DB.SerializeTransactions).
+	release func()
 }
 
 // wrapTx creates new Tx.
@@ -54,13 +57,27 @@ func wrapTx(tx *sql.Tx, l *slog.Logger) *Tx {
 // Commit calls [*sql.Tx.Commit].
 func (tx *Tx) Commit() error {
 	resource.Untrack(tx, tx.token)
-	return tx.sqlTx.Commit()
+	err := tx.sqlTx.Commit()
+	tx.end()
+
+	return err
 }
 
 // Rollback calls [*sql.Tx.Rollback].
 func (tx *Tx) Rollback() error {
 	resource.Untrack(tx, tx.token)
-	return tx.sqlTx.Rollback()
+	err := tx.sqlTx.Rollback()
+	tx.end()
+
+	return err
+}
+
+// end lets the next transaction begin. It is safe to call it several times.
+func (tx *Tx) end() {
+	if tx.release != nil {
+		tx.release()
+		tx.release = nil
+	}
 }
 
 // QueryContext calls [*sql.Tx.QueryContext].

@@ -72,5 +72,8 @@ func openDB(name, uri string, memory bool, l *slog.Logger, sp *state.Provider) (
 		}
 	}
 
-	return fsql.WrapDB(db, name, l), nil
+	res := fsql.WrapDB(db, name, l)
+	res.SerializeTransactions()
+
+	return res, nil
 }

@@ -112,4 +112,12 @@ func setDefaultValues(values url.Values) {
 	if !autoVacuum {
 		values.Add("_pragma", "auto_vacuum(none)") // TODO https://github.com/FerretDB/FerretDB/issues/3612
 	}
+
+	// Transactions are writes (InsertAll, UpdateAll, and the reads and writes of a command
+	// that share a transaction): take the write lock when they begin, so that a read in
+	// one cannot be followed by a write that fails because another connection wrote in
+	// between (SQLITE_BUSY_SNAPSHOT, which no busy timeout retries).
+	if values.Get("_txlock") == "" {
+		values.Set("_txlock", "immediate")
+	}
 }
