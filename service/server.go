@@ -221,6 +221,9 @@ func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bo
 			return 0
 		},
 	}
+	if s.leases != nil { // shared: send the alerts of the partitions this replica owns
+		cfg.Owns = s.owns
+	}
 	if s.cfg.TwilioAccountSID != "" {
 		sender, err := twilio.New(twilio.Config{
 			AccountSID: s.cfg.TwilioAccountSID, AuthToken: s.cfg.TwilioAuthToken, From: s.cfg.TwilioFrom,

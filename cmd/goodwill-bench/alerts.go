@@ -114,14 +114,16 @@ type alertsResult struct {
 	cpuProfile string
 }
 
-// runAlerts measures n simultaneous breaches, deadline → SMS accepted, on a service on
-// the embedded store talking to a fake Twilio API in this process.
-func runAlerts(ctx context.Context, store *storage.Store, runID string, n int, cpuprofile string, progress io.Writer) (*alertsResult, error) {
+// runAlerts measures n simultaneous breaches, deadline → SMS accepted, on a service
+// with its own embedded store in dataDir, as `goodwill serve` runs by default (a
+// store named by URI is one several replicas may share), talking to a fake Twilio
+// API in this process.
+func runAlerts(ctx context.Context, dataDir string, n int, cpuprofile string, progress io.Writer) (*alertsResult, error) {
 	tw := newFakeTwilio(n)
 	twSrv := httptest.NewServer(tw)
 	defer twSrv.Close()
 	vars := map[string]string{
-		"GOODWILL_MONGODB_URI": store.URI, "GOODWILL_DB": "bench_alerts_" + runID,
+		"GOODWILL_DATA_DIR":      dataDir,
 		"GOODWILL_BOOTSTRAP_KEY": adminKey, "GOODWILL_ADDR": "127.0.0.1:0",
 		"GOODWILL_PUBLIC_URL": "https://goodwill.example.com", "GOODWILL_TWILIO_API_URL": twSrv.URL,
 		"TWILIO_ACCOUNT_SID": benchTwilioSID, "TWILIO_AUTH_TOKEN": benchTwilioToken, "TWILIO_FROM_NUMBER": benchTwilioFrom,
@@ -337,7 +339,8 @@ func alertsSection(when time.Time, m machine, r *alertsResult) string {
 	fmt.Fprintf(&b, "Run %s by `go run ./cmd/goodwill-bench` (`make bench`).\n\nMachine: %s; load average %s "+
 		"as the interactions were posted, %s after the breaches (other work on the machine competes for the same cores).\n\n",
 		when.UTC().Format("2006-01-02 15:04 MST"), m, r.load[0], r.load[1])
-	fmt.Fprintf(&b, "Workload: the service on the embedded store (as `goodwill serve` runs it, with Twilio configured) and, "+
+	fmt.Fprintf(&b, "Workload: the service on its own embedded store (as `goodwill serve` runs it without "+
+		"`GOODWILL_MONGODB_URI`, with Twilio configured) and, "+
 		"in the same process, a fake of Twilio's Messages API (an httptest server checking Basic auth and the form "+
 		"fields, answering 201 with the message's JSON). %s recruiters, each with its own phone and SMS as its only "+
 		"breach channel, every day a working day, no quiet hours; a `first_response` policy of %s on the 24x7 calendar "+
@@ -374,15 +377,21 @@ func alertsSection(when time.Time, m machine, r *alertsResult) string {
 	return b.String()
 }
 
-// runAlertsSection measures the alerts pipeline and writes its section.
-func runAlertsSection(ctx context.Context, o settings, store *storage.Store, runID string, progress io.Writer) error {
+// runAlertsSection measures the alerts pipeline and writes its section. The service
+// runs on its own embedded store, not on the bench's.
+func runAlertsSection(ctx context.Context, o settings, _ *storage.Store, _ string, progress io.Writer) error {
 	fmt.Fprintf(progress, "%-48s", fmt.Sprintf("alerts, %s simultaneous breaches …", thousands(o.alertBreaches)))
 	t := time.Now()
 	profile := ""
 	if o.alertsOnly {
 		profile = o.cpuprofile
 	}
-	r, err := runAlerts(ctx, store, runID, o.alertBreaches, profile, progress)
+	dir, err := os.MkdirTemp("", "goodwill-bench-alerts-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	r, err := runAlerts(ctx, dir, o.alertBreaches, profile, progress)
 	if err != nil {
 		return err
 	}
