@@ -3,6 +3,7 @@ package scores
 import (
 	"cmp"
 	"slices"
+	"sync/atomic"
 )
 
 // blockDays is how many days one block of a series covers. Blocks keep a recruiter's
@@ -15,6 +16,62 @@ const blockDays = 32
 // that counts nothing is absent.
 type series struct {
 	blocks []block // sorted by index
+	// version counts the changes of the counters; memo is what they summed to over
+	// the last period a query asked with memos (see acc.memo), at a version. Queries
+	// hold the book's read lock, so several may store a memo at once, all alike.
+	version uint64
+	memo    atomic.Pointer[sums]
+}
+
+// sums is what a series' counters add up to over the days from to to (both
+// included), at one version of the series.
+type sums struct {
+	from, to int32
+	version  uint64
+	counted  bool       // some counter of the period is stored, even if they sum to 0
+	counts   []keyCount // the keys below kStage that sum to anything but 0
+	first    buckets    // the first-response buckets among counts
+	reply    buckets    // the reply buckets among counts
+}
+
+type keyCount struct {
+	key uint16
+	val int64
+}
+
+// sums returns what the counters add up to over the days from to to.
+func (s *series) sums(from, to int32) *sums {
+	var v [kStage]int64
+	m := &sums{from: from, to: to, version: s.version}
+	s.each(from, to, func(_ int32, n []entry, _ []timedContrib) {
+		m.counted = m.counted || len(n) > 0
+		for _, e := range n {
+			if e.key < kStage {
+				v[e.key] += int64(e.val)
+			}
+		}
+	})
+	n := 0
+	for _, x := range v {
+		if x != 0 {
+			n++
+		}
+	}
+	m.counts = make([]keyCount, 0, n)
+	m.first, m.reply = noBuckets, noBuckets
+	for k, x := range v {
+		if x == 0 {
+			continue
+		}
+		m.counts = append(m.counts, keyCount{uint16(k), x})
+		switch {
+		case k >= kFirst && k < kFirst+nBuckets:
+			m.first = m.first.with(k - kFirst)
+		case k >= kReply && k < kReply+nBuckets:
+			m.reply = m.reply.with(k - kReply)
+		}
+	}
+	return m
 }
 
 // block holds the days [index × blockDays, (index+1) × blockDays).
@@ -64,6 +121,7 @@ func (s *series) drop(i int) {
 
 // add adds each c.val to the counter (c.day, c.key); cs is sorted by day.
 func (s *series) add(cs ...contrib) {
+	s.version++
 	var b *block
 	bi := -1
 	for _, c := range cs {
@@ -146,6 +204,35 @@ func (s *series) each(from, to int32, f func(first int32, n []entry, timed []tim
 		}
 		if len(counts) > 0 || len(timed) > 0 {
 			f(b.first(), counts, timed)
+		}
+	}
+}
+
+// eachTimed is each for the timed entries alone.
+func (s *series) eachTimed(from, to int32, f func(timed []timedContrib)) {
+	lo, hi := blockOf(from), blockOf(to)
+	i, n := 0, len(s.blocks)
+	for j := n; i < j; {
+		m := int(uint(i+j) >> 1)
+		if s.blocks[m].index < lo {
+			i = m + 1
+		} else {
+			j = m
+		}
+	}
+	for ; i < n && s.blocks[i].index <= hi; i++ {
+		timed := s.blocks[i].timed
+		if len(timed) == 0 {
+			continue
+		}
+		if timed[0].day < from {
+			timed = timed[startOfTimed(timed, from):]
+		}
+		if len(timed) > 0 && timed[len(timed)-1].day > to {
+			timed = timed[:startOfTimed(timed, to+1)]
+		}
+		if len(timed) > 0 {
+			f(timed)
 		}
 	}
 }

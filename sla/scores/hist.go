@@ -62,8 +62,12 @@ var reported = func() (r [nBuckets]float64) {
 
 // percentiles returns the hours of the nearest-rank percentiles ps (at most two,
 // each in (0, 1], ascending) of the histogram counts, taken from s; nils when it is
-// empty.
-func percentiles(counts []int64, s *slab, ps ...float64) (out [2]*float64) {
+// empty. Only the buckets in r may hold anything.
+func percentiles(counts []int64, r buckets, s *slab, ps ...float64) (out [2]*float64) {
+	if r.lo > r.hi {
+		return out
+	}
+	counts = counts[r.lo : r.hi+1]
 	var n int64
 	for _, c := range counts {
 		n += c
@@ -83,7 +87,7 @@ func percentiles(counts []int64, s *slab, ps ...float64) (out [2]*float64) {
 		}
 		seen += c
 		for k < len(ps) && seen >= ranks[k] {
-			out[k] = s.float(reported[i])
+			out[k] = s.float(reported[r.lo+i])
 			k++
 		}
 		if k == len(ps) {
@@ -92,6 +96,20 @@ func percentiles(counts []int64, s *slab, ps ...float64) (out [2]*float64) {
 	}
 	return out
 }
+
+// buckets is a range of histogram buckets, lo to hi included; empty when lo > hi.
+type buckets struct{ lo, hi int }
+
+var (
+	noBuckets  = buckets{nBuckets, -1}
+	allBuckets = buckets{0, nBuckets - 1}
+)
+
+// with returns the range that also holds bucket i.
+func (r buckets) with(i int) buckets { return buckets{min(r.lo, i), max(r.hi, i)} }
+
+// union returns the range that holds both.
+func (r buckets) union(o buckets) buckets { return buckets{min(r.lo, o.lo), max(r.hi, o.hi)} }
 
 // slab hands out the pointers of a query's figures from shared arrays: a query of
 // thousands of groups then allocates a few arrays rather than several figures per

@@ -30,7 +30,7 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 	defer b.mu.RUnlock()
 	allowed := b.allowed(q.Recruiters)
 	var groups []Group
-	a := newAcc(now, false)
+	a := newMemoAcc(now)
 	switch q.GroupBy {
 	case ByRecruiter: // in the order of their ids, as returned
 		groups = make([]Group, 0, len(b.byRec))
@@ -54,7 +54,7 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 			team := q.Teams[b.recruiters.list[r]]
 			t := teams[team]
 			if t == nil {
-				t = newAcc(now, false)
+				t = newMemoAcc(now)
 				teams[team] = t
 			}
 			t.addSeries(s, from, to)
@@ -79,6 +79,8 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 			}
 			return groups
 		}
+		// A job's series for each recruiter: too many to keep memos of.
+		a.memo = false
 		list := b.byJobRec
 		for i := 0; i < len(list); {
 			job := list[i].job
@@ -122,7 +124,7 @@ func (b *Book) Sentiment(q Query, now time.Time) Sentiment {
 	from, to := period(q)
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	a := newAcc(now, false)
+	a := newMemoAcc(now)
 	b.eachRecruiter(b.allowed(q.Recruiters), func(s *series) { a.addSeries(s, from, to) })
 	met := [3]int64{a.v[kAllMet] + a.surveys[0][0], a.v[kAllMetPromoters] + a.surveys[0][1], a.v[kAllMetDetractors] + a.surveys[0][2]}
 	return Sentiment{AllMet: cohortOf(met), Breached: cohortOf(a.surveys[1])}
@@ -267,20 +269,58 @@ type acc struct {
 	stages      []int64 // key − kStage → sum, when withStages
 	touched     bool    // anything was added
 	figures     *slab   // where group takes its figures' pointers from
+	// memo reads a series' counters from the sums it keeps of the period, when they
+	// are of its current version, and leaves it those it summed otherwise: for the
+	// queries of the period a dashboard asks again and again, over series that change
+	// a few at a time. Queries of other periods (the weeks of a trend) leave memos
+	// alone. Never with withStages (memos leave stages out).
+	memo bool
+	// The histogram buckets that may hold anything: all once add adds counters.
+	first, reply buckets
 }
 
 func newAcc(now time.Time, withStages bool) *acc {
-	return &acc{now: now.UnixMilli(), withStages: withStages, figures: &slab{}}
+	return &acc{now: now.UnixMilli(), withStages: withStages, figures: &slab{}, first: noBuckets, reply: noBuckets}
+}
+
+// newMemoAcc is newAcc without stages, reading and leaving memos.
+func newMemoAcc(now time.Time) *acc {
+	a := newAcc(now, false)
+	a.memo = true
+	return a
 }
 
 func (a *acc) reset() {
-	*a = acc{now: a.now, withStages: a.withStages, stages: a.stages[:0], figures: a.figures}
+	*a = acc{now: a.now, withStages: a.withStages, stages: a.stages[:0], figures: a.figures, memo: a.memo,
+		first: noBuckets, reply: noBuckets}
 }
 
-func (a *acc) addSeries(s *series, from, to int32) { s.each(from, to, a.add) }
+func (a *acc) addSeries(s *series, from, to int32) {
+	if !a.memo {
+		s.each(from, to, a.add)
+		return
+	}
+	m := s.memo.Load()
+	if m == nil || m.from != from || m.to != to || m.version != s.version {
+		m = s.sums(from, to)
+		s.memo.Store(m)
+	}
+	a.touched = a.touched || m.counted
+	for _, c := range m.counts {
+		a.v[c.key] += c.val
+	}
+	a.first, a.reply = a.first.union(m.first), a.reply.union(m.reply)
+	s.eachTimed(from, to, a.addTimed)
+}
+
+// addTimed adds timed entries (add without counters).
+func (a *acc) addTimed(timed []timedContrib) { a.add(0, nil, timed) }
 
 func (a *acc) add(_ int32, n []entry, timed []timedContrib) {
 	a.touched = true
+	if len(n) > 0 {
+		a.first, a.reply = allBuckets, allBuckets
+	}
 	for _, e := range n {
 		switch {
 		case e.key < kStage:
@@ -321,14 +361,14 @@ func (a *acc) add(_ int32, n []entry, timed []timedContrib) {
 // group computes a group's figures from the sums.
 func (a *acc) group(key string) Group {
 	fig := a.figures
-	first := percentiles(a.v[kFirst:kFirst+nBuckets], fig, 0.5, 0.9)
+	first := percentiles(a.v[kFirst:kFirst+nBuckets], a.first, fig, 0.5, 0.9)
 	g := Group{
 		Key:                   key,
 		Applications:          int(a.v[kApps]),
 		FirstResponseP50Hours: first[0],
 		FirstResponseP90Hours: first[1],
 		FirstResponsePending:  int(a.v[kPending]),
-		ReplyP50Hours:         percentiles(a.v[kReply:kReply+nBuckets], fig, 0.5)[0],
+		ReplyP50Hours:         percentiles(a.v[kReply:kReply+nBuckets], a.reply, fig, 0.5)[0],
 		AttainmentByMetric:    make(map[string]float64, nMetrics),
 		SilentNow:             int(a.silent),
 		Ghosted:               int(a.v[kGhostedRejected] + a.ghostedOpen),

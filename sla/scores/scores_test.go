@@ -3,13 +3,21 @@ package scores
 import (
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/goodwillhq/goodwill/sla"
 )
+
+// seriesContent compares what series hold, not their memos of past queries.
+var seriesContent = cmp.Options{
+	cmp.AllowUnexported(series{}, block{}, entry{}, timedContrib{}),
+	cmpopts.IgnoreFields(series{}, "version", "memo"),
+}
 
 func f(v float64) *float64 { return &v }
 func n(v int) *int         { return &v }
@@ -377,7 +385,7 @@ func TestLateEvents(t *testing.T) {
 			}
 		}
 		fresh := book(time.UTC, wall, now, a)
-		if diff := cmp.Diff(fresh.byRec, b.byRec, cmp.AllowUnexported(series{}, block{}, entry{}, timedContrib{})); diff != "" {
+		if diff := cmp.Diff(fresh.byRec, b.byRec, seriesContent); diff != "" {
 			t.Errorf("%s: cells differ from a fresh book's (-want +got):\n%s", st.name, diff)
 		}
 	}
@@ -434,7 +442,7 @@ func TestApplyIdempotent(t *testing.T) {
 	// What moved left nothing behind.
 	i, _ := moved.recruiters.lookup("ana")
 	j, _ := once.recruiters.lookup("ana")
-	if diff := cmp.Diff(once.byRec[j], moved.byRec[i], cmp.AllowUnexported(series{}, block{}, entry{}, timedContrib{})); diff != "" {
+	if diff := cmp.Diff(once.byRec[j], moved.byRec[i], seriesContent); diff != "" {
 		t.Errorf("ana's cells keep something of b2 (-once +moved):\n%s", diff)
 	}
 }
@@ -645,12 +653,12 @@ func TestHistogram(t *testing.T) {
 		t.Errorf("200 days in bucket %d, want %d", got, histN+1)
 	}
 	counts := make([]int64, nBuckets)
-	if got := percentiles(counts, &slab{}, 0.5, 0.9); got[0] != nil || got[1] != nil {
+	if got := percentiles(counts, allBuckets, &slab{}, 0.5, 0.9); got[0] != nil || got[1] != nil {
 		t.Error("percentiles of nothing are not nil")
 	}
 	// Nearest rank: of 10 samples, p50 is the 5th, p90 the 9th.
 	counts[10], counts[20], counts[30] = 5, 4, 1
-	got := percentiles(counts, &slab{}, 0.5, 0.9)
+	got := percentiles(counts, allBuckets, &slab{}, 0.5, 0.9)
 	if *got[0] != reported[10] || *got[1] != reported[20] {
 		t.Errorf("p50, p90 = %v, %v; want buckets 10 and 20 (%v, %v)", *got[0], *got[1], reported[10], reported[20])
 	}
@@ -743,5 +751,75 @@ func TestScoresOrder(t *testing.T) {
 		if diff := cmp.Diff(tt.want, keys); diff != "" {
 			t.Errorf("%s %v (-want +got):\n%s", tt.by, tt.recruiters, diff)
 		}
+	}
+}
+
+// TestScoresMemo checks that queries answer the same whatever earlier queries left in
+// the series' memos: after applications change, for another period, at a later
+// moment, and restricted to some recruiters.
+func TestScoresMemo(t *testing.T) {
+	t.Parallel()
+	// b1, never answered, gets a late answer: its breach and silence go.
+	b1x := b1
+	b1x.steps = append(slices.Clone(b1.steps), at(evMessage, "03-03 10:00"))
+	others := slices.DeleteFunc(slices.Clone(scenario), func(a app) bool { return a.id == "b1" })
+	later := scenarioNow.Add(40 * 24 * time.Hour)
+	firstHalf := Query{From: day("03-01"), To: day("03-15")}
+	b := book(time.UTC, wall, scenarioNow, scenario...)
+	before := func() *Book { return book(time.UTC, wall, scenarioNow, scenario...) }
+	after := func() *Book { return book(time.UTC, wall, scenarioNow, append(others, b1x)...) }
+	steps := []struct {
+		name   string
+		apply  func()
+		period Query
+		now    time.Time
+		fresh  func() *Book
+	}{
+		{"first queries", func() {}, march, scenarioNow, before},
+		{"again", func() {}, march, scenarioNow, before},
+		{"a late answer", func() { apply(b, wall, scenarioNow, b1x) }, march, scenarioNow, after},
+		{"40 days later", func() {}, march, later, after},
+		{"another period", func() {}, firstHalf, later, after},
+		{"back to March", func() {}, march, later, after},
+		{"the answer undone", func() { apply(b, wall, scenarioNow, b1) }, march, later, before},
+	}
+	for _, st := range steps {
+		st.apply()
+		fresh := st.fresh()
+		for _, by := range []GroupBy{ByOrg, ByRecruiter, ByTeam, ByJob} {
+			for _, recruiters := range [][]string{nil, {"bo", "cy"}} {
+				q := st.period
+				q.GroupBy, q.Recruiters, q.Teams = by, recruiters, map[string]string{"ana": "east", "bo": "east"}
+				want := fresh.Scores(q, st.now)
+				if diff := cmp.Diff(want, b.Scores(q, st.now)); diff != "" {
+					t.Errorf("%s: %s %v (-fresh book +queried book):\n%s", st.name, by, recruiters, diff)
+				}
+			}
+		}
+		if diff := cmp.Diff(fresh.Sentiment(st.period, st.now), b.Sentiment(st.period, st.now)); diff != "" {
+			t.Errorf("%s: sentiment (-fresh book +queried book):\n%s", st.name, diff)
+		}
+	}
+
+	// Queries store memos under the read lock, alongside each other and between
+	// changes (go test -race).
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				q := march
+				q.GroupBy = []GroupBy{ByOrg, ByRecruiter, ByTeam, ByJob}[(g+i)%4]
+				b.Scores(q, scenarioNow)
+			}
+		})
+	}
+	for i := range 50 {
+		apply(b, wall, scenarioNow, []app{b1x, b1}[i%2])
+	}
+	wg.Wait()
+	q := march
+	q.GroupBy = ByRecruiter
+	if diff := cmp.Diff(before().Scores(q, scenarioNow), b.Scores(q, scenarioNow)); diff != "" {
+		t.Errorf("after concurrent queries (-fresh book +queried book):\n%s", diff)
 	}
 }
