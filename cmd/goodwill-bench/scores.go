@@ -644,7 +644,10 @@ func scoresSection(when time.Time, m machine, requests int, r *scoresResult) str
 		"last %d days (%s to %s); latency is from sending to the end of the response body. Score "+
 		"queries keep copies of the recruiters directory and of job titles, refreshed in the background: "+
 		"the first request of `group_by=recruiter` reads the directory and the first of `group_by=job` the "+
-		"titles, what every query would cost without them. CPU is the whole process's (service, embedded store and "+
+		"titles, what every query would cost without them. The book also keeps, per recruiter and per job, "+
+		"what its counters sum to over the last period asked until one of its applications changes: the "+
+		"first request of a period sums every day's counters, the next ones only what changed since (with "+
+		"nothing written during the queries, nothing). CPU is the whole process's (service, embedded store and "+
 		"client) per request: what a query costs whatever else runs on the machine.\n\n",
 		thousands(r.transitions), requests, scoresWarmUp, scoresPeriodDays, r.from, r.to)
 	b.WriteString("| setup | |\n|---|---:|\n")
