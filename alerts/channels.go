@@ -128,19 +128,27 @@ func (l logChannel) send(m Message) {
 }
 
 // jobTitles keeps the job titles messages name for a minute, so that a burst of alerts
-// about one job reads it once. Candidates' names are read for every message: an
-// erasure must not leave one behind here.
+// about one job reads it once. Candidates' names are not kept: each is read for the
+// messages of one alert, ahead of time (prefetch, while the alert waits out its
+// grouping window) or when the message is written, and dropped once used, when it is
+// a minute old, or when the candidate is erased (forget).
 type jobTitles struct {
 	Names
 	now func() time.Time
 
 	mu     sync.Mutex
 	titles map[string]cachedJob
+	names  map[string]cachedCandidate
 }
 
 type cachedJob struct {
 	job interactions.JobInfo
 	at  time.Time
+}
+
+type cachedCandidate struct {
+	c  interactions.Candidate
+	at time.Time
 }
 
 const jobTitleTTL = time.Minute
@@ -164,4 +172,41 @@ func (c *jobTitles) Job(ctx context.Context, id string) (interactions.JobInfo, e
 	c.titles[id] = cachedJob{job, now}
 	c.mu.Unlock()
 	return job, nil
+}
+
+// Candidate returns the name read ahead for the candidate, once, or reads it.
+func (c *jobTitles) Candidate(ctx context.Context, id string) (interactions.Candidate, error) {
+	now := c.now()
+	c.mu.Lock()
+	hit, ok := c.names[id]
+	delete(c.names, id)
+	c.mu.Unlock()
+	if ok && !now.Before(hit.at) && now.Sub(hit.at) < jobTitleTTL {
+		return hit.c, nil
+	}
+	return c.Names.Candidate(ctx, id)
+}
+
+// prefetch reads a candidate's name for the next message about them.
+func (c *jobTitles) prefetch(ctx context.Context, id string) {
+	cand, err := c.Names.Candidate(ctx, id)
+	if err != nil {
+		return // read again when the message is written
+	}
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.names == nil || len(c.names) >= 10000 {
+		c.names = map[string]cachedCandidate{}
+	}
+	c.names[id] = cachedCandidate{cand, now}
+}
+
+// forget drops what was read ahead about candidates (erasure).
+func (c *jobTitles) forget(ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		delete(c.names, id)
+	}
 }

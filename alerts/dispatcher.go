@@ -56,6 +56,9 @@ const (
 	// how long it lets changes gather after a flush before it writes them.
 	foldWorkers = 4
 	foldDelay   = 250 * time.Millisecond
+	// prefetchWorkers is how many candidates' names are read at once while new alerts
+	// wait out their grouping window.
+	prefetchWorkers = 4
 	// staleFlushes is the age after which a flush document whoever wrote it is
 	// dropped (several replicas): its writer stopped, and its alerts were taken over.
 	staleFlushes = time.Hour
@@ -122,8 +125,11 @@ type Dispatcher struct {
 	id      string // names this dispatcher's flushes
 	live    *liveSet
 	intake  Stage
-	names   Names
+	names   *jobTitles
 	emailOn bool
+	// prefetch takes the candidates whose names to read while their alerts wait out
+	// the grouping window (prefetchWorkers read them).
+	prefetch chan string
 
 	mu      sync.Mutex
 	flushed []string // flush documents to drop once their alerts are folded
@@ -145,6 +151,7 @@ func New(cfg Config) *Dispatcher {
 		live:     newLiveSet(),
 		wake:     make(chan struct{}, 1),
 		foldWake: make(chan struct{}, 1),
+		prefetch: make(chan string, 10000),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 		folded:   make(chan struct{}),
@@ -170,7 +177,24 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	}
 	go d.run()
 	go d.folding()
+	for range prefetchWorkers {
+		go d.prefetching()
+	}
 	return nil
+}
+
+// prefetching reads the names of the candidates of new alerts until Close.
+func (d *Dispatcher) prefetching() {
+	for {
+		select {
+		case <-d.stopping:
+			return
+		case id := <-d.prefetch:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			d.names.prefetch(ctx, id)
+			cancel()
+		}
+	}
 }
 
 // Close stops the pipeline and writes what it recorded to the alerts' documents;
@@ -368,6 +392,12 @@ func (d *Dispatcher) create(ctx context.Context, a Alert) error {
 		for _, a := range b.Alerts {
 			alertsCreated.WithLabelValues(string(a.Level)).Inc()
 			d.live.add(a) // nothing is due before its grouping window ends: no need to wake the loop
+			if len(a.Deliveries) > 0 && a.CandidateID != "" {
+				select {
+				case d.prefetch <- a.CandidateID:
+				default: // read when the message is written
+				}
+			}
 		}
 	}
 	return nil

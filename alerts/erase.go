@@ -11,12 +11,14 @@ import (
 // Erase is the erasure step for alerts: alerts keep no names or contact details of
 // candidates (messages are rendered when sent), but the SMS already sent about them
 // still carry the candidate's name at Twilio, so their bodies are redacted there, and
-// the mappings from those messages to their alerts are deleted. It is idempotent:
+// the mappings from those messages to their alerts are deleted. A name read ahead for
+// a message not written yet is forgotten. It is idempotent:
 // redacting a redacted message does no harm.
 func (d *Dispatcher) Erase(ctx context.Context, target interactions.ErasureTarget) error {
 	if len(target.CandidateIDs) == 0 {
 		return nil
 	}
+	d.names.forget(target.CandidateIDs)
 	cur, err := d.cfg.Store.coll.Find(ctx, bson.M{"candidate_id": bson.M{"$in": target.CandidateIDs}})
 	if err != nil {
 		return err

@@ -967,15 +967,62 @@ func (f *fakeJournal) sending(_ context.Context, _ time.Time, bs []Batch) error 
 	return f.err
 }
 
-// countingNames counts the job lookups it answers.
+// countingNames counts the lookups it answers.
 type countingNames struct {
 	fakeNames
-	jobs int
+	jobs, candidates int
 }
 
 func (n *countingNames) Job(ctx context.Context, id string) (interactions.JobInfo, error) {
 	n.jobs++
 	return n.fakeNames.Job(ctx, id)
+}
+
+func (n *countingNames) Candidate(ctx context.Context, id string) (interactions.Candidate, error) {
+	n.candidates++
+	return n.fakeNames.Candidate(ctx, id)
+}
+
+// TestCandidateNamesReadAhead: a name read ahead serves one message, within a minute,
+// and is forgotten when the candidate is erased.
+func TestCandidateNamesReadAhead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		after time.Duration // between the read ahead and the message
+		erase bool
+		reads int // store reads in all, the read ahead included
+	}{
+		// Used once: the message reads nothing.
+		{name: "read ahead", after: time.Second, reads: 1},
+		// Over a minute old: read again.
+		{name: "stale", after: time.Minute, reads: 2},
+		// Erased meanwhile: read again (and found blank, after a real erasure).
+		{name: "erased", after: time.Second, erase: true, reads: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fakeClock{now: t0}
+			names := &countingNames{fakeNames: candidateNames}
+			c := &jobTitles{Names: names, now: clock.Now}
+			c.prefetch(ctx, "cand-a1")
+			if tt.erase {
+				c.forget([]string{"cand-a1"})
+			}
+			clock.Set(t0.Add(tt.after))
+			if got, err := c.Candidate(ctx, "cand-a1"); err != nil || got.Name != "Ada Lovelace" {
+				t.Fatalf("%+v, %v", got, err)
+			}
+			if names.candidates != tt.reads {
+				t.Errorf("%d reads, want %d", names.candidates, tt.reads)
+			}
+			// The next message reads it again.
+			if _, err := c.Candidate(ctx, "cand-a1"); err != nil || names.candidates != tt.reads+1 {
+				t.Errorf("a name read ahead served twice (%d reads)", names.candidates)
+			}
+		})
+	}
 }
 
 // TestJobTitles: SendStage reads a job's title once a minute; candidates' names every
