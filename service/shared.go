@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"math"
 	"os"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -61,24 +62,12 @@ func (s *Server) startLeases(ctx context.Context) error {
 	return s.projector.Settled(ctx)
 }
 
-// partitionWorker is what takes partitions over besides the projector and the engine.
-type partitionWorker interface {
-	Acquired(ctx context.Context, partitions []int) error
-	Lost(partitions []int)
-}
-
 // partitionsChanged hands partitions over to and from the projector, the engine and
 // the alerts pipeline.
 func (s *Server) partitionsChanged(_ context.Context, c lease.Change) {
-	var alerts partitionWorker
-	if w, ok := any(s.dispatcher).(partitionWorker); ok {
-		alerts = w
-	}
 	if len(c.Lost) > 0 {
 		s.projector.Lost(c.Lost)
-		if alerts != nil {
-			alerts.Lost(c.Lost)
-		}
+		s.dispatcher.Lost(c.Lost)
 	}
 	if len(c.Acquired) == 0 {
 		return
@@ -90,13 +79,20 @@ func (s *Server) partitionsChanged(_ context.Context, c lease.Change) {
 		mark = min(mark, t.Mark)
 	}
 	s.projector.Acquired(parts, mark, func(ctx context.Context) {
-		if err := s.engine.Acquired(ctx, parts); err != nil {
-			s.log.Warn("taking over partitions: the SLA engine failed; it retries when they are next acquired", "partitions", len(parts), "err", err)
-		}
-		if alerts != nil {
-			if err := alerts.Acquired(ctx, parts); err != nil {
-				s.log.Warn("taking over partitions: the alerts pipeline failed", "partitions", len(parts), "err", err)
+		for attempt := 1; ; attempt++ {
+			err := s.engine.Acquired(ctx, parts)
+			if err == nil {
+				break
 			}
+			if attempt == 5 || ctx.Err() != nil {
+				s.log.Error("taking over partitions: the SLA engine failed; what came due while nobody owned them is recorded at the next start", "partitions", len(parts), "err", err)
+				break
+			}
+			s.log.Warn("taking over partitions: the SLA engine failed; retrying", "partitions", len(parts), "err", err)
+			time.Sleep(time.Duration(attempt) * time.Second)
+		}
+		if err := s.dispatcher.Acquired(ctx, parts); err != nil {
+			s.log.Warn("taking over partitions: the alerts pipeline failed", "partitions", len(parts), "err", err)
 		}
 	})
 }
