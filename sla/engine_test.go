@@ -92,6 +92,21 @@ func (r *recorder) all() []Fired {
 func newEngine(t *testing.T, store *Store, apps *memApps, rec *recorder, target string) *Engine {
 	t.Helper()
 	ctx := context.Background()
+	seedFastPolicy(t, store, target)
+	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	e.SetConsumer(rec.consume)
+	if err := e.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// seedFastPolicy seeds store with a 24x7 first_response policy of target, warning
+// half way.
+func seedFastPolicy(t *testing.T, store *Store, target string) {
+	t.Helper()
+	ctx := context.Background()
 	if err := store.Seed(ctx, DefaultCalendar("UTC", "")); err != nil {
 		t.Fatal(err)
 	}
@@ -100,13 +115,6 @@ func newEngine(t *testing.T, store *Store, apps *memApps, rec *recorder, target 
 	if err := store.SavePolicy(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	e.SetConsumer(rec.consume)
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	return e
 }
 
 func received(kind interactions.Kind, occurred, receivedAt time.Time) interactions.Interaction {

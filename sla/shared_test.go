@@ -17,19 +17,11 @@ import (
 // policy of target.
 func sharedEngine(t *testing.T, store *Store, apps *memApps, consume Consumer, owns *atomic.Bool, target string) *Engine {
 	t.Helper()
-	ctx := context.Background()
-	if err := store.Seed(ctx, DefaultCalendar("UTC", "")); err != nil {
-		t.Fatal(err)
-	}
-	p := DefaultPolicies()[0]
-	p.Target, p.Calendar, p.WarnRatio = interactions.MustParseDuration(target), Calendar24x7, 0.5
-	if err := store.SavePolicy(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	seedFastPolicy(t, store, target)
 	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 	e.SetConsumer(consume)
 	e.SetOwns(func(string) bool { return owns.Load() })
-	if err := e.Start(ctx); err != nil {
+	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
