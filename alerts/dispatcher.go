@@ -115,11 +115,13 @@ type Config struct {
 //	throttle  50 SMS a day per number
 //	send      one message per batch; an SMS that may have gone out is looked up first
 //	retry     backoff with jitter, or failed for good (SMS falls back to email)
-//	record    back into the live alerts and the outbox
+//	record    back into the live alerts, each batch as soon as its message is done
+//	write     the flush's document and the SMS it sent, in the outbox
 //
-// with the store written in a few calls per flush whatever its size (journal.go) and
-// the messages sent side by side. While a flush sends to an address, later flushes
-// leave that address alone and take the others.
+// with the store written in a few calls per flush whatever its size (journal.go), the
+// messages sent side by side, and the alerts' documents written by the fold just
+// after. While a flush sends to an address, later flushes leave that address alone
+// and take the others.
 type Dispatcher struct {
 	cfg     Config
 	id      string // names this dispatcher's flushes

@@ -393,6 +393,22 @@ func TestAlertsEndToEnd(t *testing.T) {
 		t.Fatalf("due_at %q", breach1.DueAt)
 	}
 
+	// Twilio reports the SMS delivered, at the status callback it was given: the
+	// alert's SMS delivery says so.
+	cb, err := url.Parse(m.StatusCallback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := url.Values{"MessageSid": {m.SID}, "MessageStatus": {"delivered"}, "To": {alicePhone}, "From": {alertsFrom}}
+	if r := srv.Do(t, http.MethodPost, cb.RequestURI(), "", status.Encode(), "Content-Type", "application/x-www-form-urlencoded",
+		"X-Twilio-Signature", twilioSignature(alertsToken, m.StatusCallback, status)); r.Status != http.StatusOK {
+		t.Fatalf("status callback: %d %s", r.Status, r.Body)
+	}
+	servicetest.Eventually(t, 2*time.Second, "the SMS delivered", func() bool {
+		a, _ := alertOf(t, srv, "al-1", "breached")
+		return len(a.Deliveries) == 2 && a.Deliveries[0].Status == "delivered" && a.Deliveries[1].Status == "sent"
+	})
+
 	// 2. alice replies ACK from her phone: acknowledged.
 	inbound := url.Values{"MessageSid": {"SM" + strings.Repeat("ab", 16)}, "From": {alicePhone}, "To": {alertsFrom}, "Body": {"ack"}}
 	r := srv.Do(t, http.MethodPost, "/webhooks/twilio/sms", "", inbound.Encode(), "Content-Type", "application/x-www-form-urlencoded",
@@ -450,7 +466,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 	}
 	for _, a := range listAlerts(t, srv, "") {
 		for _, d := range a.Deliveries {
-			if d.Status != "sent" || d.Attempts != 1 {
+			if (d.Status != "sent" && !(d.Status == "delivered" && d.ProviderID == m.SID)) || d.Attempts != 1 {
 				t.Errorf("alert %s delivery %+v", a.ID, d)
 			}
 		}
