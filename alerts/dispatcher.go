@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,9 +54,11 @@ const (
 	// together.
 	sendWorkers = 32
 	// foldWorkers is how many alert documents the fold writes at once, and foldDelay
-	// how long it lets changes gather after a flush before it writes them.
+	// how long it lets changes gather after a flush before it writes them (longer
+	// while other flushes are sending).
 	foldWorkers = 4
 	foldDelay   = 250 * time.Millisecond
+	foldWait    = 2 * time.Second // at most, while flushes are sending
 	// prefetchWorkers is how many candidates' names are read at once while new alerts
 	// wait out their grouping window.
 	prefetchWorkers = 4
@@ -136,6 +139,7 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	flushed []string // flush documents to drop once their alerts are folded
 	flushN  uint64
+	sending atomic.Int32 // flushes sending now
 
 	wake     chan struct{}
 	foldWake chan struct{}
@@ -327,9 +331,14 @@ func (d *Dispatcher) folding() {
 			return
 		case <-d.foldWake:
 		}
-		select {
-		case <-d.stopping:
-		case <-time.After(foldDelay):
+		// Let changes gather, and the flushes of a burst send first: the store is
+		// theirs while any is sending, for up to foldWait.
+		for waited := time.Duration(0); waited < foldWait && (waited < foldDelay || d.sending.Load() > 0); waited += foldDelay {
+			select {
+			case <-d.stopping:
+				waited = foldWait
+			case <-time.After(foldDelay):
+			}
 		}
 		d.fold()
 	}
@@ -571,6 +580,8 @@ func snoozeOver(a *Alert, now time.Time) bool {
 // send takes what take took through group → defer → … → record, gives the addresses
 // back, and has the fold write the alerts a little later.
 func (d *Dispatcher) send(now time.Time, alerts []Alert, flight uint64) {
+	d.sending.Add(1)
+	defer d.sending.Add(-1)
 	defer d.live.release(flight)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
