@@ -653,6 +653,47 @@ func TestSendStage(t *testing.T) {
 	}
 }
 
+// TestSendStageFlush: the SMS of a flush are noted in one write before any goes out;
+// every batch, sent or settled before, goes through Then by itself.
+func TestSendStageFlush(t *testing.T) {
+	t.Parallel()
+	sms := &fakeSMS{}
+	journal := &fakeJournal{sms: sms}
+	var mu sync.Mutex
+	var then []string
+	s := SendStage{SMS: sms, Email: &fakeEmail{}, Names: candidateNames, Log: quiet, Journal: journal, Workers: 4,
+		Then: stageFunc(func(_ context.Context, _ time.Time, bs []Batch) ([]Batch, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, b := range bs {
+				then = append(then, fmt.Sprintf("%s %s settled=%v", b.Channel, b.To, b.Settled))
+			}
+			return bs, nil
+		})}
+	var in []Batch
+	for i, to := range []string{alicePhone, bobPhone, dellaPhone} {
+		in = append(in, Batch{Channel: "sms", To: to, Recipient: alice,
+			Alerts: []Alert{testAlert(fmt.Sprint("a", i), LevelBreached, 0, pending("sms", to, 0))}})
+	}
+	in = append(in, Batch{Channel: "email", To: aliceEmail, Recipient: alice, Settled: true, // deferred
+		Alerts: []Alert{testAlert("a9", LevelBreached, 0, pending("email", aliceEmail, 0))}})
+	out, err := s.Exec(context.Background(), t0, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if journal.calls != 1 || journal.noted != 3 || journal.sendsBefore != 0 || sms.numCalls() != 3 {
+		t.Fatalf("journal: %d calls, %d batches noted, %d sends before; %d sends", journal.calls, journal.noted, journal.sendsBefore, sms.numCalls())
+	}
+	if len(out) != 4 || len(then) != 4 {
+		t.Fatalf("%d batches out, %d through Then: %v", len(out), len(then), then)
+	}
+	for _, b := range out[:3] {
+		if !b.noted || !b.Settled || b.Alerts[0].Deliveries[0].Status != DeliverySent {
+			t.Errorf("batch to %s: noted %v, %+v", b.To, b.noted, b.Alerts[0].Deliveries[0])
+		}
+	}
+}
+
 func TestRetryStage(t *testing.T) {
 	t.Parallel()
 	perm := &SendError{Failure: Permanent, Err: errors.New("550 no such user")}
