@@ -358,8 +358,10 @@ func alertsSection(when time.Time, m machine, r *alertsResult) string {
 	fmt.Fprintf(&b, "\nThe alert is created when the SLA engine hands the breach to the alerts pipeline: after "+
 		"detection, reading the application and recording the transition, and with the pipeline's intake (route, "+
 		"and the outbox write that dedupes); the engine records a burst of breaches with bulk inserts and hands them over for up to 8 applications at once. From then "+
-		"on the alert waits out the 1 s grouping window and goes through group → defer → throttle → send → retry → "+
-		"record, batches side by side. At p99, an alert existed %s ms after the deadline, and was accepted "+
+		"on the alert waits out the 1 s grouping window (its candidate's name is read meanwhile) and goes through "+
+		"group → defer → throttle → send → retry → record → write: each run of the pipeline counts its SMS in one bulk "+
+		"insert, notes what may go out in one document and what became of it in the same document, maps the SMS sent "+
+		"in one bulk insert, and sends its messages side by side; the alert documents are written just after. At p99, an alert existed %s ms after the deadline, and was accepted "+
 		"%s ms after it was created (the 1 s window included).\n", ms(r.created99), ms(r.piped99))
 	b.WriteString("\n| target | measured | |\n|---|---|---|\n")
 	check := func(what, measured string, ok bool) {
