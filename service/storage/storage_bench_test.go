@@ -139,6 +139,21 @@ func BenchmarkUpdateByID(b *testing.B) {
 			}
 		}
 	})
+	b.Run("FindScan", func(b *testing.B) {
+		start := cpuTime()
+		defer reportCPU(b, start)
+		for range b.N {
+			// a filter the store cannot look up by index: every document is read and decoded
+			n, err := coll.CountDocuments(ctx, bson.M{"status": "open"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n < benchDocs {
+				b.Fatalf("counted %d", n)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*benchDocs), "µs/doc")
+	})
 	b.Run("InsertOne", func(b *testing.B) {
 		start := cpuTime()
 		defer reportCPU(b, start)
