@@ -32,9 +32,11 @@ func (b *bench) runOps(ctx context.Context, size, n int) ([]opCost, error) {
 	}); err != nil {
 		return nil, err
 	}
-	doc := func(id string) bson.M {
-		return bson.M{"_id": id, "candidate_id": "c-" + id, "recruiter_id": "r-1", "status": "open", "event_count": 1,
-			"events": bson.A{bson.M{"_id": "bench:" + id, "id": id, "kind": "message", "occurred_at": time.Now()}}}
+	// _id first, like the application documents the projector writes from a struct
+	doc := func(id string) bson.D {
+		return bson.D{{Key: "_id", Value: id}, {Key: "candidate_id", Value: "c-" + id}, {Key: "recruiter_id", Value: "r-1"},
+			{Key: "status", Value: "open"}, {Key: "event_count", Value: 1},
+			{Key: "events", Value: bson.A{bson.M{"_id": "bench:" + id, "id": id, "kind": "message", "occurred_at": time.Now()}}}}
 	}
 	var seed []any
 	for i := range size {

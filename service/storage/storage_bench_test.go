@@ -96,25 +96,27 @@ func BenchmarkUpdateByID(b *testing.B) {
 	// Spread the touched documents over the collection.
 	pick := func(i int) string { return id(i * 7919) }
 
-	b.Run("BulkWrite25ReplaceOne", func(b *testing.B) {
-		start := cpuTime()
-		defer reportCPU(b, start)
-		for i := range b.N {
-			models := make([]mongo.WriteModel, 25)
-			for j := range models {
-				k := pick(i*25 + j)
-				models[j] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": k}).SetReplacement(appDoc(k, i+1))
+	for _, n := range []int{25, 100, 500} {
+		b.Run(fmt.Sprintf("BulkWrite%dReplaceOne", n), func(b *testing.B) {
+			start := cpuTime()
+			defer reportCPU(b, start)
+			for i := range b.N {
+				models := make([]mongo.WriteModel, n)
+				for j := range models {
+					k := pick(i*n + j)
+					models[j] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": k}).SetReplacement(appDoc(k, i+1))
+				}
+				res, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.MatchedCount != int64(n) {
+					b.Fatalf("matched %d of %d", res.MatchedCount, n)
+				}
 			}
-			res, err := coll.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-			if err != nil {
-				b.Fatal(err)
-			}
-			if res.MatchedCount != 25 {
-				b.Fatalf("matched %d of 25", res.MatchedCount)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*25), "µs/replace")
-	})
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/replace")
+		})
+	}
 	b.Run("ReplaceOne", func(b *testing.B) {
 		start := cpuTime()
 		defer reportCPU(b, start)
