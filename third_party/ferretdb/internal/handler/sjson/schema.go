@@ -15,7 +15,6 @@
 package sjson
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -142,100 +141,112 @@ var (
 )
 
 // marshalSchemaForDoc makes schema for the given document based on its data.
-// The result is json encoded schema that can be used to unmarshal the given document.
 func marshalSchemaForDoc(td *types.Document) ([]byte, error) {
-	var buf bytes.Buffer
+	return appendSchemaForDoc(nil, td)
+}
 
+// appendSchemaForDoc appends the schema of td to buf, as marshalSchemaForDoc returns it.
+func appendSchemaForDoc(buf []byte, td *types.Document) ([]byte, error) {
 	keys := td.Keys()
 	if len(keys) == 0 {
-		return []byte("{}"), nil
+		return append(buf, "{}"...), nil
 	}
 
-	buf.WriteString(`{"p":{`)
+	buf = append(buf, `{"p":{`...)
+
+	var err error
 
 	for i, key := range keys {
 		if i > 0 {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
 
-		var b []byte
-		var err error
-
-		if b, err = json.Marshal(key); err != nil {
+		if buf, err = appendJSONString(buf, key); err != nil {
 			return nil, lazyerrors.Error(err)
 		}
 
-		buf.Write(b)
-		buf.WriteByte(':')
+		buf = append(buf, ':')
 
-		b, err = marshalElemForSingleValue(must.NotFail(td.Get(key)))
-		if err != nil {
+		if buf, err = appendElemForSingleValue(buf, must.NotFail(td.Get(key))); err != nil {
 			return nil, lazyerrors.Error(err)
 		}
-
-		buf.Write(b)
 	}
 
-	buf.WriteString(`},"$k":`)
+	buf = append(buf, `},"$k":[`...)
 
-	b, err := json.Marshal(keys)
-	if err != nil {
-		return nil, lazyerrors.Error(err)
+	for i, key := range keys {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+
+		if buf, err = appendJSONString(buf, key); err != nil {
+			return nil, lazyerrors.Error(err)
+		}
 	}
 
-	buf.Write(b)
-	buf.WriteByte('}')
+	return append(buf, "]}"...), nil
+}
 
-	return buf.Bytes(), nil
+// appendJSONString appends s as json.Marshal encodes it.
+func appendJSONString(buf []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		// what json.Marshal writes as is: printable ASCII but for quotes, backslashes and HTML's <, > and &
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, err := json.Marshal(s)
+			if err != nil {
+				return nil, err
+			}
+
+			return append(buf, b...), nil
+		}
+	}
+
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+
+	return append(buf, '"'), nil
 }
 
 // marshalElemForSingleValue makes elem for the given element based on its data.
 // The result is json encoded elem that can be used to unmarshal the given value.
 func marshalElemForSingleValue(value any) ([]byte, error) {
-	var buf bytes.Buffer
+	return appendElemForSingleValue(nil, value)
+}
+
+// appendElemForSingleValue appends the elem of value to buf, as marshalElemForSingleValue returns it.
+func appendElemForSingleValue(buf []byte, value any) ([]byte, error) {
+	var err error
 
 	switch val := value.(type) {
 	case *types.Document:
-		buf.WriteString(`{"t":"object"`)
+		buf = append(buf, `{"t":"object","$s":`...)
 
-		buf.WriteString(`,"$s":`)
-
-		b, err := marshalSchemaForDoc(val)
-		if err != nil {
+		if buf, err = appendSchemaForDoc(buf, val); err != nil {
 			return nil, lazyerrors.Error(err)
 		}
 
-		buf.Write(b)
-
-		buf.WriteByte('}')
+		buf = append(buf, '}')
 
 	case *types.Array:
-		buf.WriteString(`{"t":"array"`)
-
-		buf.WriteString(`,"i":[`)
+		buf = append(buf, `{"t":"array","i":[`...)
 
 		for i := 0; i < val.Len(); i++ {
 			if i > 0 {
-				buf.WriteByte(',')
+				buf = append(buf, ',')
 			}
 
-			b, err := marshalElemForSingleValue(must.NotFail(val.Get(i)))
-			if err != nil {
+			if buf, err = appendElemForSingleValue(buf, must.NotFail(val.Get(i))); err != nil {
 				return nil, lazyerrors.Error(err)
 			}
-
-			buf.Write(b)
 		}
 
-		buf.WriteByte(']')
-
-		buf.WriteByte('}')
+		buf = append(buf, "]}"...)
 
 	case float64:
-		buf.WriteString(`{"t":"double"}`)
+		buf = append(buf, `{"t":"double"}`...)
 
 	case string:
-		buf.WriteString(`{"t":"string"}`)
+		buf = append(buf, `{"t":"string"}`...)
 
 	case types.Binary:
 		subtype, err := json.Marshal(val.Subtype)
@@ -243,21 +254,21 @@ func marshalElemForSingleValue(value any) ([]byte, error) {
 			return nil, lazyerrors.Error(err)
 		}
 
-		buf.WriteString(`{"t":"binData","s":`)
-		buf.Write(subtype)
-		buf.WriteString(`}`)
+		buf = append(buf, `{"t":"binData","s":`...)
+		buf = append(buf, subtype...)
+		buf = append(buf, '}')
 
 	case types.ObjectID:
-		buf.WriteString(`{"t":"objectId"}`)
+		buf = append(buf, `{"t":"objectId"}`...)
 
 	case bool:
-		buf.WriteString(`{"t":"bool"}`)
+		buf = append(buf, `{"t":"bool"}`...)
 
 	case time.Time:
-		buf.WriteString(`{"t":"date"}`)
+		buf = append(buf, `{"t":"date"}`...)
 
 	case types.NullType:
-		buf.WriteString(`{"t":"null"}`)
+		buf = append(buf, `{"t":"null"}`...)
 
 	case types.Regex:
 		options, err := json.Marshal(val.Options)
@@ -265,22 +276,22 @@ func marshalElemForSingleValue(value any) ([]byte, error) {
 			return nil, lazyerrors.Error(err)
 		}
 
-		buf.WriteString(`{"t":"regex","o":`)
-		buf.Write(options)
-		buf.WriteString(`}`)
+		buf = append(buf, `{"t":"regex","o":`...)
+		buf = append(buf, options...)
+		buf = append(buf, '}')
 
 	case int32:
-		buf.WriteString(`{"t":"int"}`)
+		buf = append(buf, `{"t":"int"}`...)
 
 	case types.Timestamp:
-		buf.WriteString(`{"t":"timestamp"}`)
+		buf = append(buf, `{"t":"timestamp"}`...)
 
 	case int64:
-		buf.WriteString(`{"t":"long"}`)
+		buf = append(buf, `{"t":"long"}`...)
 
 	default:
 		panic(fmt.Sprintf("sjson.marshalElemForSingleValue: unknown type %[1]T (value %[1]q)", val))
 	}
 
-	return buf.Bytes(), nil
+	return buf, nil
 }

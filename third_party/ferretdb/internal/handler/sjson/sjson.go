@@ -65,9 +65,12 @@ package sjson
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/AlekSi/pointer"
@@ -331,36 +334,65 @@ func Marshal(d *types.Document) ([]byte, error) {
 		panic("v is nil")
 	}
 
-	schema, err := marshalSchemaForDoc(d)
+	buf := make([]byte, 0, 512)
+	buf = append(buf, `{"$s":`...)
+
+	buf, err := appendSchemaForDoc(buf, d)
 	if err != nil {
 		return nil, err
 	}
-
-	var buf bytes.Buffer
-
-	buf.WriteString(`{"$s":`)
-	buf.Write(schema)
 
 	keys := d.Keys()
 	values := d.Values()
 
 	for i, key := range keys {
-		buf.WriteByte(',')
-		buf.WriteString(`"`)
-		buf.WriteString(key)
-		buf.WriteString(`":`)
+		buf = append(buf, ',', '"')
+		buf = append(buf, key...)
+		buf = append(buf, '"', ':')
 
-		b, err := toSJSON(values[i]).MarshalJSON()
-		if err != nil {
+		if buf, err = appendValue(buf, values[i]); err != nil {
 			return nil, lazyerrors.Error(err)
 		}
-
-		buf.Write(b)
 	}
 
-	buf.WriteByte('}')
+	return append(buf, '}'), nil
+}
 
-	return buf.Bytes(), nil
+// appendValue appends v to buf as toSJSON(v).MarshalJSON returns it.
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		return appendJSONString(buf, v)
+	case int32:
+		return strconv.AppendInt(buf, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(buf, v, 10), nil
+	case time.Time:
+		return strconv.AppendInt(buf, v.UnixMilli(), 10), nil
+	case bool:
+		return strconv.AppendBool(buf, v), nil
+	case types.ObjectID:
+		buf = append(buf, '"')
+		buf = hex.AppendEncode(buf, v[:])
+
+		return append(buf, '"'), nil
+	case types.Binary:
+		if v.B == nil {
+			return append(buf, "null"...), nil
+		}
+
+		buf = append(buf, '"')
+		buf = base64.StdEncoding.AppendEncode(buf, v.B)
+
+		return append(buf, '"'), nil
+	}
+
+	b, err := toSJSON(v).MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+
+	return append(buf, b...), nil
 }
 
 // MarshalSingleValue encodes given built-in or types' package value into sjson.
