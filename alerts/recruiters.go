@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"slices"
 	"strings"
@@ -233,14 +234,16 @@ type Directory struct {
 	phones     *mongo.Collection
 
 	// Recipient reads a copy of the whole directory kept in memory (it is small), so
-	// that an alert finds its recipient without a round trip: read again when older
-	// than snapshotTTL or after a Put through this Directory. Changes made through
-	// another replica reach it within snapshotTTL.
-	gen      atomic.Uint64 // bumped by every Put
-	snapMu   sync.Mutex
-	snap     map[string]Recruiter
-	snapGen  uint64
-	snapTime time.Time
+	// that an alert finds its recipient without a round trip. A Put through this
+	// Directory updates the copy; when it is older than snapshotTTL it is read again,
+	// in the background (the old copy serves meanwhile), so changes made through
+	// another replica reach it within snapshotTTL and the time to read it.
+	gen        atomic.Uint64 // bumped by every Put
+	snapMu     sync.Mutex
+	snap       map[string]Recruiter
+	snapGen    uint64
+	snapTime   time.Time
+	refreshing bool // a background read is running
 }
 
 // snapshotTTL bounds how stale Recipient's copy of the directory may be.
@@ -300,7 +303,19 @@ func (d *Directory) List(ctx context.Context) ([]Recruiter, error) {
 // another recruiter is a CodeInvalid error on "phone". A crash midway leaves at worst a
 // stale mapping, which ByPhone ignores and the next Put of that phone takes over.
 func (d *Directory) Put(ctx context.Context, r Recruiter) (created bool, err error) {
-	defer d.gen.Add(1) // after the write: Recipient reads the directory again
+	defer func() { // after the write: Recipient sees it at once
+		gen := d.gen.Add(1)
+		if err != nil {
+			return
+		}
+		d.snapMu.Lock()
+		defer d.snapMu.Unlock()
+		if d.snap != nil && d.snapGen+1 == gen { // no other Put since the copy was read
+			snap := maps.Clone(d.snap)
+			snap[r.ID] = r
+			d.snap, d.snapGen = snap, gen
+		}
+	}()
 	if r.Phone != "" {
 		if err := d.claimPhone(ctx, r.Phone, r.ID); err != nil {
 			return false, err
@@ -409,23 +424,52 @@ func (d *Directory) Recipient(ctx context.Context, recruiterID string, now time.
 	return r, nil
 }
 
-// snapshot returns the directory by id, read again if it is older than snapshotTTL
-// at now (or from after now) or a Put came since. The map must not be changed.
+// snapshot returns the directory by id, read again if a Put came since that it could
+// not apply, or it is from after now; when it is older than snapshotTTL at now it is
+// read again in the background. The map must not be changed.
 func (d *Directory) snapshot(ctx context.Context, now time.Time) (map[string]Recruiter, error) {
 	d.snapMu.Lock()
 	defer d.snapMu.Unlock()
 	gen := d.gen.Load()
-	if d.snap != nil && d.snapGen == gen && !now.Before(d.snapTime) && now.Sub(d.snapTime) < snapshotTTL {
+	if d.snap != nil && d.snapGen == gen && !now.Before(d.snapTime) {
+		if now.Sub(d.snapTime) >= snapshotTTL && !d.refreshing {
+			d.refreshing = true
+			go d.refresh(now)
+		}
 		return d.snap, nil
 	}
+	snap, err := d.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.snap, d.snapGen, d.snapTime = snap, gen, now
+	return d.snap, nil
+}
+
+// refresh reads the directory again for snapshot, keeping the copy it reads unless a
+// Put came meanwhile (then the next snapshot reads it).
+func (d *Directory) refresh(now time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	gen := d.gen.Load()
+	snap, err := d.read(ctx)
+	d.snapMu.Lock()
+	defer d.snapMu.Unlock()
+	d.refreshing = false
+	if err == nil && d.gen.Load() == gen {
+		d.snap, d.snapGen, d.snapTime = snap, gen, now
+	}
+}
+
+// read returns the whole directory by id.
+func (d *Directory) read(ctx context.Context) (map[string]Recruiter, error) {
 	list, err := d.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	d.snap = make(map[string]Recruiter, len(list))
+	snap := make(map[string]Recruiter, len(list))
 	for _, r := range list {
-		d.snap[r.ID] = r
+		snap[r.ID] = r
 	}
-	d.snapGen, d.snapTime = gen, now
-	return d.snap, nil
+	return snap, nil
 }
