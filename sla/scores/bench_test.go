@@ -164,6 +164,16 @@ func BenchmarkScores(b *testing.B) {
 		{"by recruiter", func() int { return len(benchBook.Scores(q(ByRecruiter, nil), benchNow)) }},
 		{"by team", func() int { return len(benchBook.Scores(q(ByTeam, nil), benchNow)) }},
 		{"by job", func() int { return len(benchBook.Scores(q(ByJob, nil), benchNow)) }},
+		// Alternating periods: every query sums the days again, as the first query of
+		// a period does (the others read the series' memos).
+		{"by job, alternating periods", func() int {
+			alternate = !alternate
+			p := q(ByJob, nil)
+			if alternate {
+				p.From = p.From.AddDate(0, 0, 1)
+			}
+			return len(benchBook.Scores(p, benchNow))
+		}},
 		{"by job, one recruiter", func() int { return len(benchBook.Scores(q(ByJob, recruiter), benchNow)) }},
 		{"by job, 20 recruiters", func() int { return len(benchBook.Scores(q(ByJob, team), benchNow)) }},
 		{"weekly", func() int { return len(benchBook.Weekly(q(ByOrg, nil), benchNow)) }},
@@ -199,6 +209,9 @@ func BenchmarkScores(b *testing.B) {
 		}
 	})
 }
+
+// alternate flips the period of the alternating benchmark.
+var alternate bool
 
 func q(by GroupBy, recruiters []string) Query {
 	r := benchQuery

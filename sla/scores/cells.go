@@ -34,36 +34,33 @@ type sums struct {
 	reply    buckets    // the reply buckets among counts
 }
 
+// keyCount is one key's sum: 8 bytes, as a memo holds a hundred or so.
 type keyCount struct {
 	key uint16
-	val int64
+	val int32 // a period's count of applications, clocks or samples of one series
 }
 
-// sums returns what the counters add up to over the days from to to.
-func (s *series) sums(from, to int32) *sums {
-	var v [kStage]int64
-	m := &sums{from: from, to: to, version: s.version}
-	s.each(from, to, func(_ int32, n []entry, _ []timedContrib) {
+// sums returns what the counters add up to over the days from to to. It sums into
+// scratch, all zeros, and leaves it so; buf is room for the counts, returned for the
+// next call.
+func (s *series) sums(from, to int32, scratch *[kStage]int64, buf []keyCount) (*sums, []keyCount) {
+	m := &sums{from: from, to: to, version: s.version, first: noBuckets, reply: noBuckets}
+	for i, j := s.blocksOf(from, to); i < j; i++ {
+		n := s.blocks[i].counts(from, to)
 		m.counted = m.counted || len(n) > 0
 		for _, e := range n {
 			if e.key < kStage {
-				v[e.key] += int64(e.val)
+				scratch[e.key] += int64(e.val)
 			}
 		}
-	})
-	n := 0
-	for _, x := range v {
-		if x != 0 {
-			n++
-		}
 	}
-	m.counts = make([]keyCount, 0, n)
-	m.first, m.reply = noBuckets, noBuckets
-	for k, x := range v {
+	buf = buf[:0]
+	for k, x := range scratch {
 		if x == 0 {
 			continue
 		}
-		m.counts = append(m.counts, keyCount{uint16(k), x})
+		scratch[k] = 0
+		buf = append(buf, keyCount{uint16(k), int32(x)})
 		switch {
 		case k >= kFirst && k < kFirst+nBuckets:
 			m.first = m.first.with(k - kFirst)
@@ -71,7 +68,8 @@ func (s *series) sums(from, to int32) *sums {
 			m.reply = m.reply.with(k - kReply)
 		}
 	}
-	return m
+	m.counts = slices.Clone(buf)
+	return m, buf
 }
 
 // block holds the days [index × blockDays, (index+1) × blockDays).
@@ -183,6 +181,26 @@ func (s *series) removeTimed(t timedContrib) {
 // included), a block's worth at a time, in day order; first is the day of the
 // counters' offset 0.
 func (s *series) each(from, to int32, f func(first int32, n []entry, timed []timedContrib)) {
+	for i, j := s.blocksOf(from, to); i < j; i++ {
+		b := &s.blocks[i]
+		counts, timed := b.counts(from, to), b.timedOf(from, to)
+		if len(counts) > 0 || len(timed) > 0 {
+			f(b.first(), counts, timed)
+		}
+	}
+}
+
+// eachTimed is each for the timed entries alone.
+func (s *series) eachTimed(from, to int32, f func(timed []timedContrib)) {
+	for i, j := s.blocksOf(from, to); i < j; i++ {
+		if timed := s.blocks[i].timedOf(from, to); len(timed) > 0 {
+			f(timed)
+		}
+	}
+}
+
+// blocksOf returns the positions [i, j) of the blocks that hold days from to to.
+func (s *series) blocksOf(from, to int32) (int, int) {
 	lo, hi := blockOf(from), blockOf(to)
 	i, n := 0, len(s.blocks)
 	for j := n; i < j; { // the first block at or after lo
@@ -193,48 +211,35 @@ func (s *series) each(from, to int32, f func(first int32, n []entry, timed []tim
 			j = m
 		}
 	}
-	for ; i < n && s.blocks[i].index <= hi; i++ {
-		b := &s.blocks[i]
-		counts, timed := b.n, b.timed
-		if b.index == lo {
-			counts, timed = counts[startOf(counts, from-b.first()):], timed[startOfTimed(timed, from):]
-		}
-		if b.index == hi {
-			counts, timed = counts[:startOf(counts, to+1-b.first())], timed[:startOfTimed(timed, to+1)]
-		}
-		if len(counts) > 0 || len(timed) > 0 {
-			f(b.first(), counts, timed)
-		}
+	j := i
+	for j < n && s.blocks[j].index <= hi {
+		j++
 	}
+	return i, j
 }
 
-// eachTimed is each for the timed entries alone.
-func (s *series) eachTimed(from, to int32, f func(timed []timedContrib)) {
-	lo, hi := blockOf(from), blockOf(to)
-	i, n := 0, len(s.blocks)
-	for j := n; i < j; {
-		m := int(uint(i+j) >> 1)
-		if s.blocks[m].index < lo {
-			i = m + 1
-		} else {
-			j = m
-		}
+// counts returns the block's counters of the days from to to.
+func (b *block) counts(from, to int32) []entry {
+	n := b.n
+	if from > b.first() {
+		n = n[startOf(n, from-b.first()):]
 	}
-	for ; i < n && s.blocks[i].index <= hi; i++ {
-		timed := s.blocks[i].timed
-		if len(timed) == 0 {
-			continue
-		}
-		if timed[0].day < from {
-			timed = timed[startOfTimed(timed, from):]
-		}
-		if len(timed) > 0 && timed[len(timed)-1].day > to {
-			timed = timed[:startOfTimed(timed, to+1)]
-		}
-		if len(timed) > 0 {
-			f(timed)
-		}
+	if last := b.first() + blockDays - 1; to < last {
+		n = n[:startOf(n, to+1-b.first())]
 	}
+	return n
+}
+
+// timedOf returns the block's timed entries of the days from to to.
+func (b *block) timedOf(from, to int32) []timedContrib {
+	timed := b.timed
+	if len(timed) > 0 && timed[0].day < from {
+		timed = timed[startOfTimed(timed, from):]
+	}
+	if len(timed) > 0 && timed[len(timed)-1].day > to {
+		timed = timed[:startOfTimed(timed, to+1)]
+	}
+	return timed
 }
 
 // startOf is the position of the first counter at offset off or later.

@@ -277,6 +277,9 @@ type acc struct {
 	memo bool
 	// The histogram buckets that may hold anything: all once add adds counters.
 	first, reply buckets
+	// Room to sum a series in when its memo is out of date.
+	scratch *[kStage]int64
+	buf     []keyCount
 }
 
 func newAcc(now time.Time, withStages bool) *acc {
@@ -292,7 +295,7 @@ func newMemoAcc(now time.Time) *acc {
 
 func (a *acc) reset() {
 	*a = acc{now: a.now, withStages: a.withStages, stages: a.stages[:0], figures: a.figures, memo: a.memo,
-		first: noBuckets, reply: noBuckets}
+		first: noBuckets, reply: noBuckets, scratch: a.scratch, buf: a.buf}
 }
 
 func (a *acc) addSeries(s *series, from, to int32) {
@@ -302,12 +305,15 @@ func (a *acc) addSeries(s *series, from, to int32) {
 	}
 	m := s.memo.Load()
 	if m == nil || m.from != from || m.to != to || m.version != s.version {
-		m = s.sums(from, to)
+		if a.scratch == nil {
+			a.scratch = new([kStage]int64)
+		}
+		m, a.buf = s.sums(from, to, a.scratch, a.buf)
 		s.memo.Store(m)
 	}
 	a.touched = a.touched || m.counted
 	for _, c := range m.counts {
-		a.v[c.key] += c.val
+		a.v[c.key] += int64(c.val)
 	}
 	a.first, a.reply = a.first.union(m.first), a.reply.union(m.reply)
 	s.eachTimed(from, to, a.addTimed)
