@@ -125,16 +125,30 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	})
 }
 
-// create stores a new alert; false when one with its id exists already.
-func (s *Store) create(ctx context.Context, a *Alert) (bool, error) {
-	_, err := s.coll.InsertOne(ctx, a)
-	if mongo.IsDuplicateKeyError(err) {
-		return false, nil
+// create stores new alerts with one bulk insert and reports which are new: false for
+// one whose id exists already.
+func (s *Store) create(ctx context.Context, alerts []Alert) ([]bool, error) {
+	created := make([]bool, len(alerts))
+	docs := make([]any, len(alerts))
+	for i := range alerts {
+		docs[i] = &alerts[i]
+		created[i] = true
 	}
-	if err != nil {
-		return false, interactions.Unavailable("create alert", err)
+	_, err := s.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return created, nil
 	}
-	return true, nil
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, interactions.Unavailable("create alerts", err)
+	}
+	for _, we := range bwe.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) {
+			return nil, interactions.Unavailable("create alerts", we)
+		}
+		created[we.Index] = false
+	}
+	return created, nil
 }
 
 // saveDeliveries writes what the pipeline changes: deliveries and escalation, as of

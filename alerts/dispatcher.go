@@ -374,28 +374,46 @@ func (d *Dispatcher) poke() {
 // becomes an alert for the recruiter (or its delegate, or "default"), routed to the
 // channels its directory entry asks for at that level.
 func (d *Dispatcher) Transition(ctx context.Context, f sla.Fired) error {
-	if !f.Alert || d.cfg.Mode == "off" {
-		return nil
-	}
-	level := LevelWarning
-	if f.State == sla.StateBreached {
-		level = LevelBreached
-	}
-	return d.create(ctx, Alert{
-		ID: AlertID(f.StartedBy, string(f.Metric), level), Level: level, State: StateOpen,
-		ClockID: f.ClockID, ApplicationID: f.ApplicationID, CandidateID: f.CandidateID,
-		RecruiterID: f.RecruiterID, OwnerID: f.RecruiterID, JobID: f.JobID, Metric: string(f.Metric),
-		PolicyID: f.PolicyID, DueAt: f.DueAt,
-	})
+	return d.Transitions(ctx, []sla.Fired{f})
 }
 
-// create takes a new alert, addressed to the recruiter in its RecruiterID, through
-// intake and into the live alerts.
-func (d *Dispatcher) create(ctx context.Context, a Alert) error {
+// Transitions takes several recorded clock transitions at once (a burst of breaches):
+// their alerts go through intake together and are written with one bulk insert.
+func (d *Dispatcher) Transitions(ctx context.Context, fs []sla.Fired) error {
+	if d.cfg.Mode == "off" {
+		return nil
+	}
+	var alerts []Alert
+	for _, f := range fs {
+		if !f.Alert {
+			continue
+		}
+		level := LevelWarning
+		if f.State == sla.StateBreached {
+			level = LevelBreached
+		}
+		alerts = append(alerts, Alert{
+			ID: AlertID(f.StartedBy, string(f.Metric), level), Level: level, State: StateOpen,
+			ClockID: f.ClockID, ApplicationID: f.ApplicationID, CandidateID: f.CandidateID,
+			RecruiterID: f.RecruiterID, OwnerID: f.RecruiterID, JobID: f.JobID, Metric: string(f.Metric),
+			PolicyID: f.PolicyID, DueAt: f.DueAt,
+		})
+	}
+	return d.create(ctx, alerts...)
+}
+
+// create takes new alerts, each addressed to the recruiter in its RecruiterID,
+// through intake and into the live alerts.
+func (d *Dispatcher) create(ctx context.Context, alerts ...Alert) error {
+	if len(alerts) == 0 {
+		return nil
+	}
 	now := d.cfg.Now().UTC().Truncate(time.Millisecond)
-	a.Code = alertCode(a.ID)
-	a.CreatedAt = now
-	out, err := d.intake.Exec(ctx, now, []Batch{{Alerts: []Alert{a}}})
+	for i := range alerts {
+		alerts[i].Code = alertCode(alerts[i].ID)
+		alerts[i].CreatedAt = now
+	}
+	out, err := d.intake.Exec(ctx, now, []Batch{{Alerts: alerts}})
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,9 @@ type (
 		Recipient(ctx context.Context, recruiterID string, now time.Time) (Recruiter, error)
 	}
 	outbox interface {
-		create(ctx context.Context, a *Alert) (created bool, err error)
+		// create stores new alerts under their unique keys, and reports for each
+		// whether it is new: false when it was stored before.
+		create(ctx context.Context, alerts []Alert) (created []bool, err error)
 	}
 	smsCounter interface {
 		// reserveSMS adds one to the SMS sent to each number on day and returns the new
@@ -104,18 +106,28 @@ func (s RouteStage) deliveries(r Recruiter, level Level, now time.Time) []Delive
 type DedupeStage struct{ Outbox outbox }
 
 // Exec implements Stage.
+// All the batches' alerts are written with one request.
 func (s DedupeStage) Exec(ctx context.Context, _ time.Time, batches []Batch) ([]Batch, error) {
+	var all []Alert
+	for _, b := range batches {
+		all = append(all, b.Alerts...)
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	created, err := s.Outbox.create(ctx, all)
+	if err != nil {
+		return nil, err
+	}
 	var out []Batch
+	i := 0
 	for _, b := range batches {
 		var fresh []Alert
-		for i := range b.Alerts {
-			created, err := s.Outbox.create(ctx, &b.Alerts[i])
-			if err != nil {
-				return nil, err
+		for _, a := range b.Alerts {
+			if created[i] {
+				fresh = append(fresh, a)
 			}
-			if created {
-				fresh = append(fresh, b.Alerts[i])
-			}
+			i++
 		}
 		if len(fresh) > 0 {
 			b.Alerts = fresh

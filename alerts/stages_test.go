@@ -45,15 +45,16 @@ type fakeOutbox struct {
 	err error
 }
 
-func (f *fakeOutbox) create(_ context.Context, a *Alert) (bool, error) {
+func (f *fakeOutbox) create(_ context.Context, alerts []Alert) ([]bool, error) {
 	if f.err != nil {
-		return false, f.err
+		return nil, f.err
 	}
-	if f.ids[a.ID] {
-		return false, nil
+	created := make([]bool, len(alerts))
+	for i, a := range alerts {
+		created[i] = !f.ids[a.ID]
+		f.ids[a.ID] = true
 	}
-	f.ids[a.ID] = true
-	return true, nil
+	return created, nil
 }
 
 // fakeCounter counts SMS per "number|day".

@@ -63,7 +63,7 @@ func TestSMSStatusBeforeMappings(t *testing.T) {
 		h.t.Helper()
 		a := testAlert("old", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliverySent, Attempts: 1, ProviderID: sid})
 		a.State = StateAcknowledged // finished: not in memory
-		if _, err := h.store.create(h.ctx, &a); err != nil {
+		if _, err := h.store.create(h.ctx, []Alert{a}); err != nil {
 			h.t.Fatal(err)
 		}
 	}

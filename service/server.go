@@ -155,7 +155,7 @@ func (s *Server) start(ctx context.Context) error {
 	if shared {
 		s.engine.SetOwns(s.owns)
 	}
-	s.engine.SetConsumer(s.dispatcher.Transition)
+	s.engine.SetConsumer(s.dispatcher.Transitions)
 	s.engine.SetStopped(s.dispatcher.Stopped)
 	s.book = scores.NewBook(s.zone)
 	s.engine.SetObserver(s.book.Apply)

@@ -47,9 +47,10 @@ type Applications interface {
 	JobDepartment(ctx context.Context, jobID string) (string, error)
 }
 
-// Consumer takes each recorded transition once (the alerts pipeline). An error leaves
-// the transition to be handed over again at the next start.
-type Consumer func(ctx context.Context, f Fired) error
+// Consumer takes recorded transitions (the alerts pipeline), several applications'
+// at once, each application's in order. An error leaves them all to be handed over
+// again at the next start, so taking one twice must be harmless.
+type Consumer func(ctx context.Context, fs []Fired) error
 
 // Engine keeps every open clock in memory, fires their warn and due transitions from
 // a min-heap within milliseconds of their time, records each transition once, and
@@ -449,10 +450,10 @@ func (e *Engine) fired(appID, recruiterID string, c Clock, t Transition, quiet b
 	}
 }
 
-// handoverWorkers is how many applications' transitions are handed to the consumer
-// at once: a burst of breaches reaches the alerts pipeline side by side, while the
-// transitions of one application go over one after the other, in order.
-const handoverWorkers = 8
+// handoverChunk is how many transitions one call of the consumer takes at most: a
+// burst of breaches reaches the alerts pipeline in a few calls, each written with one
+// bulk insert there.
+const handoverChunk = 500
 
 // recordAll records transitions and hands the new ones over. On an error it still
 // hands over those it recorded, and the caller may try again: what was recorded is not
@@ -490,8 +491,8 @@ func boolLabel(b bool) string {
 	return "false"
 }
 
-// handOver gives recorded transitions to the consumer, up to handoverWorkers
-// applications at once, and marks those it took handled. A transition the consumer
+// handOver gives recorded transitions to the consumer, in chunks of up to
+// handoverChunk, and marks those it took handled. A transition the consumer
 // failed on is left to the next start.
 func (e *Engine) handOver(ctx context.Context, fs []Fired) {
 	if len(fs) == 0 {
@@ -510,8 +511,8 @@ func (e *Engine) handOver(ctx context.Context, fs []Fired) {
 	}
 }
 
-// consumeAll hands fs to the consumer, the transitions of one application in order
-// and different applications side by side, and returns the ids the consumer took.
+// consumeAll hands fs to the consumer in chunks that keep each application's
+// transitions together and in order, and returns the ids the consumer took.
 func (e *Engine) consumeAll(ctx context.Context, fs []Fired) []string {
 	byApp := map[string][]Fired{}
 	var order []string
@@ -521,19 +522,28 @@ func (e *Engine) consumeAll(ctx context.Context, fs []Fired) []string {
 		}
 		byApp[f.ApplicationID] = append(byApp[f.ApplicationID], f)
 	}
-	var mu sync.Mutex
 	taken := make([]string, 0, len(fs))
-	each(len(order), handoverWorkers, func(i int) {
-		for _, f := range byApp[order[i]] {
-			if err := e.consumer(ctx, f); err != nil {
-				e.log.Warn("sla: the consumer failed; it gets the transition again at the next start", "transition", f.ID, "err", err)
-				continue
-			}
-			mu.Lock()
-			taken = append(taken, f.ID)
-			mu.Unlock()
+	var chunk []Fired
+	hand := func() {
+		if len(chunk) == 0 {
+			return
 		}
-	})
+		if err := e.consumer(ctx, chunk); err != nil {
+			e.log.Warn("sla: the consumer failed; it gets the transitions again at the next start", "transitions", len(chunk), "err", err)
+		} else {
+			for _, f := range chunk {
+				taken = append(taken, f.ID)
+			}
+		}
+		chunk = nil
+	}
+	for _, id := range order {
+		if len(chunk) > 0 && len(chunk)+len(byApp[id]) > handoverChunk {
+			hand()
+		}
+		chunk = append(chunk, byApp[id]...)
+	}
+	hand()
 	return taken
 }
 

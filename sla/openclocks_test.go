@@ -234,12 +234,12 @@ func TestEngineFiresWhileStarting(t *testing.T) {
 	var once bool
 	rec := &recorder{}
 	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	e.SetConsumer(func(ctx context.Context, f Fired) error {
+	e.SetConsumer(func(ctx context.Context, fs []Fired) error {
 		if !once {
 			once = true
 			close(apps.ready)
 		}
-		return rec.consume(ctx, f)
+		return rec.consume(ctx, fs)
 	})
 	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)

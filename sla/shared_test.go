@@ -40,7 +40,7 @@ func TestEngineAcquiresPartitions(t *testing.T) {
 	var mine, theirs atomic.Bool
 	theirs.Store(true)
 	rec := &recorder{}
-	failing := func(context.Context, Fired) error { return errors.New("the alerts pipeline is down") }
+	failing := func(context.Context, []Fired) error { return errors.New("the alerts pipeline is down") }
 	e := sharedEngine(t, store, apps, rec.consume, &mine, "1s")
 	previous := sharedEngine(t, store, apps, failing, &theirs, "1s")
 

@@ -357,7 +357,7 @@ func alertsSection(when time.Time, m machine, r *alertsResult) string {
 		ms(r.sent), ms(r.sent99), ms(r.sentMax), ms(r.created), ms(r.created99), ms(r.piped), ms(r.piped99))
 	fmt.Fprintf(&b, "\nThe alert is created when the SLA engine hands the breach to the alerts pipeline: after "+
 		"detection, reading the application and recording the transition, and with the pipeline's intake (route, "+
-		"and the outbox write that dedupes); the engine records a burst of breaches with bulk inserts and hands them over for up to 8 applications at once. From then "+
+		"and the outbox write that dedupes); the engine records a burst of breaches with bulk inserts and hands them over in chunks of up to 500, whose alerts the pipeline writes with one bulk insert each. From then "+
 		"on the alert waits out the 1 s grouping window (its candidate's name is read meanwhile) and goes through "+
 		"group → defer → throttle → send → retry → record → write: each run of the pipeline counts its SMS in one bulk "+
 		"insert, notes what may go out in one document and what became of it in the same document, maps the SMS sent "+

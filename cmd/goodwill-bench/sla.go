@@ -123,12 +123,14 @@ func runSLA(ctx context.Context, store *storage.Store, runID string, n, k int) (
 	var mu sync.Mutex
 	var lat []time.Duration
 	done := make(chan struct{})
-	consumer := func(_ context.Context, f sla.Fired) error {
+	consumer := func(_ context.Context, fs []sla.Fired) error {
 		mu.Lock()
 		defer mu.Unlock()
-		lat = append(lat, time.Since(f.At))
-		if len(lat) == k {
-			close(done)
+		for _, f := range fs {
+			lat = append(lat, time.Since(f.At))
+			if len(lat) == k {
+				close(done)
+			}
 		}
 		return nil
 	}
