@@ -183,10 +183,33 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	}
 	go d.run()
 	go d.folding()
+	go d.purging()
 	for range prefetchWorkers {
 		go d.prefetching()
 	}
 	return nil
+}
+
+// purging deletes, a minute after start and then daily, the mappings of SMS older
+// than messagesKept (expiry is a purge job, as the embedded store has no TTL index).
+func (d *Dispatcher) purging() {
+	wait := time.Minute
+	for {
+		select {
+		case <-d.stopping:
+			return
+		case <-time.After(wait):
+		}
+		wait = 24 * time.Hour
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		n, err := d.cfg.Store.purgeMessages(ctx, d.cfg.Now().Add(-messagesKept))
+		cancel()
+		if err != nil {
+			d.cfg.Log.Warn("alerts: purging old SMS mappings failed; retrying tomorrow", "err", err)
+		} else if n > 0 {
+			d.cfg.Log.Info("alerts: purged old SMS mappings", "deleted", n)
+		}
+	}
 }
 
 // prefetching reads the names of the candidates of new alerts until Close.

@@ -195,6 +195,19 @@ func (s *Store) byProviderID(ctx context.Context, sid string) (Alert, bool, erro
 	return a, true, nil
 }
 
+// messagesKept is how long the mapping of an SMS to its alerts is kept: Twilio's
+// status callbacks come within hours of the message.
+const messagesKept = 30 * 24 * time.Hour
+
+// purgeMessages deletes the mappings of SMS sent before before.
+func (s *Store) purgeMessages(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.messages.DeleteMany(ctx, bson.M{"_id": bson.M{"$ne": mappedSinceID}, "at": bson.M{"$lt": before}})
+	if err != nil {
+		return 0, interactions.Unavailable("purge SMS mappings", err)
+	}
+	return res.DeletedCount, nil
+}
+
 // dropMessages deletes the mappings of SMS messages (erasure).
 func (s *Store) dropMessages(ctx context.Context, sids []string) error {
 	if len(sids) == 0 {

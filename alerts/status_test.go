@@ -124,3 +124,37 @@ func TestSMSStatusErased(t *testing.T) {
 		t.Fatalf("the mapping of %s is still there (%v)", sid, err)
 	}
 }
+
+// TestPurgeMessages: mappings of SMS older than messagesKept are deleted, the newer
+// ones and the note of since when SMS are mapped are kept.
+func TestPurgeMessages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	if _, _, err := h.store.mappedSince(h.ctx, now.Add(-90*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	old := smsMessage{SID: "SMold", To: alicePhone, AlertIDs: []string{"x"}, At: now.Add(-messagesKept - time.Hour)}
+	recent := smsMessage{SID: "SMrecent", To: alicePhone, AlertIDs: []string{"y"}, At: now.Add(-messagesKept + time.Hour)}
+	if err := h.store.recorded(h.ctx, "f1", "test", now, false, nil, []smsMessage{old, recent}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := h.store.purgeMessages(h.ctx, now.Add(-messagesKept))
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d, %v; want 1", n, err)
+	}
+	for sid, want := range map[string]bool{"SMold": false, "SMrecent": true} {
+		if _, ok, err := h.store.message(h.ctx, sid); ok != want || err != nil {
+			t.Errorf("%s kept %v (%v), want %v", sid, ok, err, want)
+		}
+	}
+	if _, _, err := h.store.mappedSince(h.ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		ID string `bson:"_id"`
+	}
+	if err := h.store.messages.FindOne(h.ctx, map[string]string{"_id": mappedSinceID}).Decode(&doc); err != nil {
+		t.Errorf("the note of since when SMS are mapped was purged: %v", err)
+	}
+}
