@@ -185,6 +185,14 @@ func (p *Projector) follow() {
 	sh := p.shared
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The batch counter, read by _id, tells whether the log gained anything since the
+	// mark: an idle replica reads one small document per poll.
+	if n, err := p.store.LogSeq(ctx); err == nil && n <= sh.tail.Mark() {
+		if err := p.mirrorStored(ctx, time.Now()); err != nil {
+			p.log.Warn("projector: reading other replicas' applications failed; retrying", "err", err)
+		}
+		return
+	}
 	cur, err := p.store.interactions.Find(ctx, sh.tail.Filter(), options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}))
 	if err != nil {
 		p.log.Warn("projector: following the log failed", "err", err)
