@@ -76,9 +76,15 @@ type Engine struct {
 	policies   interner            // policy ids of open clocks
 	recruiters interner            // recruiter ids of applications with open clocks
 	wake       chan struct{}
-	stopping   chan struct{}
-	closeOnce  sync.Once
-	done       chan struct{}
+	// A clean stop notes that every transition up to swept was recorded and handed
+	// over, so that the next start need not read which were (see Close).
+	started   bool
+	swept     time.Time // the moment of the last sweep that recorded all that was due
+	unclean   bool      // a handover or a sweep failed: the next start checks everything
+	through   time.Time // while Start rebuilds: transitions up to here are recorded
+	stopping  chan struct{}
+	closeOnce sync.Once
+	done      chan struct{}
 }
 
 // NewEngine returns an engine; Start loads the store and runs the scheduler.
@@ -132,9 +138,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	var recorded map[string]bool
 	var pending []Fired
 	if e.owns == nil {
-		var err error
-		recorded, pending, err = e.store.recorded(ctx)
+		last, err := e.store.takeCleanStop(ctx)
 		if err != nil {
+			return err
+		}
+		// A policy or calendar changed since may move clocks into the past: then
+		// every transition is checked.
+		if last.Clean && last.Version == e.version {
+			e.through = last.Through // everything up to it is recorded and handed over
+		} else if recorded, pending, err = e.store.recorded(ctx); err != nil {
 			return interactions.Unavailable("read transitions", err)
 		}
 	}
@@ -168,16 +180,50 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.markFired(due)
 	e.handOver(ctx, pending)
+	e.mu.Lock()
+	e.through, e.started = time.Time{}, true
+	e.mu.Unlock()
+	e.noteSwept(now) // everything due at the start is recorded and handed over
 	if e.owns != nil {
 		go e.watchVersions()
 	}
 	return nil
 }
 
-// Close stops the scheduler. It may be called more than once.
+// Close stops the scheduler. It may be called more than once. When everything due
+// was recorded and handed over, it notes so in the store for the next start.
 func (e *Engine) Close() {
-	e.closeOnce.Do(func() { close(e.stopping) })
+	first := false
+	e.closeOnce.Do(func() { close(e.stopping); first = true })
 	<-e.done
+	e.mu.Lock()
+	clean := first && e.owns == nil && e.started && !e.unclean && !e.swept.IsZero()
+	note := cleanStop{Through: e.swept, Version: e.version}
+	e.mu.Unlock()
+	if !clean {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.store.saveCleanStop(ctx, note); err != nil {
+		e.log.Warn("sla: noting a clean stop failed; the next start checks every transition", "err", err)
+	}
+}
+
+// noteSwept records that every transition due at or before now was recorded and
+// handed over (once the start's rebuild is done: before, some clocks are not known).
+func (e *Engine) noteSwept(now time.Time) {
+	e.mu.Lock()
+	if e.started && now.After(e.swept) {
+		e.swept = now
+	}
+	e.mu.Unlock()
+}
+
+func (e *Engine) noteUnclean() {
+	e.mu.Lock()
+	e.unclean = true
+	e.mu.Unlock()
 }
 
 // loadEnv reads policies and the calendar with their history, recording them as a new
@@ -361,7 +407,7 @@ func (e *Engine) track(app interactions.Application, clocks []Clock, now time.Ti
 		}
 		delete(wasOpen, c.ClockID)
 		for _, t := range Transitions(c) {
-			if t.At.After(now) {
+			if t.At.After(now) || !t.At.After(e.through) {
 				continue
 			}
 			f := e.fired(app.ID, app.RecruiterID, c, t, quiet || !t.At.After(since))
@@ -469,6 +515,9 @@ func (e *Engine) recordAll(ctx context.Context, due []Fired, now time.Time) erro
 		fs[i].Handled = e.consumer == nil
 	}
 	isNew, err := e.store.record(ctx, fs)
+	if err != nil {
+		e.noteUnclean() // retried, but the next start checks everything
+	}
 	fresh := fs[:0]
 	for i, f := range fs {
 		if !isNew[i] {
@@ -506,7 +555,11 @@ func (e *Engine) handOver(ctx context.Context, fs []Fired) {
 	} else {
 		taken = e.consumeAll(ctx, fs)
 	}
+	if len(taken) < len(fs) {
+		e.noteUnclean()
+	}
 	if err := e.store.markHandled(ctx, taken); err != nil {
+		e.noteUnclean()
 		e.log.Warn("sla: marking transitions handled failed; they are handed over again at the next start", "transitions", len(taken), "err", err)
 	}
 }
@@ -640,6 +693,7 @@ func (e *Engine) fireDue() {
 		}
 	}
 	if len(due) == 0 {
+		e.noteSwept(now)
 		return
 	}
 	for {
@@ -654,11 +708,13 @@ func (e *Engine) fireDue() {
 		if err == nil {
 			e.markFired(due)
 			e.observeBreaches(ctx, due, apps, now)
+			e.noteSwept(now)
 			return
 		}
 		e.log.Warn("sla: recording transitions failed; retrying", "err", err)
 		select {
 		case <-e.stopping:
+			e.noteUnclean()
 			return
 		case <-time.After(time.Second):
 		}

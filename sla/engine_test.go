@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service/storage/storagetest"
 )
@@ -217,6 +219,47 @@ func TestEngineRestart(t *testing.T) {
 	fired, _ := store.Transitions(context.Background(), "r")
 	if len(fired) != 2 {
 		t.Fatalf("recorded %d transitions, want 2", len(fired))
+	}
+}
+
+// TestEngineCleanStop: after a clean stop, a start takes every transition up to the
+// stop as recorded without reading them (here, deleted behind its back, they stay
+// deleted); after a crash, the next start checks them all and records them again.
+func TestEngineCleanStop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := NewStore(storagetest.NewDB(t))
+	apps, rec := &memApps{}, &recorder{}
+	e := newEngine(t, store, apps, rec, "1s")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	app := apps.put("c", received(interactions.KindApplicationReceived, now, now))
+	if err := e.Applied(ctx, []interactions.Application{app}, now); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the warning and the breach", func() bool { return len(rec.all()) == 2 })
+	e.Close()
+	if _, err := store.transitions.DeleteMany(ctx, bson.M{"application_id": "c"}); err != nil {
+		t.Fatal(err)
+	}
+	start := func() (*Engine, *recorder) {
+		t.Helper()
+		r := &recorder{}
+		e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+		e.SetConsumer(r.consume)
+		if err := e.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.Close)
+		return e, r
+	}
+	_, afterClean := start()
+	if fired, _ := store.Transitions(ctx, "c"); len(fired) != 0 || len(afterClean.all()) != 0 {
+		t.Fatalf("after a clean stop: %d recorded again, %d handed over; want none", len(fired), len(afterClean.all()))
+	}
+	// The engine above never stops: to the next start, that is a crash.
+	_, afterCrash := start()
+	if fired, _ := store.Transitions(ctx, "c"); len(fired) != 2 || len(afterCrash.all()) != 2 {
+		t.Fatalf("after a crash: %d recorded, %d handed over; want both transitions again", len(fired), len(afterCrash.all()))
 	}
 }
 

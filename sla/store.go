@@ -322,6 +322,39 @@ func (s *Store) markHandled(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// cleanStopID is the _id, in settings, of the note a clean stop leaves: every
+// transition at or before its time was recorded and handed over.
+const cleanStopID = "sla_clean_stop"
+
+// cleanStop is the note a clean stop leaves: every transition at or before Through,
+// under the policies and calendar of version Version, was recorded and handed over.
+type cleanStop struct {
+	Through time.Time `bson:"through"`
+	Version int64     `bson:"version"`
+	Clean   bool      `bson:"clean"`
+}
+
+// saveCleanStop leaves the note of a clean stop.
+func (s *Store) saveCleanStop(ctx context.Context, c cleanStop) error {
+	c.Clean = true
+	return s.settings.FindOneAndUpdate(ctx, bson.M{"_id": cleanStopID},
+		bson.M{"$set": c}, options.FindOneAndUpdate().SetUpsert(true)).Err()
+}
+
+// takeCleanStop returns the note of the last stop and clears it, so that a crash
+// from here on is never taken for a clean stop. Clean is false after a crash.
+func (s *Store) takeCleanStop(ctx context.Context) (cleanStop, error) {
+	var c cleanStop
+	err := s.settings.FindOneAndUpdate(ctx, bson.M{"_id": cleanStopID}, bson.M{"$set": bson.M{"clean": false}}).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return cleanStop{}, nil
+	}
+	if err != nil {
+		return cleanStop{}, interactions.Unavailable("read the last stop", err)
+	}
+	return c, nil
+}
+
 // EnsureIndexes creates the secondary indexes of the transitions on MongoDB: by
 // application for its timeline, and by partition for a replica taking one over.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
