@@ -128,25 +128,17 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 // create stores new alerts with one bulk insert and reports which are new: false for
 // one whose id exists already.
 func (s *Store) create(ctx context.Context, alerts []Alert) ([]bool, error) {
-	created := make([]bool, len(alerts))
 	docs := make([]any, len(alerts))
 	for i := range alerts {
 		docs[i] = &alerts[i]
-		created[i] = true
 	}
-	_, err := s.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err == nil {
-		return created, nil
-	}
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+	dups, err := interactions.InsertNew(ctx, s.coll, docs)
+	if err != nil {
 		return nil, interactions.Unavailable("create alerts", err)
 	}
-	for _, we := range bwe.WriteErrors {
-		if !mongo.IsDuplicateKeyError(we) {
-			return nil, interactions.Unavailable("create alerts", we)
-		}
-		created[we.Index] = false
+	created := make([]bool, len(alerts))
+	for i := range created {
+		created[i] = !dups[i]
 	}
 	return created, nil
 }

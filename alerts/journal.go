@@ -88,10 +88,7 @@ func (s *Store) recorded(ctx context.Context, flush, by string, now time.Time, n
 		for i := range sent {
 			docs[i] = sent[i]
 		}
-		_, err := s.messages.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-		var bwe mongo.BulkWriteException
-		if err != nil && (!errors.As(err, &bwe) || bwe.WriteConcernError != nil ||
-			slices.ContainsFunc(bwe.WriteErrors, func(we mongo.BulkWriteError) bool { return !mongo.IsDuplicateKeyError(we) })) {
+		if _, err := interactions.InsertNew(ctx, s.messages, docs); err != nil {
 			errs = append(errs, interactions.Unavailable("record SMS", err))
 		}
 	}

@@ -319,7 +319,7 @@ func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time
 			freshApps = append(freshApps, app)
 		}
 	}
-	dups, err := insertNew(ctx, p.store.applications, fresh)
+	dups, err := InsertNew(ctx, p.store.applications, fresh)
 	if err != nil {
 		return err
 	}
@@ -539,7 +539,7 @@ func (p *Projector) writeDetails(ctx context.Context, ops []detailOp) error {
 		for i, op := range list {
 			docs[i] = op.doc
 		}
-		dups, err := insertNew(ctx, coll, docs)
+		dups, err := InsertNew(ctx, coll, docs)
 		if err != nil {
 			return err
 		}
@@ -575,9 +575,10 @@ func (p *Projector) noteWritten(op detailOp) {
 	}
 }
 
-// insertNew inserts docs with one unordered InsertMany and reports which of them
-// already existed (duplicate _id).
-func insertNew(ctx context.Context, coll *mongo.Collection, docs []any) (map[int]bool, error) {
+// InsertNew inserts docs with one unordered InsertMany and reports which were there
+// already (an existing _id or unique key): those are not errors. Any other failure
+// is.
+func InsertNew(ctx context.Context, coll *mongo.Collection, docs []any) (map[int]bool, error) {
 	dups := map[int]bool{}
 	if len(docs) == 0 {
 		return dups, nil

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -102,7 +101,8 @@ func (t *Tombstones) Bury(ctx context.Context, candidateIDs, emails, phones []st
 	add("candidate", candidateIDs)
 	add("email", emails)
 	add("phone", phones)
-	return insertIgnoringDuplicates(ctx, t.store.tombstones, docs)
+	_, err := InsertNew(ctx, t.store.tombstones, docs)
+	return err
 }
 
 // stripPersonal removes the personal data an interaction may carry.
@@ -110,24 +110,6 @@ func (in *Interaction) stripPersonal() {
 	in.Candidate = nil
 	in.Metadata = nil
 	in.Erased = true
-}
-
-// insertIgnoringDuplicates inserts docs, treating an existing _id as success.
-func insertIgnoringDuplicates(ctx context.Context, coll *mongo.Collection, docs []any) error {
-	if len(docs) == 0 {
-		return nil
-	}
-	_, err := coll.InsertMany(ctx, docs, unordered())
-	var bwe mongo.BulkWriteException
-	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
-		for _, we := range bwe.WriteErrors {
-			if !mongo.IsDuplicateKeyError(we) {
-				return err
-			}
-		}
-		return nil
-	}
-	return err
 }
 
 // Secret returns the named random secret kept in the store, creating it on first use.

@@ -43,14 +43,14 @@ func (s *Store) Seed(ctx context.Context, cal Calendar) error {
 	for _, p := range DefaultPolicies() {
 		docs = append(docs, p)
 	}
-	if err := insertIgnoringDuplicates(ctx, s.policies, docs); err != nil {
+	if _, err := interactions.InsertNew(ctx, s.policies, docs); err != nil {
 		return interactions.Unavailable("seed policies", err)
 	}
 	doc, err := newCalendarDoc(cal)
 	if err != nil {
 		return err
 	}
-	if err := insertIgnoringDuplicates(ctx, s.settings, []any{doc}); err != nil {
+	if _, err := interactions.InsertNew(ctx, s.settings, []any{doc}); err != nil {
 		return interactions.Unavailable("seed calendar", err)
 	}
 	return nil
@@ -315,7 +315,7 @@ func (s *Store) markHandled(ctx context.Context, ids []string) error {
 		for _, id := range ids[lo:hi] {
 			docs = append(docs, bson.M{"_id": id})
 		}
-		if err := insertIgnoringDuplicates(ctx, s.handled, docs); err != nil {
+		if _, err := interactions.InsertNew(ctx, s.handled, docs); err != nil {
 			return err
 		}
 	}
@@ -477,19 +477,4 @@ func (s *Store) Transitions(ctx context.Context, applicationID string) ([]Fired,
 		return nil, interactions.Unavailable("list transitions", err)
 	}
 	return out, nil
-}
-
-// insertIgnoringDuplicates inserts docs, treating an existing _id as success.
-func insertIgnoringDuplicates(ctx context.Context, coll *mongo.Collection, docs []any) error {
-	_, err := coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	var bwe mongo.BulkWriteException
-	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
-		for _, we := range bwe.WriteErrors {
-			if !mongo.IsDuplicateKeyError(we) {
-				return err
-			}
-		}
-		return nil
-	}
-	return err
 }
