@@ -97,8 +97,8 @@ func (h *Handler) updateDocument(ctx context.Context, params *common.UpdateParam
 	}
 
 	// Updates that each find their document by _id (at most one) run in one
-	// transaction: one write lock, one commit and one parse of each SQL statement for
-	// the whole request instead of one per update.
+	// transaction: one write lock and one commit for the whole request instead of one
+	// per update.
 	if !h.DisablePushdown && updatesByID(params.Updates) {
 		var stx *backends.SharedTx
 		ctx, stx = backends.WithSharedTx(ctx)
