@@ -375,7 +375,11 @@ func (d *Dispatcher) fold() {
 	drop := d.flushed
 	d.flushed = nil
 	d.mu.Unlock()
-	if left := d.live.fold(ctx, foldWorkers, d.cfg.Store.saveDeliveries); left > 0 {
+	save := d.cfg.Store.saveDeliveries
+	if d.shared() {
+		save = d.saveKeepingStatuses
+	}
+	if left := d.live.fold(ctx, foldWorkers, save); left > 0 {
 		d.cfg.Log.Warn("alerts: writing alerts failed; retrying", "alerts", left)
 		d.doneWith(drop...)
 		return
@@ -383,6 +387,38 @@ func (d *Dispatcher) fold() {
 	if err := d.cfg.Store.dropFlushes(ctx, drop); err != nil {
 		d.cfg.Log.Warn("alerts: dropping flush documents failed; retrying", "err", err)
 		d.doneWith(drop...)
+	}
+}
+
+// saveKeepingStatuses writes an alert's deliveries, as saveDeliveries does, after
+// adopting the final SMS statuses that another replica recorded in the store meanwhile
+// (a Twilio status callback it received), so that the owner's record of the send does
+// not undo them.
+func (d *Dispatcher) saveKeepingStatuses(ctx context.Context, a *Alert) error {
+	stored, err := d.cfg.Store.Get(ctx, a.ID)
+	switch {
+	case err == nil:
+		adoptFinalStatuses(a, stored)
+	case interactions.ErrorCode(err) != interactions.CodeNotFound:
+		return err
+	}
+	return d.cfg.Store.saveDeliveries(ctx, a)
+}
+
+// adoptFinalStatuses copies into a's sent SMS deliveries the delivered or failed
+// status stored for the same message.
+func adoptFinalStatuses(a *Alert, stored Alert) {
+	for i := range a.Deliveries {
+		dl := &a.Deliveries[i]
+		if dl.Status != DeliverySent || dl.ProviderID == "" {
+			continue
+		}
+		for _, s := range stored.Deliveries {
+			if s.Channel == dl.Channel && s.ProviderID == dl.ProviderID &&
+				(s.Status == DeliveryDelivered || s.Status == DeliveryFailed) {
+				dl.Status, dl.Error = s.Status, s.Error
+			}
+		}
 	}
 }
 

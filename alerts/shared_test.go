@@ -253,3 +253,23 @@ func (h *harness) sms1Of(id string) Delivery {
 	h.t.Fatalf("alert %s has no SMS delivery", id)
 	return Delivery{}
 }
+
+// TestSharedStatusCallback: a Twilio status callback that reaches a replica other
+// than the owner, before the owner wrote its record of the send, is kept: the owner's
+// write adopts the final status.
+func TestSharedStatusCallback(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Owns = ownsAll })
+	h.put(Recruiter{ID: "alice", Phone: alicePhone, Channels: Channels{Breached: []string{"sms"}}})
+	other := h.replica(ownsNone)
+	h.fire(fired("a1", "alice", sla.StateBreached))
+	h.flushAt(time.Second)
+	sid := fmt.Sprintf("SM%032d", 1)
+	if ok, err := other.SMSStatus(h.ctx, sid, "delivered", ""); !ok || err != nil {
+		t.Fatalf("the other replica's callback: matched %v, %v", ok, err)
+	}
+	h.d.fold() // the owner writes its record of the send
+	if d := h.sms1("a1"); d.Status != DeliveryDelivered || d.ProviderID != sid {
+		t.Fatalf("after the owner's write: %+v, want delivered as %s", d, sid)
+	}
+}

@@ -30,7 +30,7 @@ func (d *Dispatcher) SMSStatus(ctx context.Context, providerID, status, errorCod
 	default:
 		return false, nil
 	}
-	ids, err := d.alertsOfMessage(ctx, providerID)
+	ids, to, err := d.alertsOfMessage(ctx, providerID)
 	if err != nil {
 		return false, err
 	}
@@ -51,10 +51,14 @@ func (d *Dispatcher) SMSStatus(ctx context.Context, providerID, status, errorCod
 			found := false
 			for i := range a.Deliveries {
 				dl := &a.Deliveries[i]
-				if dl.Channel != ChannelSMS || dl.ProviderID != providerID {
+				// With several replicas, the owner may not have written the send yet:
+				// the message's recipient, from its mapping, names the delivery.
+				unwritten := stored != nil && to != "" && dl.ProviderID == "" && dl.To == to
+				if dl.Channel != ChannelSMS || (dl.ProviderID != providerID && !unwritten) {
 					continue
 				}
 				found = true
+				dl.ProviderID = providerID
 				dl.Status = next
 				if next == DeliveryFailed {
 					dl.Error = "Twilio reports the message " + status
@@ -79,30 +83,30 @@ func (d *Dispatcher) SMSStatus(ctx context.Context, providerID, status, errorCod
 	return matched, nil
 }
 
-// alertsOfMessage returns the ids of the alerts an SMS carried.
-func (d *Dispatcher) alertsOfMessage(ctx context.Context, sid string) ([]string, error) {
+// alertsOfMessage returns the ids of the alerts an SMS carried, and its recipient when
+// its mapping is stored.
+func (d *Dispatcher) alertsOfMessage(ctx context.Context, sid string) (ids []string, to string, err error) {
 	m, ok, err := d.cfg.Store.message(ctx, sid)
 	if err != nil || ok {
-		return m.AlertIDs, err
+		return m.AlertIDs, m.To, err
 	}
-	var ids []string
 	for _, a := range d.live.matching(func(a *Alert) bool {
 		return slices.ContainsFunc(a.Deliveries, func(dl Delivery) bool { return dl.Channel == ChannelSMS && dl.ProviderID == sid })
 	}) {
 		ids = append(ids, a.ID)
 	}
 	if len(ids) > 0 {
-		return ids, nil
+		return ids, "", nil
 	}
 	since, legacy, err := d.cfg.Store.mappedSince(ctx, d.cfg.Now().UTC())
 	if err != nil || !legacy || d.cfg.Now().After(since.Add(legacyStatusWindow)) {
-		return nil, err
+		return nil, "", err
 	}
 	a, ok, err := d.cfg.Store.byProviderID(ctx, sid)
 	if err != nil || !ok {
-		return nil, err
+		return nil, "", err
 	}
-	return []string{a.ID}, nil
+	return []string{a.ID}, "", nil
 }
 
 // errNoMatch: the alert has no SMS delivery with that message id.
