@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"time"
@@ -217,12 +219,19 @@ type projection struct {
 	CPU                           time.Duration // process CPU from the first request until the drain ended
 }
 
-// runGoodwill starts the service on its own database of the store, serves it on a
-// loopback port and drives it; then it waits for the projector to catch up.
+// runGoodwill starts the service on its own embedded store, as `goodwill serve` runs
+// without GOODWILL_MONGODB_URI (a store named by URI is taken as shared by several
+// replicas), serves it on a loopback port and drives it; then it waits for the
+// projector to catch up.
 func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 	dbName := "bench_goodwill_" + b.runID
+	dir, err := os.MkdirTemp("", "goodwill-bench-ingest-")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(dir)
 	vars := map[string]string{
-		"GOODWILL_MONGODB_URI":   b.store.URI,
+		"GOODWILL_DATA_DIR":      dir,
 		"GOODWILL_DB":            dbName,
 		"GOODWILL_BOOTSTRAP_KEY": adminKey,
 		"GOODWILL_ADDR":          "127.0.0.1:0",
@@ -232,6 +241,12 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 		return nil, nil, fmt.Errorf("start goodwill: %w", err)
 	}
 	defer closeService()
+	// The bench reads the service's store through the socket it listens on.
+	own, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + url.PathEscape(filepath.Join(dir, "store.sock")) + "/"))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() { _ = own.Disconnect(context.Background()) }()
 	url, stop, err := serve(s.Handler())
 	if err != nil {
 		return nil, nil, err
@@ -288,7 +303,7 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 	// once it is stored and handed on, so the first check normally passes; the check
 	// itself (a scan of every application) is not part of the drain, unless it has to
 	// be repeated: then the drain ends when the passing check starts.
-	db := b.store.Client.Database(dbName)
+	db := own.Database(dbName)
 	for first := true; p.CaughtUp; first = false {
 		t := time.Now()
 		err := checkApplications(ctx, db, int(n), len(apps))

@@ -1,6 +1,7 @@
 // Command goodwill-bench is the ingest benchmark behind `make bench`. In one run, on
-// one embedded store (FerretDB on SQLite, started in a temporary directory) with a
-// separate database per column, it measures:
+// the embedded store (FerretDB on SQLite, started in temporary directories with the
+// same settings: one for the service, as `goodwill serve` runs it, and one with a
+// separate database for each other column), it measures:
 //
 //   - goodwill: the real service (service.New, its group-commit writer and projector)
 //     behind a net/http server on a loopback port, driven by a Go load generator of

@@ -169,8 +169,9 @@ func (r *report) section() string {
 		"clients over loopback (Go load generator in the same process), over %s distinct applications "+
 		"(%s); every application starts with `application_received` carrying the candidate's name, "+
 		"email and phone and the job; a third of the inbound messages carry the candidate's email; "+
-		"every `external_id` is unique. One embedded store (FerretDB v1 on SQLite, in-process), a "+
-		"separate database per column, each `interactions` collection of the shape goodwill keeps on this store (on FerretDB: the `_id` index only, as goodwill creates no secondary index there). The "+
+		"every `external_id` is unique. The embedded store (FerretDB v1 on SQLite, in-process, with the same settings "+
+		"for every column): goodwill on its own, as `goodwill serve` runs without `GOODWILL_MONGODB_URI`; the other "+
+		"columns on another, a separate database each, each `interactions` collection of the shape goodwill keeps on this store (on FerretDB: the `_id` index only, as goodwill creates no secondary index there). The "+
 		"service runs as `goodwill serve` does (Info logging, /metrics, auth on every request) with "+
 		"its projector applying to the per-application documents meanwhile. Latency is per request, "+
 		"from sending to the end of the response, as the client sees it; for the raw ceiling, per "+
