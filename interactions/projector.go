@@ -139,7 +139,9 @@ func (p *Projector) run() {
 	for {
 		select {
 		case batch := <-p.feed:
-			p.applyRetrying(p.gather(batch))
+			items := p.gather(batch)
+			p.applyRetrying(items)
+			p.fed(items)
 		case <-follow:
 			p.follow()
 		case req := <-p.requests:

@@ -212,12 +212,7 @@ func (p *Projector) follow() {
 			mine = append(mine, it)
 			continue
 		}
-		w := sh.mirror[it.ApplicationID]
-		if w == nil {
-			w = &mirrorWait{since: now}
-			sh.mirror[it.ApplicationID] = w
-		}
-		w.events = append(w.events, it.ID)
+		sh.await(it, now)
 	}
 	if err := p.Apply(ctx, mine); err != nil {
 		storeErrors.WithLabelValues("project").Inc()
@@ -230,6 +225,33 @@ func (p *Projector) follow() {
 	if err := p.mirrorStored(ctx, now); err != nil {
 		p.log.Warn("projector: reading other replicas' applications failed; retrying", "err", err)
 	}
+}
+
+// fed tells a shared projector's tail that its own writer's items were handled, so
+// that following the log does not apply them again; those of other replicas'
+// applications wait for their owners.
+func (p *Projector) fed(items []Interaction) {
+	sh := p.shared
+	if sh == nil {
+		return
+	}
+	now := time.Now()
+	for _, it := range sh.tail.Fresh(items) {
+		if !sh.owns(it.ApplicationID) {
+			sh.await(it, now)
+		}
+	}
+	sh.tail.Handled(items, now)
+}
+
+// await makes the mirror wait for the owner of it's application to store it.
+func (sh *sharing) await(it Interaction, now time.Time) {
+	w := sh.mirror[it.ApplicationID]
+	if w == nil {
+		w = &mirrorWait{since: now}
+		sh.mirror[it.ApplicationID] = w
+	}
+	w.events = append(w.events, it.ID)
 }
 
 // mirrorChunk is how many applications one mirror read asks for.
