@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +36,12 @@ type sharing struct {
 	tail   *Tail
 	mark   atomic.Int64
 	mirror map[string]*mirrorWait // application id → events its owner has not stored yet
+
+	// floors are the marks of acquired partitions not caught up yet: until they are,
+	// Mark must not claim more, or a lease renewed meanwhile would carry a mark past
+	// events nobody applied.
+	mu     sync.Mutex
+	floors []int64
 }
 
 type mirrorWait struct {
@@ -54,10 +61,17 @@ func (p *Projector) Share(owns func(applicationID string) bool, from int64) {
 // Mark is the log's batch number up to which a shared projector has applied every
 // event of the partitions it owns. The partition leases carry it to the next owner.
 func (p *Projector) Mark() int64 {
-	if p.shared == nil {
+	sh := p.shared
+	if sh == nil {
 		return 0
 	}
-	return p.shared.mark.Load()
+	m := sh.mark.Load()
+	sh.mu.Lock()
+	for _, f := range sh.floors {
+		m = min(m, f)
+	}
+	sh.mu.Unlock()
+	return m
 }
 
 // mine returns those of items this replica projects.
@@ -76,6 +90,10 @@ func (p *Projector) mine(items []Interaction) []Interaction {
 // 0 reads their whole log), then calls then (the SLA engine and the alerts pipeline
 // take over the partitions). It returns at once.
 func (p *Projector) Acquired(partitions []int, mark int64, then func(ctx context.Context)) {
+	sh := p.shared
+	sh.mu.Lock()
+	sh.floors = append(sh.floors, mark)
+	sh.mu.Unlock()
 	p.requests <- func() {
 		in := partitionSet(partitions)
 		p.forget(in)
@@ -83,6 +101,11 @@ func (p *Projector) Acquired(partitions []int, mark int64, then func(ctx context
 		for {
 			err := p.catchUpPartitions(in, mark)
 			if err == nil {
+				sh.mu.Lock()
+				if i := slices.Index(sh.floors, mark); i >= 0 {
+					sh.floors = slices.Delete(sh.floors, i, i+1)
+				}
+				sh.mu.Unlock()
 				break
 			}
 			storeErrors.WithLabelValues("project").Inc()

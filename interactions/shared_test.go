@@ -182,3 +182,28 @@ func TestSharedProjectorAcquires(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSharedMarkWaitsForCatchUp: while acquired partitions are caught up, the mark a
+// lease carries is no further than theirs, so that a replica dying meanwhile leaves
+// the next owner to apply what it had not.
+func TestSharedMarkWaitsForCatchUp(t *testing.T) {
+	t.Parallel()
+	store := NewStore(storagetest.NewDB(t))
+	store.Shared = true
+	r := startReplica(t, store, func(string) bool { return true }, 5)
+	if m := r.projector.Mark(); m != 5 {
+		t.Fatalf("mark %d at start, want 5", m)
+	}
+	release := make(chan struct{})
+	r.projector.requests <- func() { <-release } // the projector is busy
+	done := make(chan struct{})
+	r.projector.Acquired([]int{1, 2}, 2, func(context.Context) { close(done) })
+	if m := r.projector.Mark(); m != 2 {
+		t.Errorf("mark %d while catching up from 2, want 2", m)
+	}
+	close(release)
+	<-done
+	if m := r.projector.Mark(); m != 5 {
+		t.Errorf("mark %d after catching up, want 5", m)
+	}
+}
