@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	netmail "net/mail"
@@ -17,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
+	"github.com/goodwillhq/goodwill/alerts/email/mailtest"
 	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/servicetest"
 )
@@ -132,78 +130,6 @@ func (f *fakeTwilioAPI) to(number string) []twilioMessage {
 	return out
 }
 
-// smtpBackend is a real SMTP server's backend (emersion/go-smtp) that keeps what it
-// receives.
-type smtpBackend struct {
-	mu   sync.Mutex
-	msgs []smtpMessage
-}
-
-type smtpMessage struct {
-	From, To string
-	Data     []byte
-}
-
-func (b *smtpBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return &smtpSession{b: b}, nil }
-
-func (b *smtpBackend) messages() []smtpMessage {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]smtpMessage(nil), b.msgs...)
-}
-
-type smtpSession struct {
-	b   *smtpBackend
-	cur smtpMessage
-}
-
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.cur = smtpMessage{From: from}
-	return nil
-}
-
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = to
-	return nil
-}
-
-func (s *smtpSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = data
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, s.cur)
-	s.b.mu.Unlock()
-	return nil
-}
-
-func (s *smtpSession) Reset()        {}
-func (s *smtpSession) Logout() error { return nil }
-
-type quietSMTPLog struct{}
-
-func (quietSMTPLog) Printf(string, ...any) {}
-func (quietSMTPLog) Println(...any)        {}
-
-// startSMTP runs an SMTP server on 127.0.0.1 and returns its address.
-func startSMTP(t *testing.T, b *smtpBackend) string {
-	t.Helper()
-	srv := smtp.NewServer(b)
-	srv.Domain = "127.0.0.1"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.AllowInsecureAuth = true
-	srv.ErrorLog = quietSMTPLog{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return l.Addr().String()
-}
-
 // parsedEmail is what the test checks of a received email.
 type parsedEmail struct {
 	To, Subject, MessageID string
@@ -294,15 +220,14 @@ var linkRE = regexp.MustCompile(regexp.QuoteMeta(alertsPublicURL) + `/alerts/[^\
 func TestAlertsEndToEnd(t *testing.T) {
 	t.Parallel()
 	tw := newFakeTwilioAPI(t)
-	mailbox := &smtpBackend{}
-	smtpAddr := startSMTP(t, mailbox)
+	mailbox := mailtest.Start(t, nil)
 	srv := servicetest.Start(t, map[string]string{
 		"GOODWILL_TWILIO_API_URL": tw.srv.URL,
 		"TWILIO_ACCOUNT_SID":      alertsSID,
 		"TWILIO_AUTH_TOKEN":       alertsToken,
 		"TWILIO_FROM_NUMBER":      alertsFrom,
 		"GOODWILL_PUBLIC_URL":     alertsPublicURL,
-		"GOODWILL_SMTP_URL":       "smtp://" + smtpAddr,
+		"GOODWILL_SMTP_URL":       mailbox.URL(),
 		"GOODWILL_EMAIL_FROM":     "alerts@goodwill.example.com",
 	}, service.Options{})
 
@@ -351,7 +276,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 	// 1. A breach: one SMS and one email to alice.
 	apply("al-1", "Grace Hopper")
 	sms := waitSMS(alicePhone, 1, "the breach SMS")
-	servicetest.Eventually(t, 5*time.Second, "the breach email", func() bool { return len(mailbox.messages()) >= 1 })
+	servicetest.Eventually(t, 5*time.Second, "the breach email", func() bool { return len(mailbox.Messages()) >= 1 })
 	breach1, ok := alertOf(t, srv, "al-1", "breached")
 	if !ok {
 		t.Fatal("no breach alert")
@@ -362,7 +287,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 		!strings.HasPrefix(m.StatusCallback, alertsPublicURL+"/webhooks/twilio/status?") {
 		t.Fatalf("SMS %+v, alert code %s", m, breach1.Code)
 	}
-	mails := mailbox.messages()
+	mails := mailbox.Messages()
 	if len(mails) != 1 || mails[0].To != "alice@example.com" {
 		t.Fatalf("emails %+v", mails)
 	}
@@ -432,7 +357,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 	if !strings.HasPrefix(esc[0].Body, "goodwill ESCALATION") || !strings.Contains(esc[0].Body, "Katherine Johnson") {
 		t.Fatalf("escalation SMS %+v", esc[0])
 	}
-	servicetest.Eventually(t, 5*time.Second, "both emails", func() bool { return len(mailbox.messages()) >= 2 })
+	servicetest.Eventually(t, 5*time.Second, "both emails", func() bool { return len(mailbox.Messages()) >= 2 })
 	// Time for anything sent twice, or a stray escalation, to show.
 	time.Sleep(1500 * time.Millisecond)
 
@@ -458,7 +383,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 		t.Errorf("%d SMS, want 3: %+v", n, tw.messages())
 	}
 	ids := map[string]int{}
-	for _, m := range mailbox.messages() {
+	for _, m := range mailbox.Messages() {
 		ids[parseEmail(t, m.Data).MessageID]++
 	}
 	if len(ids) != 2 {

@@ -5,17 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	netmail "net/mail"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
+	"github.com/goodwillhq/goodwill/alerts/email/mailtest"
 )
 
 // The Twilio account of the processes the alert tests start.
@@ -220,106 +218,24 @@ func (f *fakeTwilio) listed() []twilioList {
 	return append([]twilioList(nil), f.lists...)
 }
 
-// mailbox is a real SMTP server (emersion/go-smtp) on loopback that keeps every
-// message it accepts.
-type mailbox struct {
-	addr string
-
-	onData  func(m receivedMail, n int) (hold bool) // see startMailbox
-	release chan struct{}
-
-	mu   sync.Mutex
-	msgs []receivedMail
-}
+// mailbox is a real SMTP server on loopback that keeps every message it accepts.
+type mailbox struct{ *mailtest.Server }
 
 // receivedMail is one accepted message with the headers the tests look at.
-type receivedMail struct {
-	From, To  string // envelope
-	MessageID string
-	Subject   string
-	Data      []byte
-}
+type receivedMail = mailtest.Message
 
-type quietLog struct{}
-
-func (quietLog) Printf(string, ...any) {}
-func (quietLog) Println(...any)        {}
-
-// startMailbox starts the SMTP server. onData, if not nil, runs for every message the
-// server has received in full and kept, with its number (1 for the first), before the
-// server acknowledges it; true holds the acknowledgement until the test ends.
-func startMailbox(t *testing.T, onData func(m receivedMail, n int) (hold bool)) *mailbox {
+// startMailbox starts the SMTP server; onData: see mailtest.Start.
+func startMailbox(t *testing.T, onData func(m receivedMail, n int) (hold bool)) mailbox {
 	t.Helper()
-	mb := &mailbox{onData: onData, release: make(chan struct{})}
-	srv := smtp.NewServer(mb)
-	srv.Domain = "127.0.0.1"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.AllowInsecureAuth = true
-	srv.ErrorLog = quietLog{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb.addr = l.Addr().String()
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() {
-		close(mb.release)
-		_ = srv.Close()
-	})
-	return mb
+	return mailbox{mailtest.Start(t, onData)}
 }
 
 // env is the environment that points goodwill at the mailbox.
-func (mb *mailbox) env() []string {
-	return []string{"GOODWILL_SMTP_URL=smtp://" + mb.addr, "GOODWILL_EMAIL_FROM=alerts@goodwill.example.com"}
+func (mb mailbox) env() []string {
+	return []string{"GOODWILL_SMTP_URL=" + mb.URL(), "GOODWILL_EMAIL_FROM=alerts@goodwill.example.com"}
 }
 
-func (mb *mailbox) messages() []receivedMail {
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	return append([]receivedMail(nil), mb.msgs...)
-}
-
-func (mb *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{mb: mb}, nil }
-
-type mailSession struct {
-	mb  *mailbox
-	cur receivedMail
-}
-
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.cur = receivedMail{From: from}
-	return nil
-}
-
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = to
-	return nil
-}
-
-func (s *mailSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m, err := netmail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("unreadable message: %w", err)
-	}
-	s.cur.Data, s.cur.MessageID, s.cur.Subject = data, m.Header.Get("Message-ID"), m.Header.Get("Subject")
-	s.mb.mu.Lock()
-	s.mb.msgs = append(s.mb.msgs, s.cur)
-	n := len(s.mb.msgs)
-	s.mb.mu.Unlock()
-	if s.mb.onData != nil && s.mb.onData(s.cur, n) {
-		// The server has the message; the sender does not learn it in time.
-		<-s.mb.release
-	}
-	return nil
-}
-
-func (s *mailSession) Reset()        {}
-func (s *mailSession) Logout() error { return nil }
+func (mb mailbox) messages() []receivedMail { return mb.Messages() }
 
 // apiDo sends a JSON request with the admin key and returns the status and body; 0 when
 // nothing answered.
