@@ -147,13 +147,11 @@ func restartKeeps(t *testing.T, e *Engine, store *Store, apps *memApps, clock *f
 	return e2
 }
 
-// TestEnginePolicyChangeKeepsClosedClocks: a clock met under a two-day policy stays met,
-// with its due time, after the policy shrinks to an hour; an open clock of the same
-// metric moves, and its transitions now in the past are recorded without alerting.
-// A restart changes nothing, and a preview counts only open clocks.
-func TestEnginePolicyChangeKeepsClosedClocks(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+// startMetAndOpen starts an engine under a two-day 24x7 first_response policy, on
+// Monday 14:00, with two applications: "met" (answered at 12:00) and "open" (received
+// at 10:00, not answered).
+func startMetAndOpen(t *testing.T) (*Store, *memApps, *recorder, *fakeClock, *Engine) {
+	t.Helper()
 	store := NewStore(storagetest.NewDB(t))
 	seedHistory(t, store, DefaultCalendar("UTC", ""), "2d", Calendar24x7, 0.5)
 	apps, rec, clock := &memApps{}, &recorder{}, &fakeClock{t: monday("14:00")}
@@ -162,9 +160,20 @@ func TestEnginePolicyChangeKeepsClosedClocks(t *testing.T) {
 		onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("09:00")),
 		onTime(interactions.KindMessage, interactions.Outbound, monday("12:00")))
 	open := apps.put("open", onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("10:00")))
-	if err := e.Applied(ctx, []interactions.Application{met, open}, clock.now()); err != nil {
+	if err := e.Applied(context.Background(), []interactions.Application{met, open}, clock.now()); err != nil {
 		t.Fatal(err)
 	}
+	return store, apps, rec, clock, e
+}
+
+// TestEnginePolicyChangeKeepsClosedClocks: a clock met under a two-day policy stays met,
+// with its due time, after the policy shrinks to an hour; an open clock of the same
+// metric moves, and its transitions now in the past are recorded without alerting.
+// A restart changes nothing, and a preview counts only open clocks.
+func TestEnginePolicyChangeKeepsClosedClocks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, apps, rec, clock, e := startMetAndOpen(t)
 	if c := firstResponse(t, e, apps, "open"); c.State != StateRunning || !c.DueAt.Equal(monday("10:00", 2)) {
 		t.Fatalf("before the change: %+v", c)
 	}
@@ -294,18 +303,7 @@ func TestEngineCalendarChangeKeepsClosedClocks(t *testing.T) {
 // transitions moved into the past do not alert.
 func TestEngineChangeWhileStopped(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	store := NewStore(storagetest.NewDB(t))
-	seedHistory(t, store, DefaultCalendar("UTC", ""), "2d", Calendar24x7, 0.5)
-	apps, rec, clock := &memApps{}, &recorder{}, &fakeClock{t: monday("14:00")}
-	e := startAt(t, store, apps, rec, clock)
-	met := apps.put("met",
-		onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("09:00")),
-		onTime(interactions.KindMessage, interactions.Outbound, monday("12:00")))
-	open := apps.put("open", onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("10:00")))
-	if err := e.Applied(ctx, []interactions.Application{met, open}, clock.now()); err != nil {
-		t.Fatal(err)
-	}
+	store, apps, rec, clock, e := startMetAndOpen(t)
 	e.Close()
 
 	seedHistory(t, store, DefaultCalendar("UTC", ""), "1h", Calendar24x7, 0.5)
