@@ -52,6 +52,7 @@ type Projector struct {
 	log     *slog.Logger
 	now     func() time.Time
 	feed    chan []Interaction
+	backlog *backlog // what waits in feed, against a budget (backlog.go)
 	applied []AppliedFunc
 
 	// apps caches application documents as last written. The projector is their only
@@ -88,6 +89,7 @@ func NewProjector(store *Store, guard *Tombstones, log *slog.Logger, now func() 
 		log:      log,
 		now:      now,
 		feed:     make(chan []Interaction, 4096),
+		backlog:  newBacklog(),
 		apps:     map[string]Application{},
 		written:  map[string]map[string]string{},
 		untold:   map[string]Application{},
@@ -101,9 +103,13 @@ func NewProjector(store *Store, guard *Tombstones, log *slog.Logger, now func() 
 // Start.
 func (p *Projector) OnApplied(f AppliedFunc) { p.applied = append(p.applied, f) }
 
-// Feed hands a committed batch to the projector. It blocks while the projector is
-// far behind, which slows writers down rather than losing work.
-func (p *Projector) Feed(batch []Interaction) { p.feed <- batch }
+// Feed hands a committed batch to the projector. It waits while the projector's
+// backlog is full (backlog.go), which slows writers down rather than letting derived
+// state fall behind.
+func (p *Projector) Feed(batch []Interaction) {
+	projectorFeedWait.Observe(p.backlog.add(len(batch)).Seconds())
+	p.feed <- batch
+}
 
 // Start catches up with the log's tail and then applies fed batches until Close.
 // A shared projector (see Share) catches up per partition as it acquires them instead.
@@ -140,7 +146,9 @@ func (p *Projector) run() {
 		select {
 		case batch := <-p.feed:
 			items := p.gather(batch)
+			start := time.Now()
 			p.applyRetrying(items)
+			p.backlog.applied(len(items), time.Since(start))
 			p.fed(items)
 		case <-follow:
 			p.follow()
@@ -169,6 +177,7 @@ const maxApplyItems = 10000
 // gather adds whatever else is waiting to batch, so that several events of one
 // application become one update: the further behind, the more each update carries.
 func (p *Projector) gather(batch []Interaction) []Interaction {
+	defer func() { p.backlog.take(len(batch)) }()
 	for len(batch) < maxApplyItems {
 		select {
 		case more := <-p.feed:

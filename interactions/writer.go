@@ -34,7 +34,7 @@ func init() {
 
 // Collectors returns the package's Prometheus collectors, for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{batchSize, batchSeconds, storeErrors, projectorLag, projectorApplied, projectorSeconds}
+	return []prometheus.Collector{batchSize, batchSeconds, storeErrors, projectorLag, projectorApplied, projectorSeconds, projectorBacklog, projectorFeedWait}
 }
 
 // ErrClosed is returned by Write after Close.

@@ -120,8 +120,9 @@ func (e *Engine) observe(app interactions.Application, clocks []Clock, now time.
 	}
 }
 
-// SetConsumer sets who takes recorded transitions. Call before Start. Without one,
-// transitions are recorded and marked handled.
+// SetConsumer sets who takes recorded transitions that may alert. Call before Start.
+// Quiet transitions (Alert false), and all of them without a consumer, are recorded
+// already marked handled.
 func (e *Engine) SetConsumer(c Consumer) { e.consumer = c }
 
 // Start loads policies and the calendar, rebuilds the open clocks of every
@@ -512,7 +513,7 @@ func (e *Engine) recordAll(ctx context.Context, due []Fired, now time.Time) erro
 	for i := range fs {
 		fs[i].Partition = interactions.Partition(fs[i].ApplicationID)
 		fs[i].RecordedAt = now.UTC().Truncate(time.Millisecond)
-		fs[i].Handled = e.consumer == nil
+		fs[i].Handled = e.consumer == nil || !fs[i].Alert
 	}
 	isNew, err := e.store.record(ctx, fs)
 	if err != nil {
@@ -525,7 +526,9 @@ func (e *Engine) recordAll(ctx context.Context, due []Fired, now time.Time) erro
 		}
 		detectionLatency.Observe(max(now.Sub(f.At), 0).Seconds())
 		transitionsRecorded.WithLabelValues(string(f.State), boolLabel(f.Alert)).Inc()
-		fresh = append(fresh, f)
+		if !f.Handled {
+			fresh = append(fresh, f)
+		}
 	}
 	if e.consumer != nil {
 		e.handOver(ctx, fresh)

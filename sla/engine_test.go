@@ -288,14 +288,17 @@ func TestEnginePolicyChangeIsQuiet(t *testing.T) {
 	if _, err := e.PutPolicy(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	got := rec.all()
-	if len(got) != 2 {
-		t.Fatalf("recorded %+v", got)
+	got, err := store.Transitions(context.Background(), "pc")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("recorded %+v, %v", got, err)
 	}
 	for _, f := range got {
-		if f.Alert {
-			t.Errorf("%s: moved into the past by a policy change, must not alert", f.ID)
+		if f.Alert || !f.Handled {
+			t.Errorf("%s: moved into the past by a policy change, must not alert (alert %v, handled %v)", f.ID, f.Alert, f.Handled)
 		}
+	}
+	if len(rec.all()) != 0 {
+		t.Errorf("quiet transitions handed to the consumer: %+v", rec.all())
 	}
 	if n := e.OpenClocks(); n != 1 {
 		t.Fatalf("open clocks %d", n)

@@ -63,6 +63,7 @@ func (b *bench) runRaw(ctx context.Context, column string, indexes bool) (*resul
 	}
 	coll := db.Collection("interactions")
 	r := &result{Count: len(b.docs), Unit: "docs"}
+	cpu := cpuTime()
 	start := time.Now()
 	for chunk := range slices.Chunk(b.docs, b.opts.batch) {
 		t0 := time.Now()
@@ -72,6 +73,7 @@ func (b *bench) runRaw(ctx context.Context, column string, indexes bool) (*resul
 		r.Latencies = append(r.Latencies, time.Since(t0))
 	}
 	r.Elapsed = time.Since(start)
+	r.CPU = cpuTime() - cpu
 	return r, nil
 }
 
@@ -94,6 +96,7 @@ func (b *bench) runProjector(ctx context.Context, n int) (*result, error) {
 		apps[d.ApplicationID] = true
 	}
 	r := &result{Count: n, Unit: "docs", apps: len(apps)}
+	cpu := cpuTime()
 	start := time.Now()
 	for chunk := range slices.Chunk(docs, b.opts.batch) {
 		chunk = slices.Clone(chunk) // Apply strips personal data in place
@@ -104,6 +107,7 @@ func (b *bench) runProjector(ctx context.Context, n int) (*result, error) {
 		r.Latencies = append(r.Latencies, time.Since(t0))
 	}
 	r.Elapsed = time.Since(start)
+	r.CPU = cpuTime() - cpu
 	if err := checkApplications(ctx, db, n, len(apps)); err != nil {
 		return nil, err
 	}
@@ -111,7 +115,8 @@ func (b *bench) runProjector(ctx context.Context, n int) (*result, error) {
 }
 
 // naiveHandler is the baseline: it decodes and validates a POST /v1/interactions body
-// as goodwill does and stores each interaction with its own InsertOne.
+// as goodwill does and stores each interaction with its own InsertOne. With a nil
+// collection it stores nothing: the floor of any HTTP service on this machine.
 func naiveHandler(coll *mongo.Collection) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/v1/interactions" {
@@ -129,6 +134,9 @@ func naiveHandler(coll *mongo.Collection) http.Handler {
 			return
 		}
 		for _, it := range items {
+			if coll == nil {
+				break
+			}
 			if _, err := coll.InsertOne(r.Context(), it); err != nil && !mongo.IsDuplicateKeyError(err) {
 				http.Error(w, err.Error(), http.StatusServiceUnavailable)
 				return
@@ -199,6 +207,22 @@ func (b *bench) runNaive(ctx context.Context) (*result, error) {
 	if err == nil && int(n) != len(b.work.bodies) {
 		r.Notes = append(r.Notes, fmt.Sprintf("stored %d of %d", n, len(b.work.bodies)))
 	}
+	return r, nil
+}
+
+// runFloor drives the naive handler storing nothing: what the load generator, the HTTP
+// round trip and the decoding cost on their own.
+func (b *bench) runFloor(ctx context.Context) (*result, error) {
+	url, stop, err := serve(naiveHandler(nil))
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	client := newClient(b.opts.clients)
+	defer client.CloseIdleConnections()
+	cpu := cpuTime()
+	r := drive(ctx, client, url+"/v1/interactions", "", b.work.bodies, b.opts.clients, http.StatusCreated, b.opts.loadTimeout)
+	r.CPU = cpuTime() - cpu
 	return r, nil
 }
 

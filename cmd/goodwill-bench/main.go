@@ -52,6 +52,7 @@ type settings struct {
 	drainTimeout time.Duration
 	loadTimeout  time.Duration
 	seed         uint64
+	backlog      bool   // the workload's events are a month old: every clock overdue
 	slaSizes     string // open clocks per SLA scheduler run, comma-separated; "" skips
 	slaDue       int    // clocks that breach during each SLA run
 	slaOnly      bool
@@ -72,7 +73,7 @@ type settings struct {
 // flagsString renders the explicitly given flags (other than -out).
 func (o settings) flagsString() string {
 	var b strings.Builder
-	for _, name := range []string{"quick", "requests", "clients", "apps", "batch", "seed"} {
+	for _, name := range []string{"quick", "requests", "clients", "apps", "batch", "seed", "backlog"} {
 		if v, ok := o.set[name]; ok {
 			if name == "quick" {
 				b.WriteString(" -quick")
@@ -94,10 +95,11 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications, and scores over 2,000 applications, unless set")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file")
 	flag.IntVar(&o.ops, "ops", 30, "calls per store primitive in the store-primitives table (0 skips it)")
-	flag.IntVar(&o.projDocs, "projector-docs", 1000, "documents the projector-alone row applies (0 skips it)")
+	flag.IntVar(&o.projDocs, "projector-docs", 20000, "documents the projector-alone row applies, at most the workload's (0 skips it)")
 	flag.DurationVar(&o.loadTimeout, "load-timeout", 3*time.Minute, "stop sending new requests after this long (a column that slow reports what it sent)")
 	flag.DurationVar(&o.drainTimeout, "drain-timeout", 2*time.Minute, "how long to wait for the projector to catch up after the load")
 	flag.Uint64Var(&o.seed, "seed", 1, "workload random seed")
+	flag.BoolVar(&o.backlog, "backlog", false, "post a month-old backlog instead of live events: every clock is overdue on arrival, and its transitions are recorded without alerting")
 	flag.StringVar(&o.slaSizes, "sla", "100000,1000000", "open clocks for the SLA scheduler section, comma-separated (empty skips it)")
 	flag.IntVar(&o.slaDue, "sla-due", 1000, "clocks that breach during the SLA scheduler measurement")
 	flag.BoolVar(&o.slaOnly, "sla-only", false, "run only the SLA scheduler section")
@@ -172,7 +174,7 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	if o.scoresOnly {
 		return nil, runScoresSection(ctx, o, store, b.runID, progress)
 	}
-	b.work = newWorkload(o.requests, o.apps, b.runID, o.seed)
+	b.work = newWorkload(o.requests, o.apps, b.runID, o.seed, o.backlog)
 	if b.docs, err = b.work.documents(); err != nil {
 		return nil, err
 	}
@@ -208,6 +210,7 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 		proj.Column = fmt.Sprintf("projector `Apply` alone: the first %s documents (%s applications), %d per batch, sequential, no HTTP",
 			thousands(proj.Count), thousands(proj.apps), o.batch)
 		r.info = append(r.info, proj)
+		r.projAlone = proj
 		done()
 	}
 	if o.ops > 0 {
@@ -219,6 +222,11 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	done = step("naive InsertOne per request")
 	if r.naive, err = b.runNaive(ctx); err != nil {
+		return nil, err
+	}
+	done()
+	done = step("HTTP floor (nothing stored)")
+	if r.floor, err = b.runFloor(ctx); err != nil {
 		return nil, err
 	}
 	done()

@@ -16,6 +16,8 @@ type workload struct {
 	appOf  []string       // application id of each body
 	perApp map[string]int // interactions per application id
 	kinds  map[string]int // interactions per kind (message split by direction)
+	// backlog: the events are a month old, so every clock is overdue on arrival.
+	backlog bool
 }
 
 // body is one interaction as a client posts it (a subset of interactions.Input).
@@ -43,7 +45,12 @@ var stages = []string{"phone_screen", "onsite", "offer", "hiring_manager_review"
 // details and the job; the rest are outbound and inbound messages (some inbound ones
 // carrying the candidate's email) and stage changes. Applications are interleaved at
 // random, each one's events in order. runID makes external ids unique per run.
-func newWorkload(n, apps int, runID string, seed uint64) *workload {
+//
+// The events are live, as webhooks arrive: they occurred in the last two hours, so no
+// clock comes due during the run. With backlog they are a month old instead, as an
+// ATS backlog or a late replay, so every clock is overdue on arrival and its
+// transitions are recorded (without alerting) as the events are applied.
+func newWorkload(n, apps int, runID string, seed uint64, backlog bool) *workload {
 	apps = max(1, min(apps, n))
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	// Every application once, the rest spread at random, then shuffled.
@@ -59,15 +66,19 @@ func newWorkload(n, apps int, runID string, seed uint64) *workload {
 	// Each application's first pick becomes its application_received.
 	seen := make([]int, apps)
 	w := &workload{apps: apps, perApp: map[string]int{}, kinds: map[string]int{}}
-	base := time.Now().UTC().Add(-30 * 24 * time.Hour).Truncate(time.Second)
+	base, step := time.Now().UTC().Add(-2*time.Hour).Truncate(time.Second), time.Minute
+	if backlog {
+		base, step = time.Now().UTC().Add(-30*24*time.Hour).Truncate(time.Second), time.Hour
+	}
+	w.backlog = backlog
 	for i, a := range picks {
 		k := seen[a]
 		seen[a]++
 		b := body{
 			ApplicationID: fmt.Sprintf("app-%05d", a),
 			CandidateID:   fmt.Sprintf("cand-%05d", a),
-			// Events of one application an hour apart, applications a second apart.
-			OccurredAt: base.Add(time.Duration(a)*time.Second + time.Duration(k)*time.Hour).Format(time.RFC3339),
+			// Events of one application a step apart, applications a second apart.
+			OccurredAt: base.Add(time.Duration(a)*time.Second + time.Duration(k)*step).Format(time.RFC3339),
 			Source:     "bench",
 			ExternalID: fmt.Sprintf("%s-%06d", runID, i),
 		}
@@ -131,4 +142,15 @@ func (w *workload) appsIn(sent [][]byte) map[string]int {
 		out[id]++
 	}
 	return out
+}
+
+// timing describes when the workload's events occurred, for the report.
+func (w *workload) timing() string {
+	if w.backlog {
+		return "The events are a month-old backlog (`-backlog`): an application's events an hour apart, so every clock " +
+			"is overdue on arrival and the SLA engine records its transitions, without alerting, as the events are applied."
+	}
+	return "The events are live, as an ATS's webhooks arrive: they occurred in the last two hours, an application's " +
+		"events a minute apart, so no clock comes due during the run (`-backlog` posts a month-old backlog instead, " +
+		"whose overdue clocks each record their transitions)."
 }

@@ -1,0 +1,128 @@
+package interactions
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// TestBacklogBudget: the budget is what the projector applies in applyTarget at its
+// smoothed rate, within its bounds; small Applies do not move it.
+func TestBacklogBudget(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		applies [][2]int // interactions, milliseconds
+		want    int
+	}{
+		{"before any Apply", nil, startBacklog},
+		{"one Apply", [][2]int{{1000, 100}}, 2500},                        // 10,000/s × 250 ms
+		{"smoothed", [][2]int{{1000, 100}, {1000, 1000}}, 2500*7/10 + 75}, // 0.7×10,000 + 0.3×1,000 per s
+		{"slow store", [][2]int{{100, 1000}}, minBacklog},
+		{"fast store", [][2]int{{100000, 100}}, maxApplyItems},
+		{"small Applies ignored", [][2]int{{1000, 100}, {10, 1000}}, 2500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBacklog()
+			for _, a := range tc.applies {
+				b.applied(a[0], time.Duration(a[1])*time.Millisecond)
+			}
+			if b.budget != tc.want {
+				t.Errorf("budget %d, want %d", b.budget, tc.want)
+			}
+		})
+	}
+}
+
+// returnsWithin reports whether done is closed within d.
+func returnsWithin(done <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// TestProjectorFeedWaitsForBacklog: while the projector is busy, Feed takes batches up
+// to the backlog's budget and then waits, holding the writer and so the 201s of the
+// next batch, until the projector takes the backlog into its next Apply.
+func TestProjectorFeedWaitsForBacklog(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p, _ := newProjector(t, now)
+	p.backlog.maxWait = time.Minute
+	entered, release := make(chan int, 16), make(chan struct{})
+	p.OnApplied(func(ctx context.Context, apps []Application, _ time.Time) error {
+		entered <- len(apps)
+		<-release
+		return nil
+	})
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	item := func(i int) []Interaction {
+		return stored(t, now, Input{ApplicationID: "a-" + string(rune('a'+i)), CandidateID: "c", Kind: "application_received",
+			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "e-" + string(rune('a'+i))})
+	}
+
+	p.Feed(item(0))
+	<-entered // the projector is busy with it
+	p.backlog.mu.Lock()
+	p.backlog.budget = 2
+	p.backlog.mu.Unlock()
+	p.Feed(append(item(1), item(2)...)) // fills the budget
+	third := make(chan struct{})
+	go func() {
+		p.Feed(item(3))
+		close(third)
+	}()
+	if returnsWithin(third, 200*time.Millisecond) {
+		t.Fatal("Feed returned with the backlog full")
+	}
+	close(release) // the projector takes the backlog into its next Apply
+	if !returnsWithin(third, 10*time.Second) {
+		t.Fatal("Feed still waits after the projector took the backlog")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := projectedCount(t, p); got != 4 {
+		t.Errorf("%d applications projected, want 4", got)
+	}
+}
+
+// TestProjectorFeedWaitIsBounded: a projector that does not move (its store failing)
+// holds a Feed for maxWait at most, so that writes the store accepts are answered.
+func TestProjectorFeedWaitIsBounded(t *testing.T) {
+	t.Parallel()
+	b := newBacklog()
+	b.maxWait = 50 * time.Millisecond
+	b.budget = 1
+	b.add(1)
+	done := make(chan struct{})
+	go func() {
+		b.add(1)
+		close(done)
+	}()
+	if !returnsWithin(done, 10*time.Second) {
+		t.Fatal("Feed waited past maxWait")
+	}
+	if b.pending != 2 {
+		t.Errorf("pending %d, want 2", b.pending)
+	}
+}
+
+// projectedCount returns how many application documents the projector's store holds.
+func projectedCount(t *testing.T, p *Projector) int64 {
+	t.Helper()
+	n, err := p.store.applications.CountDocuments(context.Background(), bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
