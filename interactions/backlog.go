@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The projector keeps derived state within a second of the 201 (CONTRACT §4) by
+// The projector keeps derived state within a second of the 201 by
 // bounding what waits for it. An interaction waits for the Apply in progress and then
 // for its own, so each Apply is kept to about applyTarget: the backlog may hold what
 // the projector applies in that time, measured as it runs. When the backlog is full,
@@ -15,7 +15,7 @@ import (
 // the requests of its next batch: under a load the projector cannot keep up with,
 // requests slow down instead of derived state falling behind.
 const (
-	applyTarget = 250 * time.Millisecond
+	applyTarget = 100 * time.Millisecond
 	// minBacklog and startBacklog bound the budget from below and start it, before
 	// the projector has measured its rate.
 	minBacklog   = 200

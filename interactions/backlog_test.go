@@ -18,11 +18,11 @@ func TestBacklogBudget(t *testing.T) {
 		want    int
 	}{
 		{"before any Apply", nil, startBacklog},
-		{"one Apply", [][2]int{{1000, 100}}, 2500},                        // 10,000/s × 250 ms
-		{"smoothed", [][2]int{{1000, 100}, {1000, 1000}}, 2500*7/10 + 75}, // 0.7×10,000 + 0.3×1,000 per s
+		{"one Apply", [][2]int{{3000, 100}}, 3000},                   // 30,000/s × 100 ms
+		{"smoothed", [][2]int{{3000, 100}, {1000, 1000}}, 2100 + 30}, // (0.7×30,000 + 0.3×1,000)/s × 100 ms
 		{"slow store", [][2]int{{100, 1000}}, minBacklog},
-		{"fast store", [][2]int{{100000, 100}}, maxApplyItems},
-		{"small Applies ignored", [][2]int{{1000, 100}, {10, 1000}}, 2500},
+		{"fast store", [][2]int{{100000, 10}}, maxApplyItems},
+		{"small Applies ignored", [][2]int{{3000, 100}, {10, 1000}}, 3000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBacklog()
