@@ -7,10 +7,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The projector keeps derived state within a second of the 201 by
-// bounding what waits for it. An interaction waits for the Apply in progress and then
-// for its own, so each Apply is kept to about applyTarget: the backlog may hold what
-// the projector applies in that time, measured as it runs. When the backlog is full,
+// The projector keeps derived state within a second of the 201 by bounding what waits
+// for it. An interaction waits for the Apply in progress and then for its own, so each
+// Apply is kept to about applyTarget: the backlog may hold what the projector applies
+// in that time, measured as it runs. When the backlog is full,
 // Feed waits for the projector to take it, which holds the group-commit writer and so
 // the requests of its next batch: under a load the projector cannot keep up with,
 // requests slow down instead of derived state falling behind.
