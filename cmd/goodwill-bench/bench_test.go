@@ -36,7 +36,7 @@ func TestBenchSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(b)
-	for _, want := range []string{"**goodwill**", "naive (one InsertOne per request)", "raw InsertMany ceiling", "SLA numbers", "Projector lag", "goodwill ÷ naive", "projector `Apply` alone", "FindOne {_id} hit"} {
+	for _, want := range []string{"**goodwill**", "naive (one InsertOne per request)", "raw InsertMany ceiling", "SLA numbers", "Projector lag", "goodwill ÷ naive", "projector `Apply` alone", "FindOne {_id} hit", "HTTP floor", "A bound from this run"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, s)
 		}
@@ -119,5 +119,32 @@ func TestImportSmoke(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, b)
 		}
+	}
+}
+
+// TestBound: the bound spreads the CPU per item of the floor, the raw ceiling and the
+// projector over the machine's CPUs, and is left out without the rows it needs.
+func TestBound(t *testing.T) {
+	row := func(n int, cpu time.Duration, elapsed time.Duration) *result {
+		return &result{Count: n, CPU: cpu, Elapsed: elapsed}
+	}
+	r := &report{
+		machine: machine{CPUs: 2},
+		floor:   row(1000, 100*time.Millisecond, time.Second), // 100 µs per request
+		raw:     row(1000, 50*time.Millisecond, 100*time.Millisecond),
+		naive:   row(1000, time.Second, time.Second),
+		// 250 µs per interaction: 2 CPUs / 400 µs = 5,000/s; without it 2 / 150 µs = 13,333/s.
+		projAlone: row(1000, 250*time.Millisecond, time.Second),
+	}
+	got := r.bound()
+	for _, want := range []string{"100 µs per request", "50 µs per document", "250 µs per interaction",
+		"**5,000 requests/s: 50% of the raw ceiling and 5.00× the naive column**", "13,333 requests/s (133%, 13.33×)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("bound lacks %q:\n%s", want, got)
+		}
+	}
+	r.projAlone = nil
+	if got := r.bound(); got != "" {
+		t.Errorf("bound without the projector row: %q", got)
 	}
 }
