@@ -75,8 +75,10 @@ func (o settings) flagsString() string {
 	var b strings.Builder
 	for _, name := range []string{"quick", "requests", "clients", "apps", "batch", "seed", "backlog"} {
 		if v, ok := o.set[name]; ok {
-			if name == "quick" {
-				b.WriteString(" -quick")
+			if name == "quick" || name == "backlog" { // booleans
+				if v == "true" {
+					b.WriteString(" -" + name)
+				}
 				continue
 			}
 			fmt.Fprintf(&b, " -%s %s", name, v)
