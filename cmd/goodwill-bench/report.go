@@ -232,8 +232,9 @@ func (r *report) section() string {
 			fmt.Sprintf("%.0f", r.proj.Drain.Seconds()), thousands(r.proj.Applied), thousands(r.goodwill.Count-r.goodwill.Errors),
 			float64(r.proj.Applied)/(r.goodwill.Elapsed+r.proj.Drain).Seconds())
 	}
-	fmt.Fprintf(&b, "`goodwill_projector_lag_seconds` over the run (from `/metrics`, %s observations; it measures receipt to the "+
-		"start of the Apply that stores the item, so it understates by that Apply's duration): p50 %s, p99 %s, mean %s.\n\n",
+	fmt.Fprintf(&b, "`goodwill_projector_lag_seconds` over the run (from `/metrics`, %s observations; it measures from an interaction's "+
+		"receipt, before its 201, to the end of the Apply that stored it and handed it to the SLA engine and the scores, so it "+
+		"is stricter than the promise, which counts from the 201): p50 %s, p99 %s, mean %s.\n\n",
 		thousands(int(r.proj.Lag.Count)), r.lagQ(0.5), r.lagQ(0.99), secMS(r.proj.Lag.Mean()))
 	perReq := func(d time.Duration, n int) string { return ms(d / time.Duration(max(n, 1))) }
 	fmt.Fprintf(&b, "Where the time went: the process (service, embedded store and load generator alike) used %.1f s of CPU "+
