@@ -274,7 +274,7 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 func runImportSection(ctx context.Context, o settings, store *storage.Store, runID string, progress io.Writer) error {
 	fmt.Fprintf(progress, "%-48s", fmt.Sprintf("goodwill import, %s lines …", thousands(o.importLines)))
 	t := time.Now()
-	r, err := runImport(ctx, store, runID, o.importLines, progress)
+	r, err := runImport(ctx, runID, o.importLines, progress)
 	if err != nil {
 		return err
 	}
