@@ -193,16 +193,10 @@ func (b *bench) runNaive(ctx context.Context) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	url, stop, err := serve(naiveHandler(db.Collection("interactions")))
+	r, err := b.driveNaive(ctx, db.Collection("interactions"))
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
-	client := newClient(b.opts.clients)
-	defer client.CloseIdleConnections()
-	cpu := cpuTime()
-	r := drive(ctx, client, url+"/v1/interactions", "", b.work.bodies, b.opts.clients, http.StatusCreated, b.opts.loadTimeout)
-	r.CPU = cpuTime() - cpu
 	n, err := db.Collection("interactions").EstimatedDocumentCount(ctx)
 	if err == nil && int(n) != len(b.work.bodies) {
 		r.Notes = append(r.Notes, fmt.Sprintf("stored %d of %d", n, len(b.work.bodies)))
@@ -213,7 +207,12 @@ func (b *bench) runNaive(ctx context.Context) (*result, error) {
 // runFloor drives the naive handler storing nothing: what the load generator, the HTTP
 // round trip and the decoding cost on their own.
 func (b *bench) runFloor(ctx context.Context) (*result, error) {
-	url, stop, err := serve(naiveHandler(nil))
+	return b.driveNaive(ctx, nil)
+}
+
+// driveNaive serves the naive handler over coll and drives it with the workload.
+func (b *bench) driveNaive(ctx context.Context, coll *mongo.Collection) (*result, error) {
+	url, stop, err := serve(naiveHandler(coll))
 	if err != nil {
 		return nil, err
 	}
