@@ -7,7 +7,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 )
 
 // Application returns the stored state of an application, CodeNotFound if none.
@@ -24,24 +23,23 @@ func (s *Store) Application(ctx context.Context, id string) (Application, error)
 }
 
 // Timeline returns an application's interactions in full, by occurred_at. It reads
-// each by _id (the keys kept in the application document), never scanning the log.
+// them by _id (the keys kept in the application document), never scanning the log.
 func (s *Store) Timeline(ctx context.Context, app Application) ([]Interaction, error) {
-	out := make([]Interaction, len(app.Events))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
+	keys := make([]string, len(app.Events))
 	for i, e := range app.Events {
-		g.Go(func() error {
-			it, err := s.ByKey(gctx, e.Key)
-			if ErrorCode(err) == CodeNotFound {
-				it = e // erased from the log in the meantime: show what is derived
-				err = nil
-			}
-			out[i] = it
-			return err
-		})
+		keys[i] = e.Key
 	}
-	if err := g.Wait(); err != nil {
+	found, err := s.ByKeys(ctx, keys)
+	if err != nil {
 		return nil, err
+	}
+	out := make([]Interaction, len(app.Events))
+	for i, e := range app.Events {
+		it, ok := found[e.Key]
+		if !ok {
+			it = e // erased from the log in the meantime: show what is derived
+		}
+		out[i] = it
 	}
 	return out, nil
 }

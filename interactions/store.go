@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -176,17 +177,25 @@ func (s *Store) number(ctx context.Context, items []Interaction) error {
 	return nil
 }
 
-// ByKey returns the interaction stored under an idempotency key or id.
-func (s *Store) ByKey(ctx context.Context, key string) (Interaction, error) {
-	var it Interaction
-	err := s.interactions.FindOne(ctx, bson.M{"_id": key}).Decode(&it)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return it, Errorf(CodeNotFound, "no interaction %q", key)
+// ByKeys returns the stored interactions of keys, by key, with one query per thousand
+// (the embedded store looks a list of _ids up through its index). Keys not stored are
+// missing from the map.
+func (s *Store) ByKeys(ctx context.Context, keys []string) (map[string]Interaction, error) {
+	out := make(map[string]Interaction, len(keys))
+	for chunk := range slices.Chunk(keys, 1000) {
+		cur, err := s.interactions.Find(ctx, bson.M{"_id": bson.M{"$in": chunk}})
+		if err != nil {
+			return nil, Unavailable("find interactions", err)
+		}
+		var found []Interaction
+		if err := cur.All(ctx, &found); err != nil {
+			return nil, Unavailable("find interactions", err)
+		}
+		for _, it := range found {
+			out[it.Key] = it
+		}
 	}
-	if err != nil {
-		return it, Unavailable("find interaction", err)
-	}
-	return it, nil
+	return out, nil
 }
 
 // Filter selects interactions for List.

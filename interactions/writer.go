@@ -105,14 +105,28 @@ func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction,
 	// An original may be the remains of a write whose answer was lost; the reconciler
 	// (see suspect) hands those on, so duplicates cost no projector work here.
 	out := make([]Interaction, len(items))
+	var dups []string
 	for i, r := range req.results {
 		if r == inserted {
 			out[i] = items[i]
+		} else {
+			dups = append(dups, items[i].Key)
+		}
+	}
+	if len(dups) == 0 {
+		return out, nil
+	}
+	originals, err := w.store.ByKeys(ctx, dups)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range req.results {
+		if r == inserted {
 			continue
 		}
-		orig, err := w.store.ByKey(ctx, items[i].Key)
-		if err != nil {
-			return nil, err
+		orig, ok := originals[items[i].Key]
+		if !ok {
+			return nil, Errorf(CodeNotFound, "no interaction %q", items[i].Key)
 		}
 		orig.Duplicate = true
 		out[i] = orig
@@ -253,16 +267,20 @@ func (w *Writer) reconcile() {
 			return
 		}
 		w.susMu.Unlock()
+		keys := make([]string, len(batch))
+		for i, it := range batch {
+			keys[i] = it.Key
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		stored, err := w.store.ByKeys(ctx, keys)
+		cancel()
 		var retry, found []Interaction
 		for _, it := range batch {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			got, err := w.store.ByKey(ctx, it.Key)
-			cancel()
-			switch {
-			case err == nil:
-				found = append(found, got)
-			case ErrorCode(err) != CodeNotFound:
+			switch got, ok := stored[it.Key]; {
+			case err != nil:
 				retry = append(retry, it)
+			case ok:
+				found = append(found, got)
 			}
 		}
 		if len(found) > 0 && w.onCommit != nil {

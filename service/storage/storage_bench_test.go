@@ -180,3 +180,31 @@ func BenchmarkUpdateByID(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*64), "µs/doc")
 	})
 }
+
+// BenchmarkFindByIDsIn measures a find of 100 documents by a list of _ids, as the
+// writer reads the originals of duplicates and replicas read each other's applications.
+//
+//	go test -run '^$' -bench FindByIDsIn ./service/storage
+func BenchmarkFindByIDsIn(b *testing.B) {
+	ctx := context.Background()
+	coll, id := openBenchColl(b)
+	start := cpuTime()
+	defer reportCPU(b, start)
+	for i := range b.N {
+		ids := make(bson.A, 100)
+		for j := range ids {
+			ids[j] = id((i*100 + j) * 7919)
+		}
+		cur, err := coll.Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var docs []bson.Raw
+		if err := cur.All(ctx, &docs); err != nil {
+			b.Fatal(err)
+		}
+		if len(docs) != 100 {
+			b.Fatalf("found %d of 100", len(docs))
+		}
+	}
+}

@@ -83,10 +83,16 @@ func (c *collection) Query(ctx context.Context, params *backends.QueryParams) (*
 	// TODO https://github.com/FerretDB/FerretDB/issues/3235
 	if params.Filter.Len() == 1 {
 		v, _ := params.Filter.Get("_id")
-		switch v.(type) {
+		switch v := v.(type) {
 		case string, types.ObjectID:
 			whereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)
 			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		case *types.Document:
+			// {_id: {$in: [ids]}}: the handler still filters what this returns.
+			if ids := idsIn(v); len(ids) > 0 {
+				whereClause = fmt.Sprintf(` WHERE %s IN (?%s)`, metadata.IDColumn, strings.Repeat(", ?", len(ids)-1))
+				args = ids
+			}
 		}
 	}
 
@@ -113,6 +119,45 @@ func (c *collection) Query(ctx context.Context, params *backends.QueryParams) (*
 	return &backends.QueryResult{
 		Iter: newQueryIterator(ctx, rows, params.OnlyRecordIDs),
 	}, nil
+}
+
+// maxIDsIn bounds the _id values an {_id: {$in: [...]}} filter looks up through the
+// _id index, well under SQLite's limit on the parameters of a statement.
+const maxIDsIn = 10000
+
+// idsIn returns the stored forms of the values of an {$in: [...]} condition on _id,
+// or nil when it is anything else: another operator, more than maxIDsIn values, or a
+// value of a type other than string and ObjectID (whose stored forms are compared as
+// the _id index holds them).
+func idsIn(cond *types.Document) []any {
+	if cond.Len() != 1 {
+		return nil
+	}
+
+	v, err := cond.Get("$in")
+	if err != nil {
+		return nil
+	}
+
+	arr, ok := v.(*types.Array)
+	if !ok || arr.Len() == 0 || arr.Len() > maxIDsIn {
+		return nil
+	}
+
+	ids := make([]any, 0, arr.Len())
+
+	for i := range arr.Len() {
+		e := must.NotFail(arr.Get(i))
+
+		switch e.(type) {
+		case string, types.ObjectID:
+			ids = append(ids, string(must.NotFail(sjson.MarshalSingleValue(e))))
+		default:
+			return nil
+		}
+	}
+
+	return ids
 }
 
 // InsertAll implements backends.Collection interface.
