@@ -105,25 +105,23 @@ func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction,
 	// An original may be the remains of a write whose answer was lost; the reconciler
 	// (see suspect) hands those on, so duplicates cost no projector work here.
 	out := make([]Interaction, len(items))
-	var dups []string
+	var dups []int
+	var keys []string
 	for i, r := range req.results {
 		if r == inserted {
 			out[i] = items[i]
 		} else {
-			dups = append(dups, items[i].Key)
+			dups, keys = append(dups, i), append(keys, items[i].Key)
 		}
 	}
 	if len(dups) == 0 {
 		return out, nil
 	}
-	originals, err := w.store.ByKeys(ctx, dups)
+	originals, err := w.store.ByKeys(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	for i, r := range req.results {
-		if r == inserted {
-			continue
-		}
+	for _, i := range dups {
 		orig, ok := originals[items[i].Key]
 		if !ok {
 			return nil, Errorf(CodeNotFound, "no interaction %q", items[i].Key)
