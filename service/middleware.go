@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -85,6 +86,9 @@ func (s *Server) authenticate(roles ...auth.Role) gin.HandlerFunc {
 			return
 		}
 		key, err := s.keys.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+		if errors.Is(err, auth.ErrUnauthenticated) && s.throttled(c) {
+			return
+		}
 		if err != nil {
 			fail(c, err)
 			return

@@ -51,6 +51,7 @@ type Server struct {
 	lastZone     atomic.Pointer[time.Location]
 	scoresCache  scoresCache // what score queries read of the directory and jobs (handlers_scores.go)
 	keys         *auth.Keys
+	failures     *auth.Failures // client addresses failing authentication (throttle.go)
 	signingKeys  [][]byte
 	handler      http.Handler
 	routeList    [][2]string
@@ -65,7 +66,7 @@ type Options struct {
 
 // New opens the store and starts the background work. Close releases it all.
 func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, now: opts.Now}
+	s := &Server{cfg: cfg, log: log, now: opts.Now, failures: auth.NewFailures()}
 	if s.now == nil {
 		s.now = time.Now
 	}
