@@ -31,6 +31,9 @@ type Config struct {
 	Alerts            string // on, log, off
 	SMSCountries      []string
 	Retention         interactions.Duration
+	// DeliveryLogRetention is how long the webhook delivery log keeps its records and
+	// raw bodies (and the keys of Twilio callbacks acted on): replay works within it.
+	DeliveryLogRetention interactions.Duration
 
 	TwilioAccountSID   string
 	TwilioAuthToken    string
@@ -161,6 +164,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return bad("GOODWILL_RETENTION", "must be a duration of at least 1d, like 730d")
 	}
 	c.Retention = ret
+	dlr, err := interactions.ParseDuration(get("GOODWILL_DELIVERY_LOG_RETENTION", "30d"))
+	if err != nil || dlr.Wall() < time.Hour {
+		return bad("GOODWILL_DELIVERY_LOG_RETENTION", "must be a duration of at least 1h, like 30d")
+	}
+	c.DeliveryLogRetention = dlr
 
 	twilio := c.TwilioAccountSID != "" || c.TwilioAuthToken != "" || c.TwilioFrom != "" || c.TwilioMessagingSID != ""
 	if twilio {

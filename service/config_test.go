@@ -33,6 +33,8 @@ func defaultConfig() service.Config {
 		SMSCountries:   []string{"US", "CA", "GB"},
 		Retention:      interactions.Duration{Days: 730},
 		TwilioAPIURL:   "https://api.twilio.com",
+
+		DeliveryLogRetention: interactions.Duration{Days: 30},
 	}
 }
 
@@ -122,6 +124,10 @@ func TestLoadConfig(t *testing.T) {
 		{"alerts off", env("GOODWILL_ALERTS", "off"), func(c *service.Config) { c.Alerts = "off" }},
 		// SMS countries are upper-cased and trimmed.
 		{"sms countries", env("GOODWILL_SMS_COUNTRIES", "us, de ,ie"), func(c *service.Config) { c.SMSCountries = []string{"US", "DE", "IE"} }},
+		// The delivery log's retention takes the API's duration notation.
+		{"delivery log retention", env("GOODWILL_DELIVERY_LOG_RETENTION", "7d12h"), func(c *service.Config) {
+			c.DeliveryLogRetention = interactions.Duration{Days: 7, Rest: 12 * time.Hour}
+		}},
 		// Retention takes the API's duration notation.
 		{"retention", env("GOODWILL_RETENTION", "365d12h"), func(c *service.Config) {
 			c.Retention = interactions.Duration{Days: 365, Rest: 12 * time.Hour}
@@ -210,6 +216,10 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"retention notation", env("GOODWILL_RETENTION", "2y"), "GOODWILL_RETENTION"},
 		// A retention under one day.
 		{"retention short", env("GOODWILL_RETENTION", "12h"), "GOODWILL_RETENTION"},
+		// A delivery-log retention that is not a duration.
+		{"delivery log retention notation", env("GOODWILL_DELIVERY_LOG_RETENTION", "1 month"), "GOODWILL_DELIVERY_LOG_RETENTION"},
+		// A delivery-log retention of zero.
+		{"delivery log retention zero", env("GOODWILL_DELIVERY_LOG_RETENTION", "0s"), "GOODWILL_DELIVERY_LOG_RETENTION"},
 		// A Twilio account SID of the wrong shape.
 		{"twilio sid", with(twilioEnv(), "TWILIO_ACCOUNT_SID", "AC123"), "TWILIO_ACCOUNT_SID"},
 		// Twilio credentials without an account SID.

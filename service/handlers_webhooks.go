@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +53,13 @@ func (s *Server) postWebhook(c *gin.Context) {
 		abortProblem(c, http.StatusNotFound, "not-found", fmt.Sprintf("no webhook source %q: use greenhouse, lever, ashby, workable or standard", source))
 		return
 	}
+	// The label before the signature: a URL that cannot be a subscription's is not
+	// there, whether or not the source has a secret, and nothing of it is stored.
+	if _, hasLabel := c.Params.Get("label"); hasLabel && !webhooks.ValidLabel(label) {
+		webhooks.CountRejected(source, webhooks.RejectBadLabel)
+		abortProblem(c, http.StatusNotFound, "not-found", "a webhook label is 1 to 64 of a-z, 0-9, '_' and '-'")
+		return
+	}
 	body, err := readBody(c)
 	if err != nil {
 		fail(c, err)
@@ -63,8 +71,7 @@ func (s *Server) postWebhook(c *gin.Context) {
 		if errors.Is(err, webhooks.ErrNoSecret) {
 			err = fmt.Errorf("%w: set GOODWILL_WEBHOOK_SECRET_%s", err, strings.ToUpper(source))
 		}
-		s.rejectDelivery(c, rec, err.Error())
-		abortProblem(c, http.StatusUnauthorized, "bad-signature", err.Error())
+		s.rejectSignature(c, rec, webhooks.VerifyReason(err), err.Error())
 		return
 	}
 	d, err := recv.Parse(c.Request.Header, body, now)
@@ -84,7 +91,7 @@ func (s *Server) postWebhook(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		s.rejectDelivery(c, rec, err.Error())
+		s.rejectDelivery(c, rec, webhooks.RejectMalformed, err.Error())
 		failMalformed(c, err)
 		return
 	}
@@ -103,7 +110,7 @@ func (s *Server) postWebhook(c *gin.Context) {
 	}
 	items, err := validateDelivery(d, body, now)
 	if err != nil {
-		s.rejectDelivery(c, rec, err.Error())
+		s.rejectDelivery(c, rec, webhooks.RejectMalformed, err.Error())
 		fail(c, err)
 		return
 	}
@@ -162,13 +169,30 @@ func validateDelivery(d webhooks.Delivery, body []byte, now time.Time) ([]intera
 	return items, nil
 }
 
-// rejectDelivery logs a refused delivery without its body. A failure to log is only
+// rejectDelivery counts a refused delivery in
+// goodwill_webhook_deliveries_rejected_total and logs it without its body, at most
+// once per source and reason per minute (a flood writes next to nothing). reason is
+// one of webhooks.RejectReasons, detail says what was wrong. A failure to log is only
 // logged: the answer is the refusal either way.
-func (s *Server) rejectDelivery(c *gin.Context, rec webhooks.Record, reason string) {
-	rec.Outcome, rec.Reason, rec.Body, rec.CandidateIDs = webhooks.OutcomeRejected, reason, "", nil
-	if err := s.deliveries.Log(ctx(c), rec); err != nil {
+func (s *Server) rejectDelivery(c *gin.Context, rec webhooks.Record, reason, detail string) {
+	webhooks.CountRejected(rec.Source, reason)
+	rec.Outcome, rec.Rejection, rec.Reason = webhooks.OutcomeRejected, reason, detail
+	if _, err := s.deliveries.LogRejection(ctx(c), rec); err != nil {
 		logger(c).Warn("record rejected webhook delivery", "source", rec.Source, "err", err)
 	}
+}
+
+// rejectSignature answers a delivery whose signature check failed (reason no_secret,
+// bad_signature or stale) with 401, or, once its client address has failed too often,
+// with 429 and Retry-After (reason rate_limited). Only failures count: a valid
+// signature from the same address is never refused.
+func (s *Server) rejectSignature(c *gin.Context, rec webhooks.Record, reason, detail string) {
+	if s.throttled(c) {
+		s.rejectDelivery(c, rec, webhooks.RejectRateLimited, "too many failed signature checks from the client address: "+detail)
+		return
+	}
+	s.rejectDelivery(c, rec, reason, detail)
+	abortProblem(c, http.StatusUnauthorized, "bad-signature", detail)
 }
 
 // noteDelivery logs a delivery that stores nothing (ping, ignored, an SMS from an
@@ -303,6 +327,7 @@ type deliveryView struct {
 	Event          string   `json:"event,omitempty"`
 	DeliveryID     string   `json:"delivery_id,omitempty"`
 	Outcome        string   `json:"outcome"`
+	Rejection      string   `json:"rejection,omitempty"`
 	Reason         string   `json:"reason,omitempty"`
 	InteractionIDs []string `json:"interaction_ids"`
 	ReceivedAt     *string  `json:"received_at"`
@@ -311,7 +336,7 @@ type deliveryView struct {
 
 func viewDelivery(r webhooks.Record) deliveryView {
 	return deliveryView{ID: r.ID, Source: r.Source, Label: r.Label, Event: r.Event, DeliveryID: r.DeliveryID,
-		Outcome: r.Outcome, Reason: r.Reason, InteractionIDs: nonNil(r.InteractionIDs),
+		Outcome: r.Outcome, Rejection: r.Rejection, Reason: r.Reason, InteractionIDs: nonNil(r.InteractionIDs),
 		ReceivedAt: apiTime(&r.ReceivedAt), Erased: r.Erased}
 }
 
@@ -415,6 +440,38 @@ func (s *Server) replayWebhooks(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"deliveries": deliveries, "stored": stored, "duplicates": duplicates, "failed": failed})
 }
 
+// --- expiry ---
+
+// purgingDeliveries purges the delivery log a minute after start and then daily,
+// until ctx ends (expiry is a purge job: the embedded store has no TTL index).
+func (s *Server) purgingDeliveries(ctx context.Context) {
+	wait := time.Minute
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = 24 * time.Hour
+		n, err := s.PurgeDeliveryLog(ctx)
+		if err != nil {
+			s.log.Warn("webhooks: purging the delivery log failed; retrying tomorrow", "err", err)
+		} else if n > 0 {
+			s.log.Info("webhooks: purged the delivery log", "deleted", n)
+		}
+	}
+}
+
+// PurgeDeliveryLog deletes what the webhook delivery log holds from before
+// GOODWILL_DELIVERY_LOG_RETENTION ago: records of every outcome with their raw
+// bodies, and the keys of Twilio callbacks acted on. It runs daily on its own; it
+// returns how many documents it deleted.
+func (s *Server) PurgeDeliveryLog(ctx context.Context) (int64, error) {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	return s.deliveries.Purge(pctx, s.now().Add(-s.cfg.DeliveryLogRetention.Wall()))
+}
+
 // --- Twilio ---
 
 // emptyTwiML answers a Twilio message webhook without replying.
@@ -436,19 +493,16 @@ func (s *Server) twilioRequest(c *gin.Context, label string) (url.Values, webhoo
 		return nil, rec, nil, false
 	}
 	if s.cfg.TwilioAuthToken == "" {
-		s.rejectDelivery(c, rec, "Twilio is not configured (TWILIO_AUTH_TOKEN)")
-		abortProblem(c, http.StatusUnauthorized, "bad-signature", "Twilio is not configured: set TWILIO_AUTH_TOKEN")
+		s.rejectSignature(c, rec, webhooks.RejectNoSecret, "Twilio is not configured: set TWILIO_AUTH_TOKEN")
 		return nil, rec, nil, false
 	}
 	form, perr := url.ParseQuery(string(body))
 	if !webhooks.VerifyTwilio(s.cfg.TwilioAuthToken, s.cfg.PublicURL+c.Request.URL.RequestURI(), form, c.GetHeader("X-Twilio-Signature")) {
-		reason := "X-Twilio-Signature is missing or does not match (checked against GOODWILL_PUBLIC_URL + the path)"
-		s.rejectDelivery(c, rec, reason)
-		abortProblem(c, http.StatusUnauthorized, "bad-signature", reason)
+		s.rejectSignature(c, rec, webhooks.RejectBadSignature, "X-Twilio-Signature is missing or does not match (checked against GOODWILL_PUBLIC_URL + the path)")
 		return nil, rec, nil, false
 	}
 	if perr != nil {
-		s.rejectDelivery(c, rec, "the body is not a form: "+perr.Error())
+		s.rejectDelivery(c, rec, webhooks.RejectMalformed, "the body is not a form: "+perr.Error())
 		abortProblem(c, http.StatusBadRequest, string(interactions.CodeInvalid), "the body is not an application/x-www-form-urlencoded form")
 		return nil, rec, nil, false
 	}
@@ -466,17 +520,30 @@ func (s *Server) twilioSMS(c *gin.Context) {
 	}
 	m, err := webhooks.ParseInboundSMS(form)
 	if err != nil {
-		s.rejectDelivery(c, rec, err.Error())
+		s.rejectDelivery(c, rec, webhooks.RejectMalformed, err.Error())
 		abortProblem(c, http.StatusBadRequest, string(interactions.CodeInvalid), err.Error())
 		return
 	}
 	rec.Event, rec.DeliveryID = "inbound_sms", m.MessageSid
 	rec.SMS = &webhooks.SMSInfo{MessageSid: m.MessageSid}
+	// Each message acts once: a replay of a signed request, or Twilio's retry of one
+	// already handled, is answered without doing anything.
+	once, ok := s.twilioOnce(c, "twilio:sms:"+m.MessageSid, rec.ReceivedAt)
+	if !ok {
+		return
+	}
+	if !s.twilioInboundSMS(c, rec, body, m) {
+		once.forget(c)
+	}
+}
 
+// twilioInboundSMS acts on an inbound SMS seen for the first time and answers; it
+// reports false when it answered a failure.
+func (s *Server) twilioInboundSMS(c *gin.Context, rec webhooks.Record, body []byte, m webhooks.InboundSMS) bool {
 	recruiter, isRecruiter, err := s.directory.ByPhone(ctx(c), m.From)
 	if err != nil {
 		fail(c, err)
-		return
+		return false
 	}
 	if isRecruiter {
 		rec.SMS.RecruiterID = recruiter.ID
@@ -486,36 +553,34 @@ func (s *Server) twilioSMS(c *gin.Context) {
 			reason, err = s.smsCommand(c, recruiter.ID, cmd)
 			if err != nil {
 				fail(c, err)
-				return
+				return false
 			}
 		} else {
 			outcome, reason = webhooks.OutcomeIgnored, "a recruiter's message that is not ACK, ACK <code> or SNOOZE <duration> [<code>]"
 		}
+		// The command has acted: a failure to log it must not undo the key.
 		if s.noteDelivery(c, rec, nil, outcome, reason) {
 			twiml(c)
 		}
-		return
+		return true
 	}
 
 	candidates, err := s.deliveries.CandidatesByPhone(ctx(c), m.From)
 	if err != nil {
 		fail(c, err)
-		return
+		return false
 	}
 	app, found, err := s.deliveries.LatestApplication(ctx(c), candidates)
 	if err != nil {
 		fail(c, err)
-		return
+		return false
 	}
 	if !found {
 		reason := "the sender is not a known candidate or recruiter"
 		if len(candidates) > 0 {
 			reason = "the sender's candidate has no application"
 		}
-		if s.noteDelivery(c, rec, nil, webhooks.OutcomeIgnored, reason) {
-			twiml(c)
-		}
-		return
+		return s.noteDelivery(c, rec, nil, webhooks.OutcomeIgnored, reason) && twimlOK(c)
 	}
 	meta, _ := json.Marshal(map[string]string{"text": cutText(m.Body, maxSMSText)})
 	in := interactions.Input{
@@ -532,15 +597,54 @@ func (s *Server) twilioSMS(c *gin.Context) {
 	it, errs := in.Validate("", rec.ReceivedAt)
 	if len(errs) > 0 {
 		err := interactions.Invalid(errs...)
-		s.rejectDelivery(c, rec, err.Error())
+		s.rejectDelivery(c, rec, webhooks.RejectMalformed, err.Error())
 		fail(c, err)
-		return
+		return true // the same message would be refused again
 	}
 	if _, err := s.storeDelivery(c, rec, body, []interactions.Interaction{it}, rec.ReceivedAt); err != nil {
 		fail(c, err)
-		return
+		return false
 	}
+	return twimlOK(c)
+}
+
+func twimlOK(c *gin.Context) bool {
 	twiml(c)
+	return true
+}
+
+// onceKey is a Twilio callback's key, recorded before acting on it.
+type onceKey struct {
+	s   *Server
+	key string
+}
+
+// twilioOnce records key before a Twilio callback acts. A key seen before is a
+// replay: it answers 200 (empty TwiML for messages) and returns false, as it does,
+// with 503, when the store fails.
+func (s *Server) twilioOnce(c *gin.Context, key string, at time.Time) (onceKey, bool) {
+	first, err := s.deliveries.First(ctx(c), key, at)
+	switch {
+	case err != nil:
+		fail(c, err)
+		return onceKey{}, false
+	case !first:
+		if strings.HasPrefix(key, "twilio:sms:") {
+			twiml(c)
+		} else {
+			c.Status(http.StatusOK)
+		}
+		return onceKey{}, false
+	}
+	return onceKey{s, key}, true
+}
+
+// forget drops the key after acting failed, so that Twilio's retry acts. If that
+// fails too, the callback is lost: it is logged.
+func (k onceKey) forget(c *gin.Context) {
+	if err := k.s.deliveries.Forget(ctx(c), k.key); err != nil {
+		logger(c).Warn("a failed Twilio callback will not be retried", "key", k.key, "err", err)
+	}
 }
 
 // cutText cuts s to at most n bytes at a rune boundary.
@@ -569,8 +673,14 @@ func (s *Server) twilioStatus(c *gin.Context) {
 	status := cmp.Or(strings.TrimSpace(form.Get("MessageStatus")), strings.TrimSpace(form.Get("SmsStatus")))
 	if sid == "" || status == "" {
 		reason := "MessageSid and MessageStatus are required"
-		s.rejectDelivery(c, rec, reason)
+		s.rejectDelivery(c, rec, webhooks.RejectMalformed, reason)
 		abortProblem(c, http.StatusBadRequest, string(interactions.CodeInvalid), reason)
+		return
+	}
+	// Each status of a message acts once (a message is sent, then delivered): a replay
+	// is answered without doing anything.
+	once, ok := s.twilioOnce(c, "twilio:status:"+sid+":"+status, rec.ReceivedAt)
+	if !ok {
 		return
 	}
 	rec.Event, rec.DeliveryID = "status:"+status, sid
@@ -578,10 +688,12 @@ func (s *Server) twilioStatus(c *gin.Context) {
 	rec.Key = webhooks.DeliveryKey("twilio", "status:"+sid+":"+status, nil)
 	rec.Outcome = webhooks.OutcomeStatus
 	if _, _, err := s.deliveries.Insert(ctx(c), rec); err != nil {
+		once.forget(c)
 		fail(c, err)
 		return
 	}
 	if _, err := s.dispatcher.SMSStatus(ctx(c), sid, status, rec.SMS.ErrorCode); err != nil {
+		once.forget(c)
 		fail(c, err)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/sla"
 	"github.com/goodwillhq/goodwill/sla/lease"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 //go:embed openapi.json
@@ -28,6 +29,7 @@ var registry = func() *prometheus.Registry {
 	r.MustRegister(sla.Collectors()...)
 	r.MustRegister(lease.Collectors()...)
 	r.MustRegister(alerts.Collectors()...)
+	r.MustRegister(webhooks.Collectors()...)
 	return r
 }()
 

@@ -195,6 +195,7 @@ func (s *Server) start(ctx context.Context) error {
 		Store: s.interactions, Eraser: s.eraser, Keep: s.cfg.Retention.Wall(), Log: s.log, Now: s.now,
 	}
 	retention.Start(bg)
+	go s.purgingDeliveries(bg)
 	s.handler = s.routes()
 	return nil
 }

@@ -25,6 +25,10 @@ import (
 // base64-decoded part of the secret "whsec_<base64>". Entries of other versions (v1a,
 // asymmetric) are ignored. A timestamp more than Tolerance away from now is refused.
 //
+// An item may name any source but one of interactions.ReservedSources other than
+// "standard": that is a malformed body, as an item naming "greenhouse" could pass for
+// Greenhouse's own events.
+//
 // Idempotency: an item keeps its own (source, external_id). An item without source takes
 // source "standard"; an item without external_id takes "<webhook-id>:<index>" (index 0
 // for a single object), so its key is "standard:<webhook-id>:<index>" (or
@@ -152,6 +156,11 @@ func (s Standard) Parse(h http.Header, body []byte, _ time.Time) (Delivery, erro
 		}
 		if in.Source == "" {
 			in.Source = s.Source()
+		}
+		if in.Source != s.Source() && interactions.Reserved(in.Source) {
+			fields = append(fields, interactions.FieldError{Field: prefix + "source",
+				Message: fmt.Sprintf("%q is reserved for goodwill's own receivers; leave it out (it defaults to %q) or name your system", in.Source, s.Source())})
+			continue
 		}
 		if in.ExternalID == "" {
 			in.ExternalID = d.DeliveryID + ":" + strconv.Itoa(i)

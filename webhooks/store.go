@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -49,6 +50,7 @@ var Outcomes = []string{OutcomePending, OutcomeStored, OutcomeDuplicate, Outcome
 // Collection names.
 const (
 	collDeliveries   = "webhook_deliveries"
+	collSeen         = "webhook_seen" // keys of callbacks acted on once (First)
 	collContacts     = "contacts"     // kept by the interactions projector
 	collApplications = "applications" // kept by the interactions projector
 )
@@ -69,6 +71,8 @@ type Record struct {
 	Headers    map[string]string `bson:"headers,omitempty"`
 	Outcome    string            `bson:"outcome"`
 	Reason     string            `bson:"reason,omitempty"`
+	// Rejection is why a rejected delivery was refused, one of the Reject* reasons.
+	Rejection string `bson:"rejection,omitempty"`
 	// InteractionIDs are the ids of the interactions the delivery produced, the
 	// originals for those stored before.
 	InteractionIDs []string `bson:"interaction_ids,omitempty"`
@@ -149,31 +153,41 @@ func DeliveryKey(source, deliveryID string, body []byte) string {
 	return source + ":sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// Store keeps the webhook delivery log in the "webhook_deliveries" collection, and
-// reads the lookups inbound SMS needs (contacts, applications).
+// Store keeps the webhook delivery log in the "webhook_deliveries" collection and the
+// keys of callbacks acted on in "webhook_seen", and reads the lookups inbound SMS
+// needs (contacts, applications).
 type Store struct {
 	deliveries   *mongo.Collection
+	seen         *mongo.Collection
 	contacts     *mongo.Collection
 	applications *mongo.Collection
+
+	mu       sync.Mutex
+	rejected map[string]time.Time // "<source> <reason>" → the minute last logged
 }
 
 // NewStore returns a store over db.
 func NewStore(db *mongo.Database) *Store {
 	return &Store{
 		deliveries:   db.Collection(collDeliveries),
+		seen:         db.Collection(collSeen),
 		contacts:     db.Collection(collContacts),
 		applications: db.Collection(collApplications),
+		rejected:     map[string]time.Time{},
 	}
 }
 
 // EnsureIndexes creates the indexes the list filters and erasure use on MongoDB.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
-	return interactions.EnsureIndexes(ctx, s.deliveries, []mongo.IndexModel{
+	if err := interactions.EnsureIndexes(ctx, s.deliveries, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "received_at", Value: -1}, {Key: "id", Value: -1}}},
 		{Keys: bson.D{{Key: "source", Value: 1}, {Key: "received_at", Value: -1}}},
 		{Keys: bson.D{{Key: "outcome", Value: 1}, {Key: "received_at", Value: -1}}},
 		{Keys: bson.D{{Key: "candidate_ids", Value: 1}}},
-	})
+	}); err != nil {
+		return err
+	}
+	return interactions.EnsureIndexes(ctx, s.seen, []mongo.IndexModel{{Keys: bson.D{{Key: "at", Value: 1}}}})
 }
 
 // prepare fills in what every record needs.
@@ -215,6 +229,80 @@ func (s *Store) Log(ctx context.Context, r Record) error {
 		return interactions.Unavailable("record webhook delivery", err)
 	}
 	return nil
+}
+
+// LogRejection records a refused delivery (r.Rejection set, no body) at most once per
+// source and reason per minute of r.ReceivedAt: the others are only counted, by the
+// caller's metric, so that a flood of bad requests writes next to nothing. It reports
+// whether r was written. The minute's entry has a key derived from source, reason and
+// minute, so that several processes sharing the store also write one.
+func (s *Store) LogRejection(ctx context.Context, r Record) (bool, error) {
+	minute := r.ReceivedAt.UTC().Truncate(time.Minute)
+	gate := r.Source + " " + r.Rejection
+	s.mu.Lock()
+	if last, ok := s.rejected[gate]; ok && !minute.After(last) {
+		s.mu.Unlock()
+		return false, nil
+	}
+	s.rejected[gate] = minute
+	s.mu.Unlock()
+	r.ID, r.Body, r.CandidateIDs = "", "", nil
+	r.Key = "rejected:" + r.Source + ":" + r.Rejection + ":" + minute.Format("2006-01-02T15:04Z")
+	prepare(&r)
+	_, err := s.deliveries.InsertOne(ctx, r)
+	switch {
+	case err == nil:
+		return true, nil
+	case mongo.IsDuplicateKeyError(err):
+		return false, nil
+	}
+	s.mu.Lock()
+	if s.rejected[gate].Equal(minute) {
+		delete(s.rejected, gate) // not written: the next one tries again
+	}
+	s.mu.Unlock()
+	return false, interactions.Unavailable("record rejected webhook delivery", err)
+}
+
+// First records key as acted on at at and reports whether it is new: false means a
+// request with that key was handled before (a replayed callback). Record the key
+// before acting; if acting then fails, Forget it so that the sender's retry acts.
+// Keys are purged with the delivery log (Purge). Store failures are CodeUnavailable.
+func (s *Store) First(ctx context.Context, key string, at time.Time) (bool, error) {
+	_, err := s.seen.InsertOne(ctx, bson.M{"_id": key, "at": at.UTC().Truncate(time.Millisecond)})
+	switch {
+	case err == nil:
+		return true, nil
+	case mongo.IsDuplicateKeyError(err):
+		return false, nil
+	}
+	return false, interactions.Unavailable("record webhook key", err)
+}
+
+// Forget removes a key First recorded, after acting on it failed.
+func (s *Store) Forget(ctx context.Context, key string) error {
+	if _, err := s.seen.DeleteOne(ctx, bson.M{"_id": key}); err != nil {
+		return interactions.Unavailable("forget webhook key", err)
+	}
+	return nil
+}
+
+// Purge deletes the delivery log's records received before before, raw bodies
+// included, whatever their outcome, and the keys First recorded before it. It returns
+// how many documents it deleted. Each collection is read once (on MongoDB through the
+// received_at and at indexes); call it daily, not per request.
+func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
+	before = before.UTC()
+	res, err := s.deliveries.DeleteMany(ctx, bson.M{"received_at": bson.M{"$lt": before}})
+	if err != nil {
+		return 0, interactions.Unavailable("purge webhook deliveries", err)
+	}
+	n := res.DeletedCount
+	res, err = s.seen.DeleteMany(ctx, bson.M{"at": bson.M{"$lt": before}})
+	if err != nil {
+		return n, interactions.Unavailable("purge webhook keys", err)
+	}
+	return n + res.DeletedCount, nil
 }
 
 // Get returns the record stored under key; CodeNotFound if there is none.
