@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -161,7 +162,7 @@ func TestWebhookRejectionLog(t *testing.T) {
 	count := func() map[string]int {
 		n := map[string]int{}
 		for _, d := range deliveries(t, srv, "outcome=rejected") {
-			n[d["source"].(string)+" "+d["rejection"].(string)]++
+			n[fmt.Sprint(d["source"], " ", d["rejection"])]++
 		}
 		return n
 	}
@@ -333,5 +334,114 @@ func TestWebhookFailureThrottle(t *testing.T) {
 		"X-Twilio-Signature", twilioSignature(token, "https://goodwill.example.com/webhooks/twilio/status", status))
 	if r.Status != http.StatusOK {
 		t.Fatalf("a valid Twilio callback while throttled: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestTwilioCallbacksActOnce: an inbound SMS acts once per MessageSid, a status
+// callback once per (MessageSid, MessageStatus): a replayed signed request is answered
+// 200 and does nothing, while the next status of the same message still acts.
+func TestTwilioCallbacksActOnce(t *testing.T) {
+	t.Parallel()
+	const alicePhone = "+14155550161"
+	tw := newFakeTwilioAPI(t)
+	srv := servicetest.Start(t, map[string]string{
+		"GOODWILL_TWILIO_API_URL": tw.srv.URL,
+		"TWILIO_ACCOUNT_SID":      alertsSID,
+		"TWILIO_AUTH_TOKEN":       alertsToken,
+		"TWILIO_FROM_NUMBER":      alertsFrom,
+		"GOODWILL_PUBLIC_URL":     alertsPublicURL,
+	}, service.Options{})
+	put := func(path string, body any) {
+		t.Helper()
+		if r := srv.Do(t, http.MethodPut, path, servicetest.AdminKey, body); r.Status != http.StatusOK && r.Status != http.StatusCreated {
+			t.Fatalf("PUT %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	put("/v1/sla/policies/first_response", map[string]any{"name": "fast", "metric": "first_response", "target": "1s",
+		"calendar": "24x7", "warn_ratio": 1, "enabled": true})
+	put("/v1/recruiters/alice", map[string]any{"name": "Alice", "phone": alicePhone,
+		"channels": map[string]any{"breached": []string{"sms"}}, "working_days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}})
+	for _, app := range []string{"once-1", "once-2"} {
+		in := interaction(app, app+"-received")
+		in["occurred_at"] = time.Now().UTC().Format(time.RFC3339Nano)
+		in["recruiter_id"] = "alice"
+		if r := srv.Do(t, http.MethodPost, "/v1/interactions", servicetest.AdminKey, in); r.Status != http.StatusCreated {
+			t.Fatalf("post: %d %s", r.Status, r.Body)
+		}
+	}
+	var sid string // the SMS that carried a breach
+	servicetest.Eventually(t, 15*time.Second, "two breaches, sent by SMS", func() bool {
+		alerts := listAlerts(t, srv, "level=breached")
+		sent := 0
+		for _, a := range alerts {
+			for _, d := range a.Deliveries {
+				if d.Channel == "sms" && d.ProviderID != "" {
+					sent++
+					sid = d.ProviderID
+				}
+			}
+		}
+		return len(alerts) == 2 && sent == 2
+	})
+	post := func(path string, form url.Values) {
+		t.Helper()
+		r := srv.Do(t, http.MethodPost, path, "", form.Encode(), "Content-Type", "application/x-www-form-urlencoded",
+			"X-Twilio-Signature", twilioSignature(alertsToken, alertsPublicURL+path, form))
+		if r.Status != http.StatusOK {
+			t.Fatalf("POST %s %v: %d %s", path, form, r.Status, r.Body)
+		}
+	}
+	smsStatus := func() string {
+		t.Helper()
+		for _, a := range listAlerts(t, srv, "level=breached") {
+			for _, d := range a.Deliveries {
+				if d.ProviderID == sid {
+					return d.Status
+				}
+			}
+		}
+		t.Fatalf("no delivery of %s", sid)
+		return ""
+	}
+
+	// Status callbacks: undelivered, then delivered; a replay of the first changes nothing.
+	undelivered := url.Values{"MessageSid": {sid}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"}}
+	post("/webhooks/twilio/status", undelivered)
+	if got := smsStatus(); got != "failed" {
+		t.Fatalf("after undelivered: %s", got)
+	}
+	post("/webhooks/twilio/status", url.Values{"MessageSid": {sid}, "MessageStatus": {"delivered"}})
+	if got := smsStatus(); got != "delivered" {
+		t.Fatalf("after delivered: %s", got)
+	}
+	post("/webhooks/twilio/status", undelivered)
+	if got := smsStatus(); got != "delivered" {
+		t.Fatalf("a replayed status callback acted again: %s", got)
+	}
+
+	// Inbound SMS: ACK acknowledges the latest alert; its replay does not acknowledge
+	// the other one; a new message does.
+	acked := func() int {
+		n := 0
+		for _, a := range listAlerts(t, srv, "level=breached") {
+			if a.State == "acknowledged" {
+				n++
+			}
+		}
+		return n
+	}
+	ack := url.Values{"MessageSid": {"SM" + strings.Repeat("0a", 16)}, "From": {alicePhone}, "To": {alertsFrom}, "Body": {"ACK"}}
+	post("/webhooks/twilio/sms", ack)
+	if n := acked(); n != 1 {
+		t.Fatalf("%d alerts acknowledged after ACK, want 1", n)
+	}
+	post("/webhooks/twilio/sms", ack)
+	if n := acked(); n != 1 {
+		t.Fatalf("%d alerts acknowledged after the ACK's replay, want 1", n)
+	}
+	ack.Set("MessageSid", "SM"+strings.Repeat("0b", 16))
+	post("/webhooks/twilio/sms", ack)
+	if n := acked(); n != 2 {
+		t.Fatalf("%d alerts acknowledged after a second ACK, want 2", n)
 	}
 }
