@@ -3,7 +3,9 @@ package webhooks
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -186,6 +188,61 @@ func FuzzParseCommand(f *testing.F) {
 		}
 		if len(c.Code) > 32 {
 			t.Fatalf("code %q", c.Code)
+		}
+	})
+}
+
+// FuzzParseInboundSMS reads arbitrary form bodies as Twilio's incoming-message
+// webhook: no panic, errors only of the malformed kind, and a parsed message always
+// has its id and sender.
+func FuzzParseInboundSMS(f *testing.F) {
+	for _, s := range []string{
+		"MessageSid=SM0123456789abcdef0123456789abcdef&From=%2B14155550100&To=%2B14155550199&Body=ACK+7F3K",
+		"SmsSid=SM9&From=%2B14155550100&Body=SNOOZE+2h",
+		"From=%2B14155550100", "MessageSid=&From=", "%zz", "MessageSid=SM1&MessageSid=SM2&From=x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		form, err := url.ParseQuery(body)
+		if err != nil {
+			return // answered 400 before parsing
+		}
+		m, err := ParseInboundSMS(form)
+		if err != nil {
+			if !errors.Is(err, ErrMalformedBody) {
+				t.Fatalf("error %v does not wrap ErrMalformedBody", err)
+			}
+			return
+		}
+		if m.MessageSid == "" || m.From == "" {
+			t.Fatalf("parsed without id or sender: %+v", m)
+		}
+		ParseCommand(m.Body)
+	})
+}
+
+// FuzzVerifyTwilio checks X-Twilio-Signature on arbitrary headers and form values:
+// no panic, and nothing verifies but the signature of the exact URL and form under
+// the token.
+func FuzzVerifyTwilio(f *testing.F) {
+	const token = "fuzztoken0123456789"
+	const u = "https://goodwill.example.com/webhooks/twilio/sms"
+	form := url.Values{"MessageSid": {"SM1"}, "From": {"+14155550100"}, "Body": {"ACK"}}
+	good := twilioSign(token, u, form)
+	f.Add(good, "ACK")
+	f.Add("", "")
+	f.Add("not base64!", "ACK")
+	f.Add(good[:len(good)-2], "ACK")
+	f.Add(good, "SNOOZE 1d")
+	f.Fuzz(func(t *testing.T, sig, body string) {
+		fm := url.Values{"MessageSid": {"SM1"}, "From": {"+14155550100"}, "Body": {body}}
+		ok := VerifyTwilio(token, u, fm, sig)
+		if want := twilioSign(token, u, fm); ok && sig != want && strings.TrimSpace(sig) != want {
+			t.Fatalf("signature %q verified; Twilio's is %q", sig, want)
+		}
+		if VerifyTwilio("", u, fm, sig) {
+			t.Fatal("verified without a token")
 		}
 	})
 }
