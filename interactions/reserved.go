@@ -2,12 +2,15 @@ package interactions
 
 import "slices"
 
-// ReservedSources are the sources goodwill's own receivers write under: the ATS
-// vendors, Standard Webhooks, Twilio, the email dropbox, chat, the recruiters' queue
-// page and the ATS sync. Interactions naming one of them from elsewhere could pass
-// for those receivers' events, so callers refuse them (a later receiver adds its name
-// here).
-var ReservedSources = []string{"greenhouse", "lever", "ashby", "workable", "standard", "twilio", "email", "slack", "queue", "sync"}
+// ReservedSources are the sources of goodwill's own receivers: the ATS webhooks and
+// sync, Standard Webhooks, Twilio, the email dropbox, Slack and the queue page. Only
+// an admin key may write an interaction with one of them through the API, so that
+// nobody else can plant an idempotency key a receiver will later use. A receiver
+// added later adds its source here.
+var ReservedSources = []string{
+	"greenhouse", "lever", "ashby", "workable", "standard",
+	"twilio", "email", "slack", "queue", "sync",
+}
 
 // Reserved reports whether source is one of ReservedSources.
 func Reserved(source string) bool { return slices.Contains(ReservedSources, source) }
