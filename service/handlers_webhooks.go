@@ -671,8 +671,8 @@ func (s *Server) twilioStatus(c *gin.Context) {
 	}
 	sid := cmp.Or(strings.TrimSpace(form.Get("MessageSid")), strings.TrimSpace(form.Get("SmsSid")))
 	status := cmp.Or(strings.TrimSpace(form.Get("MessageStatus")), strings.TrimSpace(form.Get("SmsStatus")))
-	if sid == "" || status == "" {
-		reason := "MessageSid and MessageStatus are required"
+	if !webhooks.TwilioSid(sid) || status == "" || len(status) > 32 {
+		reason := "MessageSid and MessageStatus are required, as Twilio sends them"
 		s.rejectDelivery(c, rec, webhooks.RejectMalformed, reason)
 		abortProblem(c, http.StatusBadRequest, string(interactions.CodeInvalid), reason)
 		return

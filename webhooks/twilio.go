@@ -19,8 +19,17 @@ type InboundSMS struct {
 	Body       string // the text, as sent
 }
 
+// maxSidBytes bounds a Twilio message id (they have 34 characters): it becomes a key.
+const maxSidBytes = 64
+
+// TwilioSid reports whether sid can be a Twilio message id: printable, without spaces,
+// at most 64 bytes.
+func TwilioSid(sid string) bool {
+	return sid != "" && len(sid) <= maxSidBytes && sid == cleanLine(sid) && !strings.Contains(sid, " ")
+}
+
 // ParseInboundSMS reads Twilio's incoming-message form. The error wraps
-// ErrMalformedBody when MessageSid or From is missing.
+// ErrMalformedBody when MessageSid or From is missing, or MessageSid is not an id.
 func ParseInboundSMS(form url.Values) (InboundSMS, error) {
 	m := InboundSMS{
 		MessageSid: strings.TrimSpace(form.Get("MessageSid")),
@@ -34,6 +43,8 @@ func ParseInboundSMS(form url.Values) (InboundSMS, error) {
 	switch {
 	case m.MessageSid == "":
 		return m, malformed("MessageSid is missing")
+	case !TwilioSid(m.MessageSid):
+		return m, malformed("MessageSid is not a Twilio id (printable, at most %d bytes)", maxSidBytes)
 	case m.From == "":
 		return m, malformed("From is missing")
 	}

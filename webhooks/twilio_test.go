@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/url"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -62,6 +63,9 @@ func TestParseInboundSMS(t *testing.T) {
 		{"no from", url.Values{"MessageSid": {"SM1"}}, InboundSMS{MessageSid: "SM1"}, true},
 		// No message id.
 		{"no sid", url.Values{"From": {"+14155550100"}}, InboundSMS{From: "+14155550100"}, true},
+		// A message id too long to be Twilio's.
+		{"long sid", url.Values{"MessageSid": {strings.Repeat("S", 65)}, "From": {"+14155550100"}},
+			InboundSMS{MessageSid: strings.Repeat("S", 65), From: "+14155550100"}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ParseInboundSMS(c.form)
