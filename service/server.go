@@ -188,6 +188,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.eraser.Also(s.deliveries.Erase)
 	s.eraser.Also(s.dispatcher.Erase) // SMS already sent about the person, at Twilio
+	go s.purgingDeliveries(bg) // the delivery log expires (GOODWILL_DELIVERY_LOG_RETENTION)
 	if err := s.eraser.Start(bg); err != nil {
 		return err
 	}
@@ -195,7 +196,6 @@ func (s *Server) start(ctx context.Context) error {
 		Store: s.interactions, Eraser: s.eraser, Keep: s.cfg.Retention.Wall(), Log: s.log, Now: s.now,
 	}
 	retention.Start(bg)
-	go s.purgingDeliveries(bg)
 	s.handler = s.routes()
 	return nil
 }
