@@ -188,7 +188,7 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.eraser.Also(s.deliveries.Erase)
 	s.eraser.Also(s.dispatcher.Erase) // SMS already sent about the person, at Twilio
-	go s.purgingDeliveries(bg) // the delivery log expires (GOODWILL_DELIVERY_LOG_RETENTION)
+	go s.purgingDeliveries(bg)        // the delivery log expires (GOODWILL_DELIVERY_LOG_RETENTION)
 	if err := s.eraser.Start(bg); err != nil {
 		return err
 	}
