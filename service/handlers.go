@@ -208,8 +208,13 @@ func (s *Server) recruiterScope(c *gin.Context, requested string) ([]string, err
 	return []string{}, nil
 }
 
-// visibleSet is the set of recruiter ids a recruiter key may see.
+// visibleSet is the set of recruiter ids a recruiter key may see. It is read once per
+// request (a page checks it for each of its rows).
 func (s *Server) visibleSet(c *gin.Context, key auth.Key) (map[string]bool, error) {
+	cacheKey := ctxVisiblePrefix + key.RecruiterID
+	if v, ok := c.Get(cacheKey); ok {
+		return v.(map[string]bool), nil
+	}
 	ids, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
 	if err != nil {
 		return nil, err
@@ -218,8 +223,12 @@ func (s *Server) visibleSet(c *gin.Context, key auth.Key) (map[string]bool, erro
 	for _, id := range ids {
 		set[id] = true
 	}
+	c.Set(cacheKey, set)
 	return set, nil
 }
+
+// ctxVisiblePrefix keys visibleSet's answer in the request's context.
+const ctxVisiblePrefix = "goodwill.visible:"
 
 func (s *Server) listInteractions(c *gin.Context) {
 	f := interactions.Filter{

@@ -124,42 +124,75 @@ func (s *Server) listAlerts(c *gin.Context) {
 	}
 	out := make([]alertView, len(list))
 	for i, a := range list {
-		out[i] = viewAlert(a)
+		out[i] = viewAlert(c, a)
 	}
 	c.JSON(http.StatusOK, gin.H{"alerts": out})
 }
 
-// alertView renders an alert with the API's time format.
+// alertView renders an alert with the API's time format. Its deliveries' addresses
+// (phone numbers, email addresses) are shown only to admins and to the alert's
+// recipient.
 type alertView struct {
 	alerts.Alert
-	DueAt     string `json:"due_at"`
-	CreatedAt string `json:"created_at"`
+	Deliveries []alertDeliveryView `json:"deliveries"`
+	DueAt      string              `json:"due_at"`
+	CreatedAt  string              `json:"created_at"`
 }
 
-func viewAlert(a alerts.Alert) alertView {
-	return alertView{Alert: a, DueAt: interactions.APITime(a.DueAt), CreatedAt: interactions.APITime(a.CreatedAt)}
+// alertDeliveryView is a delivery as the API shows it: To is left out when the caller may
+// not see the recipient's address.
+type alertDeliveryView struct {
+	alerts.Delivery
+	To *string `json:"to,omitempty"`
 }
 
-// visibleAlert returns the alert in the path if the caller may see it.
-func (s *Server) visibleAlert(c *gin.Context) (alerts.Alert, error) {
-	a, err := s.alertStore.Get(ctx(c), c.Param("id"))
+// viewAlert renders a for the caller of c.
+func viewAlert(c *gin.Context, a alerts.Alert) alertView {
+	key := caller(c)
+	showTo := key.Role == auth.RoleAdmin || key.Role == auth.RoleRecruiter && key.RecruiterID == a.RecruiterID
+	v := alertView{Alert: a, Deliveries: make([]alertDeliveryView, len(a.Deliveries)),
+		DueAt: interactions.APITime(a.DueAt), CreatedAt: interactions.APITime(a.CreatedAt)}
+	for i, d := range a.Deliveries {
+		v.Deliveries[i] = alertDeliveryView{Delivery: d}
+		if showTo {
+			v.Deliveries[i].To = &d.To
+		}
+	}
+	return v
+}
+
+// mayActOnAlert is the one check before a person acknowledges or snoozes an alert,
+// on every path (the API, the queue page): nil when the caller may act on a;
+// CodeNotFound when it may not even see it; CodeForbidden when it sees it but may not
+// act on it.
+//
+// Admins may act on any alert. A recruiter key sees the alerts sent to it or to its
+// reports and those of its own and its reports' applications. It may act on those,
+// except an escalation: only its recipient (the manager it went to) or someone above
+// the recipient may act on one, so that a report cannot silence its manager's
+// escalation of its own breach. The SMS reply and the signed link act as the
+// recipient of the alert itself (alerts.Dispatcher.Command matches the recipient).
+func (s *Server) mayActOnAlert(c *gin.Context, a alerts.Alert) error {
+	key := caller(c)
+	if key.Role != auth.RoleRecruiter {
+		return nil
+	}
+	visible, err := s.visibleSet(c, key)
 	if err != nil {
-		return a, err
+		return err
 	}
-	if key := caller(c); key.Role == auth.RoleRecruiter {
-		visible, err := s.visibleSet(c, key)
-		if err != nil {
-			return a, err
-		}
-		if !visible[a.RecruiterID] && !visible[a.OwnerID] {
-			return a, interactions.Errorf(interactions.CodeNotFound, "no alert %q", a.ID)
-		}
+	switch {
+	case !visible[a.RecruiterID] && !visible[a.OwnerID]:
+		return interactions.Errorf(interactions.CodeNotFound, "no alert %q", a.ID)
+	case a.Level == alerts.LevelEscalated && !visible[a.RecruiterID]:
+		return interactions.Errorf(interactions.CodeForbidden,
+			"alert %s is an escalation to %s: only they or someone above them may act on it", a.ID, a.RecruiterID)
 	}
-	return a, nil
+	return nil
 }
 
 func (s *Server) ackAlert(c *gin.Context) {
-	if _, err := s.visibleAlert(c); err != nil {
+	if err := s.mayActOnPathAlert(c); err != nil {
 		fail(c, err)
 		return
 	}
@@ -168,7 +201,16 @@ func (s *Server) ackAlert(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, viewAlert(a))
+	c.JSON(http.StatusOK, viewAlert(c, a))
+}
+
+// mayActOnPathAlert checks mayActOnAlert for the alert named in the path.
+func (s *Server) mayActOnPathAlert(c *gin.Context) error {
+	a, err := s.alertStore.Get(ctx(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.mayActOnAlert(c, a)
 }
 
 func (s *Server) snoozeAlert(c *gin.Context) {
@@ -179,7 +221,7 @@ func (s *Server) snoozeAlert(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if _, err := s.visibleAlert(c); err != nil {
+	if err := s.mayActOnPathAlert(c); err != nil {
 		fail(c, err)
 		return
 	}
@@ -188,7 +230,7 @@ func (s *Server) snoozeAlert(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, viewAlert(a))
+	c.JSON(http.StatusOK, viewAlert(c, a))
 }
 
 // --- the signed acknowledgement link ---

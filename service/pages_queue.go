@@ -144,6 +144,16 @@ func (s *Server) renderQueue(c *gin.Context, status int, n *notice) {
 		items = s.engine.Overdue(sla.OverdueFilter{RecruiterIDs: scope})
 	}
 	jobs := map[string]string{}
+	mayAct := func(a alerts.Alert) (bool, error) {
+		switch err := s.mayActOnAlert(c, a); {
+		case err == nil:
+			return true, nil
+		case interactions.ErrorCode(err) == interactions.CodeNotFound || interactions.ErrorCode(err) == interactions.CodeForbidden:
+			return false, nil
+		default:
+			return false, err
+		}
+	}
 	for _, it := range items {
 		t := &body.DueSoon
 		if it.State == sla.StateBreached {
@@ -153,7 +163,7 @@ func (s *Server) renderQueue(c *gin.Context, status int, n *notice) {
 			t.More++
 			continue
 		}
-		row, err := s.queueRow(ctx(c), it, names, jobs, zone)
+		row, err := s.queueRow(ctx(c), it, names, jobs, zone, mayAct)
 		if err != nil {
 			s.pageFail(c, err)
 			return
@@ -175,7 +185,9 @@ func cmpOr(a, b string) string {
 }
 
 // queueRow fills one row: the candidate's name, the job's title, the open alert.
-func (s *Server) queueRow(ctx context.Context, it sla.OverdueItem, recruiters, jobs map[string]string, zone *time.Location) (queueRow, error) {
+// The row's form names the first open alert the caller may act on (mayAct).
+func (s *Server) queueRow(ctx context.Context, it sla.OverdueItem, recruiters, jobs map[string]string, zone *time.Location,
+	mayAct func(alerts.Alert) (bool, error)) (queueRow, error) {
 	row := queueRow{
 		ClockID: it.ClockID, ApplicationID: it.ApplicationID, Metric: string(it.Metric), MetricLabel: metricLabel(it.Metric),
 		State: string(it.State), Recruiter: cmpOr(recruiters[it.RecruiterID], it.RecruiterID),
@@ -211,7 +223,7 @@ func (s *Server) queueRow(ctx context.Context, it sla.OverdueItem, recruiters, j
 		return row, err
 	}
 	// The clock's alerts, most urgent first: the form acknowledges the first open one
-	// (and the others with it).
+	// the caller may act on (and the others with it).
 	for _, level := range []alerts.Level{alerts.LevelEscalated, alerts.LevelBreached, alerts.LevelWarning} {
 		a, err := s.alertStore.Get(ctx, alerts.AlertID(it.StartedBy, string(it.Metric), level))
 		if interactions.ErrorCode(err) == interactions.CodeNotFound {
@@ -220,7 +232,14 @@ func (s *Server) queueRow(ctx context.Context, it sla.OverdueItem, recruiters, j
 		if err != nil {
 			return row, err
 		}
-		if a.State == alerts.StateOpen || a.State == alerts.StateSnoozed {
+		if a.State != alerts.StateOpen && a.State != alerts.StateSnoozed {
+			continue
+		}
+		ok, err := mayAct(a)
+		if err != nil {
+			return row, err
+		}
+		if ok {
 			row.AlertID, row.AlertLevel, row.AlertState = a.ID, string(a.Level), string(a.State)
 			break
 		}
@@ -269,7 +288,8 @@ func (s *Server) queueProblem(c *gin.Context, status int, text string) {
 }
 
 // queueAck answers POST /queue/ack: it acknowledges the alert named and the other
-// open alerts of its clock, as POST /v1/alerts/{id}/ack does.
+// open alerts of its clock that the caller may act on (mayActOnAlert), as
+// POST /v1/alerts/{id}/ack does.
 func (s *Server) queueAck(c *gin.Context) {
 	id := c.PostForm("alert_id")
 	if id == "" {
@@ -280,11 +300,15 @@ func (s *Server) queueAck(c *gin.Context) {
 	if err == nil {
 		err = s.mayActOnAlert(c, a)
 	}
-	if interactions.ErrorCode(err) == interactions.CodeNotFound {
+	switch {
+	case err == nil:
+	case interactions.ErrorCode(err) == interactions.CodeNotFound:
 		s.queueProblem(c, http.StatusNotFound, "That alert does not exist, or is not in your queue.")
 		return
-	}
-	if err != nil {
+	case interactions.ErrorCode(err) == interactions.CodeForbidden:
+		s.queueProblem(c, http.StatusForbidden, "That alert is an escalation to someone above you: only they may acknowledge it.")
+		return
+	default:
 		s.pageFail(c, err)
 		return
 	}
@@ -297,8 +321,8 @@ func (s *Server) queueAck(c *gin.Context) {
 		if err == nil {
 			err = s.mayActOnAlert(c, sib)
 		}
-		if interactions.ErrorCode(err) == interactions.CodeNotFound {
-			continue
+		if code := interactions.ErrorCode(err); err != nil && (code == interactions.CodeNotFound || code == interactions.CodeForbidden) {
+			continue // e.g. the escalation of one's own breach, which is one's manager's
 		}
 		if err != nil {
 			s.pageFail(c, err)
@@ -321,22 +345,6 @@ func (s *Server) queueAck(c *gin.Context) {
 		return
 	}
 	queueBack(c, "acknowledged")
-}
-
-// mayActOnAlert is CodeNotFound when a recruiter key may not see the alert.
-func (s *Server) mayActOnAlert(c *gin.Context, a alerts.Alert) error {
-	key := caller(c)
-	if key.Role != auth.RoleRecruiter {
-		return nil
-	}
-	visible, err := s.visibleSet(c, key)
-	if err != nil {
-		return err
-	}
-	if !visible[a.RecruiterID] && !visible[a.OwnerID] {
-		return interactions.Errorf(interactions.CodeNotFound, "no alert %q", a.ID)
-	}
-	return nil
 }
 
 // alertSiblings are the ids of the alerts of a's clock transition: its warning,
