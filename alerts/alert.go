@@ -204,15 +204,32 @@ func (s *Store) getMany(ctx context.Context, ids []string) ([]Alert, error) {
 	return out, nil
 }
 
-// Filter narrows List.
+// Filter narrows List and Page.
 type Filter struct {
 	RecruiterIDs []string // any of these; nil means all
 	State        State
 	Level        Level
-	Limit        int
+	Limit        int                  // at most this many; 0 means all
+	After        *interactions.Cursor // Page: where the previous page ended
 }
 
-// List returns alerts, newest first.
+// Page returns a page of at most f.Limit alerts (newest first, then by id) after
+// f.After, and the cursor of the next page ("" when there is none).
+func (s *Store) Page(ctx context.Context, f Filter) ([]Alert, string, error) {
+	limit := f.Limit
+	if limit > 0 {
+		f.Limit++ // one more tells whether another page follows
+	}
+	list, err := s.List(ctx, f)
+	if err != nil || limit <= 0 || len(list) <= limit {
+		return list, "", err
+	}
+	list = list[:limit]
+	last := list[len(list)-1]
+	return list, interactions.EncodeCursor(interactions.Cursor{T: last.CreatedAt, ID: last.ID}), nil
+}
+
+// List returns alerts, newest first, then by id; after f.After when it is set.
 func (s *Store) List(ctx context.Context, f Filter) ([]Alert, error) {
 	q := bson.M{}
 	if f.RecruiterIDs != nil {
@@ -223,6 +240,12 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Alert, error) {
 	}
 	if f.Level != "" {
 		q["level"] = f.Level
+	}
+	if f.After != nil {
+		q["$or"] = bson.A{
+			bson.M{"created_at": bson.M{"$lt": f.After.T}},
+			bson.M{"created_at": f.After.T, "_id": bson.M{"$gt": f.After.ID}},
+		}
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}})
 	if f.Limit > 0 {

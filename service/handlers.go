@@ -91,17 +91,26 @@ func (s *Server) createKey(c *gin.Context) {
 	c.JSON(http.StatusCreated, viewKey(key, secret))
 }
 
+// listKeys answers GET /v1/keys, oldest first, in pages (default: 1000 keys).
 func (s *Server) listKeys(c *gin.Context) {
+	limit, after, fields := pageRequest(c, maxPageLimit)
+	if len(fields) > 0 {
+		fail(c, interactions.Invalid(fields...))
+		return
+	}
 	keys, err := s.keys.List(ctx(c))
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	keys, next := pageOf(keys, limit, after, func(k *auth.Key) interactions.Cursor {
+		return interactions.Cursor{T: k.CreatedAt, ID: k.ID}
+	})
 	out := make([]keyView, len(keys))
 	for i, k := range keys {
 		out[i] = viewKey(k, "")
 	}
-	c.JSON(http.StatusOK, gin.H{"keys": out})
+	c.JSON(http.StatusOK, listAnswer("keys", out, next))
 }
 
 func (s *Server) deleteKey(c *gin.Context) {
@@ -288,12 +297,15 @@ func (s *Server) listInteractions(c *gin.Context) {
 }
 
 // parseLimit reads a list's limit: default 100, at most 1000.
-func parseLimit(v string) (int, error) {
+func parseLimit(v string) (int, error) { return parseLimitDefault(v, defaultPageLimit) }
+
+// parseLimitDefault reads a list's limit: def when absent, at most 1000.
+func parseLimitDefault(v string, def int) (int, error) {
 	if v == "" {
-		return 100, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 1000 {
+	if err != nil || n < 1 || n > maxPageLimit {
 		return 0, errors.New("must be a whole number from 1 to 1000")
 	}
 	return n, nil

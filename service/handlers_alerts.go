@@ -67,7 +67,13 @@ func (s *Server) getRecruiter(c *gin.Context) {
 	c.JSON(http.StatusOK, r)
 }
 
+// listRecruiters answers GET /v1/recruiters, by id, in pages (default: 1000).
 func (s *Server) listRecruiters(c *gin.Context) {
+	limit, after, fields := pageRequest(c, maxPageLimit)
+	if len(fields) > 0 {
+		fail(c, interactions.Invalid(fields...))
+		return
+	}
 	list, err := s.directory.List(ctx(c))
 	if err != nil {
 		fail(c, err)
@@ -87,7 +93,10 @@ func (s *Server) listRecruiters(c *gin.Context) {
 		}
 		list = mine
 	}
-	c.JSON(http.StatusOK, gin.H{"recruiters": list})
+	list, next := pageOf(list, limit, after, func(r *alerts.Recruiter) interactions.Cursor {
+		return interactions.Cursor{ID: r.ID}
+	})
+	c.JSON(http.StatusOK, listAnswer("recruiters", list, next))
 }
 
 // --- alerts ---
@@ -96,9 +105,7 @@ func (s *Server) listAlerts(c *gin.Context) {
 	f := alerts.Filter{State: alerts.State(c.Query("state")), Level: alerts.Level(c.Query("level"))}
 	var fields []interactions.FieldError
 	var err error
-	if f.Limit, err = parseLimit(c.Query("limit")); err != nil {
-		fields = append(fields, interactions.FieldError{Field: "limit", Message: err.Error()})
-	}
+	f.Limit, f.After, fields = pageRequest(c, defaultPageLimit)
 	switch f.State {
 	case "", alerts.StateOpen, alerts.StateAcknowledged, alerts.StateSnoozed, alerts.StateResolved:
 	default:
@@ -117,7 +124,7 @@ func (s *Server) listAlerts(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	list, err := s.alertStore.List(ctx(c), f)
+	list, next, err := s.alertStore.Page(ctx(c), f)
 	if err != nil {
 		fail(c, err)
 		return
@@ -126,7 +133,7 @@ func (s *Server) listAlerts(c *gin.Context) {
 	for i, a := range list {
 		out[i] = viewAlert(c, a)
 	}
-	c.JSON(http.StatusOK, gin.H{"alerts": out})
+	c.JSON(http.StatusOK, listAnswer("alerts", out, next))
 }
 
 // alertView renders an alert with the API's time format. Its deliveries' addresses

@@ -2,6 +2,8 @@ package service
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -9,8 +11,19 @@ import (
 	"github.com/goodwillhq/goodwill/sla"
 )
 
+// listPolicies answers GET /v1/sla/policies, by id, in pages (default: 1000).
 func (s *Server) listPolicies(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"policies": s.engine.Policies()})
+	limit, after, fields := pageRequest(c, maxPageLimit)
+	if len(fields) > 0 {
+		fail(c, interactions.Invalid(fields...))
+		return
+	}
+	policies := s.engine.Policies()
+	slices.SortFunc(policies, func(a, b sla.Policy) int { return strings.Compare(a.ID, b.ID) })
+	policies, next := pageOf(policies, limit, after, func(p *sla.Policy) interactions.Cursor {
+		return interactions.Cursor{ID: p.ID}
+	})
+	c.JSON(http.StatusOK, listAnswer("policies", policies, next))
 }
 
 // putPolicy creates or replaces a policy; the path names its id.
@@ -126,7 +139,7 @@ func (v overdueView) MarshalJSON() ([]byte, error) {
 // first. A recruiter key sees its own and its reports' queue.
 func (s *Server) overdue(c *gin.Context) {
 	f := sla.OverdueFilter{Metric: sla.Metric(c.Query("metric")), State: sla.State(c.Query("state"))}
-	var fields []interactions.FieldError
+	limit, after, fields := pageRequest(c, defaultPageLimit)
 	if f.Metric != "" && !f.Metric.Valid() {
 		fields = append(fields, interactions.FieldError{Field: "metric", Message: "unknown metric"})
 	}
@@ -144,8 +157,15 @@ func (s *Server) overdue(c *gin.Context) {
 	}
 	f.RecruiterIDs = scope
 	items := []overdueView{}
+	next := ""
 	if f.RecruiterIDs == nil || len(f.RecruiterIDs) > 0 {
-		for _, it := range s.engine.Overdue(f) {
+		// Most overdue first: by due_at, then clock_id, which is also the page's
+		// position, so that pages stay in place while clocks change.
+		var page []sla.OverdueItem
+		page, next = pageOf(s.engine.Overdue(f), limit, after, func(it *sla.OverdueItem) interactions.Cursor {
+			return interactions.Cursor{T: it.DueAt, ID: it.ClockID}
+		})
+		for _, it := range page {
 			v := overdueView{Clock: it.Clock, RecruiterID: it.RecruiterID, OverdueSeconds: it.OverdueSeconds}
 			if app, err := s.interactions.Application(ctx(c), it.ApplicationID); err == nil {
 				v.JobID = app.JobID
@@ -156,5 +176,5 @@ func (s *Server) overdue(c *gin.Context) {
 			items = append(items, v)
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items})
+	c.JSON(http.StatusOK, listAnswer("items", items, next))
 }
