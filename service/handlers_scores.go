@@ -393,7 +393,7 @@ func scoreColumns() []scoreColumn {
 		{"ghosting_rate", func(g *scores.Group) string { return csvFloat(g.GhostingRate) }},
 		{"interviews", func(g *scores.Group) string { return strconv.Itoa(g.Interviews) }},
 		{"missed_interviews", func(g *scores.Group) string { return strconv.Itoa(g.MissedInterviews) }},
-		{"survey_responses", func(g *scores.Group) string { return strconv.Itoa(g.SurveyResponses) }},
+		{"survey_responses", func(g *scores.Group) string { return csvInt(g.SurveyResponses) }},
 		{"cnps", func(g *scores.Group) string { return csvInt(g.CNPS) }},
 		{"experience_score", func(g *scores.Group) string { return csvInt(g.ExperienceScore) }},
 	}...)

@@ -56,7 +56,7 @@ func appendGroup(b []byte, g *Group) []byte {
 	b = append(b, `,"missed_interviews":`...)
 	b = strconv.AppendInt(b, int64(g.MissedInterviews), 10)
 	b = append(b, `,"survey_responses":`...)
-	b = strconv.AppendInt(b, int64(g.SurveyResponses), 10)
+	b = appendIntPtr(b, g.SurveyResponses)
 	b = append(b, `,"cnps":`...)
 	b = appendIntPtr(b, g.CNPS)
 	b = append(b, `,"experience_score":`...)

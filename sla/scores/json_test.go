@@ -15,7 +15,7 @@ func TestAppendJSON(t *testing.T) {
 		ReplyP50Hours:      f(0.01),
 		AttainmentByMetric: map[string]float64{"reply": 0.5, "first_response": 1, "closure": 0.3333, "promise": 0},
 		SLAAttainment:      f(0.4583), Breaches: 7, SilentNow: 2, Ghosted: 1, GhostingRate: f(0.25),
-		Interviews: 4, MissedInterviews: 1, SurveyResponses: 6, CNPS: n(-17), ExperienceScore: n(64),
+		Interviews: 4, MissedInterviews: 1, SurveyResponses: n(6), CNPS: n(-17), ExperienceScore: n(64),
 	}
 	nasty := full
 	nasty.Key = "<a href=\"x\">&amp;</a>\\ \b\f\n\r\t\x00\x1f\x7f"
@@ -103,7 +103,7 @@ func randomGroups(rng *rand.Rand, count int) []Group {
 		g.GhostingRate = opt(round(rng.Float64(), 4))
 		g.Interviews = rng.IntN(50)
 		g.MissedInterviews = rng.IntN(5)
-		g.SurveyResponses = rng.IntN(40)
+		g.SurveyResponses = optInt(rng.IntN(40))
 		g.CNPS = optInt(rng.IntN(201) - 100)
 		g.ExperienceScore = optInt(rng.IntN(101))
 	}

@@ -30,6 +30,11 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 	defer b.mu.RUnlock()
 	allowed := b.allowed(q.Recruiters)
 	var groups []Group
+	var rest []withheldInputs // per group, what complementary suppression needs
+	add := func(a *acc, key, team string) {
+		groups = append(groups, a.group(key))
+		rest = append(rest, withheldInputs{team: team, rejected: a.v[kRejected], ghostedRejected: a.v[kGhostedRejected]})
+	}
 	a := newMemoAcc(now)
 	switch q.GroupBy {
 	case ByRecruiter: // in the order of their ids, as returned
@@ -41,9 +46,11 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 			a.reset()
 			a.addSeries(b.byRec[r], from, to)
 			if a.touched {
-				groups = append(groups, a.group(b.recruiters.list[r]))
+				id := b.recruiters.list[r]
+				add(a, id, q.Teams[id])
 			}
 		}
+		suppressComplementary(groups, rest, true, a.figures)
 		return groups
 	case ByTeam:
 		teams := map[string]*acc{}
@@ -61,7 +68,7 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 		}
 		for team, t := range teams {
 			if t.touched {
-				groups = append(groups, t.group(team))
+				add(t, team, "")
 			}
 		}
 	case ByJob:
@@ -74,9 +81,10 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 				a.reset()
 				a.addSeries(b.byJob[j], from, to)
 				if a.touched {
-					groups = append(groups, a.group(b.jobs.list[j]))
+					add(a, b.jobs.list[j], "")
 				}
 			}
+			suppressComplementary(groups, rest, false, a.figures)
 			return groups
 		}
 		// A job's series for each recruiter: too many to keep memos of.
@@ -91,7 +99,7 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 				}
 			}
 			if a.touched {
-				groups = append(groups, a.group(b.jobs.list[job]))
+				add(a, b.jobs.list[job], "")
 			}
 		}
 	case ByOrg, "":
@@ -100,6 +108,7 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 	default:
 		return nil
 	}
+	suppressComplementary(groups, rest, false, a.figures)
 	return sortGroups(groups)
 }
 
@@ -127,7 +136,13 @@ func (b *Book) Sentiment(q Query, now time.Time) Sentiment {
 	a := newMemoAcc(now)
 	b.eachRecruiter(b.allowed(q.Recruiters), func(s *series) { a.addSeries(s, from, to) })
 	met := [3]int64{a.v[kAllMet] + a.surveys[0][0], a.v[kAllMetPromoters] + a.surveys[0][1], a.v[kAllMetDetractors] + a.surveys[0][2]}
-	return Sentiment{AllMet: cohortOf(met), Breached: cohortOf(a.surveys[1])}
+	out := Sentiment{AllMet: cohortOf(met), Breached: cohortOf(a.surveys[1])}
+	// The two cohorts split the responses of the period, which the scores show:
+	// one cohort withheld alone could be told from the other and the total.
+	if (out.AllMet.Responses == nil) != (out.Breached.Responses == nil) {
+		out.AllMet, out.Breached = Cohort{}, Cohort{}
+	}
+	return out
 }
 
 func cohortOf(s [3]int64) Cohort {
@@ -379,7 +394,7 @@ func (a *acc) group(key string) Group {
 		SilentNow:             int(a.silent),
 		Ghosted:               int(a.v[kGhostedRejected] + a.ghostedOpen),
 		Interviews:            int(a.v[kInterviews]),
-		SurveyResponses:       int(a.v[kSurveys]),
+		SurveyResponses:       surveyCount(fig, a.v[kSurveys]),
 		CNPS:                  cnps(fig, a.v[kSurveys], a.v[kPromoters], a.v[kDetractors]),
 	}
 	var sum float64
@@ -402,6 +417,15 @@ func (a *acc) group(key string) Group {
 	}
 	g.ExperienceScore = experience(fig, g, a.v[kRejected], a.v[kGhostedRejected])
 	return g
+}
+
+// surveyCount is the number of survey responses, taken from s; nil below
+// MinRespondents.
+func surveyCount(s *slab, n int64) *int {
+	if n < MinRespondents {
+		return nil
+	}
+	return s.int(int(n))
 }
 
 // cnps is the candidate NPS of n responses, taken from s; nil below MinRespondents.

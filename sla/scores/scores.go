@@ -55,7 +55,7 @@ type Group struct {
 	GhostingRate          *float64           `json:"ghosting_rate"`
 	Interviews            int                `json:"interviews"`
 	MissedInterviews      int                `json:"missed_interviews"`
-	SurveyResponses       int                `json:"survey_responses"`
+	SurveyResponses       *int               `json:"survey_responses"` // nil below MinRespondents, or withheld (suppress.go)
 	CNPS                  *int               `json:"cnps"`
 	ExperienceScore       *int               `json:"experience_score"`
 }

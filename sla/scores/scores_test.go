@@ -59,7 +59,7 @@ func TestScoresByRecruiter(t *testing.T) {
 			},
 			SLAAttainment: f(1),
 			GhostingRate:  f(0),
-			Interviews:    1, SurveyResponses: 5, CNPS: n(40),
+			Interviews:    1, SurveyResponses: n(5), CNPS: n(40),
 			// 25 + 25 + 20 + 10 + 10 + 10 × (40+100)/200
 			ExperienceScore: n(97),
 		},
@@ -77,7 +77,7 @@ func TestScoresByRecruiter(t *testing.T) {
 			},
 			SLAAttainment: f(0.125),
 			Breaches:      6, SilentNow: 2, Ghosted: 3, GhostingRate: f(1),
-			SurveyResponses: 4,
+			// 4 survey answers: their number is hidden too.
 			// (25 × (1 − (69.78−24)/96) + 25 × 0.125 + 20 × 0 + 10 × 0) / 80
 			ExperienceScore: n(20),
 		},
@@ -88,7 +88,7 @@ func TestScoresByRecruiter(t *testing.T) {
 			FirstResponseP50Hours: f(2.05), FirstResponseP90Hours: f(2.05),
 			AttainmentByMetric: map[string]float64{"first_response": 1, "contact_gap": 0},
 			SLAAttainment:      f(0.5),
-			Breaches:           1, SilentNow: 1, SurveyResponses: 1,
+			Breaches:           1, SilentNow: 1,
 			ExperienceScore: n(75), // (25 + 25 × 0.5) / 50
 		},
 	}
@@ -114,7 +114,7 @@ func TestScoresOrgTeamJob(t *testing.T) {
 		SLAAttainment: f(0.719), // 5.0333 / 7
 		Breaches:      7, SilentNow: 3, Ghosted: 3,
 		GhostingRate: f(0.6), // 3 / (3 rejected + 2 ghosted while open)
-		Interviews:   1, SurveyResponses: 10,
+		Interviews:   1, SurveyResponses: n(10),
 		CNPS: n(10), // 5 promoters, 4 detractors
 		// 25 + 25 × 0.719 + 20 × 0.4 + 10 + 10 × 2/3 + 10 × 0.55
 		ExperienceScore: n(73),
@@ -133,11 +133,18 @@ func TestScoresOrgTeamJob(t *testing.T) {
 	east.Key = "east"
 	rest := book(time.UTC, wall, scenarioNow, c1, u1).Scores(Query{From: q.From, To: q.To}, scenarioNow)[0]
 	rest.Key = ""
+	// The teams split the org's 10 survey responses: the rest's single one is
+	// withheld, so east's 9 are too, else 10 − 9 would tell it (complementary
+	// suppression); east's experience score then leaves cNPS out.
+	if east.SurveyResponses == nil || *east.SurveyResponses != 9 || east.CNPS == nil || *east.CNPS != 0 || rest.SurveyResponses != nil {
+		t.Errorf("alone, east has %v responses, cnps %v; the rest %v responses; want 9, 0, hidden", east.SurveyResponses, east.CNPS, rest.SurveyResponses)
+	}
+	east.SurveyResponses, east.CNPS, east.ExperienceScore = nil, nil, n(75)
 	if diff := cmp.Diff([]Group{rest, east}, teams); diff != "" {
 		t.Errorf("teams (-want +got):\n%s", diff)
 	}
-	if got := teams[1]; got.Applications != 9 || got.Breaches != 6 || *got.CNPS != 0 {
-		t.Errorf("east: %d applications, %d breaches, cnps %d; want 9, 6, 0", got.Applications, got.Breaches, *got.CNPS)
+	if got := teams[1]; got.Applications != 9 || got.Breaches != 6 || got.CNPS != nil {
+		t.Errorf("east: %d applications, %d breaches, cnps %v; want 9, 6, hidden", got.Applications, got.Breaches, got.CNPS)
 	}
 
 	// Jobs: j1 holds ana's, cy's and the unassigned application; j2 bo's.
@@ -179,8 +186,9 @@ func TestScoresRecruitersRestrict(t *testing.T) {
 		wantEqAna  int // index of a group that must equal ana's but for its key; -1 for none
 		recruiters []string
 	}{
-		// Only the named recruiters' groups.
-		{"by recruiter", Query{GroupBy: ByRecruiter, Recruiters: []string{"ana", "cy"}}, []string{"ana", "cy"}, []int{5, 1}, 0, nil},
+		// Only the named recruiters' groups. (ana's survey figures are withheld here,
+		// beside cy's single response: TestComplementarySuppression.)
+		{"by recruiter", Query{GroupBy: ByRecruiter, Recruiters: []string{"ana", "cy"}}, []string{"ana", "cy"}, []int{5, 1}, -1, nil},
 		// j1 holds ana's part only; j2 is not there.
 		{"by job", Query{GroupBy: ByJob, Recruiters: []string{"ana"}}, []string{"j1"}, []int{5}, 0, nil},
 		// Teams of the named recruiters only.
@@ -255,7 +263,9 @@ func TestScoresAtQueryTime(t *testing.T) {
 	}{
 		// b1 (due 03-04) and b2 (03-11) silent; nobody a month yet but b3 rejected
 		// untold; c1's contact_gap not due until 03-25, so its 10 is on the all-met side.
-		{"03-22 12:00", 2, 1, f(0.3333), Cohort{n(6), n(50)}, Cohort{}},
+		// The breached side's 4 responses are withheld, and so the all-met side's 6:
+		// the 10 of the scores would tell them (complementary suppression).
+		{"03-22 12:00", 2, 1, f(0.3333), Cohort{}, Cohort{}},
 		// c1 silent; b1 ghosted since 04-03 09:00; b2's month ends 04-10 09:00.
 		{"04-10 08:00", 3, 2, f(0.5), Cohort{n(5), n(40)}, Cohort{n(5), n(-20)}},
 		{"04-10 09:00", 3, 3, f(0.6), Cohort{n(5), n(40)}, Cohort{n(5), n(-20)}},
@@ -284,8 +294,8 @@ func TestSurveyFloor(t *testing.T) {
 	t.Parallel()
 	b := book(time.UTC, wall, scenarioNow, b1, b2, b3, b4)
 	bo := Query{GroupBy: ByRecruiter, From: march.From, To: march.To}
-	if g := b.Scores(bo, scenarioNow)[0]; g.SurveyResponses != 4 || g.CNPS != nil {
-		t.Errorf("4 answers: responses %d cnps %v, want 4 and hidden", g.SurveyResponses, g.CNPS)
+	if g := b.Scores(bo, scenarioNow)[0]; g.SurveyResponses != nil || g.CNPS != nil {
+		t.Errorf("4 answers: responses %v cnps %v, want both hidden", g.SurveyResponses, g.CNPS)
 	}
 	if got := b.Sentiment(march, scenarioNow); got != (Sentiment{}) {
 		t.Errorf("4 answers: sentiment %+v, want all hidden", got)
@@ -294,12 +304,14 @@ func TestSurveyFloor(t *testing.T) {
 	// 2 promoters, 3 detractors of 5.
 	b5 := app{"b5", "bo", "j2", []step{at(evReceived, "03-06 09:00"), at(evSurvey, "03-20 10:00", score(10))}}
 	apply(b, wall, scenarioNow, b5)
-	if g := b.Scores(bo, scenarioNow)[0]; g.SurveyResponses != 5 || g.CNPS == nil || *g.CNPS != -20 {
-		t.Errorf("5 answers: responses %d cnps %v, want 5 and -20", g.SurveyResponses, g.CNPS)
+	if g := b.Scores(bo, scenarioNow)[0]; g.SurveyResponses == nil || *g.SurveyResponses != 5 || g.CNPS == nil || *g.CNPS != -20 {
+		t.Errorf("5 answers: responses %v cnps %v, want 5 and -20", g.SurveyResponses, g.CNPS)
 	}
-	want := Sentiment{Breached: Cohort{n(5), n(-20)}}
-	if diff := cmp.Diff(want, b.Sentiment(march, scenarioNow)); diff != "" {
-		t.Errorf("5 answers: sentiment (-want +got):\n%s", diff)
+	// The breached side alone would show 5 of the 5 responses the scores show,
+	// telling that the other side is empty: both stay hidden (complementary
+	// suppression).
+	if got := b.Sentiment(march, scenarioNow); got != (Sentiment{}) {
+		t.Errorf("5 answers all on one side: sentiment %+v, want all hidden", got)
 	}
 }
 
