@@ -102,6 +102,9 @@ type Config struct {
 	// dispatcher sends, retries and escalates only what it owns; Acquired and Lost
 	// tell it when that changes.
 	Owns func(applicationID string) bool
+	// SMSCountries is GOODWILL_SMS_COUNTRIES, checked again when an SMS is sent: a
+	// number stored before the list changed gets none. Nil: no check at send time.
+	SMSCountries []string
 }
 
 // Dispatcher is the alert pipeline over a durable outbox, a chain of stages with one
@@ -115,6 +118,7 @@ type Config struct {
 //
 //	group     one batch per address, when some delivery there is due
 //	defer     quiet hours and non-working days hold the batch
+//	country   an SMS number outside GOODWILL_SMS_COUNTRIES fails (email instead)
 //	throttle  50 SMS a day per number
 //	send      one message per batch; an SMS that may have gone out is looked up first
 //	retry     backoff with jitter, or failed for good (SMS falls back to email)
@@ -578,6 +582,7 @@ func (d *Dispatcher) deliver(flight uint64) Stage {
 	cfg := d.cfg
 	return MultiStage{
 		DeferStage{Directory: cfg.Directory, Zone: cfg.Zone},
+		CountryStage{Countries: cfg.SMSCountries, Fallback: d.emailOn},
 		ThrottleStage{Counter: cfg.Store, PerDay: smsPerDay, Fallback: d.emailOn},
 		SendStage{SMS: cfg.SMS, Email: cfg.Email, Names: d.names, Link: cfg.Link,
 			Journal: noter{Live: d.live, Outbox: cfg.Store, By: d.id}, Workers: sendWorkers, Log: cfg.Log,

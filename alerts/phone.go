@@ -65,6 +65,13 @@ func checkPhone(phone string, countries []string) string {
 	return ""
 }
 
+// PhoneAllowed reports whether an E.164 number ("+" and digits) belongs to one of
+// countries (ISO 3166 codes of CallingCodes).
+func PhoneAllowed(phone string, countries []string) bool {
+	digits, ok := strings.CutPrefix(phone, "+")
+	return ok && digits != "" && phoneAllowed(digits, countries)
+}
+
 // phoneAllowed reports whether the E.164 digits (without "+") belong to one of countries.
 func phoneAllowed(digits string, countries []string) bool {
 	for _, c := range countries {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -216,6 +217,35 @@ func (s DeferStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([
 			b.deliveries(func(_ *Alert, dl *Delivery) { dl.Status, dl.NextAt = DeliveryDeferred, next.UTC() })
 			b.Settled = true
 		}
+	}
+	return batches, nil
+}
+
+// CountryStage checks each SMS number against the SMS countries again when it is
+// about to be sent: a number the directory took before GOODWILL_SMS_COUNTRIES changed
+// gets no SMS. Its deliveries fail for good, with an error that says why (and not
+// the number), and the alerts fall back to email (when Fallback: email is on).
+type CountryStage struct {
+	Countries []string // nil: no check
+	Fallback  bool
+}
+
+// Exec implements Stage.
+func (s CountryStage) Exec(_ context.Context, now time.Time, batches []Batch) ([]Batch, error) {
+	if s.Countries == nil {
+		return batches, nil
+	}
+	for bi := range batches {
+		b := &batches[bi]
+		if b.Settled || b.Channel != ChannelSMS || PhoneAllowed(b.To, s.Countries) {
+			continue
+		}
+		msg := fmt.Sprintf("not sent: the number is outside the SMS countries (%s)", strings.Join(s.Countries, ", "))
+		b.deliveries(func(a *Alert, dl *Delivery) {
+			dl.Status, dl.Error = DeliveryFailed, msg
+			fallBack(a, b.Recipient, s.Fallback, now)
+		})
+		b.Settled = true
 	}
 	return batches, nil
 }

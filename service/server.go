@@ -213,7 +213,7 @@ func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bo
 	}
 	cfg := alerts.Config{
 		Store: s.alertStore, Directory: s.directory, Names: s.interactions, Mode: s.cfg.Alerts,
-		Link: s.alertLink, Log: s.log, Now: s.now, Zone: zone,
+		Link: s.alertLink, Log: s.log, Now: s.now, Zone: zone, SMSCountries: s.cfg.SMSCountries,
 		EscalateAfter: func(policyID string) time.Duration {
 			for _, p := range s.engine.Policies() {
 				if p.ID == policyID {
