@@ -280,7 +280,7 @@ func queueBack(c *gin.Context, code string) {
 // queueProblem shows the queue again with what went wrong, at status.
 func (s *Server) queueProblem(c *gin.Context, status int, text string) {
 	if wantsProblem(c) {
-		slug := map[int]string{400: "invalid", 404: "not_found", 409: "conflict"}[status]
+		slug := map[int]string{400: "invalid", 403: "forbidden", 404: "not_found", 409: "conflict"}[status]
 		abortProblem(c, status, slug, text)
 		return
 	}
