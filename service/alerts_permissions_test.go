@@ -2,8 +2,10 @@ package service_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,5 +212,61 @@ func TestAlertDeliveryAddresses(t *testing.T) {
 		if _, ok := d["to"]; ok {
 			t.Errorf("boss's snooze answer shows alice's address: %v", d)
 		}
+	}
+}
+
+// TestSMSReplyActsOnOwnAlerts: an SMS reply acts as the phone's recruiter, on alerts
+// sent to them only: a report's "ACK <code>" naming the escalation of its breach,
+// which went to its manager, changes nothing, and a plain "ACK" takes its own breach.
+func TestSMSReplyActsOnOwnAlerts(t *testing.T) {
+	t.Parallel()
+	tw := newFakeTwilioAPI(t)
+	srv := servicetest.Start(t, map[string]string{
+		"GOODWILL_TWILIO_API_URL": tw.srv.URL,
+		"TWILIO_ACCOUNT_SID":      alertsSID,
+		"TWILIO_AUTH_TOKEN":       alertsToken,
+		"TWILIO_FROM_NUMBER":      alertsFrom,
+		"GOODWILL_PUBLIC_URL":     alertsPublicURL,
+	}, service.Options{})
+	const alicePhone, bossPhone = "+14155550151", "+14155550152"
+	everyDay := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	put := func(path string, body any) {
+		t.Helper()
+		if r := srv.Do(t, http.MethodPut, path, servicetest.AdminKey, body); r.Status >= 300 {
+			t.Fatalf("PUT %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	put("/v1/sla/policies/first_response", map[string]any{"name": "fast", "metric": "first_response", "target": "2s",
+		"calendar": "24x7", "warn_ratio": 1, "escalate_after": "2s", "enabled": true})
+	put("/v1/recruiters/alice", map[string]any{"name": "alice", "phone": alicePhone, "manager_id": "boss", "working_days": everyDay})
+	put("/v1/recruiters/boss", map[string]any{"name": "boss", "phone": bossPhone, "working_days": everyDay})
+	in := interaction("sms-1", "sms-1-received")
+	in["occurred_at"] = time.Now().UTC().Format(time.RFC3339Nano)
+	in["recruiter_id"] = "alice"
+	if r := srv.Do(t, http.MethodPost, "/v1/interactions", servicetest.AdminKey, in); r.Status != http.StatusCreated {
+		t.Fatalf("post: %d %s", r.Status, r.Body)
+	}
+	servicetest.Eventually(t, 20*time.Second, "the escalation SMS", func() bool { return len(tw.to(bossPhone)) == 1 })
+	esc, _ := alertOf(t, srv, "sms-1", "escalated")
+	reply := func(body string) {
+		t.Helper()
+		v := url.Values{"MessageSid": {fmt.Sprintf("SM%s%08x", strings.Repeat("cd", 12), len(body))}, "From": {alicePhone},
+			"To": {alertsFrom}, "Body": {body}}
+		r := srv.Do(t, http.MethodPost, "/webhooks/twilio/sms", "", v.Encode(), "Content-Type", "application/x-www-form-urlencoded",
+			"X-Twilio-Signature", twilioSignature(alertsToken, alertsPublicURL+"/webhooks/twilio/sms", v))
+		if r.Status != http.StatusOK {
+			t.Fatalf("reply %q: %d %s", body, r.Status, r.Body)
+		}
+	}
+	reply("ACK " + esc.Code)
+	if a, _ := alertOf(t, srv, "sms-1", "escalated"); a.State != "open" {
+		t.Fatalf("alice's ACK %s left her manager's escalation %s", esc.Code, a.State)
+	}
+	reply("ACK")
+	if a, _ := alertOf(t, srv, "sms-1", "breached"); a.State != "acknowledged" {
+		t.Errorf("alice's ACK left her breach %s", a.State)
+	}
+	if a, _ := alertOf(t, srv, "sms-1", "escalated"); a.State != "open" {
+		t.Errorf("alice's ACK left her manager's escalation %s", a.State)
 	}
 }
