@@ -61,20 +61,24 @@ func TestListPaging(t *testing.T) {
 	t.Parallel()
 	srv := servicetest.Start(t, nil, service.Options{})
 	if r := srv.Do(t, http.MethodPut, "/v1/sla/policies/first_response", servicetest.AdminKey, map[string]any{
-		"name": "fast", "metric": "first_response", "target": "1s", "calendar": "24x7", "warn_ratio": 1, "enabled": true,
+		"name": "fast", "metric": "first_response", "target": "3s", "calendar": "24x7", "warn_ratio": 1, "enabled": true,
 	}); r.Status != http.StatusOK {
 		t.Fatalf("policy: %d %s", r.Status, r.Body)
 	}
 	// 101 recruiters, each with a breached application: one more than the default
 	// page of overdue clocks and alerts.
 	const n = 101
-	var batch []map[string]any
-	now := time.Now().UTC()
 	for i := range n {
 		id := fmt.Sprintf("rec-%03d", i)
 		if r := srv.Do(t, http.MethodPut, "/v1/recruiters/"+id, servicetest.AdminKey, map[string]any{"name": id}); r.Status != http.StatusCreated {
 			t.Fatalf("recruiter: %d %s", r.Status, r.Body)
 		}
+	}
+	// The clocks start now and fall due after their events arrived: they alert.
+	var batch []map[string]any
+	now := time.Now().UTC()
+	for i := range n {
+		id := fmt.Sprintf("rec-%03d", i)
 		in := interaction(fmt.Sprintf("page-%03d", i), fmt.Sprintf("page-%03d", i))
 		// Different due times, and some equal ones: the order's ties go by clock_id.
 		in["occurred_at"] = now.Add(-time.Duration(i%7) * time.Millisecond).Format(time.RFC3339Nano)
