@@ -1135,3 +1135,60 @@ func TestLiveTake(t *testing.T) {
 	}
 	l.release(second)
 }
+
+// TestCountryStage checks that an SMS number outside the SMS countries fails at send
+// time, saying why without the number, and falls back to email.
+func TestCountryStage(t *testing.T) {
+	t.Parallel()
+	const ukPhone = "+447700900123"
+	failed := Delivery{Channel: "sms", To: ukPhone, Status: DeliveryFailed, NextAt: t0,
+		Error: "not sent: the number is outside the SMS countries (US, CA)"}
+	fallback := Delivery{Channel: "email", To: aliceEmail, Status: DeliveryPending, NextAt: t0}
+	tests := []struct {
+		name       string
+		channel    string
+		to         string
+		countries  []string
+		fallback   bool
+		settled    bool
+		deliveries []Delivery // nil: unchanged, not settled
+	}{
+		// A number of an allowed country goes on.
+		{name: "allowed", channel: "sms", to: alicePhone, countries: []string{"US", "CA"}, fallback: true},
+		// One stored before its country left the list fails; email takes over.
+		{name: "outside", channel: "sms", to: ukPhone, countries: []string{"US", "CA"}, fallback: true,
+			deliveries: []Delivery{failed, fallback}},
+		// No fallback when email is off.
+		{name: "outside, email off", channel: "sms", to: ukPhone, countries: []string{"US", "CA"},
+			deliveries: []Delivery{failed}},
+		// A Caribbean +1 number is not a US one.
+		{name: "caribbean", channel: "sms", to: "+18765550100", countries: []string{"US", "CA"},
+			deliveries: []Delivery{{Channel: "sms", To: "+18765550100", Status: DeliveryFailed, NextAt: t0, Error: failed.Error}}},
+		// Email is not checked.
+		{name: "email", channel: "email", to: aliceEmail, countries: []string{"US"}},
+		// No list: no check.
+		{name: "no list", channel: "sms", to: ukPhone},
+		// Settled (deferred): left alone.
+		{name: "settled", channel: "sms", to: ukPhone, countries: []string{"US"}, settled: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := testAlert("a1", LevelBreached, 0, pending(tt.channel, tt.to, 0))
+			in := []Batch{{Channel: tt.channel, To: tt.to, Alerts: []Alert{a}, Recipient: alice, Settled: tt.settled}}
+			out, err := CountryStage{Countries: tt.countries, Fallback: tt.fallback}.Exec(context.Background(), t0, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.deliveries
+			if want == nil {
+				want = a.Deliveries
+			}
+			if diff := cmp.Diff(want, out[0].Alerts[0].Deliveries); diff != "" {
+				t.Errorf("deliveries (-want +got):\n%s", diff)
+			}
+			if out[0].Settled != (tt.settled || tt.deliveries != nil) {
+				t.Errorf("settled %v", out[0].Settled)
+			}
+		})
+	}
+}
