@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 PKGS      := ./...
 
-.PHONY: build run test lint unit bench fuzz clean
+.PHONY: build run test lint unit fork-check bench fuzz clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/goodwill ./cmd/goodwill
@@ -16,8 +16,8 @@ build:
 run: build
 	GOODWILL_BOOTSTRAP_KEY=$${GOODWILL_BOOTSTRAP_KEY:-gw_local_development_key_change_me_0000} ./bin/goodwill serve
 
-## test: formatting, vet, staticcheck, then every test (fuzz targets run their seed corpora)
-test: lint unit
+## test: formatting, vet, staticcheck, every test (fuzz targets run their seed corpora), then the embedded store's
+test: lint unit fork-check
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -27,6 +27,12 @@ lint:
 
 unit:
 	$(GO) test -count=1 -timeout 25m $(PKGS)
+
+## fork-check: third_party/ferretdb equals upstream FerretDB plus its patches, and its own tests pass.
+## It is a module of its own (go test ./... above does not reach it); ferretdb_debug turns on its debug checks.
+fork-check:
+	third_party/ferretdb/update.sh --check
+	cd third_party/ferretdb && $(GO) test -count=1 -timeout 10m -tags ferretdb_debug ./...
 
 ## bench: the benchmark harness; writes BENCHMARKS.md
 bench:

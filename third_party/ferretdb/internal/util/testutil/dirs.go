@@ -40,6 +40,9 @@ func init() {
 
 	// We can't use runtime.Caller because file path might be relative.
 	// See also similar code in the tools module.
+	//
+	// The root is the directory of FerretDB's go.mod, not of .git: the tree may be a
+	// directory of another repository.
 
 	dir, err := os.Getwd()
 	if err != nil {
@@ -47,13 +50,13 @@ func init() {
 	}
 
 	for {
-		if _, err = os.Stat(filepath.Join(dir, ".git")); err == nil {
+		if _, err = os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			break
 		}
 
 		dir = filepath.Dir(dir)
 		if dir == "/" {
-			panic("failed to locate .git directory")
+			panic("failed to locate go.mod file")
 		}
 	}
 
