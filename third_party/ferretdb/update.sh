@@ -47,7 +47,9 @@ upstream() {
 	rm -rf "$tmp"
 	dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
 	sum=$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
-	[ -n "$dir" ] && [ -d "$dir" ] || die "go mod download gave no directory: $json"
+	if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+		die "go mod download gave no directory: $json"
+	fi
 	[ "$sum" = "$SUM" ] || die "upstream $VERSION has sum $sum, want $SUM"
 	echo "$dir"
 }
@@ -104,7 +106,11 @@ case "${1:-}" in
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	build "$tmp/tree"
-	find "$here" -mindepth 1 -maxdepth 1 $(printf -- '-not -name %s ' "${OWN[@]}") -exec rm -rf {} +
+	keep=()
+	for p in "${OWN[@]}"; do
+		keep+=(-not -name "$p")
+	done
+	find "$here" -mindepth 1 -maxdepth 1 "${keep[@]}" -exec rm -rf {} +
 	cp -R "$tmp/tree/." "$here/"
 	same "$tmp/tree"
 	echo "third_party/ferretdb: upstream $VERSION plus $(patches | wc -l) patches"
@@ -143,7 +149,7 @@ case "${1:-}" in
 		n=$((n + 1))
 		name=$(git -C "$dir" log -1 --format=%B "$c" | sed -n 's/^Patch: \(.*\)$/\1/p' | tail -1)
 		if [ -z "$name" ]; then
-			slug=$(git -C "$dir" log -1 --format=%s "$c" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//' | cut -c1-50)
+			slug=$(git -C "$dir" log -1 --format=%s "$c" | tr '[:upper:]' '[:lower:]' | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//' | cut -c1-50)
 			name=$(printf '%04d-%s.patch' "$n" "$slug")
 		fi
 		# renumber, keeping the name
