@@ -330,11 +330,15 @@ func (w *Writer) checkKeys(ctx context.Context, batch []*writeReq) (map[string]I
 	}
 	first := map[string]string{} // key → the application of the group's first item with it
 	for _, r := range batch {
+		mine := map[string]string{} // the same, for the keys new in this request
 		for i, it := range r.items {
 			if it.ExternalID == "" {
 				continue
 			}
 			app, ok := first[it.Key]
+			if !ok {
+				app, ok = mine[it.Key]
+			}
 			if orig, stored := known[it.Key]; stored {
 				app, ok = orig.ApplicationID, true
 			}
@@ -342,14 +346,15 @@ func (w *Writer) checkKeys(ctx context.Context, batch []*writeReq) (map[string]I
 				r.err = keyConflict(i, r.batch)
 				break
 			}
+			if !ok {
+				mine[it.Key] = it.ApplicationID
+			}
 		}
 		if r.err != nil {
 			continue // a refused request writes nothing: its keys stay free
 		}
-		for _, it := range r.items {
-			if _, ok := first[it.Key]; !ok && it.ExternalID != "" {
-				first[it.Key] = it.ApplicationID
-			}
+		for k, app := range mine {
+			first[k] = app
 		}
 	}
 	return known, nil
