@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -314,5 +315,28 @@ func TestQueueShowsBackdated(t *testing.T) {
 	}
 	if hasAttr(rows["q-ats"], "data-backdated") || len(findAll(rows["q-ats"], withAttr("data-testid", "backdated"))) != 0 {
 		t.Errorf("the ATS's row is marked backdated")
+	}
+}
+
+// TestWebhookKeyOfAnotherApplication: a receiver's event whose idempotency key is held
+// by another application is refused loudly (409), not taken for a duplicate.
+func TestWebhookKeyOfAnotherApplication(t *testing.T) {
+	t.Parallel()
+	srv := servicetest.Start(t, webhookEnv(), service.Options{})
+	planted := interaction("wk-planted", "evt-1")
+	planted["source"] = "standard"
+	mustPost(t, srv, servicetest.AdminKey, planted, http.StatusCreated)
+
+	real := interaction("wk-real", "evt-1")
+	real["source"] = "standard"
+	real["occurred_at"] = ago(time.Minute)
+	body, err := json.Marshal(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := signDelivery(t, "standard", body, "msg_wk_1", whSecret).post(t, srv, "/webhooks/standard")
+	expectProblem(t, r, http.StatusConflict, "external_id")
+	if n := countApp(t, srv, "wk-real"); n != 0 {
+		t.Errorf("the refused event stored %d interactions", n)
 	}
 }
