@@ -264,6 +264,18 @@ func TestSelfReportedTouchpoints(t *testing.T) {
 	if d := cmp.Diff(map[any]any{late["id"]: true, prompt["id"]: nil}, flags); d != "" {
 		t.Errorf("timeline backdated flags (-want +got):\n%s", d)
 	}
+	// It counts as it is: the silent-candidate clock runs from the late call's
+	// occurred_at, not from its receipt.
+	servicetest.Eventually(t, 3*time.Second, "a contact_gap clock from the late call", func() bool {
+		var sla struct{ Clocks []map[string]any }
+		srv.Do(t, http.MethodGet, "/v1/applications/s-app/sla", servicetest.AdminKey, nil).JSON(t, &sla)
+		for _, c := range sla.Clocks {
+			if c["metric"] == "contact_gap" && c["started_at"] == late["occurred_at"] {
+				return true
+			}
+		}
+		return false
+	})
 
 	// hold.until at most 90 days after the hold's occurred_at, for every key.
 	hold := func(app string, days int) map[string]any {
