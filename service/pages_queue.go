@@ -403,7 +403,10 @@ func (s *Server) queueReply(c *gin.Context) {
 	})
 	items, _, err := interactions.ParseWrite(body, "", now)
 	if err == nil && caller(c).Role == auth.RoleRecruiter {
-		err = s.checkRecruiterWrite(c, caller(c), items, false)
+		// Self-reported, like every recruiter write; logged as of now, so never late.
+		if err = interactions.SelfReported(items, false); err == nil {
+			err = s.checkRecruiterWrite(c, caller(c), items, false)
+		}
 	}
 	var stored []interactions.Interaction
 	if err == nil {
