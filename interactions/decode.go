@@ -25,6 +25,8 @@ const (
 	maxTextLength   = 500
 	DefaultSource   = "api"
 	maxIdemKeyBytes = 200
+	// MaxHold is how far a hold's until may lie after its occurred_at.
+	MaxHold = 90 * 24 * time.Hour
 )
 
 // Input is an interaction as a client sends it. Times are strings so that
@@ -348,8 +350,11 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 	if it.Kind == KindStageChanged && in.Stage == "" {
 		bad("stage", "is required for stage_changed")
 	}
-	if it.Kind == KindHold && in.Until == "" {
+	switch {
+	case it.Kind == KindHold && in.Until == "":
 		bad("until", "is required for hold")
+	case it.Kind == KindHold && it.Until != nil && !it.OccurredAt.IsZero() && it.Until.Sub(it.OccurredAt) > MaxHold:
+		bad("until", "must be at most 90 days after occurred_at")
 	}
 	if it.Kind == KindPromise && in.PromisedBy == "" {
 		bad("promised_by", "is required for promise")
@@ -453,3 +458,12 @@ func printable(s string) bool {
 
 // NewID returns a new UUIDv7 string.
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// ItemField names a field of the i-th item of a write as errors do:
+// "interactions[3].kind" in a batch, "kind" for a single object.
+func ItemField(batch bool, i int, name string) string {
+	if batch {
+		return fmt.Sprintf("interactions[%d].%s", i, name)
+	}
+	return name
+}

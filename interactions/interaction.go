@@ -119,6 +119,9 @@ type Interaction struct {
 	// Seq is the number of the write batch that stored it, when several replicas share
 	// the store: the others follow the log by it (see Tail).
 	Seq int64 `bson:"seq,omitempty" json:"-"`
+	// Backdated is set on a self-reported touchpoint (see SelfReported) logged more
+	// than BackdatedAfter after it occurred. It is shown, and counts as it is.
+	Backdated bool `bson:"backdated,omitempty" json:"backdated,omitempty"`
 	// Erased is set when the candidate's personal data was removed from this interaction.
 	Erased bool `bson:"erased,omitempty" json:"erased,omitempty"`
 	// Duplicate is set on a write's answer when the idempotency key was already stored

@@ -726,3 +726,57 @@ func (p *Projector) catchUp(ctx context.Context) error {
 	p.saveMark(ctx, true)
 	return nil
 }
+
+// Erase forgets what the projector remembers of the people of target: the details it
+// last wrote for their candidates (names, emails, phones) and their contact lookups.
+// It is an EraseFunc (see Eraser.Also). It runs in the projector's goroutine and
+// returns once done, when the projector has stopped, or when ctx ends.
+func (p *Projector) Erase(ctx context.Context, target ErasureTarget) error {
+	done := make(chan struct{})
+	forget := func() {
+		p.forgetPeople(target)
+		close(done)
+	}
+	select {
+	case p.requests <- forget:
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// forgetPeople drops the written-details cache entries of target's candidates, emails
+// and phones.
+func (p *Projector) forgetPeople(target ErasureTarget) {
+	ids := map[string]bool{}
+	for _, id := range target.CandidateIDs {
+		ids[id] = true
+		delete(p.written, "candidate\x00"+id)
+	}
+	lookups := map[string]bool{}
+	for _, m := range target.Emails {
+		lookups["email:"+strings.ToLower(m)] = true
+	}
+	for _, ph := range target.Phones {
+		lookups["phone:"+ph] = true
+	}
+	for k := range p.written {
+		rest, ok := strings.CutPrefix(k, "contact\x00")
+		if !ok {
+			continue
+		}
+		lookup, id, _ := strings.Cut(rest, "\x00")
+		if lookups[lookup] || ids[id] {
+			delete(p.written, k)
+		}
+	}
+}

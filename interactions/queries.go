@@ -129,3 +129,37 @@ func (s *Store) Job(ctx context.Context, id string) (JobInfo, error) {
 	}
 	return job, nil
 }
+
+// CandidateOwners returns the recruiter ids of the applications that name a
+// candidate ("" for one without a recruiter), and whether the candidate is known at
+// all: named by an application, or with stored details. It reads applications by
+// candidate_id — an index on MongoDB, a scan on the embedded store — so it is for
+// rare paths, such as a recruiter key opening an application.
+func (s *Store) CandidateOwners(ctx context.Context, candidateID string) ([]string, bool, error) {
+	cur, err := s.applications.Find(ctx, bson.M{"candidate_id": candidateID},
+		options.Find().SetProjection(bson.M{"_id": 1, "recruiter_id": 1}))
+	if err != nil {
+		return nil, false, Unavailable("find applications", err)
+	}
+	var docs []struct {
+		RecruiterID string `bson:"recruiter_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, false, Unavailable("find applications", err)
+	}
+	if len(docs) > 0 {
+		owners := make([]string, len(docs))
+		for i, d := range docs {
+			owners[i] = d.RecruiterID
+		}
+		return owners, true, nil
+	}
+	_, err = s.Candidate(ctx, candidateID)
+	switch {
+	case err == nil:
+		return nil, true, nil
+	case ErrorCode(err) == CodeNotFound:
+		return nil, false, nil
+	}
+	return nil, false, err
+}

@@ -55,7 +55,7 @@ type Writer struct {
 	done   chan struct{}
 
 	susMu       sync.Mutex
-	suspects    []Interaction // of failed writes, possibly stored
+	suspects    []Interaction // keys of failed writes, possibly stored
 	dropped     bool          // suspects were dropped: only a catch-up finds them
 	reconciling bool
 }
@@ -64,8 +64,12 @@ type Writer struct {
 const MaxWriteBatch = 1000
 
 type writeReq struct {
-	items   []Interaction
+	items []Interaction
+	batch bool // name fields as in a batch: "interactions[i].external_id"
+	// results and known are set when the request's items were written or found
+	// stored before (known: the originals, by key); err when the request failed.
 	results []insertResult
+	known   map[string]Interaction
 	err     error
 	done    chan struct{}
 }
@@ -89,8 +93,26 @@ func NewWriter(store *Store, guard *Tombstones, onCommit func([]Interaction)) *W
 // idempotency key already stored, the original with Duplicate set. On a store failure
 // it returns a CodeUnavailable error; items written before the failure stay written,
 // and repeating the call completes the rest without duplicates.
+//
+// An idempotency key is bound to the application of the interaction first stored
+// with it: an item that repeats a key stored (or used earlier in the same write) for
+// another application fails the whole call with CodeConflict naming its
+// external_id, and, for a call of several items, nothing of it is written — the keys
+// are checked before the insert. Errors name fields as a batch does
+// ("interactions[2].external_id") when items holds more than one; WriteBatch always
+// does.
 func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction, error) {
-	req := &writeReq{items: items, done: make(chan struct{})}
+	return w.write(ctx, items, len(items) > 1)
+}
+
+// WriteBatch is Write for a request that was a batch, even of one item: errors name
+// fields "interactions[i].<field>".
+func (w *Writer) WriteBatch(ctx context.Context, items []Interaction) ([]Interaction, error) {
+	return w.write(ctx, items, true)
+}
+
+func (w *Writer) write(ctx context.Context, items []Interaction, batch bool) ([]Interaction, error) {
+	req := &writeReq{items: items, batch: batch, done: make(chan struct{})}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -108,28 +130,51 @@ func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction,
 	var dups []int
 	var keys []string
 	for i, r := range req.results {
-		if r == inserted {
+		switch _, known := req.known[items[i].Key]; {
+		case r == inserted:
 			out[i] = items[i]
-		} else {
+		case known:
+			dups = append(dups, i)
+		default:
 			dups, keys = append(dups, i), append(keys, items[i].Key)
 		}
 	}
 	if len(dups) == 0 {
 		return out, nil
 	}
-	originals, err := w.store.ByKeys(ctx, keys)
-	if err != nil {
-		return nil, err
+	originals := req.known
+	if len(keys) > 0 {
+		found, err := w.store.ByKeys(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range req.known {
+			found[k] = v
+		}
+		originals = found
 	}
 	for _, i := range dups {
 		orig, ok := originals[items[i].Key]
 		if !ok {
 			return nil, Errorf(CodeNotFound, "no interaction %q", items[i].Key)
 		}
+		if orig.ApplicationID != items[i].ApplicationID {
+			// Only a race with another write of the same key gets here for a call of
+			// several items (checkKeys refuses the rest before writing).
+			return nil, keyConflict(i, batch)
+		}
 		orig.Duplicate = true
 		out[i] = orig
 	}
 	return out, nil
+}
+
+// keyConflict is the error of an item whose idempotency key belongs to another
+// application. It says nothing about the original.
+func keyConflict(i int, batch bool) *Error {
+	f := ItemField(batch, i, "external_id")
+	return &Error{Code: CodeConflict, Message: f + ": this idempotency key (source, external_id) is taken by another application",
+		Fields: []FieldError{{f, "is taken by another application: an idempotency key belongs to the application first written with it"}}}
 }
 
 // Close stops accepting writes, writes what is waiting, and returns when the last
@@ -175,25 +220,51 @@ func (w *Writer) run() {
 func (w *Writer) commit(batch []*writeReq, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	items := make([]Interaction, 0, n)
-	for _, r := range batch {
-		items = append(items, r.items...)
+	known, err := w.checkKeys(ctx, batch)
+	if err != nil { // nothing is written
+		storeErrors.WithLabelValues("insert").Inc()
+		for _, r := range batch {
+			r.err = err
+			close(r.done)
+		}
+		return
 	}
-	err := w.guard.Strip(ctx, items)
-	if err == nil && w.store.Shared {
-		err = w.store.number(ctx, items)
+	// What goes into the InsertMany: the items of the requests not refused, less those
+	// found stored already. at maps each request's items to their place in it (-1:
+	// found stored).
+	items := make([]Interaction, 0, n)
+	at := make([][]int, len(batch))
+	for ri, r := range batch {
+		if r.err != nil {
+			continue
+		}
+		at[ri] = make([]int, len(r.items))
+		for i, it := range r.items {
+			if _, ok := known[it.Key]; ok && it.ExternalID != "" {
+				at[ri][i] = -1
+				continue
+			}
+			at[ri][i] = len(items)
+			items = append(items, it)
+		}
 	}
 	var results []insertResult
-	if err == nil {
-		start := time.Now()
-		results, err = w.store.insert(ctx, items)
-		batchSeconds.Observe(time.Since(start).Seconds())
-		batchSize.Observe(float64(len(items)))
-	}
-	if err != nil {
-		storeErrors.WithLabelValues("insert").Inc()
-		w.suspect(items, results)
-		err = Unavailable("write interactions", err)
+	if len(items) > 0 {
+		err = w.guard.Strip(ctx, items)
+		if err == nil && w.store.Shared {
+			err = w.store.number(ctx, items)
+		}
+		if err == nil {
+			start := time.Now()
+			results, err = w.store.insert(ctx, items)
+			batchSeconds.Observe(time.Since(start).Seconds())
+			batchSize.Observe(float64(len(items)))
+		}
+		if err != nil {
+			storeErrors.WithLabelValues("insert").Inc()
+			w.suspect(items, results)
+			err = Unavailable("write interactions", err)
+		}
 	}
 	var stored []Interaction
 	for i, res := range results {
@@ -204,18 +275,89 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 	if len(stored) > 0 && w.onCommit != nil {
 		w.onCommit(stored)
 	}
-	off := 0
-	for _, r := range batch {
-		k := len(r.items)
-		copy(r.items, items[off:off+k]) // the stripped versions are what was stored
-		if err != nil && failedAny(results, off, k) {
-			r.err = err
-		} else {
-			r.results = results[off : off+k]
+	for ri, r := range batch {
+		if r.err != nil { // refused by checkKeys: nothing of it was written
+			close(r.done)
+			continue
 		}
-		off += k
+		r.results = make([]insertResult, len(r.items))
+		r.known = map[string]Interaction{}
+		failedOne := false
+		for i, j := range at[ri] {
+			switch {
+			case j < 0:
+				r.results[i] = duplicate
+				r.known[r.items[i].Key] = known[r.items[i].Key]
+			case results == nil: // the write never happened
+				failedOne = true
+			default:
+				r.items[i] = items[j] // the stripped version is what was stored
+				r.results[i] = results[j]
+				failedOne = failedOne || results[j] == failed
+			}
+		}
+		if err != nil && failedOne {
+			r.err, r.results = err, nil
+		}
 		close(r.done)
 	}
+}
+
+// checkKeys looks up, before anything is written, the idempotency keys of the
+// requests of several items (by _id, one query), and refuses each request that
+// repeats a key stored, or used earlier in this group commit, for another
+// application: such a batch is refused whole. It returns the originals it found. A
+// single item needs no look-up: Write compares it with the original it turns out to
+// repeat, and a refused single item has written nothing.
+func (w *Writer) checkKeys(ctx context.Context, batch []*writeReq) (map[string]Interaction, error) {
+	var keys []string
+	for _, r := range batch {
+		if len(r.items) < 2 {
+			continue
+		}
+		for _, it := range r.items {
+			if it.ExternalID != "" {
+				keys = append(keys, it.Key)
+			}
+		}
+	}
+	known := map[string]Interaction{}
+	if len(keys) > 0 {
+		var err error
+		if known, err = w.store.ByKeys(ctx, keys); err != nil {
+			return nil, err
+		}
+	}
+	first := map[string]string{} // key → the application of the group's first item with it
+	for _, r := range batch {
+		mine := map[string]string{} // the same, for the keys new in this request
+		for i, it := range r.items {
+			if it.ExternalID == "" {
+				continue
+			}
+			app, ok := first[it.Key]
+			if !ok {
+				app, ok = mine[it.Key]
+			}
+			if orig, stored := known[it.Key]; stored {
+				app, ok = orig.ApplicationID, true
+			}
+			if ok && app != it.ApplicationID {
+				r.err = keyConflict(i, r.batch)
+				break
+			}
+			if !ok {
+				mine[it.Key] = it.ApplicationID
+			}
+		}
+		if r.err != nil {
+			continue // a refused request writes nothing: its keys stay free
+		}
+		for k, app := range mine {
+			first[k] = app
+		}
+	}
+	return known, nil
 }
 
 // maxSuspects bounds how many interactions of failed writes are remembered.
@@ -228,7 +370,8 @@ func (w *Writer) suspect(items []Interaction, results []insertResult) {
 	var unsure []Interaction
 	for i := range items {
 		if results == nil || results[i] == failed {
-			unsure = append(unsure, items[i])
+			// The key is all the reconciler needs: no personal data waits here.
+			unsure = append(unsure, Interaction{Key: items[i].Key})
 		}
 	}
 	w.susMu.Lock()
@@ -292,18 +435,4 @@ func (w *Writer) reconcile() {
 			backoff = min(2*backoff, 5*time.Second)
 		}
 	}
-}
-
-// failedAny reports whether any of results[off:off+k] failed; with no results at all
-// (the write never happened) everything failed.
-func failedAny(results []insertResult, off, k int) bool {
-	if results == nil {
-		return true
-	}
-	for _, r := range results[off : off+k] {
-		if r == failed {
-			return true
-		}
-	}
-	return false
 }

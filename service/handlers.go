@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -124,7 +125,8 @@ func (s *Server) deleteKey(c *gin.Context) {
 // --- interactions ---
 
 // postInteractions stores one interaction or a batch. 201 means durably written; a
-// single repeat of an idempotency key answers 200 with the original.
+// single repeat of an idempotency key answers 200 with the original, in full for an
+// admin key and as {"id","duplicate":true} for any other.
 func (s *Server) postInteractions(c *gin.Context) {
 	body, err := readBody(c)
 	if err != nil {
@@ -136,52 +138,127 @@ func (s *Server) postInteractions(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if key := caller(c); key.Role == auth.RoleRecruiter {
+	key := caller(c)
+	if key.Role != auth.RoleAdmin {
+		if err := checkSources(items, batch); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	if key.Role == auth.RoleRecruiter {
+		if err := interactions.SelfReported(items, batch); err != nil {
+			fail(c, err)
+			return
+		}
 		if err := s.checkRecruiterWrite(c, key, items, batch); err != nil {
 			fail(c, err)
 			return
 		}
 	}
-	stored, err := s.writer.Write(ctx(c), items)
+	write := s.writer.Write
+	if batch {
+		write = s.writer.WriteBatch
+	}
+	stored, err := write(ctx(c), items)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	if batch {
-		c.JSON(http.StatusCreated, gin.H{"interactions": stored})
+		out := make([]any, len(stored))
+		for i, it := range stored {
+			out[i] = answerFor(key, it)
+		}
+		c.JSON(http.StatusCreated, gin.H{"interactions": out})
 		return
 	}
 	status := http.StatusCreated
 	if stored[0].Duplicate {
 		status = http.StatusOK
 	}
-	c.JSON(status, stored[0])
+	c.JSON(status, answerFor(key, stored[0]))
+}
+
+// duplicateAnswer is what a key other than admin learns of a repeated idempotency
+// key: the original's id, nothing of what it holds.
+type duplicateAnswer struct {
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// answerFor renders a stored interaction for the caller: a duplicate shows its
+// original in full to an admin key only.
+func answerFor(key auth.Key, it interactions.Interaction) any {
+	if it.Duplicate && key.Role != auth.RoleAdmin {
+		return duplicateAnswer{ID: it.ID, Duplicate: true}
+	}
+	return it
+}
+
+// checkSources refuses the reserved sources of goodwill's own receivers
+// (interactions.ReservedSources): only an admin key may write them, e.g. to import a
+// vendor's history.
+func checkSources(items []interactions.Interaction, batch bool) error {
+	for i, it := range items {
+		if interactions.Reserved(it.Source) {
+			f := interactions.ItemField(batch, i, "source")
+			return &interactions.Error{Code: interactions.CodeForbidden,
+				Message: f + ": source " + strconv.Quote(it.Source) + " is reserved for goodwill's own receivers; only an admin key may write it",
+				Fields:  []interactions.FieldError{{Field: f, Message: "is reserved for goodwill's own receivers"}}}
+		}
+	}
+	return nil
 }
 
 // checkRecruiterWrite lets a recruiter key write only on applications it may see,
 // as itself: actor_id becomes the key's recruiter, and a new application without a
-// recruiter becomes theirs.
+// recruiter becomes theirs. It keeps a recruiter key from reaching other
+// recruiters' candidates:
+//
+//   - on an existing application, candidate_id must be the application's
+//     candidate (CodeConflict otherwise);
+//   - a new application may name only a candidate that is new, or that has an
+//     application the key may see (CodeNotFound otherwise — that the id exists is
+//     given away; candidate ids are ATS ids, not secrets).
+//
+// So every candidate a recruiter write names, and whose candidate{} details it may
+// update, is one the key can see or one it creates.
 func (s *Server) checkRecruiterWrite(c *gin.Context, key auth.Key, items []interactions.Interaction, batch bool) error {
 	visible, err := s.visibleSet(c, key)
 	if err != nil {
 		return err
 	}
+	opened := map[string]string{} // new application → the candidate the write gives it
+	cleared := map[string]bool{}  // candidates found new or visible
 	for i := range items {
 		it := &items[i]
-		field := func(name string) string {
-			if batch {
-				return "interactions[" + strconv.Itoa(i) + "]." + name
-			}
-			return name
-		}
+		field := func(name string) string { return interactions.ItemField(batch, i, name) }
 		app, err := s.interactions.Application(ctx(c), it.ApplicationID)
+		exists := err == nil
 		switch {
-		case err == nil && !visible[app.RecruiterID]:
+		case exists && !visible[app.RecruiterID]:
 			return interactions.Errorf(interactions.CodeNotFound, "%s: no application %q", field("application_id"), it.ApplicationID)
-		case err != nil && interactions.ErrorCode(err) != interactions.CodeNotFound:
+		case !exists && interactions.ErrorCode(err) != interactions.CodeNotFound:
 			return err
+		case exists && it.CandidateID != app.CandidateID:
+			return candidateConflict(field("candidate_id"))
+		case !exists:
+			if cand, ok := opened[it.ApplicationID]; ok {
+				if cand != it.CandidateID {
+					return candidateConflict(field("candidate_id"))
+				}
+				break
+			}
+			opened[it.ApplicationID] = it.CandidateID
+			if cleared[it.CandidateID] {
+				break
+			}
+			if err := s.mayOpenFor(c, visible, it.CandidateID, field("candidate_id")); err != nil {
+				return err
+			}
+			cleared[it.CandidateID] = true
 		}
-		if it.RecruiterID == "" && err != nil {
+		if it.RecruiterID == "" && !exists {
 			it.RecruiterID = key.RecruiterID
 		}
 		if it.RecruiterID != "" && !visible[it.RecruiterID] {
@@ -190,6 +267,29 @@ func (s *Server) checkRecruiterWrite(c *gin.Context, key auth.Key, items []inter
 		it.ActorID = key.RecruiterID
 	}
 	return nil
+}
+
+// mayOpenFor is CodeNotFound, naming field, unless the candidate is new or has an
+// application whose recruiter is visible.
+func (s *Server) mayOpenFor(c *gin.Context, visible map[string]bool, candidateID, field string) error {
+	owners, known, err := s.interactions.CandidateOwners(ctx(c), candidateID)
+	if err != nil || !known {
+		return err
+	}
+	for _, r := range owners {
+		if visible[r] {
+			return nil
+		}
+	}
+	return &interactions.Error{Code: interactions.CodeNotFound, Message: fmt.Sprintf("%s: no candidate %q", field, candidateID),
+		Fields: []interactions.FieldError{{Field: field, Message: "no such candidate among yours"}}}
+}
+
+// candidateConflict refuses a recruiter write that would change an application's
+// candidate.
+func candidateConflict(field string) error {
+	return &interactions.Error{Code: interactions.CodeConflict, Message: field + ": must be the application's candidate",
+		Fields: []interactions.FieldError{{Field: field, Message: "must be the application's candidate"}}}
 }
 
 // recruiterScope returns the recruiter ids a list may show: the one requested, if

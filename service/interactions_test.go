@@ -421,8 +421,9 @@ func TestRecruiterScope(t *testing.T) {
 	}
 
 	// She writes as herself on her applications, and not on Bob's.
+	recent := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
 	reply := map[string]any{"application_id": "alice-app", "candidate_id": "cand-alice-app", "kind": "message",
-		"direction": "outbound", "occurred_at": "2026-11-02T12:00:00Z", "actor_id": "mallory"}
+		"direction": "outbound", "occurred_at": recent, "actor_id": "mallory"}
 	w := srv.Do(t, http.MethodPost, "/v1/interactions", alice, reply)
 	if w.Status != http.StatusCreated || w.Map(t)["actor_id"] != "alice" {
 		t.Fatalf("own write: %d %s", w.Status, w.Body)
@@ -431,6 +432,7 @@ func TestRecruiterScope(t *testing.T) {
 	expectProblem(t, srv.Do(t, http.MethodPost, "/v1/interactions", alice, reply), http.StatusNotFound, "")
 	// A new application becomes hers; she cannot hand it to Bob.
 	fresh := interaction("alice-new", "")
+	fresh["occurred_at"] = recent
 	w = srv.Do(t, http.MethodPost, "/v1/interactions", alice, fresh)
 	if w.Status != http.StatusCreated || w.Map(t)["recruiter_id"] != "alice" {
 		t.Fatalf("new application: %d %s", w.Status, w.Body)

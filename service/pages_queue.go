@@ -81,6 +81,9 @@ type queueRow struct {
 	Seconds                                               int64
 	AlertID, AlertLevel, AlertState                       string
 	Nonce                                                 string
+	// Backdated is set when the touchpoint that started the clock was logged late
+	// by the person it concerns (interactions.SelfReported).
+	Backdated bool
 }
 
 // queue answers GET /queue.
@@ -202,6 +205,12 @@ func (s *Server) queueRow(ctx context.Context, it sla.OverdueItem, recruiters, j
 	app, err := s.interactions.Application(ctx, it.ApplicationID)
 	switch {
 	case err == nil:
+		for _, e := range app.Events {
+			if e.ID == it.StartedBy {
+				row.Backdated = e.Backdated
+				break
+			}
+		}
 		if cand, err := s.interactions.Candidate(ctx, app.CandidateID); err == nil && cand.Name != "" {
 			row.CandidateName = cand.Name
 		} else if err != nil && interactions.ErrorCode(err) != interactions.CodeNotFound {
@@ -394,7 +403,10 @@ func (s *Server) queueReply(c *gin.Context) {
 	})
 	items, _, err := interactions.ParseWrite(body, "", now)
 	if err == nil && caller(c).Role == auth.RoleRecruiter {
-		err = s.checkRecruiterWrite(c, caller(c), items, false)
+		// Self-reported, like every recruiter write; logged as of now, so never late.
+		if err = interactions.SelfReported(items, false); err == nil {
+			err = s.checkRecruiterWrite(c, caller(c), items, false)
+		}
 	}
 	var stored []interactions.Interaction
 	if err == nil {

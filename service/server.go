@@ -179,6 +179,7 @@ func (s *Server) start(ctx context.Context) error {
 	s.writer = interactions.NewWriter(s.interactions, guard, s.projector.Feed)
 	s.projector.SetUnsure(s.writer.Unsure)
 	s.eraser = interactions.NewEraser(s.interactions, guard, s.log, s.now)
+	s.eraser.Also(s.projector.Erase) // what it remembers of the person in memory
 	// Webhooks: the delivery log, its indexes, and erasure of the raw payloads it keeps.
 	s.deliveries = webhooks.NewStore(db)
 	if indexed {

@@ -771,8 +771,13 @@ func (c importClient) sendAll(ctx context.Context, recs []importRecord) (importO
 				}
 			}
 			return out, nil
-		case http.StatusBadRequest, http.StatusNotFound:
+		case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusForbidden:
+			// Lines refused on their own: invalid, an idempotency key of another
+			// application (409), a source reserved to admin keys (403).
 			bad := importItemErrors(status, body, len(recs))
+			if bad == nil && status == http.StatusForbidden {
+				return out, errors.New("the API key may not write interactions (403): use an ingest or admin key")
+			}
 			if bad == nil {
 				return out, fmt.Errorf("the service refused the request: %s", importDescribe(status, body))
 			}
@@ -800,8 +805,6 @@ func (c importClient) sendAll(ctx context.Context, recs []importRecord) (importO
 			return out, nil
 		case http.StatusUnauthorized:
 			return out, errors.New("the service refused the API key (401): check --key or GOODWILL_KEY")
-		case http.StatusForbidden:
-			return out, errors.New("the API key may not write interactions (403): use an ingest or admin key")
 		default:
 			return out, fmt.Errorf("the service refused the request: %s", importDescribe(status, body))
 		}

@@ -507,3 +507,35 @@ func TestImportCSVHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestImportRefusedLines: a line whose idempotency key belongs to another
+// application (409) or whose source is reserved to admin keys (403, with an ingest
+// key) is reported as rejected; the other lines are stored.
+func TestImportRefusedLines(t *testing.T) {
+	in := servicetest.Start(t, nil, service.Options{})
+	taken := map[string]any{"application_id": "app-first", "candidate_id": "cand-first", "kind": "note",
+		"occurred_at": "2026-01-05T09:00:00Z", "source": "hris", "external_id": "taken"}
+	if r := in.Do(t, http.MethodPost, "/v1/interactions", servicetest.AdminKey, taken); r.Status != http.StatusCreated {
+		t.Fatalf("seed: %d %s", r.Status, r.Body)
+	}
+	lines := `{"application_id":"app-i","candidate_id":"cand-i","kind":"note","occurred_at":"2026-01-05T10:00:00Z","source":"hris","external_id":"ok-1"}
+{"application_id":"app-i","candidate_id":"cand-i","kind":"note","occurred_at":"2026-01-05T11:00:00Z","source":"hris","external_id":"taken"}
+{"application_id":"app-i","candidate_id":"cand-i","kind":"note","occurred_at":"2026-01-05T12:00:00Z","source":"greenhouse","external_id":"gh-1"}
+{"application_id":"app-i","candidate_id":"cand-i","kind":"note","occurred_at":"2026-01-05T13:00:00Z","source":"hris","external_id":"ok-2"}
+`
+	file := filepath.Join(t.TempDir(), "lines.jsonl")
+	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	opts := importTestOptions(t, in.URL, t.TempDir(), &out, io.Discard)
+	opts.Key = in.NewKey(t, "ingest", "")
+	if err := runImport(context.Background(), opts, []string{file}); !errors.Is(err, errImportRejected) {
+		t.Fatalf("err = %v\n%s", err, out.String())
+	}
+	summary := out.String()
+	if !strings.HasPrefix(summary, file+": 2 stored, 0 duplicates, 2 rejected\n") ||
+		!strings.Contains(summary, "line 2: external_id:") || !strings.Contains(summary, "line 3: source:") {
+		t.Errorf("summary:\n%s", summary)
+	}
+}
