@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 )
 
@@ -89,6 +90,9 @@ func (s *Server) createKey(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if !s.audit(c, audit.KeyCreated, key.ID) {
+		return
+	}
 	c.JSON(http.StatusCreated, viewKey(key, secret))
 }
 
@@ -117,6 +121,9 @@ func (s *Server) listKeys(c *gin.Context) {
 func (s *Server) deleteKey(c *gin.Context) {
 	if err := s.keys.Delete(ctx(c), c.Param("id")); err != nil {
 		fail(c, err)
+		return
+	}
+	if !s.audit(c, audit.KeyDeleted, c.Param("id")) {
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -514,6 +521,9 @@ func (s *Server) postErasure(c *gin.Context) {
 	er, err := s.eraser.Request(ctx(c), req.CandidateID, req.Email, req.Phone)
 	if err != nil {
 		fail(c, err)
+		return
+	}
+	if !s.audit(c, audit.ErasureRequested, er.ID) { // the erasure's id: never its email or phone
 		return
 	}
 	c.JSON(http.StatusAccepted, viewErasure(er))
