@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,15 +39,7 @@ func decodeJSON(c *gin.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return interactions.Invalid(interactions.DecodeError(err, ""))
-	}
-	if dec.More() {
-		return interactions.Invalid(interactions.FieldError{Field: "body", Message: "has data after the JSON object"})
-	}
-	return nil
+	return interactions.DecodeStrict(body, v)
 }
 
 // apiTime formats a time as the API does; nil stays nil.
