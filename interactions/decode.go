@@ -215,6 +215,9 @@ func DecodeError(err error, prefix string) FieldError {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
+		if name == "" { // a key "": name the object that holds it
+			return FieldError{strings.TrimSuffix(prefix, ".") + orBody(prefix), `has an unknown field ""`}
+		}
 		return FieldError{prefix + name, "unknown field"}
 	}
 	return FieldError{strings.TrimSuffix(prefix, ".") + orBody(prefix), "is not valid JSON: " + jsonProblem(err)}

@@ -138,6 +138,7 @@ func TestDecodeStrict(t *testing.T) {
 		{"{\"a\":1}\u00a0", "body"}, // a space JSON does not know
 		{`{"b":1}`, "b"},            // an unknown field, by name
 		{`{"a":"x"}`, "a"},          // a wrong type, by name
+		{`{"":1}`, "body"},          // an unknown field with no name: the object holding it
 		{`{"a":`, "body"},           // cut short
 	} {
 		var v struct {
