@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/servicetest"
@@ -396,5 +401,50 @@ func TestAuditPurge(t *testing.T) {
 	p := getAudit(t, srv, "")
 	if len(p.Entries) != 1 || p.Entries[0].Target != newID {
 		t.Fatalf("after the purge: %+v; want only the creation of %s (not %s)", p.Entries, newID, oldID)
+	}
+}
+
+// TestAuditRecordingFails: when its entry cannot be written, an action is done but
+// answers 503 with Retry-After, so the caller knows its trail is missing; a sign-in
+// opens no session.
+func TestAuditRecordingFails(t *testing.T) {
+	t.Parallel()
+	srv := servicetest.Start(t, nil, service.Options{})
+	_, recruiterKey := createKey(t, srv, "alice", "recruiter", "alice")
+
+	// A unique index on the actor makes every later entry of an actor fail to insert:
+	// the store refuses the write as it would when unreachable, and nothing else changes.
+	client, err := mongo.Connect(options.Client().ApplyURI(srv.Config.MongoDBURI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	if _, err := client.Database(srv.Config.DB).Collection("audit").Indexes().CreateOne(t.Context(),
+		mongo.IndexModel{Keys: bson.D{{Key: "actor", Value: 1}}, Options: options.Index().SetUnique(true)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The admin's first entry (alice's key) is in; the next key is created, answered 503.
+	r := srv.Do(t, http.MethodPost, "/v1/keys", servicetest.AdminKey, map[string]string{"name": "ats", "role": "ingest"})
+	if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("create key with the trail failing: %d %s", r.Status, r.Body)
+	}
+	var keys struct{ Keys []struct{ Name string } }
+	srv.Do(t, http.MethodGet, "/v1/keys", servicetest.AdminKey, nil).JSON(t, &keys)
+	if len(keys.Keys) != 3 {
+		t.Fatalf("keys %+v: want the admin's, alice's and the one answered 503", keys.Keys)
+	}
+
+	// alice signs in once (her first entry), then not again: 503 and no session.
+	signedIn(t, srv, recruiterKey)
+	b := newBrowser(t, srv)
+	if p := b.signIn(recruiterKey); p.Status != http.StatusServiceUnavailable {
+		t.Fatalf("second sign-in with the trail failing: %d %s", p.Status, p.Body)
+	}
+	if c := b.cookie("goodwill_session", "/"); c != "" {
+		t.Fatalf("a session cookie was set: %q", c)
+	}
+	if n := len(getAudit(t, srv, "").Entries); n != 2 {
+		t.Fatalf("%d entries, want the two that went in", n)
 	}
 }
