@@ -181,6 +181,11 @@ func TestAuditTrail(t *testing.T) {
 	do(http.MethodPost, "/webhooks/twilio/sms", "", sms.Encode(), http.StatusOK, "Content-Type", "application/x-www-form-urlencoded",
 		"X-Twilio-Signature", twilioSignature(alertsToken, alertsPublicURL+"/webhooks/twilio/sms", sms))
 	wants = append(wants, want{"recruiter:alice", "alert.acknowledged", alertIDs["au-5"].ID})
+	sms = url.Values{"MessageSid": {"SM" + strings.Repeat("ef", 16)}, "From": {alicePhone}, "To": {alertsFrom},
+		"Body": {"SNOOZE 3h " + alertIDs["au-2"].Code}}
+	do(http.MethodPost, "/webhooks/twilio/sms", "", sms.Encode(), http.StatusOK, "Content-Type", "application/x-www-form-urlencoded",
+		"X-Twilio-Signature", twilioSignature(alertsToken, alertsPublicURL+"/webhooks/twilio/sms", sms))
+	wants = append(wants, want{"recruiter:alice", "alert.snoozed", alertIDs["au-2"].ID})
 	for _, app := range []string{"au-1", "au-3", "au-4", "au-5"} {
 		if a, _ := alertOf(t, srv, app, "breached"); a.State != "acknowledged" {
 			t.Fatalf("alert of %s: %+v", app, a)
