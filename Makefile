@@ -38,11 +38,13 @@ fork-check:
 bench:
 	$(GO) run ./cmd/goodwill-bench -out BENCHMARKS.md
 
-## fuzz: long fuzzing of each parser (FUZZTIME per target)
+## fuzz: long fuzzing of each parser (FUZZTIME per target); a package whose tests do
+## not build fails it rather than being skipped
 FUZZTIME ?= 30s
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	  list=$$($(GO) test -list '^Fuzz' $$pkg 2>&1) || { echo "$$list"; exit 1; }; \
+	  for f in $$(echo "$$list" | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
 

@@ -185,6 +185,21 @@ func orBody(prefix string) string {
 	return ""
 }
 
+// DecodeStrict decodes body, one JSON value, into v as the API reads request bodies:
+// unknown fields, wrong types, malformed JSON and data after the value are CodeInvalid
+// errors naming the field ("body" when no field is to blame).
+func DecodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Invalid(DecodeError(err, ""))
+	}
+	if rest := bytes.Trim(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 { // JSON's whitespace only
+		return Invalid(FieldError{Field: "body", Message: "has data after the JSON object"})
+	}
+	return nil
+}
+
 // DecodeError turns an encoding/json error into a field error.
 func DecodeError(err error, prefix string) FieldError {
 	var typeErr *json.UnmarshalTypeError
@@ -200,6 +215,9 @@ func DecodeError(err error, prefix string) FieldError {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
+		if name == "" { // a key "": name the object that holds it
+			return FieldError{strings.TrimSuffix(prefix, ".") + orBody(prefix), `has an unknown field ""`}
+		}
 		return FieldError{prefix + name, "unknown field"}
 	}
 	return FieldError{strings.TrimSuffix(prefix, ".") + orBody(prefix), "is not valid JSON: " + jsonProblem(err)}

@@ -1,6 +1,7 @@
 package interactions
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,8 @@ func TestParseDuration(t *testing.T) {
 		{"-1d", Duration{}, false},                                                         // negative
 		{"999999d", Duration{}, false},                                                     // too large
 		{"1.5h", Duration{}, false},                                                        // fractions
+		{"100000h59m59s", Duration{Rest: 100000*time.Hour + 59*time.Minute + 59*time.Second}, true}, // the most hours
+		{"100000h60m", Duration{}, false}, // more hours in all than the bound: its String would not parse back
 	} {
 		got, err := ParseDuration(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
@@ -119,4 +122,35 @@ func sortedCopy(in []Interaction) []Interaction {
 	out := append([]Interaction(nil), in...)
 	SortEvents(out)
 	return out
+}
+
+func TestDecodeStrict(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body  string
+		field string // "" = accepted
+	}{
+		{`{"a":1}`, ""},             // one object
+		{" {\"a\":1} \r\n\t", ""},   // JSON's whitespace around it
+		{`{"a":1}}`, "body"},        // a stray closing brace after it
+		{`{"a":1}]`, "body"},        // a stray closing bracket
+		{`{"a":1}{}`, "body"},       // a second value
+		{"{\"a\":1}\u00a0", "body"}, // a space JSON does not know
+		{`{"b":1}`, "b"},            // an unknown field, by name
+		{`{"a":"x"}`, "a"},          // a wrong type, by name
+		{`{"":1}`, "body"},          // an unknown field with no name: the object holding it
+		{`{"a":`, "body"},           // cut short
+	} {
+		var v struct {
+			A int `json:"a"`
+		}
+		err := DecodeStrict([]byte(tc.body), &v)
+		var e *Error
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("DecodeStrict(%q): %v", tc.body, err)
+		case tc.field != "" && (!errors.As(err, &e) || e.Code != CodeInvalid || len(e.Fields) != 1 || e.Fields[0].Field != tc.field):
+			t.Errorf("DecodeStrict(%q) = %v; want invalid field %q", tc.body, err, tc.field)
+		}
+	}
 }

@@ -21,7 +21,8 @@ type Duration struct {
 
 var durationRE = regexp.MustCompile(`^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$`)
 
-// maxDurationPart bounds each number so that a duration always fits in time.Duration.
+// maxDurationPart bounds each number, and the hours of the hours, minutes and seconds
+// together, so that a duration always fits in time.Duration and its String parses back.
 const maxDurationPart = 100000
 
 // ParseDuration parses the API's duration notation. The empty string and "0" are
@@ -42,10 +43,16 @@ func ParseDuration(s string) (Duration, error) {
 		}
 		n[i] = v
 	}
-	return Duration{
+	d := Duration{
 		Days: n[0],
 		Rest: time.Duration(n[1])*time.Hour + time.Duration(n[2])*time.Minute + time.Duration(n[3])*time.Second,
-	}, nil
+	}
+	if d.Rest/time.Hour > maxDurationPart {
+		// Its String would carry more hours than ParseDuration reads back (a stored
+		// policy could not be loaded again).
+		return Duration{}, fmt.Errorf("%q is too large", s)
+	}
+	return d, nil
 }
 
 // MustParseDuration is ParseDuration for constants; it panics on a bad value.

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 )
 
@@ -39,15 +39,7 @@ func decodeJSON(c *gin.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return interactions.Invalid(interactions.DecodeError(err, ""))
-	}
-	if dec.More() {
-		return interactions.Invalid(interactions.FieldError{Field: "body", Message: "has data after the JSON object"})
-	}
-	return nil
+	return interactions.DecodeStrict(body, v)
 }
 
 // apiTime formats a time as the API does; nil stays nil.
@@ -89,6 +81,9 @@ func (s *Server) createKey(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if !s.audit(c, audit.KeyCreated, key.ID) {
+		return
+	}
 	c.JSON(http.StatusCreated, viewKey(key, secret))
 }
 
@@ -117,6 +112,9 @@ func (s *Server) listKeys(c *gin.Context) {
 func (s *Server) deleteKey(c *gin.Context) {
 	if err := s.keys.Delete(ctx(c), c.Param("id")); err != nil {
 		fail(c, err)
+		return
+	}
+	if !s.audit(c, audit.KeyDeleted, c.Param("id")) {
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -514,6 +512,9 @@ func (s *Server) postErasure(c *gin.Context) {
 	er, err := s.eraser.Request(ctx(c), req.CandidateID, req.Email, req.Phone)
 	if err != nil {
 		fail(c, err)
+		return
+	}
+	if !s.audit(c, audit.ErasureRequested, er.ID) { // the erasure's id: never its email or phone
 		return
 	}
 	c.JSON(http.StatusAccepted, viewErasure(er))

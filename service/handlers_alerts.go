@@ -15,6 +15,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 )
 
@@ -38,6 +39,9 @@ func (s *Server) putRecruiter(c *gin.Context) {
 	created, err := s.directory.Put(ctx(c), r)
 	if err != nil {
 		fail(c, err)
+		return
+	}
+	if !s.audit(c, audit.RecruiterChanged, r.ID) {
 		return
 	}
 	status := http.StatusOK
@@ -208,6 +212,9 @@ func (s *Server) ackAlert(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if !s.audit(c, audit.AlertAcknowledged, a.ID) {
+		return
+	}
 	c.JSON(http.StatusOK, viewAlert(c, a))
 }
 
@@ -235,6 +242,9 @@ func (s *Server) snoozeAlert(c *gin.Context) {
 	a, err := s.dispatcher.Snooze(ctx(c), c.Param("id"), req.For.Wall())
 	if err != nil {
 		fail(c, err)
+		return
+	}
+	if !s.audit(c, audit.AlertSnoozed, a.ID) {
 		return
 	}
 	c.JSON(http.StatusOK, viewAlert(c, a))
@@ -328,6 +338,9 @@ func (s *Server) ackLinkPost(c *gin.Context) {
 	a, err := s.dispatcher.Ack(ctx(c), id)
 	if err != nil && interactions.ErrorCode(err) != interactions.CodeConflict {
 		fail(c, err)
+		return
+	}
+	if err == nil && !s.auditAs(c, audit.Recruiter(a.RecruiterID), audit.AlertAcknowledged, a.ID) {
 		return
 	}
 	s.renderAck(c, http.StatusOK, ackPageData{Title: "Acknowledged", Text: "Thank you. Alert " + a.Code + " will not escalate."})

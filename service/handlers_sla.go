@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/sla"
 )
 
@@ -43,12 +44,18 @@ func (s *Server) putPolicy(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if !s.audit(c, audit.PolicyChanged, saved.ID) {
+		return
+	}
 	c.JSON(http.StatusOK, saved)
 }
 
 func (s *Server) deletePolicy(c *gin.Context) {
 	if err := s.engine.DeletePolicy(ctx(c), c.Param("id")); err != nil {
 		fail(c, err)
+		return
+	}
+	if !s.audit(c, audit.PolicyDeleted, c.Param("id")) {
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -64,6 +71,9 @@ func (s *Server) putCalendar(c *gin.Context) {
 	}
 	if err := s.engine.PutCalendar(ctx(c), cal); err != nil {
 		fail(c, err)
+		return
+	}
+	if !s.audit(c, audit.CalendarChanged, "calendar") { // the organisation's one calendar
 		return
 	}
 	c.JSON(http.StatusOK, s.engine.Calendar())

@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/webhooks"
 )
 
@@ -406,6 +407,9 @@ func (s *Server) replayWebhooks(c *gin.Context) {
 		fail(c, interactions.Invalid(interactions.FieldError{Field: "source", Message: "must be one of " + strings.Join(WebhookSources, ", ")}))
 		return
 	}
+	if !s.audit(c, audit.ReplayRequested, req.Source) { // "" replays every source
+		return
+	}
 	now := s.now()
 	var deliveries, stored, duplicates, failed int
 	err = s.deliveries.EachBody(ctx(c), req.Source, since, func(rec webhooks.Record) error {
@@ -720,5 +724,12 @@ func (s *Server) smsCommand(c *gin.Context, recruiterID string, cmd webhooks.Com
 	case !ok:
 		return "no open alert matched", nil
 	}
+	// Only logged when it cannot be stored: a 503 would make Twilio's retry act on the
+	// recruiter's next alert.
+	action := audit.AlertAcknowledged
+	if cmd.Verb == "snooze" {
+		action = audit.AlertSnoozed
+	}
+	_ = s.record(c, audit.Recruiter(recruiterID), action, a.ID)
 	return cmd.Verb + " " + a.ID, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 )
 
@@ -398,11 +399,18 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	if !mayUse(key.Role, dashboardRoles) && !mayUse(key.Role, queueRoles) {
+		if !s.auditAs(c, audit.Key(key.ID), audit.SignInRefused, "") {
+			return
+		}
 		s.renderLogin(c, http.StatusForbidden, next,
 			"This is an "+string(key.Role)+" key: it writes interactions and cannot sign in. Use a recruiter, viewer or admin key.")
 		return
 	}
-	s.setCookie(c, sessionCookie, s.newSession(key.Hash, s.now()), "/", int(sessionLifetime.Seconds()), http.SameSiteLaxMode)
+	session := s.newSession(key.Hash, s.now())
+	if !s.auditAs(c, audit.Key(key.ID), audit.SignIn, sessionID(session)) {
+		return
+	}
+	s.setCookie(c, sessionCookie, session, "/", int(sessionLifetime.Seconds()), http.SameSiteLaxMode)
 	s.setCookie(c, loginCookie, "", "/login", -1, http.SameSiteStrictMode)
 	if next == "" {
 		next = home(key.Role)
@@ -422,7 +430,7 @@ func (s *Server) logout(c *gin.Context) {
 		}
 	}
 	if value, err := c.Cookie(sessionCookie); err == nil && value != "" {
-		if _, expires, ok := s.sessionKeyHash(value, s.now()); ok {
+		if hash, expires, ok := s.sessionKeyHash(value, s.now()); ok {
 			if !s.signed("csrf", value, c.PostForm(csrfField)) {
 				s.pageError(c, http.StatusForbidden, "forbidden", "Form expired",
 					"This sign-out form expired or did not come from goodwill. Reload the page and try again.")
@@ -430,6 +438,10 @@ func (s *Server) logout(c *gin.Context) {
 			}
 			if err := auth.NewSessions(s.store.DB).Revoke(ctx(c), sessionID(value), expires, s.now()); err != nil {
 				s.pageFail(c, err)
+				return
+			}
+			// A session of a key deleted meanwhile opened nothing: no one to record.
+			if key, err := s.keys.ByHash(ctx(c), hash); err == nil && !s.auditAs(c, audit.Key(key.ID), audit.SignOut, sessionID(value)) {
 				return
 			}
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/sla"
 )
@@ -343,6 +344,9 @@ func (s *Server) queueAck(c *gin.Context) {
 		_, err = s.dispatcher.Ack(ctx(c), sid)
 		switch {
 		case err == nil:
+			if !s.audit(c, audit.AlertAcknowledged, sid) {
+				return
+			}
 			acked++
 		case interactions.ErrorCode(err) != interactions.CodeConflict: // resolved meanwhile
 			s.pageFail(c, err)

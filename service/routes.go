@@ -103,6 +103,8 @@ func (s *Server) routes() http.Handler {
 	v1.GET("/webhook-deliveries", admin, s.listWebhookDeliveries)
 	v1.POST("/webhook-deliveries/replay", admin, s.replayWebhooks)
 
+	v1.GET("/audit", admin, s.listAudit)
+
 	// Pages for browsers: a Bearer key or the session cookie of /login (pages*.go).
 	r.GET("/login", s.loginForm)
 	r.POST("/login", s.login)

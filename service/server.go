@@ -22,6 +22,7 @@ import (
 	"github.com/goodwillhq/goodwill/alerts/email"
 	"github.com/goodwillhq/goodwill/alerts/twilio"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/service/storage"
 	"github.com/goodwillhq/goodwill/sla"
@@ -51,6 +52,8 @@ type Server struct {
 	lastZone     atomic.Pointer[time.Location]
 	scoresCache  scoresCache // what score queries read of the directory and jobs (handlers_scores.go)
 	keys         *auth.Keys
+	trail        *audit.Trail   // the audit trail (handlers_audit.go)
+	auditPurger  *audit.Purger  // deletes its entries after two years
 	failures     *auth.Failures // client addresses failing authentication (throttle.go)
 	signingKeys  [][]byte
 	handler      http.Handler
@@ -197,6 +200,14 @@ func (s *Server) start(ctx context.Context) error {
 		Store: s.interactions, Eraser: s.eraser, Keep: s.cfg.Retention.Wall(), Log: s.log, Now: s.now,
 	}
 	retention.Start(bg)
+	s.trail = audit.New(db)
+	if indexed {
+		if err := s.trail.EnsureIndexes(ctx); err != nil {
+			return err
+		}
+	}
+	s.auditPurger = &audit.Purger{Trail: s.trail, Now: s.now, Log: s.log}
+	s.auditPurger.Start(bg)
 	s.handler = s.routes()
 	return nil
 }

@@ -588,6 +588,9 @@ var importCSVColumns = func() map[string]bool {
 
 func newCSVImportReader(f *os.File, offset int64, line int) (*csvImportReader, error) {
 	c := &csvImportReader{}
+	if _, err := f.Seek(0, io.SeekStart); err != nil { // the header row, wherever f was
+		return nil, err
+	}
 	hr := csv.NewReader(bufio.NewReader(f))
 	hr.FieldsPerRecord = -1
 	header, err := hr.Read()
@@ -597,6 +600,10 @@ func newCSVImportReader(f *os.File, offset int64, line int) (*csvImportReader, e
 	if err != nil {
 		return nil, fmt.Errorf("header row: %w", err)
 	}
+	// The header row ends on the line of its last cell's start, plus the line breaks
+	// inside that cell (counted before the names are trimmed).
+	headerLine, _ := hr.FieldPos(len(header) - 1)
+	headerLine += strings.Count(header[len(header)-1], "\n")
 	seen := map[string]bool{}
 	for i, h := range header {
 		if i == 0 {
@@ -625,8 +632,6 @@ func newCSVImportReader(f *os.File, offset int64, line int) (*csvImportReader, e
 	}
 	c.header = header
 	headerEnd := hr.InputOffset()
-	headerLine, _ := hr.FieldPos(len(header) - 1)
-	headerLine += strings.Count(header[len(header)-1], "\n")
 	if offset < headerEnd {
 		offset, line = headerEnd, headerLine
 	}

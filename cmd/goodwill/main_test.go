@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -33,6 +34,10 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if !needBinary() {
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "goodwill-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -47,6 +52,19 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// needBinary reports whether tests may run: not when they are only listed (make fuzz
+// lists the fuzz targets of every package) nor in the worker processes of -fuzz, which
+// each run TestMain again and only ever call the fuzz function.
+func needBinary() bool {
+	if f := flag.Lookup("test.list"); f != nil && f.Value.String() != "" {
+		return false
+	}
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		return false
+	}
+	return true
 }
 
 // adminKey is the bootstrap key of every process the tests start: gw_ and 40 characters.
