@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	}
 	s.telemetry = shutdownTelemetry
 	s.store, err = storage.Open(ctx, storage.Options{
-		URI: cfg.MongoDBURI, DataDir: cfg.DataDir, DB: cfg.DB, Monitor: monitor,
+		URI: cfg.MongoDBURI, DataDir: cfg.DataDir, DB: cfg.DB, Monitor: monitor, Log: log,
 	})
 	if err != nil {
 		return nil, err
