@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -33,30 +34,31 @@ import (
 // Server is a running goodwill: the store, the write path, the projector and the
 // HTTP handler.
 type Server struct {
-	cfg          Config
-	log          *slog.Logger
-	now          func() time.Time
-	store        *storage.Store
-	interactions *interactions.Store
-	writer       *interactions.Writer
-	projector    *interactions.Projector
-	eraser       *interactions.Eraser
-	deliveries   *webhooks.Store // the webhook delivery log (handlers_webhooks.go)
-	engine       *sla.Engine
-	leases       *lease.Manager // partitions of SLA and alert work, when the store is shared (shared.go)
-	directory    *alerts.Directory
-	alertStore   *alerts.Store
-	dispatcher   *alerts.Dispatcher
-	book         *scores.Book // the scores roll-ups (handlers_scores.go)
-	lastZone     atomic.Pointer[time.Location]
-	scoresCache  scoresCache // what score queries read of the directory and jobs (handlers_scores.go)
-	keys         *auth.Keys
-	failures     *auth.Failures // client addresses failing authentication (throttle.go)
-	signingKeys  [][]byte
-	handler      http.Handler
-	routeList    [][2]string
-	telemetry    func(context.Context) error
-	stop         context.CancelFunc
+	cfg            Config
+	log            *slog.Logger
+	now            func() time.Time
+	store          *storage.Store
+	interactions   *interactions.Store
+	writer         *interactions.Writer
+	projector      *interactions.Projector
+	eraser         *interactions.Eraser
+	deliveries     *webhooks.Store // the webhook delivery log (handlers_webhooks.go)
+	engine         *sla.Engine
+	leases         *lease.Manager // partitions of SLA and alert work, when the store is shared (shared.go)
+	directory      *alerts.Directory
+	alertStore     *alerts.Store
+	dispatcher     *alerts.Dispatcher
+	book           *scores.Book // the scores roll-ups (handlers_scores.go)
+	lastZone       atomic.Pointer[time.Location]
+	scoresCache    scoresCache // what score queries read of the directory and jobs (handlers_scores.go)
+	keys           *auth.Keys
+	failures       *auth.Failures // client addresses failing authentication (throttle.go)
+	signingKeys    [][]byte
+	trustedProxies []netip.Prefix // GOODWILL_TRUSTED_PROXIES (session.go)
+	handler        http.Handler
+	routeList      [][2]string
+	telemetry      func(context.Context) error
+	stop           context.CancelFunc
 }
 
 // Options are what tests may change; the zero value is production's.
@@ -69,6 +71,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	s := &Server{cfg: cfg, log: log, now: opts.Now, failures: auth.NewFailures()}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	for _, p := range cfg.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, &ConfigError{Var: "GOODWILL_TRUSTED_PROXIES", Msg: err.Error()}
+		}
+		s.trustedProxies = append(s.trustedProxies, prefix)
 	}
 	shutdownTelemetry, monitor, err := setupTracing(ctx, cfg)
 	if err != nil {
@@ -111,7 +120,12 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.keys = auth.NewKeys(db)
 	if s.cfg.BootstrapKey != "" {
-		if err := s.keys.Bootstrap(ctx, s.cfg.BootstrapKey, s.now()); err != nil {
+		err := s.keys.Bootstrap(ctx, s.cfg.BootstrapKey, s.now())
+		switch {
+		case errors.Is(err, auth.ErrBootstrapDeleted):
+			// Deleted through the API: it stays deleted, and every start says so.
+			s.log.Warn("GOODWILL_BOOTSTRAP_KEY names a deleted key; it was not created again and does not work (unset it, or set a new key)")
+		case err != nil:
 			return fmt.Errorf("GOODWILL_BOOTSTRAP_KEY: %w", err)
 		}
 	}
