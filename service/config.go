@@ -22,9 +22,6 @@ type Config struct {
 	DB             string
 	BootstrapKey   string
 	PublicURL      string
-	// TrustedProxies are the CIDRs (canonical, as 10.0.0.0/8) whose X-Forwarded-For
-	// and X-Forwarded-Proto count (GOODWILL_TRUSTED_PROXIES); none by default.
-	TrustedProxies []string
 	SigningKeys    []string // first signs, all verify; empty = generated and stored
 	Timezone       string
 	Holidays       string
@@ -50,6 +47,10 @@ type Config struct {
 
 	// Tracing is on when an OTLP endpoint or a traces exporter is set explicitly.
 	Tracing bool
+
+	// TrustedProxies are the CIDRs (canonical, as 10.0.0.0/8) whose X-Forwarded-For
+	// and X-Forwarded-Proto count (GOODWILL_TRUSTED_PROXIES); none by default.
+	TrustedProxies []string
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.

@@ -34,31 +34,31 @@ import (
 // Server is a running goodwill: the store, the write path, the projector and the
 // HTTP handler.
 type Server struct {
-	cfg            Config
-	log            *slog.Logger
-	now            func() time.Time
-	store          *storage.Store
-	interactions   *interactions.Store
-	writer         *interactions.Writer
-	projector      *interactions.Projector
-	eraser         *interactions.Eraser
-	deliveries     *webhooks.Store // the webhook delivery log (handlers_webhooks.go)
-	engine         *sla.Engine
-	leases         *lease.Manager // partitions of SLA and alert work, when the store is shared (shared.go)
-	directory      *alerts.Directory
-	alertStore     *alerts.Store
-	dispatcher     *alerts.Dispatcher
-	book           *scores.Book // the scores roll-ups (handlers_scores.go)
-	lastZone       atomic.Pointer[time.Location]
-	scoresCache    scoresCache // what score queries read of the directory and jobs (handlers_scores.go)
-	keys           *auth.Keys
-	failures       *auth.Failures // client addresses failing authentication (throttle.go)
-	signingKeys    [][]byte
-	trustedProxies []netip.Prefix // GOODWILL_TRUSTED_PROXIES (session.go)
-	handler        http.Handler
-	routeList      [][2]string
-	telemetry      func(context.Context) error
-	stop           context.CancelFunc
+	cfg          Config
+	log          *slog.Logger
+	now          func() time.Time
+	store        *storage.Store
+	interactions *interactions.Store
+	writer       *interactions.Writer
+	projector    *interactions.Projector
+	eraser       *interactions.Eraser
+	deliveries   *webhooks.Store // the webhook delivery log (handlers_webhooks.go)
+	engine       *sla.Engine
+	leases       *lease.Manager // partitions of SLA and alert work, when the store is shared (shared.go)
+	directory    *alerts.Directory
+	alertStore   *alerts.Store
+	dispatcher   *alerts.Dispatcher
+	book         *scores.Book // the scores roll-ups (handlers_scores.go)
+	lastZone     atomic.Pointer[time.Location]
+	scoresCache  scoresCache // what score queries read of the directory and jobs (handlers_scores.go)
+	keys         *auth.Keys
+	failures     *auth.Failures // client addresses failing authentication (throttle.go)
+	signingKeys  [][]byte
+	proxies      []netip.Prefix // GOODWILL_TRUSTED_PROXIES (session.go)
+	handler      http.Handler
+	routeList    [][2]string
+	telemetry    func(context.Context) error
+	stop         context.CancelFunc
 }
 
 // Options are what tests may change; the zero value is production's.
@@ -77,7 +77,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 		if err != nil {
 			return nil, &ConfigError{Var: "GOODWILL_TRUSTED_PROXIES", Msg: err.Error()}
 		}
-		s.trustedProxies = append(s.trustedProxies, prefix)
+		s.proxies = append(s.proxies, prefix)
 	}
 	shutdownTelemetry, monitor, err := setupTracing(ctx, cfg)
 	if err != nil {

@@ -170,7 +170,7 @@ func (s *Server) https(c *gin.Context) bool {
 
 // fromTrustedProxy reports whether the request's peer is in GOODWILL_TRUSTED_PROXIES.
 func (s *Server) fromTrustedProxy(c *gin.Context) bool {
-	if len(s.trustedProxies) == 0 {
+	if len(s.proxies) == 0 {
 		return false
 	}
 	addr, err := netip.ParseAddr(c.RemoteIP())
@@ -178,7 +178,7 @@ func (s *Server) fromTrustedProxy(c *gin.Context) bool {
 		return false
 	}
 	addr = addr.Unmap()
-	for _, p := range s.trustedProxies {
+	for _, p := range s.proxies {
 		if p.Contains(addr) {
 			return true
 		}

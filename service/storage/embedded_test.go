@@ -190,7 +190,7 @@ func TestEmbeddedStoreSecureDelete(t *testing.T) {
 	if _, err := coll.InsertOne(ctx, bson.M{"_id": "kept", "name": "kept"}); err != nil {
 		t.Fatal(err)
 	}
-	closeStore() // checkpoints the write-ahead log into the database file
+	closeStore()      // checkpoints the write-ahead log into the database file
 	keptSeen := false // the scan reads the files the store keeps its data in
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
