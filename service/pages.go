@@ -330,7 +330,8 @@ func (s *Server) page(roles ...auth.Role) gin.HandlerFunc {
 // missing, forged, expired, signed out or names a deleted key gives
 // ErrUnauthenticated (and is cleared).
 //
-// Only a forged cookie (one goodwill did not sign) counts as a failed authentication
+// Only a forged cookie (one goodwill did not sign, or signed with a signing key since
+// taken out of GOODWILL_SIGNING_KEY) counts as a failed authentication
 // towards the address's throttle, and may abort the request with 429: an expired or
 // signed-out session, or one whose key was deleted, is what any browser left open
 // carries, not an attack, and must always reach the sign-in form.

@@ -163,6 +163,10 @@ func (k *Keys) insert(ctx context.Context, secret, name string, role Role, recru
 		}
 		return Key{}, interactions.Unavailable("create key", err)
 	}
+	k.mu.Lock()
+	k.created++ // nor a miss looked up while the insert was under way
+	delete(k.unknown, key.Hash)
+	k.mu.Unlock()
 	return key, nil
 }
 
