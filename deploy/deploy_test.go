@@ -864,13 +864,9 @@ func flagValue(args []string, flag string) string {
 	return ""
 }
 
-// defaultOf returns the default of a "${VAR:-default}" value, or the value.
-func defaultOf(v string) string {
-	if m := regexp.MustCompile(`^\$\{[A-Z0-9_]+:-([^}]*)\}$`).FindStringSubmatch(v); m != nil {
-		return m[1]
-	}
-	return v
-}
+// pinnedImage matches an image pinned to a release: a tag of a full version
+// (8.0.12, v1.27.0, 0.155.0, optionally with a suffix such as -alpine), or a digest.
+var pinnedImage = regexp.MustCompile(`(:v?\d+\.\d+\.\d+([-.+][0-9A-Za-z.-]+)?|@sha256:[0-9a-f]{64})$`)
 
 func TestComposeFile(t *testing.T) {
 	f := loadCompose(t)
@@ -883,6 +879,11 @@ func TestComposeFile(t *testing.T) {
 		}
 		if s.Image != "" && !strings.Contains(s.Image[strings.LastIndex(s.Image, "/")+1:], ":") {
 			t.Errorf("service %s: image %q has no tag", name, s.Image)
+		}
+		// An image pulled (not built here) is pinned to a release: a full version
+		// tag (or a digest), never latest or a bare major version.
+		if s.Image != "" && s.Build == nil && !pinnedImage.MatchString(s.Image) {
+			t.Errorf("service %s: image %q is not pinned to a version (want name:X.Y.Z or name@sha256:…)", name, s.Image)
 		}
 		for dep, cond := range s.DependsOn {
 			if _, ok := f.Services[dep]; !ok {
@@ -915,9 +916,12 @@ func TestComposeFile(t *testing.T) {
 		if hc := s.Healthcheck; hc != nil && (len(hc.Test) < 2 || (hc.Test[0] != "CMD" && hc.Test[0] != "CMD-SHELL")) {
 			t.Errorf("service %s: healthcheck test %q, want [CMD, …]", name, hc.Test)
 		}
+		// Every published port is on the loopback interface only: compose is for
+		// one machine, and what it runs (an admin key, mail, telemetry) is not
+		// for the network without TLS in front.
 		for _, p := range s.Ports {
-			if !regexp.MustCompile(`^(\d+:)?\d+(/(tcp|udp))?$`).MatchString(p) {
-				t.Errorf("service %s: port %q, want HOST:CONTAINER", name, p)
+			if !regexp.MustCompile(`^127\.0\.0\.1:\d+:\d+(/(tcp|udp))?$`).MatchString(p) {
+				t.Errorf("service %s: port %q, want 127.0.0.1:HOST:CONTAINER", name, p)
 			}
 		}
 	}
@@ -1012,8 +1016,8 @@ func TestComposeFile(t *testing.T) {
 	if q, err := url.ParseQuery(query); err != nil || q.Get("replicaSet") != set {
 		t.Errorf("GOODWILL_MONGODB_URI %q does not name replicaSet=%s", uri, set)
 	}
-	if !slices.Contains(gw.Ports, fmt.Sprintf("%d:%d", containerPort, containerPort)) {
-		t.Errorf("%s ports %v, want %d:%d", gwName, gw.Ports, containerPort, containerPort)
+	if !slices.Contains(gw.Ports, fmt.Sprintf("127.0.0.1:%d:%d", containerPort, containerPort)) {
+		t.Errorf("%s ports %v, want 127.0.0.1:%d:%d", gwName, gw.Ports, containerPort, containerPort)
 	}
 	if _, port, _ := net.SplitHostPort(env["GOODWILL_ADDR"]); env["GOODWILL_ADDR"] != "" && port != strconv.Itoa(containerPort) {
 		t.Errorf("%s: GOODWILL_ADDR %q does not serve the published port %d", gwName, env["GOODWILL_ADDR"], containerPort)
@@ -1021,8 +1025,15 @@ func TestComposeFile(t *testing.T) {
 	if hc := gw.Healthcheck; hc == nil || len(hc.Test) < 3 || hc.Test[1] != "/goodwill" || hc.Test[2] != "health" {
 		t.Errorf("%s healthcheck %+v, want [CMD, /goodwill, health, …]", gwName, hc)
 	}
-	if k := defaultOf(env["GOODWILL_BOOTSTRAP_KEY"]); !strings.HasPrefix(k, "gw_") || len(k) < 35 {
-		t.Errorf("%s: GOODWILL_BOOTSTRAP_KEY default %q, want gw_ and at least 32 more characters", gwName, k)
+	// The admin key has no default: compose refuses to start without one, so no
+	// two deployments share a key written in this file.
+	if k := env["GOODWILL_BOOTSTRAP_KEY"]; !regexp.MustCompile(`^\$\{GOODWILL_BOOTSTRAP_KEY:\?[^}$]+\}$`).MatchString(k) {
+		t.Errorf("%s: GOODWILL_BOOTSTRAP_KEY %q, want ${GOODWILL_BOOTSTRAP_KEY:?message} (required, no default)", gwName, k)
+	}
+	for name, v := range env {
+		if strings.Contains(v, "gw_") && !strings.HasPrefix(v, "${") {
+			t.Errorf("%s: %s holds what looks like a key: %q", gwName, name, v)
+		}
 	}
 	if u, err := url.Parse(env["GOODWILL_PUBLIC_URL"]); err != nil || u.Host != fmt.Sprintf("localhost:%d", containerPort) {
 		t.Errorf("%s: GOODWILL_PUBLIC_URL %q, want http://localhost:%d (required with SMTP)", gwName, env["GOODWILL_PUBLIC_URL"], containerPort)
@@ -1035,7 +1046,7 @@ func TestComposeFile(t *testing.T) {
 	}
 	if mp, ok := f.Services[smtp.Hostname()]; !ok || !strings.HasPrefix(mp.Image, "axllent/mailpit:") || smtp.Port() != "1025" {
 		t.Errorf("GOODWILL_SMTP_URL %s does not reach a mailpit service on 1025", smtp)
-	} else if !slices.Contains(mp.Ports, "8025:8025") {
+	} else if !slices.Contains(mp.Ports, "127.0.0.1:8025:8025") {
 		t.Errorf("%s does not publish its web UI on 8025", smtp.Hostname())
 	}
 	if env["GOODWILL_EMAIL_FROM"] == "" {
@@ -1154,7 +1165,7 @@ func checkCollectorConfig(t *testing.T, path string, col composeService, goodwil
 	}
 	// The prometheus exporter is published, and the receiver scrapes goodwill.
 	ep, _ := cfg.Exporters["prometheus"]["endpoint"].(string)
-	if _, port, err := net.SplitHostPort(ep); err != nil || !slices.Contains(col.Ports, port+":"+port) {
+	if _, port, err := net.SplitHostPort(ep); err != nil || !slices.Contains(col.Ports, "127.0.0.1:"+port+":"+port) {
 		t.Errorf("%s: prometheus exporter endpoint %q is not published by the collector service (%v)", path, ep, col.Ports)
 	}
 	if scrape, ok := cfg.Receivers["prometheus"]; ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -46,6 +47,10 @@ type Config struct {
 
 	// Tracing is on when an OTLP endpoint or a traces exporter is set explicitly.
 	Tracing bool
+
+	// TrustedProxies are the CIDRs (canonical, as 10.0.0.0/8) whose X-Forwarded-For
+	// and X-Forwarded-Proto count (GOODWILL_TRUSTED_PROXIES); none by default.
+	TrustedProxies []string
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -220,8 +225,33 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	}
+	if c.TrustedProxies, err = parseProxies(get("GOODWILL_TRUSTED_PROXIES", "")); err != nil {
+		return bad("GOODWILL_TRUSTED_PROXIES", "%v", err)
+	}
 	exporter := get("OTEL_TRACES_EXPORTER", "")
 	c.Tracing = get("OTEL_EXPORTER_OTLP_ENDPOINT", "") != "" || get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != "" ||
 		(exporter != "" && exporter != "none")
 	return c, nil
+}
+
+// parseProxies reads a comma-separated list of CIDRs (10.0.0.0/8, fd00::/8); a bare
+// address stands for itself alone.
+func parseProxies(v string) ([]string, error) {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked().String())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil || a.Zone() != "" {
+			return nil, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8 or an address like 10.1.2.3", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()).String())
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,10 @@ func TestLoadConfig(t *testing.T) {
 			c.SMTPURL, c.EmailFrom = "smtps://mail.example.com:465", "Goodwill <gw@example.com>"
 			c.PublicURL = "https://goodwill.example.com"
 		}},
+		// Trusted proxies: CIDRs and bare addresses, canonical, spaces and blanks dropped.
+		{"trusted proxies", env("GOODWILL_TRUSTED_PROXIES", " 10.0.0.0/8, 192.168.1.7 ,,fd00::1/8,::ffff:172.16.0.1"), func(c *service.Config) {
+			c.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.7/32", "fd00::/8", "172.16.0.1/32"}
+		}},
 		// Tracing is on with an OTLP endpoint.
 		{"tracing endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"), func(c *service.Config) { c.Tracing = true }},
 		// Tracing is on with an explicit traces exporter.
@@ -184,6 +189,10 @@ func TestLoadConfigRejects(t *testing.T) {
 		env     map[string]string
 		wantVar string
 	}{
+		// A trusted proxy that is not a CIDR.
+		{"trusted proxies malformed", env("GOODWILL_TRUSTED_PROXIES", "10.0.0.0/8,proxy.example.com"), "GOODWILL_TRUSTED_PROXIES"},
+		// A prefix length out of range.
+		{"trusted proxies prefix", env("GOODWILL_TRUSTED_PROXIES", "10.0.0.0/33"), "GOODWILL_TRUSTED_PROXIES"},
 		// An address without a port.
 		{"addr without port", env("GOODWILL_ADDR", "localhost"), "GOODWILL_ADDR"},
 		// An address with an empty port.
@@ -273,4 +282,33 @@ func TestLoadConfigRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzTrustedProxies: GOODWILL_TRUSTED_PROXIES either fails naming the variable or
+// gives canonical CIDRs that parse back to themselves.
+func FuzzTrustedProxies(f *testing.F) {
+	for _, s := range []string{"", "10.0.0.0/8", "10.1.2.3", "fd00::/8, ::1", "::ffff:1.2.3.4/104", "a,b", "1.2.3.4/33", "fe80::1%eth0", " , "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		c, err := service.LoadConfig(func(k string) string {
+			if k == "GOODWILL_TRUSTED_PROXIES" {
+				return v
+			}
+			return ""
+		})
+		if err != nil {
+			var ce *service.ConfigError
+			if !errors.As(err, &ce) || ce.Var != "GOODWILL_TRUSTED_PROXIES" {
+				t.Fatalf("%q: error %v does not name GOODWILL_TRUSTED_PROXIES", v, err)
+			}
+			return
+		}
+		for _, p := range c.TrustedProxies {
+			prefix, err := netip.ParsePrefix(p)
+			if err != nil || prefix.Masked().String() != p {
+				t.Fatalf("%q gave %q, which is not a canonical CIDR", v, p)
+			}
+		}
+	})
 }

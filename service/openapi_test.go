@@ -320,9 +320,9 @@ func oaCheckOperation(t *testing.T, doc map[string]any, where string, o map[stri
 				t.Errorf("%s: response %d is not application/problem+json", where, n)
 			}
 		}
-		if n == http.StatusServiceUnavailable {
+		if n == http.StatusServiceUnavailable || n == http.StatusTooManyRequests {
 			if _, ok := oaLookupMap(rm, "headers", "Retry-After"); !ok {
-				t.Errorf("%s: 503 has no Retry-After header", where)
+				t.Errorf("%s: %d has no Retry-After header", where, n)
 			}
 		}
 	}
@@ -330,7 +330,8 @@ func oaCheckOperation(t *testing.T, doc map[string]any, where string, o map[stri
 		t.Errorf("%s: no success response", where)
 	}
 	if !public {
-		for _, code := range []string{"401", "403"} {
+		// 429: an address failing authentication too often is throttled.
+		for _, code := range []string{"401", "403", "429"} {
 			if _, ok := responses[code]; !ok {
 				t.Errorf("%s: no %s response", where, code)
 			}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -187,6 +188,20 @@ func (s *Server) pageError(c *gin.Context, status int, slug, title, message stri
 	c.Abort()
 }
 
+// pageThrottled is throttled for pages: it records a failed authentication from the
+// request's address and, when the address has failed too often, answers 429 with
+// Retry-After (an error page for a browser), aborts and reports true.
+func (s *Server) pageThrottled(c *gin.Context) bool {
+	retryAfter, throttled := s.failures.Fail(c.ClientIP(), s.now())
+	if !throttled {
+		return false
+	}
+	c.Header("Retry-After", strconv.Itoa(int(retryAfter.Seconds())))
+	s.pageError(c, http.StatusTooManyRequests, "rate-limited", "Too many attempts",
+		"Too many failed sign-ins from this address. Wait a minute, then try again.")
+	return true
+}
+
 // pageFail is fail for pages: the same status for the same error, as a page.
 func (s *Server) pageFail(c *gin.Context, err error) {
 	if wantsProblem(c) {
@@ -267,12 +282,18 @@ func (s *Server) page(roles ...auth.Role) gin.HandlerFunc {
 			}
 			var err error
 			if key, err = s.keys.Authenticate(ctx(c), strings.TrimSpace(secret)); err != nil {
+				if errors.Is(err, auth.ErrUnauthenticated) && s.pageThrottled(c) {
+					return
+				}
 				s.pageFail(c, err)
 				return
 			}
 		} else {
 			var err error
 			key, session, err = s.sessionCaller(c)
+			if c.IsAborted() { // throttled
+				return
+			}
 			if err != nil {
 				if !errors.Is(err, auth.ErrUnauthenticated) || wantsProblem(c) {
 					s.pageFail(c, err)
@@ -309,13 +330,22 @@ func (s *Server) page(roles ...auth.Role) gin.HandlerFunc {
 // sessionCaller returns the key of the request's session cookie. A cookie that is
 // missing, forged, expired, signed out or names a deleted key gives
 // ErrUnauthenticated (and is cleared).
+//
+// Only a forged cookie (one goodwill did not sign, or signed with a signing key since
+// taken out of GOODWILL_SIGNING_KEY) counts as a failed authentication
+// towards the address's throttle, and may abort the request with 429: an expired or
+// signed-out session, or one whose key was deleted, is what any browser left open
+// carries, not an attack, and must always reach the sign-in form.
 func (s *Server) sessionCaller(c *gin.Context) (auth.Key, string, error) {
-	value, err := c.Cookie(sessionCookie)
+	value, err := c.Cookie(s.cookieName(sessionCookie))
 	if err != nil || value == "" {
 		return auth.Key{}, "", auth.ErrUnauthenticated
 	}
 	hash, _, ok := s.sessionKeyHash(value, s.now())
 	if !ok {
+		if !s.sessionSigned(value) && s.pageThrottled(c) {
+			return auth.Key{}, "", auth.ErrUnauthenticated
+		}
 		s.clearSession(c)
 		return auth.Key{}, "", auth.ErrUnauthenticated
 	}
@@ -390,6 +420,9 @@ func (s *Server) login(c *gin.Context) {
 	}
 	key, err := s.keys.Authenticate(ctx(c), secret)
 	if errors.Is(err, auth.ErrUnauthenticated) {
+		if s.pageThrottled(c) {
+			return
+		}
 		s.renderLogin(c, http.StatusUnauthorized, next,
 			"That key is not valid. Check that you copied all of it (it starts with gw_), or ask an admin for a new one.")
 		return
@@ -429,7 +462,7 @@ func (s *Server) logout(c *gin.Context) {
 			return
 		}
 	}
-	if value, err := c.Cookie(sessionCookie); err == nil && value != "" {
+	if value, err := c.Cookie(s.cookieName(sessionCookie)); err == nil && value != "" {
 		if hash, expires, ok := s.sessionKeyHash(value, s.now()); ok {
 			if !s.signed("csrf", value, c.PostForm(csrfField)) {
 				s.pageError(c, http.StatusForbidden, "forbidden", "Form expired",

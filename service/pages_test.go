@@ -388,13 +388,22 @@ func TestPagesLogin(t *testing.T) {
 		})
 	}
 
-	// Over HTTPS (here: a proxy that says so) the cookies are Secure.
-	b := newBrowser(t, srv)
+	// Over HTTPS (here: a trusted proxy that says so) the cookies are Secure.
+	proxied := servicetest.Start(t, map[string]string{"GOODWILL_TRUSTED_PROXIES": "127.0.0.1"}, service.Options{})
+	b := newBrowser(t, proxied)
 	f := b.loginForm("")
-	f.Set("api_key", keys["viewer"])
+	f.Set("api_key", servicetest.AdminKey)
 	p := b.post("/login", f, "X-Forwarded-Proto", "https")
 	if c := setCookie(t, p.Header, "goodwill_session"); p.Status != http.StatusSeeOther || c == nil || !c.Secure {
 		t.Errorf("over https: %d, cookie %+v: want Secure", p.Status, c)
+	}
+	// From an address that is no trusted proxy, X-Forwarded-Proto counts for nothing.
+	b = newBrowser(t, srv)
+	f = b.loginForm("")
+	f.Set("api_key", keys["viewer"])
+	p = b.post("/login", f, "X-Forwarded-Proto", "https")
+	if c := setCookie(t, p.Header, "goodwill_session"); p.Status != http.StatusSeeOther || c == nil || c.Secure {
+		t.Errorf("X-Forwarded-Proto from an untrusted address: %d, cookie %+v: want not Secure", p.Status, c)
 	}
 
 	// A client that is not a browser signs in without a redirect.

@@ -38,6 +38,12 @@ func (s *Server) routes() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	// X-Forwarded-For counts only from GOODWILL_TRUSTED_PROXIES (Gin trusts every
+	// address unless told), so that c.ClientIP is the peer's address otherwise.
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("GOODWILL_TRUSTED_PROXIES: trusting no proxy", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(recoverProblem(), requestContext(s.log))
 	if s.cfg.Tracing {
 		r.Use(otelgin.Middleware("goodwill"))

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,7 @@ type Server struct {
 	auditPurger  *audit.Purger  // deletes its entries after two years
 	failures     *auth.Failures // client addresses failing authentication (throttle.go)
 	signingKeys  [][]byte
+	proxies      []netip.Prefix // GOODWILL_TRUSTED_PROXIES (session.go)
 	handler      http.Handler
 	routeList    [][2]string
 	telemetry    func(context.Context) error
@@ -73,13 +75,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Serv
 	if s.now == nil {
 		s.now = time.Now
 	}
+	for _, p := range cfg.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, &ConfigError{Var: "GOODWILL_TRUSTED_PROXIES", Msg: err.Error()}
+		}
+		s.proxies = append(s.proxies, prefix)
+	}
 	shutdownTelemetry, monitor, err := setupTracing(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	s.telemetry = shutdownTelemetry
 	s.store, err = storage.Open(ctx, storage.Options{
-		URI: cfg.MongoDBURI, DataDir: cfg.DataDir, DB: cfg.DB, Monitor: monitor,
+		URI: cfg.MongoDBURI, DataDir: cfg.DataDir, DB: cfg.DB, Monitor: monitor, Log: log,
 	})
 	if err != nil {
 		return nil, err
@@ -114,7 +123,12 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.keys = auth.NewKeys(db)
 	if s.cfg.BootstrapKey != "" {
-		if err := s.keys.Bootstrap(ctx, s.cfg.BootstrapKey, s.now()); err != nil {
+		err := s.keys.Bootstrap(ctx, s.cfg.BootstrapKey, s.now())
+		switch {
+		case errors.Is(err, auth.ErrBootstrapDeleted):
+			// Deleted through the API: it stays deleted, and every start says so.
+			s.log.Warn("GOODWILL_BOOTSTRAP_KEY names a deleted key; it was not created again and does not work (unset it, or set a new key)")
+		case err != nil:
 			return fmt.Errorf("GOODWILL_BOOTSTRAP_KEY: %w", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -24,10 +25,16 @@ import (
 // HMAC(signing key, "csrf|" + cookie value); the sign-in form, which has no session
 // yet, carries HMAC(signing key, "login-csrf|" + nonce) for a random nonce kept in a
 // cookie of its own (a signed double submit).
+//
+// When the public URL is https the cookies carry the __Host- prefix: browsers then
+// take them only with Secure, Path=/ and no Domain, over https, so that neither a
+// sibling subdomain nor a plain-http page can plant or overwrite them. Over plain
+// http (make run) they keep their bare names, which browsers accept there.
 
 const (
 	sessionCookie     = "goodwill_session"
 	loginCookie       = "goodwill_login"
+	hostPrefix        = "__Host-"
 	sessionLifetime   = 12 * time.Hour
 	loginFormLifetime = 2 * time.Hour
 	csrfField         = "csrf_token"
@@ -82,6 +89,13 @@ func (s *Server) sessionKeyHash(value string, now time.Time) (string, time.Time,
 	return parts[0], time.Unix(t, 0), true
 }
 
+// sessionSigned reports whether goodwill signed this session cookie, whether or not
+// it has expired since.
+func (s *Server) sessionSigned(value string) bool {
+	i := strings.LastIndexByte(value, '.')
+	return i >= 0 && s.signed("session", value[:i], value[i+1:])
+}
+
 // sessionID names a session in the store without its cookie, which would open it.
 func sessionID(value string) string {
 	sum := sha256.Sum256([]byte(value))
@@ -101,7 +115,7 @@ func (s *Server) loginToken(nonce string) string {
 // loginNonce returns the nonce of the sign-in form's cookie, or a fresh one (set in
 // the cookie) when there is none.
 func (s *Server) loginNonce(c *gin.Context) string {
-	if v, err := c.Cookie(loginCookie); err == nil && len(v) == 32 {
+	if v, err := c.Cookie(s.cookieName(loginCookie)); err == nil && len(v) == 32 {
 		if _, err := hex.DecodeString(v); err == nil {
 			return v
 		}
@@ -115,22 +129,59 @@ func (s *Server) loginNonce(c *gin.Context) string {
 
 // checkLoginToken verifies the sign-in form's token against its cookie.
 func (s *Server) checkLoginToken(c *gin.Context) bool {
-	nonce, err := c.Cookie(loginCookie)
+	nonce, err := c.Cookie(s.cookieName(loginCookie))
 	return err == nil && nonce != "" && s.signed("login-csrf", nonce, c.PostForm(csrfField))
 }
 
+// hostCookies reports whether cookies carry the __Host- prefix: when the public URL
+// is https.
+func (s *Server) hostCookies() bool {
+	return strings.HasPrefix(s.cfg.PublicURL, "https://")
+}
+
+// cookieName is the name a cookie goes by: with the __Host- prefix over https.
+func (s *Server) cookieName(name string) string {
+	if s.hostCookies() {
+		return hostPrefix + name
+	}
+	return name
+}
+
 // setCookie sets an HttpOnly cookie, Secure when the request came over HTTPS or the
-// public URL is HTTPS. maxAge < 0 deletes it.
+// public URL is HTTPS. maxAge < 0 deletes it. With __Host- cookies (an https public
+// URL) the name takes the prefix and the path is "/", as the prefix requires.
 func (s *Server) setCookie(c *gin.Context, name, value, path string, maxAge int, sameSite http.SameSite) {
+	if s.hostCookies() {
+		name, path = hostPrefix+name, "/"
+	}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, Secure: s.https(c), SameSite: sameSite,
 	})
 }
 
-// https reports whether the browser reached us over HTTPS (directly, through a proxy
-// that says so, or as the public URL promises).
+// https reports whether the browser reached us over HTTPS: directly, through a
+// trusted proxy (GOODWILL_TRUSTED_PROXIES) that says so in X-Forwarded-Proto, or as
+// the public URL promises. X-Forwarded-Proto from any other address is ignored.
 func (s *Server) https(c *gin.Context) bool {
-	return c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") ||
-		strings.HasPrefix(s.cfg.PublicURL, "https://")
+	return c.Request.TLS != nil || strings.HasPrefix(s.cfg.PublicURL, "https://") ||
+		(s.fromTrustedProxy(c) && strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https"))
+}
+
+// fromTrustedProxy reports whether the request's peer is in GOODWILL_TRUSTED_PROXIES.
+func (s *Server) fromTrustedProxy(c *gin.Context) bool {
+	if len(s.proxies) == 0 {
+		return false
+	}
+	addr, err := netip.ParseAddr(c.RemoteIP())
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range s.proxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }

@@ -55,14 +55,20 @@ type Key struct {
 
 // Keys stores API keys in the "keys" collection, keyed by the hash of the secret so
 // that authenticating a request is one lookup by _id. Keys found are remembered for
-// KeyCacheTTL, so that a busy client costs no lookup per request.
+// KeyCacheTTL, so that a busy client costs no lookup per request; secrets found to be
+// unknown are remembered for UnknownKeyTTL, so that a flood of one bad key costs no
+// lookup either. The hashes of deleted keys are kept in "deleted_keys", so that
+// Bootstrap never brings one back.
 type Keys struct {
-	coll  *mongo.Collection
-	clock func() time.Time
+	coll    *mongo.Collection
+	deleted *mongo.Collection
+	clock   func() time.Time
 
-	mu    sync.Mutex
-	found map[string]foundKey // by hash
-	gen   uint64              // counts deletions, so a lookup racing one is not kept
+	mu      sync.Mutex
+	found   map[string]foundKey  // by hash
+	unknown map[string]time.Time // hashes of no key, until when that is trusted
+	gen     uint64               // counts deletions, so a lookup racing one is not kept
+	created uint64               // counts creations, so a miss racing one is not kept
 }
 
 // KeyCacheTTL is how long a key found in the store is trusted without asking again.
@@ -70,8 +76,20 @@ type Keys struct {
 // (replicas on MongoDB) keeps accepting a key it deleted for at most this long.
 const KeyCacheTTL = 2 * time.Second
 
-// maxFoundKeys bounds the remembered keys; past it they are all forgotten.
-const maxFoundKeys = 10000
+// UnknownKeyTTL is how long a secret that named no key is refused without asking the
+// store again. A key created in this process works at once (Create and Bootstrap
+// forget the secret's miss); created by another process sharing the store, it can
+// only have been refused here before it existed if its secret was known beforehand —
+// a bootstrap key, set on a replica that is starting — and works here within this
+// long. Fresh keys are random, so no one can have tried them earlier.
+const UnknownKeyTTL = 5 * time.Second
+
+// maxFoundKeys bounds the remembered keys, and maxUnknownKeys the remembered misses;
+// past either, that set is forgotten whole.
+const (
+	maxFoundKeys   = 10000
+	maxUnknownKeys = 10000
+)
 
 type foundKey struct {
 	key   Key
@@ -80,7 +98,10 @@ type foundKey struct {
 
 // NewKeys returns the key store over db.
 func NewKeys(db *mongo.Database) *Keys {
-	return &Keys{coll: db.Collection("keys"), clock: time.Now, found: map[string]foundKey{}}
+	return &Keys{
+		coll: db.Collection("keys"), deleted: db.Collection("deleted_keys"), clock: time.Now,
+		found: map[string]foundKey{}, unknown: map[string]time.Time{},
+	}
 }
 
 // ErrUnauthenticated is returned for a missing, unknown or deleted key, alike.
@@ -132,22 +153,63 @@ func (k *Keys) insert(ctx context.Context, secret, name string, role Role, recru
 		RecruiterID: recruiterID,
 		CreatedAt:   now.UTC().Truncate(time.Millisecond),
 	}
+	k.mu.Lock()
+	k.created++ // a miss looked up before this insert must not be remembered
+	delete(k.unknown, key.Hash)
+	k.mu.Unlock()
 	if _, err := k.coll.InsertOne(ctx, key); err != nil {
 		if mongo.IsDuplicateKeyError(err) {
 			return Key{}, interactions.Errorf(interactions.CodeConflict, "that key exists already")
 		}
 		return Key{}, interactions.Unavailable("create key", err)
 	}
+	k.mu.Lock()
+	k.created++ // nor a miss looked up while the insert was under way
+	delete(k.unknown, key.Hash)
+	k.mu.Unlock()
 	return key, nil
 }
 
-// Bootstrap makes sure an admin key with the given secret exists.
+// ErrBootstrapDeleted is Bootstrap's answer when the bootstrap key was deleted
+// through the API: it stays deleted.
+var ErrBootstrapDeleted = errors.New("GOODWILL_BOOTSTRAP_KEY names a key that was deleted; it is not created again (unset it, or set a new one)")
+
+// Bootstrap makes sure an admin key with the given secret exists, unless a key with
+// that secret was deleted: then it makes sure the key stays gone, and returns
+// ErrBootstrapDeleted.
 func (k *Keys) Bootstrap(ctx context.Context, secret string, now time.Time) error {
-	_, err := k.insert(ctx, secret, "bootstrap", RoleAdmin, "", now)
-	if interactions.ErrorCode(err) == interactions.CodeConflict {
-		return nil
+	h := hashSecret(secret)
+	dead, err := k.wasDeleted(ctx, h)
+	if err != nil {
+		return err
 	}
-	return err
+	if !dead {
+		_, err := k.insert(ctx, secret, "bootstrap", RoleAdmin, "", now)
+		if err != nil && interactions.ErrorCode(err) != interactions.CodeConflict {
+			return err
+		}
+		// A replica may have deleted the key between the check and the insert.
+		if dead, err = k.wasDeleted(ctx, h); err != nil || !dead {
+			return err
+		}
+	}
+	if _, err := k.coll.DeleteOne(ctx, bson.M{"_id": h}); err != nil {
+		return interactions.Unavailable("delete bootstrap key", err)
+	}
+	k.forgetHash(h)
+	return ErrBootstrapDeleted
+}
+
+// wasDeleted reports whether a key with this hash was deleted.
+func (k *Keys) wasDeleted(ctx context.Context, hash string) (bool, error) {
+	err := k.deleted.FindOne(ctx, bson.M{"_id": hash}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, interactions.Unavailable("check deleted keys", err)
+	}
+	return true, nil
 }
 
 // Authenticate returns the key whose secret this is. Unknown and deleted keys give
@@ -157,16 +219,29 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (Key, error) {
 		return Key{}, ErrUnauthenticated
 	}
 	h := hashSecret(secret)
+	now := k.clock()
 	k.mu.Lock()
 	f, ok := k.found[h]
-	gen := k.gen
+	missUntil, missed := k.unknown[h]
+	gen, created := k.gen, k.created
 	k.mu.Unlock()
-	if ok && k.clock().Before(f.until) {
+	if ok && now.Before(f.until) {
 		return f.key, nil
+	}
+	if missed && now.Before(missUntil) {
+		return Key{}, ErrUnauthenticated
 	}
 	var key Key
 	err := k.coll.FindOne(ctx, bson.M{"_id": h}).Decode(&key)
 	if errors.Is(err, mongo.ErrNoDocuments) {
+		k.mu.Lock()
+		if k.created == created { // no key was created meanwhile: the miss may be remembered
+			if len(k.unknown) >= maxUnknownKeys {
+				clear(k.unknown)
+			}
+			k.unknown[h] = k.clock().Add(UnknownKeyTTL)
+		}
+		k.mu.Unlock()
 		return Key{}, ErrUnauthenticated
 	}
 	if err != nil {
@@ -201,9 +276,23 @@ func (k *Keys) List(ctx context.Context) ([]Key, error) {
 	return keys, nil
 }
 
-// Delete removes a key by id; it stops working at once. CodeNotFound if none.
+// Delete removes a key by id; it stops working at once. CodeNotFound if none. The
+// key's hash is kept (in "deleted_keys") before the key goes, so that Bootstrap
+// never creates it again, not even after a failure halfway.
 func (k *Keys) Delete(ctx context.Context, id string) error {
-	res, err := k.coll.DeleteOne(ctx, bson.M{"id": id})
+	var key Key
+	err := k.coll.FindOne(ctx, bson.M{"id": id}).Decode(&key)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return interactions.Errorf(interactions.CodeNotFound, "no key %q", id)
+	}
+	if err != nil {
+		return interactions.Unavailable("delete key", err)
+	}
+	_, err = k.deleted.InsertOne(ctx, bson.M{"_id": key.Hash, "id": key.ID, "deleted_at": k.clock().UTC()})
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return interactions.Unavailable("delete key", err)
+	}
+	res, err := k.coll.DeleteOne(ctx, bson.M{"_id": key.Hash})
 	k.forget(id) // also when the answer was lost: the key may be gone
 	if err != nil {
 		return interactions.Unavailable("delete key", err)
@@ -212,6 +301,14 @@ func (k *Keys) Delete(ctx context.Context, id string) error {
 		return interactions.Errorf(interactions.CodeNotFound, "no key %q", id)
 	}
 	return nil
+}
+
+// forgetHash drops the remembered key with this hash (see forget).
+func (k *Keys) forgetHash(hash string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.gen++
+	delete(k.found, hash)
 }
 
 // forget drops the remembered key with this id, and keeps lookups in flight from

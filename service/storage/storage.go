@@ -27,7 +27,11 @@ type Options struct {
 	URI     string // a MongoDB URI; empty starts the embedded store
 	DataDir string // the embedded store's directory
 	DB      string // database name
-	Logger  *slog.Logger
+	// Logger receives the embedded store's own log; nil discards it.
+	Logger *slog.Logger
+	// Log receives goodwill's notes about the embedded store's files (a data directory
+	// tightened to 0700, or one that could not be); nil discards them.
+	Log *slog.Logger
 	// Monitor, if set, observes every command sent (tracing, metrics).
 	Monitor *event.CommandMonitor
 }
@@ -53,7 +57,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	uri := opts.URI
 	if uri == "" {
 		var err error
-		uri, s.stopEmbedded, err = startEmbedded(opts.DataDir, opts.Logger)
+		uri, s.stopEmbedded, err = startEmbedded(opts.DataDir, opts.Logger, opts.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -128,9 +132,10 @@ func (s *Store) Close(ctx context.Context) error {
 }
 
 // startEmbedded runs FerretDB with its SQLite backend in dir and returns its URI. It
-// listens on a Unix socket in dir (unreachable from other hosts), or on a loopback
-// port when the socket path would be too long.
-func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
+// listens only on a Unix socket in a directory of its own that only this user may
+// enter (0700, from os.MkdirTemp, whatever the length of dir's path), never on TCP:
+// no other host, and no other local user, can reach the store.
+func startEmbedded(dir string, logger, notes *slog.Logger) (string, func(), error) {
 	if dir == "" {
 		return "", nil, errors.New("GOODWILL_DATA_DIR: the embedded store needs a data directory")
 	}
@@ -141,15 +146,32 @@ func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("GOODWILL_DATA_DIR: %w", err)
 	}
+	if notes == nil {
+		notes = slog.New(slog.DiscardHandler)
+	}
+	tightenDir(dir, notes)
 	lock, err := lockDir(dir)
 	if err != nil {
 		return "", nil, err
 	}
-	listener := ferretdb.ListenerConfig{TCP: "127.0.0.1:0"}
-	if sock := filepath.Join(dir, "store.sock"); len(sock) < 100 {
-		_ = os.Remove(sock) // left behind by a process that was killed; we hold the lock
-		listener = ferretdb.ListenerConfig{Unix: sock}
+	// The socket's own directory: short enough for any data directory (a socket path
+	// has at most about 100 bytes), and closed to other users, whom the socket's
+	// permissions alone would not keep out on every system.
+	tmp := os.TempDir()
+	if len(tmp) > 60 { // a long TMPDIR would make the socket's path too long
+		tmp = "/tmp"
 	}
+	sockDir, err := os.MkdirTemp(tmp, "goodwill-store-")
+	if err != nil {
+		lock.Close()
+		return "", nil, fmt.Errorf("embedded store socket: %w", err)
+	}
+	if err := os.Chmod(sockDir, 0o700); err != nil { // MkdirTemp makes 0700 already; be sure
+		os.RemoveAll(sockDir)
+		lock.Close()
+		return "", nil, fmt.Errorf("embedded store socket: %w", err)
+	}
+	listener := ferretdb.ListenerConfig{Unix: filepath.Join(sockDir, "store.sock")}
 	if logger == nil {
 		// A handler that is never enabled: the store adds attributes to its logger on
 		// every request, which a handler writing to io.Discard would still format.
@@ -162,10 +184,14 @@ func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
 		// (kill -9) — it is in the operating system's hands — but not a power cut or
 		// kernel crash, which MongoDB replica sets are for. FULL syncs every commit
 		// to disk and costs several times the write throughput.
-		SQLiteURL: "file:" + dir + "/?_pragma=synchronous(NORMAL)",
+		//
+		// secure_delete overwrites deleted content with zeros, so that what erasure and
+		// retention remove does not linger in free pages of the database files.
+		SQLiteURL: "file:" + dir + "/?_pragma=synchronous(NORMAL)&_pragma=secure_delete(on)",
 		Logger:    logger,
 	})
 	if err != nil {
+		os.RemoveAll(sockDir)
 		lock.Close()
 		return "", nil, fmt.Errorf("start the embedded store: %w", err)
 	}
@@ -178,9 +204,32 @@ func startEmbedded(dir string, logger *slog.Logger) (string, func(), error) {
 	stop := func() {
 		cancel()
 		<-done
+		os.RemoveAll(sockDir)
 		lock.Close()
 	}
 	return f.MongoDBURI(), stop, nil
+}
+
+// tightenDir makes dir 0700 when group or others may read, write or enter it: the
+// store's files hold personal data. A failure is logged, not fatal: the operator may
+// have reasons (an ACL, a mount) the process cannot change.
+func tightenDir(dir string, notes *slog.Logger) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		notes.Warn("the data directory's permissions could not be checked", "dir", dir, "err", err)
+		return
+	}
+	mode := info.Mode().Perm()
+	if mode&0o077 == 0 {
+		return
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		notes.Warn("the data directory is open to other users and could not be made private (0700)",
+			"dir", dir, "mode", fmt.Sprintf("%#o", mode), "err", err)
+		return
+	}
+	notes.Info("the data directory was open to other users; it is now private (0700)",
+		"dir", dir, "was", fmt.Sprintf("%#o", mode))
 }
 
 // lockDir takes an exclusive lock on dir so that two processes never share it.
