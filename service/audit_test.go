@@ -205,7 +205,8 @@ func TestAuditTrail(t *testing.T) {
 
 	// The sign-in form: alice signs in and out; the ingest key is refused.
 	b := signedIn(t, srv, aliceKey)
-	session := hexSHA256(b.cookie("goodwill_session", "/"))
+	// The server's public URL is https (Twilio signs against it): its cookies are __Host-.
+	session := hexSHA256(b.cookie("__Host-goodwill_session", "/"))
 	dash := b.get("/dashboard")
 	if p := b.post("/logout", formFields(t, dash.Doc, "logout-form")); p.Status != http.StatusSeeOther {
 		t.Fatalf("sign out: %d %s", p.Status, p.Body)
@@ -446,7 +447,7 @@ func TestAuditRecordingFails(t *testing.T) {
 	if p := b.signIn(recruiterKey); p.Status != http.StatusServiceUnavailable {
 		t.Fatalf("second sign-in with the trail failing: %d %s", p.Status, p.Body)
 	}
-	if c := b.cookie("goodwill_session", "/"); c != "" {
+	if c := b.cookie("__Host-goodwill_session", "/") + b.cookie("goodwill_session", "/"); c != "" {
 		t.Fatalf("a session cookie was set: %q", c)
 	}
 	if n := len(getAudit(t, srv, "").Entries); n != 2 {
