@@ -44,6 +44,23 @@ type Recruiter struct {
 	// is delivered.
 	QuietHours  *QuietHours `json:"quiet_hours,omitempty" bson:"quiet_hours,omitempty"`
 	WorkingDays []string    `json:"working_days" bson:"working_days"` // "mon" … "sun"
+	// Active is false for someone who left or no longer recruits (an admin or the ATS
+	// sync says so): an inactive recruiter gets no alerts (its delegate or the
+	// "default" recruiter does) and signs in as no one. nil (an entry stored before
+	// the field existed, or a PUT without it) means true; Validate and the directory's
+	// reads fill it in, so callers may use IsActive or *Active.
+	Active *bool `json:"active" bson:"active,omitempty"`
+}
+
+// IsActive reports whether the recruiter is active (nil counts as active).
+func (r Recruiter) IsActive() bool { return r.Active == nil || *r.Active }
+
+// normalise fills in what an entry read from the store may lack.
+func (r *Recruiter) normalise() {
+	if r.Active == nil {
+		t := true
+		r.Active = &t
+	}
 }
 
 // Channels lists, per alert level, the channels ("sms", "email") used to reach the
@@ -138,6 +155,7 @@ func (r *Recruiter) Validate(smsCountries []string) []interactions.FieldError {
 	if r.AwayUntil != nil && r.AwayUntil.IsZero() {
 		r.AwayUntil = nil
 	}
+	r.normalise()
 
 	for _, c := range []struct {
 		field string
@@ -280,6 +298,7 @@ func (d *Directory) find(ctx context.Context, id string) (Recruiter, bool, error
 	if err != nil {
 		return Recruiter{}, false, interactions.Unavailable("get recruiter", err)
 	}
+	r.normalise()
 	return r, true, nil
 }
 
@@ -293,6 +312,9 @@ func (d *Directory) List(ctx context.Context) ([]Recruiter, error) {
 	out := []Recruiter{}
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, interactions.Unavailable("list recruiters", err)
+	}
+	for i := range out {
+		out[i].normalise()
 	}
 	slices.SortFunc(out, func(a, b Recruiter) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
@@ -396,11 +418,13 @@ func (d *Directory) ByPhone(ctx context.Context, phone string) (Recruiter, bool,
 }
 
 // Recipient returns who should get an alert for recruiterID at now: the recruiter, or,
-// while its away_until is after now and its delegate exists, the delegate (one hop: a
-// delegate who is away too still gets it, so delegation never loops). An unknown or
-// empty recruiterID falls back to the recruiter "default" (itself subject to
-// delegation). With neither, the error is CodeNotFound. It reads the directory's copy
-// in memory (see Directory), fetched again when it is older than 5 s by now.
+// while its away_until is after now and its delegate exists and is active, the
+// delegate (one hop: a delegate who is away too still gets it, so delegation never
+// loops). An unknown or empty recruiterID falls back to the recruiter "default"
+// (itself subject to delegation). An inactive recruiter gets nothing: its active
+// delegate does, else an active "default". With no one, the error is CodeNotFound.
+// It reads the directory's copy in memory (see Directory), fetched again when it is
+// older than 5 s by now.
 func (d *Directory) Recipient(ctx context.Context, recruiterID string, now time.Time) (Recruiter, error) {
 	all, err := d.snapshot(ctx, now)
 	if err != nil {
@@ -416,12 +440,59 @@ func (d *Directory) Recipient(ctx context.Context, recruiterID string, now time.
 				"no recruiter %q and no %q recruiter", recruiterID, DefaultRecruiterID)
 		}
 	}
-	if r.AwayUntil != nil && now.Before(*r.AwayUntil) && r.DelegateID != "" && r.DelegateID != r.ID {
-		if del, ok := all[r.DelegateID]; ok {
-			return del, nil
+	delegate, hasDelegate := Recruiter{}, false
+	if r.DelegateID != "" && r.DelegateID != r.ID {
+		delegate, hasDelegate = all[r.DelegateID]
+		hasDelegate = hasDelegate && delegate.IsActive()
+	}
+	if !r.IsActive() {
+		if hasDelegate {
+			return delegate, nil
 		}
+		if def, ok := all[DefaultRecruiterID]; ok && def.ID != r.ID && def.IsActive() {
+			return def, nil
+		}
+		return Recruiter{}, interactions.Errorf(interactions.CodeNotFound,
+			"recruiter %q is inactive, with no active delegate or %q recruiter", r.ID, DefaultRecruiterID)
+	}
+	if r.AwayUntil != nil && now.Before(*r.AwayUntil) && hasDelegate {
+		return delegate, nil
 	}
 	return r, nil
+}
+
+// ByEmail returns the recruiters whose email is email, compared without regard to
+// case, active or not, sorted by id. It reads the directory's copy in memory, read
+// again first when it is older than maxAge at now (so a change made through another
+// replica counts within maxAge).
+func (d *Directory) ByEmail(ctx context.Context, email string, now time.Time, maxAge time.Duration) ([]Recruiter, error) {
+	d.snapMu.Lock()
+	stale := d.snap == nil || now.Sub(d.snapTime) > maxAge
+	d.snapMu.Unlock()
+	if stale {
+		gen := d.gen.Load()
+		snap, err := d.read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.snapMu.Lock()
+		if d.gen.Load() == gen {
+			d.snap, d.snapGen, d.snapTime = snap, gen, now
+		}
+		d.snapMu.Unlock()
+	}
+	all, err := d.snapshot(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	var out []Recruiter
+	for _, r := range all {
+		if r.Email != "" && strings.EqualFold(r.Email, email) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Recruiter) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // snapshot returns the directory by id, read again if a Put came since that it could

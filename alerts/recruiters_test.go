@@ -251,3 +251,83 @@ func TestRecipient(t *testing.T) {
 		t.Errorf("Recipient(fay) right after a Put here = %q, want fay", r.ID)
 	}
 }
+
+func TestRecipientInactive(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
+	later := now.Add(24 * time.Hour)
+	no := false
+	d := alerts.NewDirectory(storagetest.NewDB(t))
+	put(t, d, alerts.Recruiter{ID: "ann", Active: &no, DelegateID: "bob"}) // left; Bob takes over
+	put(t, d, alerts.Recruiter{ID: "bob"})
+	put(t, d, alerts.Recruiter{ID: "cat", Active: &no})                    // left, no delegate
+	put(t, d, alerts.Recruiter{ID: "dan", Active: &no, DelegateID: "eve"}) // left; the delegate left too
+	put(t, d, alerts.Recruiter{ID: "eve", Active: &no})
+	put(t, d, alerts.Recruiter{ID: "fay", DelegateID: "eve", AwayUntil: &later}) // away; the delegate left
+	put(t, d, alerts.Recruiter{ID: "default"})
+
+	tests := []struct {
+		name, id, want string
+	}{
+		// Inactive: the delegate, away or not.
+		{"delegate", "ann", "bob"},
+		// Inactive without a delegate: the default recruiter.
+		{"default", "cat", "default"},
+		// Inactive with an inactive delegate: the default recruiter.
+		{"inactive delegate", "dan", "default"},
+		// Away, but the delegate is inactive: the recruiter keeps its alerts.
+		{"away, delegate gone", "fay", "fay"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := d.Recipient(ctx, tt.id, now)
+			if err != nil || r.ID != tt.want {
+				t.Errorf("Recipient(%q) = %q, %v; want %q", tt.id, r.ID, err, tt.want)
+			}
+		})
+	}
+
+	// An inactive default with nobody to pass to: nobody gets the alert.
+	put(t, d, alerts.Recruiter{ID: "default", Active: &no})
+	for _, id := range []string{"cat", "nobody"} {
+		if r, err := d.Recipient(ctx, id, now); interactions.ErrorCode(err) != interactions.CodeNotFound {
+			t.Errorf("Recipient(%q) with an inactive default = %q, %v; want not found", id, r.ID, err)
+		}
+	}
+
+	// Stored before the field existed, or put without it: active, and shown so.
+	got, err := d.Get(ctx, "bob")
+	if err != nil || got.Active == nil || !*got.Active {
+		t.Errorf("Get(bob).Active = %v, %v; want true", got.Active, err)
+	}
+}
+
+func TestByEmail(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
+	db := storagetest.NewDB(t)
+	d, other := alerts.NewDirectory(db), alerts.NewDirectory(db)
+	put(t, d, alerts.Recruiter{ID: "ann", Email: "Ann@Example.com"})
+	put(t, d, alerts.Recruiter{ID: "ann2", Email: "ann@example.com"})
+	put(t, d, alerts.Recruiter{ID: "bob", Email: "bob@example.com"})
+	ids := func(rs []alerts.Recruiter) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	got, err := d.ByEmail(ctx, "ANN@example.COM", now, time.Minute)
+	if err != nil || !slices.Equal(ids(got), []string{"ann", "ann2"}) {
+		t.Errorf("ByEmail(ann) = %v, %v; want ann and ann2, without regard to case", ids(got), err)
+	}
+	// A change through another replica counts once the copy is older than maxAge.
+	no := false
+	put(t, other, alerts.Recruiter{ID: "bob", Email: "bob@example.com", Active: &no})
+	if got, _ := d.ByEmail(ctx, "bob@example.com", now.Add(30*time.Second), time.Minute); len(got) != 1 || !got[0].IsActive() {
+		t.Errorf("ByEmail(bob) within maxAge = %+v; want the copy in memory (active)", got)
+	}
+	if got, _ := d.ByEmail(ctx, "bob@example.com", now.Add(61*time.Second), time.Minute); len(got) != 1 || got[0].IsActive() {
+		t.Errorf("ByEmail(bob) after maxAge = %+v; want it read again (inactive)", got)
+	}
+}
