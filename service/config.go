@@ -51,6 +51,8 @@ type Config struct {
 	// TrustedProxies are the CIDRs (canonical, as 10.0.0.0/8) whose X-Forwarded-For
 	// and X-Forwarded-Proto count (GOODWILL_TRUSTED_PROXIES); none by default.
 	TrustedProxies []string
+
+	OIDC OIDCConfig // single sign-on (config_oidc.go)
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -208,6 +210,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if _, err := mail.ParseAddress(c.EmailFrom); err != nil {
 			return bad("GOODWILL_EMAIL_FROM", "%q is not an email address", c.EmailFrom)
 		}
+	}
+	if err := loadOIDC(&c, get); err != nil {
+		return Config{}, err
 	}
 	if c.PublicURL == "" {
 		if twilio || c.SMTPURL != "" {

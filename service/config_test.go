@@ -36,6 +36,17 @@ func defaultConfig() service.Config {
 		TwilioAPIURL:   "https://api.twilio.com",
 
 		DeliveryLogRetention: interactions.Duration{Days: 30},
+		OIDC:                 service.OIDCConfig{KeySignIn: true},
+	}
+}
+
+// oidcEnv is a complete, valid single sign-on configuration plus its public URL.
+func oidcEnv() map[string]string {
+	return map[string]string{
+		"GOODWILL_OIDC_ISSUER":        "https://accounts.example.com/",
+		"GOODWILL_OIDC_CLIENT_ID":     "goodwill",
+		"GOODWILL_OIDC_CLIENT_SECRET": "s3cret",
+		"GOODWILL_PUBLIC_URL":         "https://goodwill.example.com",
 	}
 }
 
@@ -167,6 +178,19 @@ func TestLoadConfig(t *testing.T) {
 		{"tracing exporter none", env("OTEL_TRACES_EXPORTER", "none"), func(*service.Config) {}},
 		// Other OTEL_* variables alone do not turn tracing on.
 		{"tracing other otel vars", env("OTEL_SERVICE_NAME", "goodwill", "OTEL_RESOURCE_ATTRIBUTES", "env=prod"), func(*service.Config) {}},
+		// Single sign-on: the issuer loses its slash, admins and domains are lower-cased
+		// and trimmed, a domain loses its "@", and key sign-in may be turned off.
+		{"oidc", with(oidcEnv(), "GOODWILL_OIDC_ADMINS", " Ann@Example.com ,bob@example.com", "GOODWILL_OIDC_ALLOWED_DOMAINS", "Example.com, @corp.example.org",
+			"GOODWILL_KEY_SIGNIN", "off"), func(c *service.Config) {
+			c.PublicURL = "https://goodwill.example.com"
+			c.OIDC = service.OIDCConfig{Issuer: "https://accounts.example.com", ClientID: "goodwill", ClientSecret: "s3cret",
+				Admins: []string{"ann@example.com", "bob@example.com"}, Domains: []string{"example.com", "corp.example.org"}}
+		}},
+		// An issuer on localhost may be plain http (a test identity provider).
+		{"oidc local issuer", with(oidcEnv(), "GOODWILL_OIDC_ISSUER", "http://127.0.0.1:5556/dex"), func(c *service.Config) {
+			c.PublicURL = "https://goodwill.example.com"
+			c.OIDC = service.OIDCConfig{Issuer: "http://127.0.0.1:5556/dex", ClientID: "goodwill", ClientSecret: "s3cret", KeySignIn: true}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,6 +287,26 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"public url scheme", env("GOODWILL_PUBLIC_URL", "goodwill.example.com"), "GOODWILL_PUBLIC_URL"},
 		// A public URL with a query.
 		{"public url query", env("GOODWILL_PUBLIC_URL", "https://goodwill.example.com/?x=1"), "GOODWILL_PUBLIC_URL"},
+		// Single sign-on needs a public URL: the provider sends people back to it.
+		{"oidc needs public url", with(oidcEnv(), "GOODWILL_PUBLIC_URL", ""), "GOODWILL_PUBLIC_URL"},
+		// The client id and secret are required with an issuer.
+		{"oidc client id", with(oidcEnv(), "GOODWILL_OIDC_CLIENT_ID", ""), "GOODWILL_OIDC_CLIENT_ID"},
+		{"oidc client secret", with(oidcEnv(), "GOODWILL_OIDC_CLIENT_SECRET", ""), "GOODWILL_OIDC_CLIENT_SECRET"},
+		// Client settings, admins or domains without an issuer.
+		{"oidc without issuer", with(oidcEnv(), "GOODWILL_OIDC_ISSUER", ""), "GOODWILL_OIDC_ISSUER"},
+		{"oidc admins without issuer", env("GOODWILL_OIDC_ADMINS", "ann@example.com"), "GOODWILL_OIDC_ISSUER"},
+		// A plain http issuer elsewhere than on localhost.
+		{"oidc http issuer", with(oidcEnv(), "GOODWILL_OIDC_ISSUER", "http://accounts.example.com"), "GOODWILL_OIDC_ISSUER"},
+		// An issuer that is not a URL.
+		{"oidc issuer not url", with(oidcEnv(), "GOODWILL_OIDC_ISSUER", "accounts.example.com"), "GOODWILL_OIDC_ISSUER"},
+		// An admin that is not an email address.
+		{"oidc admin", with(oidcEnv(), "GOODWILL_OIDC_ADMINS", "ann"), "GOODWILL_OIDC_ADMINS"},
+		// A domain that is an address.
+		{"oidc domain", with(oidcEnv(), "GOODWILL_OIDC_ALLOWED_DOMAINS", "ann@example.com"), "GOODWILL_OIDC_ALLOWED_DOMAINS"},
+		// Key sign-in is on or off.
+		{"key signin", env("GOODWILL_KEY_SIGNIN", "no"), "GOODWILL_KEY_SIGNIN"},
+		// Key sign-in off without single sign-on would leave nobody a way in.
+		{"key signin off alone", env("GOODWILL_KEY_SIGNIN", "off"), "GOODWILL_KEY_SIGNIN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
