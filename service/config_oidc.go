@@ -29,7 +29,7 @@ func (o OIDCConfig) Enabled() bool { return o.Issuer != "" }
 func loadOIDC(c *Config, get func(name, def string) string) error {
 	bad := func(name, msg string) error { return &ConfigError{Var: name, Msg: msg} }
 	o := OIDCConfig{
-		Issuer:       strings.TrimRight(get("GOODWILL_OIDC_ISSUER", ""), "/"),
+		Issuer:       get("GOODWILL_OIDC_ISSUER", ""), // as the provider spells it: its discovery must match
 		ClientID:     get("GOODWILL_OIDC_CLIENT_ID", ""),
 		ClientSecret: get("GOODWILL_OIDC_CLIENT_SECRET", ""),
 	}

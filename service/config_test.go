@@ -178,12 +178,12 @@ func TestLoadConfig(t *testing.T) {
 		{"tracing exporter none", env("OTEL_TRACES_EXPORTER", "none"), func(*service.Config) {}},
 		// Other OTEL_* variables alone do not turn tracing on.
 		{"tracing other otel vars", env("OTEL_SERVICE_NAME", "goodwill", "OTEL_RESOURCE_ATTRIBUTES", "env=prod"), func(*service.Config) {}},
-		// Single sign-on: the issuer loses its slash, admins and domains are lower-cased
+		// Single sign-on: the issuer is kept as given (discovery must match it), admins and domains are lower-cased
 		// and trimmed, a domain loses its "@", and key sign-in may be turned off.
 		{"oidc", with(oidcEnv(), "GOODWILL_OIDC_ADMINS", " Ann@Example.com ,bob@example.com", "GOODWILL_OIDC_ALLOWED_DOMAINS", "Example.com, @corp.example.org",
 			"GOODWILL_KEY_SIGNIN", "off"), func(c *service.Config) {
 			c.PublicURL = "https://goodwill.example.com"
-			c.OIDC = service.OIDCConfig{Issuer: "https://accounts.example.com", ClientID: "goodwill", ClientSecret: "s3cret",
+			c.OIDC = service.OIDCConfig{Issuer: "https://accounts.example.com/", ClientID: "goodwill", ClientSecret: "s3cret",
 				Admins: []string{"ann@example.com", "bob@example.com"}, Domains: []string{"example.com", "corp.example.org"}}
 		}},
 		// An issuer on localhost may be plain http (a test identity provider).

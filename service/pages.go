@@ -86,6 +86,7 @@ type pageData struct {
 	Key     *auth.Key // who is signed in; nil on the sign-in page
 	Session bool      // signed in with a cookie: show "Sign out"
 	CSRF    string    // the token of this session's forms
+	Notice  string    // what the signed-in person should know (oidc.go)
 	Body    any
 }
 
@@ -119,6 +120,7 @@ func (s *Server) newPage(c *gin.Context, title, current string, body any) pageDa
 	if v := c.GetString(ctxSession); v != "" {
 		d.Session, d.CSRF = true, s.csrfToken(v)
 	}
+	d.Notice = c.GetString(ctxNotice)
 	return d
 }
 
@@ -327,9 +329,11 @@ func (s *Server) page(roles ...auth.Role) gin.HandlerFunc {
 	}
 }
 
-// sessionCaller returns the key of the request's session cookie. A cookie that is
-// missing, forged, expired, signed out or names a deleted key gives
-// ErrUnauthenticated (and is cleared).
+// sessionCaller returns the key of the request's session cookie: the API key it was
+// opened with, or for a person signed in through single sign-on, a key-shaped caller
+// as the sign-in rules decide now (oidc.go). A cookie that is missing, forged,
+// expired, signed out, names a deleted key (or a key while key sign-in is off), or a
+// person the rules no longer let in gives ErrUnauthenticated (and is cleared).
 //
 // Only a forged cookie (one goodwill did not sign, or signed with a signing key since
 // taken out of GOODWILL_SIGNING_KEY) counts as a failed authentication
@@ -357,7 +361,14 @@ func (s *Server) sessionCaller(c *gin.Context) (auth.Key, string, error) {
 		s.clearSession(c)
 		return auth.Key{}, "", auth.ErrUnauthenticated
 	}
-	key, err := s.keys.ByHash(ctx(c), hash)
+	var key auth.Key
+	if email, person := personEmail(hash); person && s.sso != nil {
+		key, err = s.personCaller(c, email)
+	} else if person || s.keySessionsOff() {
+		err = auth.ErrUnauthenticated
+	} else {
+		key, err = s.keys.ByHash(ctx(c), hash)
+	}
 	if errors.Is(err, auth.ErrUnauthenticated) {
 		s.clearSession(c)
 	}
@@ -372,10 +383,12 @@ func (s *Server) clearSession(c *gin.Context) {
 
 // loginPage is the body of login.html.tmpl.
 type loginPage struct {
-	Next   string
-	Token  string
-	Error  string
-	Notice string
+	Next      string
+	Token     string
+	Error     string
+	Notice    string
+	SSO       string // the link that starts single sign-on, when it is configured
+	KeySignIn bool   // the form takes an API key
 }
 
 func (s *Server) renderLogin(c *gin.Context, status int, next, problem string) {
@@ -384,7 +397,13 @@ func (s *Server) renderLogin(c *gin.Context, status int, next, problem string) {
 		abortProblem(c, status, slug, problem, interactions.FieldError{Field: "api_key", Message: problem})
 		return
 	}
-	body := loginPage{Next: next, Token: s.loginToken(s.loginNonce(c)), Error: problem}
+	body := loginPage{Next: next, Token: s.loginToken(s.loginNonce(c)), Error: problem, KeySignIn: s.cfg.OIDC.KeySignIn}
+	if s.sso != nil {
+		body.SSO = oidcLoginPath
+		if next != "" {
+			body.SSO += "?" + url.Values{"next": {next}}.Encode()
+		}
+	}
 	if problem == "" && c.Query("signed_out") != "" {
 		body.Notice = "You are signed out."
 	}
@@ -408,6 +427,10 @@ func (s *Server) login(c *gin.Context) {
 		}
 	}
 	next := localPath(c.PostForm("next"))
+	if s.keySessionsOff() {
+		s.renderLogin(c, http.StatusForbidden, next, "Signing in with an API key is turned off here: sign in with single sign-on.")
+		return
+	}
 	if !s.checkLoginToken(c) {
 		s.renderLogin(c, http.StatusForbidden, next,
 			"This sign-in form expired (or your browser blocks cookies). Enter your key again.")
@@ -462,8 +485,9 @@ func (s *Server) logout(c *gin.Context) {
 			return
 		}
 	}
+	location := "/login?signed_out=1"
 	if value, err := c.Cookie(s.cookieName(sessionCookie)); err == nil && value != "" {
-		if hash, expires, ok := s.sessionKeyHash(value, s.now()); ok {
+		if subject, expires, ok := s.sessionKeyHash(value, s.now()); ok {
 			if !s.signed("csrf", value, c.PostForm(csrfField)) {
 				s.pageError(c, http.StatusForbidden, "forbidden", "Form expired",
 					"This sign-out form expired or did not come from goodwill. Reload the page and try again.")
@@ -473,14 +497,23 @@ func (s *Server) logout(c *gin.Context) {
 				s.pageFail(c, err)
 				return
 			}
-			// A session of a key deleted meanwhile opened nothing: no one to record.
-			if key, err := s.keys.ByHash(ctx(c), hash); err == nil && !s.auditAs(c, audit.Key(key.ID), audit.SignOut, sessionID(value)) {
-				return
+			if email, person := personEmail(subject); person && s.sso != nil {
+				if !s.auditAs(c, audit.OIDC(email), audit.SignOut, sessionID(value)) {
+					return
+				}
+				if end := s.endSessionURL(c); end != "" {
+					location = end
+				}
+			} else if key, err := s.keys.ByHash(ctx(c), subject); err == nil { // a deleted key's session opened nothing
+				if !s.auditAs(c, audit.Key(key.ID), audit.SignOut, sessionID(value)) {
+					return
+				}
 			}
 		}
 		s.clearSession(c)
 	}
-	formDone(c, "/login?signed_out=1")
+	s.setCookie(c, idTokenCookie, "", "/logout", -1, http.SameSiteLaxMode)
+	formDone(c, location)
 }
 
 // static serves the embedded assets. A URL with the asset's current hash (as pages

@@ -115,6 +115,8 @@ func (s *Server) routes() http.Handler {
 	r.GET("/login", s.loginForm)
 	r.POST("/login", s.login)
 	r.POST("/logout", s.logout)
+	r.GET("/login/oidc", s.ssoOnly, s.oidcStart)
+	r.GET("/login/oidc/callback", s.ssoOnly, s.oidcCallback)
 	r.GET("/dashboard", s.page(dashboardRoles...), s.dashboard)
 	r.GET("/queue", s.page(queueRoles...), s.queue)
 	r.POST("/queue/ack", s.page(queueRoles...), s.queueAck)

@@ -58,6 +58,7 @@ type Server struct {
 	failures     *auth.Failures // client addresses failing authentication (throttle.go)
 	signingKeys  [][]byte
 	proxies      []netip.Prefix // GOODWILL_TRUSTED_PROXIES (session.go)
+	sso          *sso           // single sign-on, when configured (oidc.go)
 	handler      http.Handler
 	routeList    [][2]string
 	telemetry    func(context.Context) error
@@ -122,6 +123,9 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 	s.keys = auth.NewKeys(db)
+	if s.cfg.OIDC.Enabled() {
+		s.sso = &sso{cfg: s.cfg.OIDC, client: &http.Client{Timeout: 20 * time.Second}}
+	}
 	if s.cfg.BootstrapKey != "" {
 		err := s.keys.Bootstrap(ctx, s.cfg.BootstrapKey, s.now())
 		switch {

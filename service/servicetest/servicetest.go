@@ -32,6 +32,10 @@ type Instance struct {
 	stopped bool
 }
 
+// SelfURL, as GOODWILL_PUBLIC_URL, stands for the test server's own URL (known only
+// once it listens): what single sign-on's redirect URL needs.
+const SelfURL = "http://servicetest.invalid"
+
 // Start runs a server on a fresh database. env adds or overrides GOODWILL_* variables;
 // opts sets the clock. The server stops when t ends.
 func Start(t testing.TB, env map[string]string, opts service.Options) *Instance {
@@ -69,12 +73,19 @@ func launch(t testing.TB, cfg service.Config, opts service.Options) *Instance {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	hs := httptest.NewUnstartedServer(nil)
+	given := cfg
+	if cfg.PublicURL == SelfURL {
+		cfg.PublicURL = "http://" + hs.Listener.Addr().String()
+	}
 	s, err := service.New(ctx, cfg, log, opts)
 	if err != nil {
+		hs.Close()
 		t.Fatalf("start server: %v", err)
 	}
-	hs := httptest.NewServer(s.Handler())
-	return &Instance{URL: hs.URL, Server: s, Config: cfg, HTTP: hs, opts: opts}
+	hs.Config.Handler = s.Handler()
+	hs.Start()
+	return &Instance{URL: hs.URL, Server: s, Config: given, HTTP: hs, opts: opts}
 }
 
 func (in *Instance) stop(t testing.TB) {
