@@ -135,8 +135,9 @@ func (s *Server) oidcStart(c *gin.Context) {
 	// Lax: the provider sends the browser back with a top-level GET from its own site.
 	s.setCookie(c, oidcLoginCookie, payload+"."+sign(s.signingKeys[0], "oidc-login", payload),
 		oidcLoginPath, int(oidcLoginLifetime/time.Second), http.SameSiteLaxMode)
-	c.Redirect(http.StatusSeeOther, s.oauth2Config(p).AuthCodeURL(st.State,
-		oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier)))
+	loc := s.oauth2Config(p).AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier))
+	c.Header("Location", loc) // a client that is not a browser gets 204 with it
+	formDone(c, loc)
 }
 
 // providerDown answers 503 when the identity provider's discovery fails.
@@ -249,7 +250,8 @@ func (s *Server) oidcCallback(c *gin.Context) {
 	if next == "" {
 		next = home(who.Role)
 	}
-	c.Redirect(http.StatusSeeOther, next)
+	c.Header("Location", next)
+	formDone(c, next)
 }
 
 // refuse ends a sign-in that failed with a page saying why, and records the refusal
@@ -258,7 +260,11 @@ func (s *Server) refuse(c *gin.Context, status int, email, message string) {
 	if email != "" && !s.auditAs(c, audit.OIDC(email), audit.SignInRefused, "") {
 		return
 	}
-	s.pageError(c, status, "forbidden", "Not signed in", message)
+	slug := map[int]string{http.StatusBadRequest: "invalid", http.StatusBadGateway: "bad_gateway"}[status]
+	if slug == "" {
+		slug = "forbidden"
+	}
+	s.pageError(c, status, slug, "Not signed in", message)
 }
 
 // identity is who a person is now.
@@ -368,7 +374,7 @@ func (s *Server) keySessionsOff() bool { return !s.cfg.OIDC.KeySignIn }
 // ssoOnly answers 404 on the single sign-on routes when it is not configured.
 func (s *Server) ssoOnly(c *gin.Context) {
 	if s.sso == nil {
-		s.pageError(c, http.StatusNotFound, "not-found", "Single sign-on is off",
+		s.pageError(c, http.StatusNotFound, "not_found", "Single sign-on is off",
 			"Single sign-on is not configured here: sign in with an API key.")
 	}
 }
