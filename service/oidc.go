@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -59,16 +60,19 @@ const (
 	ctxNotice = "notice"
 )
 
-// sso is the client side of single sign-on: the provider, discovered on first use
-// (and again after a failure), so that an unreachable provider does not stop goodwill
-// from starting and key sign-in keeps working.
+// sso is the client side of single sign-on: the provider, discovered in the
+// background at start and on use until it succeeds, so that an unreachable provider
+// does not stop goodwill from starting and key sign-in keeps working.
 type sso struct {
 	cfg    OIDCConfig
 	client *http.Client
 
-	mu         sync.Mutex
+	mu         sync.Mutex // held while discovering
 	provider   *oidc.Provider
 	endSession string // the provider's end_session_endpoint, if any
+	// signOut is " " and the origin of endSession, once discovered (signOutOrigin);
+	// read without waiting for a discovery in progress.
+	signOut atomic.Pointer[string]
 }
 
 // oidcProvider returns the discovered provider.
@@ -90,6 +94,11 @@ func (s *Server) oidcProvider(ctx context.Context) (*oidc.Provider, string, erro
 	}
 	_ = p.Claims(&extra)
 	o.provider, o.endSession = p, extra.EndSession
+	origin := ""
+	if u, err := url.Parse(extra.EndSession); err == nil && u.Host != "" {
+		origin = " " + u.Scheme + "://" + u.Host
+	}
+	o.signOut.Store(&origin)
 	return p, o.endSession, nil
 }
 
@@ -366,6 +375,19 @@ func (s *Server) endSessionURL(c *gin.Context) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// signOutOrigin is " " and the origin of the provider's end_session_endpoint, when
+// it is known: the sign-out form redirects there, and a page's CSP form-action must
+// allow it.
+func (s *Server) signOutOrigin() string {
+	if s.sso == nil {
+		return ""
+	}
+	if o := s.sso.signOut.Load(); o != nil {
+		return *o
+	}
+	return ""
 }
 
 // keySessionsOff reports whether key sign-in is off, so a key's session opens nothing.

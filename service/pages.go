@@ -133,17 +133,19 @@ func (s *Server) render(c *gin.Context, status int, name string, d pageData) {
 		status = http.StatusInternalServerError
 		buf.WriteString("<!doctype html><title>Error</title><p>The page could not be shown.")
 	}
-	pageHeaders(c)
+	pageHeaders(c, s.signOutOrigin())
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
-func pageHeaders(c *gin.Context) {
+// pageHeaders sets a page's headers; forms may post to this site, and sign-out may
+// go on to the identity provider at signOut (oidc.go), if not "".
+func pageHeaders(c *gin.Context, signOut string) {
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "+
-		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		"form-action 'self'"+signOut+"; frame-ancestors 'none'; base-uri 'none'")
 }
 
 // wantsProblem reports whether the client is not a browser: a browser names

@@ -123,9 +123,6 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 	s.keys = auth.NewKeys(db)
-	if s.cfg.OIDC.Enabled() {
-		s.sso = &sso{cfg: s.cfg.OIDC, client: &http.Client{Timeout: 20 * time.Second}}
-	}
 	if s.cfg.BootstrapKey != "" {
 		err := s.keys.Bootstrap(ctx, s.cfg.BootstrapKey, s.now())
 		switch {
@@ -226,6 +223,10 @@ func (s *Server) start(ctx context.Context) error {
 	}
 	s.auditPurger = &audit.Purger{Trail: s.trail, Now: s.now, Log: s.log}
 	s.auditPurger.Start(bg)
+	if s.cfg.OIDC.Enabled() {
+		s.sso = &sso{cfg: s.cfg.OIDC, client: &http.Client{Timeout: 20 * time.Second}}
+		go func() { _, _, _ = s.oidcProvider(bg) }() // a failure is retried on use
+	}
 	s.handler = s.routes()
 	return nil
 }
