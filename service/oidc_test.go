@@ -453,3 +453,42 @@ func TestKeySignInOff(t *testing.T) {
 		t.Errorf("SSO with key sign-in off: %d", p.Status)
 	}
 }
+
+// FuzzSSOCookies: whatever a browser sends as the flow's cookie, the callback's query
+// or the session cookie, nothing signs anyone in and nothing fails on our side.
+func FuzzSSOCookies(f *testing.F) {
+	f.Add("", "", "", "")
+	f.Add("eyJzIjoiYSIsIm4iOiJiIiwidiI6ImMiLCJlIjo5OTk5OTk5OTk5fQ.00", "a", "code", "o-Ym9zc0BleGFtcGxlLmNvbQ.9999999999.00.00")
+	f.Add("x.y.z", "state", "", "o-.1.2.3")
+	f.Add("%%%", "\x00", "..", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.9999999999.n.sig")
+	idp := oidctest.Start(f)
+	vars := idp.Env()
+	vars["GOODWILL_PUBLIC_URL"] = servicetest.SelfURL
+	vars["GOODWILL_OIDC_ALLOWED_DOMAINS"] = "example.com"
+	srv := servicetest.Start(f, vars, service.Options{})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	f.Fuzz(func(t *testing.T, flow, state, code, session string) {
+		send := func(path, cookie, value string) *http.Response {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Accept", "text/html")
+			req.Header.Set("Cookie", cookie+"="+value) // as sent, unchecked
+			res, err := client.Do(req)
+			if err != nil {
+				t.Skip("no browser sends that:", err) // e.g. a control character in the cookie
+			}
+			res.Body.Close()
+			return res
+		}
+		q := url.Values{"state": {state}, "code": {code}}.Encode()
+		res := send("/login/oidc/callback?"+q, "goodwill_oidc", flow)
+		if res.StatusCode < 400 || res.StatusCode >= 500 || setCookie(t, res.Header, "goodwill_session") != nil && setCookie(t, res.Header, "goodwill_session").MaxAge >= 0 {
+			t.Errorf("callback with flow %q state %q code %q: %d", flow, state, code, res.StatusCode)
+		}
+		if res := send("/dashboard", "goodwill_session", session); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("/dashboard with session %q: %d, want the sign-in form", session, res.StatusCode)
+		}
+	})
+}
