@@ -232,9 +232,14 @@ func (s *Server) oidcCallback(c *gin.Context) {
 		s.refuse(c, http.StatusForbidden, email, "Your identity provider's answer was not meant for this sign-in. Start again.")
 		return
 	}
-	if email == "" || !claims.verified() {
-		s.refuse(c, http.StatusForbidden, email, "goodwill accepts only an email address your identity provider has verified"+
-			map[bool]string{true: "", false: ", and " + email + " is not"}[email == ""]+".")
+	switch {
+	case email == "" || len(email) > 254 || !strings.Contains(email, "@"):
+		s.refuse(c, http.StatusForbidden, "", "Your identity provider did not say your email address: "+
+			"goodwill needs it (the email scope) to know who you are.")
+		return
+	case !claims.verified():
+		s.refuse(c, http.StatusForbidden, email, "goodwill accepts only an email address your identity provider "+
+			"has verified, and "+email+" is not.")
 		return
 	}
 	who, err := s.whoIs(ctx(c), email)

@@ -326,6 +326,8 @@ func TestSSOFlowChecks(t *testing.T) {
 		{"expired", func(c map[string]any) { c["exp"] = int64(1) }},
 		// email_verified as false.
 		{"email not verified", func(c map[string]any) { c["email_verified"] = false }},
+		// No email at all (the email scope refused).
+		{"no email", func(c map[string]any) { delete(c, "email") }},
 		// No email_verified claim at all.
 		{"no email_verified", func(c map[string]any) { delete(c, "email_verified") }},
 	}
