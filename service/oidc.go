@@ -357,7 +357,7 @@ func (s *Server) personCaller(c *gin.Context, email string) (auth.Key, error) {
 			"An admin should merge these entries, or mark all but one inactive, for you to get your queue.",
 			email, strings.Join(who.Shared, ", ")))
 	}
-	return auth.Key{ID: "oidc:" + email, Name: email, Role: who.Role, RecruiterID: who.RecruiterID}, nil
+	return auth.Key{ID: "oidc:" + email, Name: email, Role: who.Role, RecruiterID: who.RecruiterID, Person: email}, nil
 }
 
 // endSessionURL is where a person's browser goes after signing out here: the

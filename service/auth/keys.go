@@ -51,6 +51,9 @@ type Key struct {
 	Role        Role      `bson:"role" json:"role"`
 	RecruiterID string    `bson:"recruiter_id,omitempty" json:"recruiter_id,omitempty"`
 	CreatedAt   time.Time `bson:"created_at" json:"created_at"`
+	// Person is the email of someone signed in through single sign-on, for whom the
+	// pages make a Key of their role; such a Key is never stored.
+	Person string `bson:"-" json:"-"`
 }
 
 // Keys stores API keys in the "keys" collection, keyed by the hash of the secret so
