@@ -30,6 +30,9 @@ func TestBrowserSSO(t *testing.T) {
 		if got := b.where(); !strings.HasPrefix(got, "/login") {
 			t.Fatalf("%s without a session led to %s, want the sign-in page", path, got)
 		}
+		if email == "carl@example.com" {
+			b.screenshot("sso-login")
+		}
 		b.click("#sso-sign-in")
 		loc := run(b, "location", chromedp.Location())
 		if !strings.HasPrefix(loc, idp.URL+"/authorize?") {
@@ -66,8 +69,12 @@ func TestBrowserSSO(t *testing.T) {
 	if status := signIn(stranger, "/dashboard", "eve@elsewhere.test"); status != http.StatusForbidden {
 		t.Errorf("stranger sign-in: status %d, want 403", status)
 	}
+	stranger.screenshot("sso-refused")
 	if got := stranger.text("#error-message"); !strings.Contains(got, "eve@elsewhere.test may not use goodwill") {
 		t.Errorf("the refusal reads %q", got)
+	}
+	if stranger.count("#error-sign-in[href='/login']") != 1 {
+		t.Errorf("the refusal offers no way back to the sign-in page")
 	}
 	if stranger.cookie("goodwill_session") != nil {
 		t.Errorf("the stranger has a session")

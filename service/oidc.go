@@ -278,7 +278,14 @@ func (s *Server) refuse(c *gin.Context, status int, email, message string) {
 	if slug == "" {
 		slug = "forbidden"
 	}
-	s.pageError(c, status, slug, "Not signed in", message)
+	if wantsProblem(c) {
+		abortProblem(c, status, slug, message)
+		return
+	}
+	s.render(c, status, "error", s.newPage(c, "Not signed in", "", errorPage{
+		Status: status, Message: message, SignIn: "/login", SignInText: "Sign in again, or as someone else",
+	}))
+	c.Abort()
 }
 
 // identity is who a person is now.

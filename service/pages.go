@@ -171,6 +171,8 @@ type errorPage struct {
 	Status  int
 	Message string
 	SignIn  string // a link to the sign-in form, when signing in would help
+	// SignInText is the link's text; empty: "Sign in with another key".
+	SignInText string
 }
 
 // pageError answers a page request with an error page (or, for a client that is not
