@@ -24,9 +24,13 @@ import (
 // audited action. The one exception is an SMS reply, which is only logged
 // (smsCommand): a 503 there would make Twilio's retry act on the next alert.
 
-// audit records that the request's API key (or its browser session) did action on
-// target. On failure it answers 503 and returns false; the handler must stop.
+// audit records that the request's API key (or its browser session, or the person
+// signed in through single sign-on) did action on target. On failure it answers 503
+// and returns false; the handler must stop.
 func (s *Server) audit(c *gin.Context, action audit.Action, target string) bool {
+	if k := caller(c); k.Person != "" {
+		return s.auditAs(c, audit.OIDC(k.Person), action, target)
+	}
 	return s.auditAs(c, audit.Key(caller(c).ID), action, target)
 }
 

@@ -494,3 +494,72 @@ func FuzzSSOCookies(f *testing.F) {
 		}
 	})
 }
+
+// auditActions lists the actions of the audit trail's entries by actor, oldest first.
+func auditActions(t *testing.T, srv *servicetest.Instance, actor string) []string {
+	t.Helper()
+	r := srv.Do(t, http.MethodGet, "/v1/audit?actor="+url.QueryEscape(actor), servicetest.AdminKey, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("audit: %d %s", r.Status, r.Body)
+	}
+	var out struct {
+		Entries []struct{ Action, Actor, Target string }
+	}
+	r.JSON(t, &out)
+	var actions []string
+	for i := len(out.Entries) - 1; i >= 0; i-- { // the trail answers newest first
+		actions = append(actions, out.Entries[i].Action)
+	}
+	return actions
+}
+
+// TestSSOAudit: sign-ins, refusals and sign-outs, and what a person does on the
+// pages, go to the audit trail as theirs: actor oidc:<email>.
+func TestSSOAudit(t *testing.T) {
+	srv, idp := startSSO(t, nil)
+	if r := srv.Do(t, http.MethodPut, "/v1/sla/policies/first_response", servicetest.AdminKey, map[string]any{
+		"name": "fast", "metric": "first_response", "target": "2s", "calendar": "24x7", "warn_ratio": 0.5, "enabled": true,
+	}); r.Status != http.StatusOK {
+		t.Fatalf("policy: %d %s", r.Status, r.Body)
+	}
+	if r := srv.Do(t, http.MethodPut, "/v1/recruiters/rec-ann", servicetest.AdminKey, `{"name":"Ann","email":"ann@corp.test"}`); r.Status != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
+	}
+	in := interaction("audit-ann", "ext-audit-ann")
+	in["occurred_at"] = time.Now().UTC().Format(time.RFC3339Nano)
+	in["recruiter_id"] = "rec-ann"
+	if r := srv.Do(t, http.MethodPost, "/v1/interactions", servicetest.AdminKey, in); r.Status != http.StatusCreated {
+		t.Fatalf("post: %d %s", r.Status, r.Body)
+	}
+	servicetest.Eventually(t, 10*time.Second, "a breach alert", func() bool {
+		return len(listAlerts(t, srv, "level=breached")) == 1
+	})
+
+	// Ann signs in, acknowledges from her queue, and signs out.
+	ann := newBrowser(t, srv)
+	if p := ann.ssoSignIn(idp, "Ann@Corp.test", true); p.Status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", p.Status)
+	}
+	q := ann.get("/queue")
+	forms := findAll(q.Doc, withAttr("data-testid", "ack-form"))
+	if len(forms) != 1 {
+		t.Fatalf("%d acknowledge forms on ann's queue, want 1", len(forms))
+	}
+	if p := ann.post("/queue/ack", fieldsOf(forms[0])); p.Status != http.StatusSeeOther {
+		t.Fatalf("acknowledge: %d %s", p.Status, p.Body)
+	}
+	if p := ann.post("/logout", formFields(t, ann.get("/dashboard").Doc, "logout-form")); p.Status != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", p.Status)
+	}
+	// (The acknowledgement covers the clock's warning and breach alerts: one entry each.)
+	got := strings.Join(auditActions(t, srv, "oidc:ann@corp.test"), ",")
+	if got != "signin,alert.acknowledged,signout" && got != "signin,alert.acknowledged,alert.acknowledged,signout" {
+		t.Errorf("ann's trail = %v, want signin, her acknowledgements, signout", got)
+	}
+
+	// A stranger's refusal is recorded; nothing else is.
+	newBrowser(t, srv).ssoSignIn(idp, "eve@elsewhere.test", true)
+	if got := auditActions(t, srv, "oidc:eve@elsewhere.test"); strings.Join(got, ",") != "signin.refused" {
+		t.Errorf("the stranger's trail = %v, want one refusal", got)
+	}
+}
