@@ -113,6 +113,33 @@ func (s *Server) oauth2Config(p *oidc.Provider) *oauth2.Config {
 	}
 }
 
+// setPathCookie sets an HttpOnly, SameSite=Lax cookie that only path needs: the
+// flow's state (for the callback) and the ID token (for /logout, a few KB that other
+// requests need not carry). With an https public URL it is named "__Secure-" + name
+// and Secure: unlike a __Host- cookie (setCookie) it may keep its path. Lax, since
+// the provider sends the browser back with a top-level GET from its own site.
+func (s *Server) setPathCookie(c *gin.Context, name, value, path string, maxAge int) {
+	secure := s.https(c)
+	if s.hostCookies() {
+		name, secure = securePrefix+name, true
+	}
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: name, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// pathCookie reads a cookie set by setPathCookie.
+func (s *Server) pathCookie(c *gin.Context, name string) (string, error) {
+	if s.hostCookies() {
+		name = securePrefix + name
+	}
+	return c.Cookie(name)
+}
+
+// securePrefix names the cookies of setPathCookie over https.
+const securePrefix = "__Secure-"
+
 // oidcLogin is what the login cookie keeps between the start and the callback.
 type oidcLogin struct {
 	State    string `json:"s"`
@@ -142,8 +169,8 @@ func (s *Server) oidcStart(c *gin.Context) {
 	b, _ := json.Marshal(st)
 	payload := base64.RawURLEncoding.EncodeToString(b)
 	// Lax: the provider sends the browser back with a top-level GET from its own site.
-	s.setCookie(c, oidcLoginCookie, payload+"."+sign(s.signingKeys[0], "oidc-login", payload),
-		oidcLoginPath, int(oidcLoginLifetime/time.Second), http.SameSiteLaxMode)
+	s.setPathCookie(c, oidcLoginCookie, payload+"."+sign(s.signingKeys[0], "oidc-login", payload),
+		oidcLoginPath, int(oidcLoginLifetime/time.Second))
 	loc := s.oauth2Config(p).AuthCodeURL(st.State, oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier))
 	c.Header("Location", loc) // a client that is not a browser gets 204 with it
 	formDone(c, loc)
@@ -158,7 +185,7 @@ func (s *Server) providerDown(c *gin.Context, err error) {
 
 // readOIDCLogin returns the login cookie's content if it is signed and current.
 func (s *Server) readOIDCLogin(c *gin.Context) (oidcLogin, bool) {
-	v, err := c.Cookie(oidcLoginCookie)
+	v, err := s.pathCookie(c, oidcLoginCookie)
 	if err != nil {
 		return oidcLogin{}, false
 	}
@@ -188,7 +215,7 @@ func (cl idClaims) verified() bool {
 // to the page they asked for, or their role's home page.
 func (s *Server) oidcCallback(c *gin.Context) {
 	st, ok := s.readOIDCLogin(c)
-	s.setCookie(c, oidcLoginCookie, "", oidcLoginPath, -1, http.SameSiteLaxMode) // one use
+	s.setPathCookie(c, oidcLoginCookie, "", oidcLoginPath, -1) // one use
 	if e := c.Query("error"); e != "" {
 		msg := "Your identity provider did not sign you in (" + e + ")."
 		if d := c.Query("error_description"); d != "" {
@@ -258,7 +285,7 @@ func (s *Server) oidcCallback(c *gin.Context) {
 	}
 	s.setCookie(c, sessionCookie, session, "/", int(sessionLifetime.Seconds()), http.SameSiteLaxMode)
 	if len(raw) < 3500 { // a cookie holds about 4 KB
-		s.setCookie(c, idTokenCookie, raw, "/logout", int(sessionLifetime.Seconds()), http.SameSiteLaxMode)
+		s.setPathCookie(c, idTokenCookie, raw, "/logout", int(sessionLifetime.Seconds()))
 	}
 	next := st.Next
 	if next == "" {
@@ -382,7 +409,7 @@ func (s *Server) endSessionURL(c *gin.Context) string {
 	q := u.Query()
 	q.Set("client_id", s.cfg.OIDC.ClientID)
 	q.Set("post_logout_redirect_uri", s.cfg.PublicURL+"/login?signed_out=1")
-	if t, err := c.Cookie(idTokenCookie); err == nil && t != "" {
+	if t, err := s.pathCookie(c, idTokenCookie); err == nil && t != "" {
 		q.Set("id_token_hint", t)
 	}
 	u.RawQuery = q.Encode()

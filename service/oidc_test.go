@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/oidctest"
 	"github.com/goodwillhq/goodwill/service/servicetest"
@@ -562,4 +564,101 @@ func TestSSOAudit(t *testing.T) {
 	if got := auditActions(t, srv, "oidc:eve@elsewhere.test"); strings.Join(got, ",") != "signin.refused" {
 		t.Errorf("the stranger's trail = %v, want one refusal", got)
 	}
+}
+
+// TestSSOOverHTTPS: with an https public URL, the session is __Host-goodwill_session
+// as for a key, and the flow's and the ID token's cookies are __Secure-, Secure, and
+// keep their paths; the whole flow works with them.
+func TestSSOOverHTTPS(t *testing.T) {
+	idp := oidctest.Start(t)
+	vars := idp.Env()
+	vars["GOODWILL_PUBLIC_URL"] = "https://goodwill.example.com"
+	vars["GOODWILL_OIDC_ADMINS"] = "boss@example.com"
+	srv := servicetest.Start(t, vars, service.Options{})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
+		t.Helper()
+		var body *strings.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		} else {
+			body = strings.NewReader("")
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, body)
+		req.Header.Set("Accept", "text/html")
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for _, c := range cookies {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	cookie := func(res *http.Response, name, path string) *http.Cookie {
+		t.Helper()
+		c := setCookie(t, res.Header, name)
+		if c == nil {
+			t.Fatalf("no %s cookie set (%v)", name, res.Header.Values("Set-Cookie"))
+		}
+		if !c.Secure || c.Path != path || !c.HttpOnly {
+			t.Errorf("%s: %+v, want Secure, HttpOnly, Path=%s", name, c, path)
+		}
+		return c
+	}
+
+	res := send(http.MethodGet, "/login/oidc", nil)
+	flow := cookie(res, "__Secure-goodwill_oidc", "/login/oidc")
+	authz, _ := url.Parse(res.Header.Get("Location"))
+	if got := authz.Query().Get("redirect_uri"); got != "https://goodwill.example.com/login/oidc/callback" {
+		t.Errorf("redirect_uri = %q", got)
+	}
+	back, err := idp.Approve(authz.Query(), "boss@example.com", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := strings.TrimPrefix(back, "https://goodwill.example.com")
+	res = send(http.MethodGet, path, nil, flow)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback: %d", res.StatusCode)
+	}
+	session := cookie(res, "__Host-goodwill_session", "/")
+	idToken := cookie(res, "__Secure-goodwill_id_token", "/logout")
+	if res := send(http.MethodGet, "/dashboard", nil, session); res.StatusCode != http.StatusOK {
+		t.Errorf("dashboard with the session: %d", res.StatusCode)
+	}
+	// Without the flow's cookie (under its bare name, say) the callback refuses.
+	loc, _ := idp.Approve(authz.Query(), "boss@example.com", true)
+	if res := send(http.MethodGet, strings.TrimPrefix(loc, "https://goodwill.example.com"), nil,
+		&http.Cookie{Name: "goodwill_oidc", Value: flow.Value}); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("callback with the bare cookie: %d, want 400", res.StatusCode)
+	}
+	// Sign-out passes the ID token to the provider.
+	res = send(http.MethodPost, "/logout", url.Values{"csrf_token": {csrfOf(t, srv, session)}}, session, idToken)
+	end, _ := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || end.Query().Get("id_token_hint") != idToken.Value {
+		t.Errorf("sign-out: %d to %s, want the provider with the ID token", res.StatusCode, end)
+	}
+}
+
+// csrfOf reads the CSRF token of the sign-out form of a session's dashboard.
+func csrfOf(t *testing.T, srv *servicetest.Instance, session *http.Cookie) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/dashboard", nil)
+	req.Header.Set("Accept", "text/html")
+	req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, err := html.Parse(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return formFields(t, doc, "logout-form").Get("csrf_token")
 }

@@ -516,7 +516,7 @@ func (s *Server) logout(c *gin.Context) {
 		}
 		s.clearSession(c)
 	}
-	s.setCookie(c, idTokenCookie, "", "/logout", -1, http.SameSiteLaxMode)
+	s.setPathCookie(c, idTokenCookie, "", "/logout", -1)
 	formDone(c, location)
 }
 
