@@ -550,13 +550,25 @@ func goMemLimitBytes(s string) (int64, error) {
 // Environment variables goodwill knows
 
 // knownEnv returns the variables goodwill serve reads: the names in
-// service/config.go (GOODWILL_WEBHOOK_SECRET_ expanded with WebhookSources),
+// service/config.go and service/config_*.go (GOODWILL_WEBHOOK_SECRET_ expanded with WebhookSources),
 // standard OpenTelemetry SDK variables and Go runtime settings.
 func knownEnv(t *testing.T) (known map[string]bool, fromConfig []string) {
 	t.Helper()
 	src, err := os.ReadFile(configGo)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Settings of their own read in files beside it (config_oidc.go).
+	more, _ := filepath.Glob(strings.TrimSuffix(configGo, ".go") + "_*.go")
+	for _, f := range more {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
 	known = map[string]bool{}
 	var sources []string
