@@ -95,7 +95,8 @@ func (s *Server) oidcProvider(ctx context.Context) (*oidc.Provider, string, erro
 	_ = p.Claims(&extra)
 	o.provider, o.endSession = p, extra.EndSession
 	origin := ""
-	if u, err := url.Parse(extra.EndSession); err == nil && u.Host != "" {
+	if u, err := url.Parse(extra.EndSession); err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http") &&
+		!strings.ContainsAny(u.Host, " ;,'\"") { // it goes into the pages' Content-Security-Policy
 		origin = " " + u.Scheme + "://" + u.Host
 	}
 	o.signOut.Store(&origin)
