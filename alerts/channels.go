@@ -3,27 +3,48 @@ package alerts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/goodwillhq/goodwill/alerts/email"
-	"github.com/goodwillhq/goodwill/alerts/twilio"
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
-// Failure classifies a failed send.
+// Failure says what a failed send means for the caller. It is the one taxonomy of
+// failures: every channel (alerts/twilio, alerts/email, …) classifies its errors with
+// it, and the pipeline acts on it. The zero Failure means "not classified".
 type Failure int
 
 // The kinds of failure.
 const (
-	Retry     Failure = iota + 1 // the provider did not take it: try again later
-	Permanent                    // the provider refused it: do not try again
-	Ambiguous                    // it may have been sent: look before sending again
+	// Permanent: the provider refused it (a 4xx or 5xx SMTP reply, an invalid number,
+	// an unusable address or setup). Retrying will not help.
+	Permanent Failure = iota + 1
+	// Retryable: the provider did not take it (rate limited, down, or the connection
+	// failed before the request was complete). Retry with backoff.
+	Retryable
+	// Ambiguous: the request went out but no usable answer came back; it may have been
+	// sent. Look before sending again (an SMS Lookup), or resend recognisably (the same
+	// email Message-ID).
+	Ambiguous
 )
 
-// SendError is a failed send with its class. Unreachable marks a recipient the
-// channel can never reach (an invalid or unsubscribed number): fall back to email.
+func (f Failure) String() string {
+	switch f {
+	case Permanent:
+		return "permanent"
+	case Retryable:
+		return "retryable"
+	case Ambiguous:
+		return "ambiguous"
+	}
+	return fmt.Sprintf("Failure(%d)", int(f))
+}
+
+// SendError is what a channel returns for a failed send: its class, and the
+// provider's error in Err. Unreachable marks a recipient the channel can never reach
+// (an invalid or unsubscribed number): fall back to email.
 type SendError struct {
 	Failure     Failure
 	Unreachable bool
@@ -33,7 +54,8 @@ type SendError struct {
 func (e *SendError) Error() string { return e.Err.Error() }
 func (e *SendError) Unwrap() error { return e.Err }
 
-// SMS sends text messages.
+// SMS sends text messages. Its errors are *SendError (any other error counts as
+// Retryable); alerts/twilio is one.
 type SMS interface {
 	// Send sends body to an E.164 number; ref (the alert code) is part of the body.
 	Send(ctx context.Context, to, body, ref string) (providerID string, err error)
@@ -43,68 +65,10 @@ type SMS interface {
 	Redact(ctx context.Context, providerID string) error
 }
 
-// Email sends email.
+// Email sends email. Its errors are *SendError (any other error counts as
+// Retryable); alerts/email is one.
 type Email interface {
 	Send(ctx context.Context, to, subject, text, html, messageID string) error
-}
-
-// TwilioSMS adapts a Twilio sender.
-func TwilioSMS(s *twilio.Sender) SMS { return twilioSMS{s} }
-
-type twilioSMS struct{ s *twilio.Sender }
-
-func (t twilioSMS) Send(ctx context.Context, to, body, ref string) (string, error) {
-	res, err := t.s.Send(ctx, to, body, ref)
-	if err != nil {
-		return "", classifyTwilio(err)
-	}
-	return res.ProviderID, nil
-}
-
-func (t twilioSMS) Lookup(ctx context.Context, to, ref string, since time.Time) (string, bool, error) {
-	res, ok, err := t.s.Lookup(ctx, to, ref, since)
-	if err != nil {
-		return "", false, classifyTwilio(err)
-	}
-	return res.ProviderID, ok, nil
-}
-
-func (t twilioSMS) Redact(ctx context.Context, providerID string) error {
-	if err := t.s.Redact(ctx, providerID); err != nil {
-		return classifyTwilio(err)
-	}
-	return nil
-}
-
-func classifyTwilio(err error) error {
-	f := Retry
-	switch {
-	case twilio.IsPermanent(err):
-		f = Permanent
-	case twilio.IsAmbiguous(err):
-		f = Ambiguous
-	}
-	return &SendError{Failure: f, Unreachable: twilio.Unreachable(err), Err: err}
-}
-
-// SMTPEmail adapts an SMTP sender.
-func SMTPEmail(s *email.Sender) Email { return smtpEmail{s} }
-
-type smtpEmail struct{ s *email.Sender }
-
-func (m smtpEmail) Send(ctx context.Context, to, subject, text, html, messageID string) error {
-	err := m.s.Send(ctx, to, subject, text, html, messageID)
-	if err == nil {
-		return nil
-	}
-	f := Retry
-	switch {
-	case email.IsPermanent(err):
-		f = Permanent
-	case email.IsAmbiguous(err):
-		f = Ambiguous
-	}
-	return &SendError{Failure: f, Err: err}
 }
 
 // failureOf returns the class of a send error; unknown errors are worth retrying.
@@ -113,7 +77,7 @@ func failureOf(err error) (Failure, bool) {
 	if errors.As(err, &se) {
 		return se.Failure, se.Unreachable
 	}
-	return Retry, false
+	return Retryable, false
 }
 
 // logChannel "sends" by writing a log line: what GOODWILL_ALERTS=log and

@@ -48,7 +48,9 @@ func (c *fakeClock) Set(t time.Time) {
 // provider (Lookup finds it); without it, an Ambiguous failure lost the message.
 var errWentOut = errors.New("timeout after the request was written")
 
-func retryErr() error { return &SendError{Failure: Retry, Err: errors.New("503 service unavailable")} }
+func retryErr() error {
+	return &SendError{Failure: Retryable, Err: errors.New("503 service unavailable")}
+}
 func ambiguousErr(wentOut bool) error {
 	if wentOut {
 		return &SendError{Failure: Ambiguous, Err: errWentOut}

@@ -24,8 +24,9 @@
 //     QuietUntil, the next moment a recruiter may be alerted given quiet hours and
 //     working days in their own time zone.
 //
-// The channel integrations are one package per vendor, each with New and a Sender whose
-// errors say whether a failure is permanent, worth retrying, or ambiguous (the message
-// may have gone out): alerts/twilio and alerts/email. Nothing here reads the clock;
-// callers pass "now".
+// The channel integrations are one package per vendor, each with New, a Sender and a
+// Channel that serves it as an SMS or Email: alerts/twilio and alerts/email. They
+// import this package for the one failure taxonomy (Failure: permanent, worth
+// retrying, or ambiguous — the message may have gone out — carried by SendError); the
+// pipeline never imports a channel. Nothing here reads the clock; callers pass "now".
 package alerts

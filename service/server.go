@@ -266,14 +266,14 @@ func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bo
 		if err != nil {
 			return fmt.Errorf("TWILIO_ACCOUNT_SID: %w", err)
 		}
-		cfg.SMS = alerts.TwilioSMS(sender)
+		cfg.SMS = twilio.Channel(sender)
 	}
 	if s.cfg.SMTPURL != "" {
 		sender, err := email.New(email.Config{URL: s.cfg.SMTPURL, From: s.cfg.EmailFrom})
 		if err != nil {
 			return fmt.Errorf("GOODWILL_SMTP_URL: %w", err)
 		}
-		cfg.Email = alerts.SMTPEmail(sender)
+		cfg.Email = email.Channel(sender)
 	}
 	s.dispatcher = alerts.New(cfg)
 	return s.dispatcher.Start(ctx)

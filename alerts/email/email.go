@@ -1,11 +1,11 @@
 // Package email sends alert emails over SMTP: a plain-text and an HTML part, and a
 // Message-ID derived from the alert so a resent duplicate is recognisable.
 //
-// Every error Send returns is an *Error whose Kind tells the caller what to do:
-// Permanent (a 5xx reply or an unusable address; do not retry), Retryable (a 4xx reply,
-// or a network failure before the message's end was sent), Ambiguous (the connection
-// failed after the whole message was sent, before the server's answer: it may have been
-// accepted).
+// Every error Send returns is an *Error whose Kind, an alerts.Failure, tells the caller
+// what to do: Permanent (a 5xx reply or an unusable address; do not retry), Retryable
+// (a 4xx reply, or a network failure before the message's end was sent), Ambiguous
+// (the connection failed after the whole message was sent, before the server's answer:
+// it may have been accepted). Channel turns a Sender into the pipeline's alerts.Email.
 package email
 
 import (
@@ -22,6 +22,8 @@ import (
 
 	mail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/goodwillhq/goodwill/alerts"
 )
 
 // DefaultTimeout bounds each SMTP command when Config.Timeout is zero.
@@ -105,14 +107,14 @@ func New(cfg Config) (*Sender, error) {
 func (s *Sender) Send(ctx context.Context, to, subject, text, html, messageID string) error {
 	msg := mail.NewMsg()
 	if err := msg.From(s.from); err != nil {
-		return &Error{Kind: Permanent, Err: fmt.Errorf("from: %w", err)}
+		return &Error{Kind: alerts.Permanent, Err: fmt.Errorf("from: %w", err)}
 	}
 	if err := msg.To(to); err != nil {
-		return &Error{Kind: Permanent, Err: fmt.Errorf("to: %w", err)}
+		return &Error{Kind: alerts.Permanent, Err: fmt.Errorf("to: %w", err)}
 	}
 	id := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(messageID), "<"), ">")
 	if !validMessageID(id) {
-		return &Error{Kind: Permanent, Err: fmt.Errorf("message ID %q is not of the form id@domain", messageID)}
+		return &Error{Kind: alerts.Permanent, Err: fmt.Errorf("message ID %q is not of the form id@domain", messageID)}
 	}
 	msg.SetMessageIDWithValue(id)
 	msg.Subject(subject)
@@ -173,7 +175,7 @@ func (s *Sender) Send(ctx context.Context, to, subject, text, html, messageID st
 	}
 	c, err := mail.NewClient(s.host, opts...)
 	if err != nil {
-		return &Error{Kind: Permanent, Err: err}
+		return &Error{Kind: alerts.Permanent, Err: err}
 	}
 	err = c.DialAndSendWithContext(ctx, msg)
 	if err == nil || msg.IsDelivered() {

@@ -25,6 +25,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/alerts/email"
 )
 
@@ -298,27 +299,27 @@ func TestSendErrors(t *testing.T) {
 		trust   bool   // trust the server's certificate
 		timeout time.Duration
 		msgID   string
-		kind    email.Kind
+		kind    alerts.Failure
 		code    int
 	}{
 		// The mailbox does not exist: a 5xx reply is permanent.
-		{"550 at RCPT", &backend{failRcpt: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}}, serverOpts{}, "", true, 0, "", email.Permanent, 550},
+		{"550 at RCPT", &backend{failRcpt: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}}, serverOpts{}, "", true, 0, "", alerts.Permanent, 550},
 		// Greylisting: a 4xx reply is worth retrying.
-		{"451 at MAIL", &backend{failMail: &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted"}}, serverOpts{}, "", true, 0, "", email.Retryable, 451},
+		{"451 at MAIL", &backend{failMail: &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted"}}, serverOpts{}, "", true, 0, "", alerts.Retryable, 451},
 		// The content was refused after the final dot.
-		{"554 after DATA", &backend{failData: &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "rejected"}}, serverOpts{}, "", true, 0, "", email.Permanent, 554},
+		{"554 after DATA", &backend{failData: &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "rejected"}}, serverOpts{}, "", true, 0, "", alerts.Permanent, 554},
 		// A temporary refusal after the final dot.
-		{"452 after DATA", &backend{failData: &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "full"}}, serverOpts{}, "", true, 0, "", email.Retryable, 452},
+		{"452 after DATA", &backend{failData: &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "full"}}, serverOpts{}, "", true, 0, "", alerts.Retryable, 452},
 		// The whole message went out and the answer never came.
-		{"timeout after DATA", &backend{hangData: 2 * time.Second}, serverOpts{}, "", true, 300 * time.Millisecond, "", email.Ambiguous, 0},
+		{"timeout after DATA", &backend{hangData: 2 * time.Second}, serverOpts{}, "", true, 300 * time.Millisecond, "", alerts.Ambiguous, 0},
 		// Wrong password: 535 is permanent.
-		{"auth failed", &backend{}, serverOpts{starttls: true}, "smtp://alerts:wrong@%s", true, 0, "", email.Permanent, 535},
+		{"auth failed", &backend{}, serverOpts{starttls: true}, "smtp://alerts:wrong@%s", true, 0, "", alerts.Permanent, 535},
 		// Nobody listens: retry.
-		{"connection refused", &backend{}, serverOpts{}, "smtp://" + closedAddr, true, 0, "", email.Retryable, 0},
+		{"connection refused", &backend{}, serverOpts{}, "smtp://" + closedAddr, true, 0, "", alerts.Retryable, 0},
 		// A certificate that does not verify is a setup problem.
-		{"untrusted certificate", &backend{}, serverOpts{implicit: true}, "smtps://%s", false, 0, "", email.Permanent, 0},
+		{"untrusted certificate", &backend{}, serverOpts{implicit: true}, "smtps://%s", false, 0, "", alerts.Permanent, 0},
 		// A Message-ID that is not id@domain.
-		{"bad message ID", &backend{}, serverOpts{}, "", true, 0, "no-at-sign", email.Permanent, 0},
+		{"bad message ID", &backend{}, serverOpts{}, "", true, 0, "no-at-sign", alerts.Permanent, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,6 +354,16 @@ func TestSendErrors(t *testing.T) {
 			if email.KindOf(err) != tt.kind {
 				t.Errorf("KindOf = %v", email.KindOf(err))
 			}
+
+			// The pipeline's channel gives the same answer as an *alerts.SendError.
+			err = email.Channel(s).Send(context.Background(), "ann@example.com", "s", "t", "<p>h</p>", id)
+			var se *alerts.SendError
+			if !errors.As(err, &se) || !errors.As(err, &e) {
+				t.Fatalf("Channel Send = %v, want an *alerts.SendError around an *email.Error", err)
+			}
+			if se.Failure != tt.kind || se.Unreachable {
+				t.Errorf("Channel Send failure, unreachable = %v, %v; want %v, false", se.Failure, se.Unreachable, tt.kind)
+			}
 		})
 	}
 }
@@ -368,7 +379,7 @@ func TestSendHonoursContext(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	err = s.Send(ctx, "ann@example.com", "s", "t", "h", "a1@goodwill.example")
-	if !email.IsAmbiguous(err) {
+	if email.KindOf(err) != alerts.Ambiguous {
 		t.Errorf("Send = %v, want ambiguous (the message was sent, the answer not received)", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {

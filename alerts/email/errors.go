@@ -11,40 +11,17 @@ import (
 	"syscall"
 
 	mail "github.com/wneessen/go-mail"
+
+	"github.com/goodwillhq/goodwill/alerts"
 )
 
-// Kind says what a failure means for the caller.
-type Kind int
-
-// The kinds of failure.
-const (
-	// Permanent: a 5xx reply, or an address, message ID or setup that cannot work.
-	// Retrying will not help.
-	Permanent Kind = iota + 1
-	// Retryable: a 4xx reply, or a network failure before the end of the message was
-	// sent. Retry with backoff.
-	Retryable
-	// Ambiguous: the whole message was sent but the server's answer never came. It may
-	// have been accepted; a resend carries the same Message-ID, so a duplicate is
-	// recognisable.
-	Ambiguous
-)
-
-func (k Kind) String() string {
-	switch k {
-	case Permanent:
-		return "permanent"
-	case Retryable:
-		return "retryable"
-	case Ambiguous:
-		return "ambiguous"
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
-}
-
-// Error is the error Send returns.
+// Error is the error Send returns. Its Kind is, for this channel: Permanent for a 5xx
+// reply, or an address, message ID or setup that cannot work; Retryable for a 4xx
+// reply, or a network failure before the end of the message was sent; Ambiguous when
+// the whole message was sent but the server's answer never came (it may have been
+// accepted; a resend carries the same Message-ID, so a duplicate is recognisable).
 type Error struct {
-	Kind Kind
+	Kind alerts.Failure
 	Code int // the SMTP reply code, or 0
 	Err  error
 }
@@ -56,22 +33,13 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf returns the Kind of the first *Error in err's chain, or 0 when there is none.
-func KindOf(err error) Kind {
+func KindOf(err error) alerts.Failure {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
 	}
 	return 0
 }
-
-// IsPermanent reports whether err is a Permanent *Error.
-func IsPermanent(err error) bool { return KindOf(err) == Permanent }
-
-// IsRetryable reports whether err is a Retryable *Error.
-func IsRetryable(err error) bool { return KindOf(err) == Retryable }
-
-// IsAmbiguous reports whether err is an Ambiguous *Error.
-func IsAmbiguous(err error) bool { return KindOf(err) == Ambiguous }
 
 // classify turns go-mail's error into an *Error.
 func classify(ctx context.Context, err error) *Error {
@@ -87,27 +55,27 @@ func classify(ctx context.Context, err error) *Error {
 		}
 		switch se.Reason {
 		case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
-			e.Kind = Permanent
+			e.Kind = alerts.Permanent
 			return e
 		case mail.ErrSMTPDataClose:
 			// The final "." went out; no reply code means the answer was lost.
 			if e.Code == 0 {
-				e.Kind = Ambiguous
+				e.Kind = alerts.Ambiguous
 				return e
 			}
 		}
 	}
 	switch {
 	case e.Code >= 500:
-		e.Kind = Permanent
+		e.Kind = alerts.Permanent
 	case e.Code >= 400:
-		e.Kind = Retryable
+		e.Kind = alerts.Retryable
 	case se != nil, network(err), ctx.Err() != nil:
 		// A failure on the wire before the message was complete: it was not delivered.
-		e.Kind = Retryable
+		e.Kind = alerts.Retryable
 	default:
 		// Setup that cannot work: certificate verification, no usable authentication, …
-		e.Kind = Permanent
+		e.Kind = alerts.Permanent
 	}
 	return e
 }

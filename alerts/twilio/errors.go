@@ -6,35 +6,9 @@ import (
 	"net/http"
 
 	"github.com/twilio/twilio-go/client"
+
+	"github.com/goodwillhq/goodwill/alerts"
 )
-
-// Kind says what a failure means for the caller.
-type Kind int
-
-// The kinds of failure.
-const (
-	// Permanent: Twilio refused the request (a 4xx other than 429, e.g. an invalid,
-	// unsubscribed or landline number). Retrying will not help; fall back to email.
-	Permanent Kind = iota + 1
-	// Retryable: Twilio did not take the message (429, 5xx, or the connection failed
-	// before the request was written). Retry with backoff.
-	Retryable
-	// Ambiguous: the request was written but no usable answer came back (a timeout or a
-	// reset connection). The message may exist: Lookup before sending again.
-	Ambiguous
-)
-
-func (k Kind) String() string {
-	switch k {
-	case Permanent:
-		return "permanent"
-	case Retryable:
-		return "retryable"
-	case Ambiguous:
-		return "ambiguous"
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
-}
 
 // Twilio error codes that mean the number cannot receive SMS from this account.
 const (
@@ -44,9 +18,14 @@ const (
 	codeTooManyRequest = 20429
 )
 
-// Error is the error every Sender method returns.
+// Error is the error every Sender method returns. Its Kind is, for this channel:
+// Permanent when Twilio refused the request (a 4xx other than 429, e.g. an invalid,
+// unsubscribed or landline number: fall back to email); Retryable when Twilio did not
+// take the message (429, 5xx, or the connection failed before the request was
+// written); Ambiguous when the request was written but no usable answer came back (a
+// timeout or a reset connection: the message may exist, Lookup before sending again).
 type Error struct {
-	Kind   Kind
+	Kind   alerts.Failure
 	Op     string // "send", "lookup" or "redact"
 	Status int    // the HTTP status Twilio answered, or 0
 	Code   int    // Twilio's error code, or 0
@@ -60,22 +39,13 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf returns the Kind of the first *Error in err's chain, or 0 when there is none.
-func KindOf(err error) Kind {
+func KindOf(err error) alerts.Failure {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
 	}
 	return 0
 }
-
-// IsPermanent reports whether err is a Permanent *Error.
-func IsPermanent(err error) bool { return KindOf(err) == Permanent }
-
-// IsRetryable reports whether err is a Retryable *Error.
-func IsRetryable(err error) bool { return KindOf(err) == Retryable }
-
-// IsAmbiguous reports whether err is an Ambiguous *Error.
-func IsAmbiguous(err error) bool { return KindOf(err) == Ambiguous }
 
 // Unreachable reports whether err says the number cannot get SMS from this account:
 // invalid, unsubscribed (STOP), or not SMS-capable. Such a recipient should be alerted
@@ -108,16 +78,16 @@ func (c *call) classify(op string, err error) *Error {
 	}
 	switch {
 	case e.Status == http.StatusTooManyRequests || e.Code == codeTooManyRequest || e.Status >= 500:
-		e.Kind = Retryable
+		e.Kind = alerts.Retryable
 	case e.Status >= 400:
-		e.Kind = Permanent
+		e.Kind = alerts.Permanent
 	case e.Status != 0:
 		// A 2xx or 3xx we could not use: Twilio answered, the message may exist.
-		e.Kind = Ambiguous
+		e.Kind = alerts.Ambiguous
 	case c.wrote.Load():
-		e.Kind = Ambiguous
+		e.Kind = alerts.Ambiguous
 	default:
-		e.Kind = Retryable
+		e.Kind = alerts.Retryable
 	}
 	return e
 }

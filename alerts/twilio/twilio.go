@@ -1,10 +1,11 @@
 // Package twilio sends alert SMS through Twilio's Messages API, finds a message again
 // after an ambiguous failure, and redacts sent bodies for erasure.
 //
-// Every error a Sender returns is an *Error whose Kind tells the caller what to do:
-// Permanent (do not retry; fall back to email), Retryable (Twilio did not take the
-// message; retry with backoff), Ambiguous (the request may have reached Twilio; call
-// Lookup before sending again).
+// Every error a Sender returns is an *Error whose Kind, an alerts.Failure, tells the
+// caller what to do: Permanent (do not retry; fall back to email), Retryable (Twilio
+// did not take the message; retry with backoff), Ambiguous (the request may have
+// reached Twilio; call Lookup before sending again). Channel turns a Sender into the
+// pipeline's alerts.SMS.
 package twilio
 
 import (
@@ -23,6 +24,8 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/goodwillhq/goodwill/alerts"
 )
 
 // DefaultAPIURL is Twilio's REST API.
@@ -128,7 +131,7 @@ func alnum(s string) bool {
 // error is an *Error (see Kind).
 func (s *Sender) Send(ctx context.Context, to, body, ref string) (Result, error) {
 	if ref != "" && !containsRef(body, ref) {
-		return Result{}, &Error{Kind: Permanent, Op: "send", Err: fmt.Errorf("the body does not contain the ref %q", ref)}
+		return Result{}, &Error{Kind: alerts.Permanent, Op: "send", Err: fmt.Errorf("the body does not contain the ref %q", ref)}
 	}
 	p := &openapi.CreateMessageParams{}
 	p.SetTo(to).SetBody(body)
@@ -148,7 +151,7 @@ func (s *Sender) Send(ctx context.Context, to, body, ref string) (Result, error)
 	res := result(msg)
 	if res.ProviderID == "" {
 		// A 2xx answer without a SID: the message may well exist.
-		return Result{}, &Error{Kind: Ambiguous, Op: "send", Status: call.status.Load().(int), Err: errors.New("the answer has no message SID")}
+		return Result{}, &Error{Kind: alerts.Ambiguous, Op: "send", Status: call.status.Load().(int), Err: errors.New("the answer has no message SID")}
 	}
 	return res, nil
 }
@@ -178,7 +181,7 @@ const lookupSkew = 5 * time.Minute
 // little after the ambiguous failure before looking.
 func (s *Sender) Lookup(ctx context.Context, to, ref string, since time.Time) (res Result, found bool, err error) {
 	if ref == "" {
-		return Result{}, false, &Error{Kind: Permanent, Op: "lookup", Err: errors.New("an empty ref matches nothing")}
+		return Result{}, false, &Error{Kind: alerts.Permanent, Op: "lookup", Err: errors.New("an empty ref matches nothing")}
 	}
 	p := &openapi.ListMessageParams{}
 	p.SetTo(to).SetPageSize(50).SetLimit(LookupLimit)
@@ -186,8 +189,8 @@ func (s *Sender) Lookup(ctx context.Context, to, ref string, since time.Time) (r
 	msgs, err := call.api.ListMessage(p)
 	if err != nil {
 		e := call.classify("lookup", err)
-		if e.Kind == Ambiguous {
-			e.Kind = Retryable // a read is safe to repeat
+		if e.Kind == alerts.Ambiguous {
+			e.Kind = alerts.Retryable // a read is safe to repeat
 		}
 		return Result{}, false, e
 	}
@@ -211,14 +214,14 @@ func (s *Sender) Lookup(ctx context.Context, to, ref string, since time.Time) (r
 // status, else Permanent, as for Send.
 func (s *Sender) Redact(ctx context.Context, providerID string) error {
 	if providerID == "" || strings.ContainsAny(providerID, "/?#") {
-		return &Error{Kind: Permanent, Op: "redact", Err: fmt.Errorf("%q is not a message SID", providerID)}
+		return &Error{Kind: alerts.Permanent, Op: "redact", Err: fmt.Errorf("%q is not a message SID", providerID)}
 	}
 	call := s.call(ctx)
 	_, err := call.api.UpdateMessage(providerID, (&openapi.UpdateMessageParams{}).SetBody(""))
 	if err != nil {
 		e := call.classify("redact", err)
-		if e.Kind == Ambiguous {
-			e.Kind = Retryable // redacting twice is harmless
+		if e.Kind == alerts.Ambiguous {
+			e.Kind = alerts.Retryable // redacting twice is harmless
 		}
 		return e
 	}

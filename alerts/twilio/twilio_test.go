@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/alerts/twilio"
 )
 
@@ -239,36 +240,36 @@ func TestSendErrors(t *testing.T) {
 		name        string
 		to          string
 		mod         func(*twilio.Config)
-		kind        twilio.Kind
+		kind        alerts.Failure
 		code        int
 		unreachable bool
 	}{
 		// Too many requests: retry later.
-		{"429", rateLimited, nil, twilio.Retryable, 20429, false},
+		{"429", rateLimited, nil, alerts.Retryable, 20429, false},
 		// Twilio's own failure: retry.
-		{"500", serverError, nil, twilio.Retryable, 20500, false},
+		{"500", serverError, nil, alerts.Retryable, 20500, false},
 		// A proxy's HTML error page is classified by its status.
-		{"502 html", badGateway, nil, twilio.Retryable, 0, false},
+		{"502 html", badGateway, nil, alerts.Retryable, 0, false},
 		// An invalid number will never work.
-		{"21211 invalid number", invalidNumber, nil, twilio.Permanent, 21211, true},
+		{"21211 invalid number", invalidNumber, nil, alerts.Permanent, 21211, true},
 		// The recipient replied STOP.
-		{"21610 unsubscribed", unsubscribed, nil, twilio.Permanent, 21610, true},
+		{"21610 unsubscribed", unsubscribed, nil, alerts.Permanent, 21610, true},
 		// A landline.
-		{"21614 not SMS-capable", notSMSCapable, nil, twilio.Permanent, 21614, true},
+		{"21614 not SMS-capable", notSMSCapable, nil, alerts.Permanent, 21614, true},
 		// Other 4xx are permanent too, but say nothing about the number.
-		{"403", forbidden, nil, twilio.Permanent, 20008, false},
+		{"403", forbidden, nil, alerts.Permanent, 20008, false},
 		// Wrong credentials: 401 is permanent.
-		{"401", okNumber, func(c *twilio.Config) { c.AuthToken = "wrong" }, twilio.Permanent, 20003, false},
+		{"401", okNumber, func(c *twilio.Config) { c.AuthToken = "wrong" }, alerts.Permanent, 20003, false},
 		// The request was sent and no answer came before the client's timeout.
-		{"timeout after sending", slowNumber, func(c *twilio.Config) { c.HTTPClient = &http.Client{Timeout: 200 * time.Millisecond} }, twilio.Ambiguous, 0, false},
+		{"timeout after sending", slowNumber, func(c *twilio.Config) { c.HTTPClient = &http.Client{Timeout: 200 * time.Millisecond} }, alerts.Ambiguous, 0, false},
 		// The connection was reset after the request was sent.
-		{"reset after sending", resetNumber, nil, twilio.Ambiguous, 0, false},
+		{"reset after sending", resetNumber, nil, alerts.Ambiguous, 0, false},
 		// A 201 whose body cannot be read: the message probably exists.
-		{"garbled 201", garbageAnswer, nil, twilio.Ambiguous, 0, false},
+		{"garbled 201", garbageAnswer, nil, alerts.Ambiguous, 0, false},
 		// A 201 without a SID.
-		{"201 without sid", answerWithNoSID, nil, twilio.Ambiguous, 0, false},
+		{"201 without sid", answerWithNoSID, nil, alerts.Ambiguous, 0, false},
 		// Nothing listens: the request never left.
-		{"connection refused", okNumber, func(c *twilio.Config) { c.APIURL = closedURL }, twilio.Retryable, 0, false},
+		{"connection refused", okNumber, func(c *twilio.Config) { c.APIURL = closedURL }, alerts.Retryable, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,6 +288,16 @@ func TestSendErrors(t *testing.T) {
 			if twilio.KindOf(err) != tt.kind {
 				t.Errorf("KindOf = %v", twilio.KindOf(err))
 			}
+
+			// The pipeline's channel gives the same answer as an *alerts.SendError.
+			_, err = twilio.Channel(s).Send(context.Background(), tt.to, "ACK 7F3K", "7F3K")
+			var se *alerts.SendError
+			if !errors.As(err, &se) || !errors.As(err, &e) {
+				t.Fatalf("Channel Send error = %v, want an *alerts.SendError around a *twilio.Error", err)
+			}
+			if se.Failure != tt.kind || se.Unreachable != tt.unreachable {
+				t.Errorf("Channel Send failure, unreachable = %v, %v; want %v, %v", se.Failure, se.Unreachable, tt.kind, tt.unreachable)
+			}
 		})
 	}
 }
@@ -298,7 +309,7 @@ func TestSendHonoursContext(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := s.Send(ctx, slowNumber, "ACK 7F3K", "7F3K")
-	if !twilio.IsAmbiguous(err) {
+	if twilio.KindOf(err) != alerts.Ambiguous {
 		t.Errorf("Send = %v, want an ambiguous error", err)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -310,7 +321,7 @@ func TestSendHonoursContext(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Send(ctx, okNumber, "ACK 7F3K", "7F3K"); !twilio.IsRetryable(err) {
+	if _, err := s.Send(ctx, okNumber, "ACK 7F3K", "7F3K"); twilio.KindOf(err) != alerts.Retryable {
 		t.Errorf("Send with a canceled context = %v, want retryable", err)
 	}
 }
@@ -319,7 +330,7 @@ func TestSendRefMustBeInBody(t *testing.T) {
 	f := newFake(t, "")
 	s := newSender(t, f, nil)
 	_, err := s.Send(context.Background(), okNumber, "link https://x/a/ab7F3Kcd", "7F3K")
-	if !twilio.IsPermanent(err) {
+	if twilio.KindOf(err) != alerts.Permanent {
 		t.Errorf("Send = %v, want a permanent error", err)
 	}
 	if len(f.created) != 0 {
@@ -386,12 +397,16 @@ func TestLookup(t *testing.T) {
 func TestLookupErrors(t *testing.T) {
 	f := newFake(t, "")
 	s := newSender(t, f, func(c *twilio.Config) { c.AuthToken = "wrong" })
-	if _, _, err := s.Lookup(context.Background(), okNumber, "7F3K", time.Now()); !twilio.IsPermanent(err) {
+	if _, _, err := s.Lookup(context.Background(), okNumber, "7F3K", time.Now()); twilio.KindOf(err) != alerts.Permanent {
 		t.Errorf("Lookup with bad credentials = %v, want permanent", err)
 	}
 	s = newSender(t, f, nil)
-	if _, _, err := s.Lookup(context.Background(), okNumber, "", time.Now()); !twilio.IsPermanent(err) {
+	if _, _, err := s.Lookup(context.Background(), okNumber, "", time.Now()); twilio.KindOf(err) != alerts.Permanent {
 		t.Errorf("Lookup with no ref = %v, want permanent", err)
+	}
+	var se *alerts.SendError
+	if _, _, err := twilio.Channel(s).Lookup(context.Background(), okNumber, "", time.Now()); !errors.As(err, &se) || se.Failure != alerts.Permanent {
+		t.Errorf("Channel Lookup with no ref = %v, want a permanent *alerts.SendError", err)
 	}
 }
 
@@ -404,8 +419,12 @@ func TestRedact(t *testing.T) {
 	if diff := cmp.Diff([]url.Values{{"Body": {""}}}, f.redacted); diff != "" {
 		t.Errorf("redact forms (-want +got):\n%s", diff)
 	}
-	if err := s.Redact(context.Background(), "../x"); !twilio.IsPermanent(err) {
+	if err := s.Redact(context.Background(), "../x"); twilio.KindOf(err) != alerts.Permanent {
 		t.Errorf("Redact(../x) = %v, want permanent", err)
+	}
+	var se *alerts.SendError
+	if err := twilio.Channel(s).Redact(context.Background(), "../x"); !errors.As(err, &se) || se.Failure != alerts.Permanent {
+		t.Errorf("Channel Redact(../x) = %v, want a permanent *alerts.SendError", err)
 	}
 }
 
