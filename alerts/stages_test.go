@@ -150,8 +150,46 @@ func testAlert(app string, level Level, created time.Duration, dls ...Delivery) 
 		PolicyID: "first_response", DueAt: t0, CreatedAt: t0.Add(created), Deliveries: dls}
 }
 
+// Deliveries as the stages leave them, due at t0+at.
+
+// pending is a delivery not tried yet.
 func pending(channel, to string, at time.Duration) Delivery {
 	return Delivery{Channel: channel, To: to, Status: DeliveryPending, NextAt: t0.Add(at)}
+}
+
+// again is a delivery waiting for another try after attempts, the last of which
+// failed with why ("" if none failed).
+func again(channel, to string, at time.Duration, attempts int, why string) Delivery {
+	d := pending(channel, to, at)
+	d.Attempts, d.Error = attempts, why
+	return d
+}
+
+// deferred is a delivery held back (quiet hours, a weekend, a stage's choice).
+func deferred(channel, to string, at time.Duration) Delivery {
+	return Delivery{Channel: channel, To: to, Status: DeliveryDeferred, NextAt: t0.Add(at)}
+}
+
+// failed is a delivery given up at t0 for why, after attempts tries.
+func failed(channel, to string, attempts int, why string) Delivery {
+	return Delivery{Channel: channel, To: to, Status: DeliveryFailed, Attempts: attempts, Error: why, NextAt: t0}
+}
+
+// mayHaveGone marks d as tried with an answer that never came: looked up before the
+// next try.
+func mayHaveGone(d Delivery) Delivery {
+	d.Ambiguous = true
+	return d
+}
+
+// firstDelivered is a as recorded after its first delivery at first; a breach's
+// escalation is due at escalate (zero: none).
+func firstDelivered(a Alert, first, escalate time.Time) Alert {
+	a.FirstDeliveredAt = &first
+	if !escalate.IsZero() {
+		a.EscalateAt = &escalate
+	}
+	return a
 }
 
 // one is a batch of alerts to one address.
@@ -335,11 +373,11 @@ func TestGroupStage(t *testing.T) {
 		// Deliveries already sent or failed are done with.
 		{name: "sent stays out", alerts: []Alert{
 			testAlert("a1", LevelBreached, 0, sent, pending("email", aliceEmail, 0)),
-			testAlert("a2", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryFailed}),
+			testAlert("a2", LevelBreached, 0, failed("sms", alicePhone, 0, "")),
 		}, want: []string{"email " + aliceEmail + ": a1"}},
 		// A deferred delivery comes back when its time comes.
 		{name: "deferred and due", alerts: []Alert{
-			testAlert("a1", LevelBreached, -time.Hour, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0}),
+			testAlert("a1", LevelBreached, -time.Hour, deferred("sms", alicePhone, 0)),
 		}, want: []string{"sms " + alicePhone + ": a1"}},
 		// Addresses apart, the longest waiting first.
 		{name: "most overdue first", alerts: []Alert{
@@ -463,9 +501,8 @@ func TestDeferStage(t *testing.T) {
 func TestThrottleStage(t *testing.T) {
 	t.Parallel()
 	day := t0.Format(time.DateOnly)
-	failed := Delivery{Channel: "sms", To: alicePhone, Status: DeliveryFailed, NextAt: t0,
-		Error: "over the limit of 50 SMS a day to this number"}
-	fallback := Delivery{Channel: "email", To: aliceEmail, Status: DeliveryPending, NextAt: t0}
+	overLimit := failed("sms", alicePhone, 0, "over the limit of 50 SMS a day to this number")
+	fallback := pending("email", aliceEmail, 0)
 	tests := []struct {
 		name       string
 		channel    string
@@ -485,13 +522,13 @@ func TestThrottleStage(t *testing.T) {
 		{name: "the 50th", channel: "sms", before: 49, after: 50, held: true},
 		// The 51st does not: the SMS fails and email takes over.
 		{name: "the 51st", channel: "sms", before: 50, after: 50, fallback: true, recipient: alice,
-			deliveries: []Delivery{failed, fallback}},
+			deliveries: []Delivery{overLimit, fallback}},
 		// No fallback when email is off …
 		{name: "the 51st, email off", channel: "sms", before: 50, after: 50, recipient: alice,
-			deliveries: []Delivery{failed}},
+			deliveries: []Delivery{overLimit}},
 		// … or the recipient has no address.
 		{name: "the 51st, no address", channel: "sms", before: 50, after: 50, fallback: true, recipient: della,
-			deliveries: []Delivery{failed}},
+			deliveries: []Delivery{overLimit}},
 		// Email is not throttled.
 		{name: "email", channel: "email", before: 50, after: 50},
 		// Settled (deferred): not counted.
@@ -541,8 +578,7 @@ func TestThrottleStage(t *testing.T) {
 
 func TestSendStage(t *testing.T) {
 	t.Parallel()
-	ambiguous := pending("sms", alicePhone, 0)
-	ambiguous.Ambiguous, ambiguous.Attempts = true, 1
+	ambiguous := mayHaveGone(again("sms", alicePhone, 0, 1, ""))
 	a1 := testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, 0), pending("email", aliceEmail, 0))
 	tests := []struct {
 		name      string
@@ -699,6 +735,7 @@ func TestRetryStage(t *testing.T) {
 	t.Parallel()
 	perm := &SendError{Failure: Permanent, Err: errors.New("550 no such user")}
 	unreachable := &SendError{Failure: Permanent, Unreachable: true, Err: errors.New("21610 unsubscribed")}
+	const unavailable = "503 service unavailable" // retryErr's
 	day := t0.Format(time.DateOnly)
 	tests := []struct {
 		name     string
@@ -710,30 +747,27 @@ func TestRetryStage(t *testing.T) {
 	}{
 		// Retried after the backoff of its attempt count.
 		{name: "retryable", channel: "sms", attempts: []int{0}, err: retryErr(),
-			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 1, Error: "503 service unavailable", NextAt: t0.Add(time.Second)}}},
+			want: []Delivery{again("sms", alicePhone, time.Second, 1, unavailable)}},
 		// Ambiguous: retried, and looked up first next time.
 		{name: "ambiguous", channel: "sms", attempts: []int{2}, err: ambiguousErr(false),
-			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 3, Ambiguous: true,
-				Error: "connection reset before the answer", NextAt: t0.Add(3 * time.Second)}}},
+			want: []Delivery{mayHaveGone(again("sms", alicePhone, 3*time.Second, 3, "connection reset before the answer"))}},
 		// A permanent email failure: failed, no fallback.
 		{name: "permanent email", channel: "email", attempts: []int{0}, err: perm,
-			want: []Delivery{{Channel: "email", To: aliceEmail, Status: DeliveryFailed, Attempts: 1, Error: "550 no such user", NextAt: t0}}},
+			want: []Delivery{failed("email", aliceEmail, 1, "550 no such user")}},
 		// An unreachable number: failed, and email takes over.
 		{name: "unreachable", channel: "sms", attempts: []int{0}, err: unreachable,
-			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryFailed, Attempts: 1, Error: "21610 unsubscribed", NextAt: t0},
-				{Channel: "email", To: aliceEmail, Status: DeliveryPending, NextAt: t0}}},
+			want: []Delivery{failed("sms", alicePhone, 1, "21610 unsubscribed"), pending("email", aliceEmail, 0)}},
 		// Attempts are each delivery's own: the one at its eighth gives up, the new one
 		// is retried.
 		{name: "the eighth attempt", channel: "sms", attempts: []int{7, 0}, err: retryErr(),
-			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryFailed, Attempts: 8, Error: "503 service unavailable", NextAt: t0},
-				{Channel: "email", To: aliceEmail, Status: DeliveryPending, NextAt: t0},
-				{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 1, Error: "503 service unavailable", NextAt: t0.Add(time.Second)}}},
+			want: []Delivery{failed("sms", alicePhone, 8, unavailable), pending("email", aliceEmail, 0),
+				again("sms", alicePhone, time.Second, 1, unavailable)}},
 		// The count Throttle took is given back.
 		{name: "count given back", channel: "sms", attempts: []int{0}, err: retryErr(), held: true,
-			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 1, Error: "503 service unavailable", NextAt: t0.Add(time.Second)}}},
+			want: []Delivery{again("sms", alicePhone, time.Second, 1, unavailable)}},
 		// Sent: nothing to do.
 		{name: "sent", channel: "sms", attempts: []int{1}, held: true,
-			want: []Delivery{{Channel: "sms", To: alicePhone, Status: DeliveryPending, Attempts: 1, NextAt: t0}}},
+			want: []Delivery{again("sms", alicePhone, 0, 1, "")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -794,58 +828,34 @@ func TestRecordStage(t *testing.T) {
 		{name: "breach sent",
 			live:  testAlert("a1", LevelBreached, 0, sms, email),
 			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, sent(sms), email)),
-			want: func() Alert {
-				a := testAlert("a1", LevelBreached, 0, sent(sms), email)
-				a.FirstDeliveredAt, a.EscalateAt = &at, &escalateAt
-				return a
-			}()},
+			want:  firstDelivered(testAlert("a1", LevelBreached, 0, sent(sms), email), at, escalateAt)},
 		// A warning never escalates.
 		{name: "warning sent",
 			live:  testAlert("a1", LevelWarning, 0, email),
 			batch: one("email", aliceEmail, testAlert("a1", LevelWarning, 0, sent(email))),
-			want: func() Alert {
-				a := testAlert("a1", LevelWarning, 0, sent(email))
-				a.FirstDeliveredAt = &at
-				return a
-			}()},
+			want:  firstDelivered(testAlert("a1", LevelWarning, 0, sent(email)), at, time.Time{})},
 		// The first delivery stays the first.
 		{name: "second channel sent",
-			live: func() Alert {
-				a := testAlert("a1", LevelBreached, 0, sent(sms), email)
-				a.FirstDeliveredAt = &earlier
-				return a
-			}(),
+			live:  firstDelivered(testAlert("a1", LevelBreached, 0, sent(sms), email), earlier, time.Time{}),
 			batch: one("email", aliceEmail, testAlert("a1", LevelBreached, 0, sms, sent(email))),
-			want: func() Alert {
-				a := testAlert("a1", LevelBreached, 0, sent(sms), sent(email))
-				a.FirstDeliveredAt = &earlier
-				return a
-			}()},
+			want:  firstDelivered(testAlert("a1", LevelBreached, 0, sent(sms), sent(email)), earlier, time.Time{})},
 		// A fallback added by a stage joins the alert.
 		{name: "fallback",
 			live:  testAlert("a1", LevelBreached, 0, sms),
-			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryFailed}, email)),
-			want:  testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryFailed}, email)},
+			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, failed("sms", alicePhone, 0, ""), email)),
+			want:  testAlert("a1", LevelBreached, 0, failed("sms", alicePhone, 0, ""), email)},
 		// Only the batch's own delivery is taken from its copy: the email, sent by
 		// another batch meanwhile, stays sent.
 		{name: "another batch's change is kept",
-			live: func() Alert {
-				a := testAlert("a1", LevelBreached, 0, sms, sent(email))
-				a.FirstDeliveredAt, a.EscalateAt = &earlier, &escalateAt
-				return a
-			}(),
-			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0.Add(time.Hour)}, email)),
-			want: func() Alert {
-				a := testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0.Add(time.Hour)}, sent(email))
-				a.FirstDeliveredAt, a.EscalateAt = &earlier, &escalateAt
-				return a
-			}()},
+			live:  firstDelivered(testAlert("a1", LevelBreached, 0, sms, sent(email)), earlier, escalateAt),
+			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, deferred("sms", alicePhone, time.Hour), email)),
+			want:  firstDelivered(testAlert("a1", LevelBreached, 0, deferred("sms", alicePhone, time.Hour), sent(email)), earlier, escalateAt)},
 		// A failed write: memory is right, the store is not written; logged.
 		{name: "store down",
 			live:  testAlert("a1", LevelBreached, 0, sms),
-			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0.Add(time.Hour)})),
+			batch: one("sms", alicePhone, testAlert("a1", LevelBreached, 0, deferred("sms", alicePhone, time.Hour))),
 			fail:  true, unsaved: true,
-			want: testAlert("a1", LevelBreached, 0, Delivery{Channel: "sms", To: alicePhone, Status: DeliveryDeferred, NextAt: t0.Add(time.Hour)})},
+			want: testAlert("a1", LevelBreached, 0, deferred("sms", alicePhone, time.Hour))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1141,9 +1151,8 @@ func TestLiveTake(t *testing.T) {
 func TestCountryStage(t *testing.T) {
 	t.Parallel()
 	const ukPhone = "+447700900123"
-	failed := Delivery{Channel: "sms", To: ukPhone, Status: DeliveryFailed, NextAt: t0,
-		Error: "not sent: the number is outside the SMS countries (US, CA)"}
-	fallback := Delivery{Channel: "email", To: aliceEmail, Status: DeliveryPending, NextAt: t0}
+	const outside = "not sent: the number is outside the SMS countries (US, CA)"
+	fallback := pending("email", aliceEmail, 0)
 	tests := []struct {
 		name       string
 		channel    string
@@ -1157,13 +1166,13 @@ func TestCountryStage(t *testing.T) {
 		{name: "allowed", channel: "sms", to: alicePhone, countries: []string{"US", "CA"}, fallback: true},
 		// One stored before its country left the list fails; email takes over.
 		{name: "outside", channel: "sms", to: ukPhone, countries: []string{"US", "CA"}, fallback: true,
-			deliveries: []Delivery{failed, fallback}},
+			deliveries: []Delivery{failed("sms", ukPhone, 0, outside), fallback}},
 		// No fallback when email is off.
 		{name: "outside, email off", channel: "sms", to: ukPhone, countries: []string{"US", "CA"},
-			deliveries: []Delivery{failed}},
+			deliveries: []Delivery{failed("sms", ukPhone, 0, outside)}},
 		// A Caribbean +1 number is not a US one.
 		{name: "caribbean", channel: "sms", to: "+18765550100", countries: []string{"US", "CA"},
-			deliveries: []Delivery{{Channel: "sms", To: "+18765550100", Status: DeliveryFailed, NextAt: t0, Error: failed.Error}}},
+			deliveries: []Delivery{failed("sms", "+18765550100", 0, outside)}},
 		// Email is not checked.
 		{name: "email", channel: "email", to: aliceEmail, countries: []string{"US"}},
 		// No list: no check.
