@@ -27,6 +27,17 @@ import (
 // t0 is a Wednesday afternoon (UTC): a working moment for everyone by default.
 var t0 = time.Date(2026, 11, 4, 15, 0, 0, 0, time.UTC)
 
+// utc parses "01-02 15:04" as that moment of t0's year in UTC (11-07 is a Saturday).
+func utc(s string) time.Time {
+	t, err := time.Parse("2006-01-02 15:04", "2026-"+s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func ptr[T any](v T) *T { return &v }
+
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -206,6 +217,9 @@ var candidateNames = fakeNames{
 	"cand-a7": "Radia Perlman", "cand-a8": "Barbara Liskov",
 }
 
+// smsOnly is alice with breaches sent by SMS alone, so email is only ever a fallback.
+var smsOnly = Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Breached: []string{"sms"}}}
+
 const (
 	alicePhone = "+14155550101"
 	aliceEmail = "alice@example.com"
@@ -364,82 +378,85 @@ func expectDeliveries(t *testing.T, a Alert, want ...string) {
 	}
 }
 
+// unalerted is f recorded without alerting (imported history, a policy change).
+func unalerted(f sla.Fired) sla.Fired {
+	f.Alert = false
+	return f
+}
+
 func TestRoute(t *testing.T) {
 	t.Parallel()
+	var (
+		aliceBreach  = fired("a1", "alice", sla.StateBreached)
+		aliceWarning = fired("a1", "alice", sla.StateWarning)
+		carolBreach  = fired("a1", "carol", sla.StateBreached)
+		delegate     = Recruiter{ID: "della", Phone: dellaPhone}
+		team         = Recruiter{ID: "default", Email: "team@example.com"}
+	)
 	tests := []struct {
 		name      string
 		mod       func(*Config)
-		setup     func(h *harness)
+		put       []Recruiter // into the directory, after alice and boss
 		f         sla.Fired
 		noAlert   bool
 		recipient string
 		want      []string
 	}{
-		{name: "breach: sms and email by default", f: fired("a1", "alice", sla.StateBreached),
+		{name: "breach: sms and email by default", f: aliceBreach,
 			recipient: "alice", want: []string{"sms " + alicePhone + " pending", "email " + aliceEmail + " pending"}},
-		{name: "warning: email by default", f: fired("a1", "alice", sla.StateWarning),
+		{name: "warning: email by default", f: aliceWarning,
 			recipient: "alice", want: []string{"email " + aliceEmail + " pending"}},
-		{name: "the recruiter's channels", f: fired("a1", "alice", sla.StateWarning),
-			setup: func(h *harness) {
-				h.put(Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Warning: []string{"sms"}}})
-			},
+		{name: "the recruiter's channels", f: aliceWarning,
+			put:       []Recruiter{{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Warning: []string{"sms"}}}},
 			recipient: "alice", want: []string{"sms " + alicePhone + " pending"}},
-		{name: "a level turned off", f: fired("a1", "alice", sla.StateBreached),
-			setup: func(h *harness) {
-				h.put(Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Breached: []string{}}})
-			},
+		{name: "a level turned off", f: aliceBreach,
+			put:       []Recruiter{{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Breached: []string{}}}},
 			recipient: "alice"},
-		{name: "no phone: email only", f: fired("a1", "carol", sla.StateBreached),
-			setup:     func(h *harness) { h.put(Recruiter{ID: "carol", Email: "carol@example.com"}) },
+		{name: "no phone: email only", f: carolBreach,
+			put:       []Recruiter{{ID: "carol", Email: "carol@example.com"}},
 			recipient: "carol", want: []string{"email carol@example.com pending"}},
-		{name: "no email: sms only", f: fired("a1", "carol", sla.StateBreached),
-			setup:     func(h *harness) { h.put(Recruiter{ID: "carol", Phone: "+14155550109"}) },
+		{name: "no email: sms only", f: carolBreach,
+			put:       []Recruiter{{ID: "carol", Phone: "+14155550109"}},
 			recipient: "carol", want: []string{"sms +14155550109 pending"}},
-		{name: "neither: nothing to deliver", f: fired("a1", "carol", sla.StateBreached),
-			setup:     func(h *harness) { h.put(Recruiter{ID: "carol"}) },
+		{name: "neither: nothing to deliver", f: carolBreach,
+			put:       []Recruiter{{ID: "carol"}},
 			recipient: "carol"},
-		{name: "sms off: a log line instead", f: fired("a1", "alice", sla.StateBreached),
+		{name: "sms off: a log line instead", f: aliceBreach,
 			mod:       func(c *Config) { c.SMS = nil },
 			recipient: "alice", want: []string{"log alice pending", "email " + aliceEmail + " pending"}},
-		{name: "both off: one log line", f: fired("a1", "alice", sla.StateBreached),
+		{name: "both off: one log line", f: aliceBreach,
 			mod:       func(c *Config) { c.SMS, c.Email = nil, nil },
 			recipient: "alice", want: []string{"log alice pending"}},
-		{name: "GOODWILL_ALERTS=log", f: fired("a1", "alice", sla.StateBreached),
+		{name: "GOODWILL_ALERTS=log", f: aliceBreach,
 			mod:       func(c *Config) { c.Mode = "log" },
 			recipient: "alice", want: []string{"log alice pending"}},
-		{name: "GOODWILL_ALERTS=off", f: fired("a1", "alice", sla.StateBreached),
+		{name: "GOODWILL_ALERTS=off", f: aliceBreach,
 			mod: func(c *Config) { c.Mode = "off" }, noAlert: true},
-		{name: "away: the delegate", f: fired("a1", "alice", sla.StateBreached),
-			setup: func(h *harness) {
-				back := t0.Add(24 * time.Hour)
-				h.put(Recruiter{ID: "della", Phone: dellaPhone})
-				h.put(Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, DelegateID: "della", AwayUntil: &back})
-			},
+		{name: "away: the delegate", f: aliceBreach,
+			put: []Recruiter{delegate,
+				{ID: "alice", Phone: alicePhone, Email: aliceEmail, DelegateID: "della", AwayUntil: ptr(t0.Add(24 * time.Hour))}},
 			recipient: "della", want: []string{"sms " + dellaPhone + " pending"}},
-		{name: "back from away: the recruiter", f: fired("a1", "alice", sla.StateBreached),
-			setup: func(h *harness) {
-				back := t0.Add(-time.Minute)
-				h.put(Recruiter{ID: "della", Phone: dellaPhone})
-				h.put(Recruiter{ID: "alice", Phone: alicePhone, DelegateID: "della", AwayUntil: &back})
-			},
+		{name: "back from away: the recruiter", f: aliceBreach,
+			put: []Recruiter{delegate,
+				{ID: "alice", Phone: alicePhone, DelegateID: "della", AwayUntil: ptr(t0.Add(-time.Minute))}},
 			recipient: "alice", want: []string{"sms " + alicePhone + " pending"}},
 		{name: "unknown recruiter: default", f: fired("a1", "nobody", sla.StateBreached),
-			setup:     func(h *harness) { h.put(Recruiter{ID: "default", Email: "team@example.com"}) },
+			put:       []Recruiter{team},
 			recipient: "default", want: []string{"email team@example.com pending"}},
 		{name: "no recruiter on the application: default", f: fired("a1", "", sla.StateBreached),
-			setup:     func(h *harness) { h.put(Recruiter{ID: "default", Email: "team@example.com"}) },
+			put:       []Recruiter{team},
 			recipient: "default", want: []string{"email team@example.com pending"}},
 		{name: "unknown recruiter, no default: recorded, undeliverable", f: fired("a1", "nobody", sla.StateBreached),
 			recipient: "nobody"},
-		{name: "not alerting: nothing", f: func() sla.Fired { f := fired("a1", "alice", sla.StateBreached); f.Alert = false; return f }(),
+		{name: "not alerting: nothing", f: unalerted(aliceBreach),
 			noAlert: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, tt.mod)
-			if tt.setup != nil {
-				tt.setup(h)
+			for _, r := range tt.put {
+				h.put(r)
 			}
 			h.fire(tt.f)
 			level := LevelBreached
@@ -707,8 +724,11 @@ func TestDedupe(t *testing.T) {
 
 func TestDefer(t *testing.T) {
 	t.Parallel()
-	ny := Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Timezone: "America/New_York",
-		QuietHours: &QuietHours{Start: "20:00", End: "08:00"}}
+	// alice (phone and email) with her time zone, quiet hours and working days.
+	aliceIn := func(zone string, quiet *QuietHours, days ...string) Recruiter {
+		return Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Timezone: zone, QuietHours: quiet, WorkingDays: days}
+	}
+	ny := aliceIn("America/New_York", &QuietHours{Start: "20:00", End: "08:00"})
 	tests := []struct {
 		name  string
 		r     Recruiter
@@ -716,18 +736,17 @@ func TestDefer(t *testing.T) {
 		until time.Time // when it goes out; zero: at once
 	}{
 		{"quiet hours in the recruiter's zone", ny,
-			time.Date(2026, 11, 5, 2, 0, 0, 0, time.UTC),   // Wed 21:00 in New York
-			time.Date(2026, 11, 5, 13, 0, 0, 0, time.UTC)}, // Thu 08:00 in New York
+			utc("11-05 02:00"),  // Wed 21:00 in New York
+			utc("11-05 13:00")}, // Thu 08:00 in New York
 		{"outside quiet hours", ny, t0, time.Time{}},
-		{"a weekend", Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail},
-			time.Date(2026, 11, 7, 15, 0, 0, 0, time.UTC), // Saturday
-			time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC)}, // Monday
-		{"a weekend, then quiet hours", Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Timezone: "Europe/Berlin",
-			QuietHours: &QuietHours{Start: "18:00", End: "09:00"}},
-			time.Date(2026, 11, 7, 12, 0, 0, 0, time.UTC),
-			time.Date(2026, 11, 9, 8, 0, 0, 0, time.UTC)}, // Monday 09:00 in Berlin
-		{"a working Saturday", Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, WorkingDays: []string{"sat"}},
-			time.Date(2026, 11, 7, 15, 0, 0, 0, time.UTC), time.Time{}},
+		{"a weekend", aliceIn("", nil),
+			utc("11-07 15:00"),  // Saturday
+			utc("11-09 00:00")}, // Monday
+		{"a weekend, then quiet hours", aliceIn("Europe/Berlin", &QuietHours{Start: "18:00", End: "09:00"}),
+			utc("11-07 12:00"),  // Saturday 13:00 in Berlin
+			utc("11-09 08:00")}, // Monday 09:00 in Berlin
+		{"a working Saturday", aliceIn("", nil, "sat"),
+			utc("11-07 15:00"), time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -772,14 +791,14 @@ func TestDefer(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, nil)
 		h.put(ny)
-		h.clock.Set(time.Date(2026, 11, 5, 2, 0, 0, 0, time.UTC))
+		h.clock.Set(utc("11-05 02:00"))
 		h.fire(fired("a1", "alice", sla.StateBreached))
-		h.clock.Set(time.Date(2026, 11, 5, 2, 0, 1, 0, time.UTC))
+		h.clock.Set(utc("11-05 02:00").Add(time.Second))
 		h.d.flush()
 		if err := h.d.Stopped(h.ctx, []string{"clk-a1"}); err != nil {
 			t.Fatal(err)
 		}
-		for _, at := range []time.Time{time.Date(2026, 11, 5, 13, 0, 0, 0, time.UTC), time.Date(2026, 11, 6, 13, 0, 0, 0, time.UTC)} {
+		for _, at := range []time.Time{utc("11-05 13:00"), utc("11-06 13:00")} {
 			h.clock.Set(at)
 			h.d.flush()
 		}
@@ -817,7 +836,7 @@ func TestThrottle(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, nil)
-			h.put(Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Breached: []string{"sms"}}})
+			h.put(smsOnly)
 			h.setSMSCount(alicePhone, tt.day, tt.before)
 			h.fire(fired("a1", "alice", sla.StateBreached))
 			h.flushAt(time.Second)
@@ -854,7 +873,7 @@ func TestThrottle(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, nil)
-			h.put(Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Breached: []string{"sms"}}})
+			h.put(smsOnly)
 			h.setSMSCount(alicePhone, t0, 49)
 			h.sms.errs = tt.errs
 			h.fire(fired("a1", "alice", sla.StateBreached))
@@ -877,8 +896,6 @@ func TestThrottle(t *testing.T) {
 
 func TestRetry(t *testing.T) {
 	t.Parallel()
-
-	smsOnly := Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Breached: []string{"sms"}}}
 
 	t.Run("a retryable failure is retried with backoff", func(t *testing.T) {
 		t.Parallel()
