@@ -2,8 +2,6 @@ package sla
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -65,13 +63,7 @@ func seedHistory(t *testing.T, store *Store, cal Calendar, target, calendar stri
 // startAt starts an engine on store whose now is clock's.
 func startAt(t *testing.T, store *Store, apps *memApps, rec *recorder, clock *fakeClock) *Engine {
 	t.Helper()
-	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.now)
-	e.SetConsumer(rec.consume)
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	return e
+	return startEngine(t, store, apps, clock.now, rec.consume)
 }
 
 // onTime is an interaction that arrives when it occurs.
@@ -160,9 +152,7 @@ func startMetAndOpen(t *testing.T) (*Store, *memApps, *recorder, *fakeClock, *En
 		onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("09:00")),
 		onTime(interactions.KindMessage, interactions.Outbound, monday("12:00")))
 	open := apps.put("open", onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("10:00")))
-	if err := e.Applied(context.Background(), []interactions.Application{met, open}, clock.now()); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, e, clock.now(), met, open)
 	return store, apps, rec, clock, e
 }
 
@@ -264,9 +254,7 @@ func TestEngineCalendarChangeKeepsClosedClocks(t *testing.T) {
 				onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("09:00")),
 				onTime(interactions.KindMessage, interactions.Outbound, tt.contact))
 			open := apps.put("open", onTime(interactions.KindApplicationReceived, interactions.Inbound, tt.received))
-			if err := e.Applied(ctx, []interactions.Application{closed, open}, clock.now()); err != nil {
-				t.Fatal(err)
-			}
+			apply(t, e, clock.now(), closed, open)
 			check := func(when string, openDue time.Time, openState State) {
 				t.Helper()
 				if c := firstResponse(t, e, apps, "closed"); c.State != tt.closedState || !c.DueAt.Equal(tt.closedDue) {

@@ -92,31 +92,44 @@ func (r *recorder) all() []Fired {
 	return append([]Fired(nil), r.got...)
 }
 
-// newEngine starts an engine on store with a fast 24x7 first_response policy.
-func newEngine(t *testing.T, store *Store, apps *memApps, rec *recorder, target string) *Engine {
+// quietLog is the engines' logger in tests.
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// startEngine starts an engine on store that reads the time from now and hands what
+// fires to consume, after set (an observer, an owner) is applied; it is closed when the
+// test ends.
+func startEngine(t *testing.T, store *Store, apps Applications, now func() time.Time, consume Consumer, set ...func(*Engine)) *Engine {
 	t.Helper()
-	ctx := context.Background()
-	seedFastPolicy(t, store, target)
-	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	e.SetConsumer(rec.consume)
-	if err := e.Start(ctx); err != nil {
+	e := NewEngine(store, apps, quietLog, now)
+	e.SetConsumer(consume)
+	for _, f := range set {
+		f(e)
+	}
+	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
 	return e
 }
 
+// newEngine starts an engine on store with a fast 24x7 first_response policy.
+func newEngine(t *testing.T, store *Store, apps *memApps, rec *recorder, target string) *Engine {
+	t.Helper()
+	seedFastPolicy(t, store, target)
+	return startEngine(t, store, apps, time.Now, rec.consume)
+}
+
 // seedFastPolicy seeds store with a 24x7 first_response policy of target, warning
 // half way.
 func seedFastPolicy(t *testing.T, store *Store, target string) {
 	t.Helper()
-	ctx := context.Background()
-	if err := store.Seed(ctx, DefaultCalendar("UTC", "")); err != nil {
-		t.Fatal(err)
-	}
-	p := DefaultPolicies()[0]
-	p.Target, p.Calendar, p.WarnRatio = interactions.MustParseDuration(target), Calendar24x7, 0.5
-	if err := store.SavePolicy(ctx, p); err != nil {
+	seedHistory(t, store, DefaultCalendar("UTC", ""), target, Calendar24x7, 0.5)
+}
+
+// apply tells e that apps changed at now.
+func apply(t *testing.T, e *Engine, now time.Time, apps ...interactions.Application) {
+	t.Helper()
+	if err := e.Applied(context.Background(), apps, now); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -145,9 +158,7 @@ func TestEngineFiresOnTime(t *testing.T) {
 	e := newEngine(t, store, apps, rec, "2s")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	app := apps.put("live", received(interactions.KindApplicationReceived, now, now))
-	if err := e.Applied(context.Background(), []interactions.Application{app}, now); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, e, now, app)
 	waitFor(t, "warning and breach", func() bool { return len(rec.all()) == 2 })
 	for _, f := range rec.all() {
 		if !f.Alert {
@@ -171,9 +182,7 @@ func TestEngineImportedHistoryDoesNotAlert(t *testing.T) {
 	e := newEngine(t, store, apps, rec, "2s")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	app := apps.put("old", received(interactions.KindApplicationReceived, now.Add(-240*time.Hour), now))
-	if err := e.Applied(context.Background(), []interactions.Application{app}, now); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, e, now, app)
 	fired, err := store.Transitions(context.Background(), "old")
 	if err != nil {
 		t.Fatal(err)
@@ -198,20 +207,13 @@ func TestEngineRestart(t *testing.T) {
 	e := newEngine(t, store, apps, rec, "2s")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	app := apps.put("r", received(interactions.KindApplicationReceived, now, now))
-	if err := e.Applied(context.Background(), []interactions.Application{app}, now); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, e, now, app)
 	waitFor(t, "the warning", func() bool { return len(rec.all()) == 1 })
 	e.Close()
 	time.Sleep(1200 * time.Millisecond) // the breach comes due while nothing runs
 
 	rec2 := &recorder{}
-	e2 := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	e2.SetConsumer(rec2.consume)
-	if err := e2.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer e2.Close()
+	startEngine(t, store, apps, time.Now, rec2.consume)
 	got := rec2.all()
 	if len(got) != 1 || got[0].State != StateBreached || !got[0].Alert {
 		t.Fatalf("after the restart: %+v", got)
@@ -233,31 +235,24 @@ func TestEngineCleanStop(t *testing.T) {
 	e := newEngine(t, store, apps, rec, "1s")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	app := apps.put("c", received(interactions.KindApplicationReceived, now, now))
-	if err := e.Applied(ctx, []interactions.Application{app}, now); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, e, now, app)
 	waitFor(t, "the warning and the breach", func() bool { return len(rec.all()) == 2 })
 	e.Close()
 	if _, err := store.transitions.DeleteMany(ctx, bson.M{"application_id": "c"}); err != nil {
 		t.Fatal(err)
 	}
-	start := func() (*Engine, *recorder) {
+	start := func() *recorder {
 		t.Helper()
 		r := &recorder{}
-		e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-		e.SetConsumer(r.consume)
-		if err := e.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(e.Close)
-		return e, r
+		startEngine(t, store, apps, time.Now, r.consume)
+		return r
 	}
-	_, afterClean := start()
+	afterClean := start()
 	if fired, _ := store.Transitions(ctx, "c"); len(fired) != 0 || len(afterClean.all()) != 0 {
 		t.Fatalf("after a clean stop: %d recorded again, %d handed over; want none", len(fired), len(afterClean.all()))
 	}
 	// The engine above never stops: to the next start, that is a crash.
-	_, afterCrash := start()
+	afterCrash := start()
 	if fired, _ := store.Transitions(ctx, "c"); len(fired) != 2 || len(afterCrash.all()) != 2 {
 		t.Fatalf("after a crash: %d recorded, %d handed over; want both transitions again", len(fired), len(afterCrash.all()))
 	}
@@ -272,9 +267,7 @@ func TestEnginePolicyChangeIsQuiet(t *testing.T) {
 	e := newEngine(t, store, apps, rec, "1d")
 	start := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Minute)
 	app := apps.put("pc", received(interactions.KindApplicationReceived, start, start))
-	if err := e.Applied(context.Background(), []interactions.Application{app}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, e, time.Now(), app)
 	if len(rec.all()) != 0 {
 		t.Fatalf("nothing is due yet: %+v", rec.all())
 	}
@@ -416,22 +409,10 @@ func TestEngineBurst(t *testing.T) {
 			}
 		}
 	}
-	if err := store.Seed(ctx, DefaultCalendar("UTC", "")); err != nil {
-		t.Fatal(err)
-	}
-	p := DefaultPolicies()[0]
-	p.Target, p.Calendar, p.WarnRatio = interactions.MustParseDuration("1s"), Calendar24x7, 0.5
-	if err := store.SavePolicy(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	seedFastPolicy(t, store, "1s")
 	start := func() *Engine {
-		e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-		e.SetConsumer(consume)
-		e.SetObserver(observer)
-		if err := e.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return e
+		t.Helper()
+		return startEngine(t, store, apps, time.Now, consume, func(e *Engine) { e.SetObserver(observer) })
 	}
 	e := start()
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -439,9 +420,7 @@ func TestEngineBurst(t *testing.T) {
 	for i := range n {
 		all = append(all, apps.put(fmt.Sprintf("b%d", i), received(interactions.KindApplicationReceived, now, now)))
 	}
-	if err := e.Applied(ctx, all, now); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, e, now, all...)
 	waitFor(t, "every warning and breach", func() bool { total, _ := count(); return total == 2*n })
 	waitFor(t, "the observer to see every breach", func() bool {
 		obsMu.Lock()

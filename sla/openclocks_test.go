@@ -2,8 +2,6 @@ package sla
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -71,7 +69,7 @@ func TestOpenClocksKeepEveryField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := NewEngine(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+			e := NewEngine(nil, nil, quietLog, time.Now)
 			app := interactions.Application{ID: "a1", RecruiterID: "rec-1"}
 			e.track(app, tt.clocks, start, false, nil)
 			i, _ := e.slots.find("a1")
@@ -150,15 +148,13 @@ func TestEngineReusedSlotIgnoresStaleEntries(t *testing.T) {
 		}
 	}
 	apps, clock := &memApps{}, &fakeClock{t: monday("09:00")}
-	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.now)
+	e := NewEngine(store, apps, quietLog, clock.now)
 	if err := e.loadEnv(ctx); err != nil {
 		t.Fatal(err)
 	}
 	applied := func(app interactions.Application) {
 		t.Helper()
-		if err := e.Applied(ctx, []interactions.Application{app}, clock.now()); err != nil {
-			t.Fatal(err)
-		}
+		apply(t, e, clock.now(), app)
 	}
 	// A warns at 09:30; its answer at 09:10 stops its clock and frees its slot.
 	applied(apps.put("A", onTime(interactions.KindApplicationReceived, interactions.Inbound, monday("09:00"))))
@@ -224,7 +220,6 @@ func (s *slowApps) EachApplication(ctx context.Context, f func(interactions.Appl
 // rebuilding the other applications' clocks fires on time, not when the rebuild ends.
 func TestEngineFiresWhileStarting(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	store := NewStore(storagetest.NewDB(t))
 	seedHistory(t, store, DefaultCalendar("UTC", ""), "2s", Calendar24x7, 1)
 	apps := &slowApps{memApps: &memApps{}, order: []string{"soon", "later"}, ready: make(chan struct{})}
@@ -233,18 +228,13 @@ func TestEngineFiresWhileStarting(t *testing.T) {
 	apps.put("later", received(interactions.KindApplicationReceived, now, now))
 	var once bool
 	rec := &recorder{}
-	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	e.SetConsumer(func(ctx context.Context, fs []Fired) error {
+	startEngine(t, store, apps, time.Now, func(ctx context.Context, fs []Fired) error {
 		if !once {
 			once = true
 			close(apps.ready)
 		}
 		return rec.consume(ctx, fs)
 	})
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
 	got := rec.all()
 	if len(got) != 1 || got[0].ApplicationID != "soon" || got[0].State != StateBreached {
 		t.Fatalf("handed over while starting: %+v", got)

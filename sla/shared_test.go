@@ -3,8 +3,6 @@ package sla
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,14 +16,7 @@ import (
 func sharedEngine(t *testing.T, store *Store, apps *memApps, consume Consumer, owns *atomic.Bool, target string) *Engine {
 	t.Helper()
 	seedFastPolicy(t, store, target)
-	e := NewEngine(store, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	e.SetConsumer(consume)
-	e.SetOwns(func(string) bool { return owns.Load() })
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	return e
+	return startEngine(t, store, apps, time.Now, consume, func(e *Engine) { e.SetOwns(func(string) bool { return owns.Load() }) })
 }
 
 // TestEngineAcquiresPartitions: a clock that comes due while no replica owns its
@@ -47,13 +38,9 @@ func TestEngineAcquiresPartitions(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	orphan := apps.put("orphan", received(interactions.KindApplicationReceived, now, now))
 	left := apps.put("left", received(interactions.KindApplicationReceived, now, now))
-	if err := e.Applied(ctx, []interactions.Application{orphan}, now); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, e, now, orphan)
 	// The previous owner records the breach of "left" but cannot hand it over.
-	if err := previous.Applied(ctx, []interactions.Application{left}, now); err != nil {
-		t.Fatal(err)
-	}
+	apply(t, previous, now, left)
 	waitFor(t, "the previous owner records left's breach", func() bool {
 		fs, err := store.Transitions(ctx, "left")
 		return err == nil && len(fs) == 2
