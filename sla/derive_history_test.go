@@ -52,10 +52,7 @@ func TestDeriveHistory(t *testing.T) {
 	hour := withTarget(day, MetricReply, "1h")
 	office := officeEnv(MetricReply)
 	scoped := day
-	scoped.Policies = append(slices.Clone(day.Policies), Policy{
-		ID: "eng-reply", Metric: MetricReply, Target: interactions.MustParseDuration("6h"),
-		Scope: Scope{Departments: []string{"Engineering"}}, Enabled: true,
-	})
+	scoped.Policies = append(slices.Clone(day.Policies), scopedPolicy("eng-reply", MetricReply, "6h", Scope{Departments: []string{"Engineering"}}))
 	withDept := changedAt(hour, "03-03 09:00", scoped)
 	withDept.Department = "engineering"
 	// Over a weekend: m1 on Friday, answered on Monday within a business day but not

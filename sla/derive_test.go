@@ -57,8 +57,17 @@ func testDirection(k interactions.Kind) interactions.Direction {
 	return interactions.Internal
 }
 
-func inbound() evOpt  { return func(e *interactions.Interaction) { e.Direction = interactions.Inbound } }
+func inbound() evOpt { return func(e *interactions.Interaction) { e.Direction = interactions.Inbound } }
+func internal() evOpt {
+	return func(e *interactions.Interaction) { e.Direction = interactions.Internal }
+}
 func notified() evOpt { return func(e *interactions.Interaction) { e.CandidateNotified = true } }
+func referred() evOpt { return func(e *interactions.Interaction) { e.Referral = true } }
+
+// job sets the interaction's job and the source it came from.
+func job(id, source string) evOpt {
+	return func(e *interactions.Interaction) { e.JobID, e.Source = id, source }
+}
 func stage(s string) evOpt {
 	return func(e *interactions.Interaction) { e.Stage = s }
 }
@@ -98,6 +107,11 @@ func only(metrics ...Metric) Env {
 	env := defaultEnv()
 	env.Policies = slices.DeleteFunc(env.Policies, func(p Policy) bool { return !slices.Contains(metrics, p.Metric) })
 	return env
+}
+
+// scopedPolicy is an enabled policy of metric m with target over scope s.
+func scopedPolicy(id string, m Metric, target string, s Scope) Policy {
+	return Policy{ID: id, Metric: m, Target: interactions.MustParseDuration(target), Scope: s, Enabled: true}
 }
 
 // withPolicies is defaultEnv with the policies changed by edit.
@@ -286,7 +300,7 @@ func TestDeriveFirstResponse(t *testing.T) {
 				ev("e1", kReceived, "03-02 10:00"),
 				ev("e2", kMessage, "03-02 11:00", inbound()),
 				ev("e3", kNote, "03-02 12:00"),
-				ev("e4", kCall, "03-02 13:00", func(e *interactions.Interaction) { e.Direction = interactions.Internal }),
+				ev("e4", kCall, "03-02 13:00", internal()),
 			},
 			now:  "03-02 14:00",
 			want: []row{{"first_response/e1", StateRunning, "03-02 10:00", "03-04 10:00", ""}},
@@ -896,14 +910,13 @@ func TestDerivePromiseWarn(t *testing.T) {
 func TestDeriveScope(t *testing.T) {
 	t.Parallel()
 	yes := true
+	referrals := scopedPolicy("referrals", MetricFirstResponse, "4h", Scope{Referral: &yes})
+	referrals.Calendar = Calendar24x7
 	env := withPolicies(func(ps []Policy) []Policy {
 		return append(ps,
-			Policy{ID: "eng", Metric: MetricFirstResponse, Target: interactions.MustParseDuration("1d"), Enabled: true,
-				Scope: Scope{Departments: []string{"Engineering"}}},
-			Policy{ID: "referrals", Metric: MetricFirstResponse, Target: interactions.MustParseDuration("4h"), Enabled: true,
-				Calendar: Calendar24x7, Scope: Scope{Referral: &yes}},
-			Policy{ID: "greenhouse-j9", Metric: MetricFirstResponse, Target: interactions.MustParseDuration("3d"), Enabled: true,
-				Scope: Scope{JobIDs: []string{"j9"}, Sources: []string{"greenhouse"}}},
+			scopedPolicy("eng", MetricFirstResponse, "1d", Scope{Departments: []string{"Engineering"}}),
+			referrals,
+			scopedPolicy("greenhouse-j9", MetricFirstResponse, "3d", Scope{JobIDs: []string{"j9"}, Sources: []string{"greenhouse"}}),
 		)
 	})
 	tests := []struct {
@@ -918,11 +931,11 @@ func TestDeriveScope(t *testing.T) {
 		// The department comes from Env, matched case-insensitively.
 		{"department", "engineering", nil, "eng", "03-03 10:00"},
 		// Department beats referral (one dimension each).
-		{"department over referral", "engineering", []evOpt{func(e *interactions.Interaction) { e.Referral = true }}, "eng", "03-03 10:00"},
+		{"department over referral", "engineering", []evOpt{referred()}, "eng", "03-03 10:00"},
 		// Referral alone.
-		{"referral", "", []evOpt{func(e *interactions.Interaction) { e.Referral = true }}, "referrals", "03-02 14:00"},
+		{"referral", "", []evOpt{referred()}, "referrals", "03-02 14:00"},
 		// Two dimensions beat one.
-		{"job and source", "engineering", []evOpt{func(e *interactions.Interaction) { e.JobID, e.Source = "j9", "greenhouse" }}, "greenhouse-j9", "03-05 10:00"},
+		{"job and source", "engineering", []evOpt{job("j9", "greenhouse")}, "greenhouse-j9", "03-05 10:00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

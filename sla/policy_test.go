@@ -138,9 +138,7 @@ func TestPolicyValidate(t *testing.T) {
 func TestSelect(t *testing.T) {
 	t.Parallel()
 	yes, no := true, false
-	pol := func(id string, s Scope) Policy {
-		return Policy{ID: id, Metric: MetricReply, Target: interactions.MustParseDuration("1d"), Scope: s, Enabled: true}
-	}
+	pol := func(id string, s Scope) Policy { return scopedPolicy(id, MetricReply, "1d", s) }
 	policies := []Policy{
 		pol("base", Scope{}),
 		pol("job", Scope{JobIDs: []string{"j1"}}),
