@@ -69,17 +69,45 @@ func ambiguousErr(wentOut bool) error {
 	return &SendError{Failure: Ambiguous, Err: errors.New("connection reset before the answer")}
 }
 
+// sends is what a fake channel shares: every Send, those that went out, and the
+// answers scripted for the next Sends.
+type sends[M any] struct {
+	mu    sync.Mutex
+	calls []M     // every Send, answered or not
+	out   []M     // the Sends that went out
+	errs  []error // the answers of the next Sends; nil is success
+}
+
+// answer returns the next scripted answer. The caller holds mu.
+func (s *sends[M]) answer() error {
+	var err error
+	if len(s.errs) > 0 {
+		err, s.errs = s.errs[0], s.errs[1:]
+	}
+	return err
+}
+
+// sent returns the Sends that went out.
+func (s *sends[M]) sent() []M {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.out)
+}
+
+func (s *sends[M]) numCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
 type sentSMS struct{ To, Body, Ref string }
 
 // fakeSMS records every Send and answers with the scripted errors in turn (then
 // success). Like Twilio, it refuses a body that does not carry its ref, and Lookup
 // finds what went out.
 type fakeSMS struct {
-	mu        sync.Mutex
-	calls     []sentSMS          // every Send, answered or not
-	out       []sentSMS          // the Sends that went out
-	errs      []error            // the answers of the next Sends; nil is success
-	errsTo    map[string][]error // the same, for Sends to one number (first)
+	sends[sentSMS]
+	errsTo    map[string][]error // the same as errs, for Sends to one number (first)
 	provider  map[string]string  // to|ref → provider id of the messages that went out
 	lookups   []string           // the refs looked up
 	lookupErr error
@@ -108,8 +136,8 @@ func (f *fakeSMS) Send(_ context.Context, to, body, ref string) (string, error) 
 	var err error
 	if q := f.errsTo[to]; len(q) > 0 {
 		err, f.errsTo[to] = q[0], q[1:]
-	} else if len(f.errs) > 0 {
-		err, f.errs = f.errs[0], f.errs[1:]
+	} else {
+		err = f.answer()
 	}
 	if err == nil && !strings.Contains(body, ref) {
 		err = &SendError{Failure: Permanent, Err: fmt.Errorf("the body does not contain the ref %q", ref)}
@@ -145,53 +173,22 @@ func (f *fakeSMS) Lookup(_ context.Context, to, ref string, _ time.Time) (string
 	return id, ok, nil
 }
 
-// sent returns the Sends that went out.
-func (f *fakeSMS) sent() []sentSMS {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.out)
-}
-
-func (f *fakeSMS) numCalls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.calls)
-}
-
 type sentEmail struct{ To, Subject, Text, HTML, MessageID string }
 
-type fakeEmail struct {
-	mu    sync.Mutex
-	calls []sentEmail
-	errs  []error
-	ok    []sentEmail
-}
+// fakeEmail records every Send and answers with the scripted errors in turn (then
+// success).
+type fakeEmail struct{ sends[sentEmail] }
 
 func (f *fakeEmail) Send(_ context.Context, to, subject, text, html, messageID string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	m := sentEmail{to, subject, text, html, messageID}
 	f.calls = append(f.calls, m)
-	var err error
-	if len(f.errs) > 0 {
-		err, f.errs = f.errs[0], f.errs[1:]
-	}
+	err := f.answer()
 	if err == nil {
-		f.ok = append(f.ok, m)
+		f.out = append(f.out, m)
 	}
 	return err
-}
-
-func (f *fakeEmail) sent() []sentEmail {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.ok)
-}
-
-func (f *fakeEmail) numCalls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.calls)
 }
 
 // fakeNames names candidates "cand-<app>" and the job "job-eng".

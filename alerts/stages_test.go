@@ -192,6 +192,19 @@ func firstDelivered(a Alert, first, escalate time.Time) Alert {
 	return a
 }
 
+// errorWanted fails t unless err is an error exactly when want is, and reports
+// whether it was (the case ends there).
+func errorWanted(t *testing.T, err error, want bool) bool {
+	t.Helper()
+	switch {
+	case want && err == nil:
+		t.Fatal("no error")
+	case !want && err != nil:
+		t.Fatal(err)
+	}
+	return want
+}
+
 // one is a batch of alerts to one address.
 func one(channel, to string, alerts ...Alert) []Batch {
 	return []Batch{{Channel: channel, To: to, Alerts: alerts, Recipient: alice}}
@@ -263,14 +276,8 @@ func TestRouteStage(t *testing.T) {
 			a := testAlert("a1", tt.level, 0)
 			a.RecruiterID = tt.recruiter
 			out, err := s.Exec(context.Background(), t0, []Batch{{Alerts: []Alert{a}}})
-			if tt.err {
-				if err == nil {
-					t.Fatal("no error")
-				}
+			if errorWanted(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got := out[0].Alerts[0]
 			if got.RecruiterID != tt.recipient || got.OwnerID != "alice" {
@@ -465,14 +472,8 @@ func TestDeferStage(t *testing.T) {
 			in := []Batch{{Channel: "sms", To: alicePhone, Settled: tt.settled,
 				Alerts: []Alert{testAlert("a1", LevelBreached, 0, pending("sms", alicePhone, 0))}}}
 			out, err := s.Exec(context.Background(), tt.now, in)
-			if tt.err {
-				if err == nil {
-					t.Fatal("no error")
-				}
+			if errorWanted(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			b := out[0]
 			if tt.settled {
@@ -546,14 +547,8 @@ func TestThrottleStage(t *testing.T) {
 			a := testAlert("a1", LevelBreached, 0, pending(tt.channel, to, 0))
 			in := []Batch{{Channel: tt.channel, To: to, Alerts: []Alert{a}, Recipient: tt.recipient, Settled: tt.settled}}
 			out, err := ThrottleStage{Counter: c, PerDay: 50, Fallback: tt.fallback}.Exec(context.Background(), t0, in)
-			if tt.err {
-				if err == nil {
-					t.Fatal("no error")
-				}
+			if errorWanted(t, err, tt.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			b := out[0]
 			if n := c.n[alicePhone+"|"+day]; n != tt.after {
