@@ -112,11 +112,13 @@ func startEngine(t *testing.T, store *Store, apps Applications, now func() time.
 	return e
 }
 
-// newEngine starts an engine on store with a fast 24x7 first_response policy.
-func newEngine(t *testing.T, store *Store, apps *memApps, rec *recorder, target string) *Engine {
+// newEngine starts an engine on a fresh store with a fast 24x7 first_response policy
+// of target, and no applications yet; what fires goes to the recorder.
+func newEngine(t *testing.T, target string) (*Store, *memApps, *recorder, *Engine) {
 	t.Helper()
+	store, apps, rec := NewStore(storagetest.NewDB(t)), &memApps{}, &recorder{}
 	seedFastPolicy(t, store, target)
-	return startEngine(t, store, apps, time.Now, rec.consume)
+	return store, apps, rec, startEngine(t, store, apps, time.Now, rec.consume)
 }
 
 // seedFastPolicy seeds store with a 24x7 first_response policy of target, warning
@@ -153,9 +155,7 @@ func waitFor(t *testing.T, what string, f func() bool) {
 // time, alert, and are handed over once.
 func TestEngineFiresOnTime(t *testing.T) {
 	t.Parallel()
-	store := NewStore(storagetest.NewDB(t))
-	apps, rec := &memApps{}, &recorder{}
-	e := newEngine(t, store, apps, rec, "2s")
+	_, apps, rec, e := newEngine(t, "2s")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	app := apps.put("live", received(interactions.KindApplicationReceived, now, now))
 	apply(t, e, now, app)
@@ -177,9 +177,7 @@ func TestEngineFiresOnTime(t *testing.T) {
 // arrive is recorded without alerting.
 func TestEngineImportedHistoryDoesNotAlert(t *testing.T) {
 	t.Parallel()
-	store := NewStore(storagetest.NewDB(t))
-	apps, rec := &memApps{}, &recorder{}
-	e := newEngine(t, store, apps, rec, "2s")
+	store, apps, _, e := newEngine(t, "2s")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	app := apps.put("old", received(interactions.KindApplicationReceived, now.Add(-240*time.Hour), now))
 	apply(t, e, now, app)
@@ -201,10 +199,7 @@ func TestEngineImportedHistoryDoesNotAlert(t *testing.T) {
 // over again; those that came due while the engine was down are, once.
 func TestEngineRestart(t *testing.T) {
 	t.Parallel()
-	db := storagetest.NewDB(t)
-	store := NewStore(db)
-	apps, rec := &memApps{}, &recorder{}
-	e := newEngine(t, store, apps, rec, "2s")
+	store, apps, rec, e := newEngine(t, "2s")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	app := apps.put("r", received(interactions.KindApplicationReceived, now, now))
 	apply(t, e, now, app)
@@ -230,9 +225,7 @@ func TestEngineRestart(t *testing.T) {
 func TestEngineCleanStop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store := NewStore(storagetest.NewDB(t))
-	apps, rec := &memApps{}, &recorder{}
-	e := newEngine(t, store, apps, rec, "1s")
+	store, apps, rec, e := newEngine(t, "1s")
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	app := apps.put("c", received(interactions.KindApplicationReceived, now, now))
 	apply(t, e, now, app)
@@ -262,9 +255,7 @@ func TestEngineCleanStop(t *testing.T) {
 // recorded without alerting.
 func TestEnginePolicyChangeIsQuiet(t *testing.T) {
 	t.Parallel()
-	store := NewStore(storagetest.NewDB(t))
-	apps, rec := &memApps{}, &recorder{}
-	e := newEngine(t, store, apps, rec, "1d")
+	store, apps, rec, e := newEngine(t, "1d")
 	start := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Minute)
 	app := apps.put("pc", received(interactions.KindApplicationReceived, start, start))
 	apply(t, e, time.Now(), app)
