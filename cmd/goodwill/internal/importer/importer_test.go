@@ -1,0 +1,502 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goodwillhq/goodwill/service"
+	"github.com/goodwillhq/goodwill/service/servicetest"
+)
+
+// testOptions are the options of an in-process import against base.
+func testOptions(t *testing.T, base, stateDir string, out, log io.Writer) Options {
+	t.Helper()
+	return Options{
+		URL:         base,
+		Key:         servicetest.AdminKey,
+		Batch:       DefaultBatch,
+		StateDir:    stateDir,
+		Out:         out,
+		Log:         log,
+		Tries:       3,
+		RetryDelay:  time.Millisecond,
+		ReportEvery: time.Hour,
+	}
+}
+
+// importTestApps is how many applications the lines spread over: few, so that the
+// service projects them quickly.
+const importTestApps = 20
+
+// writeImportJSONL writes n interactions as JSON Lines: line i carries metadata
+// {"line": i}; odd lines have their own source and external_id, even lines neither
+// (their ids are derived); line bad (if any) has an unknown kind.
+func writeImportJSONL(t *testing.T, path string, n, bad int) {
+	t.Helper()
+	var b bytes.Buffer
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	kinds := []string{"application_received", "message", "note", "stage_changed"}
+	for i := 1; i <= n; i++ {
+		app := fmt.Sprintf("app-%02d", i%importTestApps)
+		it := map[string]any{
+			"application_id": app,
+			"candidate_id":   "cand-" + app,
+			"kind":           kinds[i%len(kinds)],
+			"occurred_at":    start.Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
+			"recruiter_id":   "rec-1",
+			"metadata":       map[string]any{"line": i},
+		}
+		switch it["kind"] {
+		case "message":
+			it["direction"], it["channel"] = "outbound", "email"
+		case "stage_changed":
+			it["stage"] = "screen"
+		}
+		if i%2 == 1 {
+			it["source"], it["external_id"] = "hris", fmt.Sprintf("hris-%05d", i)
+		}
+		if i == bad {
+			it["kind"] = "bogus"
+		}
+		js, err := json.Marshal(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(js)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// importProxy stands between the importer and the service: it counts the batches
+// and the lines (metadata.line) it forwards, answers 502 to the first failFirst
+// requests and 500 to every request after the first failAfter it forwarded.
+type importProxy struct {
+	*httptest.Server
+	failFirst int
+	failAfter int // < 0: never
+
+	mu        sync.Mutex
+	requests  int   // POSTs received
+	forwarded int   // POSTs forwarded
+	lines     []int // metadata.line of every item forwarded, in order
+}
+
+func newImportProxy(t *testing.T, target string, failFirst, failAfter int) *importProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &importProxy{failFirst: failFirst, failAfter: failAfter}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if r.Method == http.MethodPost {
+			p.mu.Lock()
+			p.requests++
+			fail := p.requests <= p.failFirst || (p.failAfter >= 0 && p.forwarded >= p.failAfter)
+			status := http.StatusBadGateway
+			if p.requests > p.failFirst {
+				status = http.StatusInternalServerError
+			}
+			if !fail {
+				p.forwarded++
+				var batch struct {
+					Interactions []struct {
+						Metadata struct{ Line int }
+					}
+				}
+				_ = json.Unmarshal(body, &batch)
+				for _, it := range batch.Interactions {
+					p.lines = append(p.lines, it.Metadata.Line)
+				}
+			}
+			p.mu.Unlock()
+			if fail {
+				http.Error(w, "proxy says no", status)
+				return
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// reset sets the proxy's failures anew and clears its counts.
+func (p *importProxy) reset(failFirst, failAfter int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failFirst, p.failAfter = failFirst, failAfter
+	p.requests, p.forwarded, p.lines = 0, 0, nil
+}
+
+func (p *importProxy) counts() (requests, forwarded int, lines []int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.requests, p.forwarded, slices.Clone(p.lines)
+}
+
+// importStored lists every interaction the service holds: external_id → metadata.line.
+func importStored(t *testing.T, in *servicetest.Instance, query string) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	cursor := ""
+	for {
+		path := "/v1/interactions?limit=1000" + query
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		r := in.Do(t, http.MethodGet, path, servicetest.AdminKey, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
+		}
+		var page struct {
+			Interactions []struct {
+				Source     string `json:"source"`
+				ExternalID string `json:"external_id"`
+				Metadata   struct{ Line int }
+			} `json:"interactions"`
+			NextCursor string `json:"next_cursor"`
+		}
+		r.JSON(t, &page)
+		for _, it := range page.Interactions {
+			key := it.Source + "/" + it.ExternalID
+			if _, dup := got[key]; dup {
+				t.Errorf("%s stored twice", key)
+			}
+			got[key] = it.Metadata.Line
+		}
+		if page.NextCursor == "" {
+			return got
+		}
+		cursor = page.NextCursor
+	}
+}
+
+func stateFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestImport10k: an import of 10,000 lines is interrupted (the service fails after 8
+// batches), resumed without resending what was acknowledged, reports its one bad line
+// by number, and stores nothing new when run again.
+func TestImport10k(t *testing.T) {
+	const lines, bad = 10000, 4711
+	in := servicetest.Start(t, nil, service.Options{})
+	file := filepath.Join(t.TempDir(), "history.jsonl")
+	writeImportJSONL(t, file, lines, bad)
+	stateDir := t.TempDir()
+	ctx := context.Background()
+
+	// 1. The service goes away after 8 batches of 500: the command fails, and says so.
+	broken := newImportProxy(t, in.URL, 0, 8)
+	var out, log bytes.Buffer
+	err := Run(ctx, testOptions(t, broken.URL, stateDir, &out, &log), []string{file})
+	if err == nil || !strings.Contains(err.Error(), "run the same command again to resume") || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("interrupted import: err = %v, want a 500 and how to resume", err)
+	}
+	if _, fwd, sent := broken.counts(); fwd != 8 || len(sent) != 4000 {
+		t.Fatalf("interrupted import forwarded %d batches of %d lines, want 8 of 4000", fwd, len(sent))
+	}
+	if st := stateFiles(t, stateDir); len(st) != 1 {
+		t.Fatalf("state files after the interruption: %v, want one", st)
+	} else if saved, _ := loadImportState(st[0]); saved.Line != 4000 || saved.Stored != 4000 {
+		t.Fatalf("saved state: line %d, %d stored; want 4000, 4000", saved.Line, saved.Stored)
+	}
+
+	// 2. Run again, the service healthy (but for one 502, retried): it resumes at line
+	// 4001 and ends with every good line stored once.
+	healthy := broken
+	healthy.reset(1, -1)
+	out.Reset()
+	log.Reset()
+	err = Run(ctx, testOptions(t, healthy.URL, stateDir, &out, &log), []string{file})
+	if !errors.Is(err, ErrRejected) {
+		t.Fatalf("resumed import: err = %v, want ErrRejected\n%s", err, log.String())
+	}
+	requests, _, sent := healthy.counts()
+	if len(sent) == 0 || slices.Min(sent) != 4001 {
+		t.Fatalf("resumed import sent lines from %v, want from 4001", slices.Min(sent))
+	}
+	// 12 batches for lines 4001–10000, the one with the bad line twice, one 502.
+	if requests != 14 {
+		t.Errorf("resumed import made %d requests, want 14", requests)
+	}
+	if !strings.Contains(log.String(), "resuming after line 4000") || !strings.Contains(log.String(), "retrying") {
+		t.Errorf("resumed import log:\n%s", log.String())
+	}
+	wantSummary := fmt.Sprintf("%s: 9999 stored, 0 duplicates, 1 rejected\n  line 4711: kind: unknown kind \"bogus\"\n", file)
+	if out.String() != wantSummary {
+		t.Errorf("resumed import summary:\n%s\nwant:\n%s", out.String(), wantSummary)
+	}
+	if st := stateFiles(t, stateDir); len(st) != 0 {
+		t.Errorf("state files after success: %v", st)
+	}
+
+	// 3. Every good line is stored exactly once; lines without ids got derived ones.
+	got := importStored(t, in, "")
+	if len(got) != lines-1 {
+		t.Errorf("%d interactions stored, want %d", len(got), lines-1)
+	}
+	seen := map[int]bool{}
+	for key, line := range got {
+		seen[line] = true
+		want := fmt.Sprintf("hris/hris-%05d", line)
+		if line%2 == 0 {
+			want = "api/" + IDPrefix
+		}
+		if !strings.HasPrefix(key, want) {
+			t.Errorf("line %d stored as %s, want %s…", line, key, want)
+		}
+	}
+	if len(seen) != lines-1 || seen[bad] {
+		t.Errorf("stored %d distinct lines (bad line stored: %v)", len(seen), seen[bad])
+	}
+
+	// 4. Run again: nothing new.
+	out.Reset()
+	err = Run(ctx, testOptions(t, in.URL, stateDir, &out, io.Discard), []string{file})
+	if !errors.Is(err, ErrRejected) {
+		t.Fatalf("re-run: err = %v", err)
+	}
+	wantSummary = fmt.Sprintf("%s: 0 stored, 9999 duplicates, 1 rejected\n  line 4711: kind: unknown kind \"bogus\"\n", file)
+	if out.String() != wantSummary {
+		t.Errorf("re-run summary:\n%s\nwant:\n%s", out.String(), wantSummary)
+	}
+	if n := len(importStored(t, in, "&source=api")); n != lines/2 {
+		t.Errorf("after the re-run %d interactions of source api, want %d", n, lines/2)
+	}
+}
+
+const importTestCSV = `application_id,candidate_id,kind,direction,channel,occurred_at,candidate.name,candidate.email,job.title,job.department,candidate_notified,score,metadata,recruiter_id
+app-c1,cand-c1,application_received,,portal,2026-01-05T09:00:00Z,"Lovelace, Ada",ada@example.com,Engineer,R&D,,,"{""line"":2}",rec-1
+app-c1,cand-c1,message,outbound,email,2026-01-05T10:00:00Z,,,,,true,,"{""line"":3}",rec-1
+app-c1,cand-c1,survey_response,,,2026-01-05T11:00:00Z,,,,,,9,"{""line"":4}",
+app-c1,cand-c1,survey_response,,,2026-01-05T12:00:00Z,,,,,,ten,"{""line"":5}",
+
+app-c1,cand-c1,note,,,2026-01-05T13:00:00Z,,,,,,,"{""line"":7,
+""text"":""two lines""}",
+app-c1,cand-c1,bogus,,,2026-01-05T14:00:00Z,,,,,,,"{""line"":9}",
+app-c1,cand-c1,hold,,,2026-01-05T15:00:00Z,,,,,,,"{""line"":10}",
+app-c1,cand-c1,withdrawn,,,2026-01-05T16:00:00Z,,,,,,,"{""line"":11}",
+`
+
+// TestImportCSV: nested headers, booleans, numbers, JSON metadata, quoted commas and
+// newlines, blank lines; bad rows reported by their line in the file; idempotent.
+func TestImportCSV(t *testing.T) {
+	in := servicetest.Start(t, nil, service.Options{})
+	file := filepath.Join(t.TempDir(), "export.csv")
+	if err := os.WriteFile(file, []byte(importTestCSV), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	opts := testOptions(t, in.URL, t.TempDir(), &out, io.Discard)
+	opts.Batch = 3
+	err := Run(context.Background(), opts, []string{file})
+	if !errors.Is(err, ErrRejected) {
+		t.Fatalf("err = %v", err)
+	}
+	want := file + `: 5 stored, 0 duplicates, 3 rejected
+  line 5: score: must be a whole number
+  line 9: kind: unknown kind "bogus"
+  line 10: until: is required for hold
+`
+	if out.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", out.String(), want)
+	}
+
+	r := in.Do(t, http.MethodGet, "/v1/interactions?application_id=app-c1", servicetest.AdminKey, nil)
+	var page struct {
+		Interactions []struct {
+			Kind              string `json:"kind"`
+			CandidateNotified bool   `json:"candidate_notified"`
+			Score             *int   `json:"score"`
+			Candidate         *struct{ Name, Email string }
+			Job               *struct{ Title, Department string }
+			Metadata          map[string]any `json:"metadata"`
+		} `json:"interactions"`
+	}
+	r.JSON(t, &page)
+	byLine := map[int]int{}
+	for i, it := range page.Interactions {
+		byLine[int(it.Metadata["line"].(float64))] = i
+	}
+	if !slices.Equal(slices.Sorted(maps.Keys(byLine)), []int{2, 3, 4, 7, 11}) {
+		t.Fatalf("stored lines %v, want 2 3 4 7 11", slices.Sorted(maps.Keys(byLine)))
+	}
+	first := page.Interactions[byLine[2]]
+	if first.Candidate == nil || first.Candidate.Name != "Lovelace, Ada" || first.Candidate.Email != "ada@example.com" ||
+		first.Job == nil || first.Job.Title != "Engineer" || first.Job.Department != "R&D" {
+		t.Errorf("line 2 stored as %+v / %+v", first.Candidate, first.Job)
+	}
+	if !page.Interactions[byLine[3]].CandidateNotified {
+		t.Error("line 3: candidate_notified not stored")
+	}
+	if s := page.Interactions[byLine[4]].Score; s == nil || *s != 9 {
+		t.Errorf("line 4: score %v, want 9", s)
+	}
+	if txt := page.Interactions[byLine[7]].Metadata["text"]; txt != "two lines" {
+		t.Errorf("line 7: metadata.text %v", txt)
+	}
+
+	out.Reset()
+	if err := Run(context.Background(), opts, []string{file}); !errors.Is(err, ErrRejected) {
+		t.Fatalf("re-run: err = %v", err)
+	}
+	if !strings.HasPrefix(out.String(), file+": 0 stored, 5 duplicates, 3 rejected\n") {
+		t.Errorf("re-run summary:\n%s", out.String())
+	}
+}
+
+// TestImportCSVResume: a CSV import interrupted after two batches resumes after the
+// rows acknowledged, with line numbers still counted from the top of the file.
+func TestImportCSVResume(t *testing.T) {
+	in := servicetest.Start(t, nil, service.Options{})
+	var b strings.Builder
+	b.WriteString("application_id,candidate_id,kind,occurred_at,metadata\n")
+	for line := 2; line <= 12; line++ {
+		kind := "note"
+		if line == 10 {
+			kind = "bogus"
+		}
+		fmt.Fprintf(&b, "app-r,cand-r,%s,2026-01-05T09:%02d:00Z,\"{\"\"line\"\":%d}\"\n", kind, line, line)
+	}
+	file := filepath.Join(t.TempDir(), "rows.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := t.TempDir()
+	broken := newImportProxy(t, in.URL, 0, 2)
+	opts := testOptions(t, broken.URL, stateDir, io.Discard, io.Discard)
+	opts.Batch = 3
+	if err := Run(context.Background(), opts, []string{file}); err == nil {
+		t.Fatal("interrupted import succeeded")
+	}
+	healthy := broken
+	healthy.reset(0, -1)
+	var out bytes.Buffer
+	opts = testOptions(t, healthy.URL, stateDir, &out, io.Discard)
+	opts.Batch = 3
+	if err := Run(context.Background(), opts, []string{file}); !errors.Is(err, ErrRejected) {
+		t.Fatalf("resumed import: err = %v", err)
+	}
+	if _, _, sent := healthy.counts(); slices.Min(sent) != 8 {
+		t.Errorf("resumed import sent lines %v, want from 8", sent)
+	}
+	want := file + ": 10 stored, 0 duplicates, 1 rejected\n  line 10: kind: unknown kind \"bogus\"\n"
+	if out.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if got := importStored(t, in, "&application_id=app-r"); len(got) != 10 {
+		t.Errorf("%d stored, want 10", len(got))
+	}
+}
+
+// TestImportLargeLines: lines of several KiB are sent in requests under the 1 MiB
+// limit, whatever --batch says; a line that is not JSON is rejected locally.
+func TestImportLargeLines(t *testing.T) {
+	in := servicetest.Start(t, nil, service.Options{})
+	proxy := newImportProxy(t, in.URL, 0, -1)
+	pad := strings.Repeat("x", 7<<10)
+	var b strings.Builder
+	for line := 1; line <= 300; line++ {
+		if line == 150 {
+			b.WriteString("{not json\n")
+			continue
+		}
+		fmt.Fprintf(&b, `{"application_id":"app-big","candidate_id":"c","kind":"note","occurred_at":"2026-01-05T09:00:00Z","metadata":{"line":%d,"pad":%q}}`+"\n", line, pad)
+	}
+	file := filepath.Join(t.TempDir(), "big.ndjson")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := Run(context.Background(), testOptions(t, proxy.URL, t.TempDir(), &out, io.Discard), []string{file})
+	if !errors.Is(err, ErrRejected) {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.HasPrefix(out.String(), file+": 299 stored, 0 duplicates, 1 rejected\n  line 150: is not valid JSON") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+	if requests, _, _ := proxy.counts(); requests < 3 || requests > 4 {
+		t.Errorf("%d requests for 2.1 MB, want 3", requests)
+	}
+}
+
+// TestImportCSVHeader: a header the importer cannot map fails before anything is sent.
+func TestImportCSVHeader(t *testing.T) {
+	for name, header := range map[string]string{
+		"unknown":   "application_id,candidate_id,kind,occurred_at,colour",
+		"duplicate": "application_id,candidate_id,kind,kind,occurred_at",
+		"nested":    "application_id,candidate_id,kind,occurred_at,candidate,candidate.name",
+		"unnamed":   "application_id,,kind,occurred_at",
+	} {
+		file := filepath.Join(t.TempDir(), name+".csv")
+		if err := os.WriteFile(file, []byte(header+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		opts := testOptions(t, "http://127.0.0.1:1", t.TempDir(), io.Discard, io.Discard)
+		err := Run(context.Background(), opts, []string{file})
+		if err == nil || !strings.Contains(err.Error(), "header row") {
+			t.Errorf("%s: err = %v, want a header row error", name, err)
+		}
+	}
+}
+
+// TestImportRefusedLines: a line whose idempotency key belongs to another
+// application (409) or whose source is reserved to admin keys (403, with an ingest
+// key) is reported as rejected; the other lines are stored.
+func TestImportRefusedLines(t *testing.T) {
+	in := servicetest.Start(t, nil, service.Options{})
+	taken := map[string]any{"application_id": "app-first", "candidate_id": "cand-first", "kind": "note",
+		"occurred_at": "2026-01-05T09:00:00Z", "source": "hris", "external_id": "taken"}
+	if r := in.Do(t, http.MethodPost, "/v1/interactions", servicetest.AdminKey, taken); r.Status != http.StatusCreated {
+		t.Fatalf("seed: %d %s", r.Status, r.Body)
+	}
+	lines := `{"application_id":"app-i","candidate_id":"cand-i","kind":"note","occurred_at":"2026-01-05T10:00:00Z","source":"hris","external_id":"ok-1"}
+{"application_id":"app-i","candidate_id":"cand-i","kind":"note","occurred_at":"2026-01-05T11:00:00Z","source":"hris","external_id":"taken"}
+{"application_id":"app-i","candidate_id":"cand-i","kind":"note","occurred_at":"2026-01-05T12:00:00Z","source":"greenhouse","external_id":"gh-1"}
+{"application_id":"app-i","candidate_id":"cand-i","kind":"note","occurred_at":"2026-01-05T13:00:00Z","source":"hris","external_id":"ok-2"}
+`
+	file := filepath.Join(t.TempDir(), "lines.jsonl")
+	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	opts := testOptions(t, in.URL, t.TempDir(), &out, io.Discard)
+	opts.Key = in.NewKey(t, "ingest", "")
+	if err := Run(context.Background(), opts, []string{file}); !errors.Is(err, ErrRejected) {
+		t.Fatalf("err = %v\n%s", err, out.String())
+	}
+	summary := out.String()
+	if !strings.HasPrefix(summary, file+": 2 stored, 0 duplicates, 2 rejected\n") ||
+		!strings.Contains(summary, "line 2: external_id:") || !strings.Contains(summary, "line 3: source:") {
+		t.Errorf("summary:\n%s", summary)
+	}
+}
