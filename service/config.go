@@ -58,6 +58,75 @@ type Config struct {
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
 var WebhookSources = []string{"greenhouse", "lever", "ashby", "workable", "standard"}
 
+// Setting is an environment variable goodwill serve reads.
+type Setting struct {
+	Name string `json:"name"`
+	// Default is the value an unset or blank variable takes; "" when there is none
+	// (the setting is off, or derived from others as GOODWILL_PUBLIC_URL is).
+	Default string `json:"default"`
+}
+
+// Settings lists every environment variable LoadConfig reads, with its default, in
+// the order of the README's table: the one list deployment files and documentation
+// are checked against (settings.json beside this file holds it as JSON for tools
+// outside this module). LoadConfig reads nothing that is not listed here, and
+// passes each variable's listed default: a variable read without being listed, or
+// with another default, panics (every test that loads a configuration shows it).
+var Settings = func() []Setting {
+	list := []Setting{
+		{"GOODWILL_ADDR", "127.0.0.1:8080"},
+		{"GOODWILL_MONGODB_URI", ""},
+		{"GOODWILL_DATA_DIR", "./data"},
+		{"GOODWILL_DB", "goodwill"},
+		{"GOODWILL_BOOTSTRAP_KEY", ""},
+		{"GOODWILL_PUBLIC_URL", ""},
+		{"GOODWILL_TRUSTED_PROXIES", ""},
+		{"GOODWILL_SIGNING_KEY", ""},
+		{"GOODWILL_TIMEZONE", "UTC"},
+		{"GOODWILL_HOLIDAYS", ""},
+	}
+	for _, src := range WebhookSources {
+		list = append(list, Setting{webhookSecretVar(src), ""})
+	}
+	return append(list, []Setting{
+		{"GOODWILL_LEVER_HIRED_REASONS", ""},
+		{"GOODWILL_ALERTS", "on"},
+		{"GOODWILL_SMS_COUNTRIES", "US,CA,GB"},
+		{"GOODWILL_RETENTION", "730d"},
+		{"GOODWILL_DELIVERY_LOG_RETENTION", "30d"},
+		{"GOODWILL_OIDC_ISSUER", ""},
+		{"GOODWILL_OIDC_CLIENT_ID", ""},
+		{"GOODWILL_OIDC_CLIENT_SECRET", ""},
+		{"GOODWILL_OIDC_ADMINS", ""},
+		{"GOODWILL_OIDC_ALLOWED_DOMAINS", ""},
+		{"GOODWILL_KEY_SIGNIN", "on"},
+		{"TWILIO_ACCOUNT_SID", ""},
+		{"TWILIO_AUTH_TOKEN", ""},
+		{"TWILIO_FROM_NUMBER", ""},
+		{"TWILIO_MESSAGING_SERVICE_SID", ""},
+		{"GOODWILL_TWILIO_API_URL", "https://api.twilio.com"},
+		{"GOODWILL_SMTP_URL", ""},
+		{"GOODWILL_EMAIL_FROM", ""},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", ""},
+		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""},
+		{"OTEL_TRACES_EXPORTER", ""},
+	}...)
+}()
+
+// settingDefaults maps the names of Settings to their defaults.
+var settingDefaults = func() map[string]string {
+	m := make(map[string]string, len(Settings))
+	for _, s := range Settings {
+		m[s.Name] = s.Default
+	}
+	return m
+}()
+
+// webhookSecretVar names the variable holding a source's webhook secrets.
+func webhookSecretVar(source string) string {
+	return "GOODWILL_WEBHOOK_SECRET_" + strings.ToUpper(source)
+}
+
 // callingCodes are the countries SMS may go to and their calling codes.
 var callingCodes = map[string]string{
 	"US": "1", "CA": "1", "GB": "44", "IE": "353", "DE": "49", "FR": "33", "ES": "34",
@@ -78,6 +147,9 @@ func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
 // production; tests pass a map's lookup.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	get := func(name, def string) string {
+		if listed, ok := settingDefaults[name]; !ok || listed != def {
+			panic(fmt.Sprintf("service: LoadConfig reads %s with default %q, which Settings does not list", name, def))
+		}
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
 		}
@@ -133,7 +205,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return bad("GOODWILL_HOLIDAYS", "%q is not an ISO 3166 country code like US, GB or DE", c.Holidays)
 	}
 	for _, src := range WebhookSources {
-		name := "GOODWILL_WEBHOOK_SECRET_" + strings.ToUpper(src)
+		name := webhookSecretVar(src)
 		for _, s := range strings.Split(get(name, ""), ",") {
 			if s = strings.TrimSpace(s); s == "" {
 				continue
