@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 PKGS      := ./...
 
-.PHONY: build run test lint unit fork-check bench fuzz clean
+.PHONY: build run test lint unit deploy-check fork-check bench fuzz clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/goodwill ./cmd/goodwill
@@ -16,17 +16,24 @@ build:
 run: build
 	GOODWILL_BOOTSTRAP_KEY=$${GOODWILL_BOOTSTRAP_KEY:-gw_local_development_key_change_me_0000} ./bin/goodwill serve
 
-## test: formatting, vet, staticcheck, every test (fuzz targets run their seed corpora), then the embedded store's
-test: lint unit fork-check
+## test: formatting, vet, staticcheck, every test (fuzz targets run their seed corpora), the deployment files', then the embedded store's
+test: lint unit deploy-check fork-check
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
+	cd deploy && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
 unit:
 	$(GO) test -count=1 -timeout 25m $(PKGS)
+
+## deploy-check: the tests of deploy/ (manifests, compose file, Dockerfile). It is a module of
+## its own, so that the Kubernetes API types the manifests are decoded into stay out of
+## goodwill's dependencies; go test ./... above does not reach it.
+deploy-check:
+	cd deploy && $(GO) test -count=1 -timeout 10m ./...
 
 ## fork-check: third_party/ferretdb equals upstream FerretDB plus its patches, and its own tests pass.
 ## It is a module of its own (go test ./... above does not reach it); ferretdb_debug turns on its debug checks.

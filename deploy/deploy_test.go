@@ -1,12 +1,18 @@
 package deploy_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -16,6 +22,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/modfile"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -31,9 +39,10 @@ const (
 	k8sDir        = "k8s"
 	composePath   = "compose.yaml"
 	dockerfile    = "Dockerfile"
-	configGo      = "../service/config.go"
+	settingsJSON  = "../service/settings.json" // service.Settings: what goodwill serve reads
 	goMod         = "../go.mod"
-	cmdDir        = "../cmd/goodwill"
+	repoRoot      = ".."
+	cmdPkg        = "./cmd/goodwill" // the command the image builds, from repoRoot
 	imageRepo     = "ghcr.io/goodwillhq/goodwill"
 	containerPort = 8080
 	nonrootUID    = 65532
@@ -163,7 +172,21 @@ type manifests struct {
 	pdbs        []*policyv1.PodDisruptionBudget
 }
 
-var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+// yamlDocuments splits a YAML stream into its documents, as kubectl does.
+func yamlDocuments(data []byte) ([][]byte, error) {
+	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var docs [][]byte
+	for {
+		doc, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+}
 
 func loadManifests(t *testing.T) *manifests {
 	t.Helper()
@@ -182,8 +205,12 @@ func loadManifests(t *testing.T) *manifests {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, doc := range docSeparator.Split(string(data), -1) {
-			j, err := yaml.YAMLToJSONStrict([]byte(doc))
+		docs, err := yamlDocuments(data)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for i, doc := range docs {
+			j, err := yaml.YAMLToJSONStrict(doc)
 			if err != nil {
 				t.Fatalf("%s document %d: %v", path, i+1, err)
 			}
@@ -218,7 +245,7 @@ func loadManifests(t *testing.T) *manifests {
 			default:
 				t.Fatalf("%s document %d: %q is not a kind these tests know; add it to loadManifests", path, i+1, gvk)
 			}
-			if err := decodeStrict([]byte(doc), obj); err != nil {
+			if err := decodeStrict(doc, obj); err != nil {
 				t.Fatalf("%s document %d (%s %s): %v", path, i+1, tm.APIVersion, tm.Kind, err)
 			}
 			checkMeta(t, path, obj)
@@ -549,53 +576,37 @@ func goMemLimitBytes(s string) (int64, error) {
 // ---------------------------------------------------------------------------
 // Environment variables goodwill knows
 
-// knownEnv returns the variables goodwill serve reads: the names in
-// service/config.go and service/config_*.go (GOODWILL_WEBHOOK_SECRET_ expanded with WebhookSources),
-// standard OpenTelemetry SDK variables and Go runtime settings.
+// setting mirrors service.Setting, as service/settings.json holds it.
+type setting struct {
+	Name    string `json:"name"`
+	Default string `json:"default"`
+}
+
+// knownEnv returns the variables goodwill serve reads: its settings (the list
+// service/settings.json holds), standard OpenTelemetry SDK variables and Go runtime
+// settings.
 func knownEnv(t *testing.T) (known map[string]bool, fromConfig []string) {
 	t.Helper()
-	src, err := os.ReadFile(configGo)
+	data, err := os.ReadFile(settingsJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Settings of their own read in files beside it (config_oidc.go).
-	more, _ := filepath.Glob(strings.TrimSuffix(configGo, ".go") + "_*.go")
-	for _, f := range more {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src = append(src, b...)
+	var settings []setting
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&settings); err != nil {
+		t.Fatalf("%s: %v", settingsJSON, err)
 	}
 	known = map[string]bool{}
-	var sources []string
-	if m := regexp.MustCompile(`WebhookSources\s*=\s*\[\]string\{([^}]*)\}`).FindSubmatch(src); m != nil {
-		for _, s := range regexp.MustCompile(`"([a-z0-9_]+)"`).FindAllSubmatch(m[1], -1) {
-			sources = append(sources, strings.ToUpper(string(s[1])))
+	for _, s := range settings {
+		if known[s.Name] || !regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`).MatchString(s.Name) {
+			t.Fatalf("%s: %q is not a variable name listed once", settingsJSON, s.Name)
 		}
-	}
-	for _, m := range regexp.MustCompile(`"((?:GOODWILL|TWILIO|OTEL)_[A-Z0-9_]*)"`).FindAllSubmatch(src, -1) {
-		name := string(m[1])
-		if strings.HasSuffix(name, "_") { // a prefix such as GOODWILL_WEBHOOK_SECRET_
-			if len(sources) == 0 {
-				t.Fatalf("%s: prefix %s but no WebhookSources list to expand it with", configGo, name)
-			}
-			for _, s := range sources {
-				known[name+s] = true
-				fromConfig = append(fromConfig, name+s)
-			}
-			continue
-		}
-		if !known[name] {
-			known[name] = true
-			fromConfig = append(fromConfig, name)
-		}
+		known[s.Name] = true
+		fromConfig = append(fromConfig, s.Name)
 	}
 	if !known["GOODWILL_ADDR"] || !known["GOODWILL_MONGODB_URI"] {
-		t.Fatalf("%s: found only %v; has the way it reads variables changed?", configGo, fromConfig)
+		t.Fatalf("%s: found only %v", settingsJSON, fromConfig)
 	}
 	for _, name := range []string{
 		"OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_PROPAGATORS",
@@ -661,7 +672,7 @@ func TestDeploymentEnvironment(t *testing.T) {
 	}
 	for name := range values {
 		if !knows(known, name) {
-			t.Errorf("the Deployment sets %s, which goodwill does not read (not in %s, not a standard OTEL_/Go variable)", name, configGo)
+			t.Errorf("the Deployment sets %s, which goodwill does not read (not in %s, not a standard OTEL_/Go variable)", name, settingsJSON)
 		}
 	}
 	// Every setting goodwill has is in the ConfigMap or the example Secret, so the
@@ -674,7 +685,7 @@ func TestDeploymentEnvironment(t *testing.T) {
 		if _, ok := values[name]; ok || notInCluster[name] != "" || strings.HasPrefix(name, "OTEL_") {
 			continue
 		}
-		t.Errorf("%s (read in %s) is in neither k8s/configmap.yaml nor k8s/secret.yaml; add it (empty = unset) to the one it belongs in", name, configGo)
+		t.Errorf("%s (in %s) is in neither k8s/configmap.yaml nor k8s/secret.yaml; add it (empty = unset) to the one it belongs in", name, settingsJSON)
 	}
 
 	// Replicas share MongoDB: the embedded store serves one process.
@@ -1271,8 +1282,13 @@ func TestDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(mod); m == nil || from != "golang:"+string(m[1]) {
-		t.Errorf("build stage FROM %s (%s), want golang:%s as go.mod says", build.from, from, m[1])
+	mf, err := modfile.ParseLax(goMod, mod, nil)
+	if err != nil || mf.Go == nil {
+		t.Fatalf("%s: no go directive (%v)", goMod, err)
+	}
+	goVersion := strings.Join(strings.SplitN(mf.Go.Version, ".", 3)[:2], ".") // 1.26.0 → 1.26
+	if from != "golang:"+goVersion {
+		t.Errorf("build stage FROM %s (%s), want golang:%s as go.mod says", build.from, from, goVersion)
 	}
 	var buildRun string
 	for _, in := range build.ins {
@@ -1288,9 +1304,19 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("the go build RUN lacks %q: %s", want, buildRun)
 		}
 	}
-	// -X of a missing variable is silently ignored: check main.version exists.
-	if !grepDir(t, cmdDir, regexp.MustCompile(`(?m)^\s*(var\s+)?version\s*=\s*"`)) {
-		t.Errorf("%s declares no version variable for -X main.version", cmdDir)
+	// -X of a missing variable is silently ignored: build the command with the
+	// Dockerfile's -X and check that goodwill version prints what it set.
+	ldflags := ""
+	m := regexp.MustCompile(`-X (\S+)=\$\{VERSION\}`).FindStringSubmatch(buildRun)
+	if m != nil {
+		ldflags = "-X " + m[1] + "=deploy-probe"
+	}
+	goodwill := buildGoodwill(t, ldflags)
+	if m != nil {
+		out, err := exec.Command(goodwill, "version").CombinedOutput()
+		if f := strings.Fields(string(out)); err != nil || len(f) < 2 || f[1] != "deploy-probe" {
+			t.Errorf("built with -X %s=deploy-probe, goodwill version printed %q (%v): the variable the Dockerfile sets does not exist", m[1], out, err)
+		}
 	}
 
 	if !strings.HasPrefix(final.from, "gcr.io/distroless/static") && final.from != "scratch" {
@@ -1341,32 +1367,33 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("no org.opencontainers.image.%s label", label)
 		}
 	}
-	// The health check needs the subcommand.
-	if !grepDir(t, cmdDir, regexp.MustCompile(`Use:\s*"health`)) {
-		t.Errorf("HEALTHCHECK runs `goodwill health`, which %s does not define", cmdDir)
-	} else if grepDir(t, cmdDir, regexp.MustCompile(`func newHealth\(`)) && !grepDir(t, cmdDir, regexp.MustCompile(`AddCommand\((?:[^()]|\(\))*newHealth\(\)`)) {
-		t.Errorf("HEALTHCHECK runs `goodwill health`: %s defines newHealth but no AddCommand registers it", cmdDir)
+	// The health check needs the subcommand: it exits 0 when /healthz answers 200,
+	// and not otherwise.
+	for _, status := range []int{http.StatusOK, http.StatusServiceUnavailable} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/healthz" {
+				http.NotFound(w, r)
+				return
+			}
+			w.WriteHeader(status)
+		}))
+		out, err := exec.Command(goodwill, "health", "--url", srv.URL+"/healthz").CombinedOutput()
+		srv.Close()
+		if (err == nil) != (status == http.StatusOK) {
+			t.Errorf("HEALTHCHECK runs `goodwill health`: against a /healthz answering %d it returned %v\n%s", status, err, out)
+		}
 	}
 }
 
-// grepDir reports whether a non-test Go file of dir matches re.
-func grepDir(t *testing.T, dir string, re *regexp.Regexp) bool {
+// buildGoodwill builds the command the image runs, with ldflags, and returns the
+// binary's path.
+func buildGoodwill(t *testing.T, ldflags string) string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
+	bin := filepath.Join(t.TempDir(), "goodwill")
+	build := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, cmdPkg)
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", cmdPkg, err, out)
 	}
-	for _, p := range paths {
-		if strings.HasSuffix(p, "_test.go") {
-			continue
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if re.Match(data) {
-			return true
-		}
-	}
-	return false
+	return bin
 }
