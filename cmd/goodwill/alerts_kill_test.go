@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goodwillhq/goodwill/service/client"
 )
 
 // alertView is what the test reads of an alert in GET /v1/alerts.
@@ -39,15 +41,11 @@ func (a alertView) delivered(channel string) (string, bool) {
 // listAlertViews returns every alert; ok is false when the service did not answer.
 func listAlertViews(t *testing.T, base string) ([]alertView, bool) {
 	t.Helper()
-	st, b := apiDo(t, http.MethodGet, base, "/v1/alerts?limit=1000", nil)
-	if st != http.StatusOK {
-		return nil, false
-	}
 	var out struct {
 		Alerts []alertView `json:"alerts"`
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("GET /v1/alerts: %v in %s", err, b)
+	if st, _ := apiDo(t, http.MethodGet, base, "/v1/alerts?limit=1000", nil, &out); st != http.StatusOK {
+		return nil, false
 	}
 	return out.Alerts, true
 }
@@ -118,9 +116,8 @@ func TestKill9AlertsOnce(t *testing.T) {
 
 	put := func(path string, body any) {
 		t.Helper()
-		st, b := apiDo(t, http.MethodPut, p.url, path, body)
-		if st != http.StatusOK && st != http.StatusCreated {
-			t.Fatalf("PUT %s: %d %s", path, st, b)
+		if st, err := apiDo(t, http.MethodPut, p.url, path, body, nil); st != http.StatusOK && st != http.StatusCreated {
+			t.Fatalf("PUT %s: %d %v", path, st, err)
 		}
 	}
 	put("/v1/sla/policies/first_response", map[string]any{"name": "kill -9", "metric": "first_response",
@@ -138,19 +135,19 @@ func TestKill9AlertsOnce(t *testing.T) {
 	// The applications arrive together; their clocks breach one after another over a
 	// few seconds, from 3 s after it on.
 	t0 := time.Now().UTC()
-	var batch []map[string]any
+	var batch []client.Interaction
 	for i := range apps {
 		id, _, _ := k9Recruiter(i)
-		batch = append(batch, map[string]any{
-			"application_id": fmt.Sprintf("k9-app-%02d", i), "candidate_id": fmt.Sprintf("k9-cand-%02d", i),
-			"kind": "application_received", "occurred_at": t0.Add(time.Duration(i) * stagger).Format(time.RFC3339Nano),
-			"source": "k9alerts", "external_id": fmt.Sprintf("k9-%02d", i), "recruiter_id": id,
-			"job_id": "k9-job", "job": map[string]string{"title": "Site Reliability Engineer"},
-			"candidate": map[string]string{"name": fmt.Sprintf("Candidate Kilo%02d", i)},
+		batch = append(batch, client.Interaction{
+			ApplicationID: fmt.Sprintf("k9-app-%02d", i), CandidateID: fmt.Sprintf("k9-cand-%02d", i),
+			Kind: "application_received", OccurredAt: t0.Add(time.Duration(i) * stagger),
+			Source: "k9alerts", ExternalID: fmt.Sprintf("k9-%02d", i), RecruiterID: id,
+			JobID: "k9-job", Job: &client.Job{Title: "Site Reliability Engineer"},
+			Candidate: &client.Person{Name: fmt.Sprintf("Candidate Kilo%02d", i)},
 		})
 	}
-	if st, b := apiDo(t, http.MethodPost, p.url, "/v1/interactions", map[string]any{"interactions": batch}); st != http.StatusCreated {
-		t.Fatalf("POST /v1/interactions: %d %s", st, b)
+	if res, err := api(p.url).PostInteractions(context.Background(), batch); err != nil || res.Status != http.StatusCreated {
+		t.Fatalf("POST /v1/interactions: %d %v", res.Status, err)
 	}
 
 	// Kill at each kill point, and restart.

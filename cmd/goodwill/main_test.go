@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,6 +23,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/goodwillhq/goodwill/service/client"
 )
 
 // binary is the goodwill executable TestMain builds.
@@ -198,11 +199,11 @@ func (p *proc) wait(d time.Duration) int {
 
 // candidate returns the contact details posted for interaction n: distinctive values
 // the logs are searched for.
-func candidate(n int) map[string]string {
-	return map[string]string{
-		"name":  fmt.Sprintf("Zelda Quixotefield %d", n),
-		"email": fmt.Sprintf("zelda.quixotefield.%d@candidates.example", n),
-		"phone": fmt.Sprintf("+1415555%04d", n%10000),
+func candidate(n int) *client.Person {
+	return &client.Person{
+		Name:  fmt.Sprintf("Zelda Quixotefield %d", n),
+		Email: fmt.Sprintf("zelda.quixotefield.%d@candidates.example", n),
+		Phone: fmt.Sprintf("+1415555%04d", n%10000),
 	}
 }
 
@@ -212,20 +213,20 @@ var contactMarkers = []string{"Quixotefield", "quixotefield", "candidates.exampl
 // interaction is the body of interaction n of application app. Every fourth one
 // carries the candidate's contact details (each costs the projector several upserts,
 // and a restart re-applies the recent log before serving).
-func interaction(app string, n int, prefix string) map[string]any {
-	it := map[string]any{
-		"application_id": app,
-		"candidate_id":   "cand-" + app,
-		"kind":           "message",
-		"direction":      "outbound",
-		"channel":        "email",
-		"occurred_at":    time.Now().UTC().Add(-time.Hour).Format(time.RFC3339Nano),
-		"source":         "proctest",
-		"external_id":    fmt.Sprintf("%s-%06d", prefix, n),
-		"recruiter_id":   "rec-1",
+func interaction(app string, n int, prefix string) client.Interaction {
+	it := client.Interaction{
+		ApplicationID: app,
+		CandidateID:   "cand-" + app,
+		Kind:          "message",
+		Direction:     "outbound",
+		Channel:       "email",
+		OccurredAt:    time.Now().UTC().Add(-time.Hour),
+		Source:        "proctest",
+		ExternalID:    fmt.Sprintf("%s-%06d", prefix, n),
+		RecruiterID:   "rec-1",
 	}
 	if n%4 == 0 {
-		it["candidate"] = candidate(n)
+		it.Candidate = candidate(n)
 	}
 	return it
 }
@@ -243,31 +244,17 @@ type postResult struct {
 	dup    bool
 }
 
-func post(client *http.Client, base string, body any) postResult {
-	js, _ := json.Marshal(body)
-	req, err := http.NewRequest(http.MethodPost, base+"/v1/interactions", bytes.NewReader(js))
-	if err != nil {
-		return postResult{}
+func post(c *client.Client, it client.Interaction) postResult {
+	res, err := c.PostInteraction(context.Background(), it)
+	var refused *client.Error
+	switch {
+	case err == nil:
+		return postResult{status: res.Status, id: res.Interactions[0].ID, dup: res.Interactions[0].Duplicate}
+	case errors.As(err, &refused):
+		return postResult{status: refused.Status}
+	default:
+		return postResult{} // no answer, or one that does not decode
 	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := client.Do(req)
-	if err != nil {
-		return postResult{}
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return postResult{}
-	}
-	var out struct {
-		ID        string `json:"id"`
-		Duplicate bool   `json:"duplicate"`
-	}
-	if res.StatusCode < 300 && json.Unmarshal(b, &out) != nil {
-		return postResult{}
-	}
-	return postResult{status: res.StatusCode, id: out.ID, dup: out.Duplicate}
 }
 
 // load has `clients` clients post single interactions (spread over `apps`
@@ -286,7 +273,7 @@ func load(t *testing.T, base string, clients, apps int, prefix string, stop <-ch
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second}
+			c := api(base)
 			for {
 				select {
 				case <-stop:
@@ -295,12 +282,12 @@ func load(t *testing.T, base string, clients, apps int, prefix string, stop <-ch
 				}
 				n := int(next.Add(1))
 				app := fmt.Sprintf("%s-app-%02d", prefix, n%apps)
-				body := interaction(app, n, prefix)
-				r := post(client, base, body)
+				it := interaction(app, n, prefix)
+				r := post(c, it)
 				switch r.status {
 				case http.StatusCreated:
 					mu.Lock()
-					acked[body["external_id"].(string)] = ack{ID: r.id, App: app}
+					acked[it.ExternalID] = ack{ID: r.id, App: app}
 					mu.Unlock()
 				case 0:
 					return // the service is gone
@@ -319,29 +306,35 @@ func load(t *testing.T, base string, clients, apps int, prefix string, stop <-ch
 	return acked
 }
 
-// apiGet GETs path with the admin key and decodes the JSON answer into v.
+// api is a client of a process the tests started, with the admin key.
+func api(base string) *client.Client {
+	return client.New(base, adminKey, &http.Client{Timeout: 10 * time.Second})
+}
+
+// apiDo sends a request with the admin key (in as JSON unless nil) and decodes a 2xx
+// answer into out (unless nil). It returns the status, 0 when nothing answered, and
+// the client's error (a *client.Error names the service's problem).
+func apiDo(t *testing.T, method, base, path string, in, out any) (int, error) {
+	t.Helper()
+	status, err := api(base).Do(context.Background(), method, path, in, out)
+	var refused *client.Error
+	switch {
+	case errors.As(err, &refused):
+		return refused.Status, err
+	case err != nil && status != 0:
+		t.Fatalf("%s %s: %v", method, path, err) // a 2xx that does not decode
+	}
+	return status, err
+}
+
+// apiGet GETs path with the admin key and decodes a 200 answer into v.
 func apiGet(t *testing.T, base, path string, v any) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, base+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
+	st, err := apiDo(t, http.MethodGet, base, path, nil, v)
+	if st == 0 {
 		t.Fatalf("GET %s: %v", path, err)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("GET %s: %v in %s", path, err, b)
-		}
-	}
-	return res.StatusCode
+	return st
 }
 
 // stored pages through every stored interaction and returns them by external id.
@@ -569,7 +562,7 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 	got := checkAcknowledged(t, p2.url, acked)
 
 	// Re-posting an acknowledged interaction is a duplicate of the original.
-	client := &http.Client{Timeout: 10 * time.Second}
+	c := api(p2.url)
 	n := 0
 	for ext, a := range acked {
 		if n++; n > 5 {
@@ -579,7 +572,7 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := post(client, p2.url, interaction(a.App, num, "k9"))
+		r := post(c, interaction(a.App, num, "k9"))
 		if r.status != http.StatusOK || !r.dup || r.id != a.ID {
 			t.Errorf("re-post of %s: status %d duplicate %v id %s, want 200 duplicate %s", ext, r.status, r.dup, r.id, a.ID)
 		}

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goodwillhq/goodwill/service/client"
 	"github.com/goodwillhq/goodwill/service/storage/storagetest"
 )
 
@@ -41,17 +42,13 @@ func ownedPartitions(t *testing.T, p *proc) int {
 // overdueApps returns the applications in a process's recruiter queue.
 func overdueApps(t *testing.T, p *proc) map[string]bool {
 	t.Helper()
-	st, b := apiDo(t, http.MethodGet, p.url, "/v1/sla/overdue", nil)
-	if st != http.StatusOK {
-		return nil
-	}
 	var out struct {
 		Items []struct {
 			ApplicationID string `json:"application_id"`
 		} `json:"items"`
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("GET /v1/sla/overdue: %v in %s", err, b)
+	if st, _ := apiDo(t, http.MethodGet, p.url, "/v1/sla/overdue", nil, &out); st != http.StatusOK {
+		return nil
 	}
 	apps := map[string]bool{}
 	for _, it := range out.Items {
@@ -86,19 +83,27 @@ func TestReplicasShareAndTakeOver(t *testing.T) {
 	})
 
 	// A policy saved through one replica reaches the other.
-	st, body := apiDo(t, http.MethodPut, a.url, "/v1/sla/policies/first_response", map[string]any{
-		"name": "replicas", "metric": "first_response", "target": "6s", "calendar": "24x7", "warn_ratio": 0.5, "enabled": true})
+	st, err := apiDo(t, http.MethodPut, a.url, "/v1/sla/policies/first_response", map[string]any{
+		"name": "replicas", "metric": "first_response", "target": "6s", "calendar": "24x7", "warn_ratio": 0.5, "enabled": true}, nil)
 	if st != http.StatusOK && st != http.StatusCreated {
-		t.Fatalf("PUT policy: %d %s", st, body)
+		t.Fatalf("PUT policy: %d %v", st, err)
 	}
 	eventually(t, 20*time.Second, "the other replica uses the new policy", func() bool {
-		st, body := apiDo(t, http.MethodGet, b.url, "/v1/sla/policies", nil)
-		return st == http.StatusOK && strings.Contains(string(body), `"6s"`)
+		type policy struct {
+			ID     string `json:"id"`
+			Target string `json:"target"`
+		}
+		var list struct {
+			Policies []policy `json:"policies"`
+		}
+		if st, _ := apiDo(t, http.MethodGet, b.url, "/v1/sla/policies", nil, &list); st != http.StatusOK {
+			return false
+		}
+		return slices.Contains(list.Policies, policy{"first_response", "6s"})
 	})
 
 	// Applications arrive through both replicas; each is owned by one of them.
 	const apps = 24
-	client := &http.Client{Timeout: 10 * time.Second}
 	want := map[string]bool{}
 	for i := range apps {
 		app := fmt.Sprintf("rep-app-%02d", i)
@@ -107,10 +112,10 @@ func TestReplicasShareAndTakeOver(t *testing.T) {
 		if i%2 == 1 {
 			via = b
 		}
-		r := post(client, via.url, map[string]any{
-			"application_id": app, "candidate_id": "cand-" + app, "kind": "application_received",
-			"direction": "inbound", "occurred_at": time.Now().UTC().Format(time.RFC3339Nano),
-			"source": "replicas", "external_id": app + "-received", "recruiter_id": fmt.Sprintf("rec-%d", i%3),
+		r := post(api(via.url), client.Interaction{
+			ApplicationID: app, CandidateID: "cand-" + app, Kind: "application_received",
+			Direction: "inbound", OccurredAt: time.Now().UTC(),
+			Source: "replicas", ExternalID: app + "-received", RecruiterID: fmt.Sprintf("rec-%d", i%3),
 		})
 		if r.status != http.StatusCreated {
 			t.Fatalf("POST via %s: %d", via.url, r.status)

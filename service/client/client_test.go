@@ -60,6 +60,17 @@ func TestPostInteractions(t *testing.T) {
 		}
 	}
 
+	// One interaction on its own: 201, then 200 and the original's id.
+	single := note("app-c", "n-2", at.Add(2*time.Minute))
+	one, err := c.PostInteraction(ctx, single)
+	if err != nil || one.Status != http.StatusCreated || len(one.Interactions) != 1 || one.Interactions[0].Duplicate {
+		t.Fatalf("single post: %+v %v", one, err)
+	}
+	dup, err := c.PostInteraction(ctx, single)
+	if err != nil || dup.Status != http.StatusOK || !dup.Interactions[0].Duplicate || dup.Interactions[0].ID != one.Interactions[0].ID {
+		t.Errorf("single post again: %+v %v, want 200, a duplicate of %s", dup, err, one.Interactions[0].ID)
+	}
+
 	var page struct {
 		Interactions []struct {
 			ExternalID string         `json:"external_id"`
@@ -73,10 +84,10 @@ func TestPostInteractions(t *testing.T) {
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("GET: %d %v", status, err)
 	}
-	if len(page.Interactions) != 2 {
-		t.Fatalf("%d interactions listed, want 2", len(page.Interactions))
+	if len(page.Interactions) != 3 {
+		t.Fatalf("%d interactions listed, want 3", len(page.Interactions))
 	}
-	survey := page.Interactions[0] // newest first
+	survey := page.Interactions[1] // newest first: n-2, s-1, n-1
 	if survey.ExternalID != "s-1" || !survey.OccurredAt.Equal(at.Add(time.Minute)) || survey.Score == nil || *survey.Score != 9 ||
 		survey.Candidate == nil || survey.Candidate.Name != "Ada Lovelace" || survey.Metadata["k"] != "v" {
 		t.Errorf("stored %+v", survey)

@@ -59,9 +59,11 @@ type Stored struct {
 	Duplicate bool `json:"duplicate"`
 }
 
-// Result is the answer to a batch: one Stored per item, in the order sent.
+// Result is the answer to a write: one Stored per item, in the order sent.
 type Result struct {
-	Status       int      // 201
+	// Status is 201, or 200 for a single interaction that was a duplicate (a batch
+	// answers 201 and flags its duplicates).
+	Status       int
 	Interactions []Stored // as many as items were sent
 }
 
@@ -90,6 +92,19 @@ func (c *Client) PostInteractions(ctx context.Context, items []Interaction) (Res
 		raws[i] = b
 	}
 	return c.PostInteractionsJSON(ctx, raws)
+}
+
+// PostInteraction writes one interaction (the API's single-object form).
+func (c *Client) PostInteraction(ctx context.Context, it Interaction) (Result, error) {
+	status, body, err := c.send(ctx, http.MethodPost, "/v1/interactions", it)
+	if err != nil {
+		return Result{Status: status}, err
+	}
+	var ans Stored
+	if err := json.Unmarshal(body, &ans); err != nil || ans.ID == "" {
+		return Result{Status: status}, fmt.Errorf("unexpected answer from the service (%d): %.200s", status, body)
+	}
+	return Result{Status: status, Interactions: []Stored{ans}}, nil
 }
 
 // PostInteractionsJSON is PostInteractions for items already encoded as JSON objects,
