@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
-	"github.com/goodwillhq/goodwill/webhooks"
+	"github.com/goodwillhq/goodwill/webhooks/standard"
 )
 
 // Config is goodwill serve's configuration, read from the environment.
@@ -211,7 +211,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 				continue
 			}
 			if src == "standard" {
-				if _, err := webhooks.StandardSecret(s); err != nil {
+				if _, err := standard.Secret(s); err != nil {
 					return bad(name, "each secret must look like whsec_ followed by base64: %v", err)
 				}
 			}

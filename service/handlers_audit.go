@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -54,10 +55,16 @@ func (s *Server) auditAs(c *gin.Context, actor string, action audit.Action, targ
 // it logs the entry at error level and returns the error.
 func (s *Server) record(c *gin.Context, actor string, action audit.Action, target string) error {
 	e := audit.Entry{At: s.now(), Actor: actor, Action: action, Target: target, IP: c.ClientIP()}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx(c)), 10*time.Second)
+	return s.recordEntry(ctx(c), logger(c), e)
+}
+
+// recordEntry appends e to the trail, even once ctx is canceled; when that fails it
+// logs the entry to log at error level and returns the error.
+func (s *Server) recordEntry(ctx context.Context, log *slog.Logger, e audit.Entry) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if _, err := s.trail.Record(rctx, e); err != nil {
-		logger(c).Error("audit entry not stored", "actor", e.Actor, "action", e.Action,
+		log.Error("audit entry not stored", "actor", e.Actor, "action", e.Action,
 			"target", e.Target, "ip", e.IP, "at", interactions.APITime(e.At), "err", err)
 		return err
 	}

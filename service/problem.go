@@ -9,6 +9,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service/auth"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // Problem is an RFC 9457 problem document.
@@ -57,6 +58,16 @@ func fail(c *gin.Context, err error) {
 	if errors.Is(err, auth.ErrUnauthenticated) {
 		c.Header("WWW-Authenticate", `Bearer realm="goodwill"`)
 		abortProblem(c, http.StatusUnauthorized, "unauthenticated", "a valid API key is required: Authorization: Bearer <key>")
+		return
+	}
+	var endpointErr *webhooks.EndpointError
+	if errors.As(err, &endpointErr) {
+		abortProblem(c, http.StatusNotFound, "not-found", endpointErr.Detail)
+		return
+	}
+	var signatureErr *webhooks.SignatureError
+	if errors.As(err, &signatureErr) {
+		abortProblem(c, http.StatusUnauthorized, "bad-signature", signatureErr.Detail)
 		return
 	}
 	var maxErr *http.MaxBytesError

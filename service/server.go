@@ -30,6 +30,7 @@ import (
 	"github.com/goodwillhq/goodwill/sla/lease"
 	"github.com/goodwillhq/goodwill/sla/scores"
 	"github.com/goodwillhq/goodwill/webhooks"
+	twiliohooks "github.com/goodwillhq/goodwill/webhooks/twilio"
 )
 
 // Server is a running goodwill: the store, the write path, the projector and the
@@ -43,7 +44,8 @@ type Server struct {
 	writer       *interactions.Writer
 	projector    *interactions.Projector
 	eraser       *interactions.Eraser
-	deliveries   *webhooks.Store // the webhook delivery log (handlers_webhooks.go)
+	webhooks     *webhooks.Ingest      // webhook deliveries (webhooks.go, handlers_webhooks.go)
+	twilio       *twiliohooks.Receiver // Twilio's callbacks
 	engine       *sla.Engine
 	leases       *lease.Manager // partitions of SLA and alert work, when the store is shared (shared.go)
 	directory    *alerts.Directory
@@ -198,16 +200,10 @@ func (s *Server) start(ctx context.Context) error {
 	s.projector.SetUnsure(s.writer.Unsure)
 	s.eraser = interactions.NewEraser(s.interactions, guard, s.log, s.now)
 	s.eraser.Also(s.projector.Erase) // what it remembers of the person in memory
-	// Webhooks: the delivery log, its indexes, and erasure of the raw payloads it keeps.
-	s.deliveries = webhooks.NewStore(db)
-	if indexed {
-		if err := s.deliveries.EnsureIndexes(ctx); err != nil {
-			return err
-		}
+	if err := s.startWebhooks(ctx, bg, db, indexed); err != nil {
+		return err
 	}
-	s.eraser.Also(s.deliveries.Erase)
 	s.eraser.Also(s.dispatcher.Erase) // SMS already sent about the person, at Twilio
-	go s.purgingDeliveries(bg)        // the delivery log expires (GOODWILL_DELIVERY_LOG_RETENTION)
 	if err := s.eraser.Start(bg); err != nil {
 		return err
 	}

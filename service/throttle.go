@@ -3,6 +3,7 @@ package service
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -16,7 +17,13 @@ func (s *Server) throttled(c *gin.Context) bool {
 	if !throttled {
 		return false
 	}
+	tooManyFailures(c, retryAfter)
+	return true
+}
+
+// tooManyFailures answers 429 with Retry-After to a client address that failed
+// authentication or signature checks too often, and aborts the chain.
+func tooManyFailures(c *gin.Context, retryAfter time.Duration) {
 	c.Header("Retry-After", strconv.Itoa(int(retryAfter.Seconds())))
 	abortProblem(c, http.StatusTooManyRequests, "rate-limited", "too many failed attempts from this address; try again later")
-	return true
 }

@@ -42,7 +42,7 @@ func webhookEnv() map[string]string {
 
 func whFixture(t *testing.T, vendor, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "webhooks", "testdata", vendor, name))
+	b, err := os.ReadFile(filepath.Join("..", "webhooks", vendor, "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

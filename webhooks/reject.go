@@ -58,3 +58,22 @@ func CountRejected(source, reason string) { rejectedTotal.WithLabelValues(source
 
 // Collectors returns the package's Prometheus collectors, for the /metrics registry.
 func Collectors() []prometheus.Collector { return []prometheus.Collector{rejectedTotal} }
+
+// EndpointError refuses a request to a webhook URL that is no endpoint: an unknown
+// source, or a label that cannot name a subscription (ValidLabel). Nothing of the
+// request is stored. The HTTP edge answers 404.
+type EndpointError struct {
+	Detail string // what was wrong, for the caller
+}
+
+func (e *EndpointError) Error() string { return e.Detail }
+
+// SignatureError refuses a delivery whose signature check failed: the source has no
+// secret, or the signature is missing, malformed or wrong, or its signed timestamp is
+// stale. Nothing of the delivery is stored. The HTTP edge answers 401.
+type SignatureError struct {
+	Reason string // RejectNoSecret, RejectBadSignature or RejectStale
+	Detail string // what was wrong, for the caller
+}
+
+func (e *SignatureError) Error() string { return e.Detail }

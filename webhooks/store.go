@@ -1,13 +1,11 @@
 package webhooks
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -49,10 +47,8 @@ var Outcomes = []string{OutcomePending, OutcomeStored, OutcomeDuplicate, Outcome
 
 // Collection names.
 const (
-	collDeliveries   = "webhook_deliveries"
-	collSeen         = "webhook_seen" // keys of callbacks acted on once (First)
-	collContacts     = "contacts"     // kept by the interactions projector
-	collApplications = "applications" // kept by the interactions projector
+	collDeliveries = "webhook_deliveries"
+	collSeen       = "webhook_seen" // keys of callbacks acted on once (First)
 )
 
 // Record is one webhook delivery in the log.
@@ -94,6 +90,14 @@ type SMSInfo struct {
 	ErrorCode   string   `bson:"error_code,omitempty"` // status callbacks: ErrorCode
 	RecruiterID string   `bson:"recruiter_id,omitempty"`
 	Command     *Command `bson:"command,omitempty"`
+}
+
+// Command is a recruiter's reply to an alert SMS, as the log keeps it (see
+// twilio.ParseCommand).
+type Command struct {
+	Verb string // "ack" or "snooze"
+	Code string // the alert's code, upper case; "" means the latest alert
+	For  string // snooze only: how long, in the API's duration notation ("2h")
 }
 
 // Header returns the kept headers as an http.Header, for parsing a stored body again.
@@ -154,13 +158,10 @@ func DeliveryKey(source, deliveryID string, body []byte) string {
 }
 
 // Store keeps the webhook delivery log in the "webhook_deliveries" collection and the
-// keys of callbacks acted on in "webhook_seen", and reads the lookups inbound SMS
-// needs (contacts, applications).
+// keys of callbacks acted on in "webhook_seen".
 type Store struct {
-	deliveries   *mongo.Collection
-	seen         *mongo.Collection
-	contacts     *mongo.Collection
-	applications *mongo.Collection
+	deliveries *mongo.Collection
+	seen       *mongo.Collection
 
 	mu       sync.Mutex
 	rejected map[string]time.Time // "<source> <reason>" → the minute last logged
@@ -169,11 +170,9 @@ type Store struct {
 // NewStore returns a store over db.
 func NewStore(db *mongo.Database) *Store {
 	return &Store{
-		deliveries:   db.Collection(collDeliveries),
-		seen:         db.Collection(collSeen),
-		contacts:     db.Collection(collContacts),
-		applications: db.Collection(collApplications),
-		rejected:     map[string]time.Time{},
+		deliveries: db.Collection(collDeliveries),
+		seen:       db.Collection(collSeen),
+		rejected:   map[string]time.Time{},
 	}
 }
 
@@ -431,62 +430,4 @@ func (s *Store) Erase(ctx context.Context, target interactions.ErasureTarget) er
 		return interactions.Unavailable("erase webhook bodies", err)
 	}
 	return nil
-}
-
-// CandidatesByPhone returns the candidate ids known by an E.164 phone number, from
-// the contact lookup the interactions projector keeps (document "phone:<number>").
-func (s *Store) CandidatesByPhone(ctx context.Context, phone string) ([]string, error) {
-	var doc struct {
-		CandidateIDs []string `bson:"candidate_ids"`
-	}
-	err := s.contacts.FindOne(ctx, bson.M{"_id": "phone:" + phone}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, interactions.Unavailable("find contact", err)
-	}
-	return doc.CandidateIDs, nil
-}
-
-// AppRef is an application as LatestApplication finds it.
-type AppRef struct {
-	ID          string              `bson:"_id"`
-	CandidateID string              `bson:"candidate_id"`
-	Status      interactions.Status `bson:"status"`
-	LastEventAt time.Time           `bson:"last_event_at"`
-}
-
-// LatestApplication returns the most recent application of any of the candidates:
-// open ones first, then by their latest event. ok is false when they have none.
-// It scans the applications collection (on MongoDB, its candidate_id index).
-func (s *Store) LatestApplication(ctx context.Context, candidateIDs []string) (app AppRef, ok bool, err error) {
-	if len(candidateIDs) == 0 {
-		return app, false, nil
-	}
-	cur, err := s.applications.Find(ctx, bson.M{"candidate_id": bson.M{"$in": candidateIDs}},
-		options.Find().SetProjection(bson.M{"_id": 1, "candidate_id": 1, "status": 1, "last_event_at": 1}))
-	if err != nil {
-		return app, false, interactions.Unavailable("find applications", err)
-	}
-	var apps []AppRef
-	if err := cur.All(ctx, &apps); err != nil {
-		return app, false, interactions.Unavailable("find applications", err)
-	}
-	if len(apps) == 0 {
-		return app, false, nil
-	}
-	slices.SortFunc(apps, func(a, b AppRef) int {
-		if ao, bo := a.Status == interactions.StatusOpen, b.Status == interactions.StatusOpen; ao != bo {
-			if ao {
-				return -1
-			}
-			return 1
-		}
-		if c := b.LastEventAt.Compare(a.LastEventAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return apps[0], true, nil
 }

@@ -48,24 +48,6 @@ type Receiver interface {
 	Parse(h http.Header, body []byte, now time.Time) (Delivery, error)
 }
 
-// ByName returns the receiver of a source name ("greenhouse", "lever", "ashby",
-// "workable", "standard") with default options, and false for any other name.
-func ByName(source string) (Receiver, bool) {
-	switch source {
-	case "greenhouse":
-		return Greenhouse{}, true
-	case "lever":
-		return Lever{}, true
-	case "ashby":
-		return Ashby{}, true
-	case "workable":
-		return Workable{}, true
-	case "standard":
-		return Standard{}, true
-	}
-	return nil, false
-}
-
 // Errors of Verify and Parse. They are wrapped with details; test with errors.Is.
 var (
 	ErrNoSecret           = errors.New("no signing secret is configured for this source")
@@ -81,19 +63,19 @@ const Tolerance = 5 * time.Minute
 
 // Limits on what one delivery may produce.
 const (
-	maxIDBytes       = 200 // interactions' limit on ids
-	maxTextBytes     = 500 // interactions' limit on names, titles, stages, external ids
-	maxItems         = interactions.MaxBatch
-	maxSignatures    = 32 // entries of a signature header that are looked at
+	MaxIDBytes       = 200 // interactions' limit on ids
+	MaxTextBytes     = 500 // interactions' limit on names, titles, stages, external ids
+	MaxItems         = interactions.MaxBatch
+	MaxSignatures    = 32 // entries of a signature header that are looked at
 	maxMetadataBytes = 1 << 10
 )
 
-func malformed(format string, args ...any) error {
+func Malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformedBody, fmt.Sprintf(format, args...))
 }
 
 // hmacSHA256 returns HMAC-SHA256(key, parts...).
-func hmacSHA256(key []byte, parts ...[]byte) []byte {
+func HMACSHA256(key []byte, parts ...[]byte) []byte {
 	m := hmac.New(sha256.New, key)
 	for _, p := range parts {
 		m.Write(p)
@@ -103,7 +85,7 @@ func hmacSHA256(key []byte, parts ...[]byte) []byte {
 
 // verifyHexSHA256 decodes a hex HMAC-SHA256 and compares it, in constant time, with the
 // HMAC of msg under each secret.
-func verifyHexSHA256(header, sig string, msg []byte, secrets []string) error {
+func VerifyHexSHA256(header, sig string, msg []byte, secrets []string) error {
 	got, err := hex.DecodeString(sig)
 	if err != nil || len(got) != sha256.Size {
 		return fmt.Errorf("%w: %s must be 64 hex digits of HMAC-SHA256", ErrMalformedSignature, header)
@@ -112,7 +94,7 @@ func verifyHexSHA256(header, sig string, msg []byte, secrets []string) error {
 		if s == "" {
 			continue
 		}
-		if hmac.Equal(got, hmacSHA256([]byte(s), msg)) {
+		if hmac.Equal(got, HMACSHA256([]byte(s), msg)) {
 			return nil
 		}
 	}
@@ -121,8 +103,8 @@ func verifyHexSHA256(header, sig string, msg []byte, secrets []string) error {
 
 // signatureHeader returns the trimmed value of a signature header, after checking that
 // a secret is configured and that the header is there.
-func signatureHeader(h http.Header, name string, secrets []string) (string, error) {
-	if noSecret(secrets) {
+func SignatureHeader(h http.Header, name string, secrets []string) (string, error) {
+	if NoSecret(secrets) {
 		return "", ErrNoSecret
 	}
 	v := strings.TrimSpace(h.Get(name))
@@ -132,7 +114,7 @@ func signatureHeader(h http.Header, name string, secrets []string) (string, erro
 	return v, nil
 }
 
-func noSecret(secrets []string) bool {
+func NoSecret(secrets []string) bool {
 	for _, s := range secrets {
 		if s != "" {
 			return false
@@ -142,10 +124,10 @@ func noSecret(secrets []string) bool {
 }
 
 // id is a vendor id that may arrive as a JSON string or number.
-type id string
+type ID string
 
 // UnmarshalJSON accepts a string, a number (kept as written) or null.
-func (v *id) UnmarshalJSON(b []byte) error {
+func (v *ID) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
 	case bytes.Equal(b, []byte("null")):
@@ -156,31 +138,31 @@ func (v *id) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*v = id(strings.TrimSpace(s))
+		*v = ID(strings.TrimSpace(s))
 		return nil
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
 		return fmt.Errorf("an id must be a string or a number")
 	}
-	*v = id(n.String())
+	*v = ID(n.String())
 	return nil
 }
 
 // decode unmarshals a vendor body, tolerating unknown fields (vendors add fields).
-func decode(body []byte, v any) error {
+func Decode(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
-		return malformed("must be a JSON object")
+		return Malformed("must be a JSON object")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return malformed("%s", strings.TrimPrefix(err.Error(), "json: "))
+		return Malformed("%s", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return nil
 }
 
 // prefixed returns "<vendor>:<id>", or "" for an empty id.
-func prefixed(vendor string, v id) string {
+func Prefixed(vendor string, v ID) string {
 	if v == "" {
 		return ""
 	}
@@ -189,9 +171,9 @@ func prefixed(vendor string, v id) string {
 
 // externalID joins parts with ':' into an external id; one longer than interactions
 // allows is replaced by "sha256:<hex>" of itself, which stays stable across deliveries.
-func externalID(parts ...string) string {
-	s := cleanLine(strings.Join(parts, ":"))
-	if len(s) <= maxTextBytes {
+func ExternalID(parts ...string) string {
+	s := CleanLine(strings.Join(parts, ":"))
+	if len(s) <= MaxTextBytes {
 		return s
 	}
 	sum := sha256.Sum256([]byte(s))
@@ -199,7 +181,7 @@ func externalID(parts ...string) string {
 }
 
 // cleanLine drops control characters and invalid UTF-8 and trims spaces.
-func cleanLine(s string) string {
+func CleanLine(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "")
 	}
@@ -213,12 +195,12 @@ func cleanLine(s string) string {
 }
 
 // text cleans s and cuts it to interactions' limit on text fields, at a rune boundary.
-func text(s string) string {
-	s = cleanLine(s)
-	if len(s) <= maxTextBytes {
+func Text(s string) string {
+	s = CleanLine(s)
+	if len(s) <= MaxTextBytes {
 		return s
 	}
-	cut := maxTextBytes
+	cut := MaxTextBytes
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
@@ -228,7 +210,7 @@ func text(s string) string {
 var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // phoneE164 returns p as E.164 once formatting is removed, or "" if it is not.
-func phoneE164(p string) string {
+func PhoneE164(p string) string {
 	p = strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '-', '.', '(', ')', '\u00a0':
@@ -243,7 +225,7 @@ func phoneE164(p string) string {
 }
 
 // email returns e if interactions accept it as an email address, else "".
-func email(e string) string {
+func Email(e string) string {
 	e = strings.TrimSpace(e)
 	if e == "" || len(e) > 254 {
 		return ""
@@ -255,21 +237,20 @@ func email(e string) string {
 	return e
 }
 
-// contact builds the candidate's contact details, nil when none is usable.
-func contact(name, mail, phone string) *interactions.Person {
-	p := interactions.Person{Name: text(name), Email: email(mail), Phone: phoneE164(phone)}
+// ContactDetails builds a candidate's contact details (Input.Candidate) from what a
+// vendor sends: the name cleaned, the email and phone only when valid; nil when none
+// is usable.
+func ContactDetails(name, mail, phone string) *interactions.Person {
+	p := interactions.Person{Name: Text(name), Email: Email(mail), Phone: PhoneE164(phone)}
 	if p.IsZero() {
 		return nil
 	}
 	return &p
 }
 
-// person is contact as Input.Candidate.
-func person(name, mail, phone string) *interactions.Person { return contact(name, mail, phone) }
-
 // jobInfo builds Input.Job, nil when no detail is usable.
-func jobInfo(title, department string) *interactions.JobInfo {
-	j := interactions.JobInfo{Title: text(title), Department: text(department)}
+func JobInfo(title, department string) *interactions.JobInfo {
+	j := interactions.JobInfo{Title: Text(title), Department: Text(department)}
 	if j == (interactions.JobInfo{}) {
 		return nil
 	}
@@ -277,7 +258,7 @@ func jobInfo(title, department string) *interactions.JobInfo {
 }
 
 // parseTime parses an RFC 3339 time and reports whether it was one.
-func parseTime(s string) (time.Time, bool) {
+func ParseTime(s string) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if err != nil || t.UTC().Year() < 1970 || t.UTC().Year() > 9999 {
 		return time.Time{}, false
@@ -287,9 +268,9 @@ func parseTime(s string) (time.Time, bool) {
 
 // firstTime returns the first of values that is an RFC 3339 time, formatted for the
 // API, and whether one was found.
-func firstTime(values ...string) (string, bool) {
+func FirstTime(values ...string) (string, bool) {
 	for _, v := range values {
-		if t, ok := parseTime(v); ok {
+		if t, ok := ParseTime(v); ok {
 			return interactions.APITime(t), true
 		}
 	}
@@ -298,7 +279,7 @@ func firstTime(values ...string) (string, bool) {
 
 // duration renders end-start in the API's notation ("45m", "1h30m"), "" when it is not
 // a positive span of less than a day.
-func duration(start, end time.Time) string {
+func Duration(start, end time.Time) string {
 	d := end.Sub(start).Round(time.Second)
 	if d <= 0 || d >= 24*time.Hour {
 		return ""
@@ -317,10 +298,10 @@ func duration(start, end time.Time) string {
 }
 
 // metadata encodes a small map as Input.Metadata, dropping empty values; nil if none.
-func metadata(kv map[string]string) json.RawMessage {
+func Metadata(kv map[string]string) json.RawMessage {
 	m := map[string]string{}
 	for k, v := range kv {
-		if v = text(v); v != "" {
+		if v = Text(v); v != "" {
 			m[k] = v
 		}
 	}
@@ -336,17 +317,17 @@ func metadata(kv map[string]string) json.RawMessage {
 
 // checkIDs makes sure an item's ids are what interactions accept: the required ones
 // present, all printable and short enough. Optional ids that are not are dropped.
-func checkIDs(in *interactions.Input) error {
-	ok := func(s string) bool { return len(s) <= maxIDBytes && s == cleanLine(s) }
+func CheckIDs(in *interactions.Input) error {
+	ok := func(s string) bool { return len(s) <= MaxIDBytes && s == CleanLine(s) }
 	switch {
 	case in.ApplicationID == "" || in.CandidateID == "":
-		return malformed("the payload names no application or candidate")
+		return Malformed("the payload names no application or candidate")
 	case !ok(in.ApplicationID) || !ok(in.CandidateID):
-		return malformed("an application or candidate id is not printable or longer than %d bytes", maxIDBytes)
+		return Malformed("an application or candidate id is not printable or longer than %d bytes", MaxIDBytes)
 	case (in.Kind == string(interactions.KindInterviewScheduled) ||
 		in.Kind == string(interactions.KindInterviewRescheduled) ||
 		in.Kind == string(interactions.KindInterviewCanceled)) && (in.InterviewID == "" || !ok(in.InterviewID)):
-		return malformed("an interview id is not printable or longer than %d bytes", maxIDBytes)
+		return Malformed("an interview id is not printable or longer than %d bytes", MaxIDBytes)
 	}
 	for _, p := range []*string{&in.JobID, &in.RecruiterID, &in.ActorID} {
 		if !ok(*p) {
@@ -354,4 +335,10 @@ func checkIDs(in *interactions.Input) error {
 		}
 	}
 	return nil
+}
+
+// IsReferral reports whether a source name says the candidate was referred. ATSs name
+// their sources freely ("Referral", "Employee referral"); the word is the signal.
+func IsReferral(source string) bool {
+	return strings.Contains(strings.ToLower(source), "referral") || strings.Contains(strings.ToLower(source), "referred")
 }

@@ -1,4 +1,4 @@
-package webhooks
+package lever
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // Lever receives Lever webhooks.
@@ -39,14 +40,14 @@ import (
 // reason of type "hired": list those reason ids in HiredArchiveReasons so that the
 // archive is not mistaken for a rejection. interviewUpdated is ignored: it does not say
 // what changed. A delivery without data.opportunityId is Lever's test delivery: Ping.
-type Lever struct {
+type Receiver struct {
 	// HiredArchiveReasons are the ids of the account's archive reasons of type "hired"
 	// (GET /archive_reasons?type=hired); archiving with one of them is not a rejection.
 	HiredArchiveReasons []string
 }
 
 // Source returns "lever".
-func (Lever) Source() string { return "lever" }
+func (Receiver) Source() string { return "lever" }
 
 type leverBody struct {
 	Token       string          `json:"token"`
@@ -57,22 +58,22 @@ type leverBody struct {
 }
 
 type leverData struct {
-	OpportunityID id            `json:"opportunityId"`
-	CandidateID   id            `json:"candidateId"`
-	ContactID     id            `json:"contactId"`
-	FromStageID   id            `json:"fromStageId"`
-	ToStageID     id            `json:"toStageId"`
+	OpportunityID webhooks.ID   `json:"opportunityId"`
+	CandidateID   webhooks.ID   `json:"candidateId"`
+	ContactID     webhooks.ID   `json:"contactId"`
+	FromStageID   webhooks.ID   `json:"fromStageId"`
+	ToStageID     webhooks.ID   `json:"toStageId"`
 	FromArchived  *leverArchive `json:"fromArchived"`
 	ToArchived    *leverArchive `json:"toArchived"`
-	InterviewID   id            `json:"interviewId"`
-	PanelID       id            `json:"panelId"`
+	InterviewID   webhooks.ID   `json:"interviewId"`
+	PanelID       webhooks.ID   `json:"panelId"`
 	Date          *int64        `json:"date"`     // interview start, Unix ms, if sent
 	Duration      *int64        `json:"duration"` // interview length in minutes, if sent
 }
 
 type leverArchive struct {
-	ArchivedAt *int64 `json:"archivedAt"`
-	Reason     id     `json:"reason"`
+	ArchivedAt *int64      `json:"archivedAt"`
+	Reason     webhooks.ID `json:"reason"`
 }
 
 // triggeredAt returns the signed text of triggeredAt: a JSON number as written, or the
@@ -98,48 +99,48 @@ func (b leverBody) triggeredAt() (string, bool) {
 
 // Verify checks the body's signature over token + triggeredAt and the freshness of
 // triggeredAt.
-func (Lever) Verify(_ http.Header, body []byte, secrets []string, now time.Time) error {
-	if noSecret(secrets) {
-		return ErrNoSecret
+func (Receiver) Verify(_ http.Header, body []byte, secrets []string, now time.Time) error {
+	if webhooks.NoSecret(secrets) {
+		return webhooks.ErrNoSecret
 	}
 	var b leverBody
 	if err := json.Unmarshal(body, &b); err != nil {
-		return fmt.Errorf("%w: the body is not a JSON object with token, triggeredAt and signature", ErrMalformedSignature)
+		return fmt.Errorf("%w: the body is not a JSON object with token, triggeredAt and signature", webhooks.ErrMalformedSignature)
 	}
 	at, ok := b.triggeredAt()
 	switch {
 	case b.Signature == "":
-		return fmt.Errorf("%w: signature field", ErrMissingSignature)
+		return fmt.Errorf("%w: signature field", webhooks.ErrMissingSignature)
 	case b.Token == "" || !ok:
-		return fmt.Errorf("%w: token and triggeredAt are required", ErrMalformedSignature)
+		return fmt.Errorf("%w: token and triggeredAt are required", webhooks.ErrMalformedSignature)
 	}
-	if err := verifyHexSHA256("signature", b.Signature, []byte(b.Token+at), secrets); err != nil {
+	if err := webhooks.VerifyHexSHA256("signature", b.Signature, []byte(b.Token+at), secrets); err != nil {
 		return err
 	}
 	ms, err := strconv.ParseInt(at, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: triggeredAt must be Unix milliseconds", ErrMalformedSignature)
+		return fmt.Errorf("%w: triggeredAt must be Unix milliseconds", webhooks.ErrMalformedSignature)
 	}
-	if d := now.Sub(time.UnixMilli(ms)); d > Tolerance || d < -Tolerance {
-		return ErrStaleTimestamp
+	if d := now.Sub(time.UnixMilli(ms)); d > webhooks.Tolerance || d < -webhooks.Tolerance {
+		return webhooks.ErrStaleTimestamp
 	}
 	return nil
 }
 
 // Parse maps a Lever webhook.
-func (l Lever) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error) {
-	d := Delivery{Source: l.Source()}
+func (l Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Delivery, error) {
+	d := webhooks.Delivery{Source: l.Source()}
 	var b leverBody
-	if err := decode(body, &b); err != nil {
+	if err := webhooks.Decode(body, &b); err != nil {
 		return d, err
 	}
 	at, _ := b.triggeredAt()
-	d.Event = text(b.Event)
+	d.Event = webhooks.Text(b.Event)
 	if b.Token != "" && at != "" {
-		d.DeliveryID = externalID(b.Token, at)
+		d.DeliveryID = webhooks.ExternalID(b.Token, at)
 	}
 	if d.Event == "" {
-		return d, malformed("event is missing")
+		return d, webhooks.Malformed("event is missing")
 	}
 	switch d.Event {
 	case "applicationCreated", "candidateStageChange", "candidateArchiveChange", "candidateHired",
@@ -173,23 +174,23 @@ func (l Lever) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error
 		candidate = data.CandidateID
 	}
 	in := interactions.Input{
-		ApplicationID: prefixed("lever", data.OpportunityID),
-		CandidateID:   prefixed("lever", candidate),
+		ApplicationID: webhooks.Prefixed("lever", data.OpportunityID),
+		CandidateID:   webhooks.Prefixed("lever", candidate),
 		OccurredAt:    occurred,
 		Source:        l.Source(),
 		Channel:       "ats",
-		ExternalID:    externalID(d.Event, string(data.OpportunityID), at),
+		ExternalID:    webhooks.ExternalID(d.Event, string(data.OpportunityID), at),
 	}
 	switch d.Event {
 	case "applicationCreated":
 		in.Kind = string(interactions.KindApplicationReceived)
 	case "candidateStageChange":
 		if data.ToStageID == "" {
-			return d, malformed("data.toStageId is missing")
+			return d, webhooks.Malformed("data.toStageId is missing")
 		}
 		in.Kind = string(interactions.KindStageChanged)
-		in.Stage = text(string(data.ToStageID))
-		in.Metadata = metadata(map[string]string{"from_stage_id": string(data.FromStageID)})
+		in.Stage = webhooks.Text(string(data.ToStageID))
+		in.Metadata = webhooks.Metadata(map[string]string{"from_stage_id": string(data.FromStageID)})
 	case "candidateArchiveChange":
 		switch {
 		case data.ToArchived != nil:
@@ -203,7 +204,7 @@ func (l Lever) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error
 					in.OccurredAt = t
 				}
 			}
-			in.Metadata = metadata(map[string]string{"archive_reason_id": string(data.ToArchived.Reason)})
+			in.Metadata = webhooks.Metadata(map[string]string{"archive_reason_id": string(data.ToArchived.Reason)})
 		case data.FromArchived != nil:
 			in.Kind = string(interactions.KindUnrejected)
 		default:
@@ -214,10 +215,10 @@ func (l Lever) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error
 		in.Kind = string(interactions.KindHired)
 	case "interviewCreated", "interviewDeleted":
 		if data.InterviewID == "" {
-			return d, malformed("data.interviewId is missing")
+			return d, webhooks.Malformed("data.interviewId is missing")
 		}
-		in.InterviewID = prefixed("lever", data.InterviewID)
-		in.ExternalID = externalID(d.Event, string(data.InterviewID), at)
+		in.InterviewID = webhooks.Prefixed("lever", data.InterviewID)
+		in.ExternalID = webhooks.ExternalID(d.Event, string(data.InterviewID), at)
 		in.Kind = string(interactions.KindInterviewCanceled)
 		if d.Event == "interviewCreated" {
 			in.Kind = string(interactions.KindInterviewScheduled)
@@ -229,7 +230,7 @@ func (l Lever) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error
 			}
 		}
 	}
-	if err := checkIDs(&in); err != nil {
+	if err := webhooks.CheckIDs(&in); err != nil {
 		return d, err
 	}
 	d.Items = []interactions.Input{in}

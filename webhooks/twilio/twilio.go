@@ -1,4 +1,4 @@
-package webhooks
+package twilio
 
 import (
 	"net/url"
@@ -8,6 +8,7 @@ import (
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // InboundSMS is what goodwill reads of Twilio's incoming-message webhook (an
@@ -24,8 +25,8 @@ const maxSidBytes = 64
 
 // TwilioSid reports whether sid can be a Twilio message id: printable, without spaces,
 // at most 64 bytes.
-func TwilioSid(sid string) bool {
-	return sid != "" && len(sid) <= maxSidBytes && sid == cleanLine(sid) && !strings.Contains(sid, " ")
+func Sid(sid string) bool {
+	return sid != "" && len(sid) <= maxSidBytes && sid == webhooks.CleanLine(sid) && !strings.Contains(sid, " ")
 }
 
 // ParseInboundSMS reads Twilio's incoming-message form. The error wraps
@@ -42,20 +43,13 @@ func ParseInboundSMS(form url.Values) (InboundSMS, error) {
 	}
 	switch {
 	case m.MessageSid == "":
-		return m, malformed("MessageSid is missing")
-	case !TwilioSid(m.MessageSid):
-		return m, malformed("MessageSid is not a Twilio id (printable, at most %d bytes)", maxSidBytes)
+		return m, webhooks.Malformed("MessageSid is missing")
+	case !Sid(m.MessageSid):
+		return m, webhooks.Malformed("MessageSid is not a Twilio id (printable, at most %d bytes)", maxSidBytes)
 	case m.From == "":
-		return m, malformed("From is missing")
+		return m, webhooks.Malformed("From is missing")
 	}
 	return m, nil
-}
-
-// Command is a recruiter's reply to an alert SMS.
-type Command struct {
-	Verb string // "ack" or "snooze"
-	Code string // the alert's code, upper case; "" means the latest alert
-	For  string // snooze only: how long, in the API's duration notation ("2h")
 }
 
 var commandCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,31}$`)
@@ -64,10 +58,10 @@ var commandCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,31}$`)
 // or "SNOOZE <duration> <code>", in any case, with surrounding spaces and a trailing
 // "." or "!" allowed. Durations are the API's ("30m", "2h", "1d"), not zero. Anything
 // else is not a command (ok false): the caller treats it as an ordinary message.
-func ParseCommand(body string) (cmd Command, ok bool) {
+func ParseCommand(body string) (cmd webhooks.Command, ok bool) {
 	words := strings.Fields(strings.TrimRight(strings.TrimSpace(body), ".!"))
 	if len(words) == 0 || len(words) > 3 {
-		return Command{}, false
+		return webhooks.Command{}, false
 	}
 	code := func(s string) (string, bool) {
 		s = strings.TrimPrefix(s, "#")
@@ -80,32 +74,32 @@ func ParseCommand(body string) (cmd Command, ok bool) {
 	case "ACK":
 		switch len(words) {
 		case 1:
-			return Command{Verb: "ack"}, true
+			return webhooks.Command{Verb: "ack"}, true
 		case 2:
 			if c, ok := code(words[1]); ok {
-				return Command{Verb: "ack", Code: c}, true
+				return webhooks.Command{Verb: "ack", Code: c}, true
 			}
 		}
 	case "SNOOZE":
 		if len(words) < 2 {
-			return Command{}, false
+			return webhooks.Command{}, false
 		}
 		dur := strings.ToLower(words[1])
 		d, err := interactions.ParseDuration(dur)
 		if err != nil || (d.Days == 0 && d.Rest == 0) {
-			return Command{}, false
+			return webhooks.Command{}, false
 		}
-		cmd = Command{Verb: "snooze", For: dur}
+		cmd = webhooks.Command{Verb: "snooze", For: dur}
 		if len(words) == 3 {
 			c, ok := code(words[2])
 			if !ok {
-				return Command{}, false
+				return webhooks.Command{}, false
 			}
 			cmd.Code = c
 		}
 		return cmd, true
 	}
-	return Command{}, false
+	return webhooks.Command{}, false
 }
 
 // VerifyTwilio reports whether signature (the X-Twilio-Signature header) is Twilio's
@@ -114,7 +108,7 @@ func ParseCommand(body string) (cmd Command, ok bool) {
 // uses twilio-go's client.RequestValidator, which also tries the URL with its default
 // port added and removed, and takes the first value of a repeated key. rawURL must be
 // the public URL Twilio called (GOODWILL_PUBLIC_URL + path, with any query string).
-func VerifyTwilio(authToken, rawURL string, form url.Values, signature string) bool {
+func Verify(authToken, rawURL string, form url.Values, signature string) bool {
 	if authToken == "" || signature == "" {
 		return false
 	}

@@ -1,4 +1,4 @@
-package webhooks
+package greenhouse
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // Greenhouse receives Greenhouse Recruiting (Harvest) web hooks.
@@ -35,22 +36,22 @@ import (
 // the rejection web hook does not say whether a rejection email was sent, so rejections
 // never carry candidate_notified. Those touchpoints must come through the API,
 // Standard Webhooks or Twilio.
-type Greenhouse struct{}
+type Receiver struct{}
 
 // Source returns "greenhouse".
-func (Greenhouse) Source() string { return "greenhouse" }
+func (Receiver) Source() string { return "greenhouse" }
 
 // Verify checks the Signature header.
-func (Greenhouse) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
-	v, err := signatureHeader(h, "Signature", secrets)
+func (Receiver) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
+	v, err := webhooks.SignatureHeader(h, "Signature", secrets)
 	if err != nil {
 		return err
 	}
 	algo, sig, ok := strings.Cut(v, " ")
 	if !ok || !strings.EqualFold(algo, "sha256") {
-		return fmt.Errorf("%w: Signature must be \"sha256 <hex>\"", ErrMalformedSignature)
+		return fmt.Errorf("%w: Signature must be \"sha256 <hex>\"", webhooks.ErrMalformedSignature)
 	}
-	return verifyHexSHA256("Signature", strings.TrimSpace(sig), body, secrets)
+	return webhooks.VerifyHexSHA256("Signature", strings.TrimSpace(sig), body, secrets)
 }
 
 type ghBody struct {
@@ -59,11 +60,11 @@ type ghBody struct {
 }
 
 type ghApplication struct {
-	ID             id     `json:"id"`
-	Prospect       bool   `json:"prospect"`
-	AppliedAt      string `json:"applied_at"`
-	RejectedAt     string `json:"rejected_at"`
-	LastActivityAt string `json:"last_activity_at"`
+	ID             webhooks.ID `json:"id"`
+	Prospect       bool        `json:"prospect"`
+	AppliedAt      string      `json:"applied_at"`
+	RejectedAt     string      `json:"rejected_at"`
+	LastActivityAt string      `json:"last_activity_at"`
 	Source         *struct {
 		Name       string `json:"name"`
 		PublicName string `json:"public_name"`
@@ -75,24 +76,24 @@ type ghApplication struct {
 		} `json:"type"`
 	} `json:"rejection_reason"`
 	CurrentStage *struct {
-		ID   id     `json:"id"`
-		Name string `json:"name"`
+		ID   webhooks.ID `json:"id"`
+		Name string      `json:"name"`
 	} `json:"current_stage"`
 	Candidate struct {
-		ID             id        `json:"id"`
-		FirstName      string    `json:"first_name"`
-		LastName       string    `json:"last_name"`
-		EmailAddresses []ghValue `json:"email_addresses"`
-		PhoneNumbers   []ghValue `json:"phone_numbers"`
+		ID             webhooks.ID `json:"id"`
+		FirstName      string      `json:"first_name"`
+		LastName       string      `json:"last_name"`
+		EmailAddresses []ghValue   `json:"email_addresses"`
+		PhoneNumbers   []ghValue   `json:"phone_numbers"`
 		Recruiter      *struct {
-			ID id `json:"id"`
+			ID webhooks.ID `json:"id"`
 		} `json:"recruiter"`
 	} `json:"candidate"`
 	Jobs  []ghJob `json:"jobs"`
 	Job   *ghJob  `json:"job"` // deprecated, still sent with hire_candidate
 	Offer *struct {
-		ID         id     `json:"id"`
-		ResolvedAt string `json:"resolved_at"`
+		ID         webhooks.ID `json:"id"`
+		ResolvedAt string      `json:"resolved_at"`
 	} `json:"offer"`
 }
 
@@ -102,8 +103,8 @@ type ghValue struct {
 }
 
 type ghJob struct {
-	ID          id     `json:"id"`
-	Name        string `json:"name"`
+	ID          webhooks.ID `json:"id"`
+	Name        string      `json:"name"`
 	Departments []struct {
 		Name string `json:"name"`
 	} `json:"departments"`
@@ -126,16 +127,16 @@ var greenhouseIgnored = map[string]string{
 }
 
 // Parse maps a Greenhouse web hook.
-func (g Greenhouse) Parse(h http.Header, body []byte, now time.Time) (Delivery, error) {
-	d := Delivery{Source: g.Source(), DeliveryID: text(h.Get("Greenhouse-Event-ID"))}
+func (g Receiver) Parse(h http.Header, body []byte, now time.Time) (webhooks.Delivery, error) {
+	d := webhooks.Delivery{Source: g.Source(), DeliveryID: webhooks.Text(h.Get("Greenhouse-Event-ID"))}
 	var b ghBody
-	if err := decode(body, &b); err != nil {
+	if err := webhooks.Decode(body, &b); err != nil {
 		return d, err
 	}
-	d.Event = text(b.Action)
+	d.Event = webhooks.Text(b.Action)
 	switch {
 	case d.Event == "":
-		return d, malformed("action is missing")
+		return d, webhooks.Malformed("action is missing")
 	case d.Event == "ping":
 		d.Ping = true
 		return d, nil
@@ -155,15 +156,15 @@ func (g Greenhouse) Parse(h http.Header, body []byte, now time.Time) (Delivery, 
 		Application *ghApplication `json:"application"`
 	}
 	if err := json.Unmarshal(b.Payload, &p); err != nil {
-		return d, malformed("payload: %s", strings.TrimPrefix(err.Error(), "json: "))
+		return d, webhooks.Malformed("payload: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if p.Application == nil {
-		return d, malformed("payload.application is missing")
+		return d, webhooks.Malformed("payload.application is missing")
 	}
 	app := p.Application
 	in := g.base(app)
 	occurred := func(values ...string) {
-		t, ok := firstTime(values...)
+		t, ok := webhooks.FirstTime(values...)
 		if !ok {
 			t = interactions.APITime(now)
 		}
@@ -176,18 +177,18 @@ func (g Greenhouse) Parse(h http.Header, body []byte, now time.Time) (Delivery, 
 		in.Kind = string(interactions.KindApplicationReceived)
 		if app.Prospect || d.Event == "new_prospect_application" {
 			in.Kind = string(interactions.KindNote)
-			in.Metadata = metadata(map[string]string{"greenhouse_event": d.Event, "note": "prospect added"})
+			in.Metadata = webhooks.Metadata(map[string]string{"greenhouse_event": d.Event, "note": "prospect added"})
 		}
-		in.ExternalID = externalID(d.Event, appID)
+		in.ExternalID = webhooks.ExternalID(d.Event, appID)
 	case "candidate_stage_change":
-		if app.CurrentStage == nil || text(app.CurrentStage.Name) == "" {
+		if app.CurrentStage == nil || webhooks.Text(app.CurrentStage.Name) == "" {
 			d.Ignored = "the stage change names no current stage"
 			return d, nil
 		}
 		occurred(app.LastActivityAt)
 		in.Kind = string(interactions.KindStageChanged)
-		in.Stage = text(app.CurrentStage.Name)
-		in.ExternalID = externalID(d.Event, appID, string(app.CurrentStage.ID), app.LastActivityAt)
+		in.Stage = webhooks.Text(app.CurrentStage.Name)
+		in.ExternalID = webhooks.ExternalID(d.Event, appID, string(app.CurrentStage.ID), app.LastActivityAt)
 	case "reject_candidate":
 		occurred(app.RejectedAt, app.LastActivityAt)
 		in.Kind = string(interactions.KindRejected)
@@ -196,13 +197,13 @@ func (g Greenhouse) Parse(h http.Header, body []byte, now time.Time) (Delivery, 
 			if r.Type != nil {
 				kv["rejection_type"] = r.Type.Name
 			}
-			in.Metadata = metadata(kv)
+			in.Metadata = webhooks.Metadata(kv)
 		}
-		in.ExternalID = externalID(d.Event, appID, app.RejectedAt)
+		in.ExternalID = webhooks.ExternalID(d.Event, appID, app.RejectedAt)
 	case "unreject_candidate":
 		occurred(app.LastActivityAt)
 		in.Kind = string(interactions.KindUnrejected)
-		in.ExternalID = externalID(d.Event, appID, app.LastActivityAt)
+		in.ExternalID = webhooks.ExternalID(d.Event, appID, app.LastActivityAt)
 	case "hire_candidate":
 		var resolved string
 		if app.Offer != nil {
@@ -210,14 +211,14 @@ func (g Greenhouse) Parse(h http.Header, body []byte, now time.Time) (Delivery, 
 		}
 		occurred(resolved, app.LastActivityAt)
 		in.Kind = string(interactions.KindHired)
-		in.ExternalID = externalID(d.Event, appID)
+		in.ExternalID = webhooks.ExternalID(d.Event, appID)
 	case "unhire_candidate":
 		occurred(app.LastActivityAt)
 		in.Kind = string(interactions.KindNote)
-		in.Metadata = metadata(map[string]string{"greenhouse_event": d.Event, "note": "hire undone"})
-		in.ExternalID = externalID(d.Event, appID, app.LastActivityAt)
+		in.Metadata = webhooks.Metadata(map[string]string{"greenhouse_event": d.Event, "note": "hire undone"})
+		in.ExternalID = webhooks.ExternalID(d.Event, appID, app.LastActivityAt)
 	}
-	if err := checkIDs(&in); err != nil {
+	if err := webhooks.CheckIDs(&in); err != nil {
 		return d, err
 	}
 	d.Items = []interactions.Input{in}
@@ -225,32 +226,32 @@ func (g Greenhouse) Parse(h http.Header, body []byte, now time.Time) (Delivery, 
 }
 
 // base fills what every Greenhouse application event shares.
-func (g Greenhouse) base(app *ghApplication) interactions.Input {
+func (g Receiver) base(app *ghApplication) interactions.Input {
 	c := app.Candidate
 	in := interactions.Input{
-		ApplicationID: prefixed("greenhouse", app.ID),
-		CandidateID:   prefixed("greenhouse", c.ID),
+		ApplicationID: webhooks.Prefixed("greenhouse", app.ID),
+		CandidateID:   webhooks.Prefixed("greenhouse", c.ID),
 		Source:        g.Source(),
 		Channel:       "ats",
-		Candidate:     person(c.FirstName+" "+c.LastName, pickValue(c.EmailAddresses, "personal", email), pickValue(c.PhoneNumbers, "mobile", phoneE164)),
+		Candidate:     webhooks.ContactDetails(c.FirstName+" "+c.LastName, pickValue(c.EmailAddresses, "personal", webhooks.Email), pickValue(c.PhoneNumbers, "mobile", webhooks.PhoneE164)),
 	}
 	if c.Recruiter != nil {
-		in.RecruiterID = prefixed("greenhouse", c.Recruiter.ID)
+		in.RecruiterID = webhooks.Prefixed("greenhouse", c.Recruiter.ID)
 	}
 	job := app.Job
 	if len(app.Jobs) > 0 {
 		job = &app.Jobs[0]
 	}
 	if job != nil {
-		in.JobID = prefixed("greenhouse", job.ID)
+		in.JobID = webhooks.Prefixed("greenhouse", job.ID)
 		dept := ""
 		if len(job.Departments) > 0 {
 			dept = job.Departments[0].Name
 		}
-		in.Job = jobInfo(job.Name, dept)
+		in.Job = webhooks.JobInfo(job.Name, dept)
 	}
 	if s := app.Source; s != nil {
-		in.Referral = isReferral(s.PublicName) || isReferral(s.Name)
+		in.Referral = webhooks.IsReferral(s.PublicName) || webhooks.IsReferral(s.Name)
 	}
 	return in
 }
@@ -271,10 +272,4 @@ func pickValue(vs []ghValue, prefer string, valid func(string) string) string {
 		}
 	}
 	return first
-}
-
-// isReferral reports whether a source name says the candidate was referred. ATSs name
-// their sources freely ("Referral", "Employee referral"); the word is the signal.
-func isReferral(source string) bool {
-	return strings.Contains(strings.ToLower(source), "referral") || strings.Contains(strings.ToLower(source), "referred")
 }

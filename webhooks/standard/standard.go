@@ -1,4 +1,4 @@
-package webhooks
+package standard
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // Standard receives Standard Webhooks (standardwebhooks.com, spec "Verifying webhook
@@ -34,17 +35,17 @@ import (
 // for a single object), so its key is "standard:<webhook-id>:<index>" (or
 // "<its source>:<webhook-id>:<index>" when it names a source). A redelivery carries the
 // same webhook-id and so maps to the same keys.
-type Standard struct{}
+type Receiver struct{}
 
 // Source returns "standard".
-func (Standard) Source() string { return "standard" }
+func (Receiver) Source() string { return "standard" }
 
 // maxWebhookID bounds webhook-id so that "<id>:<index>" fits an external id.
 const maxWebhookID = 200
 
 // StandardSecret decodes a Standard Webhooks secret "whsec_<base64>" into its key. The
 // prefix is optional. Call it at startup to reject a malformed setting early.
-func StandardSecret(s string) ([]byte, error) {
+func Secret(s string) ([]byte, error) {
 	b64 := strings.TrimPrefix(strings.TrimSpace(s), "whsec_")
 	key, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
@@ -58,54 +59,54 @@ func StandardSecret(s string) ([]byte, error) {
 
 // Verify checks webhook-signature against each secret; a secret that is not valid
 // base64 never matches.
-func (Standard) Verify(h http.Header, body []byte, secrets []string, now time.Time) error {
-	if noSecret(secrets) {
-		return ErrNoSecret
+func (Receiver) Verify(h http.Header, body []byte, secrets []string, now time.Time) error {
+	if webhooks.NoSecret(secrets) {
+		return webhooks.ErrNoSecret
 	}
 	msgID, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
 	switch {
 	case msgID == "":
-		return fmt.Errorf("%w: webhook-id header", ErrMissingSignature)
+		return fmt.Errorf("%w: webhook-id header", webhooks.ErrMissingSignature)
 	case ts == "":
-		return fmt.Errorf("%w: webhook-timestamp header", ErrMissingSignature)
+		return fmt.Errorf("%w: webhook-timestamp header", webhooks.ErrMissingSignature)
 	case sigs == "":
-		return fmt.Errorf("%w: webhook-signature header", ErrMissingSignature)
-	case len(msgID) > maxWebhookID || msgID != cleanLine(msgID) || strings.ContainsAny(msgID, " "):
-		return fmt.Errorf("%w: webhook-id must be printable, without spaces, at most %d bytes", ErrMalformedSignature, maxWebhookID)
+		return fmt.Errorf("%w: webhook-signature header", webhooks.ErrMissingSignature)
+	case len(msgID) > maxWebhookID || msgID != webhooks.CleanLine(msgID) || strings.ContainsAny(msgID, " "):
+		return fmt.Errorf("%w: webhook-id must be printable, without spaces, at most %d bytes", webhooks.ErrMalformedSignature, maxWebhookID)
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: webhook-timestamp must be Unix seconds", ErrMalformedSignature)
+		return fmt.Errorf("%w: webhook-timestamp must be Unix seconds", webhooks.ErrMalformedSignature)
 	}
-	if d := now.Unix() - sec; d > int64(Tolerance/time.Second) || d < -int64(Tolerance/time.Second) {
-		return ErrStaleTimestamp
+	if d := now.Unix() - sec; d > int64(webhooks.Tolerance/time.Second) || d < -int64(webhooks.Tolerance/time.Second) {
+		return webhooks.ErrStaleTimestamp
 	}
-	got, err := StandardSignatures(sigs)
+	got, err := Signatures(sigs)
 	if err != nil {
 		return err
 	}
 	for _, s := range secrets {
-		key, err := StandardSecret(s)
+		key, err := Secret(s)
 		if err != nil {
 			continue
 		}
-		want := hmacSHA256(key, []byte(msgID), []byte{'.'}, []byte(ts), []byte{'.'}, body)
+		want := webhooks.HMACSHA256(key, []byte(msgID), []byte{'.'}, []byte(ts), []byte{'.'}, body)
 		for _, g := range got {
 			if hmac.Equal(g, want) {
 				return nil
 			}
 		}
 	}
-	return fmt.Errorf("%w: webhook-signature", ErrBadSignature)
+	return fmt.Errorf("%w: webhook-signature", webhooks.ErrBadSignature)
 }
 
 // StandardSignatures parses a webhook-signature header into its v1 signatures (raw
 // HMAC bytes). Entries of other versions are skipped; at most 32 entries are read. The
 // error wraps ErrMalformedSignature when no v1 entry is well formed.
-func StandardSignatures(header string) ([][]byte, error) {
+func Signatures(header string) ([][]byte, error) {
 	var out [][]byte
 	for i, entry := range strings.Fields(header) {
-		if i == maxSignatures {
+		if i == webhooks.MaxSignatures {
 			break
 		}
 		version, sig, ok := strings.Cut(entry, ",")
@@ -119,7 +120,7 @@ func StandardSignatures(header string) ([][]byte, error) {
 		out = append(out, b)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: webhook-signature must hold \"v1,<base64 HMAC-SHA256>\" entries", ErrMalformedSignature)
+		return nil, fmt.Errorf("%w: webhook-signature must hold \"v1,<base64 HMAC-SHA256>\" entries", webhooks.ErrMalformedSignature)
 	}
 	return out, nil
 }
@@ -128,14 +129,14 @@ func StandardSignatures(header string) ([][]byte, error) {
 // ErrMalformedBody and an *interactions.Error naming the bad fields
 // ("interactions[2].kind"), as POST /v1/interactions reports them. Parse checks the
 // JSON shape only; the caller validates the items with Input.Validate.
-func (s Standard) Parse(h http.Header, body []byte, _ time.Time) (Delivery, error) {
-	d := Delivery{Source: s.Source(), DeliveryID: h.Get("webhook-id"), Event: "interactions"}
-	if d.DeliveryID == "" || len(d.DeliveryID) > maxWebhookID || d.DeliveryID != cleanLine(d.DeliveryID) {
-		return d, malformed("the webhook-id header is missing or not printable text of at most %d bytes", maxWebhookID)
+func (s Receiver) Parse(h http.Header, body []byte, _ time.Time) (webhooks.Delivery, error) {
+	d := webhooks.Delivery{Source: s.Source(), DeliveryID: h.Get("webhook-id"), Event: "interactions"}
+	if d.DeliveryID == "" || len(d.DeliveryID) > maxWebhookID || d.DeliveryID != webhooks.CleanLine(d.DeliveryID) {
+		return d, webhooks.Malformed("the webhook-id header is missing or not printable text of at most %d bytes", maxWebhookID)
 	}
 	raws, batch, ferr := standardItems(body)
 	if ferr != nil {
-		return d, fmt.Errorf("%w: %w", ErrMalformedBody, interactions.Invalid(*ferr))
+		return d, fmt.Errorf("%w: %w", webhooks.ErrMalformedBody, interactions.Invalid(*ferr))
 	}
 	var fields []interactions.FieldError
 	for i, raw := range raws {
@@ -169,7 +170,7 @@ func (s Standard) Parse(h http.Header, body []byte, _ time.Time) (Delivery, erro
 	}
 	if len(fields) > 0 {
 		d.Items = nil
-		return d, fmt.Errorf("%w: %w", ErrMalformedBody, interactions.Invalid(fields...))
+		return d, fmt.Errorf("%w: %w", webhooks.ErrMalformedBody, interactions.Invalid(fields...))
 	}
 	return d, nil
 }
@@ -200,8 +201,8 @@ func standardItems(body []byte) ([]json.RawMessage, bool, *interactions.FieldErr
 	switch {
 	case len(raws) == 0:
 		return nil, true, &interactions.FieldError{Field: "interactions", Message: "must not be empty"}
-	case len(raws) > maxItems:
-		return nil, true, &interactions.FieldError{Field: "interactions", Message: fmt.Sprintf("at most %d per request", maxItems)}
+	case len(raws) > webhooks.MaxItems:
+		return nil, true, &interactions.FieldError{Field: "interactions", Message: fmt.Sprintf("at most %d per request", webhooks.MaxItems)}
 	}
 	return raws, true, nil
 }

@@ -1,4 +1,4 @@
-package webhooks
+package ashby
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // Ashby receives Ashby webhooks.
@@ -41,22 +42,22 @@ import (
 // interviewScheduleUpdate, which does), offer* (offers name the application but not the
 // candidate), applicationUpdate (fired by stage changes and hires too), deletions,
 // merges, jobs, openings and postings. Un-archiving shows only as a stage change.
-type Ashby struct{}
+type Receiver struct{}
 
 // Source returns "ashby".
-func (Ashby) Source() string { return "ashby" }
+func (Receiver) Source() string { return "ashby" }
 
 // Verify checks the Ashby-Signature header.
-func (Ashby) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
-	v, err := signatureHeader(h, "Ashby-Signature", secrets)
+func (Receiver) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
+	v, err := webhooks.SignatureHeader(h, "Ashby-Signature", secrets)
 	if err != nil {
 		return err
 	}
 	algo, sig, ok := strings.Cut(v, "=")
 	if !ok || algo != "sha256" {
-		return fmt.Errorf("%w: Ashby-Signature must be \"sha256=<hex>\"", ErrMalformedSignature)
+		return fmt.Errorf("%w: Ashby-Signature must be \"sha256=<hex>\"", webhooks.ErrMalformedSignature)
 	}
-	return verifyHexSHA256("Ashby-Signature", sig, body, secrets)
+	return webhooks.VerifyHexSHA256("Ashby-Signature", sig, body, secrets)
 }
 
 type ashbyBody struct {
@@ -70,21 +71,21 @@ type ashbyBody struct {
 }
 
 type ashbyApplication struct {
-	ID         id     `json:"id"`
-	CreatedAt  string `json:"createdAt"`
-	UpdatedAt  string `json:"updatedAt"`
-	ArchivedAt string `json:"archivedAt"`
-	Status     string `json:"status"`
+	ID         webhooks.ID `json:"id"`
+	CreatedAt  string      `json:"createdAt"`
+	UpdatedAt  string      `json:"updatedAt"`
+	ArchivedAt string      `json:"archivedAt"`
+	Status     string      `json:"status"`
 	Candidate  struct {
-		ID                  id            `json:"id"`
+		ID                  webhooks.ID   `json:"id"`
 		Name                string        `json:"name"`
 		PrimaryEmailAddress *ashbyContact `json:"primaryEmailAddress"`
 		PrimaryPhoneNumber  *ashbyContact `json:"primaryPhoneNumber"`
 	} `json:"candidate"`
 	CurrentInterviewStage *struct {
-		ID    id     `json:"id"`
-		Title string `json:"title"`
-		Type  string `json:"type"`
+		ID    webhooks.ID `json:"id"`
+		Title string      `json:"title"`
+		Type  string      `json:"type"`
 	} `json:"currentInterviewStage"`
 	Source *struct {
 		Title      string `json:"title"`
@@ -97,12 +98,12 @@ type ashbyApplication struct {
 		ReasonType string `json:"reasonType"`
 	} `json:"archiveReason"`
 	Job *struct {
-		ID    id     `json:"id"`
-		Title string `json:"title"`
+		ID    webhooks.ID `json:"id"`
+		Title string      `json:"title"`
 	} `json:"job"`
 	HiringTeam []struct {
-		UserID id     `json:"userId"`
-		Role   string `json:"role"`
+		UserID webhooks.ID `json:"userId"`
+		Role   string      `json:"role"`
 	} `json:"hiringTeam"`
 }
 
@@ -111,26 +112,26 @@ type ashbyContact struct {
 }
 
 type ashbySchedule struct {
-	ID              id     `json:"id"`
-	Status          string `json:"status"`
-	ApplicationID   id     `json:"applicationId"`
-	CandidateID     id     `json:"candidateId"`
-	UpdatedAt       string `json:"updatedAt"`
+	ID              webhooks.ID `json:"id"`
+	Status          string      `json:"status"`
+	ApplicationID   webhooks.ID `json:"applicationId"`
+	CandidateID     webhooks.ID `json:"candidateId"`
+	UpdatedAt       string      `json:"updatedAt"`
 	InterviewEvents []struct {
-		ID        id     `json:"id"`
-		StartTime string `json:"startTime"`
-		EndTime   string `json:"endTime"`
-		CreatedAt string `json:"createdAt"`
-		UpdatedAt string `json:"updatedAt"`
+		ID        webhooks.ID `json:"id"`
+		StartTime string      `json:"startTime"`
+		EndTime   string      `json:"endTime"`
+		CreatedAt string      `json:"createdAt"`
+		UpdatedAt string      `json:"updatedAt"`
 	} `json:"interviewEvents"`
 }
 
 type ashbySubmission struct {
-	ID             id     `json:"id"`
-	SubmittedAt    string `json:"submittedAt"`
-	CandidateID    id     `json:"candidateId"`
-	ApplicationID  id     `json:"applicationId"`
-	SurveyType     string `json:"surveyType"`
+	ID             webhooks.ID `json:"id"`
+	SubmittedAt    string      `json:"submittedAt"`
+	CandidateID    webhooks.ID `json:"candidateId"`
+	ApplicationID  webhooks.ID `json:"applicationId"`
+	SurveyType     string      `json:"surveyType"`
 	FormDefinition *struct {
 		Sections []struct {
 			Fields []struct {
@@ -156,17 +157,17 @@ var ashbyIgnored = map[string]string{
 }
 
 // Parse maps an Ashby webhook.
-func (a Ashby) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error) {
-	d := Delivery{Source: a.Source()}
+func (a Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Delivery, error) {
+	d := webhooks.Delivery{Source: a.Source()}
 	var b ashbyBody
-	if err := decode(body, &b); err != nil {
+	if err := webhooks.Decode(body, &b); err != nil {
 		return d, err
 	}
-	d.Event = text(b.Action)
-	d.DeliveryID = text(b.WebhookActionID)
+	d.Event = webhooks.Text(b.Action)
+	d.DeliveryID = webhooks.Text(b.WebhookActionID)
 	switch {
 	case d.Event == "":
-		return d, malformed("action is missing")
+		return d, webhooks.Malformed("action is missing")
 	case d.Event == "ping":
 		d.Ping = true
 		return d, nil
@@ -178,17 +179,17 @@ func (a Ashby) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error
 	switch d.Event {
 	case "applicationSubmit", "candidateStageChange", "candidateHire":
 		if b.Data == nil || b.Data.Application == nil {
-			return d, malformed("data.application is missing")
+			return d, webhooks.Malformed("data.application is missing")
 		}
 		err = a.application(&d, b.WebhookActionID, b.Data.Application, now)
 	case "interviewScheduleUpdate":
 		if b.Data == nil || b.Data.InterviewSchedule == nil {
-			return d, malformed("data.interviewSchedule is missing")
+			return d, webhooks.Malformed("data.interviewSchedule is missing")
 		}
 		err = a.schedule(&d, b.Data.InterviewSchedule, now)
 	case "surveySubmit":
 		if b.Data == nil || b.Data.SurveySubmission == nil {
-			return d, malformed("data.surveySubmission is missing")
+			return d, webhooks.Malformed("data.surveySubmission is missing")
 		}
 		err = a.survey(&d, b.Data.SurveySubmission, now)
 	default:
@@ -200,7 +201,7 @@ func (a Ashby) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error
 		return d, err
 	}
 	for i := range d.Items {
-		if err := checkIDs(&d.Items[i]); err != nil {
+		if err := webhooks.CheckIDs(&d.Items[i]); err != nil {
 			d.Items = nil
 			return d, err
 		}
@@ -209,11 +210,11 @@ func (a Ashby) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error
 }
 
 // application maps applicationSubmit, candidateStageChange and candidateHire.
-func (a Ashby) application(d *Delivery, actionID string, app *ashbyApplication, now time.Time) error {
+func (a Receiver) application(d *webhooks.Delivery, actionID string, app *ashbyApplication, now time.Time) error {
 	c := app.Candidate
 	in := interactions.Input{
-		ApplicationID: prefixed("ashby", app.ID),
-		CandidateID:   prefixed("ashby", c.ID),
+		ApplicationID: webhooks.Prefixed("ashby", app.ID),
+		CandidateID:   webhooks.Prefixed("ashby", c.ID),
 		Source:        a.Source(),
 		Channel:       "ats",
 	}
@@ -224,31 +225,31 @@ func (a Ashby) application(d *Delivery, actionID string, app *ashbyApplication, 
 	if c.PrimaryPhoneNumber != nil {
 		phone = c.PrimaryPhoneNumber.Value
 	}
-	in.Candidate = person(c.Name, mail, phone)
+	in.Candidate = webhooks.ContactDetails(c.Name, mail, phone)
 	if app.Job != nil {
-		in.JobID = prefixed("ashby", app.Job.ID)
-		in.Job = jobInfo(app.Job.Title, "")
+		in.JobID = webhooks.Prefixed("ashby", app.Job.ID)
+		in.Job = webhooks.JobInfo(app.Job.Title, "")
 	}
 	for _, m := range app.HiringTeam {
 		if strings.EqualFold(m.Role, "Recruiter") {
-			in.RecruiterID = prefixed("ashby", m.UserID)
+			in.RecruiterID = webhooks.Prefixed("ashby", m.UserID)
 			break
 		}
 	}
 	if s := app.Source; s != nil {
-		in.Referral = isReferral(s.Title) || (s.SourceType != nil && isReferral(s.SourceType.Title))
+		in.Referral = webhooks.IsReferral(s.Title) || (s.SourceType != nil && webhooks.IsReferral(s.SourceType.Title))
 	}
 	at := func(values ...string) string {
-		if t, ok := firstTime(values...); ok {
+		if t, ok := webhooks.FirstTime(values...); ok {
 			return t
 		}
 		return interactions.APITime(now)
 	}
 	key := func(fallback ...string) string {
 		if actionID != "" {
-			return externalID(d.Event, actionID)
+			return webhooks.ExternalID(d.Event, actionID)
 		}
-		return externalID(append([]string{d.Event, string(app.ID)}, fallback...)...)
+		return webhooks.ExternalID(append([]string{d.Event, string(app.ID)}, fallback...)...)
 	}
 	switch d.Event {
 	case "applicationSubmit":
@@ -256,7 +257,7 @@ func (a Ashby) application(d *Delivery, actionID string, app *ashbyApplication, 
 		in.Kind = string(interactions.KindApplicationReceived)
 		if strings.EqualFold(app.Status, "Lead") {
 			in.Kind = string(interactions.KindNote)
-			in.Metadata = metadata(map[string]string{"ashby_event": d.Event, "note": "lead added"})
+			in.Metadata = webhooks.Metadata(map[string]string{"ashby_event": d.Event, "note": "lead added"})
 		}
 		in.ExternalID = key()
 	case "candidateHire":
@@ -265,7 +266,7 @@ func (a Ashby) application(d *Delivery, actionID string, app *ashbyApplication, 
 		in.ExternalID = key()
 	case "candidateStageChange":
 		st := app.CurrentInterviewStage
-		if st == nil || text(st.Title) == "" {
+		if st == nil || webhooks.Text(st.Title) == "" {
 			d.Ignored = "the stage change names no current interview stage"
 			return nil
 		}
@@ -280,12 +281,12 @@ func (a Ashby) application(d *Delivery, actionID string, app *ashbyApplication, 
 				if r.ReasonType == "RejectedByCandidate" {
 					in.Kind = string(interactions.KindWithdrawn)
 				}
-				in.Metadata = metadata(map[string]string{"archive_reason": r.Text, "archive_reason_type": r.ReasonType})
+				in.Metadata = webhooks.Metadata(map[string]string{"archive_reason": r.Text, "archive_reason_type": r.ReasonType})
 			}
 		default:
 			in.OccurredAt = at(app.UpdatedAt)
 			in.Kind = string(interactions.KindStageChanged)
-			in.Stage = text(st.Title)
+			in.Stage = webhooks.Text(st.Title)
 		}
 		in.ExternalID = key(string(st.ID), app.UpdatedAt)
 	}
@@ -294,7 +295,7 @@ func (a Ashby) application(d *Delivery, actionID string, app *ashbyApplication, 
 }
 
 // schedule maps interviewScheduleUpdate: one item per interview event.
-func (a Ashby) schedule(d *Delivery, s *ashbySchedule, now time.Time) error {
+func (a Receiver) schedule(d *webhooks.Delivery, s *ashbySchedule, now time.Time) error {
 	var kind interactions.Kind
 	switch s.Status {
 	case "Scheduled":
@@ -302,46 +303,46 @@ func (a Ashby) schedule(d *Delivery, s *ashbySchedule, now time.Time) error {
 	case "Cancelled":
 		kind = interactions.KindInterviewCanceled
 	default:
-		d.Ignored = "interview schedule status " + text(s.Status) + " is not a touchpoint"
+		d.Ignored = "interview schedule status " + webhooks.Text(s.Status) + " is not a touchpoint"
 		return nil
 	}
 	if len(s.InterviewEvents) == 0 {
 		d.Ignored = "the interview schedule lists no interview events"
 		return nil
 	}
-	if len(s.InterviewEvents) > maxItems {
-		return malformed("more than %d interview events", maxItems)
+	if len(s.InterviewEvents) > webhooks.MaxItems {
+		return webhooks.Malformed("more than %d interview events", webhooks.MaxItems)
 	}
 	for _, ev := range s.InterviewEvents {
 		in := interactions.Input{
-			ApplicationID: prefixed("ashby", s.ApplicationID),
-			CandidateID:   prefixed("ashby", s.CandidateID),
-			InterviewID:   prefixed("ashby", ev.ID),
+			ApplicationID: webhooks.Prefixed("ashby", s.ApplicationID),
+			CandidateID:   webhooks.Prefixed("ashby", s.CandidateID),
+			InterviewID:   webhooks.Prefixed("ashby", ev.ID),
 			Kind:          string(kind),
 			Source:        a.Source(),
 		}
-		occurred, ok := firstTime(ev.UpdatedAt, s.UpdatedAt)
+		occurred, ok := webhooks.FirstTime(ev.UpdatedAt, s.UpdatedAt)
 		if !ok {
 			occurred = interactions.APITime(now)
 		}
 		in.OccurredAt = occurred
-		start, okStart := parseTime(ev.StartTime)
+		start, okStart := webhooks.ParseTime(ev.StartTime)
 		if kind == interactions.KindInterviewCanceled {
-			in.ExternalID = externalID("interview_canceled", string(ev.ID))
+			in.ExternalID = webhooks.ExternalID("interview_canceled", string(ev.ID))
 		} else {
 			if !okStart {
 				continue // a scheduled event without a time is not yet scheduled
 			}
 			in.ScheduledFor = interactions.APITime(start)
-			if end, ok := parseTime(ev.EndTime); ok {
-				in.Duration = duration(start, end)
+			if end, ok := webhooks.ParseTime(ev.EndTime); ok {
+				in.Duration = webhooks.Duration(start, end)
 			}
 			// The key is the event at its time: a change of interviewers keeps the key
 			// (a duplicate), a new time makes a new key, and then the event has been
 			// updated since it was created, so it is a reschedule.
-			in.ExternalID = externalID("interview", string(ev.ID), in.ScheduledFor)
-			created, okC := parseTime(ev.CreatedAt)
-			updated, okU := parseTime(ev.UpdatedAt)
+			in.ExternalID = webhooks.ExternalID("interview", string(ev.ID), in.ScheduledFor)
+			created, okC := webhooks.ParseTime(ev.CreatedAt)
+			updated, okU := webhooks.ParseTime(ev.UpdatedAt)
 			if okC && okU && updated.Sub(created) > time.Minute {
 				in.Kind = string(interactions.KindInterviewRescheduled)
 			}
@@ -355,7 +356,7 @@ func (a Ashby) schedule(d *Delivery, s *ashbySchedule, now time.Time) error {
 }
 
 // survey maps surveySubmit to a survey_response when the form has an NPS question.
-func (a Ashby) survey(d *Delivery, s *ashbySubmission, now time.Time) error {
+func (a Receiver) survey(d *webhooks.Delivery, s *ashbySubmission, now time.Time) error {
 	if s.ApplicationID == "" {
 		d.Ignored = "the survey submission names no application"
 		return nil
@@ -365,20 +366,20 @@ func (a Ashby) survey(d *Delivery, s *ashbySubmission, now time.Time) error {
 		d.Ignored = "the survey has no 0–10 \"recommend\" (NPS) question answered"
 		return nil
 	}
-	occurred, okT := firstTime(s.SubmittedAt)
+	occurred, okT := webhooks.FirstTime(s.SubmittedAt)
 	if !okT {
 		occurred = interactions.APITime(now)
 	}
 	d.Items = []interactions.Input{{
-		ApplicationID: prefixed("ashby", s.ApplicationID),
-		CandidateID:   prefixed("ashby", s.CandidateID),
+		ApplicationID: webhooks.Prefixed("ashby", s.ApplicationID),
+		CandidateID:   webhooks.Prefixed("ashby", s.CandidateID),
 		Kind:          string(interactions.KindSurveyResponse),
 		OccurredAt:    occurred,
 		Source:        a.Source(),
 		Channel:       "portal",
-		ExternalID:    externalID(d.Event, string(s.ID)),
+		ExternalID:    webhooks.ExternalID(d.Event, string(s.ID)),
 		Score:         &score,
-		Metadata:      metadata(map[string]string{"survey_type": s.SurveyType}),
+		Metadata:      webhooks.Metadata(map[string]string{"survey_type": s.SurveyType}),
 	}}
 	return nil
 }

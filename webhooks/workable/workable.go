@@ -1,4 +1,4 @@
-package webhooks
+package workable
 
 import (
 	"net/http"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // Workable receives Workable webhook subscriptions (SPI v3).
@@ -32,42 +33,42 @@ import (
 // external ids use the body's event id when there is one, else the state's timestamps.
 // Not available: recruiter, referral, interviews, emails (use the API or Standard
 // Webhooks), and requalification shows only as a stage change.
-type Workable struct {
+type Receiver struct {
 	// Label is the {label} path segment of the subscription's URL, "" for /webhooks/workable.
 	Label string
 }
 
 // Source returns "workable".
-func (Workable) Source() string { return "workable" }
+func (Receiver) Source() string { return "workable" }
 
 // Verify checks the X-Workable-Signature header.
-func (Workable) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
-	v, err := signatureHeader(h, "X-Workable-Signature", secrets)
+func (Receiver) Verify(h http.Header, body []byte, secrets []string, _ time.Time) error {
+	v, err := webhooks.SignatureHeader(h, "X-Workable-Signature", secrets)
 	if err != nil {
 		return err
 	}
-	return verifyHexSHA256("X-Workable-Signature", v, body, secrets)
+	return webhooks.VerifyHexSHA256("X-Workable-Signature", v, body, secrets)
 }
 
 type workableBody struct {
-	ID        id     `json:"id"`
-	EventType string `json:"event_type"`
-	Type      string `json:"type"`
-	FiredAt   string `json:"fired_at"`
+	ID        webhooks.ID `json:"id"`
+	EventType string      `json:"event_type"`
+	Type      string      `json:"type"`
+	FiredAt   string      `json:"fired_at"`
 	Data      *struct {
-		ID                     id     `json:"id"`
-		Name                   string `json:"name"`
-		FirstName              string `json:"firstname"`
-		LastName               string `json:"lastname"`
-		Email                  string `json:"email"`
-		Phone                  string `json:"phone"`
-		Stage                  string `json:"stage"`
-		Sourced                bool   `json:"sourced"`
-		Disqualified           bool   `json:"disqualified"`
-		DisqualifiedAt         string `json:"disqualified_at"`
-		DisqualificationReason string `json:"disqualification_reason"`
-		CreatedAt              string `json:"created_at"`
-		UpdatedAt              string `json:"updated_at"`
+		ID                     webhooks.ID `json:"id"`
+		Name                   string      `json:"name"`
+		FirstName              string      `json:"firstname"`
+		LastName               string      `json:"lastname"`
+		Email                  string      `json:"email"`
+		Phone                  string      `json:"phone"`
+		Stage                  string      `json:"stage"`
+		Sourced                bool        `json:"sourced"`
+		Disqualified           bool        `json:"disqualified"`
+		DisqualifiedAt         string      `json:"disqualified_at"`
+		DisqualificationReason string      `json:"disqualification_reason"`
+		CreatedAt              string      `json:"created_at"`
+		UpdatedAt              string      `json:"updated_at"`
 		Job                    *struct {
 			Shortcode  string `json:"shortcode"`
 			Title      string `json:"title"`
@@ -77,16 +78,16 @@ type workableBody struct {
 }
 
 // Parse maps a Workable webhook.
-func (w Workable) Parse(_ http.Header, body []byte, now time.Time) (Delivery, error) {
-	d := Delivery{Source: w.Source()}
+func (w Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Delivery, error) {
+	d := webhooks.Delivery{Source: w.Source()}
 	var b workableBody
-	if err := decode(body, &b); err != nil {
+	if err := webhooks.Decode(body, &b); err != nil {
 		return d, err
 	}
-	d.DeliveryID = text(string(b.ID))
-	d.Event = text(b.EventType)
+	d.DeliveryID = webhooks.Text(string(b.ID))
+	d.Event = webhooks.Text(b.EventType)
 	if d.Event == "" {
-		d.Event = text(b.Type)
+		d.Event = webhooks.Text(b.Type)
 	}
 	if d.Event == "" && (w.Label == "candidate_created" || w.Label == "candidate_moved") {
 		d.Event = w.Label
@@ -94,41 +95,41 @@ func (w Workable) Parse(_ http.Header, body []byte, now time.Time) (Delivery, er
 	switch d.Event {
 	case "candidate_created", "candidate_moved":
 	case "":
-		return d, malformed("the body names no event_type and the URL label is not an event name")
+		return d, webhooks.Malformed("the body names no event_type and the URL label is not an event name")
 	default:
 		d.Ignored = "goodwill does not map the Workable event " + d.Event
 		return d, nil
 	}
 	c := b.Data
 	if c == nil || c.ID == "" {
-		return d, malformed("data.id is missing")
+		return d, webhooks.Malformed("data.id is missing")
 	}
 	name := c.Name
 	if strings.TrimSpace(name) == "" {
 		name = c.FirstName + " " + c.LastName
 	}
 	in := interactions.Input{
-		ApplicationID: prefixed("workable", c.ID),
-		CandidateID:   prefixed("workable", c.ID),
+		ApplicationID: webhooks.Prefixed("workable", c.ID),
+		CandidateID:   webhooks.Prefixed("workable", c.ID),
 		Source:        w.Source(),
 		Channel:       "ats",
-		Candidate:     person(name, c.Email, c.Phone),
+		Candidate:     webhooks.ContactDetails(name, c.Email, c.Phone),
 	}
 	if c.Job != nil {
-		in.JobID = prefixed("workable", id(strings.TrimSpace(c.Job.Shortcode)))
-		in.Job = jobInfo(c.Job.Title, c.Job.Department)
+		in.JobID = webhooks.Prefixed("workable", webhooks.ID(strings.TrimSpace(c.Job.Shortcode)))
+		in.Job = webhooks.JobInfo(c.Job.Title, c.Job.Department)
 	}
 	at := func(values ...string) string {
-		if t, ok := firstTime(values...); ok {
+		if t, ok := webhooks.FirstTime(values...); ok {
 			return t
 		}
 		return interactions.APITime(now)
 	}
 	key := func(fallback ...string) string {
 		if b.ID != "" {
-			return externalID(d.Event, string(b.ID))
+			return webhooks.ExternalID(d.Event, string(b.ID))
 		}
-		return externalID(fallback...)
+		return webhooks.ExternalID(fallback...)
 	}
 	switch {
 	case d.Event == "candidate_created":
@@ -136,29 +137,29 @@ func (w Workable) Parse(_ http.Header, body []byte, now time.Time) (Delivery, er
 		in.Kind = string(interactions.KindApplicationReceived)
 		if c.Sourced {
 			in.Kind = string(interactions.KindNote)
-			in.Metadata = metadata(map[string]string{"workable_event": d.Event, "note": "sourced candidate added"})
+			in.Metadata = webhooks.Metadata(map[string]string{"workable_event": d.Event, "note": "sourced candidate added"})
 		}
 		in.ExternalID = key(d.Event, string(c.ID))
 	case c.Disqualified:
 		in.OccurredAt = at(c.DisqualifiedAt, b.FiredAt, c.UpdatedAt)
 		in.Kind = string(interactions.KindRejected)
-		in.Metadata = metadata(map[string]string{"disqualification_reason": c.DisqualificationReason})
+		in.Metadata = webhooks.Metadata(map[string]string{"disqualification_reason": c.DisqualificationReason})
 		in.ExternalID = key("rejected", string(c.ID), c.DisqualifiedAt)
 	case strings.EqualFold(strings.TrimSpace(c.Stage), "hired"):
 		in.OccurredAt = at(b.FiredAt, c.UpdatedAt)
 		in.Kind = string(interactions.KindHired)
 		in.ExternalID = key("hired", string(c.ID))
 	default:
-		if text(c.Stage) == "" {
+		if webhooks.Text(c.Stage) == "" {
 			d.Ignored = "the candidate has no stage"
 			return d, nil
 		}
 		in.OccurredAt = at(b.FiredAt, c.UpdatedAt)
 		in.Kind = string(interactions.KindStageChanged)
-		in.Stage = text(c.Stage)
+		in.Stage = webhooks.Text(c.Stage)
 		in.ExternalID = key("stage_changed", string(c.ID), in.Stage, c.UpdatedAt)
 	}
-	if err := checkIDs(&in); err != nil {
+	if err := webhooks.CheckIDs(&in); err != nil {
 		return d, err
 	}
 	d.Items = []interactions.Input{in}

@@ -1,0 +1,171 @@
+package lever
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/goodwillhq/goodwill/webhooks"
+	"github.com/goodwillhq/goodwill/webhooks/webhookstest"
+)
+
+// TestGolden maps every fixture and compares the result with its .golden.json.
+func TestGolden(t *testing.T) { webhookstest.Golden(t, Receiver{}) }
+
+// TestGoldenItemsValidate checks that every mapped item of every golden file passes
+// Input.Validate, and that only valid outcomes are recorded.
+func TestGoldenItemsValidate(t *testing.T) { webhookstest.GoldenItemsValidate(t, "lever") }
+
+// TestRedeliverySameKeys parses every fixture twice at different arrival times and
+// checks that the idempotency keys do not change.
+func TestRedeliverySameKeys(t *testing.T) { webhookstest.RedeliverySameKeys(t, Receiver{}) }
+
+// TestParseMalformed checks that bodies no vendor could have sent are refused with
+// ErrMalformedBody (the HTTP layer answers 400).
+func TestParseMalformed(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		r    webhooks.Receiver
+		h    http.Header
+		body string
+	}{
+		// Lever without an event.
+		{"lever no event", Receiver{}, nil, `{"token":"t","triggeredAt":1,"data":{"opportunityId":"o"}}`},
+		// Lever stage change without the new stage.
+		{"lever no stage", Receiver{}, nil, `{"event":"candidateStageChange","triggeredAt":1795176000000,"data":{"opportunityId":"o","contactId":"c"}}`},
+		// Lever opportunity without a contact or candidate id.
+		{"lever no candidate", Receiver{}, nil, `{"event":"candidateHired","triggeredAt":1795176000000,"data":{"opportunityId":"o"}}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := c.h
+			if h == nil {
+				h = http.Header{}
+			}
+			d, err := c.r.Parse(h, []byte(c.body), webhookstest.Now)
+			if !errors.Is(err, webhooks.ErrMalformedBody) {
+				t.Fatalf("Parse: err %v, want ErrMalformedBody", err)
+			}
+			if len(d.Items) != 0 {
+				t.Fatalf("Parse returned items with an error: %+v", d.Items)
+			}
+		})
+	}
+}
+
+// TestUnknownEvents checks that valid but unknown events are ignored with a reason.
+func TestUnknownEvents(t *testing.T) {
+	for _, c := range []struct {
+		r    webhooks.Receiver
+		body string
+	}{
+		{Receiver{}, `{"event":"somethingNew","triggeredAt":1,"data":{}}`}, // a future Lever event
+	} {
+		d, err := c.r.Parse(http.Header{}, []byte(c.body), webhookstest.Now)
+		if err != nil || d.Ignored == "" || len(d.Items) > 0 {
+			t.Errorf("%s %s: got %+v, %v; want ignored", c.r.Source(), c.body, d, err)
+		}
+	}
+}
+
+func FuzzLeverParse(f *testing.F) {
+	webhookstest.AddFixtures(f)
+	webhookstest.FuzzParse(f, Receiver{}, nil)
+}
+
+// FuzzLeverVerify feeds arbitrary bodies to Lever's in-body signature check.
+func FuzzLeverVerify(f *testing.F) {
+	webhookstest.AddFixtures(f)
+	f.Add(leverBodyAt(webhookstest.SecretB, webhookstest.Now, webhookstest.HexMAC))
+	f.Add([]byte(`{"token":"t","triggeredAt":"1","signature":"00"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		err := Receiver{}.Verify(nil, body, []string{webhookstest.SecretA}, webhookstest.Now)
+		switch {
+		case err == nil:
+			t.Fatalf("a body verified without the secret's signature: %s", body)
+		case errors.Is(err, webhooks.ErrMissingSignature), errors.Is(err, webhooks.ErrMalformedSignature),
+			errors.Is(err, webhooks.ErrBadSignature), errors.Is(err, webhooks.ErrStaleTimestamp):
+		default:
+			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}
+
+// leverBodyAt builds a Lever body signed with secret at triggeredAt.
+func leverBodyAt(secret string, at time.Time, sig func(secret, msg string) string) []byte {
+	ms := strconv.FormatInt(at.UnixMilli(), 10)
+	token := "b5c0ce0a6a5d4c1e8b1f3a7e2d9c4b60"
+	return []byte(`{"data":{"opportunityId":"opp-1","contactId":"c-1"},"event":"candidateHired",` +
+		`"signature":"` + sig(secret, token+ms) + `","token":"` + token + `","triggeredAt":` + ms + `}`)
+}
+
+func TestLeverVerify(t *testing.T) {
+	at := webhookstest.Now.Add(-time.Minute)
+	good := leverBodyAt(webhookstest.SecretA, at, webhookstest.HexMAC)
+	tampered := []byte(string(good[:len(good)-1]) + `,"extra":1}`) // body not covered: still valid
+	runSigCases(t, Receiver{}, webhookstest.Now, []sigCase{
+		// HMAC-SHA256 of token + triggeredAt, hex, in the body.
+		{"good", nil, good, []string{webhookstest.SecretA}, nil},
+		// Signed with another event type's signature token.
+		{"wrong secret", nil, good, []string{webhookstest.SecretB}, webhooks.ErrBadSignature},
+		// Lever signs per event type: the second token matches.
+		{"second secret", nil, good, []string{webhookstest.SecretB, webhookstest.SecretA}, nil},
+		// No signature field in the body.
+		{"missing signature", nil, []byte(`{"token":"t","triggeredAt":1,"event":"candidateHired"}`), []string{webhookstest.SecretA}, webhooks.ErrMissingSignature},
+		// The signed triggeredAt was changed.
+		{"tampered triggeredAt", nil, leverBodyAt(webhookstest.SecretA, at, func(s, m string) string { return webhookstest.HexMAC(s, m+"1") }), []string{webhookstest.SecretA}, webhooks.ErrBadSignature},
+		// Lever's signature does not cover data, so a changed data still verifies;
+		// DeliveryID lets the store refuse the replay.
+		{"data not covered", nil, tampered, []string{webhookstest.SecretA}, nil},
+		// base64 instead of hex.
+		{"base64 encoding", nil, leverBodyAt(webhookstest.SecretA, at, webhookstest.B64MAC), []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature},
+		// triggeredAt more than 5 minutes old.
+		{"stale", nil, leverBodyAt(webhookstest.SecretA, webhookstest.Now.Add(-6*time.Minute), webhookstest.HexMAC), []string{webhookstest.SecretA}, webhooks.ErrStaleTimestamp},
+		// triggeredAt more than 5 minutes ahead.
+		{"future", nil, leverBodyAt(webhookstest.SecretA, webhookstest.Now.Add(6*time.Minute), webhookstest.HexMAC), []string{webhookstest.SecretA}, webhooks.ErrStaleTimestamp},
+		// Not JSON at all.
+		{"not json", nil, []byte("token=1"), []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature},
+		// Nothing configured.
+		{"no secret", nil, good, nil, webhooks.ErrNoSecret},
+	})
+}
+
+func TestLeverFixtureSignature(t *testing.T) {
+	// The fixtures carry real signatures under this token; only their age fails.
+	body := webhookstest.ReadFixture(t, "testdata/candidateHired.json")
+	err := Receiver{}.Verify(nil, body, []string{"lever-signature-token-for-tests"}, time.UnixMilli(1795356000000))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+}
+
+// TestLeverHiredArchiveReason checks that archiving with a hired reason is not a
+// rejection.
+func TestLeverHiredArchiveReason(t *testing.T) {
+	body := webhookstest.ReadFixture(t, "testdata/candidateArchiveChange.json")
+	d, err := Receiver{HiredArchiveReasons: []string{"63dd55b2-a99f-4e7b-985f-22c7bf80ab42"}}.Parse(nil, body, webhookstest.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Ignored == "" || len(d.Items) != 0 {
+		t.Fatalf("got %+v, want ignored", d)
+	}
+}
+
+// sigCase is one signature check: headers and body as sent, the configured secrets,
+// and the error expected (nil for success).
+type sigCase struct {
+	name    string
+	header  http.Header
+	body    []byte
+	secrets []string
+	want    error
+}
+
+func runSigCases(t *testing.T, r webhooks.Receiver, now time.Time, cases []sigCase) {
+	t.Helper()
+	for _, c := range cases {
+		webhookstest.Verify(t, r, now, c.name, c.header, c.body, c.secrets, c.want)
+	}
+}
