@@ -16,7 +16,7 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
-// Ingest is what happens to a webhook delivery, in the order Convoy's gateway uses:
+// Ingest is what happens to a webhook delivery, in the order of Convoy's gateway:
 //
 //	verify the signature (refused: SignatureError, logged as rejected without the body)
 //	→ map it (malformed: CodeInvalid, logged as rejected) → ping / ignored: logged

@@ -431,3 +431,5 @@ func (s *Store) Erase(ctx context.Context, target interactions.ErasureTarget) er
 	}
 	return nil
 }
+
+var _ DeliveryLog = (*Store)(nil)

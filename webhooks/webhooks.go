@@ -70,11 +70,12 @@ const (
 	maxMetadataBytes = 1 << 10
 )
 
+// Malformed returns an error wrapping ErrMalformedBody with a formatted detail.
 func Malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformedBody, fmt.Sprintf(format, args...))
 }
 
-// hmacSHA256 returns HMAC-SHA256(key, parts...).
+// HMACSHA256 returns HMAC-SHA256(key, parts...).
 func HMACSHA256(key []byte, parts ...[]byte) []byte {
 	m := hmac.New(sha256.New, key)
 	for _, p := range parts {
@@ -83,7 +84,7 @@ func HMACSHA256(key []byte, parts ...[]byte) []byte {
 	return m.Sum(nil)
 }
 
-// verifyHexSHA256 decodes a hex HMAC-SHA256 and compares it, in constant time, with the
+// VerifyHexSHA256 decodes a hex HMAC-SHA256 and compares it, in constant time, with the
 // HMAC of msg under each secret.
 func VerifyHexSHA256(header, sig string, msg []byte, secrets []string) error {
 	got, err := hex.DecodeString(sig)
@@ -101,7 +102,7 @@ func VerifyHexSHA256(header, sig string, msg []byte, secrets []string) error {
 	return fmt.Errorf("%w: %s", ErrBadSignature, header)
 }
 
-// signatureHeader returns the trimmed value of a signature header, after checking that
+// SignatureHeader returns the trimmed value of a signature header, after checking that
 // a secret is configured and that the header is there.
 func SignatureHeader(h http.Header, name string, secrets []string) (string, error) {
 	if NoSecret(secrets) {
@@ -114,6 +115,7 @@ func SignatureHeader(h http.Header, name string, secrets []string) (string, erro
 	return v, nil
 }
 
+// NoSecret reports whether no secret of secrets is set.
 func NoSecret(secrets []string) bool {
 	for _, s := range secrets {
 		if s != "" {
@@ -123,7 +125,7 @@ func NoSecret(secrets []string) bool {
 	return true
 }
 
-// id is a vendor id that may arrive as a JSON string or number.
+// ID is a vendor id that may arrive as a JSON string or number.
 type ID string
 
 // UnmarshalJSON accepts a string, a number (kept as written) or null.
@@ -149,7 +151,7 @@ func (v *ID) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decode unmarshals a vendor body, tolerating unknown fields (vendors add fields).
+// Decode unmarshals a vendor body, tolerating unknown fields (vendors add fields).
 func Decode(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
@@ -161,7 +163,7 @@ func Decode(body []byte, v any) error {
 	return nil
 }
 
-// prefixed returns "<vendor>:<id>", or "" for an empty id.
+// Prefixed returns "<vendor>:<id>", or "" for an empty id.
 func Prefixed(vendor string, v ID) string {
 	if v == "" {
 		return ""
@@ -169,7 +171,7 @@ func Prefixed(vendor string, v ID) string {
 	return vendor + ":" + string(v)
 }
 
-// externalID joins parts with ':' into an external id; one longer than interactions
+// ExternalID joins parts with ':' into an external id; one longer than interactions
 // allows is replaced by "sha256:<hex>" of itself, which stays stable across deliveries.
 func ExternalID(parts ...string) string {
 	s := CleanLine(strings.Join(parts, ":"))
@@ -180,7 +182,7 @@ func ExternalID(parts ...string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// cleanLine drops control characters and invalid UTF-8 and trims spaces.
+// CleanLine drops control characters and invalid UTF-8 and trims spaces.
 func CleanLine(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "")
@@ -194,7 +196,7 @@ func CleanLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// text cleans s and cuts it to interactions' limit on text fields, at a rune boundary.
+// Text cleans s and cuts it to interactions' limit on text fields, at a rune boundary.
 func Text(s string) string {
 	s = CleanLine(s)
 	if len(s) <= MaxTextBytes {
@@ -209,7 +211,7 @@ func Text(s string) string {
 
 var e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
-// phoneE164 returns p as E.164 once formatting is removed, or "" if it is not.
+// PhoneE164 returns p as E.164 once formatting is removed, or "" if it is not.
 func PhoneE164(p string) string {
 	p = strings.Map(func(r rune) rune {
 		switch r {
@@ -224,7 +226,7 @@ func PhoneE164(p string) string {
 	return ""
 }
 
-// email returns e if interactions accept it as an email address, else "".
+// Email returns e if interactions accept it as an email address, else "".
 func Email(e string) string {
 	e = strings.TrimSpace(e)
 	if e == "" || len(e) > 254 {
@@ -248,7 +250,7 @@ func ContactDetails(name, mail, phone string) *interactions.Person {
 	return &p
 }
 
-// jobInfo builds Input.Job, nil when no detail is usable.
+// JobInfo builds Input.Job, nil when no detail is usable.
 func JobInfo(title, department string) *interactions.JobInfo {
 	j := interactions.JobInfo{Title: Text(title), Department: Text(department)}
 	if j == (interactions.JobInfo{}) {
@@ -257,7 +259,7 @@ func JobInfo(title, department string) *interactions.JobInfo {
 	return &j
 }
 
-// parseTime parses an RFC 3339 time and reports whether it was one.
+// ParseTime parses an RFC 3339 time and reports whether it was one.
 func ParseTime(s string) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if err != nil || t.UTC().Year() < 1970 || t.UTC().Year() > 9999 {
@@ -266,7 +268,7 @@ func ParseTime(s string) (time.Time, bool) {
 	return t, true
 }
 
-// firstTime returns the first of values that is an RFC 3339 time, formatted for the
+// FirstTime returns the first of values that is an RFC 3339 time, formatted for the
 // API, and whether one was found.
 func FirstTime(values ...string) (string, bool) {
 	for _, v := range values {
@@ -277,7 +279,7 @@ func FirstTime(values ...string) (string, bool) {
 	return "", false
 }
 
-// duration renders end-start in the API's notation ("45m", "1h30m"), "" when it is not
+// Duration renders end-start in the API's notation ("45m", "1h30m"), "" when it is not
 // a positive span of less than a day.
 func Duration(start, end time.Time) string {
 	d := end.Sub(start).Round(time.Second)
@@ -297,7 +299,7 @@ func Duration(start, end time.Time) string {
 	return b.String()
 }
 
-// metadata encodes a small map as Input.Metadata, dropping empty values; nil if none.
+// Metadata encodes a small map as Input.Metadata, dropping empty values; nil if none.
 func Metadata(kv map[string]string) json.RawMessage {
 	m := map[string]string{}
 	for k, v := range kv {
@@ -315,7 +317,7 @@ func Metadata(kv map[string]string) json.RawMessage {
 	return b
 }
 
-// checkIDs makes sure an item's ids are what interactions accept: the required ones
+// CheckIDs makes sure an item's ids are what interactions accept: the required ones
 // present, all printable and short enough. Optional ids that are not are dropped.
 func CheckIDs(in *interactions.Input) error {
 	ok := func(s string) bool { return len(s) <= MaxIDBytes && s == CleanLine(s) }

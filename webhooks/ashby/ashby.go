@@ -1,3 +1,5 @@
+// Package ashby receives Ashby webhooks: the signature check and the mapping of each
+// event to interactions (see Receiver).
 package ashby
 
 import (
@@ -13,7 +15,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks"
 )
 
-// Ashby receives Ashby webhooks.
+// Receiver receives Ashby webhooks.
 //
 // Signature (developers.ashbyhq.com/docs/authenticating-webhooks): the header
 // `Ashby-Signature: sha256=<hex>` carries HMAC-SHA256 of the raw body under the

@@ -1,3 +1,5 @@
+// Package greenhouse receives Greenhouse Recruiting (Harvest) web hooks: the
+// signature check and the mapping of each event to interactions (see Receiver).
 package greenhouse
 
 import (
@@ -11,7 +13,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks"
 )
 
-// Greenhouse receives Greenhouse Recruiting (Harvest) web hooks.
+// Receiver receives Greenhouse Recruiting (Harvest) web hooks.
 //
 // Signature (developers.greenhouse.io/webhooks.html, "Authentication"): the header
 // `Signature: sha256 <hex>` carries HMAC-SHA256 of the raw body under the web hook's

@@ -1,3 +1,5 @@
+// Package lever receives Lever webhooks: the signature check and the mapping of each
+// event to interactions (see Receiver).
 package lever
 
 import (
@@ -13,7 +15,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks"
 )
 
-// Lever receives Lever webhooks.
+// Receiver receives Lever webhooks.
 //
 // Signature (hire.lever.co/developer/documentation, "Webhooks"; confirmed by public
 // receivers): the JSON body carries token, triggeredAt (Unix milliseconds), signature,

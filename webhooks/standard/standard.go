@@ -1,3 +1,5 @@
+// Package standard receives Standard Webhooks (standardwebhooks.com) whose body is
+// goodwill's own interaction schema (see Receiver).
 package standard
 
 import (
@@ -16,7 +18,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks"
 )
 
-// Standard receives Standard Webhooks (standardwebhooks.com, spec "Verifying webhook
+// Receiver receives Standard Webhooks (standardwebhooks.com, spec "Verifying webhook
 // authenticity") whose body is the interaction schema of POST /v1/interactions: one
 // interaction object, or {"interactions": [...]}.
 //
@@ -43,7 +45,7 @@ func (Receiver) Source() string { return "standard" }
 // maxWebhookID bounds webhook-id so that "<id>:<index>" fits an external id.
 const maxWebhookID = 200
 
-// StandardSecret decodes a Standard Webhooks secret "whsec_<base64>" into its key. The
+// Secret decodes a Standard Webhooks secret "whsec_<base64>" into its key. The
 // prefix is optional. Call it at startup to reject a malformed setting early.
 func Secret(s string) ([]byte, error) {
 	b64 := strings.TrimPrefix(strings.TrimSpace(s), "whsec_")
@@ -100,7 +102,7 @@ func (Receiver) Verify(h http.Header, body []byte, secrets []string, now time.Ti
 	return fmt.Errorf("%w: webhook-signature", webhooks.ErrBadSignature)
 }
 
-// StandardSignatures parses a webhook-signature header into its v1 signatures (raw
+// Signatures parses a webhook-signature header into its v1 signatures (raw
 // HMAC bytes). Entries of other versions are skipped; at most 32 entries are read. The
 // error wraps ErrMalformedSignature when no v1 entry is well formed.
 func Signatures(header string) ([][]byte, error) {

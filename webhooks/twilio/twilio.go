@@ -1,3 +1,6 @@
+// Package twilio receives Twilio's webhooks: inbound SMS, routed by sender to a
+// recruiter's alert command or a candidate's message, and the delivery status of SMS
+// goodwill sent (see Receiver). Sending SMS is alerts/twilio's.
 package twilio
 
 import (
@@ -23,7 +26,7 @@ type InboundSMS struct {
 // maxSidBytes bounds a Twilio message id (they have 34 characters): it becomes a key.
 const maxSidBytes = 64
 
-// TwilioSid reports whether sid can be a Twilio message id: printable, without spaces,
+// Sid reports whether sid can be a Twilio message id: printable, without spaces,
 // at most 64 bytes.
 func Sid(sid string) bool {
 	return sid != "" && len(sid) <= maxSidBytes && sid == webhooks.CleanLine(sid) && !strings.Contains(sid, " ")
@@ -102,7 +105,7 @@ func ParseCommand(body string) (cmd webhooks.Command, ok bool) {
 	return webhooks.Command{}, false
 }
 
-// VerifyTwilio reports whether signature (the X-Twilio-Signature header) is Twilio's
+// Verify reports whether signature (the X-Twilio-Signature header) is Twilio's
 // signature of a form POST to rawURL: base64(HMAC-SHA1(authToken, rawURL followed by
 // each form key and its value, keys sorted)), per twilio.com/docs/usage/security. It
 // uses twilio-go's client.RequestValidator, which also tries the URL with its default

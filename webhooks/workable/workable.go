@@ -1,3 +1,5 @@
+// Package workable receives Workable webhook subscriptions: the signature check and
+// the mapping of each event to interactions (see Receiver).
 package workable
 
 import (
@@ -9,7 +11,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks"
 )
 
-// Workable receives Workable webhook subscriptions (SPI v3).
+// Receiver receives Workable webhook subscriptions (SPI v3).
 //
 // Signature (workable.readme.io/reference/webhook-subscriptions-candidates-employees,
 // "Encryption"): X-Workable-Signature carries HMAC SHA256 of the request payload under
