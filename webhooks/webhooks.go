@@ -125,11 +125,11 @@ func NoSecret(secrets []string) bool {
 	return true
 }
 
-// ID is a vendor id that may arrive as a JSON string or number.
-type ID string
+// VendorID is a vendor id that may arrive as a JSON string or number.
+type VendorID string
 
 // UnmarshalJSON accepts a string, a number (kept as written) or null.
-func (v *ID) UnmarshalJSON(b []byte) error {
+func (v *VendorID) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
 	case bytes.Equal(b, []byte("null")):
@@ -140,14 +140,14 @@ func (v *ID) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*v = ID(strings.TrimSpace(s))
+		*v = VendorID(strings.TrimSpace(s))
 		return nil
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
 		return fmt.Errorf("an id must be a string or a number")
 	}
-	*v = ID(n.String())
+	*v = VendorID(n.String())
 	return nil
 }
 
@@ -164,7 +164,7 @@ func Decode(body []byte, v any) error {
 }
 
 // Prefixed returns "<vendor>:<id>", or "" for an empty id.
-func Prefixed(vendor string, v ID) string {
+func Prefixed(vendor string, v VendorID) string {
 	if v == "" {
 		return ""
 	}
@@ -226,8 +226,8 @@ func PhoneE164(p string) string {
 	return ""
 }
 
-// Email returns e if interactions accept it as an email address, else "".
-func Email(e string) string {
+// ValidEmail returns e if interactions accept it as an email address, else "".
+func ValidEmail(e string) string {
 	e = strings.TrimSpace(e)
 	if e == "" || len(e) > 254 {
 		return ""
@@ -243,7 +243,7 @@ func Email(e string) string {
 // vendor sends: the name cleaned, the email and phone only when valid; nil when none
 // is usable.
 func ContactDetails(name, mail, phone string) *interactions.Person {
-	p := interactions.Person{Name: Text(name), Email: Email(mail), Phone: PhoneE164(phone)}
+	p := interactions.Person{Name: Text(name), Email: ValidEmail(mail), Phone: PhoneE164(phone)}
 	if p.IsZero() {
 		return nil
 	}
@@ -279,9 +279,9 @@ func FirstTime(values ...string) (string, bool) {
 	return "", false
 }
 
-// Duration renders end-start in the API's notation ("45m", "1h30m"), "" when it is not
+// APIDuration renders end-start in the API's notation ("45m", "1h30m"), "" when it is not
 // a positive span of less than a day.
-func Duration(start, end time.Time) string {
+func APIDuration(start, end time.Time) string {
 	d := end.Sub(start).Round(time.Second)
 	if d <= 0 || d >= 24*time.Hour {
 		return ""

@@ -73,21 +73,21 @@ type ashbyBody struct {
 }
 
 type ashbyApplication struct {
-	ID         webhooks.ID `json:"id"`
-	CreatedAt  string      `json:"createdAt"`
-	UpdatedAt  string      `json:"updatedAt"`
-	ArchivedAt string      `json:"archivedAt"`
-	Status     string      `json:"status"`
+	ID         webhooks.VendorID `json:"id"`
+	CreatedAt  string            `json:"createdAt"`
+	UpdatedAt  string            `json:"updatedAt"`
+	ArchivedAt string            `json:"archivedAt"`
+	Status     string            `json:"status"`
 	Candidate  struct {
-		ID                  webhooks.ID   `json:"id"`
-		Name                string        `json:"name"`
-		PrimaryEmailAddress *ashbyContact `json:"primaryEmailAddress"`
-		PrimaryPhoneNumber  *ashbyContact `json:"primaryPhoneNumber"`
+		ID                  webhooks.VendorID `json:"id"`
+		Name                string            `json:"name"`
+		PrimaryEmailAddress *ashbyContact     `json:"primaryEmailAddress"`
+		PrimaryPhoneNumber  *ashbyContact     `json:"primaryPhoneNumber"`
 	} `json:"candidate"`
 	CurrentInterviewStage *struct {
-		ID    webhooks.ID `json:"id"`
-		Title string      `json:"title"`
-		Type  string      `json:"type"`
+		ID    webhooks.VendorID `json:"id"`
+		Title string            `json:"title"`
+		Type  string            `json:"type"`
 	} `json:"currentInterviewStage"`
 	Source *struct {
 		Title      string `json:"title"`
@@ -100,12 +100,12 @@ type ashbyApplication struct {
 		ReasonType string `json:"reasonType"`
 	} `json:"archiveReason"`
 	Job *struct {
-		ID    webhooks.ID `json:"id"`
-		Title string      `json:"title"`
+		ID    webhooks.VendorID `json:"id"`
+		Title string            `json:"title"`
 	} `json:"job"`
 	HiringTeam []struct {
-		UserID webhooks.ID `json:"userId"`
-		Role   string      `json:"role"`
+		UserID webhooks.VendorID `json:"userId"`
+		Role   string            `json:"role"`
 	} `json:"hiringTeam"`
 }
 
@@ -114,26 +114,26 @@ type ashbyContact struct {
 }
 
 type ashbySchedule struct {
-	ID              webhooks.ID `json:"id"`
-	Status          string      `json:"status"`
-	ApplicationID   webhooks.ID `json:"applicationId"`
-	CandidateID     webhooks.ID `json:"candidateId"`
-	UpdatedAt       string      `json:"updatedAt"`
+	ID              webhooks.VendorID `json:"id"`
+	Status          string            `json:"status"`
+	ApplicationID   webhooks.VendorID `json:"applicationId"`
+	CandidateID     webhooks.VendorID `json:"candidateId"`
+	UpdatedAt       string            `json:"updatedAt"`
 	InterviewEvents []struct {
-		ID        webhooks.ID `json:"id"`
-		StartTime string      `json:"startTime"`
-		EndTime   string      `json:"endTime"`
-		CreatedAt string      `json:"createdAt"`
-		UpdatedAt string      `json:"updatedAt"`
+		ID        webhooks.VendorID `json:"id"`
+		StartTime string            `json:"startTime"`
+		EndTime   string            `json:"endTime"`
+		CreatedAt string            `json:"createdAt"`
+		UpdatedAt string            `json:"updatedAt"`
 	} `json:"interviewEvents"`
 }
 
 type ashbySubmission struct {
-	ID             webhooks.ID `json:"id"`
-	SubmittedAt    string      `json:"submittedAt"`
-	CandidateID    webhooks.ID `json:"candidateId"`
-	ApplicationID  webhooks.ID `json:"applicationId"`
-	SurveyType     string      `json:"surveyType"`
+	ID             webhooks.VendorID `json:"id"`
+	SubmittedAt    string            `json:"submittedAt"`
+	CandidateID    webhooks.VendorID `json:"candidateId"`
+	ApplicationID  webhooks.VendorID `json:"applicationId"`
+	SurveyType     string            `json:"surveyType"`
 	FormDefinition *struct {
 		Sections []struct {
 			Fields []struct {
@@ -337,7 +337,7 @@ func (a Receiver) schedule(d *webhooks.Delivery, s *ashbySchedule, now time.Time
 			}
 			in.ScheduledFor = interactions.APITime(start)
 			if end, ok := webhooks.ParseTime(ev.EndTime); ok {
-				in.Duration = webhooks.Duration(start, end)
+				in.Duration = webhooks.APIDuration(start, end)
 			}
 			// The key is the event at its time: a change of interviewers keeps the key
 			// (a duplicate), a new time makes a new key, and then the event has been

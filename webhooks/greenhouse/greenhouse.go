@@ -62,11 +62,11 @@ type ghBody struct {
 }
 
 type ghApplication struct {
-	ID             webhooks.ID `json:"id"`
-	Prospect       bool        `json:"prospect"`
-	AppliedAt      string      `json:"applied_at"`
-	RejectedAt     string      `json:"rejected_at"`
-	LastActivityAt string      `json:"last_activity_at"`
+	ID             webhooks.VendorID `json:"id"`
+	Prospect       bool              `json:"prospect"`
+	AppliedAt      string            `json:"applied_at"`
+	RejectedAt     string            `json:"rejected_at"`
+	LastActivityAt string            `json:"last_activity_at"`
 	Source         *struct {
 		Name       string `json:"name"`
 		PublicName string `json:"public_name"`
@@ -78,24 +78,24 @@ type ghApplication struct {
 		} `json:"type"`
 	} `json:"rejection_reason"`
 	CurrentStage *struct {
-		ID   webhooks.ID `json:"id"`
-		Name string      `json:"name"`
+		ID   webhooks.VendorID `json:"id"`
+		Name string            `json:"name"`
 	} `json:"current_stage"`
 	Candidate struct {
-		ID             webhooks.ID `json:"id"`
-		FirstName      string      `json:"first_name"`
-		LastName       string      `json:"last_name"`
-		EmailAddresses []ghValue   `json:"email_addresses"`
-		PhoneNumbers   []ghValue   `json:"phone_numbers"`
+		ID             webhooks.VendorID `json:"id"`
+		FirstName      string            `json:"first_name"`
+		LastName       string            `json:"last_name"`
+		EmailAddresses []ghValue         `json:"email_addresses"`
+		PhoneNumbers   []ghValue         `json:"phone_numbers"`
 		Recruiter      *struct {
-			ID webhooks.ID `json:"id"`
+			ID webhooks.VendorID `json:"id"`
 		} `json:"recruiter"`
 	} `json:"candidate"`
 	Jobs  []ghJob `json:"jobs"`
 	Job   *ghJob  `json:"job"` // deprecated, still sent with hire_candidate
 	Offer *struct {
-		ID         webhooks.ID `json:"id"`
-		ResolvedAt string      `json:"resolved_at"`
+		ID         webhooks.VendorID `json:"id"`
+		ResolvedAt string            `json:"resolved_at"`
 	} `json:"offer"`
 }
 
@@ -105,8 +105,8 @@ type ghValue struct {
 }
 
 type ghJob struct {
-	ID          webhooks.ID `json:"id"`
-	Name        string      `json:"name"`
+	ID          webhooks.VendorID `json:"id"`
+	Name        string            `json:"name"`
 	Departments []struct {
 		Name string `json:"name"`
 	} `json:"departments"`
@@ -235,7 +235,7 @@ func (g Receiver) base(app *ghApplication) interactions.Input {
 		CandidateID:   webhooks.Prefixed("greenhouse", c.ID),
 		Source:        g.Source(),
 		Channel:       "ats",
-		Candidate:     webhooks.ContactDetails(c.FirstName+" "+c.LastName, pickValue(c.EmailAddresses, "personal", webhooks.Email), pickValue(c.PhoneNumbers, "mobile", webhooks.PhoneE164)),
+		Candidate:     webhooks.ContactDetails(c.FirstName+" "+c.LastName, pickValue(c.EmailAddresses, "personal", webhooks.ValidEmail), pickValue(c.PhoneNumbers, "mobile", webhooks.PhoneE164)),
 	}
 	if c.Recruiter != nil {
 		in.RecruiterID = webhooks.Prefixed("greenhouse", c.Recruiter.ID)

@@ -60,22 +60,22 @@ type leverBody struct {
 }
 
 type leverData struct {
-	OpportunityID webhooks.ID   `json:"opportunityId"`
-	CandidateID   webhooks.ID   `json:"candidateId"`
-	ContactID     webhooks.ID   `json:"contactId"`
-	FromStageID   webhooks.ID   `json:"fromStageId"`
-	ToStageID     webhooks.ID   `json:"toStageId"`
-	FromArchived  *leverArchive `json:"fromArchived"`
-	ToArchived    *leverArchive `json:"toArchived"`
-	InterviewID   webhooks.ID   `json:"interviewId"`
-	PanelID       webhooks.ID   `json:"panelId"`
-	Date          *int64        `json:"date"`     // interview start, Unix ms, if sent
-	Duration      *int64        `json:"duration"` // interview length in minutes, if sent
+	OpportunityID webhooks.VendorID `json:"opportunityId"`
+	CandidateID   webhooks.VendorID `json:"candidateId"`
+	ContactID     webhooks.VendorID `json:"contactId"`
+	FromStageID   webhooks.VendorID `json:"fromStageId"`
+	ToStageID     webhooks.VendorID `json:"toStageId"`
+	FromArchived  *leverArchive     `json:"fromArchived"`
+	ToArchived    *leverArchive     `json:"toArchived"`
+	InterviewID   webhooks.VendorID `json:"interviewId"`
+	PanelID       webhooks.VendorID `json:"panelId"`
+	Date          *int64            `json:"date"`     // interview start, Unix ms, if sent
+	Duration      *int64            `json:"duration"` // interview length in minutes, if sent
 }
 
 type leverArchive struct {
-	ArchivedAt *int64      `json:"archivedAt"`
-	Reason     webhooks.ID `json:"reason"`
+	ArchivedAt *int64            `json:"archivedAt"`
+	Reason     webhooks.VendorID `json:"reason"`
 }
 
 // triggeredAt returns the signed text of triggeredAt: a JSON number as written, or the

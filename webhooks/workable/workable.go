@@ -53,24 +53,24 @@ func (Receiver) Verify(h http.Header, body []byte, secrets []string, _ time.Time
 }
 
 type workableBody struct {
-	ID        webhooks.ID `json:"id"`
-	EventType string      `json:"event_type"`
-	Type      string      `json:"type"`
-	FiredAt   string      `json:"fired_at"`
+	ID        webhooks.VendorID `json:"id"`
+	EventType string            `json:"event_type"`
+	Type      string            `json:"type"`
+	FiredAt   string            `json:"fired_at"`
 	Data      *struct {
-		ID                     webhooks.ID `json:"id"`
-		Name                   string      `json:"name"`
-		FirstName              string      `json:"firstname"`
-		LastName               string      `json:"lastname"`
-		Email                  string      `json:"email"`
-		Phone                  string      `json:"phone"`
-		Stage                  string      `json:"stage"`
-		Sourced                bool        `json:"sourced"`
-		Disqualified           bool        `json:"disqualified"`
-		DisqualifiedAt         string      `json:"disqualified_at"`
-		DisqualificationReason string      `json:"disqualification_reason"`
-		CreatedAt              string      `json:"created_at"`
-		UpdatedAt              string      `json:"updated_at"`
+		ID                     webhooks.VendorID `json:"id"`
+		Name                   string            `json:"name"`
+		FirstName              string            `json:"firstname"`
+		LastName               string            `json:"lastname"`
+		Email                  string            `json:"email"`
+		Phone                  string            `json:"phone"`
+		Stage                  string            `json:"stage"`
+		Sourced                bool              `json:"sourced"`
+		Disqualified           bool              `json:"disqualified"`
+		DisqualifiedAt         string            `json:"disqualified_at"`
+		DisqualificationReason string            `json:"disqualification_reason"`
+		CreatedAt              string            `json:"created_at"`
+		UpdatedAt              string            `json:"updated_at"`
 		Job                    *struct {
 			Shortcode  string `json:"shortcode"`
 			Title      string `json:"title"`
@@ -118,7 +118,7 @@ func (w Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 		Candidate:     webhooks.ContactDetails(name, c.Email, c.Phone),
 	}
 	if c.Job != nil {
-		in.JobID = webhooks.Prefixed("workable", webhooks.ID(strings.TrimSpace(c.Job.Shortcode)))
+		in.JobID = webhooks.Prefixed("workable", webhooks.VendorID(strings.TrimSpace(c.Job.Shortcode)))
 		in.Job = webhooks.JobInfo(c.Job.Title, c.Job.Department)
 	}
 	at := func(values ...string) string {
