@@ -39,11 +39,15 @@ func (s *Server) startWebhooks(ctx, bg context.Context, db *mongo.Database, inde
 		Now:        s.now,
 		Log:        s.log,
 	})
+	recruiters := recruiterByPhone(func(ctx context.Context, phone string) (string, bool, error) {
+		r, ok, err := s.directory.ByPhone(ctx, phone)
+		return r.ID, ok, err
+	})
 	s.twilio = twiliohooks.New(twiliohooks.Config{
 		Ingest:     s.webhooks,
 		AuthToken:  s.cfg.TwilioAuthToken,
 		PublicURL:  s.cfg.PublicURL,
-		Recruiters: recruiterPhones{s.directory},
+		Recruiters: recruiters,
 		Candidates: s.interactions,
 		Alerts:     alertCommands{s.dispatcher},
 		Audit:      commandAudit{s},
@@ -84,12 +88,11 @@ func (r receivers) Receiver(source, label string) (webhooks.Receiver, bool) {
 	return nil, false
 }
 
-// recruiterPhones finds recruiters by phone for inbound SMS.
-type recruiterPhones struct{ dir *alerts.Directory }
+// recruiterByPhone finds the recruiter of a phone number for inbound SMS.
+type recruiterByPhone func(ctx context.Context, phone string) (recruiterID string, ok bool, err error)
 
-func (p recruiterPhones) RecruiterByPhone(ctx context.Context, phone string) (string, bool, error) {
-	r, ok, err := p.dir.ByPhone(ctx, phone)
-	return r.ID, ok, err
+func (f recruiterByPhone) RecruiterByPhone(ctx context.Context, phone string) (string, bool, error) {
+	return f(ctx, phone)
 }
 
 // alertCommands carries out what Twilio's callbacks say about alerts.
