@@ -941,7 +941,7 @@ func TestPagesDashboard(t *testing.T) {
 	day := now.Format(time.DateOnly)
 	period := "from=" + now.AddDate(0, 0, -6).Format(time.DateOnly) + "&to=" + day
 	// Both events applied: only q-rep still waits for a first response.
-	servicetest.Eventually(t, 5*time.Second, "scores of three applications, one pending", func() bool {
+	servicetest.Eventually(t, 15*time.Second, "scores of three applications, one pending", func() bool {
 		g := apiScores(t, srv, servicetest.AdminKey, "group_by=org&"+period)
 		return len(g) == 1 && string(g[0]["applications"]) == "3" && string(g[0]["first_response_pending"]) == "1"
 	})
