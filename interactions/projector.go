@@ -69,7 +69,7 @@ type Projector struct {
 	unsure func() bool // see SetUnsure
 	gaveUp bool        // an Apply was given up when stopping
 
-	// shared is set when several replicas share the store (shared.go).
+	// shared is set when several replicas share the store (replicas.go).
 	shared   *sharing
 	requests chan func()
 

@@ -47,7 +47,7 @@ type Server struct {
 	webhooks     *webhooks.Ingest      // webhook deliveries (webhooks.go, handlers_webhooks.go)
 	twilio       *twiliohooks.Receiver // Twilio's callbacks
 	engine       *sla.Engine
-	leases       *lease.Manager // partitions of SLA and alert work, when the store is shared (shared.go)
+	leases       *lease.Manager // partitions of SLA and alert work, when the store is shared (replicas.go)
 	directory    *alerts.Directory
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
@@ -159,7 +159,7 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 	// A store named by URI may be shared by several replicas: SLA and alert work is
-	// then split into partitions, each owned by one replica through a lease (shared.go).
+	// then split into partitions, each owned by one replica through a lease (replicas.go).
 	shared := s.cfg.MongoDBURI != ""
 	var logSeq int64
 	if shared {

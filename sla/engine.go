@@ -63,7 +63,7 @@ type Engine struct {
 	consumer Consumer
 	stopped  func(ctx context.Context, clockIDs []string) error
 	observer Observer
-	owns     func(applicationID string) bool // nil: this process owns every application (shared.go)
+	owns     func(applicationID string) bool // nil: this process owns every application (replicas.go)
 
 	mu         sync.Mutex
 	env        Env
