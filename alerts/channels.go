@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
-	"github.com/goodwillhq/goodwill/interactions"
 )
 
 // Failure says what a failed send means for the caller. It is the one taxonomy of
@@ -88,89 +86,5 @@ func (l logChannel) send(m Message) {
 	for _, it := range m.Alerts {
 		l.log.Info("alert", "recruiter_id", m.Recipient.RecruiterID, "code", it.Code, "level", it.Level,
 			"metric", it.Metric, "by", HumanDuration(it.By))
-	}
-}
-
-// jobTitles keeps the job titles messages name for a minute, so that a burst of alerts
-// about one job reads it once. Candidates' names are not kept: each is read for the
-// messages of one alert, ahead of time (prefetch, while the alert waits out its
-// grouping window) or when the message is written, and dropped once used, when it is
-// a minute old, or when the candidate is erased (forget).
-type jobTitles struct {
-	Names
-	now func() time.Time
-
-	mu     sync.Mutex
-	titles map[string]cachedJob
-	names  map[string]cachedCandidate
-}
-
-type cachedJob struct {
-	job interactions.JobInfo
-	at  time.Time
-}
-
-type cachedCandidate struct {
-	c  interactions.Candidate
-	at time.Time
-}
-
-const jobTitleTTL = time.Minute
-
-func (c *jobTitles) Job(ctx context.Context, id string) (interactions.JobInfo, error) {
-	now := c.now()
-	c.mu.Lock()
-	hit, ok := c.titles[id]
-	c.mu.Unlock()
-	if ok && !now.Before(hit.at) && now.Sub(hit.at) < jobTitleTTL {
-		return hit.job, nil
-	}
-	job, err := c.Names.Job(ctx, id)
-	if err != nil {
-		return job, err
-	}
-	c.mu.Lock()
-	if c.titles == nil || len(c.titles) >= 10000 {
-		c.titles = map[string]cachedJob{}
-	}
-	c.titles[id] = cachedJob{job, now}
-	c.mu.Unlock()
-	return job, nil
-}
-
-// Candidate returns the name read ahead for the candidate, once, or reads it.
-func (c *jobTitles) Candidate(ctx context.Context, id string) (interactions.Candidate, error) {
-	now := c.now()
-	c.mu.Lock()
-	hit, ok := c.names[id]
-	delete(c.names, id)
-	c.mu.Unlock()
-	if ok && !now.Before(hit.at) && now.Sub(hit.at) < jobTitleTTL {
-		return hit.c, nil
-	}
-	return c.Names.Candidate(ctx, id)
-}
-
-// prefetch reads a candidate's name for the next message about them.
-func (c *jobTitles) prefetch(ctx context.Context, id string) {
-	cand, err := c.Names.Candidate(ctx, id)
-	if err != nil {
-		return // read again when the message is written
-	}
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.names == nil || len(c.names) >= 10000 {
-		c.names = map[string]cachedCandidate{}
-	}
-	c.names[id] = cachedCandidate{cand, now}
-}
-
-// forget drops what was read ahead about candidates (erasure).
-func (c *jobTitles) forget(ids []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, id := range ids {
-		delete(c.names, id)
 	}
 }

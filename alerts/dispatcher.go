@@ -134,7 +134,7 @@ type Dispatcher struct {
 	id      string // names this dispatcher's flushes
 	live    *liveSet
 	intake  Stage
-	names   *jobTitles
+	names   *messageNames
 	emailOn bool
 	// prefetch takes the candidates whose names to read while their alerts wait out
 	// the grouping window (prefetchWorkers read them).
@@ -171,7 +171,7 @@ func New(cfg Config) *Dispatcher {
 		RouteStage{Directory: cfg.Directory, Mode: cfg.Mode, SMS: cfg.SMS != nil, Email: cfg.Email != nil},
 		DedupeStage{Outbox: cfg.Store},
 	}
-	d.names = &jobTitles{Names: cfg.Names, now: cfg.Now}
+	d.names = &messageNames{Names: cfg.Names, now: cfg.Now}
 	d.emailOn = emailOn
 	return d
 }

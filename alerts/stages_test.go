@@ -1052,7 +1052,7 @@ func TestCandidateNamesReadAhead(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := &fakeClock{now: t0}
 			names := &countingNames{fakeNames: candidateNames}
-			c := &jobTitles{Names: names, now: clock.Now}
+			c := &messageNames{Names: names, now: clock.Now}
 			c.prefetch(ctx, "cand-a1")
 			if tt.erase {
 				c.forget([]string{"cand-a1"})
@@ -1078,7 +1078,7 @@ func TestJobTitles(t *testing.T) {
 	t.Parallel()
 	clock := &fakeClock{now: t0}
 	names := &countingNames{fakeNames: candidateNames}
-	c := &jobTitles{Names: names, now: clock.Now}
+	c := &messageNames{Names: names, now: clock.Now}
 	for _, at := range []time.Duration{0, 30 * time.Second, 59 * time.Second, time.Minute, time.Minute + time.Second} {
 		clock.Set(t0.Add(at))
 		if j, err := c.Job(context.Background(), "job-eng"); err != nil || j.Title != "Senior Engineer" {
