@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 )
 
 // State is where an alert stands.
@@ -24,6 +25,12 @@ const (
 	StateAcknowledged State = "acknowledged"
 	StateSnoozed      State = "snoozed"
 	StateResolved     State = "resolved"
+)
+
+// The channels an alert can go through: those a recruiter's directory.Channels name.
+const (
+	ChannelSMS   = directory.ChannelSMS
+	ChannelEmail = directory.ChannelEmail
 )
 
 // The delivery statuses.

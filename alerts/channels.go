@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
 )
 
 // Failure says what a failed send means for the caller. It is the one taxonomy of

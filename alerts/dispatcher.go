@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/sla"
 )
 
@@ -78,10 +79,18 @@ type Names interface {
 	Job(ctx context.Context, id string) (interactions.JobInfo, error)
 }
 
+// Directory is what the dispatcher reads of the recruiters directory
+// (*directory.Store): who gets an alert now, and an alert owner's entry, whose manager
+// gets the alert when it escalates.
+type Directory interface {
+	recipients
+	Get(ctx context.Context, id string) (directory.Recruiter, error)
+}
+
 // Config is what the dispatcher needs besides its store.
 type Config struct {
 	Store     *Store
-	Directory *Directory
+	Directory Directory
 	Names     Names
 	SMS       SMS   // nil: SMS is off
 	Email     Email // nil: email is off

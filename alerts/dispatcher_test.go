@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/storage/storagetest"
 	"github.com/goodwillhq/goodwill/sla"
 )
@@ -215,7 +216,7 @@ var candidateNames = fakeNames{
 }
 
 // smsOnly is alice with breaches sent by SMS alone, so email is only ever a fallback.
-var smsOnly = Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Breached: []string{"sms"}}}
+var smsOnly = directory.Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: directory.Channels{Breached: []string{"sms"}}}
 
 const (
 	alicePhone = "+14155550101"
@@ -233,7 +234,7 @@ type harness struct {
 	email *fakeEmail
 	cfg   Config
 	store *Store
-	dir   *Directory
+	dir   *directory.Store
 	d     *Dispatcher
 }
 
@@ -244,7 +245,7 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	t.Helper()
 	db := storagetest.NewDB(t)
 	h := &harness{t: t, ctx: context.Background(), clock: &fakeClock{now: t0}, sms: &fakeSMS{}, email: &fakeEmail{}}
-	h.store, h.dir = NewStore(db), NewDirectory(db)
+	h.store, h.dir = NewStore(db), directory.NewStore(db)
 	h.cfg = Config{
 		Store: h.store, Directory: h.dir, Names: candidateNames, SMS: h.sms, Email: h.email, Mode: "on",
 		Link: func(id string, now time.Time) string {
@@ -263,12 +264,12 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 		mod(&h.cfg)
 	}
 	h.d = New(h.cfg)
-	h.put(Recruiter{ID: "alice", Name: "Alice", Phone: alicePhone, Email: aliceEmail, ManagerID: "boss"})
-	h.put(Recruiter{ID: "boss", Name: "Boss", Phone: bossPhone, Email: "boss@example.com"})
+	h.put(directory.Recruiter{ID: "alice", Name: "Alice", Phone: alicePhone, Email: aliceEmail, ManagerID: "boss"})
+	h.put(directory.Recruiter{ID: "boss", Name: "Boss", Phone: bossPhone, Email: "boss@example.com"})
 	return h
 }
 
-func (h *harness) put(r Recruiter) {
+func (h *harness) put(r directory.Recruiter) {
 	h.t.Helper()
 	if errs := r.Validate([]string{"US"}); len(errs) > 0 {
 		h.t.Fatalf("recruiter %s: %v", r.ID, errs)
@@ -387,13 +388,13 @@ func TestRoute(t *testing.T) {
 		aliceBreach  = fired("a1", "alice", sla.StateBreached)
 		aliceWarning = fired("a1", "alice", sla.StateWarning)
 		carolBreach  = fired("a1", "carol", sla.StateBreached)
-		delegate     = Recruiter{ID: "della", Phone: dellaPhone}
-		team         = Recruiter{ID: "default", Email: "team@example.com"}
+		delegate     = directory.Recruiter{ID: "della", Phone: dellaPhone}
+		team         = directory.Recruiter{ID: "default", Email: "team@example.com"}
 	)
 	tests := []struct {
 		name      string
 		mod       func(*Config)
-		put       []Recruiter // into the directory, after alice and boss
+		put       []directory.Recruiter // into the directory, after alice and boss
 		f         sla.Fired
 		noAlert   bool
 		recipient string
@@ -404,19 +405,19 @@ func TestRoute(t *testing.T) {
 		{name: "warning: email by default", f: aliceWarning,
 			recipient: "alice", want: []string{"email " + aliceEmail + " pending"}},
 		{name: "the recruiter's channels", f: aliceWarning,
-			put:       []Recruiter{{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Warning: []string{"sms"}}}},
+			put:       []directory.Recruiter{{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: directory.Channels{Warning: []string{"sms"}}}},
 			recipient: "alice", want: []string{"sms " + alicePhone + " pending"}},
 		{name: "a level turned off", f: aliceBreach,
-			put:       []Recruiter{{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: Channels{Breached: []string{}}}},
+			put:       []directory.Recruiter{{ID: "alice", Phone: alicePhone, Email: aliceEmail, Channels: directory.Channels{Breached: []string{}}}},
 			recipient: "alice"},
 		{name: "no phone: email only", f: carolBreach,
-			put:       []Recruiter{{ID: "carol", Email: "carol@example.com"}},
+			put:       []directory.Recruiter{{ID: "carol", Email: "carol@example.com"}},
 			recipient: "carol", want: []string{"email carol@example.com pending"}},
 		{name: "no email: sms only", f: carolBreach,
-			put:       []Recruiter{{ID: "carol", Phone: "+14155550109"}},
+			put:       []directory.Recruiter{{ID: "carol", Phone: "+14155550109"}},
 			recipient: "carol", want: []string{"sms +14155550109 pending"}},
 		{name: "neither: nothing to deliver", f: carolBreach,
-			put:       []Recruiter{{ID: "carol"}},
+			put:       []directory.Recruiter{{ID: "carol"}},
 			recipient: "carol"},
 		{name: "sms off: a log line instead", f: aliceBreach,
 			mod:       func(c *Config) { c.SMS = nil },
@@ -430,18 +431,18 @@ func TestRoute(t *testing.T) {
 		{name: "GOODWILL_ALERTS=off", f: aliceBreach,
 			mod: func(c *Config) { c.Mode = "off" }, noAlert: true},
 		{name: "away: the delegate", f: aliceBreach,
-			put: []Recruiter{delegate,
+			put: []directory.Recruiter{delegate,
 				{ID: "alice", Phone: alicePhone, Email: aliceEmail, DelegateID: "della", AwayUntil: ptr(t0.Add(24 * time.Hour))}},
 			recipient: "della", want: []string{"sms " + dellaPhone + " pending"}},
 		{name: "back from away: the recruiter", f: aliceBreach,
-			put: []Recruiter{delegate,
+			put: []directory.Recruiter{delegate,
 				{ID: "alice", Phone: alicePhone, DelegateID: "della", AwayUntil: ptr(t0.Add(-time.Minute))}},
 			recipient: "alice", want: []string{"sms " + alicePhone + " pending"}},
 		{name: "unknown recruiter: default", f: fired("a1", "nobody", sla.StateBreached),
-			put:       []Recruiter{team},
+			put:       []directory.Recruiter{team},
 			recipient: "default", want: []string{"email team@example.com pending"}},
 		{name: "no recruiter on the application: default", f: fired("a1", "", sla.StateBreached),
-			put:       []Recruiter{team},
+			put:       []directory.Recruiter{team},
 			recipient: "default", want: []string{"email team@example.com pending"}},
 		{name: "unknown recruiter, no default: recorded, undeliverable", f: fired("a1", "nobody", sla.StateBreached),
 			recipient: "nobody"},
@@ -605,7 +606,7 @@ func TestGroup(t *testing.T) {
 	t.Run("recipients get their own messages", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, nil)
-		h.put(Recruiter{ID: "bob", Phone: bobPhone})
+		h.put(directory.Recruiter{ID: "bob", Phone: bobPhone})
 		h.fire(fired("a1", "alice", sla.StateBreached))
 		h.fire(fired("a2", "bob", sla.StateBreached))
 		h.flushAt(time.Second)
@@ -624,7 +625,7 @@ func TestGroup(t *testing.T) {
 		// still be in the body, or Twilio's sender refuses it.
 		t.Parallel()
 		h := newHarness(t, nil)
-		h.put(Recruiter{ID: "alice", Phone: alicePhone, Channels: Channels{Warning: []string{"sms"}}})
+		h.put(directory.Recruiter{ID: "alice", Phone: alicePhone, Channels: directory.Channels{Warning: []string{"sms"}}})
 		h.fireAt(0, fired("a1", "alice", sla.StateWarning)) // the oldest: listed last
 		for i := 2; i <= 8; i++ {
 			h.fireAt(time.Duration(i)*100*time.Millisecond, fired(fmt.Sprintf("a%d", i), "alice", sla.StateBreached))
@@ -722,13 +723,13 @@ func TestDedupe(t *testing.T) {
 func TestDefer(t *testing.T) {
 	t.Parallel()
 	// alice (phone and email) with her time zone, quiet hours and working days.
-	aliceIn := func(zone string, quiet *QuietHours, days ...string) Recruiter {
-		return Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Timezone: zone, QuietHours: quiet, WorkingDays: days}
+	aliceIn := func(zone string, quiet *directory.QuietHours, days ...string) directory.Recruiter {
+		return directory.Recruiter{ID: "alice", Phone: alicePhone, Email: aliceEmail, Timezone: zone, QuietHours: quiet, WorkingDays: days}
 	}
-	ny := aliceIn("America/New_York", &QuietHours{Start: "20:00", End: "08:00"})
+	ny := aliceIn("America/New_York", &directory.QuietHours{Start: "20:00", End: "08:00"})
 	tests := []struct {
 		name  string
-		r     Recruiter
+		r     directory.Recruiter
 		at    time.Time // when the breach fires
 		until time.Time // when it goes out; zero: at once
 	}{
@@ -739,7 +740,7 @@ func TestDefer(t *testing.T) {
 		{"a weekend", aliceIn("", nil),
 			utc("11-07 15:00"),  // Saturday
 			utc("11-09 00:00")}, // Monday
-		{"a weekend, then quiet hours", aliceIn("Europe/Berlin", &QuietHours{Start: "18:00", End: "09:00"}),
+		{"a weekend, then quiet hours", aliceIn("Europe/Berlin", &directory.QuietHours{Start: "18:00", End: "09:00"}),
 			utc("11-07 12:00"),  // Saturday 13:00 in Berlin
 			utc("11-09 08:00")}, // Monday 09:00 in Berlin
 		{"a working Saturday", aliceIn("", nil, "sat"),
@@ -1088,9 +1089,9 @@ func TestRecord(t *testing.T) {
 	t.Run("a restart resumes what is pending and resends nothing", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, nil)
-		h.put(Recruiter{ID: "bob", Phone: bobPhone})
-		h.put(Recruiter{ID: "carol", Phone: "+14155550109"})
-		h.put(Recruiter{ID: "dan", Phone: "+14155550110"})
+		h.put(directory.Recruiter{ID: "bob", Phone: bobPhone})
+		h.put(directory.Recruiter{ID: "carol", Phone: "+14155550109"})
+		h.put(directory.Recruiter{ID: "dan", Phone: "+14155550110"})
 		// alice's: sent. bob's: failed once, to be retried. dan's: ambiguous, to be
 		// looked up. carol's: not tried yet.
 		h.fire(fired("a1", "alice", sla.StateBreached))
@@ -1276,7 +1277,7 @@ func TestEscalation(t *testing.T) {
 	t.Run("no manager, no escalation", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, nil)
-		h.put(Recruiter{ID: "alice", Phone: alicePhone})
+		h.put(directory.Recruiter{ID: "alice", Phone: alicePhone})
 		h.fire(fired("a1", "alice", sla.StateBreached))
 		h.flushAt(sentAt)
 		h.flushAt(time.Hour)
@@ -1447,8 +1448,8 @@ func TestRunLoop(t *testing.T) {
 func TestSlowSend(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.put(Recruiter{ID: "alice", Phone: alicePhone, Channels: Channels{Breached: []string{"sms"}}})
-	h.put(Recruiter{ID: "bob", Phone: bobPhone})
+	h.put(directory.Recruiter{ID: "alice", Phone: alicePhone, Channels: directory.Channels{Breached: []string{"sms"}}})
+	h.put(directory.Recruiter{ID: "bob", Phone: bobPhone})
 	hang := make(chan struct{})
 	h.sms.gates = map[string]chan struct{}{alicePhone: hang}
 	if err := h.d.Start(h.ctx); err != nil {
@@ -1491,7 +1492,7 @@ func TestSlowSend(t *testing.T) {
 func TestCrashAfterSend(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.put(Recruiter{ID: "alice", Phone: alicePhone, Channels: Channels{Breached: []string{"sms"}}})
+	h.put(directory.Recruiter{ID: "alice", Phone: alicePhone, Channels: directory.Channels{Breached: []string{"sms"}}})
 	held := make(chan struct{})
 	h.sms.holds = map[string]chan struct{}{alicePhone: held}
 	h.fire(fired("a1", "alice", sla.StateBreached))

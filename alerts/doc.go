@@ -13,16 +13,14 @@
 // snoozes received by any replica are written to the store and read again by the
 // owner before it sends or escalates.
 //
-// The package also holds what the channels share and the recruiters directory:
+// The package also holds what the channels share: Message and its renderings, SMSBody
+// (at most two GSM-7 segments) and EmailContent (a subject, a plain-text and an HTML
+// body from templates).
 //
-//   - Message and its renderings: SMSBody (at most two GSM-7 segments) and EmailContent
-//     (a subject, a plain-text and an HTML body from templates).
-//   - Recruiter, its validation and defaults, and Directory, the store of recruiters in
-//     the "recruiters" collection with a phone → recruiter mapping in
-//     "recruiter_phones" so inbound SMS are matched by _id.
-//   - Recipient resolution (delegates while away, the "default" recruiter) and
-//     QuietUntil, the next moment a recruiter may be alerted given quiet hours and
-//     working days in their own time zone.
+// Whom an alert goes to, through which channels and when (delegates while away,
+// inactive recruiters, the "default" recruiter, quiet hours and working days) comes
+// from the recruiters directory, interactions/directory, which the dispatcher reads
+// through its Directory interface.
 //
 // The channel integrations are one package per vendor, each with New, a Sender and a
 // Channel that serves it as an SMS or Email: alerts/twilio and alerts/email. They

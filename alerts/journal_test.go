@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/sla"
 )
 
@@ -85,7 +86,7 @@ func TestFlushDocuments(t *testing.T) {
 	h := newHarness(t, nil)
 	for i := range 20 {
 		id := fmt.Sprintf("r%02d", i)
-		h.put(Recruiter{ID: id, Phone: fmt.Sprintf("+1415555%04d", 2000+i), Channels: Channels{Breached: []string{"sms"}}})
+		h.put(directory.Recruiter{ID: id, Phone: fmt.Sprintf("+1415555%04d", 2000+i), Channels: directory.Channels{Breached: []string{"sms"}}})
 		h.fire(fired(fmt.Sprintf("b%02d", i), id, sla.StateBreached))
 	}
 	h.clock.Set(t0.Add(time.Second))

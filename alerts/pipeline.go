@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/goodwillhq/goodwill/interactions/directory"
 )
 
 // Stage is one step of the alert pipeline. It takes batches and returns what the next
@@ -31,7 +33,7 @@ type Batch struct {
 
 	// Recipient is who gets the message now (the alerts' recruiter, or its delegate
 	// while it is away), set by DeferStage; zero when the directory no longer has them.
-	Recipient Recruiter
+	Recipient directory.Recruiter
 	// Settled says a stage has decided what becomes of the deliveries (deferred,
 	// throttled, sent, failed or to be retried): later stages leave the batch alone,
 	// except RecordStage, which records it.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/sla"
 )
 
@@ -105,7 +106,7 @@ func TestSharedAcks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, func(c *Config) { c.Owns = ownsAll })
-			h.put(Recruiter{ID: "alice", Phone: alicePhone, ManagerID: "boss", Channels: Channels{Breached: []string{"sms"}}})
+			h.put(directory.Recruiter{ID: "alice", Phone: alicePhone, ManagerID: "boss", Channels: directory.Channels{Breached: []string{"sms"}}})
 			other := h.replica(ownsNone)
 			h.fire(fired("a1", "alice", sla.StateBreached))
 			if tt.actAt >= sentAt {
@@ -153,7 +154,7 @@ func TestSharedPartitions(t *testing.T) {
 		h := newHarness(t, func(c *Config) { c.Owns = ownsAll })
 		for i, app := range apps {
 			id := "rec-" + app
-			h.put(Recruiter{ID: id, Phone: fmt.Sprintf("+1415555%04d", 3000+i), Channels: Channels{Breached: []string{"sms"}}})
+			h.put(directory.Recruiter{ID: id, Phone: fmt.Sprintf("+1415555%04d", 3000+i), Channels: directory.Channels{Breached: []string{"sms"}}})
 			h.fire(fired(app, id, sla.StateBreached)) // the first owner stops before sending
 		}
 		o := &owned{}
@@ -260,7 +261,7 @@ func (h *harness) sms1Of(id string) Delivery {
 func TestSharedStatusCallback(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.Owns = ownsAll })
-	h.put(Recruiter{ID: "alice", Phone: alicePhone, Channels: Channels{Breached: []string{"sms"}}})
+	h.put(directory.Recruiter{ID: "alice", Phone: alicePhone, Channels: directory.Channels{Breached: []string{"sms"}}})
 	other := h.replica(ownsNone)
 	h.fire(fired("a1", "alice", sla.StateBreached))
 	h.flushAt(time.Second)

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 )
 
-// What the stages need, declared here, where they are used. *Directory and *Store
-// provide them; the stage tests use hand-written fakes.
+// What the stages need, declared here, where they are used. *directory.Store and
+// *Store provide them; the stage tests use hand-written fakes.
 type (
 	recipients interface {
-		Recipient(ctx context.Context, recruiterID string, now time.Time) (Recruiter, error)
+		Recipient(ctx context.Context, recruiterID string, now time.Time) (directory.Recruiter, error)
 	}
 	outbox interface {
 		// create stores new alerts under their unique keys, and reports for each
@@ -77,14 +78,27 @@ func (s RouteStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([
 	return batches, nil
 }
 
-func (s RouteStage) deliveries(r Recruiter, level Level, now time.Time) []Delivery {
+// channelsFor returns the channels a recruiter wants alerts of level l through.
+func channelsFor(c directory.Channels, l Level) []string {
+	switch l {
+	case LevelWarning:
+		return c.Warning
+	case LevelBreached:
+		return c.Breached
+	case LevelEscalated:
+		return c.Escalated
+	}
+	return nil
+}
+
+func (s RouteStage) deliveries(r directory.Recruiter, level Level, now time.Time) []Delivery {
 	window := breachWindow
 	if level == LevelWarning {
 		window = warningWindow
 	}
 	out := []Delivery{}
 	logged := false
-	for _, ch := range r.Channels.For(level) {
+	for _, ch := range channelsFor(r.Channels, level) {
 		to := map[string]string{ChannelSMS: r.Phone, ChannelEmail: r.Email}[ch]
 		on := s.Mode == "on" && ((ch == ChannelSMS && s.SMS) || (ch == ChannelEmail && s.Email))
 		switch {
@@ -213,7 +227,7 @@ func (s DeferStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([
 		if s.Zone != nil {
 			local = now.In(s.Zone())
 		}
-		if next := QuietUntil(r, local); next.After(now) {
+		if next := directory.QuietUntil(r, local); next.After(now) {
 			b.deliveries(func(_ *Alert, dl *Delivery) { dl.Status, dl.NextAt = DeliveryDeferred, next.UTC() })
 			b.Settled = true
 		}
@@ -237,7 +251,7 @@ func (s CountryStage) Exec(_ context.Context, now time.Time, batches []Batch) ([
 	}
 	for bi := range batches {
 		b := &batches[bi]
-		if b.Settled || b.Channel != ChannelSMS || PhoneAllowed(b.To, s.Countries) {
+		if b.Settled || b.Channel != ChannelSMS || directory.PhoneAllowed(b.To, s.Countries) {
 			continue
 		}
 		msg := fmt.Sprintf("not sent: the number is outside the SMS countries (%s)", strings.Join(s.Countries, ", "))
@@ -541,7 +555,7 @@ func (s RetryStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([
 
 // fallBack adds an email delivery, due at once, to an alert SMS cannot reach, when
 // email is on and the recipient has an address it has no delivery to yet.
-func fallBack(a *Alert, r Recruiter, emailOn bool, now time.Time) {
+func fallBack(a *Alert, r directory.Recruiter, emailOn bool, now time.Time) {
 	if !emailOn || r.Email == "" || a.deliveryTo(ChannelEmail, r.Email) != nil {
 		return
 	}

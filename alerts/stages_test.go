@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 )
 
 // Each stage alone, with hand-written fakes for what it needs (fakeSMS, fakeEmail and
@@ -22,19 +23,19 @@ import (
 // directory's business (recruiters_test.go), so a test that wants them maps the id to
 // whom the directory would answer.
 type fakeDirectory struct {
-	recipients map[string]Recruiter
+	recipients map[string]directory.Recruiter
 	err        error
 	calls      int
 }
 
-func (f *fakeDirectory) Recipient(_ context.Context, id string, _ time.Time) (Recruiter, error) {
+func (f *fakeDirectory) Recipient(_ context.Context, id string, _ time.Time) (directory.Recruiter, error) {
 	f.calls++
 	if f.err != nil {
-		return Recruiter{}, f.err
+		return directory.Recruiter{}, f.err
 	}
 	r, ok := f.recipients[id]
 	if !ok {
-		return Recruiter{}, interactions.Errorf(interactions.CodeNotFound, "no recruiter %q", id)
+		return directory.Recruiter{}, interactions.Errorf(interactions.CodeNotFound, "no recruiter %q", id)
 	}
 	return r, nil
 }
@@ -129,7 +130,7 @@ func (f *fakeFlushes) recorded(_ context.Context, _, _ string, _ time.Time, note
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func recruiter(r Recruiter) Recruiter {
+func recruiter(r directory.Recruiter) directory.Recruiter {
 	if errs := r.Validate([]string{"US"}); len(errs) > 0 {
 		panic(fmt.Sprint(errs))
 	}
@@ -137,8 +138,8 @@ func recruiter(r Recruiter) Recruiter {
 }
 
 var (
-	alice = recruiter(Recruiter{ID: "alice", Name: "Alice", Phone: alicePhone, Email: aliceEmail})
-	della = recruiter(Recruiter{ID: "della", Name: "Della", Phone: dellaPhone})
+	alice = recruiter(directory.Recruiter{ID: "alice", Name: "Alice", Phone: alicePhone, Email: aliceEmail})
+	della = recruiter(directory.Recruiter{ID: "della", Name: "Della", Phone: dellaPhone})
 )
 
 // testAlert is app's alert at level for recruiter, created at t0+created, with
@@ -212,11 +213,11 @@ func one(channel, to string, alerts ...Alert) []Batch {
 
 func TestRouteStage(t *testing.T) {
 	t.Parallel()
-	dir := &fakeDirectory{recipients: map[string]Recruiter{
+	dir := &fakeDirectory{recipients: map[string]directory.Recruiter{
 		"alice": alice,
 		"ann":   della, // away: the directory answers with her delegate
-		"pat":   recruiter(Recruiter{ID: "pat", Email: "pat@example.com"}),
-		"sam":   recruiter(Recruiter{ID: "sam", Phone: bobPhone, Email: "sam@example.com", Channels: Channels{Breached: []string{"email"}}}),
+		"pat":   recruiter(directory.Recruiter{ID: "pat", Email: "pat@example.com"}),
+		"sam":   recruiter(directory.Recruiter{ID: "sam", Phone: bobPhone, Email: "sam@example.com", Channels: directory.Channels{Breached: []string{"email"}}}),
 	}}
 	tests := []struct {
 		name       string
@@ -427,12 +428,12 @@ func TestGroupStage(t *testing.T) {
 
 func TestDeferStage(t *testing.T) {
 	t.Parallel()
-	ny := recruiter(Recruiter{ID: "alice", Phone: alicePhone, Timezone: "America/New_York", QuietHours: &QuietHours{Start: "20:00", End: "08:00"}})
+	ny := recruiter(directory.Recruiter{ID: "alice", Phone: alicePhone, Timezone: "America/New_York", QuietHours: &directory.QuietHours{Start: "20:00", End: "08:00"}})
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	saturday := time.Date(2026, 11, 7, 15, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name      string
-		r         Recruiter // alice's entry; zero: not in the directory
+		r         directory.Recruiter // alice's entry; zero: not in the directory
 		zone      *time.Location
 		now       time.Time
 		settled   bool // given settled
@@ -450,7 +451,7 @@ func TestDeferStage(t *testing.T) {
 		{name: "weekend in the organisation's zone", r: alice, zone: berlin, now: saturday, recipient: "alice",
 			until: time.Date(2026, 11, 8, 23, 0, 0, 0, time.UTC)},
 		// A working Saturday.
-		{name: "her working day", r: recruiter(Recruiter{ID: "alice", Phone: alicePhone, WorkingDays: []string{"sat"}}),
+		{name: "her working day", r: recruiter(directory.Recruiter{ID: "alice", Phone: alicePhone, WorkingDays: []string{"sat"}}),
 			now: saturday, recipient: "alice"},
 		// Gone from the directory: no quiet hours to keep.
 		{name: "not in the directory", now: saturday},
@@ -461,7 +462,7 @@ func TestDeferStage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := &fakeDirectory{recipients: map[string]Recruiter{}, err: tt.dirErr}
+			dir := &fakeDirectory{recipients: map[string]directory.Recruiter{}, err: tt.dirErr}
 			if tt.r.ID != "" {
 				dir.recipients["alice"] = tt.r
 			}
@@ -509,7 +510,7 @@ func TestThrottleStage(t *testing.T) {
 		channel    string
 		before     int // SMS counted today
 		fallback   bool
-		recipient  Recruiter
+		recipient  directory.Recruiter
 		settled    bool
 		counterErr error
 		err        bool

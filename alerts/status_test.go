@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/sla"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestSMSStatus(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.put(Recruiter{ID: "alice", Phone: alicePhone, Channels: Channels{Breached: []string{"sms"}}})
+	h.put(directory.Recruiter{ID: "alice", Phone: alicePhone, Channels: directory.Channels{Breached: []string{"sms"}}})
 	h.fire(fired("a1", "alice", sla.StateBreached))
 	h.fire(fired("a2", "alice", sla.StateBreached))
 	h.flushAt(time.Second)

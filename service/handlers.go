@@ -302,7 +302,7 @@ func (s *Server) recruiterScope(c *gin.Context, requested string) ([]string, err
 	if key.Role != auth.RoleRecruiter {
 		return scope, nil
 	}
-	visible, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
+	visible, err := auth.Visible(ctx(c), s.directory, key.RecruiterID)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +322,7 @@ func (s *Server) visibleSet(c *gin.Context, key auth.Key) (map[string]bool, erro
 	if v, ok := c.Get(cacheKey); ok {
 		return v.(map[string]bool), nil
 	}
-	ids, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
+	ids, err := auth.Visible(ctx(c), s.directory, key.RecruiterID)
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +369,7 @@ func (s *Server) listInteractions(c *gin.Context) {
 		return
 	}
 	if key := caller(c); key.Role == auth.RoleRecruiter {
-		visible, err := auth.Visible(ctx(c), s.store.DB, key.RecruiterID)
+		visible, err := auth.Visible(ctx(c), s.directory, key.RecruiterID)
 		if err != nil {
 			fail(c, err)
 			return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 )
@@ -22,7 +23,7 @@ import (
 // --- recruiters ---
 
 func (s *Server) putRecruiter(c *gin.Context) {
-	var r alerts.Recruiter
+	var r directory.Recruiter
 	if err := decodeJSON(c, &r); err != nil {
 		fail(c, err)
 		return
@@ -97,7 +98,7 @@ func (s *Server) listRecruiters(c *gin.Context) {
 		}
 		list = mine
 	}
-	list, next := pageOf(list, limit, after, func(r *alerts.Recruiter) interactions.Cursor {
+	list, next := pageOf(list, limit, after, func(r *directory.Recruiter) interactions.Cursor {
 		return interactions.Cursor{ID: r.ID}
 	})
 	c.JSON(http.StatusOK, listAnswer("recruiters", list, next))

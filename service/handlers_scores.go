@@ -14,8 +14,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/sla"
 	"github.com/goodwillhq/goodwill/sla/scores"
@@ -165,13 +165,13 @@ type scoresCache struct {
 // directoryCopy is a copy of the recruiters directory.
 type directoryCopy struct {
 	mu         sync.Mutex
-	list       []alerts.Recruiter // replaced, never changed
+	list       []directory.Recruiter // replaced, never changed
 	at         time.Time
 	refreshing bool
 }
 
 // recruiters returns the directory: read now if there is no copy yet.
-func (sc *scoresCache) recruiters(c *gin.Context, d *alerts.Directory) ([]alerts.Recruiter, error) {
+func (sc *scoresCache) recruiters(c *gin.Context, d *directory.Store) ([]directory.Recruiter, error) {
 	dc := &sc.dir
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
@@ -189,7 +189,7 @@ func (sc *scoresCache) recruiters(c *gin.Context, d *alerts.Directory) ([]alerts
 	return dc.list, nil
 }
 
-func (dc *directoryCopy) refresh(d *alerts.Directory) {
+func (dc *directoryCopy) refresh(d *directory.Store) {
 	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	list, err := d.List(rctx)
@@ -270,7 +270,7 @@ const maxReportDepth = 20
 // visibleIn returns the recruiter ids a recruiter key bound to id may see: its own and
 // those of every recruiter whose manager_id chain reaches it — the rule of
 // auth.Visible, on a directory already read.
-func visibleIn(dir []alerts.Recruiter, id string) []string {
+func visibleIn(dir []directory.Recruiter, id string) []string {
 	reports := map[string][]string{}
 	for _, r := range dir {
 		if r.ManagerID != "" {

@@ -20,8 +20,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/oauth2"
 
-	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 )
@@ -336,7 +336,7 @@ func (s *Server) whoIs(ctx context.Context, email string) (identity, error) {
 	if err != nil {
 		return identity{}, err
 	}
-	recs = slices.DeleteFunc(recs, func(r alerts.Recruiter) bool { return !r.IsActive() })
+	recs = slices.DeleteFunc(recs, func(r directory.Recruiter) bool { return !r.IsActive() })
 	switch len(recs) {
 	case 0:
 	case 1:

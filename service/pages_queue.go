@@ -118,7 +118,7 @@ func (s *Server) renderQueue(c *gin.Context, status int, n *notice) {
 	body := queuePage{Notice: n, Recruiter: requested}
 	var visible []string
 	if key.Role == auth.RoleRecruiter {
-		if visible, err = auth.Visible(ctx(c), s.store.DB, key.RecruiterID); err != nil {
+		if visible, err = auth.Visible(ctx(c), s.directory, key.RecruiterID); err != nil {
 			s.pageFail(c, err)
 			return
 		}

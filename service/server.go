@@ -23,6 +23,7 @@ import (
 	"github.com/goodwillhq/goodwill/alerts/email"
 	"github.com/goodwillhq/goodwill/alerts/twilio"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/service/storage"
@@ -48,7 +49,7 @@ type Server struct {
 	twilio       *twiliohooks.Receiver // Twilio's callbacks
 	engine       *sla.Engine
 	leases       *lease.Manager // partitions of SLA and alert work, when the store is shared (replicas.go)
-	directory    *alerts.Directory
+	directory    *directory.Store
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
 	book         *scores.Book // the scores roll-ups (handlers_scores.go)
@@ -230,7 +231,7 @@ func (s *Server) start(ctx context.Context) error {
 // startAlerts builds the recruiters directory, the alert outbox, the channels the
 // configuration turns on, and the dispatcher.
 func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bool) error {
-	s.directory = alerts.NewDirectory(db)
+	s.directory = directory.NewStore(db)
 	s.alertStore = alerts.NewStore(db)
 	zone := s.zone
 	if indexed {

@@ -19,8 +19,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/storage"
 	"github.com/goodwillhq/goodwill/sla"
 )
@@ -348,10 +348,10 @@ func recruiterID(i int) string { return fmt.Sprintf("rec-%03d", i) }
 
 // directory writes the recruiters: teams of ten, the first of each its lead.
 func (g *scoresGen) directory(ctx context.Context, db *mongo.Database) error {
-	dir := alerts.NewDirectory(db)
+	dir := directory.NewStore(db)
 	for i := range scoresRecruiters {
 		lead := i - i%scoresTeamSize
-		rec := alerts.Recruiter{ID: recruiterID(i), Name: fmt.Sprintf("Recruiter %d", i), Team: fmt.Sprintf("team-%02d", i/scoresTeamSize)}
+		rec := directory.Recruiter{ID: recruiterID(i), Name: fmt.Sprintf("Recruiter %d", i), Team: fmt.Sprintf("team-%02d", i/scoresTeamSize)}
 		if lead != i {
 			rec.ManagerID = recruiterID(lead)
 		}

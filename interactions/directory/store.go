@@ -1,11 +1,10 @@
-package alerts
+package directory
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -19,241 +18,17 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
-// DefaultRecruiterID is the recruiter alerted for applications with no known recruiter.
-const DefaultRecruiterID = "default"
-
-// The channels an alert can go through.
-const (
-	ChannelSMS   = "sms"
-	ChannelEmail = "email"
-)
-
-// Recruiter is an entry of the recruiters directory.
-type Recruiter struct {
-	ID         string     `json:"id" bson:"_id"`
-	Name       string     `json:"name" bson:"name"`
-	Email      string     `json:"email,omitempty" bson:"email,omitempty"`
-	Phone      string     `json:"phone,omitempty" bson:"phone,omitempty"` // E.164
-	Timezone   string     `json:"timezone,omitempty" bson:"timezone,omitempty"`
-	Team       string     `json:"team,omitempty" bson:"team,omitempty"`
-	ManagerID  string     `json:"manager_id,omitempty" bson:"manager_id,omitempty"`
-	DelegateID string     `json:"delegate_id,omitempty" bson:"delegate_id,omitempty"`
-	AwayUntil  *time.Time `json:"away_until,omitempty" bson:"away_until,omitempty"`
-	Channels   Channels   `json:"channels" bson:"channels"`
-	// QuietHours, if set, is a daily window in the recruiter's time zone when no alert
-	// is delivered.
-	QuietHours  *QuietHours `json:"quiet_hours,omitempty" bson:"quiet_hours,omitempty"`
-	WorkingDays []string    `json:"working_days" bson:"working_days"` // "mon" … "sun"
-	// Active is false for someone who left or no longer recruits (an admin or the ATS
-	// sync says so): an inactive recruiter gets no alerts (its delegate or the
-	// "default" recruiter does) and signs in as no one. nil (an entry stored before
-	// the field existed, or a PUT without it) means true; Validate and the directory's
-	// reads fill it in, so callers may use IsActive or *Active.
-	Active *bool `json:"active" bson:"active,omitempty"`
-}
-
-// IsActive reports whether the recruiter is active (nil counts as active).
-func (r Recruiter) IsActive() bool { return r.Active == nil || *r.Active }
-
-// normalise fills in what an entry read from the store may lack.
-func (r *Recruiter) normalise() {
-	if r.Active == nil {
-		t := true
-		r.Active = &t
-	}
-}
-
-// Channels lists, per alert level, the channels ("sms", "email") used to reach the
-// recruiter. A nil list takes the default (see Recruiter.Validate); an empty one turns
-// that level's alerts off for this recruiter.
-type Channels struct {
-	Warning   []string `json:"warning" bson:"warning"`
-	Breached  []string `json:"breached" bson:"breached"`
-	Escalated []string `json:"escalated" bson:"escalated"`
-}
-
-// For returns the channels for alerts of level l.
-func (c Channels) For(l Level) []string {
-	switch l {
-	case LevelWarning:
-		return c.Warning
-	case LevelBreached:
-		return c.Breached
-	case LevelEscalated:
-		return c.Escalated
-	}
-	return nil
-}
-
-// QuietHours is a daily window, "HH:MM" to "HH:MM" local time, start inclusive and end
-// exclusive; it wraps midnight when End is before Start ("20:00" to "08:00").
-type QuietHours struct {
-	Start string `json:"start" bson:"start"`
-	End   string `json:"end" bson:"end"`
-}
-
-var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} // indexed by time.Weekday
-
-// Defaults filled in by Validate.
-var (
-	DefaultWorkingDays       = []string{"mon", "tue", "wed", "thu", "fri"}
-	DefaultWarningChannels   = []string{ChannelEmail}
-	DefaultBreachedChannels  = []string{ChannelSMS, ChannelEmail}
-	DefaultEscalatedChannels = []string{ChannelSMS}
-)
-
-const maxIDLen = 128
-
-// Validate normalises r (trims, lower-cases days and channels, sorts working days into
-// week order), fills in defaults, and returns what is wrong with it; nil means r may be
-// stored. Defaults: working days Monday–Friday; channels warning [email], breached [sms,
-// email], escalated [sms] for each level left unset (nil); no quiet hours. An empty
-// Timezone means the organisation's (see QuietUntil).
-//
-// smsCountries (ISO 3166 codes, e.g. "US", "GB") are the countries whose numbers may get
-// SMS (GOODWILL_SMS_COUNTRIES): the phone must be E.164 and within one of them (see
-// CallingCodes). A manager or delegate may not be the recruiter itself.
-func (r *Recruiter) Validate(smsCountries []string) []interactions.FieldError {
-	var errs []interactions.FieldError
-	bad := func(field, msg string) { errs = append(errs, interactions.FieldError{Field: field, Message: msg}) }
-
-	r.ID = strings.TrimSpace(r.ID)
-	switch {
-	case r.ID == "":
-		bad("id", "is required")
-	case len(r.ID) > maxIDLen:
-		bad("id", fmt.Sprintf("must be at most %d bytes", maxIDLen))
-	case strings.ContainsFunc(r.ID, func(c rune) bool { return c < ' ' || c == 0x7f || c == '/' }):
-		bad("id", "must not contain control characters or '/'")
-	}
-	r.Name = strings.TrimSpace(r.Name)
-	r.Email = strings.TrimSpace(r.Email)
-	if r.Email != "" {
-		if a, err := mail.ParseAddress(r.Email); err != nil || a.Name != "" || a.Address != r.Email {
-			bad("email", "must be an email address like ann@example.com")
-		}
-	}
-	r.Phone = strings.TrimSpace(r.Phone)
-	if r.Phone != "" {
-		if msg := checkPhone(r.Phone, smsCountries); msg != "" {
-			bad("phone", msg)
-		}
-	}
-	r.Timezone = strings.TrimSpace(r.Timezone)
-	if r.Timezone != "" {
-		if _, err := time.LoadLocation(r.Timezone); err != nil || strings.EqualFold(r.Timezone, "local") {
-			bad("timezone", "must be an IANA time zone like Europe/Berlin")
-		}
-	}
-	r.ManagerID, r.DelegateID = strings.TrimSpace(r.ManagerID), strings.TrimSpace(r.DelegateID)
-	if r.ManagerID != "" && r.ManagerID == r.ID {
-		bad("manager_id", "must not be the recruiter itself")
-	}
-	if r.DelegateID != "" && r.DelegateID == r.ID {
-		bad("delegate_id", "must not be the recruiter itself")
-	}
-	if r.AwayUntil != nil && r.AwayUntil.IsZero() {
-		r.AwayUntil = nil
-	}
-	r.normalise()
-
-	for _, c := range []struct {
-		field string
-		list  *[]string
-		def   []string
-	}{
-		{"channels.warning", &r.Channels.Warning, DefaultWarningChannels},
-		{"channels.breached", &r.Channels.Breached, DefaultBreachedChannels},
-		{"channels.escalated", &r.Channels.Escalated, DefaultEscalatedChannels},
-	} {
-		if *c.list == nil {
-			*c.list = slices.Clone(c.def)
-			continue
-		}
-		out := []string{}
-		for i, ch := range *c.list {
-			ch = strings.ToLower(strings.TrimSpace(ch))
-			if ch != ChannelSMS && ch != ChannelEmail {
-				bad(fmt.Sprintf("%s[%d]", c.field, i), `must be "sms" or "email"`)
-				continue
-			}
-			if !slices.Contains(out, ch) {
-				out = append(out, ch)
-			}
-		}
-		*c.list = out
-	}
-
-	if r.QuietHours != nil {
-		s, okS := parseHHMM(r.QuietHours.Start)
-		e, okE := parseHHMM(r.QuietHours.End)
-		if !okS {
-			bad("quiet_hours.start", `must be a time of day like "20:00"`)
-		}
-		if !okE {
-			bad("quiet_hours.end", `must be a time of day like "08:00"`)
-		}
-		if okS && okE && s == e {
-			bad("quiet_hours.end", "must differ from start")
-		}
-	}
-
-	if r.WorkingDays == nil {
-		r.WorkingDays = slices.Clone(DefaultWorkingDays)
-	} else {
-		seen := map[int]bool{}
-		for i, d := range r.WorkingDays {
-			idx := slices.Index(weekdays, strings.ToLower(strings.TrimSpace(d)))
-			if idx < 0 {
-				bad(fmt.Sprintf("working_days[%d]", i), `must be one of "mon" … "sun"`)
-				continue
-			}
-			seen[idx] = true
-		}
-		if len(r.WorkingDays) == 0 {
-			bad("working_days", "must name at least one day")
-		}
-		out := []string{}
-		for _, idx := range []int{1, 2, 3, 4, 5, 6, 0} { // week order, Monday first
-			if seen[idx] {
-				out = append(out, weekdays[idx])
-			}
-		}
-		if len(out) > 0 {
-			r.WorkingDays = out
-		}
-	}
-	return errs
-}
-
-// parseHHMM parses "HH:MM" (00:00–23:59) into minutes after midnight.
-func parseHHMM(s string) (int, bool) {
-	var h, m int
-	if len(s) != 5 || s[2] != ':' {
-		return 0, false
-	}
-	if _, err := fmt.Sscanf(s, "%2d:%2d", &h, &m); err != nil || h < 0 || h > 23 || m < 0 || m > 59 {
-		return 0, false
-	}
-	for _, i := range []int{0, 1, 3, 4} {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	return h*60 + m, true
-}
-
-// Directory is the recruiters directory in MongoDB: the "recruiters" collection keyed by
+// Store is the recruiters directory in MongoDB: the "recruiters" collection keyed by
 // recruiter id, and "recruiter_phones" mapping an E.164 number (its _id) to the recruiter
 // id, so that an inbound SMS is matched with one {_id} lookup. Errors are
 // *interactions.Error: CodeNotFound, CodeInvalid, or CodeUnavailable for store failures.
-type Directory struct {
+type Store struct {
 	recruiters *mongo.Collection
 	phones     *mongo.Collection
 
 	// Recipient reads a copy of the whole directory kept in memory (it is small), so
 	// that an alert finds its recipient without a round trip. A Put through this
-	// Directory updates the copy; when it is older than snapshotTTL it is read again,
+	// Store updates the copy; when it is older than snapshotTTL it is read again,
 	// in the background (the old copy serves meanwhile), so changes made through
 	// another replica reach it within snapshotTTL and the time to read it.
 	gen        atomic.Uint64 // bumped by every Put
@@ -267,9 +42,9 @@ type Directory struct {
 // snapshotTTL bounds how stale Recipient's copy of the directory may be.
 const snapshotTTL = 5 * time.Second
 
-// NewDirectory returns the directory stored in db.
-func NewDirectory(db *mongo.Database) *Directory {
-	return &Directory{recruiters: db.Collection("recruiters"), phones: db.Collection("recruiter_phones")}
+// NewStore returns the directory stored in db.
+func NewStore(db *mongo.Database) *Store {
+	return &Store{recruiters: db.Collection("recruiters"), phones: db.Collection("recruiter_phones")}
 }
 
 type phoneDoc struct {
@@ -278,7 +53,7 @@ type phoneDoc struct {
 }
 
 // Get returns the recruiter with id, or a CodeNotFound error.
-func (d *Directory) Get(ctx context.Context, id string) (Recruiter, error) {
+func (d *Store) Get(ctx context.Context, id string) (Recruiter, error) {
 	r, ok, err := d.find(ctx, id)
 	if err != nil {
 		return Recruiter{}, err
@@ -289,7 +64,7 @@ func (d *Directory) Get(ctx context.Context, id string) (Recruiter, error) {
 	return r, nil
 }
 
-func (d *Directory) find(ctx context.Context, id string) (Recruiter, bool, error) {
+func (d *Store) find(ctx context.Context, id string) (Recruiter, bool, error) {
 	var r Recruiter
 	err := d.recruiters.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&r)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -304,7 +79,7 @@ func (d *Directory) find(ctx context.Context, id string) (Recruiter, bool, error
 
 // List returns every recruiter, sorted by id. The directory is small (one entry per
 // recruiter), so it is read whole.
-func (d *Directory) List(ctx context.Context) ([]Recruiter, error) {
+func (d *Store) List(ctx context.Context) ([]Recruiter, error) {
 	cur, err := d.recruiters.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, interactions.Unavailable("list recruiters", err)
@@ -324,7 +99,7 @@ func (d *Directory) List(ctx context.Context) ([]Recruiter, error) {
 // says which. It claims r's phone in the phone mapping first: a phone that belongs to
 // another recruiter is a CodeInvalid error on "phone". A crash midway leaves at worst a
 // stale mapping, which ByPhone ignores and the next Put of that phone takes over.
-func (d *Directory) Put(ctx context.Context, r Recruiter) (created bool, err error) {
+func (d *Store) Put(ctx context.Context, r Recruiter) (created bool, err error) {
 	defer func() { // after the write: Recipient sees it at once
 		gen := d.gen.Add(1)
 		if err != nil {
@@ -366,7 +141,7 @@ func (d *Directory) Put(ctx context.Context, r Recruiter) (created bool, err err
 }
 
 // claimPhone maps phone to id unless another recruiter holds it.
-func (d *Directory) claimPhone(ctx context.Context, phone, id string) error {
+func (d *Store) claimPhone(ctx context.Context, phone, id string) error {
 	_, err := d.phones.InsertOne(ctx, phoneDoc{Phone: phone, RecruiterID: id})
 	if err == nil {
 		return nil
@@ -401,7 +176,7 @@ func (d *Directory) claimPhone(ctx context.Context, phone, id string) error {
 }
 
 // ByPhone returns the recruiter whose phone is the E.164 number phone, for inbound SMS.
-func (d *Directory) ByPhone(ctx context.Context, phone string) (Recruiter, bool, error) {
+func (d *Store) ByPhone(ctx context.Context, phone string) (Recruiter, bool, error) {
 	var m phoneDoc
 	err := d.phones.FindOne(ctx, bson.D{{Key: "_id", Value: phone}}).Decode(&m)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -423,9 +198,9 @@ func (d *Directory) ByPhone(ctx context.Context, phone string) (Recruiter, bool,
 // loops). An unknown or empty recruiterID falls back to the recruiter "default"
 // (itself subject to delegation). An inactive recruiter gets nothing: its active
 // delegate does, else an active "default". With no one, the error is CodeNotFound.
-// It reads the directory's copy in memory (see Directory), fetched again when it is
+// It reads the directory's copy in memory (see Store), fetched again when it is
 // older than 5 s by now.
-func (d *Directory) Recipient(ctx context.Context, recruiterID string, now time.Time) (Recruiter, error) {
+func (d *Store) Recipient(ctx context.Context, recruiterID string, now time.Time) (Recruiter, error) {
 	all, err := d.snapshot(ctx, now)
 	if err != nil {
 		return Recruiter{}, err
@@ -465,7 +240,7 @@ func (d *Directory) Recipient(ctx context.Context, recruiterID string, now time.
 // case, active or not, sorted by id. It reads the directory's copy in memory, read
 // again first when it is older than maxAge at now (so a change made through another
 // replica counts within maxAge).
-func (d *Directory) ByEmail(ctx context.Context, email string, now time.Time, maxAge time.Duration) ([]Recruiter, error) {
+func (d *Store) ByEmail(ctx context.Context, email string, now time.Time, maxAge time.Duration) ([]Recruiter, error) {
 	d.snapMu.Lock()
 	stale := d.snap == nil || now.Sub(d.snapTime) > maxAge
 	d.snapMu.Unlock()
@@ -498,7 +273,7 @@ func (d *Directory) ByEmail(ctx context.Context, email string, now time.Time, ma
 // snapshot returns the directory by id, read again if a Put came since that it could
 // not apply, or it is from after now; when it is older than snapshotTTL at now it is
 // read again in the background. The map must not be changed.
-func (d *Directory) snapshot(ctx context.Context, now time.Time) (map[string]Recruiter, error) {
+func (d *Store) snapshot(ctx context.Context, now time.Time) (map[string]Recruiter, error) {
 	d.snapMu.Lock()
 	defer d.snapMu.Unlock()
 	gen := d.gen.Load()
@@ -519,7 +294,7 @@ func (d *Directory) snapshot(ctx context.Context, now time.Time) (map[string]Rec
 
 // refresh reads the directory again for snapshot, keeping the copy it reads unless a
 // Put came meanwhile (then the next snapshot reads it).
-func (d *Directory) refresh(now time.Time) {
+func (d *Store) refresh(now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	gen := d.gen.Load()
@@ -533,7 +308,7 @@ func (d *Directory) refresh(now time.Time) {
 }
 
 // read returns the whole directory by id.
-func (d *Directory) read(ctx context.Context) (map[string]Recruiter, error) {
+func (d *Store) read(ctx context.Context) (map[string]Recruiter, error) {
 	list, err := d.List(ctx)
 	if err != nil {
 		return nil, err
@@ -543,4 +318,25 @@ func (d *Directory) read(ctx context.Context) (map[string]Recruiter, error) {
 		snap[r.ID] = r
 	}
 	return snap, nil
+}
+
+// Reports returns the ids of the recruiters whose manager_id is one of managerIDs, in
+// the order the store gives them. It reads the store, not the copy in memory, so a
+// change made through any replica counts at once.
+func (d *Store) Reports(ctx context.Context, managerIDs []string) ([]string, error) {
+	cur, err := d.recruiters.Find(ctx, bson.M{"manager_id": bson.M{"$in": managerIDs}})
+	if err != nil {
+		return nil, interactions.Unavailable("find reports", err)
+	}
+	var reports []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &reports); err != nil {
+		return nil, interactions.Unavailable("find reports", err)
+	}
+	ids := make([]string, len(reports))
+	for i, r := range reports {
+		ids[i] = r.ID
+	}
+	return ids, nil
 }

@@ -1,4 +1,4 @@
-package alerts
+package directory
 
 import (
 	"slices"
