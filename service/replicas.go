@@ -27,7 +27,7 @@ import (
 // the projector's mark to the partition's next owner.
 func (s *Server) newLeases(db *mongo.Database) *lease.Manager {
 	return lease.New(lease.Config{
-		Collection: db.Collection("leases"),
+		Collection: lease.Collection(db),
 		Replica:    replicaID(),
 		Partitions: interactions.Partitions,
 		Log:        s.log, // leases run on the wall clock, whatever clock the service is given

@@ -35,6 +35,10 @@ func Collectors() []prometheus.Collector {
 // DefaultTTL is the lease time when Config.TTL is 0.
 const DefaultTTL = 10 * time.Second
 
+// Collection returns the collection of db that holds the partition leases, for
+// Config.Collection. This package is the only one that reads or writes it.
+func Collection(db *mongo.Database) *mongo.Collection { return db.Collection("leases") }
+
 // Config configures a Manager.
 type Config struct {
 	Collection *mongo.Collection // holds one document per partition and one heartbeat per live replica
