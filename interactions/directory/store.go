@@ -27,11 +27,11 @@ type Store struct {
 	phones     *mongo.Collection
 
 	// Recipient reads a copy of the whole directory kept in memory (it is small), so
-	// that an alert finds its recipient without a round trip. A Put through this
+	// that an alert finds its recipient without a round trip. A write through this
 	// Store updates the copy; when it is older than snapshotTTL it is read again,
 	// in the background (the old copy serves meanwhile), so changes made through
 	// another replica reach it within snapshotTTL and the time to read it.
-	gen        atomic.Uint64 // bumped by every Put
+	gen        atomic.Uint64 // bumped by every write (wrote)
 	snapMu     sync.Mutex
 	snap       map[string]Recruiter
 	snapGen    uint64
@@ -100,19 +100,7 @@ func (d *Store) List(ctx context.Context) ([]Recruiter, error) {
 // another recruiter is a CodeInvalid error on "phone". A crash midway leaves at worst a
 // stale mapping, which ByPhone ignores and the next Put of that phone takes over.
 func (d *Store) Put(ctx context.Context, r Recruiter) (created bool, err error) {
-	defer func() { // after the write: Recipient sees it at once
-		gen := d.gen.Add(1)
-		if err != nil {
-			return
-		}
-		d.snapMu.Lock()
-		defer d.snapMu.Unlock()
-		if d.snap != nil && d.snapGen+1 == gen { // no other Put since the copy was read
-			snap := maps.Clone(d.snap)
-			snap[r.ID] = r
-			d.snap, d.snapGen = snap, gen
-		}
-	}()
+	defer func() { d.wrote(r, err) }()
 	if r.Phone != "" {
 		if err := d.claimPhone(ctx, r.Phone, r.ID); err != nil {
 			return false, err
@@ -138,6 +126,23 @@ func (d *Store) Put(ctx context.Context, r Recruiter) (created bool, err error) 
 		}
 	}
 	return created, nil
+}
+
+// wrote brings the copy in memory up to date after a write of r that ended with err,
+// so that Recipient and ByEmail see it at once. Every method that writes a recruiter
+// calls it once the write is over, whatever its outcome.
+func (d *Store) wrote(r Recruiter, err error) {
+	gen := d.gen.Add(1)
+	if err != nil {
+		return
+	}
+	d.snapMu.Lock()
+	defer d.snapMu.Unlock()
+	if d.snap != nil && d.snapGen+1 == gen { // no other write since the copy was read
+		snap := maps.Clone(d.snap)
+		snap[r.ID] = r
+		d.snap, d.snapGen = snap, gen
+	}
 }
 
 // claimPhone maps phone to id unless another recruiter holds it.
@@ -270,7 +275,7 @@ func (d *Store) ByEmail(ctx context.Context, email string, now time.Time, maxAge
 	return out, nil
 }
 
-// snapshot returns the directory by id, read again if a Put came since that it could
+// snapshot returns the directory by id, read again if a write came since that it could
 // not apply, or it is from after now; when it is older than snapshotTTL at now it is
 // read again in the background. The map must not be changed.
 func (d *Store) snapshot(ctx context.Context, now time.Time) (map[string]Recruiter, error) {
@@ -293,7 +298,7 @@ func (d *Store) snapshot(ctx context.Context, now time.Time) (map[string]Recruit
 }
 
 // refresh reads the directory again for snapshot, keeping the copy it reads unless a
-// Put came meanwhile (then the next snapshot reads it).
+// write came meanwhile (then the next snapshot reads it).
 func (d *Store) refresh(now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
