@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks/atssync"
 )
 
 // DefaultRecruiterID is the recruiter alerted for applications with no known recruiter.
@@ -543,4 +544,46 @@ func (d *Directory) read(ctx context.Context) (map[string]Recruiter, error) {
 		snap[r.ID] = r
 	}
 	return snap, nil
+}
+
+// PutATSUsers sets what the ATS owns of each user's directory entry — name, email,
+// active, and manager_id when the ATS names a manager — creating entries not there
+// yet (with the defaults of Validate); phone, channels, quiet hours, away/delegate,
+// team and the rest stay as an admin set them. Each pass of the sync calls it, so a
+// PUT's values for the four fields last until then. An email that is not a plain
+// address, or a manager that is the user itself, is left out.
+func (d *Directory) PutATSUsers(ctx context.Context, users []atssync.User) error {
+	defer d.gen.Add(1) // Recipient's copy is read again
+	for _, u := range users {
+		id := strings.TrimSpace(u.ID)
+		if id == "" || len(id) > maxIDLen || strings.ContainsFunc(id, func(c rune) bool { return c < ' ' || c == 0x7f || c == '/' }) {
+			continue
+		}
+		email := strings.TrimSpace(u.Email)
+		if a, err := mail.ParseAddress(email); err != nil || a.Name != "" || a.Address != email {
+			email = ""
+		}
+		active := u.Active
+		set := bson.D{{Key: "name", Value: strings.TrimSpace(u.Name)}, {Key: "email", Value: email}, {Key: "active", Value: &active}}
+		manager := strings.TrimSpace(u.ManagerID)
+		if manager != "" && manager != id {
+			set = append(set, bson.E{Key: "manager_id", Value: manager})
+		}
+		err := d.recruiters.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			r := Recruiter{ID: id, Name: strings.TrimSpace(u.Name), Email: email, Active: &active}
+			if manager != id {
+				r.ManagerID = manager
+			}
+			r.Validate(nil) // the defaults; nothing it could refuse is set
+			_, err = d.recruiters.InsertOne(ctx, r)
+			if mongo.IsDuplicateKeyError(err) { // created meanwhile: set the fields
+				err = d.recruiters.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: set}}).Err()
+			}
+		}
+		if err != nil {
+			return interactions.Unavailable("put ATS users in the recruiters directory", err)
+		}
+	}
+	return nil
 }
