@@ -392,3 +392,33 @@ func TestConnectorsUnconfigured(t *testing.T) {
 		t.Errorf("vendors %v, want %v", names, KnownVendors)
 	}
 }
+
+// TestLeaseExpires: a replica that stops renewing (it died) loses the vendor to
+// another once the lease expires, not before; the dead one then counts itself out.
+func TestLeaseExpires(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	coll := r.db.Collection(collLeases)
+	a := &lease{coll: coll, vendor: "lever", owner: "a", ttl: 400 * time.Millisecond, now: time.Now}
+	b := &lease{coll: coll, vendor: "lever", owner: "b", ttl: 400 * time.Millisecond, now: time.Now}
+	if ok, err := a.acquire(ctx); !ok || err != nil {
+		t.Fatalf("a: %v %v", ok, err)
+	}
+	if ok, err := b.acquire(ctx); ok || err != nil {
+		t.Fatalf("b took a live lease: %v %v", ok, err)
+	}
+	time.Sleep(450 * time.Millisecond)
+	if a.owns() {
+		t.Error("a still counts itself the owner past its deadline")
+	}
+	if ok, err := b.acquire(ctx); !ok || err != nil {
+		t.Fatalf("b could not take the expired lease: %v %v", ok, err)
+	}
+	if ok, err := a.acquire(ctx); ok || err != nil {
+		t.Fatalf("a renewed a lease b holds: %v %v", ok, err)
+	}
+	if !b.owns() || a.owns() {
+		t.Errorf("owns: a %v, b %v; want b alone", a.owns(), b.owns())
+	}
+}
