@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,6 +143,13 @@ func TestSyncPasses(t *testing.T) {
 	}
 	if g := body.Connectors[1]; g.Vendor != "greenhouse" || g.Configured {
 		t.Errorf("greenhouse: %+v", body.Connectors[1])
+	}
+	exposed := string(srv.Do(t, http.MethodGet, "/metrics", "", nil).Body)
+	for _, m := range []string{`goodwill_sync_passes_total{outcome="ok",vendor="lever"}`, `goodwill_sync_pages_total{resource="applications",vendor="lever"}`,
+		`goodwill_sync_pass_seconds_count{vendor="lever"}`, `goodwill_sync_cursor_lag_seconds{resource="applications",vendor="lever"}`} {
+		if !strings.Contains(exposed, m) {
+			t.Errorf("/metrics has no %s", m)
+		}
 	}
 
 	// The directory.

@@ -281,8 +281,8 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return ceiling/2 + rand.N(ceiling/2+1)
 }
 
-// parseRetryAfter reads Retry-After: delay seconds or an HTTP date. 0 when absent or
-// unreadable.
+// parseRetryAfter reads Retry-After: delay seconds or an HTTP date, at most 2^20 s
+// (the client gives up past MaxRetryAfter anyway). 0 when absent or unreadable.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -295,7 +295,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return time.Duration(min(n, 1<<20)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), (1<<20)*time.Second)
 	}
 	return 0
 }
@@ -312,12 +312,14 @@ func rateLimitReset(h http.Header, now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	reset, err := strconv.ParseFloat(firstHeader(h, "X-RateLimit-Reset", "X-Rate-Limit-Reset"), 64)
-	if err != nil || reset <= 0 {
+	switch {
+	case err != nil || !(reset > 0) || reset > 1e11: // NaN, negative or absurd
 		return time.Time{}, false
-	}
-	if reset > 1e9 { // a Unix time
+	case reset > 1e9: // a Unix time
 		t := time.Unix(int64(reset), 0)
 		return t, t.After(now)
+	case reset > 1e6: // neither a Unix time nor a plausible wait
+		return time.Time{}, false
 	}
 	return now.Add(time.Duration(reset * float64(time.Second))), true
 }
