@@ -171,6 +171,13 @@ func DeriveApplication(id string, events []Interaction) Application {
 		case KindStageChanged:
 			a.Stage = e.Stage
 			a.StageSince = &t
+		case KindDetailsUpdated:
+			// The stage as the ATS reports it; no clock follows it (sla derives
+			// stage_stall from stage_changed alone).
+			if e.Stage != "" && e.Stage != a.Stage {
+				a.Stage = e.Stage
+				a.StageSince = &t
+			}
 		case KindRejected:
 			a.Status, a.ClosedAt = StatusRejected, &t
 		case KindHired:

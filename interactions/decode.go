@@ -374,6 +374,9 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 	case it.Kind == KindHold && it.Until != nil && !it.OccurredAt.IsZero() && it.Until.Sub(it.OccurredAt) > MaxHold:
 		bad("until", "must be at most 90 days after occurred_at")
 	}
+	if it.Kind == KindDetailsUpdated && in.CandidateNotified {
+		bad("candidate_notified", "is not for details_updated: it records details, never a contact")
+	}
 	if it.Kind == KindPromise && in.PromisedBy == "" {
 		bad("promised_by", "is required for promise")
 	}

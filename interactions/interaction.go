@@ -29,6 +29,10 @@ const (
 	KindPromise              Kind = "promise"
 	KindHold                 Kind = "hold"
 	KindNote                 Kind = "note"
+	// KindDetailsUpdated records details an ATS sync read (candidate, job, owning
+	// recruiter, stage). It is internal, never a contact, and starts or stops no clock;
+	// like any event it updates the candidate, the job and the application's owner.
+	KindDetailsUpdated Kind = "details_updated"
 )
 
 // Direction says who an interaction went from and to.
@@ -61,6 +65,7 @@ var fixedDirection = map[Kind]Direction{
 	KindStageChanged:         Internal,
 	KindHold:                 Internal,
 	KindNote:                 Internal,
+	KindDetailsUpdated:       Internal,
 }
 
 // Channels an interaction may take place on.
@@ -131,9 +136,11 @@ type Interaction struct {
 
 // IsContact reports whether the interaction counts as a contact with the candidate:
 // an outbound message or call, a scheduled, rescheduled or completed interview, an
-// offer, a hire, or any event the candidate was notified of.
+// offer, a hire, or any event the candidate was notified of. details_updated never is.
 func (in *Interaction) IsContact() bool {
 	switch in.Kind {
+	case KindDetailsUpdated:
+		return false
 	case KindMessage, KindCall:
 		return in.Direction == Outbound || in.CandidateNotified
 	case KindInterviewScheduled, KindInterviewRescheduled, KindInterviewCompleted, KindOfferExtended, KindHired:

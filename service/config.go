@@ -53,6 +53,11 @@ type Config struct {
 	TrustedProxies []string
 
 	OIDC OIDCConfig // single sign-on (config_oidc.go)
+
+	// SyncInterval is the time between a vendor's sync passes (GOODWILL_SYNC_INTERVAL,
+	// at least 1s); SyncLookback where its first pass starts (GOODWILL_SYNC_LOOKBACK).
+	SyncInterval interactions.Duration
+	SyncLookback interactions.Duration
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -94,6 +99,8 @@ var Settings = func() []Setting {
 		{"GOODWILL_SMS_COUNTRIES", "US,CA,GB"},
 		{"GOODWILL_RETENTION", "730d"},
 		{"GOODWILL_DELIVERY_LOG_RETENTION", "30d"},
+		{"GOODWILL_SYNC_INTERVAL", "5m"},
+		{"GOODWILL_SYNC_LOOKBACK", "30d"},
 		{"GOODWILL_OIDC_ISSUER", ""},
 		{"GOODWILL_OIDC_CLIENT_ID", ""},
 		{"GOODWILL_OIDC_CLIENT_SECRET", ""},
@@ -248,6 +255,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return bad("GOODWILL_DELIVERY_LOG_RETENTION", "must be a duration of at least 1h, like 30d")
 	}
 	c.DeliveryLogRetention = dlr
+
+	si, err := interactions.ParseDuration(get("GOODWILL_SYNC_INTERVAL", "5m"))
+	if err != nil || si.Wall() < time.Second {
+		return bad("GOODWILL_SYNC_INTERVAL", "must be a duration of at least 1s, like 5m")
+	}
+	c.SyncInterval = si
+	sl, err := interactions.ParseDuration(get("GOODWILL_SYNC_LOOKBACK", "30d"))
+	if err != nil || sl.Wall() < time.Second {
+		return bad("GOODWILL_SYNC_LOOKBACK", "must be a duration of at least 1s, like 30d")
+	}
+	c.SyncLookback = sl
 
 	twilio := c.TwilioAccountSID != "" || c.TwilioAuthToken != "" || c.TwilioFrom != "" || c.TwilioMessagingSID != ""
 	if twilio {

@@ -36,6 +36,8 @@ func defaultConfig() service.Config {
 		TwilioAPIURL:   "https://api.twilio.com",
 
 		DeliveryLogRetention: interactions.Duration{Days: 30},
+		SyncInterval:         interactions.Duration{Rest: 5 * time.Minute},
+		SyncLookback:         interactions.Duration{Days: 30},
 		OIDC:                 service.OIDCConfig{KeySignIn: true},
 	}
 }
@@ -139,6 +141,11 @@ func TestLoadConfig(t *testing.T) {
 		// The delivery log's retention takes the API's duration notation.
 		{"delivery log retention", env("GOODWILL_DELIVERY_LOG_RETENTION", "7d12h"), func(c *service.Config) {
 			c.DeliveryLogRetention = interactions.Duration{Days: 7, Rest: 12 * time.Hour}
+		}},
+		// The sync's interval and lookback take the API's duration notation; 1s is the
+		// shortest interval.
+		{"sync interval and lookback", env("GOODWILL_SYNC_INTERVAL", "1s", "GOODWILL_SYNC_LOOKBACK", "7d"), func(c *service.Config) {
+			c.SyncInterval, c.SyncLookback = interactions.Duration{Rest: time.Second}, interactions.Duration{Days: 7}
 		}},
 		// Retention takes the API's duration notation.
 		{"retention", env("GOODWILL_RETENTION", "365d12h"), func(c *service.Config) {
@@ -253,6 +260,11 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"delivery log retention notation", env("GOODWILL_DELIVERY_LOG_RETENTION", "1 month"), "GOODWILL_DELIVERY_LOG_RETENTION"},
 		// A delivery-log retention of zero.
 		{"delivery log retention zero", env("GOODWILL_DELIVERY_LOG_RETENTION", "0s"), "GOODWILL_DELIVERY_LOG_RETENTION"},
+		// A sync interval under 1s, or not a duration.
+		{"sync interval short", env("GOODWILL_SYNC_INTERVAL", "0s"), "GOODWILL_SYNC_INTERVAL"},
+		{"sync interval notation", env("GOODWILL_SYNC_INTERVAL", "5 minutes"), "GOODWILL_SYNC_INTERVAL"},
+		// A sync lookback that is not a duration.
+		{"sync lookback notation", env("GOODWILL_SYNC_LOOKBACK", "1 month"), "GOODWILL_SYNC_LOOKBACK"},
 		// A Twilio account SID of the wrong shape.
 		{"twilio sid", with(twilioEnv(), "TWILIO_ACCOUNT_SID", "AC123"), "TWILIO_ACCOUNT_SID"},
 		// Twilio credentials without an account SID.

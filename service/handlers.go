@@ -410,21 +410,22 @@ func parseLimitDefault(v string, def int) (int, error) {
 }
 
 type applicationView struct {
-	ID            string              `json:"id"`
-	CandidateID   string              `json:"candidate_id"`
-	CandidateName string              `json:"candidate_name,omitempty"`
-	JobID         string              `json:"job_id,omitempty"`
-	RecruiterID   string              `json:"recruiter_id,omitempty"`
-	Status        interactions.Status `json:"status"`
-	Stage         string              `json:"stage,omitempty"`
-	StageSince    *string             `json:"stage_since,omitempty"`
-	Source        string              `json:"source,omitempty"`
-	Referral      bool                `json:"referral"`
-	AppliedAt     *string             `json:"applied_at,omitempty"`
-	LastContactAt *string             `json:"last_contact_at,omitempty"`
-	LastEventAt   *string             `json:"last_event_at,omitempty"`
-	ClosedAt      *string             `json:"closed_at,omitempty"`
-	Interactions  int                 `json:"interactions"`
+	ID            string                `json:"id"`
+	CandidateID   string                `json:"candidate_id"`
+	CandidateName string                `json:"candidate_name,omitempty"`
+	JobID         string                `json:"job_id,omitempty"`
+	Job           *interactions.JobInfo `json:"job,omitempty"` // the timeline's: title and department, when known
+	RecruiterID   string                `json:"recruiter_id,omitempty"`
+	Status        interactions.Status   `json:"status"`
+	Stage         string                `json:"stage,omitempty"`
+	StageSince    *string               `json:"stage_since,omitempty"`
+	Source        string                `json:"source,omitempty"`
+	Referral      bool                  `json:"referral"`
+	AppliedAt     *string               `json:"applied_at,omitempty"`
+	LastContactAt *string               `json:"last_contact_at,omitempty"`
+	LastEventAt   *string               `json:"last_event_at,omitempty"`
+	ClosedAt      *string               `json:"closed_at,omitempty"`
+	Interactions  int                   `json:"interactions"`
 }
 
 func viewApplication(a interactions.Application, candidateName string) applicationView {
@@ -476,8 +477,19 @@ func (s *Server) timeline(c *gin.Context) {
 	if cand, err := s.interactions.Candidate(ctx(c), app.CandidateID); err == nil {
 		name = cand.Name
 	}
+	view := viewApplication(app, name)
+	if app.JobID != "" {
+		job, err := s.interactions.Job(ctx(c), app.JobID)
+		switch {
+		case err == nil && job != (interactions.JobInfo{}):
+			view.Job = &job
+		case err != nil && interactions.ErrorCode(err) != interactions.CodeNotFound:
+			fail(c, err)
+			return
+		}
+	}
 	c.JSON(http.StatusOK, gin.H{
-		"application":  viewApplication(app, name),
+		"application":  view,
 		"interactions": items,
 		"clocks":       clocks,
 	})

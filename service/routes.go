@@ -16,6 +16,7 @@ import (
 	"github.com/goodwillhq/goodwill/sla"
 	"github.com/goodwillhq/goodwill/sla/lease"
 	"github.com/goodwillhq/goodwill/webhooks"
+	"github.com/goodwillhq/goodwill/webhooks/atssync"
 )
 
 //go:embed openapi.json
@@ -30,6 +31,7 @@ var registry = func() *prometheus.Registry {
 	r.MustRegister(lease.Collectors()...)
 	r.MustRegister(alerts.Collectors()...)
 	r.MustRegister(webhooks.Collectors()...)
+	r.MustRegister(atssync.Collectors()...)
 	return r
 }()
 
@@ -110,6 +112,8 @@ func (s *Server) routes() http.Handler {
 	v1.POST("/webhook-deliveries/replay", admin, s.replayWebhooks)
 
 	v1.GET("/audit", admin, s.listAudit)
+
+	v1.GET("/connectors", admin, s.listConnectors) // the ATS sync (handlers_sync.go)
 
 	// Pages for browsers: a Bearer key or the session cookie of /login (pages*.go).
 	r.GET("/login", s.loginForm)

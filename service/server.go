@@ -31,6 +31,7 @@ import (
 	"github.com/goodwillhq/goodwill/sla/lease"
 	"github.com/goodwillhq/goodwill/sla/scores"
 	"github.com/goodwillhq/goodwill/webhooks"
+	"github.com/goodwillhq/goodwill/webhooks/atssync"
 	twiliohooks "github.com/goodwillhq/goodwill/webhooks/twilio"
 )
 
@@ -60,8 +61,10 @@ type Server struct {
 	auditPurger  *audit.Purger  // deletes its entries after two years
 	failures     *auth.Failures // client addresses failing authentication (throttle.go)
 	signingKeys  [][]byte
-	proxies      []netip.Prefix // GOODWILL_TRUSTED_PROXIES (session.go)
-	sso          *sso           // single sign-on, when configured (oidc.go)
+	proxies      []netip.Prefix  // GOODWILL_TRUSTED_PROXIES (session.go)
+	sso          *sso            // single sign-on, when configured (oidc.go)
+	syncRunner   *atssync.Runner // the ATS sync (handlers_sync.go)
+	opts         Options
 	handler      http.Handler
 	routeList    [][2]string
 	telemetry    func(context.Context) error
@@ -71,11 +74,13 @@ type Server struct {
 // Options are what tests may change; the zero value is production's.
 type Options struct {
 	Now func() time.Time // the clock; time.Now if nil
+	// SyncVendors are ATS vendors to sync besides those the configuration sets up.
+	SyncVendors []atssync.Vendor
 }
 
 // New opens the store and starts the background work. Close releases it all.
 func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, now: opts.Now, failures: auth.NewFailures()}
+	s := &Server{cfg: cfg, log: log, now: opts.Now, opts: opts, failures: auth.NewFailures()}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -224,6 +229,7 @@ func (s *Server) start(ctx context.Context) error {
 		s.sso = &sso{cfg: s.cfg.OIDC, client: &http.Client{Timeout: 20 * time.Second}}
 		go func() { _, _, _ = s.oidcProvider(bg) }() // a failure is retried on use
 	}
+	s.startSync(bg, db)
 	s.handler = s.routes()
 	return nil
 }
@@ -301,6 +307,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Close drains pending writes and derived-state work, then closes the store.
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
+	if s.syncRunner != nil {
+		s.syncRunner.Close(ctx) // before the writer: a pass cut off resumes at the next start
+	}
 	if s.writer != nil {
 		errs = append(errs, s.writer.Close(ctx))
 	}

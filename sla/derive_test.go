@@ -1284,3 +1284,43 @@ func randomEvents(r *rand.Rand, n int) []interactions.Interaction {
 	}
 	return out
 }
+
+// TestDeriveDetailsUpdated: details_updated, whatever it carries, starts, stops and
+// moves no clock — not first_response, not stage_stall, not contact_gap.
+func TestDeriveDetailsUpdated(t *testing.T) {
+	t.Parallel()
+	kDetails := interactions.KindDetailsUpdated
+	runScenarios(t, []scenario{
+		{
+			// The first response still waits: the details are no contact.
+			name: "no contact",
+			events: []interactions.Interaction{
+				ev("e1", kReceived, "03-02 10:00"),
+				ev("e2", kDetails, "03-02 11:00", stage("onsite")),
+			},
+			now:  "03-03 12:00",
+			want: []row{{"first_response/e1", StateRunning, "03-02 10:00", "03-04 10:00", ""}},
+		},
+		{
+			// A stage carried by details_updated neither stops the running stage_stall
+			// nor starts one.
+			name: "stage without clock",
+			events: []interactions.Interaction{
+				ev("e1", kStage, "03-02 10:00", stage("screen")),
+				ev("e2", kDetails, "03-03 10:00", stage("onsite")),
+			},
+			now:  "03-04 10:00",
+			want: []row{{"stage_stall/e1", StateRunning, "03-02 10:00", "03-12 10:00", ""}},
+		},
+		{
+			// Even marked as told (the API refuses that), it is no contact.
+			name: "notified is no contact",
+			events: []interactions.Interaction{
+				ev("e1", kReceived, "03-02 10:00"),
+				ev("e2", kDetails, "03-02 11:00", notified()),
+			},
+			now:  "03-03 12:00",
+			want: []row{{"first_response/e1", StateRunning, "03-02 10:00", "03-04 10:00", ""}},
+		},
+	})
+}

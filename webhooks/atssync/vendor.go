@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 )
 
 // Vendor is one ATS's API, seen by the runner as resources read page by page.
@@ -51,14 +52,10 @@ type Page struct {
 	Counts map[string]int
 }
 
-// User is an ATS user as the directory keeps it: the four fields the ATS owns.
-type User struct {
-	ID        string // "<vendor>:<user id>"
-	Name      string
-	Email     string
-	Active    bool
-	ManagerID string // "<vendor>:<user id>", empty when the ATS has no manager
-}
+// User is an ATS user as the directory keeps it: the four fields the ATS owns (ID
+// "<vendor>:<user id>", Name, Email, Active, and ManagerID "<vendor>:<user id>" or
+// empty when the ATS has no manager).
+type User = directory.ATSUser
 
 // Doer sends a request: *http.Client, or the runner's paced, retrying client.
 type Doer interface {

@@ -1,0 +1,84 @@
+package service
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/goodwillhq/goodwill/webhooks/atssync"
+)
+
+// syncVendors are the ATS vendors whose API credentials are configured: each pulls
+// what its webhooks leave out (README "ATS sync"). Wiring a vendor is one line here,
+// building its atssync.Vendor from the configuration; a vendor without credentials
+// is not listed and nothing of it runs.
+func (s *Server) syncVendors() []atssync.Vendor {
+	vendors := []atssync.Vendor{}
+	return append(vendors, s.opts.SyncVendors...)
+}
+
+// startSync starts the ATS sync runner over the configured vendors (none: it runs
+// nothing, and GET /v1/connectors lists every vendor as not configured).
+func (s *Server) startSync(ctx context.Context, db *mongo.Database) {
+	s.syncRunner = atssync.NewRunner(atssync.Config{
+		Vendors:   s.syncVendors(),
+		DB:        db,
+		Writer:    s.writer,
+		Directory: s.directory,
+		Interval:  s.cfg.SyncInterval.Wall(),
+		Lookback:  s.cfg.SyncLookback.Wall(),
+		Log:       s.log,
+		Now:       s.now,
+	})
+	s.syncRunner.Start(ctx)
+}
+
+type passView struct {
+	StartedAt  *string `json:"started_at"`
+	FinishedAt *string `json:"finished_at"`
+	Outcome    string  `json:"outcome"`
+	Error      *string `json:"error"`
+}
+
+type cursorView struct {
+	Since *string `json:"since,omitempty"`
+	Token string  `json:"token,omitempty"`
+}
+
+type connectorView struct {
+	Vendor     string                `json:"vendor"`
+	Configured bool                  `json:"configured"`
+	LastPass   *passView             `json:"last_pass"`
+	Cursor     map[string]cursorView `json:"cursor"`
+	Counts     map[string]int64      `json:"counts"`
+}
+
+// listConnectors answers GET /v1/connectors: every ATS vendor, configured or not, with
+// its last sync pass, its cursors by resource and its counts since the first pass.
+func (s *Server) listConnectors(c *gin.Context) {
+	list, err := s.syncRunner.Connectors(ctx(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]connectorView, 0, len(list))
+	for _, con := range list {
+		v := connectorView{Vendor: con.Vendor, Configured: con.Configured, Counts: con.Counts}
+		if p := con.LastPass; p != nil {
+			v.LastPass = &passView{StartedAt: apiTime(&p.StartedAt), FinishedAt: apiTime(p.FinishedAt), Outcome: p.Outcome}
+			if p.Error != "" {
+				v.LastPass.Error = &p.Error
+			}
+		}
+		if len(con.Cursors) > 0 {
+			v.Cursor = map[string]cursorView{}
+			for res, cur := range con.Cursors {
+				v.Cursor[res] = cursorView{Since: apiTime(&cur.Since), Token: cur.Token}
+			}
+		}
+		out = append(out, v)
+	}
+	c.JSON(http.StatusOK, gin.H{"connectors": out})
+}
