@@ -1,5 +1,6 @@
 // Package greenhouse receives Greenhouse Recruiting (Harvest) web hooks: the
-// signature check and the mapping of each event to interactions (see Receiver).
+// signature check and the mapping of each event to interactions (see Receiver); and
+// reads the Harvest v3 API for the ATS sync what the web hooks leave out (see Sync).
 package greenhouse
 
 import (
@@ -36,8 +37,9 @@ import (
 // interview_deleted, which names no application) and no email events; offer_* web hooks
 // name the application but not the candidate, so they cannot form a valid interaction;
 // the rejection web hook does not say whether a rejection email was sent, so rejections
-// never carry candidate_notified. Those touchpoints must come through the API,
-// Standard Webhooks or Twilio.
+// never carry candidate_notified. The sync (Sync) reads interviews, logged emails and
+// rejection emails from Harvest v3; the rest must come through the API, Standard
+// Webhooks or Twilio.
 type Receiver struct{}
 
 // Source returns "greenhouse".

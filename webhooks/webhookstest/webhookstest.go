@@ -27,6 +27,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the webhooks' golden files from the current mapping")
 
+// Update reports whether the test run was asked to rewrite golden files (-update),
+// for a vendor's other golden tests (such as its sync's).
+func Update() bool { return *update }
+
 // Now is the time of arrival the tests parse at.
 var Now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
