@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks/greenhouse"
 	"github.com/goodwillhq/goodwill/webhooks/standard"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	// at least 1s); SyncLookback where its first pass starts (GOODWILL_SYNC_LOOKBACK).
 	SyncInterval interactions.Duration
 	SyncLookback interactions.Duration
+	// Greenhouse is the Harvest v3 credential of the ATS sync (config_greenhouse.go);
+	// the sync reads Greenhouse when Greenhouse.Configured().
+	Greenhouse greenhouse.Config
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -101,6 +105,11 @@ var Settings = func() []Setting {
 		{"GOODWILL_DELIVERY_LOG_RETENTION", "30d"},
 		{"GOODWILL_SYNC_INTERVAL", "5m"},
 		{"GOODWILL_SYNC_LOOKBACK", "30d"},
+		{"GOODWILL_GREENHOUSE_CLIENT_ID", ""},
+		{"GOODWILL_GREENHOUSE_CLIENT_SECRET", ""},
+		{"GOODWILL_GREENHOUSE_USER_ID", ""},
+		{"GOODWILL_GREENHOUSE_API_URL", greenhouse.DefaultAPIURL},
+		{"GOODWILL_GREENHOUSE_TOKEN_URL", greenhouse.DefaultTokenURL},
 		{"GOODWILL_OIDC_ISSUER", ""},
 		{"GOODWILL_OIDC_CLIENT_ID", ""},
 		{"GOODWILL_OIDC_CLIENT_SECRET", ""},
@@ -302,6 +311,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := loadOIDC(&c, get); err != nil {
+		return Config{}, err
+	}
+	if err := loadGreenhouse(&c, get); err != nil {
 		return Config{}, err
 	}
 	if c.PublicURL == "" {

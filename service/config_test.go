@@ -11,6 +11,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service"
+	"github.com/goodwillhq/goodwill/webhooks/greenhouse"
 )
 
 const (
@@ -39,6 +40,7 @@ func defaultConfig() service.Config {
 		SyncInterval:         interactions.Duration{Rest: 5 * time.Minute},
 		SyncLookback:         interactions.Duration{Days: 30},
 		OIDC:                 service.OIDCConfig{KeySignIn: true},
+		Greenhouse:           greenhouse.Config{APIURL: greenhouse.DefaultAPIURL, TokenURL: greenhouse.DefaultTokenURL},
 	}
 }
 
@@ -97,6 +99,13 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		// Nothing set: the documented defaults, public URL derived from the address.
 		{"defaults", env(), func(*service.Config) {}},
+		// The Greenhouse Harvest v3 credential, its user and endpoints (loopback may be http).
+		{"greenhouse", env("GOODWILL_GREENHOUSE_CLIENT_ID", "cid", "GOODWILL_GREENHOUSE_CLIENT_SECRET", "cs",
+			"GOODWILL_GREENHOUSE_USER_ID", "4242", "GOODWILL_GREENHOUSE_API_URL", "http://127.0.0.1:9999/v3",
+			"GOODWILL_GREENHOUSE_TOKEN_URL", "https://auth.example.com/token"), func(c *service.Config) {
+			c.Greenhouse = greenhouse.Config{ClientID: "cid", ClientSecret: "cs", UserID: "4242",
+				APIURL: "http://127.0.0.1:9999/v3", TokenURL: "https://auth.example.com/token"}
+		}},
 		// Blank values count as unset.
 		{"blank values are defaults", env("GOODWILL_ADDR", "  ", "GOODWILL_ALERTS", " ", "GOODWILL_SMS_COUNTRIES", " "), func(*service.Config) {}},
 		// The public URL follows the listen address when not set.
@@ -295,6 +304,15 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"twilio needs public url", with(twilioEnv(), "GOODWILL_PUBLIC_URL", ""), "GOODWILL_PUBLIC_URL"},
 		// SMTP needs a public URL: links in emails use it.
 		{"smtp needs public url", with(smtpEnv(), "GOODWILL_PUBLIC_URL", ""), "GOODWILL_PUBLIC_URL"},
+		// A Greenhouse client id without its secret, and a secret without the id.
+		{"greenhouse secret missing", env("GOODWILL_GREENHOUSE_CLIENT_ID", "cid"), "GOODWILL_GREENHOUSE_CLIENT_SECRET"},
+		{"greenhouse id missing", env("GOODWILL_GREENHOUSE_CLIENT_SECRET", "cs"), "GOODWILL_GREENHOUSE_CLIENT_ID"},
+		// A Greenhouse user that is not a numeric id.
+		{"greenhouse user id", env("GOODWILL_GREENHOUSE_CLIENT_ID", "cid", "GOODWILL_GREENHOUSE_CLIENT_SECRET", "cs", "GOODWILL_GREENHOUSE_USER_ID", "rita"), "GOODWILL_GREENHOUSE_USER_ID"},
+		// A plain http Greenhouse API elsewhere than on localhost.
+		{"greenhouse http api", env("GOODWILL_GREENHOUSE_API_URL", "http://harvest.greenhouse.io/v3"), "GOODWILL_GREENHOUSE_API_URL"},
+		// A token URL that is not a URL.
+		{"greenhouse token url", env("GOODWILL_GREENHOUSE_TOKEN_URL", "auth.greenhouse.io/token"), "GOODWILL_GREENHOUSE_TOKEN_URL"},
 		// A public URL without a scheme.
 		{"public url scheme", env("GOODWILL_PUBLIC_URL", "goodwill.example.com"), "GOODWILL_PUBLIC_URL"},
 		// A public URL with a query.
