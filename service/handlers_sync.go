@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
+	"github.com/goodwillhq/goodwill/webhooks/greenhouse"
 )
 
 // syncVendors are the ATS vendors whose API credentials are configured: each pulls
@@ -16,6 +17,13 @@ import (
 // is not listed and nothing of it runs.
 func (s *Server) syncVendors() []atssync.Vendor {
 	vendors := []atssync.Vendor{}
+	if g := s.cfg.Greenhouse; g.Configured() {
+		if v, err := greenhouse.NewVendor(g, s.now); err != nil {
+			s.log.Error("the Greenhouse sync is off: its configuration is refused", "err", err)
+		} else {
+			vendors = append(vendors, v)
+		}
+	}
 	return append(vendors, s.opts.SyncVendors...)
 }
 

@@ -236,3 +236,9 @@ func num(v any) float64 {
 	f, _ := v.(float64)
 	return f
 }
+
+// StartFakeHarvest starts the fake Harvest v3 for tests outside the package (the
+// server's end-to-end test) and returns the configuration pointing at it.
+func StartFakeHarvest(t *testing.T) Config {
+	return newFakeHarvest(t, time.Now).config()
+}

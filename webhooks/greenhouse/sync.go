@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/webhooks"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
@@ -78,6 +80,27 @@ func New(cfg Config, doer atssync.Doer, now func() time.Time) (*Sync, error) {
 		return nil, err
 	}
 	return &Sync{c: c, now: now, overlap: Overlap}, nil
+}
+
+// NewVendor returns the Greenhouse vendor sending through the runner's paced,
+// retrying client (atssync.Client) within the documented rate limit: what the server
+// runs. The error is a configuration the client refuses.
+func NewVendor(cfg Config, now func() time.Time) (*Sync, error) {
+	apiURL := cfg.APIURL
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	doer, err := atssync.NewClient(atssync.ClientConfig{
+		Vendor:  "greenhouse",
+		BaseURL: apiURL,
+		Rate:    rate.Limit(float64(RequestsPerWindow) / RateWindow.Seconds()),
+		Burst:   1,
+		MaxBody: maxBody,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, doer, now)
 }
 
 // Name returns "greenhouse".
