@@ -59,8 +59,8 @@ const Overlap = 15 * time.Minute
 // rejection is made, or at the time chosen for it ("send email at"), within a day.
 const notifiedWithin = 24 * time.Hour
 
-// Page.Counts uses the runner's count names (users, applications_updated, interviews,
-// messages) and adds skipped: records Greenhouse holds in a shape goodwill refuses.
+// Page.Counts uses the connector's count names (atssync.Count*) and adds skipped:
+// records Greenhouse holds in a shape goodwill refuses.
 
 // pageSize is per_page: 50 keeps each page's look-ups by id (ids ≤ 50) to one request.
 const pageSize = 50
@@ -215,7 +215,7 @@ func (s *Sync) pullUsers(ctx context.Context, cursor atssync.Cursor) (atssync.Pa
 	if err != nil {
 		return atssync.Page{}, err
 	}
-	page := atssync.Page{Counts: map[string]int{"users": len(users)}}
+	page := atssync.Page{Counts: map[string]int{atssync.CountUsers: len(users)}}
 	for _, u := range users {
 		if u.ID == "" {
 			continue
@@ -322,7 +322,7 @@ func (s *Sync) pullApplications(ctx context.Context, cursor atssync.Cursor) (ats
 		return atssync.Page{}, err
 	}
 	now := s.now()
-	page := atssync.Page{Counts: map[string]int{"applications_updated": len(apps)}}
+	page := atssync.Page{Counts: map[string]int{atssync.CountApplicationsUpdated: len(apps)}}
 	var seen time.Time
 	for _, app := range apps {
 		if t, ok := webhooks.ParseTime(app.LastActivityAt); ok && t.After(seen) {
@@ -673,7 +673,7 @@ func (s *Sync) pullInterviews(ctx context.Context, cursor atssync.Cursor) (atssy
 		byID[a.ID] = a
 	}
 	now := s.now()
-	page := atssync.Page{Counts: map[string]int{"interviews": len(ivs)}}
+	page := atssync.Page{Counts: map[string]int{atssync.CountInterviews: len(ivs)}}
 	var seen time.Time
 	for _, iv := range ivs {
 		if t, ok := webhooks.ParseTime(iv.UpdatedAt); ok && t.After(seen) {
@@ -767,7 +767,7 @@ func (s *Sync) pullEmails(ctx context.Context, cursor atssync.Cursor) (atssync.P
 		byID[c.ID] = c
 	}
 	now := s.now()
-	page := atssync.Page{Counts: map[string]int{"messages": len(emails)}}
+	page := atssync.Page{Counts: map[string]int{atssync.CountMessages: len(emails)}}
 	var seen time.Time
 	for _, n := range notes {
 		if t, ok := webhooks.ParseTime(n.CreatedAt); ok && t.After(seen) {
