@@ -52,14 +52,14 @@ func returnsWithin(done <-chan struct{}, d time.Duration) bool {
 func TestProjectorFeedWaitsForBacklog(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	p, _ := newProjector(t, now)
-	p.backlog.maxWait = time.Minute
 	entered, release := make(chan int, 16), make(chan struct{})
-	p.OnApplied(func(ctx context.Context, apps []Application, _ time.Time) error {
+	applied := AppliedFunc(func(ctx context.Context, apps []Application, _ time.Time) error {
 		entered <- len(apps)
 		<-release
 		return nil
 	})
+	p, _ := newProjector(t, now, applied)
+	p.backlog.maxWait = time.Minute
 	if err := p.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -58,13 +58,21 @@ type Eraser struct {
 	work   chan string
 }
 
-// NewEraser returns an eraser; Start runs it.
-func NewEraser(store *Store, guard *Tombstones, log *slog.Logger, now func() time.Time) *Eraser {
-	return &Eraser{store: store, guard: guard, log: log, now: now, work: make(chan string, 100)}
+// EraserConfig is what an eraser is built from.
+type EraserConfig struct {
+	Store *Store
+	Guard *Tombstones
+	Log   *slog.Logger
+	Now   func() time.Time
+	// Others erase what other packages keep of the person (in memory, raw payloads,
+	// messages sent), in order, after the log and derived state.
+	Others []EraseFunc
 }
 
-// Also adds an eraser for data another package keeps. Call before Start.
-func (e *Eraser) Also(f EraseFunc) { e.others = append(e.others, f) }
+// NewEraser returns an eraser; Start runs it.
+func NewEraser(cfg EraserConfig) *Eraser {
+	return &Eraser{store: cfg.Store, guard: cfg.Guard, log: cfg.Log, now: cfg.Now, others: cfg.Others, work: make(chan string, 100)}
+}
 
 // Start resumes unfinished erasures and then runs new ones until ctx ends.
 func (e *Eraser) Start(ctx context.Context) error {

@@ -30,12 +30,12 @@ func newPipeline(t *testing.T, now func() time.Time) *pipeline {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := &pipeline{store: store, projector: NewProjector(store, guard, log, now)}
+	p := &pipeline{store: store, projector: NewProjector(ProjectorConfig{Store: store, Guard: guard, Log: log, Now: now})}
 	if err := p.projector.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	p.writer = NewWriter(store, guard, p.projector.Feed)
-	p.eraser = NewEraser(store, guard, log, now)
+	p.writer = NewWriter(WriterConfig{Store: store, Guard: guard, OnCommit: p.projector.Feed})
+	p.eraser = NewEraser(EraserConfig{Store: store, Guard: guard, Log: log, Now: now})
 	ectx, cancel := context.WithCancel(ctx)
 	if err := p.eraser.Start(ectx); err != nil {
 		t.Fatal(err)

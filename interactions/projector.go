@@ -66,7 +66,7 @@ type Projector struct {
 	// hands them on; what a failure leaves here goes with the next Apply's own.
 	untold map[string]Application
 
-	unsure func() bool // see SetUnsure
+	unsure func() bool // see ProjectorConfig.Unsure
 	gaveUp bool        // an Apply was given up when stopping
 
 	// shared is set when several replicas share the store (replicas.go).
@@ -81,15 +81,45 @@ type Projector struct {
 	done      chan struct{}
 }
 
+// ProjectorConfig is what a projector is built from. Store, Guard, Log and Now are
+// required; the rest may be left zero.
+type ProjectorConfig struct {
+	Store *Store
+	Guard *Tombstones
+	Log   *slog.Logger
+	Now   func() time.Time
+	// Feed carries the writer's committed batches; nil gives the projector a feed of
+	// its own, which Projector.Feed fills.
+	Feed *Feed
+	// Applied are told of changed applications (the SLA engine), in order.
+	Applied []AppliedFunc
+	// Unsure tells the projector, when it stops, whether some write of the log may
+	// have been stored without reaching it (Writer.Unsure); then it records no clean
+	// stop.
+	Unsure func() bool
+	// Owns, when set, makes the projector one of several replicas over the store: it
+	// tells which applications are this replica's to project (replicas.go). From is then
+	// the log's batch number when the replica started reading derived state
+	// (Store.LogSeq), where following begins.
+	Owns func(applicationID string) bool
+	From int64
+}
+
 // NewProjector returns a projector; Start runs it.
-func NewProjector(store *Store, guard *Tombstones, log *slog.Logger, now func() time.Time) *Projector {
-	return &Projector{
-		store:    store,
-		guard:    guard,
-		log:      log,
-		now:      now,
-		feed:     make(chan []Interaction, 4096),
-		backlog:  newBacklog(),
+func NewProjector(cfg ProjectorConfig) *Projector {
+	feed := cfg.Feed
+	if feed == nil {
+		feed = NewFeed()
+	}
+	p := &Projector{
+		store:    cfg.Store,
+		guard:    cfg.Guard,
+		log:      cfg.Log,
+		now:      cfg.Now,
+		feed:     feed.ch,
+		backlog:  feed.backlog,
+		applied:  cfg.Applied,
+		unsure:   cfg.Unsure,
 		apps:     map[string]Application{},
 		written:  map[string]map[string]string{},
 		untold:   map[string]Application{},
@@ -97,22 +127,41 @@ func NewProjector(store *Store, guard *Tombstones, log *slog.Logger, now func() 
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	if cfg.Owns != nil {
+		p.share(cfg.Owns, cfg.From)
+	}
+	return p
 }
 
-// OnApplied adds a consumer of changed applications (the SLA engine). Call before
-// Start.
-func (p *Projector) OnApplied(f AppliedFunc) { p.applied = append(p.applied, f) }
+// Feed carries committed batches from the writer to the projector, against the
+// projector's backlog budget. It is built before both: the writer hands its batches
+// to it, and the projector, built after the writer, is given the writer's Unsure.
+type Feed struct {
+	ch      chan []Interaction
+	backlog *backlog // what waits in ch, against a budget (backlog.go)
+}
 
-// Feed hands a committed batch to the projector. It waits while the projector's
+// NewFeed returns an empty feed.
+func NewFeed() *Feed {
+	return &Feed{ch: make(chan []Interaction, 4096), backlog: newBacklog()}
+}
+
+// Add hands a committed batch to the projector. It waits while the projector's
 // backlog is full (backlog.go), which slows writers down rather than letting derived
 // state fall behind.
+func (f *Feed) Add(batch []Interaction) {
+	projectorFeedWait.Observe(f.backlog.add(len(batch)).Seconds())
+	f.ch <- batch
+}
+
+// Feed hands a committed batch to the projector, as its Feed's Add does.
 func (p *Projector) Feed(batch []Interaction) {
 	projectorFeedWait.Observe(p.backlog.add(len(batch)).Seconds())
 	p.feed <- batch
 }
 
 // Start catches up with the log's tail and then applies fed batches until Close.
-// A shared projector (see Share) catches up per partition as it acquires them instead.
+// A shared projector (ProjectorConfig.Owns) catches up per partition as it acquires them instead.
 func (p *Projector) Start(ctx context.Context) error {
 	if p.shared == nil {
 		if err := p.catchUp(ctx); err != nil {
@@ -634,10 +683,6 @@ type projectorMark struct {
 	Clean bool `bson:"clean"`
 }
 
-// SetUnsure tells the projector how to learn, when it stops, whether some write of
-// the log may have been stored without reaching it (Writer.Unsure).
-func (p *Projector) SetUnsure(f func() bool) { p.unsure = f }
-
 // saveClean records a clean stop, unless an Apply was given up or a write is unsure.
 func (p *Projector) saveClean() {
 	if p.gaveUp || (p.unsure != nil && p.unsure()) {
@@ -729,7 +774,7 @@ func (p *Projector) catchUp(ctx context.Context) error {
 
 // Erase forgets what the projector remembers of the people of target: the details it
 // last wrote for their candidates (names, emails, phones) and their contact lookups.
-// It is an EraseFunc (see Eraser.Also). It runs in the projector's goroutine and
+// It is an EraseFunc (see EraserConfig.Others). It runs in the projector's goroutine and
 // returns once done, when the projector has stopped, or when ctx ends.
 func (p *Projector) Erase(ctx context.Context, target ErasureTarget) error {
 	done := make(chan struct{})

@@ -13,15 +13,19 @@ import (
 	"github.com/goodwillhq/goodwill/service/storage/storagetest"
 )
 
-// newProjector is a projector on a fresh database, not started: tests call Apply.
-func newProjector(t *testing.T, now time.Time) (*Projector, *Store) {
+// newProjector is a projector on a fresh database that tells applied of what it
+// applies, not started: tests call Apply.
+func newProjector(t *testing.T, now time.Time, applied ...AppliedFunc) (*Projector, *Store) {
 	t.Helper()
 	store := NewStore(storagetest.NewDB(t))
 	guard, err := NewTombstones(context.Background(), store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewProjector(store, guard, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now }), store
+	return NewProjector(ProjectorConfig{
+		Store: store, Guard: guard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now },
+		Applied: applied,
+	}), store
 }
 
 // stored builds stored interactions from inputs, received at now.
@@ -85,10 +89,9 @@ func TestProjectorTellsAfterFailure(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	p, _ := newProjector(t, now)
 	var told [][]string
 	fail := true
-	p.OnApplied(func(_ context.Context, apps []Application, _ time.Time) error {
+	applied := AppliedFunc(func(_ context.Context, apps []Application, _ time.Time) error {
 		var ids []string
 		for _, a := range apps {
 			ids = append(ids, fmt.Sprintf("%s:%d", a.ID, a.EventCount))
@@ -100,6 +103,7 @@ func TestProjectorTellsAfterFailure(t *testing.T) {
 		}
 		return nil
 	})
+	p, _ := newProjector(t, now, applied)
 	items := stored(t, now,
 		Input{ApplicationID: "a-1", CandidateID: "c-1", Kind: "application_received", OccurredAt: now.Add(-time.Hour).Format(time.RFC3339)},
 		Input{ApplicationID: "a-2", CandidateID: "c-2", Kind: "application_received", OccurredAt: now.Add(-time.Hour).Format(time.RFC3339)})
@@ -174,14 +178,14 @@ func TestProjectorColdCache(t *testing.T) {
 	if err := before.Apply(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	after := NewProjector(store, before.guard, before.log, before.now)
 	var told []string
-	after.OnApplied(func(_ context.Context, apps []Application, _ time.Time) error {
+	applied := AppliedFunc(func(_ context.Context, apps []Application, _ time.Time) error {
 		for _, a := range apps {
 			told = append(told, fmt.Sprintf("%s:%d", a.ID, a.EventCount))
 		}
 		return nil
 	})
+	after := NewProjector(ProjectorConfig{Store: store, Guard: before.guard, Log: before.log, Now: before.now, Applied: []AppliedFunc{applied}})
 	// The overlap re-applies both old events; a-1 also has a new one, a-3 is new.
 	items := append(old, stored(t, now, in("a-1", "1b", 1, "rejected"), in("a-3", "3", 0, "application_received"))...)
 	if err := after.Apply(ctx, items); err != nil {
@@ -207,10 +211,9 @@ func TestProjectorTellsInChunks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	p, _ := newProjector(t, now)
 	var sizes []int
 	failed := false
-	p.OnApplied(func(_ context.Context, apps []Application, _ time.Time) error {
+	applied := AppliedFunc(func(_ context.Context, apps []Application, _ time.Time) error {
 		sizes = append(sizes, len(apps))
 		if len(sizes) == 2 && !failed {
 			failed = true
@@ -218,6 +221,7 @@ func TestProjectorTellsInChunks(t *testing.T) {
 		}
 		return nil
 	})
+	p, _ := newProjector(t, now, applied)
 	var inputs []Input
 	for i := range tellChunk + 10 {
 		inputs = append(inputs, Input{ApplicationID: fmt.Sprintf("a-%04d", i), CandidateID: "c", Kind: "note",
@@ -264,7 +268,7 @@ func TestProjectorCleanStop(t *testing.T) {
 	}
 	start := func() {
 		t.Helper()
-		p := NewProjector(store, first.guard, first.log, first.now)
+		p := NewProjector(ProjectorConfig{Store: store, Guard: first.guard, Log: first.log, Now: first.now})
 		if err := p.Start(ctx); err != nil {
 			t.Fatal(err)
 		}

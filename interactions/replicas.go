@@ -49,11 +49,9 @@ type mirrorWait struct {
 	since  time.Time
 }
 
-// Share makes the projector one of several replicas over the store. owns tells which
-// applications are this replica's to project; from is the log's batch number when the
-// replica started reading derived state (Store.LogSeq), where following begins. Call
-// before Start.
-func (p *Projector) Share(owns func(applicationID string) bool, from int64) {
+// share makes the projector one of several replicas over the store (see
+// ProjectorConfig.Owns).
+func (p *Projector) share(owns func(applicationID string) bool, from int64) {
 	p.shared = &sharing{owns: owns, tail: NewTail(from), mirror: map[string]*mirrorWait{}}
 	p.shared.mark.Store(from)
 }

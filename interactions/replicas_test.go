@@ -30,20 +30,22 @@ func startReplica(t *testing.T, store *Store, owns func(string) bool, from int64
 		t.Fatal(err)
 	}
 	r := &replica{store: store, seen: map[string]int{}}
-	r.projector = NewProjector(store, guard, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	r.projector.OnApplied(func(_ context.Context, apps []Application, _ time.Time) error {
+	seen := func(_ context.Context, apps []Application, _ time.Time) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, app := range apps {
 			r.seen[app.ID] = len(app.Events)
 		}
 		return nil
+	}
+	r.projector = NewProjector(ProjectorConfig{
+		Store: store, Guard: guard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now,
+		Applied: []AppliedFunc{seen}, Owns: owns, From: from,
 	})
-	r.projector.Share(owns, from)
 	if err := r.projector.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r.writer = NewWriter(store, guard, r.projector.Feed)
+	r.writer = NewWriter(WriterConfig{Store: store, Guard: guard, OnCommit: r.projector.Feed})
 	t.Cleanup(func() {
 		_ = r.writer.Close(ctx)
 		_ = r.projector.Close(ctx)

@@ -74,14 +74,22 @@ type writeReq struct {
 	done    chan struct{}
 }
 
-// NewWriter returns a writer over store. guard strips the personal data of erased
-// people before anything is written; onCommit receives every newly stored batch (the
-// projector's feed) and must not block for long.
-func NewWriter(store *Store, guard *Tombstones, onCommit func([]Interaction)) *Writer {
+// WriterConfig is what a writer is built from.
+type WriterConfig struct {
+	Store *Store
+	// Guard strips the personal data of erased people before anything is written.
+	Guard *Tombstones
+	// OnCommit receives every newly stored batch (the projector's feed, Feed.Add) and
+	// must not block for long.
+	OnCommit func([]Interaction)
+}
+
+// NewWriter returns a writer over cfg.Store.
+func NewWriter(cfg WriterConfig) *Writer {
 	w := &Writer{
-		store:    store,
-		guard:    guard,
-		onCommit: onCommit,
+		store:    cfg.Store,
+		guard:    cfg.Guard,
+		onCommit: cfg.OnCommit,
 		reqs:     make(chan *writeReq, 4096),
 		done:     make(chan struct{}),
 	}

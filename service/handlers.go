@@ -66,7 +66,7 @@ func viewKey(k auth.Key, secret string) keyView {
 	return keyView{ID: k.ID, Name: k.Name, Role: k.Role, RecruiterID: k.RecruiterID, CreatedAt: apiTime(&k.CreatedAt), Key: secret}
 }
 
-func (s *Server) createKey(c *gin.Context) {
+func (s *api) createKey(c *gin.Context) {
 	var req struct {
 		Name        string    `json:"name"`
 		Role        auth.Role `json:"role"`
@@ -88,7 +88,7 @@ func (s *Server) createKey(c *gin.Context) {
 }
 
 // listKeys answers GET /v1/keys, oldest first, in pages (default: 1000 keys).
-func (s *Server) listKeys(c *gin.Context) {
+func (s *api) listKeys(c *gin.Context) {
 	limit, after, fields := pageRequest(c, maxPageLimit)
 	if len(fields) > 0 {
 		fail(c, interactions.Invalid(fields...))
@@ -109,7 +109,7 @@ func (s *Server) listKeys(c *gin.Context) {
 	c.JSON(http.StatusOK, listAnswer("keys", out, next))
 }
 
-func (s *Server) deleteKey(c *gin.Context) {
+func (s *api) deleteKey(c *gin.Context) {
 	if err := s.keys.Delete(ctx(c), c.Param("id")); err != nil {
 		fail(c, err)
 		return
@@ -125,7 +125,7 @@ func (s *Server) deleteKey(c *gin.Context) {
 // postInteractions stores one interaction or a batch. 201 means durably written; a
 // single repeat of an idempotency key answers 200 with the original, in full for an
 // admin key and as {"id","duplicate":true} for any other.
-func (s *Server) postInteractions(c *gin.Context) {
+func (s *api) postInteractions(c *gin.Context) {
 	body, err := readBody(c)
 	if err != nil {
 		fail(c, err)
@@ -221,7 +221,7 @@ func checkSources(items []interactions.Interaction, batch bool) error {
 //
 // So every candidate a recruiter write names, and whose candidate{} details it may
 // update, is one the key can see or one it creates.
-func (s *Server) checkRecruiterWrite(c *gin.Context, key auth.Key, items []interactions.Interaction, batch bool) error {
+func (s *api) checkRecruiterWrite(c *gin.Context, key auth.Key, items []interactions.Interaction, batch bool) error {
 	visible, err := s.visibleSet(c, key)
 	if err != nil {
 		return err
@@ -269,7 +269,7 @@ func (s *Server) checkRecruiterWrite(c *gin.Context, key auth.Key, items []inter
 
 // mayOpenFor is CodeNotFound, naming field, unless the candidate is new or has an
 // application whose recruiter is visible.
-func (s *Server) mayOpenFor(c *gin.Context, visible map[string]bool, candidateID, field string) error {
+func (s *api) mayOpenFor(c *gin.Context, visible map[string]bool, candidateID, field string) error {
 	owners, known, err := s.interactions.CandidateOwners(ctx(c), candidateID)
 	if err != nil || !known {
 		return err
@@ -293,7 +293,7 @@ func candidateConflict(field string) error {
 // recruiterScope returns the recruiter ids a list may show: the one requested, if
 // any, narrowed for a recruiter key to those it may see. nil means every recruiter;
 // an empty list means none.
-func (s *Server) recruiterScope(c *gin.Context, requested string) ([]string, error) {
+func (s *api) recruiterScope(c *gin.Context, requested string) ([]string, error) {
 	var scope []string
 	if requested != "" {
 		scope = []string{requested}
@@ -317,7 +317,7 @@ func (s *Server) recruiterScope(c *gin.Context, requested string) ([]string, err
 
 // visibleSet is the set of recruiter ids a recruiter key may see. It is read once per
 // request (a page checks it for each of its rows).
-func (s *Server) visibleSet(c *gin.Context, key auth.Key) (map[string]bool, error) {
+func (s *api) visibleSet(c *gin.Context, key auth.Key) (map[string]bool, error) {
 	cacheKey := ctxVisiblePrefix + key.RecruiterID
 	if v, ok := c.Get(cacheKey); ok {
 		return v.(map[string]bool), nil
@@ -337,7 +337,7 @@ func (s *Server) visibleSet(c *gin.Context, key auth.Key) (map[string]bool, erro
 // ctxVisiblePrefix keys visibleSet's answer in the request's context.
 const ctxVisiblePrefix = "goodwill.visible:"
 
-func (s *Server) listInteractions(c *gin.Context) {
+func (s *api) listInteractions(c *gin.Context) {
 	f := interactions.Filter{
 		ApplicationID: c.Query("application_id"),
 		CandidateID:   c.Query("candidate_id"),
@@ -440,7 +440,7 @@ func viewApplication(a interactions.Application, candidateName string) applicati
 
 // application returns the application named in the path if the caller may see it;
 // otherwise the answer is 404, exactly as if it did not exist.
-func (s *Server) application(c *gin.Context) (interactions.Application, error) {
+func (s *api) application(c *gin.Context) (interactions.Application, error) {
 	app, err := s.interactions.Application(ctx(c), c.Param("id"))
 	if err != nil {
 		return app, err
@@ -457,7 +457,7 @@ func (s *Server) application(c *gin.Context) (interactions.Application, error) {
 	return app, nil
 }
 
-func (s *Server) timeline(c *gin.Context) {
+func (s *api) timeline(c *gin.Context) {
 	app, err := s.application(c)
 	if err != nil {
 		fail(c, err)
@@ -511,7 +511,7 @@ func viewErasure(e interactions.Erasure) erasureView {
 		CreatedAt: apiTime(&e.CreatedAt), DoneAt: apiTime(e.DoneAt)}
 }
 
-func (s *Server) postErasure(c *gin.Context) {
+func (s *api) postErasure(c *gin.Context) {
 	var req struct {
 		CandidateID string `json:"candidate_id"`
 		Email       string `json:"email"`
@@ -532,7 +532,7 @@ func (s *Server) postErasure(c *gin.Context) {
 	c.JSON(http.StatusAccepted, viewErasure(er))
 }
 
-func (s *Server) getErasure(c *gin.Context) {
+func (s *api) getErasure(c *gin.Context) {
 	er, err := s.eraser.Erasure(ctx(c), c.Param("id"))
 	if err != nil {
 		fail(c, err)

@@ -22,7 +22,7 @@ import (
 
 // --- recruiters ---
 
-func (s *Server) putRecruiter(c *gin.Context) {
+func (s *api) putRecruiter(c *gin.Context) {
 	var r directory.Recruiter
 	if err := decodeJSON(c, &r); err != nil {
 		fail(c, err)
@@ -52,7 +52,7 @@ func (s *Server) putRecruiter(c *gin.Context) {
 	c.JSON(status, r)
 }
 
-func (s *Server) getRecruiter(c *gin.Context) {
+func (s *api) getRecruiter(c *gin.Context) {
 	if key := caller(c); key.Role == auth.RoleRecruiter {
 		visible, err := s.visibleSet(c, key)
 		if err != nil {
@@ -73,7 +73,7 @@ func (s *Server) getRecruiter(c *gin.Context) {
 }
 
 // listRecruiters answers GET /v1/recruiters, by id, in pages (default: 1000).
-func (s *Server) listRecruiters(c *gin.Context) {
+func (s *api) listRecruiters(c *gin.Context) {
 	limit, after, fields := pageRequest(c, maxPageLimit)
 	if len(fields) > 0 {
 		fail(c, interactions.Invalid(fields...))
@@ -106,7 +106,7 @@ func (s *Server) listRecruiters(c *gin.Context) {
 
 // --- alerts ---
 
-func (s *Server) listAlerts(c *gin.Context) {
+func (s *api) listAlerts(c *gin.Context) {
 	f := alerts.Filter{State: alerts.State(c.Query("state")), Level: alerts.Level(c.Query("level"))}
 	var fields []interactions.FieldError
 	var err error
@@ -184,7 +184,7 @@ func viewAlert(c *gin.Context, a alerts.Alert) alertView {
 // the recipient may act on one, so that a report cannot silence its manager's
 // escalation of its own breach. The SMS reply and the signed link act as the
 // recipient of the alert itself (alerts.Dispatcher.Command matches the recipient).
-func (s *Server) mayActOnAlert(c *gin.Context, a alerts.Alert) error {
+func (s *api) mayActOnAlert(c *gin.Context, a alerts.Alert) error {
 	key := caller(c)
 	if key.Role != auth.RoleRecruiter {
 		return nil
@@ -203,7 +203,7 @@ func (s *Server) mayActOnAlert(c *gin.Context, a alerts.Alert) error {
 	return nil
 }
 
-func (s *Server) ackAlert(c *gin.Context) {
+func (s *api) ackAlert(c *gin.Context) {
 	if err := s.mayActOnPathAlert(c); err != nil {
 		fail(c, err)
 		return
@@ -220,7 +220,7 @@ func (s *Server) ackAlert(c *gin.Context) {
 }
 
 // mayActOnPathAlert checks mayActOnAlert for the alert named in the path.
-func (s *Server) mayActOnPathAlert(c *gin.Context) error {
+func (s *api) mayActOnPathAlert(c *gin.Context) error {
 	a, err := s.alertStore.Get(ctx(c), c.Param("id"))
 	if err != nil {
 		return err
@@ -228,7 +228,7 @@ func (s *Server) mayActOnPathAlert(c *gin.Context) error {
 	return s.mayActOnAlert(c, a)
 }
 
-func (s *Server) snoozeAlert(c *gin.Context) {
+func (s *api) snoozeAlert(c *gin.Context) {
 	var req struct {
 		For interactions.Duration `json:"for"`
 	}
@@ -256,26 +256,33 @@ func (s *Server) snoozeAlert(c *gin.Context) {
 // linkLifetime is how long an alert's link works.
 const linkLifetime = 72 * time.Hour
 
-// alertLink returns the signed link to an alert's acknowledgement page.
-func (s *Server) alertLink(alertID string, now time.Time) string {
-	exp := strconv.FormatInt(now.Add(linkLifetime).Unix(), 10)
-	return s.cfg.PublicURL + "/alerts/" + url.PathEscape(alertID) + "/ack?exp=" + exp + "&sig=" + s.linkSignature(s.signingKeys[0], alertID, exp)
+// alertLinks makes the signed links to alerts' acknowledgement pages that the alerts
+// pipeline puts in its messages.
+type alertLinks struct {
+	cfg         Config
+	signingKeys [][]byte
 }
 
-func (s *Server) linkSignature(key []byte, alertID, exp string) string {
+// link returns the signed link to an alert's acknowledgement page.
+func (l alertLinks) link(alertID string, now time.Time) string {
+	exp := strconv.FormatInt(now.Add(linkLifetime).Unix(), 10)
+	return l.cfg.PublicURL + "/alerts/" + url.PathEscape(alertID) + "/ack?exp=" + exp + "&sig=" + linkSignature(l.signingKeys[0], alertID, exp)
+}
+
+func linkSignature(key []byte, alertID, exp string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("alert-ack\x00" + alertID + "\x00" + exp))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 // checkLink verifies a link's signature with any signing key, and its expiry.
-func (s *Server) checkLink(c *gin.Context, alertID, exp, sig string) bool {
+func (s *api) checkLink(c *gin.Context, alertID, exp, sig string) bool {
 	t, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || s.now().Unix() > t {
 		return false
 	}
 	for _, k := range s.signingKeys {
-		if hmac.Equal([]byte(s.linkSignature(k, alertID, exp)), []byte(sig)) {
+		if hmac.Equal([]byte(linkSignature(k, alertID, exp)), []byte(sig)) {
 			return true
 		}
 	}
@@ -299,7 +306,7 @@ type ackPageData struct {
 
 // ackLinkPage shows the acknowledgement page. Fetching it changes nothing, so link
 // previewers do not acknowledge; the button POSTs.
-func (s *Server) ackLinkPage(c *gin.Context) {
+func (s *api) ackLinkPage(c *gin.Context) {
 	id, exp, sig := c.Param("id"), c.Query("exp"), c.Query("sig")
 	c.Header("Cache-Control", "no-store")
 	c.Header("Referrer-Policy", "no-referrer")
@@ -321,7 +328,7 @@ func (s *Server) ackLinkPage(c *gin.Context) {
 }
 
 // ackLinkPost acknowledges through the signed link: the signature is the credential.
-func (s *Server) ackLinkPost(c *gin.Context) {
+func (s *api) ackLinkPost(c *gin.Context) {
 	if err := c.Request.ParseForm(); err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
@@ -347,7 +354,7 @@ func (s *Server) ackLinkPost(c *gin.Context) {
 	s.renderAck(c, http.StatusOK, ackPageData{Title: "Acknowledged", Text: "Thank you. Alert " + a.Code + " will not escalate."})
 }
 
-func (s *Server) renderAck(c *gin.Context, status int, d ackPageData) {
+func (s *api) renderAck(c *gin.Context, status int, d ackPageData) {
 	c.Status(status)
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	if err := ackPage.Execute(c.Writer, d); err != nil {

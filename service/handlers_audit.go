@@ -28,7 +28,7 @@ import (
 // audit records that the request's API key (or its browser session, or the person
 // signed in through single sign-on) did action on target. On failure it answers 503
 // and returns false; the handler must stop.
-func (s *Server) audit(c *gin.Context, action audit.Action, target string) bool {
+func (s *api) audit(c *gin.Context, action audit.Action, target string) bool {
 	if k := caller(c); k.Person != "" {
 		return s.auditAs(c, audit.OIDC(k.Person), action, target)
 	}
@@ -38,7 +38,7 @@ func (s *Server) audit(c *gin.Context, action audit.Action, target string) bool 
 // auditAs records that actor did action on target: for requests that carry no API
 // key (the sign-in form, the signed link of an alert, single sign-on). On failure it
 // answers 503 and returns false; the handler must stop.
-func (s *Server) auditAs(c *gin.Context, actor string, action audit.Action, target string) bool {
+func (s *api) auditAs(c *gin.Context, actor string, action audit.Action, target string) bool {
 	err := s.record(c, actor, action, target)
 	if err == nil {
 		return true
@@ -53,17 +53,17 @@ func (s *Server) auditAs(c *gin.Context, actor string, action audit.Action, targ
 
 // record appends an entry to the trail, with the client's address; when that fails
 // it logs the entry at error level and returns the error.
-func (s *Server) record(c *gin.Context, actor string, action audit.Action, target string) error {
+func (s *api) record(c *gin.Context, actor string, action audit.Action, target string) error {
 	e := audit.Entry{At: s.now(), Actor: actor, Action: action, Target: target, IP: c.ClientIP()}
-	return s.recordEntry(ctx(c), logger(c), e)
+	return recordEntry(ctx(c), s.trail, logger(c), e)
 }
 
-// recordEntry appends e to the trail, even once ctx is canceled; when that fails it
-// logs the entry to log at error level and returns the error.
-func (s *Server) recordEntry(ctx context.Context, log *slog.Logger, e audit.Entry) error {
+// recordEntry appends e to trail, even once ctx is canceled; when that fails it logs
+// the entry to log at error level and returns the error.
+func recordEntry(ctx context.Context, trail *audit.Trail, log *slog.Logger, e audit.Entry) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := s.trail.Record(rctx, e); err != nil {
+	if _, err := trail.Record(rctx, e); err != nil {
 		log.Error("audit entry not stored", "actor", e.Actor, "action", e.Action,
 			"target", e.Target, "ip", e.IP, "at", interactions.APITime(e.At), "err", err)
 		return err
@@ -81,7 +81,7 @@ type auditView struct {
 }
 
 // listAudit answers GET /v1/audit?actor=&action=&since=&limit=&cursor=, newest first.
-func (s *Server) listAudit(c *gin.Context) {
+func (s *api) listAudit(c *gin.Context) {
 	f := audit.Filter{Actor: c.Query("actor"), Action: audit.Action(c.Query("action")), Cursor: c.Query("cursor")}
 	var fields []interactions.FieldError
 	var err error

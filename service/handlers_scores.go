@@ -33,7 +33,7 @@ const orgName = "Organisation"
 // parseScores reads group_by (when withGroupBy), from and to, and narrows a recruiter
 // key to the recruiters it may see. Days are calendar days in the business calendar's
 // zone; to defaults to today there, from to 29 days before to.
-func (s *Server) parseScores(c *gin.Context, withGroupBy bool) (scores.Query, error) {
+func (s *api) parseScores(c *gin.Context, withGroupBy bool) (scores.Query, error) {
 	var fields []interactions.FieldError
 	bad := func(field, msg string) { fields = append(fields, interactions.FieldError{Field: field, Message: msg}) }
 	r := scores.Query{GroupBy: scores.ByOrg}
@@ -101,7 +101,7 @@ func calendarDays(a, b time.Time) int {
 }
 
 // scoreGroups answers a score query with named groups.
-func (s *Server) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, error) {
+func (s *api) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, error) {
 	var names map[string]string
 	if r.GroupBy == scores.ByRecruiter || r.GroupBy == scores.ByTeam {
 		dir, err := s.scoresCache.recruiters(c, s.directory)
@@ -297,7 +297,7 @@ func visibleIn(dir []directory.Recruiter, id string) []string {
 }
 
 // getScores answers GET /v1/scores.
-func (s *Server) getScores(c *gin.Context) {
+func (s *api) getScores(c *gin.Context) {
 	r, err := s.parseScores(c, true)
 	if err != nil {
 		fail(c, err)
@@ -326,7 +326,7 @@ var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
 const maxPooledJSON = 8 << 20
 
 // getScoresCSV answers GET /v1/scores.csv: the groups of GET /v1/scores as CSV.
-func (s *Server) getScoresCSV(c *gin.Context) {
+func (s *api) getScoresCSV(c *gin.Context) {
 	r, err := s.parseScores(c, true)
 	if err != nil {
 		fail(c, err)
@@ -432,7 +432,7 @@ type sentimentView struct {
 
 // getSentiment answers GET /v1/scores/sentiment: the period's survey figures of
 // candidates whose clocks were all met against those who lived through a breach.
-func (s *Server) getSentiment(c *gin.Context) {
+func (s *api) getSentiment(c *gin.Context) {
 	r, err := s.parseScores(c, false)
 	if err != nil {
 		fail(c, err)

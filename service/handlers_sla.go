@@ -13,7 +13,7 @@ import (
 )
 
 // listPolicies answers GET /v1/sla/policies, by id, in pages (default: 1000).
-func (s *Server) listPolicies(c *gin.Context) {
+func (s *api) listPolicies(c *gin.Context) {
 	limit, after, fields := pageRequest(c, maxPageLimit)
 	if len(fields) > 0 {
 		fail(c, interactions.Invalid(fields...))
@@ -28,7 +28,7 @@ func (s *Server) listPolicies(c *gin.Context) {
 }
 
 // putPolicy creates or replaces a policy; the path names its id.
-func (s *Server) putPolicy(c *gin.Context) {
+func (s *api) putPolicy(c *gin.Context) {
 	var p sla.Policy
 	if err := decodeJSON(c, &p); err != nil {
 		fail(c, err)
@@ -50,7 +50,7 @@ func (s *Server) putPolicy(c *gin.Context) {
 	c.JSON(http.StatusOK, saved)
 }
 
-func (s *Server) deletePolicy(c *gin.Context) {
+func (s *api) deletePolicy(c *gin.Context) {
 	if err := s.engine.DeletePolicy(ctx(c), c.Param("id")); err != nil {
 		fail(c, err)
 		return
@@ -61,9 +61,9 @@ func (s *Server) deletePolicy(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-func (s *Server) getCalendar(c *gin.Context) { c.JSON(http.StatusOK, s.engine.Calendar()) }
+func (s *api) getCalendar(c *gin.Context) { c.JSON(http.StatusOK, s.engine.Calendar()) }
 
-func (s *Server) putCalendar(c *gin.Context) {
+func (s *api) putCalendar(c *gin.Context) {
 	var cal sla.Calendar
 	if err := decodeJSON(c, &cal); err != nil {
 		fail(c, err)
@@ -80,7 +80,7 @@ func (s *Server) putCalendar(c *gin.Context) {
 }
 
 // previewChange answers how a policy or calendar change would move open clocks.
-func (s *Server) previewChange(c *gin.Context) {
+func (s *api) previewChange(c *gin.Context) {
 	var req struct {
 		Policy   *sla.Policy   `json:"policy"`
 		Calendar *sla.Calendar `json:"calendar"`
@@ -105,7 +105,7 @@ func (s *Server) previewChange(c *gin.Context) {
 }
 
 // applicationClocks answers GET /v1/applications/{id}/sla.
-func (s *Server) applicationClocks(c *gin.Context) {
+func (s *api) applicationClocks(c *gin.Context) {
 	app, err := s.application(c)
 	if err != nil {
 		fail(c, err)
@@ -119,7 +119,7 @@ func (s *Server) applicationClocks(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"clocks": clocks})
 }
 
-func (s *Server) clocks(c *gin.Context, app interactions.Application) ([]sla.Clock, error) {
+func (s *api) clocks(c *gin.Context, app interactions.Application) ([]sla.Clock, error) {
 	clocks, err := s.engine.Clocks(ctx(c), app)
 	if clocks == nil {
 		clocks = []sla.Clock{}
@@ -147,7 +147,7 @@ func (v overdueView) MarshalJSON() ([]byte, error) {
 
 // overdue answers the recruiter queue: open clocks in warning or breach, most overdue
 // first. A recruiter key sees its own and its reports' queue.
-func (s *Server) overdue(c *gin.Context) {
+func (s *api) overdue(c *gin.Context) {
 	f := sla.OverdueFilter{Metric: sla.Metric(c.Query("metric")), State: sla.State(c.Query("state"))}
 	limit, after, fields := pageRequest(c, defaultPageLimit)
 	if f.Metric != "" && !f.Metric.Valid() {

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
 	"github.com/goodwillhq/goodwill/webhooks/greenhouse"
 )
@@ -28,13 +29,14 @@ func (s *Server) syncVendors() []atssync.Vendor {
 }
 
 // startSync starts the ATS sync runner over the configured vendors (none: it runs
-// nothing, and GET /v1/connectors lists every vendor as not configured).
-func (s *Server) startSync(ctx context.Context, db *mongo.Database) {
+// nothing, and GET /v1/connectors lists every vendor as not configured). It writes
+// through the writer and records the ATS's users in the recruiters directory.
+func (s *Server) startSync(ctx context.Context, db *mongo.Database, recruiters *directory.Store) {
 	s.syncRunner = atssync.NewRunner(atssync.Config{
 		Vendors:   s.syncVendors(),
 		DB:        db,
 		Writer:    s.writer,
-		Directory: s.directory,
+		Directory: recruiters,
 		Interval:  s.cfg.SyncInterval.Wall(),
 		Lookback:  s.cfg.SyncLookback.Wall(),
 		Log:       s.log,
@@ -65,7 +67,7 @@ type connectorView struct {
 
 // listConnectors answers GET /v1/connectors: every ATS vendor, configured or not, with
 // its last sync pass, its cursors by resource and its counts since the first pass.
-func (s *Server) listConnectors(c *gin.Context) {
+func (s *api) listConnectors(c *gin.Context) {
 	list, err := s.syncRunner.Connectors(ctx(c))
 	if err != nil {
 		fail(c, err)

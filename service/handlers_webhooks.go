@@ -21,7 +21,7 @@ import (
 // answers. Errors leave through fail.
 
 // postWebhook receives POST /webhooks/{source} and /webhooks/{source}/{label}.
-func (s *Server) postWebhook(c *gin.Context) {
+func (s *api) postWebhook(c *gin.Context) {
 	_, labeled := c.Params.Get("label")
 	res, err := s.webhooks.Receive(ctx(c), webhooks.Request{
 		Source: c.Param("source"), Label: c.Param("label"), Labeled: labeled,
@@ -70,7 +70,7 @@ func viewDelivery(r webhooks.Record) deliveryView {
 }
 
 // listWebhookDeliveries answers GET /v1/webhook-deliveries, newest first.
-func (s *Server) listWebhookDeliveries(c *gin.Context) {
+func (s *api) listWebhookDeliveries(c *gin.Context) {
 	f := webhooks.Filter{Source: c.Query("source"), Outcome: c.Query("outcome"), Cursor: c.Query("cursor")}
 	var fields []interactions.FieldError
 	var err error
@@ -103,7 +103,7 @@ func (s *Server) listWebhookDeliveries(c *gin.Context) {
 // replayWebhooks answers POST /v1/webhook-deliveries/replay {"source", "since"}
 // (both optional): see webhooks.Ingest.Replay. A store failure stops the replay with
 // 503 (running it again is harmless).
-func (s *Server) replayWebhooks(c *gin.Context) {
+func (s *api) replayWebhooks(c *gin.Context) {
 	var req struct {
 		Source string `json:"source"`
 		Since  string `json:"since"`
@@ -155,7 +155,7 @@ func twilioRequest(c *gin.Context) twiliohooks.Request {
 
 // twilioSMS receives POST /webhooks/twilio/sms, an inbound SMS. The answer is an empty
 // TwiML response: nothing is sent back.
-func (s *Server) twilioSMS(c *gin.Context) {
+func (s *api) twilioSMS(c *gin.Context) {
 	res, err := s.twilio.SMS(ctx(c), twilioRequest(c))
 	switch {
 	case err != nil:
@@ -169,7 +169,7 @@ func (s *Server) twilioSMS(c *gin.Context) {
 
 // twilioStatus receives POST /webhooks/twilio/status, the delivery status of an SMS
 // goodwill sent.
-func (s *Server) twilioStatus(c *gin.Context) {
+func (s *api) twilioStatus(c *gin.Context) {
 	res, err := s.twilio.Status(ctx(c), twilioRequest(c))
 	switch {
 	case err != nil:

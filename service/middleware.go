@@ -78,7 +78,7 @@ func recoverProblem() gin.HandlerFunc {
 }
 
 // authenticate requires a valid key of one of roles; the key is kept in the context.
-func (s *Server) authenticate(roles ...auth.Role) gin.HandlerFunc {
+func (s *api) authenticate(roles ...auth.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		secret, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 		if !ok {

@@ -76,7 +76,7 @@ type sso struct {
 }
 
 // oidcProvider returns the discovered provider.
-func (s *Server) oidcProvider(ctx context.Context) (*oidc.Provider, string, error) {
+func (s *api) oidcProvider(ctx context.Context) (*oidc.Provider, string, error) {
 	o := s.sso
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -104,7 +104,7 @@ func (s *Server) oidcProvider(ctx context.Context) (*oidc.Provider, string, erro
 }
 
 // oauth2Config is the client registration at the provider.
-func (s *Server) oauth2Config(p *oidc.Provider) *oauth2.Config {
+func (s *api) oauth2Config(p *oidc.Provider) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID:     s.cfg.OIDC.ClientID,
 		ClientSecret: s.cfg.OIDC.ClientSecret,
@@ -119,7 +119,7 @@ func (s *Server) oauth2Config(p *oidc.Provider) *oauth2.Config {
 // requests need not carry). With an https public URL it is named "__Secure-" + name
 // and Secure: unlike a __Host- cookie (setCookie) it may keep its path. Lax, since
 // the provider sends the browser back with a top-level GET from its own site.
-func (s *Server) setPathCookie(c *gin.Context, name, value, path string, maxAge int) {
+func (s *api) setPathCookie(c *gin.Context, name, value, path string, maxAge int) {
 	secure := s.https(c)
 	if s.hostCookies() {
 		name, secure = securePrefix+name, true
@@ -131,7 +131,7 @@ func (s *Server) setPathCookie(c *gin.Context, name, value, path string, maxAge 
 }
 
 // pathCookie reads a cookie set by setPathCookie.
-func (s *Server) pathCookie(c *gin.Context, name string) (string, error) {
+func (s *api) pathCookie(c *gin.Context, name string) (string, error) {
 	if s.hostCookies() {
 		name = securePrefix + name
 	}
@@ -157,7 +157,7 @@ func randomToken() string {
 }
 
 // oidcStart sends the browser to the provider's sign-in page.
-func (s *Server) oidcStart(c *gin.Context) {
+func (s *api) oidcStart(c *gin.Context) {
 	p, _, err := s.oidcProvider(ctx(c))
 	if err != nil {
 		s.providerDown(c, err)
@@ -178,14 +178,14 @@ func (s *Server) oidcStart(c *gin.Context) {
 }
 
 // providerDown answers 503 when the identity provider's discovery fails.
-func (s *Server) providerDown(c *gin.Context, err error) {
+func (s *api) providerDown(c *gin.Context, err error) {
 	logger(c).Warn("sign-in: the identity provider does not answer", "issuer", s.cfg.OIDC.Issuer, "err", err)
 	s.pageError(c, http.StatusServiceUnavailable, "unavailable", "Try again shortly",
 		"Your identity provider does not answer. Try again in a minute.")
 }
 
 // readOIDCLogin returns the login cookie's content if it is signed and current.
-func (s *Server) readOIDCLogin(c *gin.Context) (oidcLogin, bool) {
+func (s *api) readOIDCLogin(c *gin.Context) (oidcLogin, bool) {
 	v, err := s.pathCookie(c, oidcLoginCookie)
 	if err != nil {
 		return oidcLogin{}, false
@@ -214,7 +214,7 @@ func (cl idClaims) verified() bool {
 
 // oidcCallback ends the flow: on success it opens the person's session and goes on
 // to the page they asked for, or their role's home page.
-func (s *Server) oidcCallback(c *gin.Context) {
+func (s *api) oidcCallback(c *gin.Context) {
 	st, ok := s.readOIDCLogin(c)
 	s.setPathCookie(c, oidcLoginCookie, "", oidcLoginPath, -1) // one use
 	if e := c.Query("error"); e != "" {
@@ -298,7 +298,7 @@ func (s *Server) oidcCallback(c *gin.Context) {
 
 // refuse ends a sign-in that failed with a page saying why, and records the refusal
 // when the person is known.
-func (s *Server) refuse(c *gin.Context, status int, email, message string) {
+func (s *api) refuse(c *gin.Context, status int, email, message string) {
 	if email != "" && !s.auditAs(c, audit.OIDC(email), audit.SignInRefused, "") {
 		return
 	}
@@ -327,7 +327,7 @@ type identity struct {
 // an email of GOODWILL_OIDC_ADMINS is admin; the email of exactly one active
 // recruiter is that recruiter (of several, a viewer, told which entries to merge);
 // an email in GOODWILL_OIDC_ALLOWED_DOMAINS is a viewer; anyone else is no one.
-func (s *Server) whoIs(ctx context.Context, email string) (identity, error) {
+func (s *api) whoIs(ctx context.Context, email string) (identity, error) {
 	email = strings.ToLower(email)
 	if slices.Contains(s.cfg.OIDC.Admins, email) {
 		return identity{Role: auth.RoleAdmin}, nil
@@ -356,7 +356,7 @@ func (s *Server) whoIs(ctx context.Context, email string) (identity, error) {
 
 // newPersonSession returns the cookie value of a session for the person with this
 // email (see session.go for the format).
-func (s *Server) newPersonSession(email string, now time.Time) string {
+func (s *api) newPersonSession(email string, now time.Time) string {
 	payload := personPrefix + base64.RawURLEncoding.EncodeToString([]byte(email)) + "." +
 		strconv.FormatInt(now.Add(sessionLifetime).Unix(), 10) + "." + newNonce()
 	return payload + "." + sign(s.signingKeys[0], "session", payload)
@@ -378,7 +378,7 @@ func personEmail(subject string) (string, bool) {
 // personCaller returns the key-shaped caller of a person's session as the rules
 // decide now, or ErrUnauthenticated when they no longer let the person in. A
 // recruiter whose email other active recruiters share gets a notice on every page.
-func (s *Server) personCaller(c *gin.Context, email string) (auth.Key, error) {
+func (s *api) personCaller(c *gin.Context, email string) (auth.Key, error) {
 	who, err := s.whoIs(ctx(c), email)
 	if err != nil {
 		return auth.Key{}, err
@@ -398,7 +398,7 @@ func (s *Server) personCaller(c *gin.Context, email string) (auth.Key, error) {
 // endSessionURL is where a person's browser goes after signing out here: the
 // provider's end_session_endpoint, to end the session there too, coming back to the
 // sign-in page; "" when the provider has none.
-func (s *Server) endSessionURL(c *gin.Context) string {
+func (s *api) endSessionURL(c *gin.Context) string {
 	_, end, err := s.oidcProvider(ctx(c))
 	if err != nil || end == "" {
 		return ""
@@ -420,7 +420,7 @@ func (s *Server) endSessionURL(c *gin.Context) string {
 // signOutOrigin is " " and the origin of the provider's end_session_endpoint, when
 // it is known: the sign-out form redirects there, and a page's CSP form-action must
 // allow it.
-func (s *Server) signOutOrigin() string {
+func (s *api) signOutOrigin() string {
 	if s.sso == nil {
 		return ""
 	}
@@ -431,10 +431,10 @@ func (s *Server) signOutOrigin() string {
 }
 
 // keySessionsOff reports whether key sign-in is off, so a key's session opens nothing.
-func (s *Server) keySessionsOff() bool { return !s.cfg.OIDC.KeySignIn }
+func (s *api) keySessionsOff() bool { return !s.cfg.OIDC.KeySignIn }
 
 // ssoOnly answers 404 on the single sign-on routes when it is not configured.
-func (s *Server) ssoOnly(c *gin.Context) {
+func (s *api) ssoOnly(c *gin.Context) {
 	if s.sso == nil {
 		s.pageError(c, http.StatusNotFound, "not_found", "Single sign-on is off",
 			"Single sign-on is not configured here: sign in with an API key.")

@@ -111,7 +111,7 @@ func home(r auth.Role) string {
 }
 
 // newPage fills the layout's data for the request's caller.
-func (s *Server) newPage(c *gin.Context, title, current string, body any) pageData {
+func (s *api) newPage(c *gin.Context, title, current string, body any) pageData {
 	d := pageData{Title: title, Current: current, Body: body}
 	if k, ok := c.Get(ctxKey); ok {
 		key := k.(auth.Key)
@@ -125,7 +125,7 @@ func (s *Server) newPage(c *gin.Context, title, current string, body any) pageDa
 }
 
 // render writes a page. Pages may show personal data: nothing caches them.
-func (s *Server) render(c *gin.Context, status int, name string, d pageData) {
+func (s *api) render(c *gin.Context, status int, name string, d pageData) {
 	var buf bytes.Buffer
 	if err := pages[name].ExecuteTemplate(&buf, "layout.html.tmpl", d); err != nil {
 		logger(c).Error("render page", "page", name, "err", err)
@@ -177,7 +177,7 @@ type errorPage struct {
 
 // pageError answers a page request with an error page (or, for a client that is not
 // a browser, a problem document) and stops the handler chain.
-func (s *Server) pageError(c *gin.Context, status int, slug, title, message string) {
+func (s *api) pageError(c *gin.Context, status int, slug, title, message string) {
 	if wantsProblem(c) {
 		abortProblem(c, status, slug, message)
 		return
@@ -197,7 +197,7 @@ func (s *Server) pageError(c *gin.Context, status int, slug, title, message stri
 // pageThrottled is throttled for pages: it records a failed authentication from the
 // request's address and, when the address has failed too often, answers 429 with
 // Retry-After (an error page for a browser), aborts and reports true.
-func (s *Server) pageThrottled(c *gin.Context) bool {
+func (s *api) pageThrottled(c *gin.Context) bool {
 	retryAfter, throttled := s.failures.Fail(c.ClientIP(), s.now())
 	if !throttled {
 		return false
@@ -209,7 +209,7 @@ func (s *Server) pageThrottled(c *gin.Context) bool {
 }
 
 // pageFail is fail for pages: the same status for the same error, as a page.
-func (s *Server) pageFail(c *gin.Context, err error) {
+func (s *api) pageFail(c *gin.Context, err error) {
 	if wantsProblem(c) {
 		fail(c, err)
 		return
@@ -266,7 +266,7 @@ func localPath(next string) string {
 // either it sends a browser to the sign-in form (other clients get 401); a role not
 // in roles gets 403. A POST of a session must carry the session's CSRF token (a
 // Bearer request needs none: no browser sends that header on its own).
-func (s *Server) page(roles ...auth.Role) gin.HandlerFunc {
+func (s *api) page(roles ...auth.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.Method == http.MethodPost {
 			if err := c.Request.ParseForm(); err != nil {
@@ -344,7 +344,7 @@ func (s *Server) page(roles ...auth.Role) gin.HandlerFunc {
 // towards the address's throttle, and may abort the request with 429: an expired or
 // signed-out session, or one whose key was deleted, is what any browser left open
 // carries, not an attack, and must always reach the sign-in form.
-func (s *Server) sessionCaller(c *gin.Context) (auth.Key, string, error) {
+func (s *api) sessionCaller(c *gin.Context) (auth.Key, string, error) {
 	value, err := c.Cookie(s.cookieName(sessionCookie))
 	if err != nil || value == "" {
 		return auth.Key{}, "", auth.ErrUnauthenticated
@@ -379,7 +379,7 @@ func (s *Server) sessionCaller(c *gin.Context) (auth.Key, string, error) {
 	return key, value, err
 }
 
-func (s *Server) clearSession(c *gin.Context) {
+func (s *api) clearSession(c *gin.Context) {
 	s.setCookie(c, sessionCookie, "", "/", -1, http.SameSiteLaxMode)
 }
 
@@ -395,7 +395,7 @@ type loginPage struct {
 	KeySignIn bool   // the form takes an API key
 }
 
-func (s *Server) renderLogin(c *gin.Context, status int, next, problem string) {
+func (s *api) renderLogin(c *gin.Context, status int, next, problem string) {
 	if problem != "" && wantsProblem(c) {
 		slug := map[int]string{400: "invalid", 401: "unauthenticated", 403: "forbidden"}[status]
 		abortProblem(c, status, slug, problem, interactions.FieldError{Field: "api_key", Message: problem})
@@ -415,14 +415,14 @@ func (s *Server) renderLogin(c *gin.Context, status int, next, problem string) {
 }
 
 // loginForm shows the sign-in form.
-func (s *Server) loginForm(c *gin.Context) {
+func (s *api) loginForm(c *gin.Context) {
 	s.renderLogin(c, http.StatusOK, localPath(c.Query("next")), "")
 }
 
 // login checks the key of the sign-in form, opens a session and goes on to next (a
 // path on this site) or the role's home page. A bad form shows the form again, with
 // what is wrong.
-func (s *Server) login(c *gin.Context) {
+func (s *api) login(c *gin.Context) {
 	if err := c.Request.ParseForm(); err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
@@ -481,7 +481,7 @@ func (s *Server) login(c *gin.Context) {
 // logout ends the browser's session — its cookie is cleared and revoked, so that a
 // copy of it opens nothing — and shows the sign-in form. A session's sign-out form
 // must carry its CSRF token, so that other sites cannot sign people out.
-func (s *Server) logout(c *gin.Context) {
+func (s *api) logout(c *gin.Context) {
 	if err := c.Request.ParseForm(); err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
@@ -522,7 +522,7 @@ func (s *Server) logout(c *gin.Context) {
 
 // static serves the embedded assets. A URL with the asset's current hash (as pages
 // link them) is cached for a year; any other revalidates with its ETag.
-func (s *Server) static(c *gin.Context) {
+func (s *api) static(c *gin.Context) {
 	a, ok := staticAssets[strings.TrimPrefix(c.Param("path"), "/")]
 	if !ok {
 		abortProblem(c, http.StatusNotFound, "not-found", "no such file")

@@ -248,7 +248,7 @@ type dashboardPage struct {
 }
 
 // dashboard answers GET /dashboard.
-func (s *Server) dashboard(c *gin.Context) {
+func (s *api) dashboard(c *gin.Context) {
 	form := dashboardForm{From: c.Query("from"), To: c.Query("to"), Recruiter: c.Query("recruiter"), Sort: c.Query("sort")}
 	body := dashboardPage{Form: form}
 	q, err := s.parseScores(c, false)

@@ -88,7 +88,7 @@ type queueRow struct {
 }
 
 // queue answers GET /queue.
-func (s *Server) queue(c *gin.Context) {
+func (s *api) queue(c *gin.Context) {
 	var n *notice
 	if v, ok := queueNotices[c.Query("notice")]; ok {
 		n = &v
@@ -97,7 +97,7 @@ func (s *Server) queue(c *gin.Context) {
 }
 
 // renderQueue shows the queue, with a notice (a form's outcome) if not nil.
-func (s *Server) renderQueue(c *gin.Context, status int, n *notice) {
+func (s *api) renderQueue(c *gin.Context, status int, n *notice) {
 	key := caller(c)
 	requested := c.Query("recruiter")
 	if c.Request.Method == http.MethodPost {
@@ -190,7 +190,7 @@ func cmpOr(a, b string) string {
 
 // queueRow fills one row: the candidate's name, the job's title, the open alert.
 // The row's form names the first open alert the caller may act on (mayAct).
-func (s *Server) queueRow(ctx context.Context, it sla.OverdueItem, recruiters, jobs map[string]string, zone *time.Location,
+func (s *api) queueRow(ctx context.Context, it sla.OverdueItem, recruiters, jobs map[string]string, zone *time.Location,
 	mayAct func(alerts.Alert) (bool, error)) (queueRow, error) {
 	row := queueRow{
 		ClockID: it.ClockID, ApplicationID: it.ApplicationID, Metric: string(it.Metric), MetricLabel: metricLabel(it.Metric),
@@ -288,7 +288,7 @@ func queueBack(c *gin.Context, code string) {
 }
 
 // queueProblem shows the queue again with what went wrong, at status.
-func (s *Server) queueProblem(c *gin.Context, status int, text string) {
+func (s *api) queueProblem(c *gin.Context, status int, text string) {
 	if wantsProblem(c) {
 		slug := map[int]string{400: "invalid", 403: "forbidden", 404: "not_found", 409: "conflict"}[status]
 		abortProblem(c, status, slug, text)
@@ -300,7 +300,7 @@ func (s *Server) queueProblem(c *gin.Context, status int, text string) {
 // queueAck answers POST /queue/ack: it acknowledges the alert named and the other
 // open alerts of its clock that the caller may act on (mayActOnAlert), as
 // POST /v1/alerts/{id}/ack does.
-func (s *Server) queueAck(c *gin.Context) {
+func (s *api) queueAck(c *gin.Context) {
 	id := c.PostForm("alert_id")
 	if id == "" {
 		s.queueProblem(c, http.StatusBadRequest, "The form names no alert.")
@@ -377,7 +377,7 @@ func alertSiblings(a alerts.Alert) []string {
 // queueReply answers POST /queue/reply: an outbound message to the application's
 // candidate, written as POST /v1/interactions writes it (a recruiter key is its
 // actor). The form's nonce is its idempotency key, so a double submit stores once.
-func (s *Server) queueReply(c *gin.Context) {
+func (s *api) queueReply(c *gin.Context) {
 	appID, channel, nonce := c.PostForm("application_id"), c.PostForm("channel"), c.PostForm("nonce")
 	switch {
 	case appID == "":
@@ -444,7 +444,7 @@ func (s *Server) queueReply(c *gin.Context) {
 // awaitStopped waits (at most a second and a half) until the queue's clock leaves
 // the queue, so that the page the form returns to no longer shows it. It reports
 // whether it did.
-func (s *Server) awaitStopped(c *gin.Context, app interactions.Application, clockID string) bool {
+func (s *api) awaitStopped(c *gin.Context, app interactions.Application, clockID string) bool {
 	inQueue := func() (found bool, stops bool) {
 		for _, it := range s.engine.Overdue(sla.OverdueFilter{RecruiterIDs: []string{app.RecruiterID}}) {
 			if it.ClockID == clockID && it.ApplicationID == app.ID {

@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"math"
 	"os"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/sla"
 	"github.com/goodwillhq/goodwill/sla/lease"
 )
 
@@ -23,15 +26,13 @@ import (
 // previous owner had not (from the mark its lease carries), then the engine records
 // what came due meanwhile and the alerts pipeline loads the partition's pending work.
 
-// newLeases returns the lease manager of this replica. Each lease it holds carries
-// the projector's mark to the partition's next owner.
-func (s *Server) newLeases(db *mongo.Database) *lease.Manager {
+// newLeases returns the lease manager of this replica.
+func newLeases(db *mongo.Database, log *slog.Logger) *lease.Manager {
 	return lease.New(lease.Config{
 		Collection: lease.Collection(db),
 		Replica:    replicaID(),
 		Partitions: interactions.Partitions,
-		Log:        s.log, // leases run on the wall clock, whatever clock the service is given
-		Mark:       func() int64 { return s.projector.Mark() },
+		Log:        log, // leases run on the wall clock, whatever clock the service is given
 	})
 }
 
@@ -47,27 +48,26 @@ func replicaID() string {
 	return host + "-" + hex.EncodeToString(b[:])
 }
 
-// owns reports whether this replica owns an application's partition now.
-func (s *Server) owns(applicationID string) bool {
-	return s.leases.Owns(interactions.Partition(applicationID))
-}
-
-// startLeases takes this replica's share of the partitions and returns once the
-// projector has caught up with them.
-func (s *Server) startLeases(ctx context.Context) error {
-	s.leases.OnChange(s.partitionsChanged)
-	if err := s.leases.Start(ctx); err != nil {
-		return err
+// ownedBy reports whether this replica owns an application's partition now.
+func ownedBy(leases *lease.Manager) func(applicationID string) bool {
+	return func(applicationID string) bool {
+		return leases.Owns(interactions.Partition(applicationID))
 	}
-	return s.projector.Settled(ctx)
 }
 
-// partitionsChanged hands partitions over to and from the projector, the engine and
-// the alerts pipeline.
-func (s *Server) partitionsChanged(_ context.Context, c lease.Change) {
+// handover hands partitions over to and from the projector, the engine and the
+// alerts pipeline, as the leases change.
+type handover struct {
+	projector  *interactions.Projector
+	engine     *sla.Engine
+	dispatcher *alerts.Dispatcher
+	log        *slog.Logger
+}
+
+func (h handover) changed(_ context.Context, c lease.Change) {
 	if len(c.Lost) > 0 {
-		s.projector.Lost(c.Lost)
-		s.dispatcher.Lost(c.Lost)
+		h.projector.Lost(c.Lost)
+		h.dispatcher.Lost(c.Lost)
 	}
 	if len(c.Acquired) == 0 {
 		return
@@ -78,21 +78,21 @@ func (s *Server) partitionsChanged(_ context.Context, c lease.Change) {
 		parts[i] = t.Partition
 		mark = min(mark, t.Mark)
 	}
-	s.projector.Acquired(parts, mark, func(ctx context.Context) {
+	h.projector.Acquired(parts, mark, func(ctx context.Context) {
 		for attempt := 1; ; attempt++ {
-			err := s.engine.Acquired(ctx, parts)
+			err := h.engine.Acquired(ctx, parts)
 			if err == nil {
 				break
 			}
 			if attempt == 5 || ctx.Err() != nil {
-				s.log.Error("taking over partitions: the SLA engine failed; what came due while nobody owned them is recorded at the next start", "partitions", len(parts), "err", err)
+				h.log.Error("taking over partitions: the SLA engine failed; what came due while nobody owned them is recorded at the next start", "partitions", len(parts), "err", err)
 				break
 			}
-			s.log.Warn("taking over partitions: the SLA engine failed; retrying", "partitions", len(parts), "err", err)
+			h.log.Warn("taking over partitions: the SLA engine failed; retrying", "partitions", len(parts), "err", err)
 			time.Sleep(time.Duration(attempt) * time.Second)
 		}
-		if err := s.dispatcher.Acquired(ctx, parts); err != nil {
-			s.log.Warn("taking over partitions: the alerts pipeline failed", "partitions", len(parts), "err", err)
+		if err := h.dispatcher.Acquired(ctx, parts); err != nil {
+			h.log.Warn("taking over partitions: the alerts pipeline failed", "partitions", len(parts), "err", err)
 		}
 	})
 }

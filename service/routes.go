@@ -36,7 +36,7 @@ var registry = func() *prometheus.Registry {
 }()
 
 // routes builds the router: every route of the API, and who may use it.
-func (s *Server) routes() http.Handler {
+func (s *api) routes() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -134,7 +134,7 @@ func (s *Server) routes() http.Handler {
 }
 
 // readyz answers 200 while the store answers, 503 otherwise.
-func (s *Server) readyz(c *gin.Context) {
+func (s *api) readyz(c *gin.Context) {
 	pctx, cancel := contextWithTimeout(c, readyTimeout)
 	defer cancel()
 	if err := s.store.Ping(pctx); err != nil {

@@ -12,12 +12,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/alerts/email"
@@ -35,40 +32,57 @@ import (
 	twiliohooks "github.com/goodwillhq/goodwill/webhooks/twilio"
 )
 
-// Server is a running goodwill: the store, the write path, the projector and the
-// HTTP handler.
+// Server is a running goodwill: the store, the parts that run in the background, and
+// the HTTP handler. Its lifecycle is New, Run and Close; the handlers are methods of
+// api, which it builds.
 type Server struct {
+	cfg         Config
+	log         *slog.Logger
+	now         func() time.Time // the clock every part is given
+	store       *storage.Store
+	writer      *interactions.Writer
+	leases      *lease.Manager // partitions of SLA and alert work, when the store is shared (replicas.go)
+	projector   *interactions.Projector
+	engine      *sla.Engine
+	dispatcher  *alerts.Dispatcher
+	webhooks    *webhooks.Ingest // for PurgeDeliveryLog
+	auditPurger *audit.Purger    // deletes audit entries after two years
+	syncRunner  *atssync.Runner  // the ATS sync (handlers_sync.go)
+	opts        Options
+	handler     http.Handler
+	routeList   [][2]string
+	telemetry   func(context.Context) error
+	stop        context.CancelFunc
+}
+
+// api is what the HTTP handlers need: the parts they call, and the configuration and
+// clock they read. Server.start builds it last, from parts already built; the
+// handlers (handlers*.go, pages*.go, session.go, oidc.go) are its methods.
+type api struct {
 	cfg          Config
 	log          *slog.Logger
 	now          func() time.Time
 	store        *storage.Store
 	interactions *interactions.Store
 	writer       *interactions.Writer
-	projector    *interactions.Projector
 	eraser       *interactions.Eraser
 	webhooks     *webhooks.Ingest      // webhook deliveries (webhooks.go, handlers_webhooks.go)
 	twilio       *twiliohooks.Receiver // Twilio's callbacks
 	engine       *sla.Engine
-	leases       *lease.Manager // partitions of SLA and alert work, when the store is shared (replicas.go)
+	inForce      *sla.InForce // the policies and calendar in force, as the engine loaded them
 	directory    *directory.Store
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
 	book         *scores.Book // the scores roll-ups (handlers_scores.go)
-	lastZone     atomic.Pointer[time.Location]
-	scoresCache  scoresCache // what score queries read of the directory and jobs (handlers_scores.go)
+	scoresCache  scoresCache  // what score queries read of the directory and jobs (handlers_scores.go)
 	keys         *auth.Keys
 	trail        *audit.Trail   // the audit trail (handlers_audit.go)
-	auditPurger  *audit.Purger  // deletes its entries after two years
 	failures     *auth.Failures // client addresses failing authentication (throttle.go)
 	signingKeys  [][]byte
 	proxies      []netip.Prefix  // GOODWILL_TRUSTED_PROXIES (session.go)
 	sso          *sso            // single sign-on, when configured (oidc.go)
 	syncRunner   *atssync.Runner // the ATS sync (handlers_sync.go)
-	opts         Options
-	handler      http.Handler
-	routeList    [][2]string
-	telemetry    func(context.Context) error
-	stop         context.CancelFunc
+	routeList    [][2]string     // filled by routes
 }
 
 // Options are what tests may change; the zero value is production's.
@@ -80,36 +94,56 @@ type Options struct {
 
 // New opens the store and starts the background work. Close releases it all.
 func New(ctx context.Context, cfg Config, log *slog.Logger, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, now: opts.Now, opts: opts, failures: auth.NewFailures()}
-	if s.now == nil {
-		s.now = time.Now
+	now := opts.Now
+	if now == nil {
+		now = time.Now
 	}
+	var proxies []netip.Prefix
 	for _, p := range cfg.TrustedProxies {
 		prefix, err := netip.ParsePrefix(p)
 		if err != nil {
 			return nil, &ConfigError{Var: "GOODWILL_TRUSTED_PROXIES", Msg: err.Error()}
 		}
-		s.proxies = append(s.proxies, prefix)
+		proxies = append(proxies, prefix)
 	}
 	shutdownTelemetry, monitor, err := setupTracing(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.telemetry = shutdownTelemetry
+	s := &Server{cfg: cfg, log: log, now: now, opts: opts, telemetry: shutdownTelemetry}
 	s.store, err = storage.Open(ctx, storage.Options{
 		URI: cfg.MongoDBURI, DataDir: cfg.DataDir, DB: cfg.DB, Monitor: monitor, Log: log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.start(ctx); err != nil {
+	if err := s.start(ctx, proxies); err != nil {
 		_ = s.store.Close(context.Background())
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Server) start(ctx context.Context) error {
+// start builds goodwill over the open store, in one place. Each part is built by its
+// constructor from a Config holding what it needs, so nothing is wired afterwards.
+// Events flow writer → feed → projector → SLA engine → alerts pipeline, and each
+// stage is given the next one; the parts are therefore built from the end of the
+// pipeline backwards, after the stores and what they share:
+//
+//  1. the stores (log, keys, SLA, alerts, recruiters, delivery log, audit trail);
+//  2. on a shared store, the partition leases, which the stages below ask what is
+//     theirs (their handover is given to the leases only when these start);
+//  3. the policies and calendar in force (sla.InForce), which the engine keeps
+//     current and the scores book and the alerts pipeline read: the engine hands
+//     transitions to the pipeline and clocks to the book, so they come first;
+//  4. the alerts pipeline, the SLA engine, the feed and the writer, the projector;
+//  5. the eraser, which reaches every part that keeps personal data;
+//  6. the webhook receivers, the background purges, single sign-on;
+//  7. the handlers' api, and the routes.
+//
+// The parts that need stopping are kept in s as they start, for Close.
+func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
+	cfg, log, now := s.cfg, s.log, s.now
 	readyCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := s.store.WaitReady(readyCtx); err != nil {
@@ -118,7 +152,9 @@ func (s *Server) start(ctx context.Context) error {
 	bg, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	db := s.store.DB
-	s.interactions = interactions.NewStore(db)
+
+	// 1. The stores.
+	store := interactions.NewStore(db)
 	if err := s.store.Detect(ctx); err != nil {
 		return err
 	}
@@ -126,176 +162,215 @@ func (s *Server) start(ctx context.Context) error {
 	// query, and they would triple the cost of every insert.
 	indexed := !s.store.FerretDB
 	if indexed {
-		if err := s.interactions.EnsureIndexes(ctx); err != nil {
+		if err := store.EnsureIndexes(ctx); err != nil {
 			return err
 		}
 	}
-	s.keys = auth.NewKeys(db)
-	if s.cfg.BootstrapKey != "" {
-		err := s.keys.Bootstrap(ctx, s.cfg.BootstrapKey, s.now())
+	keys := auth.NewKeys(db)
+	if cfg.BootstrapKey != "" {
+		err := keys.Bootstrap(ctx, cfg.BootstrapKey, now())
 		switch {
 		case errors.Is(err, auth.ErrBootstrapDeleted):
 			// Deleted through the API: it stays deleted, and every start says so.
-			s.log.Warn("GOODWILL_BOOTSTRAP_KEY names a deleted key; it was not created again and does not work (unset it, or set a new key)")
+			log.Warn("GOODWILL_BOOTSTRAP_KEY names a deleted key; it was not created again and does not work (unset it, or set a new key)")
 		case err != nil:
 			return fmt.Errorf("GOODWILL_BOOTSTRAP_KEY: %w", err)
 		}
 	}
-	for _, k := range s.cfg.SigningKeys {
-		s.signingKeys = append(s.signingKeys, []byte(k))
+	var signingKeys [][]byte
+	for _, k := range cfg.SigningKeys {
+		signingKeys = append(signingKeys, []byte(k))
 	}
-	if len(s.signingKeys) == 0 {
-		k, err := s.interactions.Secret(ctx, "signing_key")
+	if len(signingKeys) == 0 {
+		k, err := store.Secret(ctx, "signing_key")
 		if err != nil {
 			return err
 		}
-		s.signingKeys = [][]byte{[]byte(hex.EncodeToString(k))}
+		signingKeys = [][]byte{[]byte(hex.EncodeToString(k))}
 	}
-	guard, err := interactions.NewTombstones(ctx, s.interactions)
+	guard, err := interactions.NewTombstones(ctx, store)
 	if err != nil {
 		return err
 	}
 	slaStore := sla.NewStore(db)
-	if err := slaStore.Seed(ctx, sla.DefaultCalendar(s.cfg.Timezone, s.cfg.Holidays)); err != nil {
+	if err := slaStore.Seed(ctx, sla.DefaultCalendar(cfg.Timezone, cfg.Holidays)); err != nil {
 		return err
 	}
+	recruiters := directory.NewStore(db)
+	alertStore := alerts.NewStore(db)
+	deliveries := webhooks.NewStore(db)
+	trail := audit.New(db)
 	if indexed {
-		if err := slaStore.EnsureIndexes(ctx); err != nil {
-			return err
+		for _, ensure := range []func(context.Context) error{
+			slaStore.EnsureIndexes, alertStore.EnsureIndexes, deliveries.EnsureIndexes, trail.EnsureIndexes,
+		} {
+			if err := ensure(ctx); err != nil {
+				return err
+			}
 		}
 	}
-	// A store named by URI may be shared by several replicas: SLA and alert work is
+
+	// 2. A store named by URI may be shared by several replicas: SLA and alert work is
 	// then split into partitions, each owned by one replica through a lease (replicas.go).
-	shared := s.cfg.MongoDBURI != ""
+	// owns stays nil otherwise: this replica owns every application.
+	var owns func(applicationID string) bool
 	var logSeq int64
-	if shared {
-		s.interactions.Shared = true
-		s.leases = s.newLeases(db)
-		if logSeq, err = s.interactions.LogSeq(ctx); err != nil {
+	if cfg.MongoDBURI != "" {
+		store.Shared = true
+		s.leases = newLeases(db, log)
+		owns = ownedBy(s.leases)
+		if logSeq, err = store.LogSeq(ctx); err != nil {
 			return err
 		}
 	}
-	if err := s.startAlerts(ctx, db, indexed); err != nil {
+
+	// 3. The policies and calendar in force, and the scores roll-ups in their zone.
+	inForce := sla.NewInForce()
+	book := scores.NewBook(inForce.Zone)
+
+	// 4. The pipeline, from its end: alerts, SLA engine, writer, projector.
+	alertsCfg, err := alertsConfig(cfg, alerts.Config{
+		Store: alertStore, Directory: recruiters, Names: store, Mode: cfg.Alerts,
+		Link: alertLinks{cfg: cfg, signingKeys: signingKeys}.link, Log: log, Now: now,
+		Zone: inForce.Zone, SMSCountries: cfg.SMSCountries, EscalateAfter: inForce.EscalateAfter, Owns: owns,
+	})
+	if err != nil {
 		return err
 	}
-	s.engine = sla.NewEngine(slaStore, s.interactions, s.log, s.now)
-	if shared {
-		s.engine.SetOwns(s.owns)
+	s.dispatcher = alerts.New(alertsCfg)
+	if err := s.dispatcher.Start(ctx); err != nil {
+		return err
 	}
-	s.engine.SetConsumer(s.dispatcher.Transitions)
-	s.engine.SetStopped(s.dispatcher.Stopped)
-	s.book = scores.NewBook(s.zone)
-	s.engine.SetObserver(s.book.Apply)
+	s.engine = sla.NewEngine(sla.Config{
+		Store: slaStore, Apps: store, Log: log, Now: now,
+		Consumer: s.dispatcher.Transitions, Stopped: s.dispatcher.Stopped, Observer: book.Apply,
+		Owns: owns, InForce: inForce,
+	})
 	if err := s.engine.Start(ctx); err != nil {
 		return err
 	}
-	s.projector = interactions.NewProjector(s.interactions, guard, s.log, s.now)
-	s.projector.OnApplied(s.engine.Applied)
-	if shared {
-		s.projector.Share(s.owns, logSeq)
-	}
+	// The writer hands its batches to the projector through a feed built before both,
+	// since the projector, when it stops, asks the writer whether a write may have
+	// been stored without reaching it.
+	feed := interactions.NewFeed()
+	s.writer = interactions.NewWriter(interactions.WriterConfig{Store: store, Guard: guard, OnCommit: feed.Add})
+	s.projector = interactions.NewProjector(interactions.ProjectorConfig{
+		Store: store, Guard: guard, Log: log, Now: now,
+		Feed: feed, Applied: []interactions.AppliedFunc{s.engine.Applied}, Unsure: s.writer.Unsure,
+		Owns: owns, From: logSeq,
+	})
 	if err := s.projector.Start(ctx); err != nil {
 		return err
 	}
-	if shared {
-		if err := s.startLeases(ctx); err != nil {
+	if s.leases != nil {
+		// Take this replica's share of the partitions, and return once the projector
+		// has caught up with them.
+		h := handover{projector: s.projector, engine: s.engine, dispatcher: s.dispatcher, log: log}
+		err := s.leases.Start(ctx, lease.Holder{
+			Mark:    s.projector.Mark, // each lease carries the projector's mark to the partition's next owner
+			Changed: []func(context.Context, lease.Change){h.changed},
+		})
+		if err != nil {
+			return err
+		}
+		if err := s.projector.Settled(ctx); err != nil {
 			return err
 		}
 	}
-	s.writer = interactions.NewWriter(s.interactions, guard, s.projector.Feed)
-	s.projector.SetUnsure(s.writer.Unsure)
-	s.eraser = interactions.NewEraser(s.interactions, guard, s.log, s.now)
-	s.eraser.Also(s.projector.Erase) // what it remembers of the person in memory
-	if err := s.startWebhooks(ctx, bg, db, indexed); err != nil {
-		return err
-	}
-	s.eraser.Also(s.dispatcher.Erase) // SMS already sent about the person, at Twilio
-	if err := s.eraser.Start(bg); err != nil {
+
+	// 5. Erasure reaches the log and derived state, then the rest in this order.
+	eraser := interactions.NewEraser(interactions.EraserConfig{
+		Store: store, Guard: guard, Log: log, Now: now,
+		Others: []interactions.EraseFunc{
+			s.projector.Erase,  // what it remembers of the person in memory
+			deliveries.Erase,   // the raw bodies of webhook deliveries
+			s.dispatcher.Erase, // SMS already sent about the person, at Twilio
+		},
+	})
+
+	// 6. Webhooks, background work, sign-on.
+	failures := auth.NewFailures()
+	s.webhooks = webhooks.NewIngest(webhooks.Config{
+		Deliveries: deliveries,
+		Writer:     s.writer,
+		Receivers:  receivers{leverHiredReasons: cfg.LeverHiredReasons},
+		Secrets:    cfg.WebhookSecrets,
+		Throttle:   failures,
+		Retention:  cfg.DeliveryLogRetention.Wall(),
+		Now:        now,
+		Log:        log,
+	})
+	twilioReceiver := twiliohooks.New(twiliohooks.Config{
+		Ingest:    s.webhooks,
+		AuthToken: cfg.TwilioAuthToken,
+		PublicURL: cfg.PublicURL,
+		Recruiters: recruiterByPhone(func(ctx context.Context, phone string) (string, bool, error) {
+			r, ok, err := recruiters.ByPhone(ctx, phone)
+			return r.ID, ok, err
+		}),
+		Candidates: store,
+		Alerts:     alertCommands{s.dispatcher},
+		Audit:      commandAudit{trail: trail, now: now, log: log},
+		Now:        now,
+	})
+	go s.webhooks.Purging(bg) // GOODWILL_DELIVERY_LOG_RETENTION
+	if err := eraser.Start(bg); err != nil {
 		return err
 	}
 	retention := &interactions.Retention{
-		Store: s.interactions, Eraser: s.eraser, Keep: s.cfg.Retention.Wall(), Log: s.log, Now: s.now,
+		Store: store, Eraser: eraser, Keep: cfg.Retention.Wall(), Log: log, Now: now,
 	}
 	retention.Start(bg)
-	s.trail = audit.New(db)
-	if indexed {
-		if err := s.trail.EnsureIndexes(ctx); err != nil {
-			return err
-		}
-	}
-	s.auditPurger = &audit.Purger{Trail: s.trail, Now: s.now, Log: s.log}
+	s.auditPurger = &audit.Purger{Trail: trail, Now: now, Log: log}
 	s.auditPurger.Start(bg)
-	if s.cfg.OIDC.Enabled() {
-		s.sso = &sso{cfg: s.cfg.OIDC, client: &http.Client{Timeout: 20 * time.Second}}
-		go func() { _, _, _ = s.oidcProvider(bg) }() // a failure is retried on use
+	var signOn *sso
+	if cfg.OIDC.Enabled() {
+		signOn = &sso{cfg: cfg.OIDC, client: &http.Client{Timeout: 20 * time.Second}}
 	}
-	s.startSync(bg, db)
-	s.handler = s.routes()
+	s.startSync(bg, db, recruiters)
+
+	// 7. The handlers and their routes.
+	a := &api{
+		cfg: cfg, log: log, now: now, store: s.store,
+		interactions: store, writer: s.writer, eraser: eraser, webhooks: s.webhooks, twilio: twilioReceiver,
+		engine: s.engine, inForce: inForce, directory: recruiters, alertStore: alertStore, dispatcher: s.dispatcher,
+		book: book, keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,
+		sso: signOn, syncRunner: s.syncRunner,
+	}
+	if signOn != nil {
+		go func() { _, _, _ = a.oidcProvider(bg) }() // a failure is retried on use
+	}
+	s.handler = a.routes()
+	s.routeList = a.routeList
 	return nil
 }
 
-// startAlerts builds the recruiters directory, the alert outbox, the channels the
-// configuration turns on, and the dispatcher.
-func (s *Server) startAlerts(ctx context.Context, db *mongo.Database, indexed bool) error {
-	s.directory = directory.NewStore(db)
-	s.alertStore = alerts.NewStore(db)
-	zone := s.zone
-	if indexed {
-		if err := s.alertStore.EnsureIndexes(ctx); err != nil {
-			return err
-		}
-	}
-	cfg := alerts.Config{
-		Store: s.alertStore, Directory: s.directory, Names: s.interactions, Mode: s.cfg.Alerts,
-		Link: s.alertLink, Log: s.log, Now: s.now, Zone: zone, SMSCountries: s.cfg.SMSCountries,
-		EscalateAfter: func(policyID string) time.Duration {
-			for _, p := range s.engine.Policies() {
-				if p.ID == policyID {
-					return p.EscalateAfter.Wall()
-				}
-			}
-			return 0
-		},
-	}
-	if s.leases != nil { // shared: send the alerts of the partitions this replica owns
-		cfg.Owns = s.owns
-	}
-	if s.cfg.TwilioAccountSID != "" {
+// alertsConfig completes the alerts pipeline's configuration with the channels the
+// configuration turns on.
+func alertsConfig(cfg Config, ac alerts.Config) (alerts.Config, error) {
+	if cfg.TwilioAccountSID != "" {
 		sender, err := twilio.New(twilio.Config{
-			AccountSID: s.cfg.TwilioAccountSID, AuthToken: s.cfg.TwilioAuthToken, From: s.cfg.TwilioFrom,
-			MessagingServiceSID: s.cfg.TwilioMessagingSID, APIURL: s.cfg.TwilioAPIURL,
-			StatusCallback: s.cfg.PublicURL + "/webhooks/twilio/status",
+			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom,
+			MessagingServiceSID: cfg.TwilioMessagingSID, APIURL: cfg.TwilioAPIURL,
+			StatusCallback: cfg.PublicURL + "/webhooks/twilio/status",
 		})
 		if err != nil {
-			return fmt.Errorf("TWILIO_ACCOUNT_SID: %w", err)
+			return ac, fmt.Errorf("TWILIO_ACCOUNT_SID: %w", err)
 		}
-		cfg.SMS = twilio.Channel(sender)
+		ac.SMS = twilio.Channel(sender)
 	}
-	if s.cfg.SMTPURL != "" {
-		sender, err := email.New(email.Config{URL: s.cfg.SMTPURL, From: s.cfg.EmailFrom})
+	if cfg.SMTPURL != "" {
+		sender, err := email.New(email.Config{URL: cfg.SMTPURL, From: cfg.EmailFrom})
 		if err != nil {
-			return fmt.Errorf("GOODWILL_SMTP_URL: %w", err)
+			return ac, fmt.Errorf("GOODWILL_SMTP_URL: %w", err)
 		}
-		cfg.Email = email.Channel(sender)
+		ac.Email = email.Channel(sender)
 	}
-	s.dispatcher = alerts.New(cfg)
-	return s.dispatcher.Start(ctx)
+	return ac, nil
 }
 
-// zone is the business calendar's time zone, which PUT /v1/calendar may change. The
-// last zone loaded is kept, since the scores book asks for it on every application.
-func (s *Server) zone() *time.Location {
-	name := s.engine.Calendar().Timezone
-	if loc := s.lastZone.Load(); loc != nil && loc.String() == name {
-		return loc
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC
-	}
-	s.lastZone.Store(loc)
-	return loc
-}
+// zone is the business calendar's time zone, which PUT /v1/calendar may change.
+func (s *api) zone() *time.Location { return s.inForce.Zone() }
 
 // Routes lists the router's routes as {method, path} pairs, paths in Gin's ":id"
 // syntax. The OpenAPI test holds the document against it.

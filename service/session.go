@@ -49,7 +49,7 @@ func sign(key []byte, purpose, msg string) string {
 
 // signed reports whether sig signs purpose|msg under any signing key, so that a
 // rotation (a new key first) keeps sessions opened before it.
-func (s *Server) signed(purpose, msg, sig string) bool {
+func (s *api) signed(purpose, msg, sig string) bool {
 	if sig == "" {
 		return false
 	}
@@ -62,14 +62,14 @@ func (s *Server) signed(purpose, msg, sig string) bool {
 }
 
 // newSession returns the cookie value of a session for the key with this hash.
-func (s *Server) newSession(keyHash string, now time.Time) string {
+func (s *api) newSession(keyHash string, now time.Time) string {
 	payload := keyHash + "." + strconv.FormatInt(now.Add(sessionLifetime).Unix(), 10) + "." + newNonce()
 	return payload + "." + sign(s.signingKeys[0], "session", payload)
 }
 
 // sessionKeyHash returns the key hash a session cookie names and the session's
 // expiry, if its signature is good and it has not expired.
-func (s *Server) sessionKeyHash(value string, now time.Time) (string, time.Time, bool) {
+func (s *api) sessionKeyHash(value string, now time.Time) (string, time.Time, bool) {
 	i := strings.LastIndexByte(value, '.')
 	if i < 0 {
 		return "", time.Time{}, false
@@ -91,7 +91,7 @@ func (s *Server) sessionKeyHash(value string, now time.Time) (string, time.Time,
 
 // sessionSigned reports whether goodwill signed this session cookie, whether or not
 // it has expired since.
-func (s *Server) sessionSigned(value string) bool {
+func (s *api) sessionSigned(value string) bool {
 	i := strings.LastIndexByte(value, '.')
 	return i >= 0 && s.signed("session", value[:i], value[i+1:])
 }
@@ -103,18 +103,18 @@ func sessionID(value string) string {
 }
 
 // csrfToken is the token the forms of a session carry.
-func (s *Server) csrfToken(session string) string {
+func (s *api) csrfToken(session string) string {
 	return sign(s.signingKeys[0], "csrf", session)
 }
 
 // loginToken is the token of the sign-in form whose cookie holds nonce.
-func (s *Server) loginToken(nonce string) string {
+func (s *api) loginToken(nonce string) string {
 	return sign(s.signingKeys[0], "login-csrf", nonce)
 }
 
 // loginNonce returns the nonce of the sign-in form's cookie, or a fresh one (set in
 // the cookie) when there is none.
-func (s *Server) loginNonce(c *gin.Context) string {
+func (s *api) loginNonce(c *gin.Context) string {
 	if v, err := c.Cookie(s.cookieName(loginCookie)); err == nil && len(v) == 32 {
 		if _, err := hex.DecodeString(v); err == nil {
 			return v
@@ -128,19 +128,19 @@ func (s *Server) loginNonce(c *gin.Context) string {
 }
 
 // checkLoginToken verifies the sign-in form's token against its cookie.
-func (s *Server) checkLoginToken(c *gin.Context) bool {
+func (s *api) checkLoginToken(c *gin.Context) bool {
 	nonce, err := c.Cookie(s.cookieName(loginCookie))
 	return err == nil && nonce != "" && s.signed("login-csrf", nonce, c.PostForm(csrfField))
 }
 
 // hostCookies reports whether cookies carry the __Host- prefix: when the public URL
 // is https.
-func (s *Server) hostCookies() bool {
+func (s *api) hostCookies() bool {
 	return strings.HasPrefix(s.cfg.PublicURL, "https://")
 }
 
 // cookieName is the name a cookie goes by: with the __Host- prefix over https.
-func (s *Server) cookieName(name string) string {
+func (s *api) cookieName(name string) string {
 	if s.hostCookies() {
 		return hostPrefix + name
 	}
@@ -150,7 +150,7 @@ func (s *Server) cookieName(name string) string {
 // setCookie sets an HttpOnly cookie, Secure when the request came over HTTPS or the
 // public URL is HTTPS. maxAge < 0 deletes it. With __Host- cookies (an https public
 // URL) the name takes the prefix and the path is "/", as the prefix requires.
-func (s *Server) setCookie(c *gin.Context, name, value, path string, maxAge int, sameSite http.SameSite) {
+func (s *api) setCookie(c *gin.Context, name, value, path string, maxAge int, sameSite http.SameSite) {
 	if s.hostCookies() {
 		name, path = hostPrefix+name, "/"
 	}
@@ -163,13 +163,13 @@ func (s *Server) setCookie(c *gin.Context, name, value, path string, maxAge int,
 // https reports whether the browser reached us over HTTPS: directly, through a
 // trusted proxy (GOODWILL_TRUSTED_PROXIES) that says so in X-Forwarded-Proto, or as
 // the public URL promises. X-Forwarded-Proto from any other address is ignored.
-func (s *Server) https(c *gin.Context) bool {
+func (s *api) https(c *gin.Context) bool {
 	return c.Request.TLS != nil || strings.HasPrefix(s.cfg.PublicURL, "https://") ||
 		(s.fromTrustedProxy(c) && strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https"))
 }
 
 // fromTrustedProxy reports whether the request's peer is in GOODWILL_TRUSTED_PROXIES.
-func (s *Server) fromTrustedProxy(c *gin.Context) bool {
+func (s *api) fromTrustedProxy(c *gin.Context) bool {
 	if len(s.proxies) == 0 {
 		return false
 	}

@@ -12,7 +12,7 @@ import (
 // client address (c.ClientIP: X-Forwarded-For counts only from trusted proxies). When
 // the address has failed too often it answers 429 with Retry-After, aborts the chain
 // and reports true; otherwise the caller answers the failure as it would have.
-func (s *Server) throttled(c *gin.Context) bool {
+func (s *api) throttled(c *gin.Context) bool {
 	retryAfter, throttled := s.failures.Fail(c.ClientIP(), s.now())
 	if !throttled {
 		return false

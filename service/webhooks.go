@@ -2,9 +2,8 @@ package service
 
 import (
 	"context"
+	"log/slog"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/service/audit"
@@ -13,49 +12,8 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks/greenhouse"
 	"github.com/goodwillhq/goodwill/webhooks/lever"
 	"github.com/goodwillhq/goodwill/webhooks/standard"
-	twiliohooks "github.com/goodwillhq/goodwill/webhooks/twilio"
 	"github.com/goodwillhq/goodwill/webhooks/workable"
 )
-
-// startWebhooks builds the webhook use cases over the delivery log: ATS and Standard
-// Webhooks ingest, and Twilio's callbacks. The log takes part in erasure (the raw
-// bodies it keeps) and is purged daily until bg ends. It needs the writer, the
-// eraser, the recruiters directory and the dispatcher.
-func (s *Server) startWebhooks(ctx, bg context.Context, db *mongo.Database, indexed bool) error {
-	deliveries := webhooks.NewStore(db)
-	if indexed {
-		if err := deliveries.EnsureIndexes(ctx); err != nil {
-			return err
-		}
-	}
-	s.eraser.Also(deliveries.Erase)
-	s.webhooks = webhooks.NewIngest(webhooks.Config{
-		Deliveries: deliveries,
-		Writer:     s.writer,
-		Receivers:  receivers{leverHiredReasons: s.cfg.LeverHiredReasons},
-		Secrets:    s.cfg.WebhookSecrets,
-		Throttle:   s.failures,
-		Retention:  s.cfg.DeliveryLogRetention.Wall(),
-		Now:        s.now,
-		Log:        s.log,
-	})
-	recruiters := recruiterByPhone(func(ctx context.Context, phone string) (string, bool, error) {
-		r, ok, err := s.directory.ByPhone(ctx, phone)
-		return r.ID, ok, err
-	})
-	s.twilio = twiliohooks.New(twiliohooks.Config{
-		Ingest:     s.webhooks,
-		AuthToken:  s.cfg.TwilioAuthToken,
-		PublicURL:  s.cfg.PublicURL,
-		Recruiters: recruiters,
-		Candidates: s.interactions,
-		Alerts:     alertCommands{s.dispatcher},
-		Audit:      commandAudit{s},
-		Now:        s.now,
-	})
-	go s.webhooks.Purging(bg) // GOODWILL_DELIVERY_LOG_RETENTION
-	return nil
-}
 
 // PurgeDeliveryLog deletes what the webhook delivery log holds from before
 // GOODWILL_DELIVERY_LOG_RETENTION ago: records of every outcome with their raw
@@ -109,13 +67,17 @@ func (a alertCommands) SMSStatus(ctx context.Context, messageSid, status, errorC
 
 // commandAudit records a recruiter's SMS command in the audit trail; a failure is only
 // logged, since the command has acted.
-type commandAudit struct{ s *Server }
+type commandAudit struct {
+	trail *audit.Trail
+	now   func() time.Time
+	log   *slog.Logger
+}
 
 func (a commandAudit) CommandActed(ctx context.Context, recruiterID, verb, alertID, clientAddr string) {
 	action := audit.AlertAcknowledged
 	if verb == "snooze" {
 		action = audit.AlertSnoozed
 	}
-	e := audit.Entry{At: a.s.now(), Actor: audit.Recruiter(recruiterID), Action: action, Target: alertID, IP: clientAddr}
-	_ = a.s.recordEntry(ctx, a.s.log, e)
+	e := audit.Entry{At: a.now(), Actor: audit.Recruiter(recruiterID), Action: action, Target: alertID, IP: clientAddr}
+	_ = recordEntry(ctx, a.trail, a.log, e)
 }

@@ -64,6 +64,7 @@ type Engine struct {
 	stopped  func(ctx context.Context, clockIDs []string) error
 	observer Observer
 	owns     func(applicationID string) bool // nil: this process owns every application (replicas.go)
+	inForce  *InForce                        // nil, or kept current with env and calendar
 
 	mu         sync.Mutex
 	env        Env
@@ -87,13 +88,40 @@ type Engine struct {
 	done      chan struct{}
 }
 
+// Config is what an engine is built from. Store, Apps, Log and Now are required; the
+// rest may be left zero.
+type Config struct {
+	Store *Store
+	Apps  Applications
+	Log   *slog.Logger
+	Now   func() time.Time
+	// Consumer takes recorded transitions that may alert. Quiet transitions (Alert
+	// false), and all of them without a consumer, are recorded already marked handled.
+	Consumer Consumer
+	// Stopped is told of clocks that stopped (the alerts pipeline resolves their alerts).
+	Stopped func(ctx context.Context, clockIDs []string) error
+	// Observer is told of derived clocks (the scores roll-ups).
+	Observer Observer
+	// Owns, when set, makes the engine one of several replicas: it records transitions
+	// only of the applications Owns reports as this replica's (replicas.go).
+	Owns func(applicationID string) bool
+	// InForce, when set, is kept current with the policies and calendar in force, for
+	// readers built before the engine (see InForce).
+	InForce *InForce
+}
+
 // NewEngine returns an engine; Start loads the store and runs the scheduler.
-func NewEngine(store *Store, apps Applications, log *slog.Logger, now func() time.Time) *Engine {
+func NewEngine(cfg Config) *Engine {
 	return &Engine{
-		store:    store,
-		apps:     apps,
-		log:      log,
-		now:      now,
+		store:    cfg.Store,
+		apps:     cfg.Apps,
+		log:      cfg.Log,
+		now:      cfg.Now,
+		consumer: cfg.Consumer,
+		stopped:  cfg.Stopped,
+		observer: cfg.Observer,
+		owns:     cfg.Owns,
+		inForce:  cfg.InForce,
 		overdue:  map[uint32]struct{}{},
 		wake:     make(chan struct{}, 1),
 		stopping: make(chan struct{}),
@@ -101,29 +129,17 @@ func NewEngine(store *Store, apps Applications, log *slog.Logger, now func() tim
 	}
 }
 
-// SetStopped sets who is told of clocks that stopped (the alerts pipeline resolves
-// their alerts). Call before Start.
-func (e *Engine) SetStopped(f func(ctx context.Context, clockIDs []string) error) { e.stopped = f }
-
 // Observer is told of every application's clocks whenever they are derived: at
 // start, after new events, after a policy or calendar change, and when a clock
 // becomes overdue. The scores roll-ups follow clocks this way. It must be quick and
 // must not call back into the engine.
 type Observer func(app interactions.Application, clocks []Clock, now time.Time)
 
-// SetObserver sets the observer of derived clocks. Call before Start.
-func (e *Engine) SetObserver(o Observer) { e.observer = o }
-
 func (e *Engine) observe(app interactions.Application, clocks []Clock, now time.Time) {
 	if e.observer != nil {
 		e.observer(app, clocks, now)
 	}
 }
-
-// SetConsumer sets who takes recorded transitions that may alert. Call before Start.
-// Quiet transitions (Alert false), and all of them without a consumer, are recorded
-// already marked handled.
-func (e *Engine) SetConsumer(c Consumer) { e.consumer = c }
 
 // Start loads policies and the calendar, rebuilds the open clocks of every
 // application, records transitions missed while the service was down, hands over
@@ -241,6 +257,9 @@ func (e *Engine) loadEnv(ctx context.Context) error {
 	e.mu.Lock()
 	e.env, e.calendar = env, versions[len(versions)-1].Calendar
 	e.version = versions[len(versions)-1].Seq
+	if e.inForce != nil { // under e.mu, so that two loads publish in order
+		e.inForce.set(env.Policies, e.calendar)
+	}
 	e.mu.Unlock()
 	return nil
 }

@@ -96,15 +96,15 @@ func (r *recorder) all() []Fired {
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startEngine starts an engine on store that reads the time from now and hands what
-// fires to consume, after set (an observer, an owner) is applied; it is closed when the
-// test ends.
-func startEngine(t *testing.T, store *Store, apps Applications, now func() time.Time, consume Consumer, set ...func(*Engine)) *Engine {
+// fires to consume, after set (an observer, an owner) is applied to its Config; it is
+// closed when the test ends.
+func startEngine(t *testing.T, store *Store, apps Applications, now func() time.Time, consume Consumer, set ...func(*Config)) *Engine {
 	t.Helper()
-	e := NewEngine(store, apps, quietLog, now)
-	e.SetConsumer(consume)
+	cfg := Config{Store: store, Apps: apps, Log: quietLog, Now: now, Consumer: consume}
 	for _, f := range set {
-		f(e)
+		f(&cfg)
 	}
+	e := NewEngine(cfg)
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func TestEngineBurst(t *testing.T) {
 	seedFastPolicy(t, store, "1s")
 	start := func() *Engine {
 		t.Helper()
-		return startEngine(t, store, apps, time.Now, consume, func(e *Engine) { e.SetObserver(observer) })
+		return startEngine(t, store, apps, time.Now, consume, func(c *Config) { c.Observer = observer })
 	}
 	e := start()
 	now := time.Now().UTC().Truncate(time.Millisecond)

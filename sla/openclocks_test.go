@@ -69,7 +69,7 @@ func TestOpenClocksKeepEveryField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := NewEngine(nil, nil, quietLog, time.Now)
+			e := NewEngine(Config{Log: quietLog, Now: time.Now})
 			app := interactions.Application{ID: "a1", RecruiterID: "rec-1"}
 			e.track(app, tt.clocks, start, false, nil)
 			i, _ := e.slots.find("a1")
@@ -148,7 +148,7 @@ func TestEngineReusedSlotIgnoresStaleEntries(t *testing.T) {
 		}
 	}
 	apps, clock := &memApps{}, &fakeClock{t: monday("09:00")}
-	e := NewEngine(store, apps, quietLog, clock.now)
+	e := NewEngine(Config{Store: store, Apps: apps, Log: quietLog, Now: clock.now})
 	if err := e.loadEnv(ctx); err != nil {
 		t.Fatal(err)
 	}

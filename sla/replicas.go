@@ -20,10 +20,6 @@ import (
 // other replicas.
 const versionsEvery = 2 * time.Second
 
-// SetOwns makes the engine one of several replicas: it records transitions only of
-// the applications owns reports as this replica's. Call before Start.
-func (e *Engine) SetOwns(owns func(applicationID string) bool) { e.owns = owns }
-
 func (e *Engine) owned(applicationID string) bool {
 	return e.owns == nil || e.owns(applicationID)
 }

@@ -16,7 +16,7 @@ import (
 func sharedEngine(t *testing.T, store *Store, apps *memApps, consume Consumer, owns *atomic.Bool, target string) *Engine {
 	t.Helper()
 	seedFastPolicy(t, store, target)
-	return startEngine(t, store, apps, time.Now, consume, func(e *Engine) { e.SetOwns(func(string) bool { return owns.Load() }) })
+	return startEngine(t, store, apps, time.Now, consume, func(c *Config) { c.Owns = func(string) bool { return owns.Load() } })
 }
 
 // TestEngineAcquiresPartitions: a clock that comes due while no replica owns its

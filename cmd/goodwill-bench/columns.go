@@ -89,7 +89,7 @@ func (b *bench) runProjector(ctx context.Context, n int) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := interactions.NewProjector(st, guard, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	p := interactions.NewProjector(interactions.ProjectorConfig{Store: st, Guard: guard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now})
 	docs := b.docs[:n]
 	apps := map[string]bool{}
 	for _, d := range docs {

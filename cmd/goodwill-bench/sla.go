@@ -134,8 +134,9 @@ func runSLA(ctx context.Context, store *storage.Store, runID string, n, k int) (
 		}
 		return nil
 	}
-	eng := sla.NewEngine(st, apps, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	eng.SetConsumer(consumer)
+	eng := sla.NewEngine(sla.Config{
+		Store: st, Apps: apps, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now, Consumer: consumer,
+	})
 
 	var before, after runtime.MemStats
 	runtime.GC()

@@ -47,7 +47,23 @@ type Config struct {
 	TTL        time.Duration     // lease time; 0 means 10 s. Renewed every TTL/3.
 	Now        func() time.Time  // the clock; time.Now if nil
 	Log        *slog.Logger
-	Mark       func() int64 // optional; its value is stored with every lease this replica holds, at each renewal and at release
+}
+
+// Holder is what acts on the partitions this replica holds: in goodwill the
+// projector, the SLA engine and the alerts pipeline. It is given to Start rather than
+// to New because it is built after the Manager: those parts ask the Manager's Owns
+// which applications are theirs.
+type Holder struct {
+	// Mark, if set, gives the value stored with every lease this replica holds, at
+	// each renewal and at release.
+	Mark func() int64
+	// Changed are called serially from the manager's goroutine (and from Start and
+	// Close) for every non-empty change, in the order of the changes, each change to
+	// them in order. One may take time (a separate goroutine renews the leases
+	// meanwhile), but partitions it is told about may be lost again meanwhile: Owns is
+	// the truth. Partitions given up to make room for another replica are released in
+	// the store only after they return, with the Mark read then.
+	Changed []func(ctx context.Context, c Change)
 }
 
 // Taken is a partition this replica just acquired, with the Mark its previous owner
@@ -115,7 +131,6 @@ func New(cfg Config) *Manager {
 		ttl:         cfg.TTL,
 		now:         cfg.Now,
 		log:         cfg.Log,
-		mark:        cfg.Mark,
 		held:        map[int]bool{},
 		unconfirmed: map[int]int64{},
 		releasing:   map[int]bool{},
@@ -138,23 +153,12 @@ func New(cfg Config) *Manager {
 	return m
 }
 
-// OnChange registers f, called serially from the manager's goroutine (and from Start
-// and Close) for every non-empty change, in the order of the changes; several functions
-// are called in the order they were registered. Call before Start. f may take time (a
-// separate goroutine renews the leases meanwhile), but partitions it is told about may
-// be lost again meanwhile: Owns is the truth. Partitions given up to make room for
-// another replica are released in the store only after f returns, with the Mark read
-// then.
-func (m *Manager) OnChange(f func(ctx context.Context, c Change)) {
-	m.fs = append(m.fs, f)
-}
-
 // Start writes this replica's heartbeat, takes its fair share of partitions at once (so
 // a single replica owns all of them when Start returns), reports that first Change, and
 // then runs the renewal loop until Close. ctx serves Start's own writes and the first
 // report; the loop keeps its values but not its cancellation. On error nothing is held
-// and Start may be called again.
-func (m *Manager) Start(ctx context.Context) error {
+// and Start may be called again. h acts on the leases from then on.
+func (m *Manager) Start(ctx context.Context, h Holder) error {
 	switch {
 	case m.coll == nil:
 		return errors.New("lease: no collection")
@@ -170,6 +174,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	m.running = true
 	m.mu.Unlock()
+	m.mark, m.fs = h.Mark, h.Changed // read only by Start, Close and the goroutines Start runs
 
 	c, release, err := m.pass(ctx, 0)
 	if err != nil {

@@ -27,6 +27,7 @@ var testTTL = time.Second * time.Duration(raceScale)
 // owned when it reported them lost.
 type recorder struct {
 	m           *Manager
+	holder      Holder // what start gives the manager: record, and what a test adds
 	mu          sync.Mutex
 	changes     []Change
 	ownedAtLoss []int
@@ -83,10 +84,10 @@ func (r *recorder) lost() []int {
 
 func newManager(t *testing.T, coll *mongo.Collection, replica string, mark func() int64) (*Manager, *recorder) {
 	t.Helper()
-	m := New(Config{Collection: coll, Replica: replica, Partitions: testPartitions, TTL: testTTL, Mark: mark,
+	m := New(Config{Collection: coll, Replica: replica, Partitions: testPartitions, TTL: testTTL,
 		Log: slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	r := &recorder{m: m}
-	m.OnChange(r.record)
+	r.holder = Holder{Mark: mark, Changed: []func(context.Context, Change){r.record}}
 	t.Cleanup(func() { r.check(t) })
 	return m, r
 }
@@ -99,11 +100,13 @@ func (w tWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func start(t *testing.T, m *Manager) {
+// start starts the manager of r with r's holder.
+func start(t *testing.T, r *recorder) {
 	t.Helper()
+	m := r.m
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := m.Start(ctx); err != nil {
+	if err := m.Start(ctx, r.holder); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { _ = m.Close(context.Background()) })
@@ -198,7 +201,7 @@ func TestShare(t *testing.T) {
 func TestSingleReplicaOwnsAllAndReleasesOnClose(t *testing.T) {
 	coll := storagetest.NewDB(t).Collection("leases")
 	m, rec := newManager(t, coll, "a", nil)
-	start(t, m)
+	start(t, rec)
 
 	if got := m.Owned(); !slices.Equal(got, all()) {
 		t.Fatalf("Owned after Start = %v, want all %d partitions", got, testPartitions)
@@ -260,7 +263,7 @@ func TestStaleDocumentsAreIgnoredAndRemoved(t *testing.T) {
 		}
 	}
 	m, rec := newManager(t, coll, "a", nil)
-	start(t, m)
+	start(t, rec)
 	// Neither expired heartbeat counts as a live replica: a takes everything, including
 	// the expired lease, whose claim left behind does not block it.
 	if got := m.Owned(); !slices.Equal(got, all()) {
@@ -341,8 +344,8 @@ func TestTwoReplicasSplitFairly(t *testing.T) {
 	coll := storagetest.NewDB(t).Collection("leases")
 	a, recA := newManager(t, coll, "a", nil)
 	b, recB := newManager(t, coll, "b", nil)
-	start(t, a)
-	start(t, b)
+	start(t, recA)
+	start(t, recB)
 
 	halves := func() bool { return len(a.Owned()) == 32 && len(b.Owned()) == 32 }
 	took := waitFor(t, 8*testTTL, "a 32/32 split", halves, func() { exclusive(t, a, b) })
@@ -373,8 +376,9 @@ func TestThreeReplicasShareFairly(t *testing.T) {
 	coll := storagetest.NewDB(t).Collection("leases")
 	var ms [3]*Manager
 	for i, name := range []string{"a", "b", "c"} {
-		ms[i], _ = newManager(t, coll, name, nil)
-		start(t, ms[i])
+		var rec *recorder
+		ms[i], rec = newManager(t, coll, name, nil)
+		start(t, rec)
 	}
 	fair := func() bool {
 		total := 0
@@ -399,10 +403,10 @@ func TestDeadReplicaPartitionsAreTakenOver(t *testing.T) {
 	coll := storagetest.NewDB(t).Collection("leases")
 	var mark atomic.Int64
 	mark.Store(42)
-	a, _ := newManager(t, coll, "a", mark.Load)
+	a, recA := newManager(t, coll, "a", mark.Load)
 	b, recB := newManager(t, coll, "b", nil)
-	start(t, a)
-	start(t, b)
+	start(t, recA)
+	start(t, recB)
 	waitFor(t, 8*testTTL, "b owning some", func() bool { return len(b.Owned()) > 0 }, func() { exclusive(t, a, b) })
 
 	a.stop() // a dies: no release, its leases stay in the store until they expire
@@ -433,15 +437,15 @@ func TestMarkAtReleaseReachesNextOwner(t *testing.T) {
 	coll := storagetest.NewDB(t).Collection("leases")
 	var mark atomic.Int64
 	mark.Store(42)
-	a, _ := newManager(t, coll, "a", mark.Load)
+	a, recA := newManager(t, coll, "a", mark.Load)
 	// The release happens after the Lost report, so a mark moved on while handling
 	// the loss is the one the next owner reads.
-	a.OnChange(func(_ context.Context, c Change) {
+	recA.holder.Changed = append(recA.holder.Changed, func(_ context.Context, c Change) {
 		if len(c.Lost) > 0 {
 			mark.Store(77)
 		}
 	})
-	start(t, a)
+	start(t, recA)
 	closeManager(t, a)
 	for p, d := range leases(t, coll) {
 		if d.Mark != 77 {
@@ -449,8 +453,8 @@ func TestMarkAtReleaseReachesNextOwner(t *testing.T) {
 		}
 	}
 
-	b, recB := newManager(t, coll, "b", nil)
-	start(t, b)
+	_, recB := newManager(t, coll, "b", nil)
+	start(t, recB)
 	owned, taken := recB.net()
 	if !slices.Equal(owned, all()) {
 		t.Fatalf("b acquired %v at Start, want all", owned)
@@ -468,9 +472,9 @@ func TestLeaseEndsOnLocalClockAndIsTakenAgain(t *testing.T) {
 	m := New(Config{Collection: coll, Replica: "a", Partitions: testPartitions, TTL: testTTL,
 		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
 	rec := &recorder{m: m}
-	m.OnChange(rec.record)
+	rec.holder = Holder{Changed: []func(context.Context, Change){rec.record}}
 	t.Cleanup(func() { rec.check(t) })
-	start(t, m)
+	start(t, rec)
 
 	// Jumping the clock past TTL − TTL/4 after the last renewal ends every lease at
 	// once, without waiting for the loop.
@@ -495,7 +499,7 @@ func TestStoreDownLosesPartitionsByDeadline(t *testing.T) {
 	}
 	coll := client.Database(name).Collection("leases")
 	a, rec := newManager(t, coll, "a", nil)
-	start(t, a)
+	start(t, rec)
 	if len(a.Owned()) != testPartitions {
 		t.Fatalf("owns %d partitions, want %d", len(a.Owned()), testPartitions)
 	}

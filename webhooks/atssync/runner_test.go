@@ -116,7 +116,7 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := interactions.NewWriter(store, guard, func([]interactions.Interaction) {})
+	w := interactions.NewWriter(interactions.WriterConfig{Store: store, Guard: guard, OnCommit: func([]interactions.Interaction) {}})
 	t.Cleanup(func() { _ = w.Close(context.Background()) })
 	return &rig{db: db, store: store, guard: guard, writer: w, dir: &fakeDirectory{},
 		now: time.Now().UTC().Truncate(time.Millisecond)}
