@@ -18,25 +18,10 @@ type Retention struct {
 
 // Start runs the job a minute after start and then every 24 hours, until ctx ends.
 func (r *Retention) Start(ctx context.Context) {
-	go func() {
-		wait := time.Minute
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-			wait = 24 * time.Hour
-			n, err := r.RunOnce(ctx)
-			if err != nil {
-				r.Log.Warn("retention: run failed; next run in 24h", "err", err)
-				continue
-			}
-			if n > 0 {
-				r.Log.Info("retention: erasures requested", "candidates", n)
-			}
-		}
-	}()
+	go Daily(ctx, r.Log, "retention: request erasures of candidates closed longer ago than GOODWILL_RETENTION", func(ctx context.Context) (int64, error) {
+		n, err := r.RunOnce(ctx)
+		return int64(n), err
+	})
 }
 
 // RunOnce requests the erasure of every candidate whose applications all closed

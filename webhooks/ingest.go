@@ -445,21 +445,7 @@ func (g *Ingest) Purge(ctx context.Context) (int64, error) {
 }
 
 // Purging purges the delivery log a minute after it is called and then daily, until
-// ctx ends (expiry is a purge job: the embedded store has no TTL index).
+// ctx ends.
 func (g *Ingest) Purging(ctx context.Context) {
-	wait := time.Minute
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = 24 * time.Hour
-		n, err := g.Purge(ctx)
-		if err != nil {
-			g.cfg.Log.Warn("webhooks: purging the delivery log failed; retrying tomorrow", "err", err)
-		} else if n > 0 {
-			g.cfg.Log.Info("webhooks: purged the delivery log", "deleted", n)
-		}
-	}
+	interactions.Daily(ctx, g.cfg.Log, "webhooks: purge the delivery log", g.Purge)
 }

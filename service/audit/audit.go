@@ -236,25 +236,7 @@ type Purger struct {
 
 // Start runs the purge a minute after start and then every 24 hours, until ctx ends.
 func (p *Purger) Start(ctx context.Context) {
-	go func() {
-		wait := time.Minute
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-			wait = 24 * time.Hour
-			n, err := p.RunOnce(ctx)
-			if err != nil {
-				p.Log.Warn("audit: purge failed; next run in 24h", "err", err)
-				continue
-			}
-			if n > 0 {
-				p.Log.Info("audit: purged entries older than 2 years", "entries", n)
-			}
-		}
-	}()
+	go interactions.Daily(ctx, p.Log, "audit: purge entries older than 2 years", p.RunOnce)
 }
 
 // RunOnce deletes the entries older than Now − Retention and returns how many.

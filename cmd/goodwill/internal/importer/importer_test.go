@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodwillhq/goodwill/cmd/goodwill/internal/importer/importtest"
 	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/servicetest"
 )
@@ -37,52 +38,6 @@ func testOptions(t *testing.T, base, stateDir string, out, log io.Writer) Option
 		Tries:       3,
 		RetryDelay:  time.Millisecond,
 		ReportEvery: time.Hour,
-	}
-}
-
-// importTestApps is how many applications the lines spread over: few, so that the
-// service projects them quickly.
-const importTestApps = 20
-
-// writeImportJSONL writes n interactions as JSON Lines: line i carries metadata
-// {"line": i}; odd lines have their own source and external_id, even lines neither
-// (their ids are derived); line bad (if any) has an unknown kind.
-func writeImportJSONL(t *testing.T, path string, n, bad int) {
-	t.Helper()
-	var b bytes.Buffer
-	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	kinds := []string{"application_received", "message", "note", "stage_changed"}
-	for i := 1; i <= n; i++ {
-		app := fmt.Sprintf("app-%02d", i%importTestApps)
-		it := map[string]any{
-			"application_id": app,
-			"candidate_id":   "cand-" + app,
-			"kind":           kinds[i%len(kinds)],
-			"occurred_at":    start.Add(time.Duration(i) * time.Minute).Format(time.RFC3339),
-			"recruiter_id":   "rec-1",
-			"metadata":       map[string]any{"line": i},
-		}
-		switch it["kind"] {
-		case "message":
-			it["direction"], it["channel"] = "outbound", "email"
-		case "stage_changed":
-			it["stage"] = "screen"
-		}
-		if i%2 == 1 {
-			it["source"], it["external_id"] = "hris", fmt.Sprintf("hris-%05d", i)
-		}
-		if i == bad {
-			it["kind"] = "bogus"
-		}
-		js, err := json.Marshal(it)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Write(js)
-		b.WriteByte('\n')
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -210,7 +165,7 @@ func TestImport10k(t *testing.T) {
 	const lines, bad = 10000, 4711
 	in := servicetest.Start(t, nil, service.Options{})
 	file := filepath.Join(t.TempDir(), "history.jsonl")
-	writeImportJSONL(t, file, lines, bad)
+	importtest.WriteJSONL(t, file, lines, bad)
 	stateDir := t.TempDir()
 	ctx := context.Background()
 
