@@ -5,6 +5,10 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+# Redocly CLI lints the published OpenAPI document with its recommended rules, every
+# warning an error (recommended-strict); it comes from npm through npx (Node.js 20.19+).
+REDOCLY_VERSION := 2.11.1
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes @redocly/cli@$(REDOCLY_VERSION)
 PKGS      := ./...
 
 .PHONY: build run test lint unit deploy-check fork-check bench fuzz clean
@@ -16,7 +20,7 @@ build:
 run: build
 	GOODWILL_BOOTSTRAP_KEY=$${GOODWILL_BOOTSTRAP_KEY:-gw_local_development_key_change_me_0000} ./bin/goodwill serve
 
-## test: formatting, vet, staticcheck, every test (fuzz targets run their seed corpora), the deployment files', then the embedded store's
+## test: formatting, vet, staticcheck, the OpenAPI document's lint, every test (fuzz targets run their seed corpora), the deployment files', then the embedded store's
 test: lint unit deploy-check fork-check
 
 lint:
@@ -25,6 +29,7 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 	cd deploy && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	$(REDOCLY) lint --extends recommended-strict --format=stylish service/openapi.json
 
 unit:
 	$(GO) test -count=1 -timeout 25m $(PKGS)

@@ -306,6 +306,7 @@ func oaCheckOperation(t *testing.T, doc map[string]any, where string, o map[stri
 			t.Errorf("%s: response %q is not a status code", where, code)
 			continue
 		}
+		ref, _ := r.(map[string]any)["$ref"].(string)
 		r = oaDeref(doc, r)
 		rm, _ := r.(map[string]any)
 		if d, _ := rm["description"].(string); d == "" {
@@ -314,6 +315,10 @@ func oaCheckOperation(t *testing.T, doc map[string]any, where string, o map[stri
 		switch {
 		case n < 300:
 			hasSuccess = true
+		case n == http.StatusRequestHeaderFieldsTooLarge && ref == "#/components/responses/HeaderTooLarge":
+			// The HTTP server's own plain-text answer, before any route.
+		case n >= 400 && oaIsPage(where, rm):
+			// A page for browsers answers its errors with an HTML page.
 		case n >= 400:
 			content, _ := rm["content"].(map[string]any)
 			if _, ok := content["application/problem+json"]; !ok || len(content) != 1 {
@@ -470,4 +475,46 @@ func oaSortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestOpenAPIHeaderTooLarge holds the document's 431 to the server: a request whose
+// header is over 1 MiB is answered before any route, on every documented operation
+// that lists HeaderTooLarge.
+func TestOpenAPIHeaderTooLarge(t *testing.T) {
+	in := servicetest.Start(t, nil, service.Options{})
+	_, doc := oaLoad(t)
+	paths, _ := doc["paths"].(map[string]any)
+	var checked int
+	for _, path := range oaSortedKeys(paths) {
+		item, _ := paths[path].(map[string]any)
+		for _, method := range oaMethods {
+			o, _ := item[method].(map[string]any)
+			responses, _ := o["responses"].(map[string]any)
+			r431, _ := responses["431"].(map[string]any)
+			if r431["$ref"] != "#/components/responses/HeaderTooLarge" {
+				continue
+			}
+			checked++
+			url := oaTemplateParam.ReplaceAllString(path, "openapi-test")
+			r := in.Do(t, strings.ToUpper(method), url, "", nil, "X-Padding", strings.Repeat("x", 1<<20+8192))
+			if r.Status != http.StatusRequestHeaderFieldsTooLarge {
+				t.Errorf("%s %s with a header over 1 MiB: %d, want 431", strings.ToUpper(method), path, r.Status)
+			}
+		}
+	}
+	if checked < 5 {
+		t.Errorf("%d operations document HeaderTooLarge, want at least the 5 health, document and sign-in routes", checked)
+	}
+}
+
+// oaIsPage reports whether a response of the operation where ("GET /path") is an
+// HTML page: text/html only, on a route for browsers (neither /v1 nor /webhooks).
+func oaIsPage(where string, response map[string]any) bool {
+	_, path, _ := strings.Cut(where, " ")
+	if strings.HasPrefix(path, "/v1/") || strings.HasPrefix(path, "/webhooks/") {
+		return false
+	}
+	content, _ := response["content"].(map[string]any)
+	_, html := content["text/html"]
+	return html && len(content) == 1
 }
