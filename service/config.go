@@ -76,7 +76,7 @@ type Setting struct {
 }
 
 // Settings lists every environment variable LoadConfig reads, with its default, in
-// the order of the README's table: the one list deployment files and documentation
+// the order of the table in docs/configuration.md: the one list deployment files and documentation
 // are checked against (settings.json beside this file holds it as JSON for tools
 // outside this module). LoadConfig reads nothing that is not listed here, and
 // passes each variable's listed default: a variable read without being listed, or

@@ -21,7 +21,7 @@ type Problem struct {
 	Errors []interactions.FieldError `json:"errors,omitempty"`
 }
 
-// problemType names a problem type; the README lists them.
+// problemType names a problem type; docs/api.md ("Errors") lists them.
 func problemType(slug string) string { return "urn:goodwill:problem:" + slug }
 
 // retryAfterSeconds is what a 503 asks clients to wait.

@@ -76,19 +76,53 @@ func TestSettingsFile(t *testing.T) {
 	}
 }
 
-// TestREADMEListsEverySetting: the README's Configuration table has a row for every
-// setting, showing its default.
-func TestREADMEListsEverySetting(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+// TestConfigurationDocListsEverySetting: the Configuration table of
+// docs/configuration.md has a row for every setting, showing its default, and the
+// README's summary table shows the defaults of the settings it names.
+func TestConfigurationDocListsEverySetting(t *testing.T) {
+	rows := configRows(t, "../docs/configuration.md", "# Configuration")
+	for _, s := range service.Settings {
+		row := settingRow(rows, s.Name)
+		switch {
+		case row == nil:
+			t.Errorf("docs/configuration.md: no row of the Configuration table names %s", s.Name)
+		case s.Default != "" && row[1] != "`"+s.Default+"`":
+			t.Errorf("docs/configuration.md: the row of %s shows the default %s, want `%s`", s.Name, row[1], s.Default)
+		}
+	}
+
+	summary := configRows(t, "../README.md", "## Configuration")
+	if len(summary) == 0 {
+		t.Fatal("README.md: the Configuration section has no table")
+	}
+	for _, row := range summary {
+		s, ok := settingNamed(row)
+		if !ok {
+			t.Errorf("README.md: the Configuration summary names %s, which is no setting", row[0])
+			continue
+		}
+		if s.Default != "" && row[1] != "`"+s.Default+"`" {
+			t.Errorf("README.md: the row of %s shows the default %s, want `%s`", s.Name, row[1], s.Default)
+		}
+	}
+}
+
+// configRows returns the cells of the table rows (those naming a variable) of the
+// section of file headed heading, up to the next heading of the same level.
+func configRows(t *testing.T, file, heading string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "\n## Configuration\n")
+	text := "\n" + string(b)
+	_, section, ok := strings.Cut(text, "\n"+heading+"\n")
 	if !ok {
-		t.Fatal("README.md has no Configuration section")
+		t.Fatalf("%s has no %q section", file, heading)
 	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	var rows [][]string // cells of the table's rows
+	level, _, _ := strings.Cut(heading, " ")
+	section, _, _ = strings.Cut(section, "\n"+level+" ")
+	var rows [][]string
 	for line := range strings.Lines(section) {
 		line = strings.TrimSpace(line)
 		if !strings.HasPrefix(line, "| `") {
@@ -100,15 +134,18 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 		rows = append(rows, cells)
 	}
+	return rows
+}
+
+// settingNamed returns a setting a summary row names, as itself or as a member of
+// the family the row names.
+func settingNamed(row []string) (service.Setting, bool) {
 	for _, s := range service.Settings {
-		row := settingRow(rows, s.Name)
-		switch {
-		case row == nil:
-			t.Errorf("README.md: no row of the Configuration table names %s", s.Name)
-		case s.Default != "" && row[1] != "`"+s.Default+"`":
-			t.Errorf("README.md: the row of %s shows the default %s, want `%s`", s.Name, row[1], s.Default)
+		if settingRow([][]string{row}, s.Name) != nil {
+			return s, true
 		}
 	}
+	return service.Setting{}, false
 }
 
 // settingRow returns the row naming name in its first cell: as itself, or as a

@@ -68,7 +68,7 @@ type Env struct {
 }
 
 // Derive computes the SLA clocks of one application from its interactions, by the
-// rules the README's "SLA clocks" section states. It is a pure function: the events are ordered by (occurred_at, id) inside, so the
+// rules docs/sla-clocks.md states. It is a pure function: the events are ordered by (occurred_at, id) inside, so the
 // same events in any order give the same clocks, and the input is not modified. now
 // only sets the state (running, warning, breached) of clocks still open; it never
 // decides whether a clock starts or stops. The clocks are ordered by started_at, then

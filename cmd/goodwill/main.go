@@ -44,7 +44,7 @@ func newRoot() *cobra.Command {
 func newServe() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the service (configured by GOODWILL_* environment variables; see the README)",
+		Short: "Run the service (configured by GOODWILL_* environment variables; see docs/configuration.md)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := service.LoadConfig(os.Getenv)

@@ -47,7 +47,7 @@ const (
 	SignInRefused     Action = "signin.refused"
 )
 
-// Actions lists every action, in the order the README gives them.
+// Actions lists every action, in the order docs/api.md gives them.
 var Actions = []Action{
 	KeyCreated, KeyDeleted, PolicyChanged, PolicyDeleted, CalendarChanged, RecruiterChanged,
 	AlertAcknowledged, AlertSnoozed, AlertResolved, ErasureRequested, ReplayRequested,

@@ -123,8 +123,8 @@ func dayDate(day int32, loc *time.Location) time.Time {
 // weekday is the day's weekday, 0 = Monday (1970-01-01 was a Thursday).
 func weekday(day int32) int { return int(((day+3)%7 + 7) % 7) }
 
-// factOf computes what an application contributes, by the attribution rules of the
-// README's "Scores" section: status figures on the cohort day (the first
+// factOf computes what an application contributes, by the attribution rules of
+// docs/scores.md: status figures on the cohort day (the first
 // application_received, else the first event), events on their own day.
 func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc *time.Location) rawFact {
 	f := rawFact{recruiter: app.RecruiterID, job: app.JobID}

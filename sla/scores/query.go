@@ -436,7 +436,7 @@ func cnps(s *slab, n, promoters, detractors int64) *int {
 	return s.int(int(math.Round(100 * float64(promoters-detractors) / float64(n))))
 }
 
-// experience is the composite score the README's "Scores" section states: the
+// experience is the composite score docs/scores.md states: the
 // weighted mean of the components that have data, 0–100, taken from s; nil when none
 // has.
 func experience(s *slab, g Group, rejected, ghostedRejected int64) *int {

@@ -49,7 +49,7 @@ told, some are hired, and many answer the candidate survey (0–10). Every simul
 event is printed as one line on stderr (--quiet hides them).
 
 Alerts go to the log (GOODWILL_ALERTS=log): they appear on stderr as "msg=alert"
-lines. If Twilio or SMTP is configured in the environment (see the README), they are
+lines. If Twilio or SMTP is configured in the environment (see docs/configuration.md), they are
 sent for real to the demo recruiters' example addresses and 555 numbers, so leave
 those unset unless you mean it. Other GOODWILL_* variables apply as for serve, except
 that the demo always uses a fresh embedded store.
