@@ -13,7 +13,7 @@ import (
 )
 
 // syncVendors are the ATS vendors whose API credentials are configured: each pulls
-// what its webhooks leave out (docs/ats.md, "ATS sync"). Wiring a vendor is one line here,
+// what its webhooks leave out (docs/connecting-your-ats.md, "ATS sync"). Wiring a vendor is one line here,
 // building its atssync.Vendor from the configuration; a vendor without credentials
 // is not listed and nothing of it runs.
 func (s *Server) syncVendors() []atssync.Vendor {
