@@ -62,7 +62,7 @@ func (p *pipeline) write(t *testing.T, now time.Time, inputs ...Input) {
 	if _, err := p.writer.Write(context.Background(), items); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for _, it := range items {
 		for {
 			app, err := p.store.Application(context.Background(), it.ApplicationID)
