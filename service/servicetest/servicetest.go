@@ -191,9 +191,15 @@ func (in *Instance) NewKey(t testing.TB, role, recruiterID string) string {
 	return k.Key
 }
 
-// Eventually retries f until it returns true or the timeout passes.
+// minWait is the least Eventually waits. How fast goodwill gets somewhere is measured
+// by the benchmarks (make bench), not here: a wait only bounds how long a test hangs,
+// and a loaded CI machine running every package at once needs several seconds at times.
+const minWait = 15 * time.Second
+
+// Eventually retries f until it returns true or the timeout (at least minWait) passes.
 func Eventually(t testing.TB, timeout time.Duration, what string, f func() bool) {
 	t.Helper()
+	timeout = max(timeout, minWait)
 	deadline := time.Now().Add(timeout)
 	for !f() {
 		if time.Now().After(deadline) {
