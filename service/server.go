@@ -379,6 +379,10 @@ func (s *Server) Routes() [][2]string { return s.routeList }
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// StoreURI is where the store's driver connects: the embedded store's private socket,
+// or GOODWILL_MONGODB_URI. Tools beside the service (the benchmark) read through it.
+func (s *Server) StoreURI() string { return s.store.URI }
+
 // Close drains pending writes and derived-state work, then closes the store.
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error

@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"time"
@@ -265,7 +263,7 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 	}
 	defer closeService()
 	// The bench reads the service's store through the socket it listens on.
-	own, err := mongo.Connect(options.Client().ApplyURI("mongodb://" + url.PathEscape(filepath.Join(dir, "store.sock")) + "/"))
+	own, err := mongo.Connect(options.Client().ApplyURI(s.StoreURI()))
 	if err != nil {
 		return nil, nil, err
 	}
