@@ -50,6 +50,8 @@ type Config struct {
 	// HiredArchiveReasons (GOODWILL_LEVER_HIRED_REASONS) are used only when the API
 	// key may not read Lever's archive reasons, whose type "hired" says it otherwise.
 	HiredArchiveReasons []string
+	// PageSize is how many items a page asks Lever for, 1–100; 100 when 0.
+	PageSize int
 }
 
 // Sync is Lever's side of the ATS sync (an atssync.Vendor). A pass reads:
@@ -110,7 +112,7 @@ var _ atssync.Vendor = (*Sync)(nil)
 // and reading the time from now.
 func New(cfg Config, doer atssync.Doer, now func() time.Time) *Sync {
 	return &Sync{
-		client: &Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, HTTP: doer},
+		client: &Client{BaseURL: cfg.APIURL, Key: cfg.APIKey, HTTP: doer, PageSize: cfg.PageSize},
 		hired:  cfg.HiredArchiveReasons,
 		now:    now,
 		dates:  map[string]seenInterview{},

@@ -1,0 +1,576 @@
+package lever_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks/atssync"
+	"github.com/goodwillhq/goodwill/webhooks/lever"
+)
+
+var update = flag.Bool("update", false, "rewrite the Lever sync's golden files from the current mapping")
+
+// testNow is when the tests' passes run; testSince is the first pass's lookback.
+var (
+	testNow   = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	testSince = testNow.Add(-30 * 24 * time.Hour)
+)
+
+const testKey = "lever-test-key"
+
+// fixture is the content of the fake Lever account (testdata/sync/lever.json), each
+// list as Lever returns its items.
+type fixture struct {
+	Users          []json.RawMessage            `json:"users"`
+	Stages         []json.RawMessage            `json:"stages"`
+	Postings       []json.RawMessage            `json:"postings"`
+	ArchiveReasons []json.RawMessage            `json:"archive_reasons"`
+	Opportunities  []json.RawMessage            `json:"opportunities"`
+	Interviews     map[string][]json.RawMessage `json:"interviews"`
+}
+
+// fakeLever answers the requests the sync sends as Lever's API does (see api.go for the
+// documentation it follows): Basic auth with the key as user name, lists in
+// {"data","hasNext","next"} pages of at most limit items from the opaque offset token,
+// deactivated users only with includeDeactivated=true, opportunities filtered by
+// updated_at_start and only when expanded as the sync needs.
+type fakeLever struct {
+	t    *testing.T
+	data fixture
+
+	mu       sync.Mutex
+	requests []string       // path?query of each request
+	fail     map[string]int // path → status to answer instead
+}
+
+func newFake(t *testing.T) (*fakeLever, *httptest.Server) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "sync", "lever.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeLever{t: t, fail: map[string]int{}}
+	if err := json.Unmarshal(raw, &f.data); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return f, srv
+}
+
+func (f *fakeLever) set(fn func(*fakeLever)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+func (f *fakeLever) log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
+}
+
+func problem(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"code":%q,"message":%q}`, code, msg)
+}
+
+func (f *fakeLever) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, r.URL.Path+"?"+r.URL.RawQuery)
+	user, pass, ok := r.BasicAuth()
+	if !ok || user != testKey || pass != "" {
+		problem(w, http.StatusUnauthorized, "Unauthorized", "Invalid API key")
+		return
+	}
+	if r.Method != http.MethodGet {
+		problem(w, http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method)
+		return
+	}
+	path, ok := strings.CutPrefix(r.URL.Path, "/v1")
+	if !ok {
+		problem(w, http.StatusNotFound, "NotFound", r.URL.Path)
+		return
+	}
+	if status := f.fail[path]; status != 0 {
+		problem(w, status, http.StatusText(status), "forced by the test")
+		return
+	}
+	q := r.URL.Query()
+	var items []json.RawMessage
+	switch {
+	case path == "/users":
+		for _, u := range f.data.Users {
+			var v struct{ DeactivatedAt *int64 }
+			_ = json.Unmarshal(u, &v)
+			if v.DeactivatedAt == nil || q.Get("includeDeactivated") == "true" {
+				items = append(items, u)
+			}
+		}
+	case path == "/stages":
+		items = f.data.Stages
+	case path == "/postings":
+		items = f.data.Postings
+	case path == "/archive_reasons":
+		items = f.data.ArchiveReasons
+	case path == "/opportunities":
+		expand := q["expand"]
+		for _, e := range []string{"owner", "contact", "stage", "applications"} {
+			if !slices.Contains(expand, e) {
+				problem(w, http.StatusBadRequest, "BadRequest", "the fake serves opportunities expanded only; missing expand="+e)
+				return
+			}
+		}
+		start, _ := strconv.ParseInt(q.Get("updated_at_start"), 10, 64)
+		for _, o := range f.data.Opportunities {
+			var v struct{ UpdatedAt int64 }
+			_ = json.Unmarshal(o, &v)
+			if v.UpdatedAt >= start {
+				items = append(items, o)
+			}
+		}
+	case strings.HasPrefix(path, "/opportunities/") && strings.HasSuffix(path, "/interviews"):
+		id := strings.TrimSuffix(strings.TrimPrefix(path, "/opportunities/"), "/interviews")
+		items = f.data.Interviews[id]
+	default:
+		problem(w, http.StatusNotFound, "NotFound", path)
+		return
+	}
+	f.page(w, q, items)
+}
+
+// page answers one page of items. The token is shaped like Lever's (JSON inside the
+// query), so that a client that does not escape it fails.
+func (f *fakeLever) page(w http.ResponseWriter, q map[string][]string, items []json.RawMessage) {
+	limit := 100
+	if l := first(q["limit"]); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 100 {
+			problem(w, http.StatusBadRequest, "BadRequest", "limit must be 1–100")
+			return
+		}
+		limit = n
+	}
+	from := 0
+	if o := first(q["offset"]); o != "" {
+		var tok []string
+		if err := json.Unmarshal([]byte(o), &tok); err != nil || len(tok) != 2 || tok[1] != "after id" {
+			problem(w, http.StatusBadRequest, "BadRequest", "not an offset token: "+o)
+			return
+		}
+		from, _ = strconv.Atoi(tok[0])
+	}
+	from = min(from, len(items))
+	to := min(from+limit, len(items))
+	body := map[string]any{"data": items[from:to], "hasNext": to < len(items)}
+	if to < len(items) {
+		tok, _ := json.Marshal([]string{strconv.Itoa(to), "after id"})
+		body["next"] = string(tok)
+	}
+	if body["data"] == nil || to == from {
+		body["data"] = []json.RawMessage{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// newSync returns a sync against srv with pages of pageSize, at testNow.
+func newSync(srv *httptest.Server, pageSize int, cfg lever.Config) *lever.Sync {
+	cfg.APIKey, cfg.APIURL, cfg.PageSize = testKey, srv.URL+"/v1", pageSize
+	return lever.New(cfg, srv.Client(), func() time.Time { return testNow })
+}
+
+// pageView is one Pull's page as the golden files show it.
+type pageView struct {
+	Next         atssync.Cursor             `json:"next"`
+	More         bool                       `json:"more"`
+	Counts       map[string]int             `json:"counts,omitempty"`
+	Users        []atssync.User             `json:"users,omitempty"`
+	Interactions []interactions.Interaction `json:"interactions,omitempty"`
+}
+
+// pass pulls resource from cursor until More is false, as the runner does.
+func pass(t *testing.T, s *lever.Sync, resource string, cursor atssync.Cursor) []pageView {
+	t.Helper()
+	var out []pageView
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatal("a pass of more than 100 pages")
+		}
+		p, err := s.Pull(context.Background(), resource, cursor)
+		if err != nil {
+			t.Fatalf("Pull(%s, %+v): %v", resource, cursor, err)
+		}
+		for j := range p.Interactions {
+			if p.Interactions[j].ID == "" {
+				t.Errorf("interaction %d has no id", j)
+			}
+			p.Interactions[j].ID = "" // random (UUIDv7)
+		}
+		out = append(out, pageView{Next: p.Next, More: p.More, Counts: p.Counts, Users: p.Users, Interactions: p.Interactions})
+		if !p.More {
+			return out
+		}
+		cursor = p.Next
+	}
+}
+
+// golden compares v, as indented JSON, with testdata/sync/<name>.golden.json.
+func golden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", "sync", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}
+
+// TestSyncGolden runs a pass of each resource against the fake account in pages of
+// two and compares the pages with their golden files: the directory with a
+// deactivated user and managers, and the opportunities (an active one with
+// interviews, an anonymised rejected one, a hired referral with a canceled interview,
+// one updated before the lookback, one too recent for its events to be recorded).
+func TestSyncGolden(t *testing.T) {
+	f, srv := newFake(t)
+	s := newSync(srv, 2, lever.Config{})
+	golden(t, "users", pass(t, s, lever.ResourceUsers, atssync.Cursor{}))
+	golden(t, "opportunities", pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
+
+	// The opportunities were asked for as changed since the lookback, expanded.
+	var asked bool
+	for _, r := range f.log() {
+		if strings.HasPrefix(r, "/v1/opportunities?") {
+			asked = true
+			if !strings.Contains(r, "updated_at_start="+strconv.FormatInt(testSince.UnixMilli(), 10)) {
+				t.Errorf("request %s: not since the lookback", r)
+			}
+		}
+	}
+	if !asked {
+		t.Error("no request for opportunities")
+	}
+}
+
+// TestSyncPaging: every page is asked for from the token of the one before, the
+// opportunities' token carries the pass's start, and the last page's cursor starts the
+// next pass Overlap before this one started.
+func TestSyncPaging(t *testing.T) {
+	f, srv := newFake(t)
+	s := newSync(srv, 2, lever.Config{})
+	users := pass(t, s, lever.ResourceUsers, atssync.Cursor{})
+	if len(users) != 3 || users[2].Next != (atssync.Cursor{}) {
+		t.Errorf("users: %d pages, last cursor %+v; want 3 pages (5 users by 2), an empty last cursor", len(users), users[len(users)-1].Next)
+	}
+	var n int
+	for _, p := range users {
+		n += len(p.Users)
+	}
+	if n != 5 {
+		t.Errorf("users: %d, want all 5 (the deactivated one too)", n)
+	}
+
+	opps := pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince})
+	if len(opps) != 2 {
+		t.Fatalf("opportunities: %d pages, want 2 (4 changed by 2)", len(opps))
+	}
+	if tok := opps[0].Next.Token; !strings.HasPrefix(tok, strconv.FormatInt(testNow.UnixMilli(), 10)+".") || opps[0].Next.Since != testSince {
+		t.Errorf("first page's cursor %+v: want the pass's start in the token and the lookback kept", opps[0].Next)
+	}
+	if want := (atssync.Cursor{Since: testNow.Add(-lever.Overlap)}); opps[1].Next != want {
+		t.Errorf("last page's cursor %+v, want %+v", opps[1].Next, want)
+	}
+	offsets := map[string]int{}
+	for _, r := range f.log() {
+		if path, _, _ := strings.Cut(r, "?"); strings.Contains(r, "offset=") {
+			offsets[path]++
+		}
+	}
+	// 5 users, 5 stages, 3 archive reasons and 4 opportunities, by 2.
+	want := map[string]int{"/v1/users": 2, "/v1/stages": 2, "/v1/archive_reasons": 1, "/v1/opportunities": 1}
+	if diff := cmp.Diff(want, offsets); diff != "" {
+		t.Errorf("requests with an offset (-want +got):\n%s", diff)
+	}
+
+	// A pass that starts soon after the last one started never moves the cursor back.
+	s2 := lever.New(lever.Config{APIKey: testKey, APIURL: srv.URL + "/v1"}, srv.Client(), func() time.Time { return testNow })
+	since := testNow.Add(-time.Minute)
+	p, err := s2.Pull(context.Background(), lever.ResourceOpportunities, atssync.Cursor{Since: since})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.More || p.Next.Since != since {
+		t.Errorf("cursor %+v more %v, want since kept at %v", p.Next, p.More, since)
+	}
+}
+
+// kinds lists "kind application discriminator" of the interactions of pages.
+func kinds(pages []pageView) []string {
+	var out []string
+	for _, p := range pages {
+		for _, in := range p.Interactions {
+			out = append(out, in.ExternalID)
+		}
+	}
+	return out
+}
+
+// TestSyncReschedule: a pass that reads another start for an interview than the pass
+// before records interview_rescheduled at the new time, once per new time (the same
+// external id on every later pass).
+func TestSyncReschedule(t *testing.T) {
+	f, srv := newFake(t)
+	s := newSync(srv, 100, lever.Config{})
+	const opp, iv = "1bd11d54-9d97-444a-a4e3-1cd56ceedbc5", "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+	first := kinds(pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
+	for _, id := range first {
+		if strings.Contains(id, "interview_rescheduled") {
+			t.Errorf("first pass: %s; a first reading is no reschedule", id)
+		}
+	}
+	moved := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	f.set(func(f *fakeLever) {
+		ivs := f.data.Interviews[opp]
+		var v map[string]any
+		_ = json.Unmarshal(ivs[0], &v)
+		v["date"] = moved.UnixMilli()
+		ivs[0], _ = json.Marshal(v)
+	})
+	want := "sync:lever:interview_rescheduled:" + opp + ":" + iv + "@" + strconv.FormatInt(moved.UnixMilli(), 10)
+	for i := range 2 {
+		pages := pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince})
+		var found *interactions.Interaction
+		for _, p := range pages {
+			for _, in := range p.Interactions {
+				if in.ExternalID == want {
+					found = &in
+				}
+			}
+		}
+		if found == nil {
+			t.Fatalf("pass %d: no %s in %v", i+2, want, kinds(pages))
+		}
+		if found.ScheduledFor == nil || !found.ScheduledFor.Equal(moved) || found.InterviewID != "lever:"+iv || found.Duration.String() != "45m" {
+			t.Errorf("pass %d: %+v, want scheduled_for %v, duration 45m", i+2, found, moved)
+		}
+	}
+}
+
+// TestSyncKnown: with Known, an event the application already holds from Lever's
+// receiver is left out; an interview the receiver recorded without its start is
+// recorded again with it; the sync's own earlier events do not count.
+func TestSyncKnown(t *testing.T) {
+	_, srv := newFake(t)
+	const opp = "1bd11d54-9d97-444a-a4e3-1cd56ceedbc5"
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	webhook := func(kind interactions.Kind, when string) interactions.Interaction {
+		return interactions.Interaction{ApplicationID: "lever:" + opp, Kind: kind, OccurredAt: at(when), Source: "lever",
+			ExternalID: "event:" + opp + ":" + when}
+	}
+	stage := webhook(interactions.KindStageChanged, "2026-11-02T10:30:01Z")
+	stage.Stage = "2ca03d97-d4f2-4a97-89de-96c8b0d07924" // the receiver's stage is Lever's id
+	farStage := webhook(interactions.KindStageChanged, "2026-11-05T15:00:00Z")
+	farStage.Stage = "6e9c9dd8-0bc7-4b2a-9f8e-4c2c6bd8c2a1" // an hour from the API's time
+	interview := webhook(interactions.KindInterviewScheduled, "2026-11-02T10:30:00Z")
+	interview.InterviewID = "lever:1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+	interview.ScheduledFor = ptr(at("2026-11-05T14:00:00Z"))
+	noStart := webhook(interactions.KindInterviewScheduled, "2026-11-05T14:00:00Z")
+	noStart.InterviewID = "lever:0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+	ours := webhook(interactions.KindApplicationReceived, "2026-11-01T09:00:00Z")
+	ours.ExternalID = "sync:lever:application_received:" + opp + ":1793523600000"
+	known := map[string][]interactions.Interaction{
+		"lever:" + opp: {webhook(interactions.KindApplicationReceived, "2026-11-01T09:00:02Z"), stage, farStage, interview, noStart},
+		// The hired opportunity holds only the sync's own record: it is recorded.
+		"lever:3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b": {ours},
+	}
+	s := newSync(srv, 100, lever.Config{})
+	var asked []string
+	s.Known = func(_ context.Context, app string) ([]interactions.Interaction, error) {
+		asked = append(asked, app)
+		return known[app], nil
+	}
+	got := kinds(pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
+	var mine []string
+	for _, id := range got {
+		if strings.Contains(id, opp) {
+			mine = append(mine, strings.TrimPrefix(id, "sync:lever:"))
+		}
+	}
+	want := []string{
+		"stage_changed:" + opp + ":6e9c9dd8-0bc7-4b2a-9f8e-4c2c6bd8c2a1@1793887200000",
+		"interview_scheduled:" + opp + ":0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+		"details_updated:" + opp + ":1795172400000",
+	}
+	if diff := cmp.Diff(want, mine); diff != "" {
+		t.Errorf("recorded for the known application (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(got, "sync:lever:hired:3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b:1795172400000") {
+		t.Errorf("the hire is left out although only the sync recorded the application: %v", got)
+	}
+	if len(asked) != 4 {
+		t.Errorf("Known asked for %v, want the 4 changed applications", asked)
+	}
+
+	// A failing lookup fails the page: nothing is recorded twice for want of it.
+	s.Known = func(context.Context, string) ([]interactions.Interaction, error) {
+		return nil, errors.New("store down")
+	}
+	if _, err := s.Pull(context.Background(), lever.ResourceOpportunities, atssync.Cursor{Since: testSince}); err == nil || !strings.Contains(err.Error(), "store down") {
+		t.Errorf("Pull with a failing Known: %v, want its error", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestSyncArchiveReasons: the archive reasons Lever reports decide what is a hire, in
+// place of the configured ones; a key that may not read them falls back to those.
+func TestSyncArchiveReasons(t *testing.T) {
+	const hire = "sync:lever:hired:3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b:1795172400000"
+	const reject = "sync:lever:rejected:3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b:1795172400000"
+	const hiredReason = "0092d31b-502b-4f0d-b4da-3827e1a2991f"
+	for _, tc := range []struct {
+		name       string
+		status     int      // forced answer to /archive_reasons, 0 for Lever's list
+		configured []string // GOODWILL_LEVER_HIRED_REASONS
+		want       string
+		wantHired  []string
+	}{
+		// Lever's types win over a configuration that lists nothing.
+		{"from the API", 0, nil, hire, []string{hiredReason}},
+		// Lever's types win over a stale configuration.
+		{"API over configuration", 0, []string{"stale"}, hire, []string{hiredReason}},
+		// Forbidden to the key: the configured reasons decide.
+		{"configured", http.StatusForbidden, []string{hiredReason}, hire, []string{hiredReason}},
+		// Forbidden and not configured: an archive is a rejection, as for the receiver.
+		{"neither", http.StatusForbidden, nil, reject, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, srv := newFake(t)
+			if tc.status != 0 {
+				f.set(func(f *fakeLever) { f.fail["/archive_reasons"] = tc.status })
+			}
+			s := newSync(srv, 100, lever.Config{HiredArchiveReasons: tc.configured})
+			got := kinds(pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
+			if !slices.Contains(got, tc.want) {
+				t.Errorf("no %s in %v", tc.want, got)
+			}
+			if diff := cmp.Diff(tc.wantHired, s.HiredArchiveReasons()); diff != "" {
+				t.Errorf("HiredArchiveReasons (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSyncStageName: after a pass the sync names Lever's stage ids for the receiver.
+func TestSyncStageName(t *testing.T) {
+	_, srv := newFake(t)
+	s := newSync(srv, 100, lever.Config{})
+	if got := s.StageName("offer"); got != "" {
+		t.Errorf("before a pass: %q, want none", got)
+	}
+	pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince})
+	if got := s.StageName("2ca03d97-d4f2-4a97-89de-96c8b0d07924"); got != "Phone screen" {
+		t.Errorf("StageName: %q, want Phone screen", got)
+	}
+}
+
+// TestSyncErrors: Lever's refusals reach the runner as *lever.APIError with the
+// status, and nothing of the page is returned.
+func TestSyncErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		key      string
+		fail     string // path answered with status
+		status   int
+		resource string
+	}{
+		// A wrong key: 401 on the first request.
+		{"unauthorized", "wrong", "", http.StatusUnauthorized, lever.ResourceUsers},
+		// Lever rate-limits: 429 reaches the runner's retrying client as an error.
+		{"rate limited", testKey, "/opportunities", http.StatusTooManyRequests, lever.ResourceOpportunities},
+		// A failing interview list fails the whole page.
+		{"interviews", testKey, "/opportunities/1bd11d54-9d97-444a-a4e3-1cd56ceedbc5/interviews", http.StatusInternalServerError, lever.ResourceOpportunities},
+		// Stages are needed to name stage changes.
+		{"stages", testKey, "/stages", http.StatusServiceUnavailable, lever.ResourceOpportunities},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, srv := newFake(t)
+			if tc.fail != "" {
+				f.set(func(f *fakeLever) { f.fail[tc.fail] = tc.status })
+			}
+			s := lever.New(lever.Config{APIKey: tc.key, APIURL: srv.URL + "/v1"}, srv.Client(), func() time.Time { return testNow })
+			p, err := s.Pull(context.Background(), tc.resource, atssync.Cursor{Since: testSince})
+			var apiErr *lever.APIError
+			if !errors.As(err, &apiErr) || apiErr.Status != tc.status {
+				t.Fatalf("Pull: %v, want an APIError with status %d", err, tc.status)
+			}
+			if len(p.Interactions) != 0 || len(p.Users) != 0 || p.More {
+				t.Errorf("page %+v returned with the error", p)
+			}
+		})
+	}
+
+	_, srv := newFake(t)
+	s := newSync(srv, 100, lever.Config{})
+	if _, err := s.Pull(context.Background(), "candidates", atssync.Cursor{}); err == nil {
+		t.Error("Pull of an unknown resource: no error")
+	}
+	if _, err := s.Pull(context.Background(), lever.ResourceOpportunities, atssync.Cursor{Token: "not ours"}); err == nil {
+		t.Error("Pull with a foreign token: no error")
+	}
+}
+
+// TestSyncVendor: the names the runner reads.
+func TestSyncVendor(t *testing.T) {
+	var v atssync.Vendor = lever.New(lever.Config{}, http.DefaultClient, time.Now)
+	if v.Name() != "lever" || !slices.Equal(v.Resources(), []string{"users", "opportunities"}) {
+		t.Errorf("Name %q, Resources %v", v.Name(), v.Resources())
+	}
+	if rps, burst := lever.New(lever.Config{}, nil, time.Now).RateLimit(); rps != 10 || burst != 20 {
+		t.Errorf("RateLimit %v/s burst %d, want Lever's documented 10/s, 20", rps, burst)
+	}
+}
