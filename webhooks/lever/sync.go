@@ -219,7 +219,7 @@ func (s *Sync) pullOpportunities(ctx context.Context, cursor atssync.Cursor) (at
 	p := atssync.Page{Counts: map[string]int{"applications": 0, "interviews": 0}}
 	for _, o := range l.Data {
 		if vendorID(o.ID) == "" {
-			continue
+			continue // no application to attach anything to
 		}
 		ivs, err := all[apiInterview](ctx, s.client, "/opportunities/"+url.PathEscape(o.ID)+"/interviews", nil)
 		if err != nil {
@@ -401,6 +401,9 @@ func msTime(ms int64) (time.Time, bool) {
 // mapOpportunity maps one opportunity and its interviews (see Map).
 func (s *Sync) mapOpportunity(o apiOpportunity, ivs []apiInterview, ref *reference, now time.Time) []interactions.Interaction {
 	app := vendorID(o.ID)
+	if app == "" {
+		return nil
+	}
 	candidate := vendorID(o.Contact.ID)
 	if candidate == "" {
 		// Lever's candidate id before contacts existed is the opportunity's (the
