@@ -62,6 +62,9 @@ type Config struct {
 	// Greenhouse is the Harvest v3 credential of the ATS sync (config_greenhouse.go);
 	// the sync reads Greenhouse when Greenhouse.Configured().
 	Greenhouse greenhouse.Config
+	// LeverSync is the Lever API key of the ATS sync (config_lever.go); the sync reads
+	// Lever when LeverSync.Enabled().
+	LeverSync LeverSyncConfig
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -314,6 +317,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := loadGreenhouse(&c, get); err != nil {
+		return Config{}, err
+	}
+	if err := loadLeverSync(&c, get); err != nil {
 		return Config{}, err
 	}
 	if c.PublicURL == "" {
