@@ -102,6 +102,8 @@ var Settings = func() []Setting {
 	}
 	return append(list, []Setting{
 		{"GOODWILL_LEVER_HIRED_REASONS", ""},
+		{"GOODWILL_LEVER_API_KEY", ""},
+		{"GOODWILL_LEVER_API_URL", "https://api.lever.co/v1"},
 		{"GOODWILL_ALERTS", "on"},
 		{"GOODWILL_SMS_COUNTRIES", "US,CA,GB"},
 		{"GOODWILL_RETENTION", "730d"},

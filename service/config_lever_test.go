@@ -15,15 +15,16 @@ func loadEnv(env map[string]string) (service.Config, error) {
 
 // TestLoadConfigLeverSync: the Lever sync's key and API URL.
 func TestLoadConfigLeverSync(t *testing.T) {
+	const lever = "https://api.lever.co/v1"
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
 		want service.LeverSyncConfig
 	}{
-		// Nothing set: the sync is off, and Lever's own URL would be used.
-		{"unset", env(), service.LeverSyncConfig{}},
+		// Nothing set: the sync is off; Lever's own URL.
+		{"unset", env(), service.LeverSyncConfig{APIURL: lever}},
 		// A key turns it on; blanks around it are dropped.
-		{"key", env("GOODWILL_LEVER_API_KEY", " k3y "), service.LeverSyncConfig{APIKey: "k3y"}},
+		{"key", env("GOODWILL_LEVER_API_KEY", " k3y "), service.LeverSyncConfig{APIKey: "k3y", APIURL: lever}},
 		// An EU account's URL, its trailing slash dropped.
 		{"eu url", env("GOODWILL_LEVER_API_KEY", "k", "GOODWILL_LEVER_API_URL", "https://api.eu.lever.co/v1/"),
 			service.LeverSyncConfig{APIKey: "k", APIURL: "https://api.eu.lever.co/v1"}},
