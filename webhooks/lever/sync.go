@@ -413,8 +413,6 @@ func (s *Sync) mapOpportunity(o apiOpportunity, ivs []apiInterview, ref *referen
 	ev := func(kind interactions.Kind, at time.Time, discriminator string) interactions.Interaction {
 		ext := externalID("sync", "lever", string(kind), o.ID, discriminator)
 		return interactions.Interaction{
-			Key:           interactions.IdempotencyKey("lever", ext),
-			ID:            interactions.NewID(),
 			ApplicationID: app,
 			CandidateID:   candidate,
 			Kind:          kind,
@@ -423,7 +421,6 @@ func (s *Sync) mapOpportunity(o apiOpportunity, ivs []apiInterview, ref *referen
 			Channel:       "ats",
 			Source:        "lever",
 			ExternalID:    ext,
-			ReceivedAt:    now.Truncate(time.Millisecond),
 		}
 	}
 	var out []interactions.Interaction

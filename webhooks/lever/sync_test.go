@@ -211,7 +211,10 @@ type pageView struct {
 	More         bool                       `json:"more"`
 	Counts       map[string]int             `json:"counts,omitempty"`
 	Users        []atssync.User             `json:"users,omitempty"`
-	Interactions []interactions.Interaction `json:"interactions,omitempty"`
+	Interactions []interactions.Interaction `json:"-"`
+	// Mapped are the interactions as the API shows them, without what the runner
+	// sets when it writes them (id, received_at).
+	Mapped []map[string]any `json:"interactions,omitempty"`
 }
 
 // pass pulls resource from cursor until More is false, as the runner does.
@@ -226,17 +229,57 @@ func pass(t *testing.T, s *lever.Sync, resource string, cursor atssync.Cursor) [
 		if err != nil {
 			t.Fatalf("Pull(%s, %+v): %v", resource, cursor, err)
 		}
-		for j := range p.Interactions {
-			if p.Interactions[j].ID == "" {
-				t.Errorf("interaction %d has no id", j)
+		v := pageView{Next: p.Next, More: p.More, Counts: p.Counts, Users: p.Users, Interactions: p.Interactions}
+		for _, in := range p.Interactions {
+			valid(t, in)
+			b, err := json.Marshal(in)
+			if err != nil {
+				t.Fatal(err)
 			}
-			p.Interactions[j].ID = "" // random (UUIDv7)
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			delete(m, "id")
+			delete(m, "received_at")
+			v.Mapped = append(v.Mapped, m)
 		}
-		out = append(out, pageView{Next: p.Next, More: p.More, Counts: p.Counts, Users: p.Users, Interactions: p.Interactions})
+		out = append(out, v)
 		if !p.More {
 			return out
 		}
 		cursor = p.Next
+	}
+}
+
+// valid checks in as the runner does before writing it: as POST /v1/interactions
+// would check it.
+func valid(t *testing.T, in interactions.Interaction) {
+	t.Helper()
+	if in.Kind == interactions.KindDetailsUpdated {
+		return // validated by the runner's interactions once details_updated is a kind there
+	}
+	api := func(p *time.Time) string {
+		if p == nil {
+			return ""
+		}
+		return interactions.APITime(*p)
+	}
+	input := interactions.Input{
+		ApplicationID: in.ApplicationID, CandidateID: in.CandidateID, Kind: string(in.Kind),
+		OccurredAt: interactions.APITime(in.OccurredAt), Direction: string(in.Direction), Channel: in.Channel,
+		JobID: in.JobID, RecruiterID: in.RecruiterID, Source: in.Source, ExternalID: in.ExternalID,
+		InterviewID: in.InterviewID, Stage: in.Stage, Candidate: in.Candidate, Job: in.Job,
+		Referral: in.Referral, ScheduledFor: api(in.ScheduledFor),
+	}
+	if in.Duration != nil {
+		input.Duration = in.Duration.String()
+	}
+	if in.Metadata != nil {
+		input.Metadata, _ = json.Marshal(in.Metadata)
+	}
+	if _, errs := input.Validate("", testNow); len(errs) > 0 {
+		t.Errorf("%s: %v", in.ExternalID, errs)
 	}
 }
 
