@@ -167,10 +167,14 @@ func (s *Sync) Pull(ctx context.Context, resource string, cursor atssync.Cursor)
 }
 
 // pullUsers reads one page of users, deactivated ones included. The directory has no
-// time cursor: every pass reads it all.
+// time cursor: every pass reads it all, and the last page's Next (Since: when it was
+// read, no token) starts the next pass at the first page again.
 func (s *Sync) pullUsers(ctx context.Context, cursor atssync.Cursor) (atssync.Page, error) {
 	q := url.Values{"includeDeactivated": {"true"}}
 	l, err := page[apiUser](ctx, s.client, "/users", q, cursor.Token)
+	if staleToken(err, cursor.Token) {
+		l, err = page[apiUser](ctx, s.client, "/users", q, "")
+	}
 	if err != nil {
 		return atssync.Page{}, err
 	}
@@ -191,8 +195,18 @@ func (s *Sync) pullUsers(ctx context.Context, cursor atssync.Cursor) (atssync.Pa
 	p.Counts = map[string]int{"users": len(p.Users)}
 	if l.HasNext {
 		p.Next, p.More = atssync.Cursor{Token: l.Next}, true
+	} else {
+		p.Next = atssync.Cursor{Since: s.now().UTC().Truncate(time.Millisecond)}
 	}
 	return p, nil
+}
+
+// staleToken reports whether err is Lever refusing the offset token a pass resumed
+// with (one saved before a restart may no longer be valid): the read starts again
+// from the first page rather than failing every pass.
+func staleToken(err error, token string) bool {
+	var apiErr *APIError
+	return token != "" && errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest
 }
 
 // pullOpportunities reads one page of the opportunities updated since cursor.Since,
@@ -213,6 +227,10 @@ func (s *Sync) pullOpportunities(ctx context.Context, cursor atssync.Cursor) (at
 		q.Set("updated_at_start", strconv.FormatInt(cursor.Since.UnixMilli(), 10))
 	}
 	l, err := page[apiOpportunity](ctx, s.client, "/opportunities", q, offset)
+	if staleToken(err, offset) {
+		start, cursor.Token = now, "" // a new pass from the same cursor
+		l, err = page[apiOpportunity](ctx, s.client, "/opportunities", q, "")
+	}
 	if err != nil {
 		return atssync.Page{}, err
 	}

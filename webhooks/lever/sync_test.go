@@ -340,8 +340,10 @@ func TestSyncPaging(t *testing.T) {
 	f, srv := newFake(t)
 	s := newSync(srv, 2, lever.Config{})
 	users := pass(t, s, lever.ResourceUsers, atssync.Cursor{})
-	if len(users) != 3 || users[2].Next != (atssync.Cursor{}) {
-		t.Errorf("users: %d pages, last cursor %+v; want 3 pages (5 users by 2), an empty last cursor", len(users), users[len(users)-1].Next)
+	// The last page's cursor has no token: the next pass reads the directory from its
+	// first page (a zero cursor would leave the runner on the last page's).
+	if len(users) != 3 || users[2].Next != (atssync.Cursor{Since: testNow}) {
+		t.Errorf("users: %d pages, last cursor %+v; want 3 pages (5 users by 2), then since the pass", len(users), users[len(users)-1].Next)
 	}
 	var n int
 	for _, p := range users {
@@ -382,6 +384,26 @@ func TestSyncPaging(t *testing.T) {
 	}
 	if p.More || p.Next.Since != since {
 		t.Errorf("cursor %+v more %v, want since kept at %v", p.Next, p.More, since)
+	}
+}
+
+// TestSyncStaleToken: an offset token Lever refuses (one saved before a restart)
+// starts the read again from the first page instead of failing every pass.
+func TestSyncStaleToken(t *testing.T) {
+	_, srv := newFake(t)
+	s := newSync(srv, 2, lever.Config{})
+	p, err := s.Pull(context.Background(), lever.ResourceUsers, atssync.Cursor{Token: "expired"})
+	if err != nil || len(p.Users) != 2 || p.Users[0].ID != "lever:b6816cb5-cf05-433c-b07f-2ca3eea60f54" {
+		t.Errorf("users from a stale token: %+v, %v; want the first page", p.Users, err)
+	}
+	earlier := testNow.Add(-time.Hour).UnixMilli()
+	p, err = s.Pull(context.Background(), lever.ResourceOpportunities,
+		atssync.Cursor{Since: testSince, Token: strconv.FormatInt(earlier, 10) + ".expired"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(p.Next.Token, strconv.FormatInt(testNow.UnixMilli(), 10)+".") || p.Next.Since != testSince || len(p.Interactions) == 0 {
+		t.Errorf("opportunities from a stale token: next %+v, %d interactions; want a new pass from the same since", p.Next, len(p.Interactions))
 	}
 }
 
