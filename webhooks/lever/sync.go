@@ -234,7 +234,8 @@ func (s *Sync) pullOpportunities(ctx context.Context, cursor atssync.Cursor) (at
 	if err != nil {
 		return atssync.Page{}, err
 	}
-	p := atssync.Page{Counts: map[string]int{"applications": 0, "interviews": 0}}
+	// The connector's counts, as the runner names them.
+	p := atssync.Page{Counts: map[string]int{"applications_updated": 0, "interviews": 0, "missed_events_recovered": 0}}
 	for _, o := range l.Data {
 		if vendorID(o.ID) == "" {
 			continue // no application to attach anything to
@@ -248,8 +249,13 @@ func (s *Sync) pullOpportunities(ctx context.Context, cursor atssync.Cursor) (at
 			return atssync.Page{}, err
 		}
 		p.Interactions = append(p.Interactions, items...)
-		p.Counts["applications"]++
+		p.Counts["applications_updated"]++
 		p.Counts["interviews"] += len(ivs)
+		for _, in := range items {
+			if in.Kind != interactions.KindDetailsUpdated {
+				p.Counts["missed_events_recovered"]++
+			}
+		}
 	}
 	if l.HasNext {
 		p.Next = atssync.Cursor{Since: cursor.Since, Token: strconv.FormatInt(start.UnixMilli(), 10) + "." + l.Next}
