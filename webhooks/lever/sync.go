@@ -128,8 +128,8 @@ func (*Sync) Resources() []string { return []string{ResourceUsers, ResourceOppor
 // RateLimit is Lever's documented pace: RequestsPerSecond steady, bursts of Burst.
 func (*Sync) RateLimit() (perSecond float64, burst int) { return RequestsPerSecond, Burst }
 
-// StageName returns the name of a Lever stage id as last read, "" when unknown. The
-// receiver names the stages of candidateStageChange with it.
+// StageName returns the name of a Lever stage id as the last pass read it, "" when
+// unknown: the cache the receiver can name candidateStageChange's stage ids with.
 func (s *Sync) StageName(id string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
