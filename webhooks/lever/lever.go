@@ -1,5 +1,6 @@
-// Package lever receives Lever webhooks: the signature check and the mapping of each
-// event to interactions (see Receiver).
+// Package lever is goodwill's Lever integration: the receiver of Lever's webhooks (the
+// signature check and the mapping of each event to interactions, see Receiver) and the
+// sync that pulls from Lever's API what those webhooks leave out (see Sync).
 package lever
 
 import (

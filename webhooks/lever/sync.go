@@ -1,5 +1,3 @@
-// Package lever is goodwill's Lever integration. Sync pulls from Lever's REST API what
-// its webhooks leave out (see Sync).
 package lever
 
 import (
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
 )
 
@@ -186,8 +185,8 @@ func (s *Sync) pullUsers(ctx context.Context, cursor atssync.Cursor) (atssync.Pa
 		}
 		p.Users = append(p.Users, atssync.User{
 			ID:        id,
-			Name:      text(u.Name),
-			Email:     validEmail(u.Email),
+			Name:      webhooks.Text(u.Name),
+			Email:     webhooks.ValidEmail(u.Email),
 			Active:    u.DeactivatedAt == nil,
 			ManagerID: vendorID(u.ManagerID),
 		})
@@ -362,7 +361,7 @@ func (s *Sync) reference(ctx context.Context, fresh bool) (*reference, error) {
 		return nil, err
 	}
 	for _, st := range stages {
-		ref.stages[st.ID] = text(st.Text)
+		ref.stages[st.ID] = webhooks.Text(st.Text)
 	}
 	postings, err := all[apiPosting](ctx, s.client, "/postings", nil)
 	if err != nil {
@@ -413,6 +412,16 @@ var direction = map[interactions.Kind]interactions.Direction{
 	interactions.KindDetailsUpdated:       interactions.Internal,
 }
 
+// vendorID is the receiver's id of a Lever id (webhooks.Prefixed), "" for an empty id
+// or one interactions would refuse (webhooks.CheckIDs's rule).
+func vendorID(id string) string {
+	v := webhooks.Prefixed("lever", webhooks.VendorID(id))
+	if len(v) > webhooks.MaxIDBytes || v != webhooks.CleanLine(v) {
+		return ""
+	}
+	return v
+}
+
 // msTime converts Lever's Unix milliseconds; false for 0 and for times outside the
 // years 1970–9999 (as the receiver's unixMilli).
 func msTime(ms int64) (time.Time, bool) {
@@ -435,7 +444,7 @@ func (s *Sync) mapOpportunity(o apiOpportunity, ivs []apiInterview, ref *referen
 		candidate = app
 	}
 	ev := func(kind interactions.Kind, at time.Time, discriminator string) interactions.Interaction {
-		ext := externalID("sync", "lever", string(kind), o.ID, discriminator)
+		ext := webhooks.ExternalID("sync", "lever", string(kind), o.ID, discriminator)
 		return interactions.Interaction{
 			ApplicationID: app,
 			CandidateID:   candidate,
@@ -531,7 +540,7 @@ func (s *Sync) mapOpportunity(o apiOpportunity, ivs []apiInterview, ref *referen
 	d.Stage = stageName(ref, stageID, stageText)
 	if po, ok := posting(o, ref); ok {
 		d.JobID = vendorID(po.ID)
-		if j := (interactions.JobInfo{Title: text(po.Text), Department: text(po.Categories.Department)}); j != (interactions.JobInfo{}) {
+		if j := (interactions.JobInfo{Title: webhooks.Text(po.Text), Department: webhooks.Text(po.Categories.Department)}); j != (interactions.JobInfo{}) {
 			d.Job = &j
 		}
 	}
@@ -630,14 +639,14 @@ func candidateDetails(o apiOpportunity) *interactions.Person {
 		emails = append(slices.Clone(emails), c.Emails...)
 		phones = append(slices.Clone(phones), c.Phones...)
 	}
-	p := interactions.Person{Name: text(name)}
+	p := interactions.Person{Name: webhooks.Text(name)}
 	for _, e := range emails {
-		if p.Email = validEmail(e); p.Email != "" {
+		if p.Email = webhooks.ValidEmail(e); p.Email != "" {
 			break
 		}
 	}
 	for _, ph := range phones {
-		if p.Phone = phoneE164(ph.Value); p.Phone != "" {
+		if p.Phone = webhooks.PhoneE164(ph.Value); p.Phone != "" {
 			break
 		}
 	}
@@ -664,20 +673,20 @@ func referral(o apiOpportunity) bool {
 // stageName names a stage id: the expanded stage's text, else the stages read at the
 // start of the pass, else the id itself (what the receiver records).
 func stageName(ref *reference, id, expanded string) string {
-	if n := text(expanded); n != "" {
+	if n := webhooks.Text(expanded); n != "" {
 		return n
 	}
 	if n := ref.stages[id]; n != "" {
 		return n
 	}
-	return text(id)
+	return webhooks.Text(id)
 }
 
 // meta builds metadata from key, value pairs, leaving out empty values.
 func meta(kv ...string) map[string]any {
 	m := map[string]any{}
 	for i := 0; i+1 < len(kv); i += 2 {
-		if v := text(kv[i+1]); v != "" {
+		if v := webhooks.Text(kv[i+1]); v != "" {
 			m[kv[i]] = v
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks"
 )
 
 // FuzzOpportunity maps whatever Lever might answer for an opportunity and its
@@ -58,7 +59,7 @@ func FuzzOpportunity(f *testing.F) {
 func check(t *testing.T, it interactions.Interaction) {
 	t.Helper()
 	id := func(field, v string, required bool) {
-		if (required && v == "") || len(v) > maxIDBytes || v != cleanLine(v) {
+		if (required && v == "") || len(v) > webhooks.MaxIDBytes || v != webhooks.CleanLine(v) {
 			t.Errorf("%s %q: not an id interactions accept", field, v)
 		}
 	}
@@ -67,13 +68,13 @@ func check(t *testing.T, it interactions.Interaction) {
 	id("job_id", it.JobID, false)
 	id("recruiter_id", it.RecruiterID, false)
 	id("interview_id", it.InterviewID, false)
-	if it.ExternalID == "" || len(it.ExternalID) > maxTextBytes || it.ExternalID != cleanLine(it.ExternalID) {
+	if it.ExternalID == "" || len(it.ExternalID) > webhooks.MaxTextBytes || it.ExternalID != webhooks.CleanLine(it.ExternalID) {
 		t.Errorf("external_id %q", it.ExternalID)
 	}
 	if it.Source != "lever" || it.Direction == "" {
 		t.Errorf("source %q, direction %q", it.Source, it.Direction)
 	}
-	if len(it.Stage) > maxTextBytes || it.Stage != cleanLine(it.Stage) {
+	if len(it.Stage) > webhooks.MaxTextBytes || it.Stage != webhooks.CleanLine(it.Stage) {
 		t.Errorf("stage %q", it.Stage)
 	}
 	if it.Kind == interactions.KindStageChanged && it.Stage == "" {
@@ -83,7 +84,7 @@ func check(t *testing.T, it interactions.Interaction) {
 		t.Errorf("occurred_at %v", it.OccurredAt)
 	}
 	if c := it.Candidate; c != nil {
-		if c.Phone != "" && !e164RE.MatchString(c.Phone) {
+		if c.Phone != "" && webhooks.PhoneE164(c.Phone) != c.Phone {
 			t.Errorf("phone %q", c.Phone)
 		}
 		if c.Email != "" {
@@ -91,7 +92,7 @@ func check(t *testing.T, it interactions.Interaction) {
 				t.Errorf("email %q", c.Email)
 			}
 		}
-		if len(c.Name) > maxTextBytes || c.Name != cleanLine(c.Name) {
+		if len(c.Name) > webhooks.MaxTextBytes || c.Name != webhooks.CleanLine(c.Name) {
 			t.Errorf("name %q", c.Name)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -22,13 +21,12 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
 	"github.com/goodwillhq/goodwill/webhooks/lever"
+	"github.com/goodwillhq/goodwill/webhooks/webhookstest"
 )
-
-var update = flag.Bool("update", false, "rewrite the Lever sync's golden files from the current mapping")
 
 // testNow is when the tests' passes run; testSince is the first pass's lookback.
 var (
-	testNow   = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	testNow   = webhookstest.Now
 	testSince = testNow.Add(-30 * 24 * time.Hour)
 )
 
@@ -292,7 +290,7 @@ func golden(t *testing.T, name string, v any) {
 	}
 	got = append(got, '\n')
 	path := filepath.Join("testdata", "sync", name+".golden.json")
-	if *update {
+	if webhookstest.Update() {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
