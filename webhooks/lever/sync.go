@@ -105,7 +105,10 @@ type seenInterview struct {
 	moved bool  // a start other than first has been read since
 }
 
-var _ atssync.Vendor = (*Sync)(nil)
+var (
+	_ atssync.Vendor = (*Sync)(nil)
+	_ Names          = (*Sync)(nil)
+)
 
 // New returns Lever's sync, reading through doer (the runner's paced, retrying client)
 // and reading the time from now.
@@ -128,7 +131,7 @@ func (*Sync) Resources() []string { return []string{ResourceUsers, ResourceOppor
 func (*Sync) RateLimit() (perSecond float64, burst int) { return RequestsPerSecond, Burst }
 
 // StageName returns the name of a Lever stage id as the last pass read it, "" when
-// unknown: the cache the receiver can name candidateStageChange's stage ids with.
+// unknown: the receiver names candidateStageChange's stage ids with it (Names).
 func (s *Sync) StageName(id string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,7 +142,7 @@ func (s *Sync) StageName(id string) string {
 }
 
 // HiredArchiveReasons returns the ids of the archive reasons of type hired as last
-// read, else the configured ones.
+// read, else the configured ones (for the receiver: Names).
 func (s *Sync) HiredArchiveReasons() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -423,7 +426,7 @@ func vendorID(id string) string {
 }
 
 // msTime converts Lever's Unix milliseconds; false for 0 and for times outside the
-// years 1970–9999 (as the receiver's unixMilli).
+// years 1970–9999.
 func msTime(ms int64) (time.Time, bool) {
 	if ms <= 0 || ms > 253402300799999 {
 		return time.Time{}, false
