@@ -194,7 +194,7 @@ func (s *Sync) pullUsers(ctx context.Context, cursor atssync.Cursor) (atssync.Pa
 			ManagerID: vendorID(u.ManagerID),
 		})
 	}
-	p.Counts = map[string]int{"users": len(p.Users)}
+	p.Counts = map[string]int{atssync.CountUsers: len(p.Users)}
 	if l.HasNext {
 		p.Next, p.More = atssync.Cursor{Token: l.Next}, true
 	} else {
@@ -236,8 +236,7 @@ func (s *Sync) pullOpportunities(ctx context.Context, cursor atssync.Cursor) (at
 	if err != nil {
 		return atssync.Page{}, err
 	}
-	// The connector's counts, as the runner names them.
-	p := atssync.Page{Counts: map[string]int{"applications_updated": 0, "interviews": 0, "missed_events_recovered": 0}}
+	p := atssync.Page{Counts: map[string]int{}}
 	for _, o := range l.Data {
 		if vendorID(o.ID) == "" {
 			continue // no application to attach anything to
@@ -251,11 +250,11 @@ func (s *Sync) pullOpportunities(ctx context.Context, cursor atssync.Cursor) (at
 			return atssync.Page{}, err
 		}
 		p.Interactions = append(p.Interactions, items...)
-		p.Counts["applications_updated"]++
-		p.Counts["interviews"] += len(ivs)
+		p.Counts[atssync.CountApplicationsUpdated]++
+		p.Counts[atssync.CountInterviews] += len(ivs)
 		for _, in := range items {
 			if in.Kind != interactions.KindDetailsUpdated {
-				p.Counts["missed_events_recovered"]++
+				p.Counts[atssync.CountMissedEventsRecovered]++
 			}
 		}
 	}
