@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
 	"github.com/goodwillhq/goodwill/webhooks/lever"
+	"github.com/goodwillhq/goodwill/webhooks/lever/levertest"
 	"github.com/goodwillhq/goodwill/webhooks/webhookstest"
 )
 
@@ -30,177 +28,18 @@ var (
 	testSince = testNow.Add(-30 * 24 * time.Hour)
 )
 
-const testKey = "lever-test-key"
+const testKey = levertest.Key
 
-// fixture is the content of the fake Lever account (testdata/sync/lever.json), each
-// list as Lever returns its items.
-type fixture struct {
-	Users          []json.RawMessage            `json:"users"`
-	Stages         []json.RawMessage            `json:"stages"`
-	Postings       []json.RawMessage            `json:"postings"`
-	ArchiveReasons []json.RawMessage            `json:"archive_reasons"`
-	Opportunities  []json.RawMessage            `json:"opportunities"`
-	Interviews     map[string][]json.RawMessage `json:"interviews"`
-}
-
-// fakeLever answers the requests the sync sends as Lever's API does (see api.go for the
-// documentation it follows): Basic auth with the key as user name, lists in
-// {"data","hasNext","next"} pages of at most limit items from the opaque offset token,
-// deactivated users only with includeDeactivated=true, opportunities filtered by
-// updated_at_start and only when expanded as the sync needs.
-type fakeLever struct {
-	t    *testing.T
-	data fixture
-
-	mu       sync.Mutex
-	requests []string       // path?query of each request
-	fail     map[string]int // path → status to answer instead
-}
-
-func newFake(t *testing.T) (*fakeLever, *httptest.Server) {
+// newFake starts the fake Lever account of testdata/sync/lever.json.
+func newFake(t *testing.T) *levertest.Fake {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "sync", "lever.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeLever{t: t, fail: map[string]int{}}
-	if err := json.Unmarshal(raw, &f.data); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return f, srv
+	return levertest.Start(t, filepath.Join("testdata", "sync", "lever.json"))
 }
 
-func (f *fakeLever) set(fn func(*fakeLever)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fn(f)
-}
-
-func (f *fakeLever) log() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
-
-func problem(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"code":%q,"message":%q}`, code, msg)
-}
-
-func (f *fakeLever) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests = append(f.requests, r.URL.Path+"?"+r.URL.RawQuery)
-	user, pass, ok := r.BasicAuth()
-	if !ok || user != testKey || pass != "" {
-		problem(w, http.StatusUnauthorized, "Unauthorized", "Invalid API key")
-		return
-	}
-	if r.Method != http.MethodGet {
-		problem(w, http.StatusMethodNotAllowed, "MethodNotAllowed", r.Method)
-		return
-	}
-	path, ok := strings.CutPrefix(r.URL.Path, "/v1")
-	if !ok {
-		problem(w, http.StatusNotFound, "NotFound", r.URL.Path)
-		return
-	}
-	if status := f.fail[path]; status != 0 {
-		problem(w, status, http.StatusText(status), "forced by the test")
-		return
-	}
-	q := r.URL.Query()
-	var items []json.RawMessage
-	switch {
-	case path == "/users":
-		for _, u := range f.data.Users {
-			var v struct{ DeactivatedAt *int64 }
-			_ = json.Unmarshal(u, &v)
-			if v.DeactivatedAt == nil || q.Get("includeDeactivated") == "true" {
-				items = append(items, u)
-			}
-		}
-	case path == "/stages":
-		items = f.data.Stages
-	case path == "/postings":
-		items = f.data.Postings
-	case path == "/archive_reasons":
-		items = f.data.ArchiveReasons
-	case path == "/opportunities":
-		expand := q["expand"]
-		for _, e := range []string{"owner", "contact", "stage", "applications"} {
-			if !slices.Contains(expand, e) {
-				problem(w, http.StatusBadRequest, "BadRequest", "the fake serves opportunities expanded only; missing expand="+e)
-				return
-			}
-		}
-		start, _ := strconv.ParseInt(q.Get("updated_at_start"), 10, 64)
-		for _, o := range f.data.Opportunities {
-			var v struct{ UpdatedAt int64 }
-			_ = json.Unmarshal(o, &v)
-			if v.UpdatedAt >= start {
-				items = append(items, o)
-			}
-		}
-	case strings.HasPrefix(path, "/opportunities/") && strings.HasSuffix(path, "/interviews"):
-		id := strings.TrimSuffix(strings.TrimPrefix(path, "/opportunities/"), "/interviews")
-		items = f.data.Interviews[id]
-	default:
-		problem(w, http.StatusNotFound, "NotFound", path)
-		return
-	}
-	f.page(w, q, items)
-}
-
-// page answers one page of items. The token is shaped like Lever's (JSON inside the
-// query), so that a client that does not escape it fails.
-func (f *fakeLever) page(w http.ResponseWriter, q map[string][]string, items []json.RawMessage) {
-	limit := 100
-	if l := first(q["limit"]); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 100 {
-			problem(w, http.StatusBadRequest, "BadRequest", "limit must be 1–100")
-			return
-		}
-		limit = n
-	}
-	from := 0
-	if o := first(q["offset"]); o != "" {
-		var tok []string
-		if err := json.Unmarshal([]byte(o), &tok); err != nil || len(tok) != 2 || tok[1] != "after id" {
-			problem(w, http.StatusBadRequest, "BadRequest", "not an offset token: "+o)
-			return
-		}
-		from, _ = strconv.Atoi(tok[0])
-	}
-	from = min(from, len(items))
-	to := min(from+limit, len(items))
-	body := map[string]any{"data": items[from:to], "hasNext": to < len(items)}
-	if to < len(items) {
-		tok, _ := json.Marshal([]string{strconv.Itoa(to), "after id"})
-		body["next"] = string(tok)
-	}
-	if body["data"] == nil || to == from {
-		body["data"] = []json.RawMessage{}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(body)
-}
-
-func first(v []string) string {
-	if len(v) == 0 {
-		return ""
-	}
-	return v[0]
-}
-
-// newSync returns a sync against srv with pages of pageSize, at testNow.
-func newSync(srv *httptest.Server, pageSize int, cfg lever.Config) *lever.Sync {
-	cfg.APIKey, cfg.APIURL, cfg.PageSize = testKey, srv.URL+"/v1", pageSize
-	return lever.New(cfg, srv.Client(), func() time.Time { return testNow })
+// newSync returns a sync against the fake with pages of pageSize, at testNow.
+func newSync(f *levertest.Fake, pageSize int, cfg lever.Config) *lever.Sync {
+	cfg.APIKey, cfg.APIURL, cfg.PageSize = testKey, f.URL(), pageSize
+	return lever.New(cfg, f.Client(), func() time.Time { return testNow })
 }
 
 // pageView is one Pull's page as the golden files show it.
@@ -308,14 +147,14 @@ func golden(t *testing.T, name string, v any) {
 // interviews, an anonymised rejected one, a hired referral with a canceled interview,
 // one updated before the lookback, one too recent for its events to be recorded).
 func TestSyncGolden(t *testing.T) {
-	f, srv := newFake(t)
-	s := newSync(srv, 2, lever.Config{})
+	f := newFake(t)
+	s := newSync(f, 2, lever.Config{})
 	golden(t, "users", pass(t, s, lever.ResourceUsers, atssync.Cursor{}))
 	golden(t, "opportunities", pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
 
 	// The opportunities were asked for as changed since the lookback, expanded.
 	var asked bool
-	for _, r := range f.log() {
+	for _, r := range f.Requests() {
 		if strings.HasPrefix(r, "/v1/opportunities?") {
 			asked = true
 			if !strings.Contains(r, "updated_at_start="+strconv.FormatInt(testSince.UnixMilli(), 10)) {
@@ -332,8 +171,8 @@ func TestSyncGolden(t *testing.T) {
 // opportunities' token carries the pass's start, and the last page's cursor starts the
 // next pass Overlap before this one started.
 func TestSyncPaging(t *testing.T) {
-	f, srv := newFake(t)
-	s := newSync(srv, 2, lever.Config{})
+	f := newFake(t)
+	s := newSync(f, 2, lever.Config{})
 	users := pass(t, s, lever.ResourceUsers, atssync.Cursor{})
 	// The last page's cursor has no token: the next pass reads the directory from its
 	// first page (a zero cursor would leave the runner on the last page's).
@@ -359,7 +198,7 @@ func TestSyncPaging(t *testing.T) {
 		t.Errorf("last page's cursor %+v, want %+v", opps[1].Next, want)
 	}
 	offsets := map[string]int{}
-	for _, r := range f.log() {
+	for _, r := range f.Requests() {
 		if path, _, _ := strings.Cut(r, "?"); strings.Contains(r, "offset=") {
 			offsets[path]++
 		}
@@ -371,7 +210,7 @@ func TestSyncPaging(t *testing.T) {
 	}
 
 	// A pass that starts soon after the last one started never moves the cursor back.
-	s2 := lever.New(lever.Config{APIKey: testKey, APIURL: srv.URL + "/v1"}, srv.Client(), func() time.Time { return testNow })
+	s2 := lever.New(lever.Config{APIKey: testKey, APIURL: f.URL()}, f.Client(), func() time.Time { return testNow })
 	since := testNow.Add(-time.Minute)
 	p, err := s2.Pull(context.Background(), lever.ResourceOpportunities, atssync.Cursor{Since: since})
 	if err != nil {
@@ -385,8 +224,8 @@ func TestSyncPaging(t *testing.T) {
 // TestSyncStaleToken: an offset token Lever refuses (one saved before a restart)
 // starts the read again from the first page instead of failing every pass.
 func TestSyncStaleToken(t *testing.T) {
-	_, srv := newFake(t)
-	s := newSync(srv, 2, lever.Config{})
+	f := newFake(t)
+	s := newSync(f, 2, lever.Config{})
 	p, err := s.Pull(context.Background(), lever.ResourceUsers, atssync.Cursor{Token: "expired"})
 	if err != nil || len(p.Users) != 2 || p.Users[0].ID != "lever:b6816cb5-cf05-433c-b07f-2ca3eea60f54" {
 		t.Errorf("users from a stale token: %+v, %v; want the first page", p.Users, err)
@@ -417,8 +256,8 @@ func kinds(pages []pageView) []string {
 // before records interview_rescheduled at the new time, once per new time (the same
 // external id on every later pass).
 func TestSyncReschedule(t *testing.T) {
-	f, srv := newFake(t)
-	s := newSync(srv, 100, lever.Config{})
+	f := newFake(t)
+	s := newSync(f, 100, lever.Config{})
 	const opp, iv = "1bd11d54-9d97-444a-a4e3-1cd56ceedbc5", "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 	first := kinds(pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
 	for _, id := range first {
@@ -427,8 +266,8 @@ func TestSyncReschedule(t *testing.T) {
 		}
 	}
 	moved := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
-	f.set(func(f *fakeLever) {
-		ivs := f.data.Interviews[opp]
+	f.Edit(func(a *levertest.Account) {
+		ivs := a.Interviews[opp]
 		var v map[string]any
 		_ = json.Unmarshal(ivs[0], &v)
 		v["date"] = moved.UnixMilli()
@@ -458,7 +297,7 @@ func TestSyncReschedule(t *testing.T) {
 // receiver is left out; an interview the receiver recorded without its start is
 // recorded again with it; the sync's own earlier events do not count.
 func TestSyncKnown(t *testing.T) {
-	_, srv := newFake(t)
+	f := newFake(t)
 	const opp = "1bd11d54-9d97-444a-a4e3-1cd56ceedbc5"
 	at := func(s string) time.Time {
 		v, err := time.Parse(time.RFC3339, s)
@@ -487,7 +326,7 @@ func TestSyncKnown(t *testing.T) {
 		// The hired opportunity holds only the sync's own record: it is recorded.
 		"lever:3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b": {ours},
 	}
-	s := newSync(srv, 100, lever.Config{})
+	s := newSync(f, 100, lever.Config{})
 	var asked []string
 	s.Known = func(_ context.Context, app string) ([]interactions.Interaction, error) {
 		asked = append(asked, app)
@@ -549,11 +388,11 @@ func TestSyncArchiveReasons(t *testing.T) {
 		{"neither", http.StatusForbidden, nil, reject, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, srv := newFake(t)
+			f := newFake(t)
 			if tc.status != 0 {
-				f.set(func(f *fakeLever) { f.fail["/archive_reasons"] = tc.status })
+				f.Fail("/archive_reasons", tc.status)
 			}
-			s := newSync(srv, 100, lever.Config{HiredArchiveReasons: tc.configured})
+			s := newSync(f, 100, lever.Config{HiredArchiveReasons: tc.configured})
 			got := kinds(pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
 			if !slices.Contains(got, tc.want) {
 				t.Errorf("no %s in %v", tc.want, got)
@@ -567,8 +406,8 @@ func TestSyncArchiveReasons(t *testing.T) {
 
 // TestSyncStageName: after a pass the sync names Lever's stage ids for the receiver.
 func TestSyncStageName(t *testing.T) {
-	_, srv := newFake(t)
-	s := newSync(srv, 100, lever.Config{})
+	f := newFake(t)
+	s := newSync(f, 100, lever.Config{})
 	if got := s.StageName("offer"); got != "" {
 		t.Errorf("before a pass: %q, want none", got)
 	}
@@ -598,11 +437,11 @@ func TestSyncErrors(t *testing.T) {
 		{"stages", testKey, "/stages", http.StatusServiceUnavailable, lever.ResourceOpportunities},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, srv := newFake(t)
+			f := newFake(t)
 			if tc.fail != "" {
-				f.set(func(f *fakeLever) { f.fail[tc.fail] = tc.status })
+				f.Fail(tc.fail, tc.status)
 			}
-			s := lever.New(lever.Config{APIKey: tc.key, APIURL: srv.URL + "/v1"}, srv.Client(), func() time.Time { return testNow })
+			s := lever.New(lever.Config{APIKey: tc.key, APIURL: f.URL()}, f.Client(), func() time.Time { return testNow })
 			p, err := s.Pull(context.Background(), tc.resource, atssync.Cursor{Since: testSince})
 			var apiErr *lever.APIError
 			if !errors.As(err, &apiErr) || apiErr.Status != tc.status {
@@ -614,8 +453,8 @@ func TestSyncErrors(t *testing.T) {
 		})
 	}
 
-	_, srv := newFake(t)
-	s := newSync(srv, 100, lever.Config{})
+	f := newFake(t)
+	s := newSync(f, 100, lever.Config{})
 	if _, err := s.Pull(context.Background(), "candidates", atssync.Cursor{}); err == nil {
 		t.Error("Pull of an unknown resource: no error")
 	}
