@@ -331,6 +331,9 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		signOn = &sso{cfg: cfg.OIDC, client: &http.Client{Timeout: 20 * time.Second}}
 	}
 	s.startSync(bg, db, recruiters)
+	if s.lever != nil {
+		go s.lever.KeepNames(bg, s.cfg.SyncInterval.Wall()) // the receiver's names on every replica
+	}
 
 	// 7. The handlers and their routes.
 	a := &api{

@@ -32,7 +32,7 @@ func TestLeverSync(t *testing.T) {
 	env["GOODWILL_LEVER_API_KEY"] = levertest.Key
 	env["GOODWILL_LEVER_API_URL"] = fake.URL()
 	srv := servicetest.Start(t, env, service.Options{})
-	admin := servicetest.AdminKey
+	const admin = servicetest.AdminKey
 
 	webhook := func(event string, data map[string]string, token string) {
 		t.Helper()
@@ -45,7 +45,10 @@ func TestLeverSync(t *testing.T) {
 		}
 	}
 	webhook("applicationCreated", map[string]string{"opportunityId": opp, "contactId": contact}, "tok-created")
-	fake.Fail("/users", 0)
+	servicetest.Eventually(t, 10*time.Second, "the webhook's application", func() bool {
+		return srv.Do(t, http.MethodGet, "/v1/applications/lever:"+opp+"/timeline", admin, nil).Status == http.StatusOK
+	})
+	fake.Fail("/users", 0) // the sync reads the application once the webhook's is known
 
 	var body connectorsBody
 	servicetest.Eventually(t, 20*time.Second, "a successful Lever pass", func() bool {

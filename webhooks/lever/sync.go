@@ -92,8 +92,9 @@ type Sync struct {
 	// report, so the ids alone cannot tell. Store.Application serves it.
 	Known Known
 
-	mu  sync.Mutex
-	ref *reference
+	mu     sync.Mutex
+	ref    *reference
+	readAt time.Time // when ref was read
 	// dates remembers the start each interview had when this process first read it,
 	// so that a later pass reading another start records a reschedule (Lever's
 	// interviews keep no history of their times).
@@ -346,6 +347,9 @@ type reference struct {
 	postings map[string]apiPosting
 	reasons  map[string]apiArchiveReason
 	hired    map[string]bool // nil when the archive reasons could not be read
+	// withPostings is false when only the names were read (KeepNames): a pass then
+	// reads the postings too.
+	withPostings bool
 }
 
 // reference reads stages, postings and archive reasons at the start of a pass (fresh)
@@ -354,17 +358,10 @@ func (s *Sync) reference(ctx context.Context, fresh bool) (*reference, error) {
 	s.mu.Lock()
 	ref := s.ref
 	s.mu.Unlock()
-	if ref != nil && !fresh {
+	if ref != nil && ref.withPostings && !fresh {
 		return ref, nil
 	}
-	ref = &reference{stages: map[string]string{}, postings: map[string]apiPosting{}, reasons: map[string]apiArchiveReason{}}
-	stages, err := all[apiStage](ctx, s.client, "/stages", nil)
-	if err != nil {
-		return nil, err
-	}
-	for _, st := range stages {
-		ref.stages[st.ID] = webhooks.Text(st.Text)
-	}
+	ref = &reference{postings: map[string]apiPosting{}, withPostings: true}
 	postings, err := all[apiPosting](ctx, s.client, "/postings", nil)
 	if err != nil {
 		return nil, err
@@ -372,13 +369,31 @@ func (s *Sync) reference(ctx context.Context, fresh bool) (*reference, error) {
 	for _, po := range postings {
 		ref.postings[po.ID] = po
 	}
+	if err := s.readNames(ctx, ref); err != nil {
+		return nil, err
+	}
+	s.keep(ref)
+	return ref, nil
+}
+
+// readNames reads into ref the stages and archive reasons, which name stage ids and
+// hires.
+func (s *Sync) readNames(ctx context.Context, ref *reference) error {
+	ref.stages, ref.reasons, ref.hired = map[string]string{}, map[string]apiArchiveReason{}, nil
+	stages, err := all[apiStage](ctx, s.client, "/stages", nil)
+	if err != nil {
+		return err
+	}
+	for _, st := range stages {
+		ref.stages[st.ID] = webhooks.Text(st.Text)
+	}
 	reasons, err := all[apiArchiveReason](ctx, s.client, "/archive_reasons", nil)
 	var apiErr *APIError
 	switch {
 	case errors.As(err, &apiErr) && (apiErr.Status == http.StatusForbidden || apiErr.Status == http.StatusNotFound):
 		// The key may not read archive reasons: the configured hired reasons decide.
 	case err != nil:
-		return nil, err
+		return err
 	default:
 		ref.hired = map[string]bool{}
 		for _, r := range reasons {
@@ -388,10 +403,43 @@ func (s *Sync) reference(ctx context.Context, fresh bool) (*reference, error) {
 			}
 		}
 	}
+	return nil
+}
+
+// keep makes ref what the sync and the receiver name ids with.
+func (s *Sync) keep(ref *reference) {
 	s.mu.Lock()
-	s.ref = ref
-	s.mu.Unlock()
-	return ref, nil
+	defer s.mu.Unlock()
+	s.ref, s.readAt = ref, s.now()
+}
+
+// KeepNames keeps fresh, on every replica, the stage names and hired archive reasons
+// the receiver names ids with (Names): the sync's passes run on one replica only.
+// Every period it reads Lever's stages and archive reasons, unless a pass read them
+// more recently. A failed read leaves the names as they were (ids and the configured
+// reasons, before any read) until the next period. It returns when ctx ends.
+func (s *Sync) KeepNames(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		old, stale := s.ref, s.ref == nil || s.now().Sub(s.readAt) >= every
+		s.mu.Unlock()
+		if stale {
+			ref := &reference{postings: map[string]apiPosting{}}
+			if old != nil { // postings stay as the last pass read them
+				ref.postings, ref.withPostings = old.postings, old.withPostings
+			}
+			if s.readNames(ctx, ref) == nil {
+				s.keep(ref)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // isHired reports whether archiving with reason is a hire.

@@ -417,6 +417,45 @@ func TestSyncStageName(t *testing.T) {
 	}
 }
 
+// TestSyncKeepNames: a replica that runs no pass still names stages and hires for its
+// receiver: KeepNames reads Lever's stages and archive reasons (not the postings), and
+// a pass resumed on that replica afterwards reads the postings it lacks.
+func TestSyncKeepNames(t *testing.T) {
+	f := newFake(t)
+	s := newSync(f, 100, lever.Config{HiredArchiveReasons: []string{"configured"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.KeepNames(ctx, time.Hour); close(done) }()
+	for deadline := time.Now().Add(5 * time.Second); s.StageName("offer") == ""; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("KeepNames read no stage names")
+		}
+	}
+	cancel()
+	<-done
+	if got := s.HiredArchiveReasons(); !slices.Equal(got, []string{"0092d31b-502b-4f0d-b4da-3827e1a2991f"}) {
+		t.Errorf("HiredArchiveReasons %v, want Lever's", got)
+	}
+	for _, r := range f.Requests() {
+		if strings.HasPrefix(r, "/v1/postings") {
+			t.Errorf("KeepNames read the postings: %s", r)
+		}
+	}
+
+	resumed := atssync.Cursor{Since: testSince, Token: strconv.FormatInt(testNow.UnixMilli(), 10) + `.["0","after id"]`}
+	p, err := s.Pull(context.Background(), lever.ResourceOpportunities, resumed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titled bool
+	for _, in := range p.Interactions {
+		titled = titled || (in.Kind == interactions.KindDetailsUpdated && in.Job != nil && in.Job.Title != "")
+	}
+	if !titled {
+		t.Error("a pass resumed after KeepNames names no job: the postings were not read")
+	}
+}
+
 // TestSyncErrors: Lever's refusals reach the runner as *lever.APIError with the
 // status, and nothing of the page is returned.
 func TestSyncErrors(t *testing.T) {
