@@ -55,7 +55,9 @@ func (e *APIError) Error() string {
 }
 
 // list is Lever's envelope of a list ("Pagination"): hasNext says whether another page
-// exists, next is the opaque token to send back as offset.
+// exists, next is the opaque token to send back as offset. Lever's tokens come
+// URL-encoded already; they are sent back as any query value, encoded once more, as
+// public clients do (amp-labs/connectors providers/lever, NangoHQ's Lever syncs).
 type list[T any] struct {
 	Data    []T    `json:"data"`
 	HasNext bool   `json:"hasNext"`

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -159,8 +160,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	page(w, q, items)
 }
 
-// page answers one page of items. The token is shaped like Lever's (JSON inside the
-// query), so that a client that does not escape it fails.
+// page answers one page of items. The next token is shaped like Lever's: URL-encoded
+// JSON (amp-labs/connectors providers/lever/test/opportunities.json shows one), which
+// clients send back as the offset query value, encoded once more; the fake decodes it.
 func page(w http.ResponseWriter, q map[string][]string, items []json.RawMessage) {
 	limit := 100
 	if l := first(q["limit"]); l != "" {
@@ -174,7 +176,8 @@ func page(w http.ResponseWriter, q map[string][]string, items []json.RawMessage)
 	from := 0
 	if o := first(q["offset"]); o != "" {
 		var tok []string
-		if err := json.Unmarshal([]byte(o), &tok); err != nil || len(tok) != 2 || tok[1] != "after id" {
+		raw, err := url.QueryUnescape(o)
+		if err != nil || json.Unmarshal([]byte(raw), &tok) != nil || len(tok) != 2 || tok[1] != "after id" {
 			problem(w, http.StatusBadRequest, "BadRequest", "not an offset token: "+o)
 			return
 		}
@@ -185,7 +188,7 @@ func page(w http.ResponseWriter, q map[string][]string, items []json.RawMessage)
 	body := map[string]any{"data": append([]json.RawMessage{}, items[from:to]...), "hasNext": to < len(items)}
 	if to < len(items) {
 		tok, _ := json.Marshal([]string{strconv.Itoa(to), "after id"})
-		body["next"] = string(tok)
+		body["next"] = url.QueryEscape(string(tok))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(body)
