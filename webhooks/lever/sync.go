@@ -65,13 +65,13 @@ type Config struct {
 // Each opportunity (application lever:<opportunity>, candidate lever:<contact>)
 // becomes, with external ids sync:lever:<kind>:<opportunity>:<discriminator>:
 //
-//	application_received   at its first application's createdAt    <createdAt>
-//	stage_changed          each stage change after the first stage  <stage id>@<updatedAt>
-//	hired / rejected       archived with a reason of type hired / not <archivedAt>
-//	interview_scheduled    each interview, at its createdAt          <interview id>
-//	interview_canceled     at its canceledAt                         <interview id>
-//	interview_rescheduled  a start other than first read             <interview id>@<start>
-//	details_updated        at its updatedAt: name, email, phone     <updatedAt>
+//	application_received   at its first application's createdAt     <createdAt>
+//	stage_changed          each stage change after the first stage   <stage id>@<updatedAt>
+//	hired, rejected        archived with a reason of type hired, not <archivedAt>
+//	interview_scheduled    each interview, at its createdAt           <interview id>
+//	interview_canceled     at its canceledAt                          <interview id>
+//	interview_rescheduled  a start other than first read              <interview id>@<start>
+//	details_updated        at its updatedAt: name, email, phone      <updatedAt>
 //	                       (none once anonymised), job title and
 //	                       department, owner, stage name, sources,
 //	                       referral
