@@ -62,6 +62,9 @@ type Config struct {
 	// Greenhouse is the Harvest v3 credential of the ATS sync (config_greenhouse.go);
 	// the sync reads Greenhouse when Greenhouse.Configured().
 	Greenhouse greenhouse.Config
+	// LeverSync is the Lever API key of the ATS sync (config_lever.go); the sync reads
+	// Lever when LeverSync.Enabled().
+	LeverSync LeverSyncConfig
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -99,6 +102,8 @@ var Settings = func() []Setting {
 	}
 	return append(list, []Setting{
 		{"GOODWILL_LEVER_HIRED_REASONS", ""},
+		{"GOODWILL_LEVER_API_KEY", ""},
+		{"GOODWILL_LEVER_API_URL", "https://api.lever.co/v1"},
 		{"GOODWILL_ALERTS", "on"},
 		{"GOODWILL_SMS_COUNTRIES", "US,CA,GB"},
 		{"GOODWILL_RETENTION", "730d"},
@@ -314,6 +319,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := loadGreenhouse(&c, get); err != nil {
+		return Config{}, err
+	}
+	if err := loadLeverSync(&c, get); err != nil {
 		return Config{}, err
 	}
 	if c.PublicURL == "" {

@@ -41,6 +41,7 @@ func defaultConfig() service.Config {
 		SyncLookback:         interactions.Duration{Days: 30},
 		OIDC:                 service.OIDCConfig{KeySignIn: true},
 		Greenhouse:           greenhouse.Config{APIURL: greenhouse.DefaultAPIURL, TokenURL: greenhouse.DefaultTokenURL},
+		LeverSync:            service.LeverSyncConfig{APIURL: "https://api.lever.co/v1"},
 	}
 }
 

@@ -25,6 +25,9 @@ func (s *Server) syncVendors() []atssync.Vendor {
 			vendors = append(vendors, v)
 		}
 	}
+	if s.lever != nil {
+		vendors = append(vendors, s.lever)
+	}
 	return append(vendors, s.opts.SyncVendors...)
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/goodwillhq/goodwill/sla/scores"
 	"github.com/goodwillhq/goodwill/webhooks"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
+	"github.com/goodwillhq/goodwill/webhooks/lever"
 	twiliohooks "github.com/goodwillhq/goodwill/webhooks/twilio"
 )
 
@@ -48,6 +49,7 @@ type Server struct {
 	webhooks    *webhooks.Ingest // for PurgeDeliveryLog
 	auditPurger *audit.Purger    // deletes audit entries after two years
 	syncRunner  *atssync.Runner  // the ATS sync (handlers_sync.go)
+	lever       *lever.Sync      // the Lever sync, when configured (sync_lever.go)
 	opts        Options
 	handler     http.Handler
 	routeList   [][2]string
@@ -290,10 +292,11 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 
 	// 6. Webhooks, background work, sign-on.
 	failures := auth.NewFailures()
+	s.lever = s.leverSync(store) // before its receiver, which names ids with it
 	s.webhooks = webhooks.NewIngest(webhooks.Config{
 		Deliveries: deliveries,
 		Writer:     s.writer,
-		Receivers:  receivers{leverHiredReasons: cfg.LeverHiredReasons},
+		Receivers:  receivers{leverHiredReasons: cfg.LeverHiredReasons, leverNames: s.leverNames()},
 		Secrets:    cfg.WebhookSecrets,
 		Throttle:   failures,
 		Retention:  cfg.DeliveryLogRetention.Wall(),
@@ -328,6 +331,9 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		signOn = &sso{cfg: cfg.OIDC, client: &http.Client{Timeout: 20 * time.Second}}
 	}
 	s.startSync(bg, db, recruiters)
+	if s.lever != nil {
+		go s.lever.KeepNames(bg, s.cfg.SyncInterval.Wall()) // the receiver's names on every replica
+	}
 
 	// 7. The handlers and their routes.
 	a := &api{

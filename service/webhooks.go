@@ -25,7 +25,8 @@ func (s *Server) PurgeDeliveryLog(ctx context.Context) (int64, error) {
 
 // receivers are the webhook receivers by source (WebhookSources).
 type receivers struct {
-	leverHiredReasons []string // GOODWILL_LEVER_HIRED_REASONS
+	leverHiredReasons []string    // GOODWILL_LEVER_HIRED_REASONS
+	leverNames        lever.Names // the Lever sync's stage names and hired reasons, if configured
 }
 
 // Receiver returns the receiver of a source; label is the URL's {label}, which
@@ -35,7 +36,7 @@ func (r receivers) Receiver(source, label string) (webhooks.Receiver, bool) {
 	case "greenhouse":
 		return greenhouse.Receiver{}, true
 	case "lever":
-		return lever.Receiver{HiredArchiveReasons: r.leverHiredReasons}, true
+		return lever.Receiver{HiredArchiveReasons: r.leverHiredReasons, Names: r.leverNames}, true
 	case "ashby":
 		return ashby.Receiver{}, true
 	case "workable":

@@ -1,5 +1,6 @@
-// Package lever receives Lever webhooks: the signature check and the mapping of each
-// event to interactions (see Receiver).
+// Package lever is goodwill's Lever integration: the receiver of Lever's webhooks (the
+// signature check and the mapping of each event to interactions, see Receiver) and the
+// sync that pulls from Lever's API what those webhooks leave out (see Sync).
 package lever
 
 import (
@@ -32,7 +33,7 @@ import (
 // (application = opportunity, candidate = contact):
 //
 //	applicationCreated      application_received
-//	candidateStageChange    stage_changed, stage = toStageId (Lever sends no stage name)
+//	candidateStageChange    stage_changed, stage = toStageId's name (see Names), else the id
 //	candidateArchiveChange  archived: rejected; unarchived: unrejected
 //	candidateHired          hired
 //	interviewCreated        interview_scheduled (scheduled_for only if data.date is sent)
@@ -40,12 +41,43 @@ import (
 //
 // All at triggeredAt. A hire in Lever also archives the opportunity with an archive
 // reason of type "hired": list those reason ids in HiredArchiveReasons so that the
-// archive is not mistaken for a rejection. interviewUpdated is ignored: it does not say
-// what changed. A delivery without data.opportunityId is Lever's test delivery: Ping.
+// archive is not mistaken for a rejection (the sync reads them itself: see Names).
+// interviewUpdated is ignored: it does not say what changed. A delivery without
+// data.opportunityId is Lever's test delivery: Ping.
 type Receiver struct {
 	// HiredArchiveReasons are the ids of the account's archive reasons of type "hired"
 	// (GET /archive_reasons?type=hired); archiving with one of them is not a rejection.
 	HiredArchiveReasons []string
+	// Names, when set, names what Lever's webhooks give as ids: the process's Lever
+	// sync (*Sync), which reads stages and archive reasons from Lever's API.
+	Names Names
+}
+
+// Names names Lever's ids as the sync last read them; *Sync is one.
+type Names interface {
+	// StageName is the name of a stage id, "" when unknown.
+	StageName(id string) string
+	// HiredArchiveReasons are the ids of the archive reasons of type hired.
+	HiredArchiveReasons() []string
+}
+
+// stage names a stage id: its name when Names knows it, else the id itself.
+func (l Receiver) stage(id string) string {
+	if l.Names != nil {
+		if n := l.Names.StageName(id); n != "" {
+			return n
+		}
+	}
+	return webhooks.Text(id)
+}
+
+// hired reports whether archiving with reason is a hire: by the reasons Names read,
+// else by HiredArchiveReasons.
+func (l Receiver) hired(reason string) bool {
+	if l.Names != nil {
+		return slices.Contains(l.Names.HiredArchiveReasons(), reason)
+	}
+	return slices.Contains(l.HiredArchiveReasons, reason)
 }
 
 // Source returns "lever".
@@ -191,12 +223,12 @@ func (l Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 			return d, webhooks.Malformed("data.toStageId is missing")
 		}
 		in.Kind = string(interactions.KindStageChanged)
-		in.Stage = webhooks.Text(string(data.ToStageID))
+		in.Stage = l.stage(string(data.ToStageID))
 		in.Metadata = webhooks.Metadata(map[string]string{"from_stage_id": string(data.FromStageID)})
 	case "candidateArchiveChange":
 		switch {
 		case data.ToArchived != nil:
-			if slices.Contains(l.HiredArchiveReasons, string(data.ToArchived.Reason)) {
+			if l.hired(string(data.ToArchived.Reason)) {
 				d.Ignored = "archived as hired; candidateHired records the hire"
 				return d, nil
 			}
@@ -242,10 +274,11 @@ func (l Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 // unixMilli formats Unix milliseconds for the API; false for 0 and for times outside
 // the years 1970–9999.
 func unixMilli(ms int64) (string, bool) {
-	if ms <= 0 || ms > 253402300799999 {
+	t, ok := msTime(ms)
+	if !ok {
 		return "", false
 	}
-	return interactions.APITime(time.UnixMilli(ms)), true
+	return interactions.APITime(t), true
 }
 
 func deref(p *int64) int64 {

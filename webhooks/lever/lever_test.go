@@ -169,3 +169,60 @@ func runSigCases(t *testing.T, r webhooks.Receiver, now time.Time, cases []sigCa
 		webhookstest.Verify(t, r, now, c.name, c.header, c.body, c.secrets, c.want)
 	}
 }
+
+// names is a fixed Names: the sync's reading of stages and archive reasons.
+type names struct {
+	stages map[string]string
+	hired  []string
+}
+
+func (n names) StageName(id string) string    { return n.stages[id] }
+func (n names) HiredArchiveReasons() []string { return n.hired }
+
+// TestLeverNames: with the sync's names, a stage change carries the stage's name (the
+// id while the sync has not read it), and the archive reasons the sync read decide a
+// hire in place of the configured ones.
+func TestLeverNames(t *testing.T) {
+	const archiveReason = "63dd55b2-a99f-4e7b-985f-22c7bf80ab42"
+	stage := webhookstest.ReadFixture(t, "testdata/candidateStageChange.json")
+	archive := webhookstest.ReadFixture(t, "testdata/candidateArchiveChange.json")
+	for _, tc := range []struct {
+		name    string
+		r       Receiver
+		body    []byte
+		stage   string // the stage_changed's stage; "" for the archive
+		ignored bool   // the archive is a hire
+	}{
+		// The sync read the stage: its name.
+		{"stage named", Receiver{Names: names{stages: map[string]string{"c3a7e5d8-1b2f-4c6a-9e0d-3f5b7a9c1e2d": "Phone screen"}}},
+			stage, "Phone screen", false},
+		// The sync has not read it: Lever's id, as without the sync.
+		{"stage unknown", Receiver{Names: names{}}, stage, "c3a7e5d8-1b2f-4c6a-9e0d-3f5b7a9c1e2d", false},
+		// The sync read the reason as hired: no rejection.
+		{"hired by the sync", Receiver{Names: names{hired: []string{archiveReason}}}, archive, "", true},
+		// The sync read the reason as not hired: a rejection, whatever was configured.
+		{"not hired by the sync", Receiver{HiredArchiveReasons: []string{archiveReason}, Names: names{hired: []string{}}}, archive, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := tc.r.Parse(nil, tc.body, webhookstest.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ignored {
+				if d.Ignored == "" || len(d.Items) != 0 {
+					t.Fatalf("got %+v, want ignored as a hire", d)
+				}
+				return
+			}
+			if len(d.Items) != 1 {
+				t.Fatalf("got %+v, want one item", d)
+			}
+			if tc.stage != "" && d.Items[0].Stage != tc.stage {
+				t.Errorf("stage %q, want %q", d.Items[0].Stage, tc.stage)
+			}
+			if tc.stage == "" && d.Items[0].Kind != "rejected" {
+				t.Errorf("kind %q, want rejected", d.Items[0].Kind)
+			}
+		})
+	}
+}
