@@ -1,10 +1,7 @@
 package ashby
 
 import (
-	"errors"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/goodwillhq/goodwill/webhooks"
 	"github.com/goodwillhq/goodwill/webhooks/webhookstest"
@@ -24,47 +21,20 @@ func TestRedeliverySameKeys(t *testing.T) { webhookstest.RedeliverySameKeys(t, R
 // TestParseMalformed checks that bodies no vendor could have sent are refused with
 // ErrMalformedBody (the HTTP layer answers 400).
 func TestParseMalformed(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		r    webhooks.Receiver
-		h    http.Header
-		body string
-	}{
+	webhookstest.ParseMalformed(t, []webhookstest.Malformed{
 		// Ashby without an action.
-		{"ashby no action", Receiver{}, nil, `{"data":{}}`},
+		webhookstest.Bad("ashby no action", Receiver{}, nil, `{"data":{}}`),
 		// Ashby application event without its application.
-		{"ashby no application", Receiver{}, nil, `{"action":"candidateHire","data":{}}`},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			h := c.h
-			if h == nil {
-				h = http.Header{}
-			}
-			d, err := c.r.Parse(h, []byte(c.body), webhookstest.Now)
-			if !errors.Is(err, webhooks.ErrMalformedBody) {
-				t.Fatalf("Parse: err %v, want ErrMalformedBody", err)
-			}
-			if len(d.Items) != 0 {
-				t.Fatalf("Parse returned items with an error: %+v", d.Items)
-			}
-		})
-	}
+		webhookstest.Bad("ashby no application", Receiver{}, nil, `{"action":"candidateHire","data":{}}`),
+	})
 }
 
 // TestUnknownEvents checks that valid but unknown events are ignored with a reason.
 func TestUnknownEvents(t *testing.T) {
-	for _, c := range []struct {
-		r    webhooks.Receiver
-		body string
-	}{
-		{Receiver{}, `{"action":"jobPostingPublish","data":{}}`},                                                       // a posting event
-		{Receiver{}, `{"action":"interviewScheduleUpdate","data":{"interviewSchedule":{"status":"NeedsScheduling"}}}`}, // not yet scheduled
-	} {
-		d, err := c.r.Parse(http.Header{}, []byte(c.body), webhookstest.Now)
-		if err != nil || d.Ignored == "" || len(d.Items) > 0 {
-			t.Errorf("%s %s: got %+v, %v; want ignored", c.r.Source(), c.body, d, err)
-		}
-	}
+	webhookstest.ParseIgnored(t, Receiver{},
+		`{"action":"jobPostingPublish","data":{}}`,                                                       // a posting event
+		`{"action":"interviewScheduleUpdate","data":{"interviewSchedule":{"status":"NeedsScheduling"}}}`, // not yet scheduled
+	)
 }
 
 func FuzzAshbyParse(f *testing.F) {
@@ -79,39 +49,22 @@ func FuzzAshbySignatureHeader(f *testing.F) {
 func TestAshbyVerify(t *testing.T) {
 	body := webhookstest.ReadFixture(t, "testdata/candidateStageChange.json")
 	good := "sha256=" + webhookstest.HexMAC(webhookstest.SecretA, string(body))
-	runSigCases(t, Receiver{}, webhookstest.Now, []sigCase{
+	webhookstest.VerifyCases(t, Receiver{}, webhookstest.Now, []webhookstest.SigCase{
 		// The documented form, "sha256=<hex>".
-		{"good", webhookstest.Hdr("Ashby-Signature", good), body, []string{webhookstest.SecretA}, nil},
+		webhookstest.Sig("good", webhookstest.Hdr("Ashby-Signature", good), body, []string{webhookstest.SecretA}, nil),
 		// Signed with a secret we do not have.
-		{"wrong secret", webhookstest.Hdr("Ashby-Signature", good), body, []string{webhookstest.SecretB}, webhooks.ErrBadSignature},
+		webhookstest.Sig("wrong secret", webhookstest.Hdr("Ashby-Signature", good), body, []string{webhookstest.SecretB}, webhooks.ErrBadSignature),
 		// The second secret (another webhook's) matches.
-		{"second secret", webhookstest.Hdr("Ashby-Signature", good), body, []string{webhookstest.SecretB, webhookstest.SecretA}, nil},
+		webhookstest.Sig("second secret", webhookstest.Hdr("Ashby-Signature", good), body, []string{webhookstest.SecretB, webhookstest.SecretA}, nil),
 		// No Ashby-Signature header.
-		{"missing header", webhookstest.Hdr(), body, []string{webhookstest.SecretA}, webhooks.ErrMissingSignature},
+		webhookstest.Sig("missing header", webhookstest.Hdr(), body, []string{webhookstest.SecretA}, webhooks.ErrMissingSignature),
 		// The body was changed after signing.
-		{"tampered body", webhookstest.Hdr("Ashby-Signature", good), []byte(string(body) + "\n"), []string{webhookstest.SecretA}, webhooks.ErrBadSignature},
+		webhookstest.Sig("tampered body", webhookstest.Hdr("Ashby-Signature", good), []byte(string(body)+"\n"), []string{webhookstest.SecretA}, webhooks.ErrBadSignature),
 		// base64 instead of hex.
-		{"base64 encoding", webhookstest.Hdr("Ashby-Signature", "sha256="+webhookstest.B64MAC(webhookstest.SecretA, string(body))), body, []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature},
+		webhookstest.Sig("base64 encoding", webhookstest.Hdr("Ashby-Signature", "sha256="+webhookstest.B64MAC(webhookstest.SecretA, string(body))), body, []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature),
 		// The hex without the algorithm prefix.
-		{"no prefix", webhookstest.Hdr("Ashby-Signature", webhookstest.HexMAC(webhookstest.SecretA, string(body))), body, []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature},
+		webhookstest.Sig("no prefix", webhookstest.Hdr("Ashby-Signature", webhookstest.HexMAC(webhookstest.SecretA, string(body))), body, []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature),
 		// Nothing configured.
-		{"no secret", webhookstest.Hdr("Ashby-Signature", good), body, []string{""}, webhooks.ErrNoSecret},
+		webhookstest.Sig("no secret", webhookstest.Hdr("Ashby-Signature", good), body, []string{""}, webhooks.ErrNoSecret),
 	})
-}
-
-// sigCase is one signature check: headers and body as sent, the configured secrets,
-// and the error expected (nil for success).
-type sigCase struct {
-	name    string
-	header  http.Header
-	body    []byte
-	secrets []string
-	want    error
-}
-
-func runSigCases(t *testing.T, r webhooks.Receiver, now time.Time, cases []sigCase) {
-	t.Helper()
-	for _, c := range cases {
-		webhookstest.Verify(t, r, now, c.name, c.header, c.body, c.secrets, c.want)
-	}
 }

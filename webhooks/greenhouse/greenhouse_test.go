@@ -1,11 +1,8 @@
 package greenhouse
 
 import (
-	"errors"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/goodwillhq/goodwill/webhooks"
 	"github.com/goodwillhq/goodwill/webhooks/webhookstest"
@@ -25,56 +22,29 @@ func TestRedeliverySameKeys(t *testing.T) { webhookstest.RedeliverySameKeys(t, R
 // TestParseMalformed checks that bodies no vendor could have sent are refused with
 // ErrMalformedBody (the HTTP layer answers 400).
 func TestParseMalformed(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		r    webhooks.Receiver
-		h    http.Header
-		body string
-	}{
+	webhookstest.ParseMalformed(t, []webhookstest.Malformed{
 		// Not JSON.
-		{"greenhouse not json", Receiver{}, nil, "action=ping"},
+		webhookstest.Bad("greenhouse not json", Receiver{}, nil, "action=ping"),
 		// A JSON array, not an object.
-		{"greenhouse array", Receiver{}, nil, `[{"action":"ping"}]`},
+		webhookstest.Bad("greenhouse array", Receiver{}, nil, `[{"action":"ping"}]`),
 		// No action.
-		{"greenhouse no action", Receiver{}, nil, `{"payload":{}}`},
+		webhookstest.Bad("greenhouse no action", Receiver{}, nil, `{"payload":{}}`),
 		// A mapped event without its application.
-		{"greenhouse no application", Receiver{}, nil, `{"action":"reject_candidate","payload":{}}`},
+		webhookstest.Bad("greenhouse no application", Receiver{}, nil, `{"action":"reject_candidate","payload":{}}`),
 		// An application without a candidate id.
-		{"greenhouse no candidate", Receiver{}, nil, `{"action":"hire_candidate","payload":{"application":{"id":1}}}`},
+		webhookstest.Bad("greenhouse no candidate", Receiver{}, nil, `{"action":"hire_candidate","payload":{"application":{"id":1}}}`),
 		// An id of the wrong JSON type.
-		{"greenhouse object id", Receiver{}, nil, `{"action":"hire_candidate","payload":{"application":{"id":{},"candidate":{"id":2}}}}`},
+		webhookstest.Bad("greenhouse object id", Receiver{}, nil, `{"action":"hire_candidate","payload":{"application":{"id":{},"candidate":{"id":2}}}}`),
 		// An id longer than interactions accept.
-		{"greenhouse long id", Receiver{}, nil, `{"action":"hire_candidate","payload":{"application":{"id":"` + strings.Repeat("9", 250) + `","candidate":{"id":2}}}}`},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			h := c.h
-			if h == nil {
-				h = http.Header{}
-			}
-			d, err := c.r.Parse(h, []byte(c.body), webhookstest.Now)
-			if !errors.Is(err, webhooks.ErrMalformedBody) {
-				t.Fatalf("Parse: err %v, want ErrMalformedBody", err)
-			}
-			if len(d.Items) != 0 {
-				t.Fatalf("Parse returned items with an error: %+v", d.Items)
-			}
-		})
-	}
+		webhookstest.Bad("greenhouse long id", Receiver{}, nil, `{"action":"hire_candidate","payload":{"application":{"id":"`+strings.Repeat("9", 250)+`","candidate":{"id":2}}}}`),
+	})
 }
 
 // TestUnknownEvents checks that valid but unknown events are ignored with a reason.
 func TestUnknownEvents(t *testing.T) {
-	for _, c := range []struct {
-		r    webhooks.Receiver
-		body string
-	}{
-		{Receiver{}, `{"action":"job_created","payload":{"job":{"id":1}}}`}, // a job event
-	} {
-		d, err := c.r.Parse(http.Header{}, []byte(c.body), webhookstest.Now)
-		if err != nil || d.Ignored == "" || len(d.Items) > 0 {
-			t.Errorf("%s %s: got %+v, %v; want ignored", c.r.Source(), c.body, d, err)
-		}
-	}
+	webhookstest.ParseIgnored(t, Receiver{},
+		`{"action":"job_created","payload":{"job":{"id":1}}}`, // a job event
+	)
 }
 
 func FuzzGreenhouseParse(f *testing.F) {
@@ -89,25 +59,25 @@ func FuzzGreenhouseSignatureHeader(f *testing.F) {
 func TestGreenhouseVerify(t *testing.T) {
 	body := webhookstest.ReadFixture(t, "testdata/candidate_stage_change.json")
 	good := "sha256 " + webhookstest.HexMAC(webhookstest.SecretA, string(body))
-	runSigCases(t, Receiver{}, webhookstest.Now, []sigCase{
+	webhookstest.VerifyCases(t, Receiver{}, webhookstest.Now, []webhookstest.SigCase{
 		// The documented form, "sha256 <hex>".
-		{"good", webhookstest.Hdr("Signature", good), body, []string{webhookstest.SecretA}, nil},
+		webhookstest.Sig("good", webhookstest.Hdr("Signature", good), body, []string{webhookstest.SecretA}, nil),
 		// Signed with a secret we do not have.
-		{"wrong secret", webhookstest.Hdr("Signature", good), body, []string{webhookstest.SecretB}, webhooks.ErrBadSignature},
+		webhookstest.Sig("wrong secret", webhookstest.Hdr("Signature", good), body, []string{webhookstest.SecretB}, webhooks.ErrBadSignature),
 		// The second secret of a rotation list matches.
-		{"second secret", webhookstest.Hdr("Signature", good), body, []string{webhookstest.SecretB, webhookstest.SecretA}, nil},
+		webhookstest.Sig("second secret", webhookstest.Hdr("Signature", good), body, []string{webhookstest.SecretB, webhookstest.SecretA}, nil),
 		// No Signature header at all.
-		{"missing header", webhookstest.Hdr(), body, []string{webhookstest.SecretA}, webhooks.ErrMissingSignature},
+		webhookstest.Sig("missing header", webhookstest.Hdr(), body, []string{webhookstest.SecretA}, webhooks.ErrMissingSignature),
 		// The body was changed after signing.
-		{"tampered body", webhookstest.Hdr("Signature", good), append([]byte(" "), body...), []string{webhookstest.SecretA}, webhooks.ErrBadSignature},
+		webhookstest.Sig("tampered body", webhookstest.Hdr("Signature", good), append([]byte(" "), body...), []string{webhookstest.SecretA}, webhooks.ErrBadSignature),
 		// base64 instead of hex.
-		{"base64 encoding", webhookstest.Hdr("Signature", "sha256 "+webhookstest.B64MAC(webhookstest.SecretA, string(body))), body, []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature},
+		webhookstest.Sig("base64 encoding", webhookstest.Hdr("Signature", "sha256 "+webhookstest.B64MAC(webhookstest.SecretA, string(body))), body, []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature),
 		// Another algorithm name.
-		{"sha1 prefix", webhookstest.Hdr("Signature", "sha1 "+webhookstest.HexMAC(webhookstest.SecretA, string(body))), body, []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature},
+		webhookstest.Sig("sha1 prefix", webhookstest.Hdr("Signature", "sha1 "+webhookstest.HexMAC(webhookstest.SecretA, string(body))), body, []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature),
 		// Nothing configured: the source accepts nothing.
-		{"no secret", webhookstest.Hdr("Signature", good), body, nil, webhooks.ErrNoSecret},
+		webhookstest.Sig("no secret", webhookstest.Hdr("Signature", good), body, nil, webhooks.ErrNoSecret),
 		// Upper-case hex is still hex.
-		{"upper-case hex", webhookstest.Hdr("Signature", "sha256 "+hexUpper(webhookstest.HexMAC(webhookstest.SecretA, string(body)))), body, []string{webhookstest.SecretA}, nil},
+		webhookstest.Sig("upper-case hex", webhookstest.Hdr("Signature", "sha256 "+hexUpper(webhookstest.HexMAC(webhookstest.SecretA, string(body)))), body, []string{webhookstest.SecretA}, nil),
 	})
 }
 
@@ -119,21 +89,4 @@ func hexUpper(s string) string {
 		}
 	}
 	return string(b)
-}
-
-// sigCase is one signature check: headers and body as sent, the configured secrets,
-// and the error expected (nil for success).
-type sigCase struct {
-	name    string
-	header  http.Header
-	body    []byte
-	secrets []string
-	want    error
-}
-
-func runSigCases(t *testing.T, r webhooks.Receiver, now time.Time, cases []sigCase) {
-	t.Helper()
-	for _, c := range cases {
-		webhookstest.Verify(t, r, now, c.name, c.header, c.body, c.secrets, c.want)
-	}
 }

@@ -2,7 +2,6 @@ package lever
 
 import (
 	"errors"
-	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -25,48 +24,21 @@ func TestRedeliverySameKeys(t *testing.T) { webhookstest.RedeliverySameKeys(t, R
 // TestParseMalformed checks that bodies no vendor could have sent are refused with
 // ErrMalformedBody (the HTTP layer answers 400).
 func TestParseMalformed(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		r    webhooks.Receiver
-		h    http.Header
-		body string
-	}{
+	webhookstest.ParseMalformed(t, []webhookstest.Malformed{
 		// Lever without an event.
-		{"lever no event", Receiver{}, nil, `{"token":"t","triggeredAt":1,"data":{"opportunityId":"o"}}`},
+		webhookstest.Bad("lever no event", Receiver{}, nil, `{"token":"t","triggeredAt":1,"data":{"opportunityId":"o"}}`),
 		// Lever stage change without the new stage.
-		{"lever no stage", Receiver{}, nil, `{"event":"candidateStageChange","triggeredAt":1795176000000,"data":{"opportunityId":"o","contactId":"c"}}`},
+		webhookstest.Bad("lever no stage", Receiver{}, nil, `{"event":"candidateStageChange","triggeredAt":1795176000000,"data":{"opportunityId":"o","contactId":"c"}}`),
 		// Lever opportunity without a contact or candidate id.
-		{"lever no candidate", Receiver{}, nil, `{"event":"candidateHired","triggeredAt":1795176000000,"data":{"opportunityId":"o"}}`},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			h := c.h
-			if h == nil {
-				h = http.Header{}
-			}
-			d, err := c.r.Parse(h, []byte(c.body), webhookstest.Now)
-			if !errors.Is(err, webhooks.ErrMalformedBody) {
-				t.Fatalf("Parse: err %v, want ErrMalformedBody", err)
-			}
-			if len(d.Items) != 0 {
-				t.Fatalf("Parse returned items with an error: %+v", d.Items)
-			}
-		})
-	}
+		webhookstest.Bad("lever no candidate", Receiver{}, nil, `{"event":"candidateHired","triggeredAt":1795176000000,"data":{"opportunityId":"o"}}`),
+	})
 }
 
 // TestUnknownEvents checks that valid but unknown events are ignored with a reason.
 func TestUnknownEvents(t *testing.T) {
-	for _, c := range []struct {
-		r    webhooks.Receiver
-		body string
-	}{
-		{Receiver{}, `{"event":"somethingNew","triggeredAt":1,"data":{}}`}, // a future Lever event
-	} {
-		d, err := c.r.Parse(http.Header{}, []byte(c.body), webhookstest.Now)
-		if err != nil || d.Ignored == "" || len(d.Items) > 0 {
-			t.Errorf("%s %s: got %+v, %v; want ignored", c.r.Source(), c.body, d, err)
-		}
-	}
+	webhookstest.ParseIgnored(t, Receiver{},
+		`{"event":"somethingNew","triggeredAt":1,"data":{}}`, // a future Lever event
+	)
 }
 
 func FuzzLeverParse(f *testing.F) {
@@ -104,30 +76,30 @@ func TestLeverVerify(t *testing.T) {
 	at := webhookstest.Now.Add(-time.Minute)
 	good := leverBodyAt(webhookstest.SecretA, at, webhookstest.HexMAC)
 	tampered := []byte(string(good[:len(good)-1]) + `,"extra":1}`) // body not covered: still valid
-	runSigCases(t, Receiver{}, webhookstest.Now, []sigCase{
+	webhookstest.VerifyCases(t, Receiver{}, webhookstest.Now, []webhookstest.SigCase{
 		// HMAC-SHA256 of token + triggeredAt, hex, in the body.
-		{"good", nil, good, []string{webhookstest.SecretA}, nil},
+		webhookstest.Sig("good", nil, good, []string{webhookstest.SecretA}, nil),
 		// Signed with another event type's signature token.
-		{"wrong secret", nil, good, []string{webhookstest.SecretB}, webhooks.ErrBadSignature},
+		webhookstest.Sig("wrong secret", nil, good, []string{webhookstest.SecretB}, webhooks.ErrBadSignature),
 		// Lever signs per event type: the second token matches.
-		{"second secret", nil, good, []string{webhookstest.SecretB, webhookstest.SecretA}, nil},
+		webhookstest.Sig("second secret", nil, good, []string{webhookstest.SecretB, webhookstest.SecretA}, nil),
 		// No signature field in the body.
-		{"missing signature", nil, []byte(`{"token":"t","triggeredAt":1,"event":"candidateHired"}`), []string{webhookstest.SecretA}, webhooks.ErrMissingSignature},
+		webhookstest.Sig("missing signature", nil, []byte(`{"token":"t","triggeredAt":1,"event":"candidateHired"}`), []string{webhookstest.SecretA}, webhooks.ErrMissingSignature),
 		// The signed triggeredAt was changed.
-		{"tampered triggeredAt", nil, leverBodyAt(webhookstest.SecretA, at, func(s, m string) string { return webhookstest.HexMAC(s, m+"1") }), []string{webhookstest.SecretA}, webhooks.ErrBadSignature},
+		webhookstest.Sig("tampered triggeredAt", nil, leverBodyAt(webhookstest.SecretA, at, func(s, m string) string { return webhookstest.HexMAC(s, m+"1") }), []string{webhookstest.SecretA}, webhooks.ErrBadSignature),
 		// Lever's signature does not cover data, so a changed data still verifies;
 		// DeliveryID lets the store refuse the replay.
-		{"data not covered", nil, tampered, []string{webhookstest.SecretA}, nil},
+		webhookstest.Sig("data not covered", nil, tampered, []string{webhookstest.SecretA}, nil),
 		// base64 instead of hex.
-		{"base64 encoding", nil, leverBodyAt(webhookstest.SecretA, at, webhookstest.B64MAC), []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature},
+		webhookstest.Sig("base64 encoding", nil, leverBodyAt(webhookstest.SecretA, at, webhookstest.B64MAC), []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature),
 		// triggeredAt more than 5 minutes old.
-		{"stale", nil, leverBodyAt(webhookstest.SecretA, webhookstest.Now.Add(-6*time.Minute), webhookstest.HexMAC), []string{webhookstest.SecretA}, webhooks.ErrStaleTimestamp},
+		webhookstest.Sig("stale", nil, leverBodyAt(webhookstest.SecretA, webhookstest.Now.Add(-6*time.Minute), webhookstest.HexMAC), []string{webhookstest.SecretA}, webhooks.ErrStaleTimestamp),
 		// triggeredAt more than 5 minutes ahead.
-		{"future", nil, leverBodyAt(webhookstest.SecretA, webhookstest.Now.Add(6*time.Minute), webhookstest.HexMAC), []string{webhookstest.SecretA}, webhooks.ErrStaleTimestamp},
+		webhookstest.Sig("future", nil, leverBodyAt(webhookstest.SecretA, webhookstest.Now.Add(6*time.Minute), webhookstest.HexMAC), []string{webhookstest.SecretA}, webhooks.ErrStaleTimestamp),
 		// Not JSON at all.
-		{"not json", nil, []byte("token=1"), []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature},
+		webhookstest.Sig("not json", nil, []byte("token=1"), []string{webhookstest.SecretA}, webhooks.ErrMalformedSignature),
 		// Nothing configured.
-		{"no secret", nil, good, nil, webhooks.ErrNoSecret},
+		webhookstest.Sig("no secret", nil, good, nil, webhooks.ErrNoSecret),
 	})
 }
 
@@ -150,23 +122,6 @@ func TestLeverHiredArchiveReason(t *testing.T) {
 	}
 	if d.Ignored == "" || len(d.Items) != 0 {
 		t.Fatalf("got %+v, want ignored", d)
-	}
-}
-
-// sigCase is one signature check: headers and body as sent, the configured secrets,
-// and the error expected (nil for success).
-type sigCase struct {
-	name    string
-	header  http.Header
-	body    []byte
-	secrets []string
-	want    error
-}
-
-func runSigCases(t *testing.T, r webhooks.Receiver, now time.Time, cases []sigCase) {
-	t.Helper()
-	for _, c := range cases {
-		webhookstest.Verify(t, r, now, c.name, c.header, c.body, c.secrets, c.want)
 	}
 }
 

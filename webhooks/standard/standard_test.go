@@ -30,35 +30,16 @@ func TestRedeliverySameKeys(t *testing.T) { webhookstest.RedeliverySameKeys(t, R
 // ErrMalformedBody (the HTTP layer answers 400).
 func TestParseMalformed(t *testing.T) {
 	stdHeader := webhookstest.Hdr("webhook-id", "msg_1")
-	for _, c := range []struct {
-		name string
-		r    webhooks.Receiver
-		h    http.Header
-		body string
-	}{
+	webhookstest.ParseMalformed(t, []webhookstest.Malformed{
 		// Standard body that is not an object.
-		{"standard array", Receiver{}, stdHeader, `[]`},
+		webhookstest.Bad("standard array", Receiver{}, stdHeader, `[]`),
 		// Standard item with an unknown field.
-		{"standard unknown field", Receiver{}, stdHeader, `{"application_id":"a","candidate_id":"c","kind":"note","occurred_at":"2026-11-20T10:00:00Z","colour":"red"}`},
+		webhookstest.Bad("standard unknown field", Receiver{}, stdHeader, `{"application_id":"a","candidate_id":"c","kind":"note","occurred_at":"2026-11-20T10:00:00Z","colour":"red"}`),
 		// Standard empty batch.
-		{"standard empty batch", Receiver{}, stdHeader, `{"interactions":[]}`},
+		webhookstest.Bad("standard empty batch", Receiver{}, stdHeader, `{"interactions":[]}`),
 		// Standard delivery without webhook-id.
-		{"standard no id", Receiver{}, nil, `{"application_id":"a"}`},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			h := c.h
-			if h == nil {
-				h = http.Header{}
-			}
-			d, err := c.r.Parse(h, []byte(c.body), webhookstest.Now)
-			if !errors.Is(err, webhooks.ErrMalformedBody) {
-				t.Fatalf("Parse: err %v, want ErrMalformedBody", err)
-			}
-			if len(d.Items) != 0 {
-				t.Fatalf("Parse returned items with an error: %+v", d.Items)
-			}
-		})
-	}
+		webhookstest.Bad("standard no id", Receiver{}, nil, `{"application_id":"a"}`),
+	})
 }
 
 func FuzzStandardParse(f *testing.F) {
@@ -112,45 +93,45 @@ func TestStandardVerify(t *testing.T) {
 	with := func(h http.Header, k, v string) http.Header { h = h.Clone(); h.Set(k, v); return h }
 	sigA := good.Get("webhook-signature")
 	hexSig := "v1," + hex.EncodeToString(webhookstest.MAC(standardKeyA, good.Get("webhook-id")+"."+good.Get("webhook-timestamp")+"."+string(body)))
-	runSigCases(t, Receiver{}, webhookstest.Now, []sigCase{
+	webhookstest.VerifyCases(t, Receiver{}, webhookstest.Now, []webhookstest.SigCase{
 		// One v1 signature under the secret's key.
-		{"good", good, body, []string{standardSecretA}, nil},
+		webhookstest.Sig("good", good, body, []string{standardSecretA}, nil),
 		// Signed under another key.
-		{"wrong secret", good, body, []string{standardSecretB}, webhooks.ErrBadSignature},
+		webhookstest.Sig("wrong secret", good, body, []string{standardSecretB}, webhooks.ErrBadSignature),
 		// The second secret of a rotation list matches.
-		{"second secret", good, body, []string{standardSecretB, standardSecretA}, nil},
+		webhookstest.Sig("second secret", good, body, []string{standardSecretB, standardSecretA}, nil),
 		// Several signatures in the header (the sender rotating): one matches.
-		{"several signatures", with(good, "webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(make([]byte, 32))+" "+sigA), body, []string{standardSecretA}, nil},
+		webhookstest.Sig("several signatures", with(good, "webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(make([]byte, 32))+" "+sigA), body, []string{standardSecretA}, nil),
 		// An asymmetric v1a entry is skipped; the v1 one still counts.
-		{"v1a entry skipped", with(good, "webhook-signature", "v1a,AAAA "+sigA), body, []string{standardSecretA}, nil},
+		webhookstest.Sig("v1a entry skipped", with(good, "webhook-signature", "v1a,AAAA "+sigA), body, []string{standardSecretA}, nil),
 		// No webhook-signature header.
-		{"missing signature", without(good, "webhook-signature"), body, []string{standardSecretA}, webhooks.ErrMissingSignature},
+		webhookstest.Sig("missing signature", without(good, "webhook-signature"), body, []string{standardSecretA}, webhooks.ErrMissingSignature),
 		// No webhook-id header.
-		{"missing id", without(good, "webhook-id"), body, []string{standardSecretA}, webhooks.ErrMissingSignature},
+		webhookstest.Sig("missing id", without(good, "webhook-id"), body, []string{standardSecretA}, webhooks.ErrMissingSignature),
 		// No webhook-timestamp header.
-		{"missing timestamp", without(good, "webhook-timestamp"), body, []string{standardSecretA}, webhooks.ErrMissingSignature},
+		webhookstest.Sig("missing timestamp", without(good, "webhook-timestamp"), body, []string{standardSecretA}, webhooks.ErrMissingSignature),
 		// The body was changed after signing.
-		{"tampered body", good, body[:len(body)-2], []string{standardSecretA}, webhooks.ErrBadSignature},
+		webhookstest.Sig("tampered body", good, body[:len(body)-2], []string{standardSecretA}, webhooks.ErrBadSignature),
 		// The id was changed after signing.
-		{"tampered id", with(good, "webhook-id", "msg_other"), body, []string{standardSecretA}, webhooks.ErrBadSignature},
+		webhookstest.Sig("tampered id", with(good, "webhook-id", "msg_other"), body, []string{standardSecretA}, webhooks.ErrBadSignature),
 		// hex instead of base64.
-		{"hex encoding", with(good, "webhook-signature", hexSig), body, []string{standardSecretA}, webhooks.ErrMalformedSignature},
+		webhookstest.Sig("hex encoding", with(good, "webhook-signature", hexSig), body, []string{standardSecretA}, webhooks.ErrMalformedSignature),
 		// No version prefix.
-		{"no version", with(good, "webhook-signature", sigA[3:]), body, []string{standardSecretA}, webhooks.ErrMalformedSignature},
+		webhookstest.Sig("no version", with(good, "webhook-signature", sigA[3:]), body, []string{standardSecretA}, webhooks.ErrMalformedSignature),
 		// Timestamp not a number.
-		{"timestamp not unix", with(good, "webhook-timestamp", webhookstest.Now.Format(time.RFC3339)), body, []string{standardSecretA}, webhooks.ErrMalformedSignature},
+		webhookstest.Sig("timestamp not unix", with(good, "webhook-timestamp", webhookstest.Now.Format(time.RFC3339)), body, []string{standardSecretA}, webhooks.ErrMalformedSignature),
 		// Signed six minutes ago.
-		{"stale", standardHeaders(standardKeyA, "msg_1", webhookstest.Now.Add(-6*time.Minute), body), body, []string{standardSecretA}, webhooks.ErrStaleTimestamp},
+		webhookstest.Sig("stale", standardHeaders(standardKeyA, "msg_1", webhookstest.Now.Add(-6*time.Minute), body), body, []string{standardSecretA}, webhooks.ErrStaleTimestamp),
 		// Signed six minutes ahead.
-		{"future", standardHeaders(standardKeyA, "msg_1", webhookstest.Now.Add(6*time.Minute), body), body, []string{standardSecretA}, webhooks.ErrStaleTimestamp},
+		webhookstest.Sig("future", standardHeaders(standardKeyA, "msg_1", webhookstest.Now.Add(6*time.Minute), body), body, []string{standardSecretA}, webhooks.ErrStaleTimestamp),
 		// Four minutes old is within tolerance.
-		{"within tolerance", standardHeaders(standardKeyA, "msg_1", webhookstest.Now.Add(-4*time.Minute), body), body, []string{standardSecretA}, nil},
+		webhookstest.Sig("within tolerance", standardHeaders(standardKeyA, "msg_1", webhookstest.Now.Add(-4*time.Minute), body), body, []string{standardSecretA}, nil),
 		// The secret without its whsec_ prefix works too.
-		{"bare base64 secret", good, body, []string{standardSecretA[len("whsec_"):]}, nil},
+		webhookstest.Sig("bare base64 secret", good, body, []string{standardSecretA[len("whsec_"):]}, nil),
 		// A secret that is not base64 never matches.
-		{"undecodable secret", good, body, []string{"whsec_%%%"}, webhooks.ErrBadSignature},
+		webhookstest.Sig("undecodable secret", good, body, []string{"whsec_%%%"}, webhooks.ErrBadSignature),
 		// Nothing configured.
-		{"no secret", good, body, nil, webhooks.ErrNoSecret},
+		webhookstest.Sig("no secret", good, body, nil, webhooks.ErrNoSecret),
 	})
 }
 
@@ -205,22 +186,5 @@ func TestStandardKeys(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, webhookstest.Keys(d)); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
-	}
-}
-
-// sigCase is one signature check: headers and body as sent, the configured secrets,
-// and the error expected (nil for success).
-type sigCase struct {
-	name    string
-	header  http.Header
-	body    []byte
-	secrets []string
-	want    error
-}
-
-func runSigCases(t *testing.T, r webhooks.Receiver, now time.Time, cases []sigCase) {
-	t.Helper()
-	for _, c := range cases {
-		webhookstest.Verify(t, r, now, c.name, c.header, c.body, c.secrets, c.want)
 	}
 }

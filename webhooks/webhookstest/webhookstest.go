@@ -301,3 +301,72 @@ func FuzzHeader(f *testing.F, r webhooks.Receiver, name string, seeds ...string)
 		}
 	})
 }
+
+// SigCase is one signature check: headers and body as sent, the configured secrets,
+// and the error expected (nil for success).
+type SigCase struct {
+	Name    string
+	Header  http.Header
+	Body    []byte
+	Secrets []string
+	Want    error
+}
+
+// Sig builds a SigCase.
+func Sig(name string, h http.Header, body []byte, secrets []string, want error) SigCase {
+	return SigCase{Name: name, Header: h, Body: body, Secrets: secrets, Want: want}
+}
+
+// VerifyCases runs each signature check against r at now.
+func VerifyCases(t *testing.T, r webhooks.Receiver, now time.Time, cases []SigCase) {
+	t.Helper()
+	for _, c := range cases {
+		Verify(t, r, now, c.Name, c.Header, c.Body, c.Secrets, c.Want)
+	}
+}
+
+// Malformed is a body no vendor could have sent, with the headers it came with (nil:
+// none).
+type Malformed struct {
+	Name string
+	R    webhooks.Receiver
+	H    http.Header
+	Body string
+}
+
+// Bad builds a Malformed.
+func Bad(name string, r webhooks.Receiver, h http.Header, body string) Malformed {
+	return Malformed{Name: name, R: r, H: h, Body: body}
+}
+
+// ParseMalformed checks that Parse refuses each body with ErrMalformedBody (the HTTP
+// layer answers 400) and returns no items.
+func ParseMalformed(t *testing.T, cases []Malformed) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			h := c.H
+			if h == nil {
+				h = http.Header{}
+			}
+			d, err := c.R.Parse(h, []byte(c.Body), Now)
+			if !errors.Is(err, webhooks.ErrMalformedBody) {
+				t.Fatalf("Parse: err %v, want ErrMalformedBody", err)
+			}
+			if len(d.Items) != 0 {
+				t.Fatalf("Parse returned items with an error: %+v", d.Items)
+			}
+		})
+	}
+}
+
+// ParseIgnored checks that r ignores each valid but unknown event with a reason.
+func ParseIgnored(t *testing.T, r webhooks.Receiver, bodies ...string) {
+	t.Helper()
+	for _, body := range bodies {
+		d, err := r.Parse(http.Header{}, []byte(body), Now)
+		if err != nil || d.Ignored == "" || len(d.Items) > 0 {
+			t.Errorf("%s %s: got %+v, %v; want ignored", r.Source(), body, d, err)
+		}
+	}
+}
