@@ -16,8 +16,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/sla"
 	"github.com/goodwillhq/goodwill/sla/scores"
+	"github.com/goodwillhq/goodwill/webhooks/atssync"
 )
 
 // The dashboard: leadership's page of scores, trends and breaches. It reads the same
@@ -245,6 +247,14 @@ type dashboardPage struct {
 	Sentiment     []sentimentRow
 	NoData        bool
 	HiddenSurveys string
+	Connectors    []connectorLine // admins only: how each configured ATS sync is doing
+}
+
+// connectorLine is one configured ATS sync's health, in a sentence.
+type connectorLine struct {
+	Vendor  string
+	Outcome string // running, ok, failed; empty before the first pass
+	Text    string
 }
 
 // dashboard answers GET /dashboard.
@@ -275,6 +285,12 @@ func (s *api) dashboard(c *gin.Context) {
 	}
 	now := s.now()
 	zone := s.zone()
+	if caller(c).Role == auth.RoleAdmin {
+		if body.Connectors, err = s.connectorLines(c, now); err != nil {
+			s.pageFail(c, err)
+			return
+		}
+	}
 	body.Form.From, body.Form.To = q.From.Format(time.DateOnly), q.To.Format(time.DateOnly)
 	body.Period = q.From.Format("2 Jan 2006") + " – " + q.To.Format("2 Jan 2006")
 	body.Zone = zone.String()
@@ -701,4 +717,63 @@ func funnelOf(f scores.Funnel) funnelView {
 		v.Stages = append(v.Stages, stageView{Stage: st.Stage, MeanHours: jsonValue(st.MeanHours), Left: st.Left})
 	}
 	return v
+}
+
+// connectorLines says, for each configured ATS sync, how its last pass went: what an
+// admin reading the dashboard needs to trust the figures (a failing sync leaves clocks
+// blind). GET /v1/connectors has the details.
+func (s *api) connectorLines(c *gin.Context, now time.Time) ([]connectorLine, error) {
+	list, err := s.syncRunner.Connectors(ctx(c))
+	if err != nil {
+		return nil, err
+	}
+	var lines []connectorLine
+	for _, con := range list {
+		if !con.Configured {
+			continue
+		}
+		name := vendorName(con.Vendor)
+		l := connectorLine{Vendor: con.Vendor, Text: name + " sync: no pass yet."}
+		if p := con.LastPass; p != nil {
+			l.Outcome = p.Outcome
+			switch {
+			case p.Outcome == atssync.OutcomeRunning:
+				l.Text = fmt.Sprintf("%s sync: a pass is running (started %s ago).", name, ago(now.Sub(p.StartedAt)))
+			case p.Outcome == atssync.OutcomeFailed:
+				l.Text = fmt.Sprintf("%s sync: the last pass failed %s ago: %s", name, ago(now.Sub(finishedAt(p))), p.Error)
+			default:
+				l.Text = fmt.Sprintf("%s sync: the last pass ended well %s ago.", name, ago(now.Sub(finishedAt(p))))
+			}
+		}
+		lines = append(lines, l)
+	}
+	return lines, nil
+}
+
+// vendorName is how the pages name an ATS.
+func vendorName(vendor string) string {
+	if vendor == "" {
+		return ""
+	}
+	return strings.ToUpper(vendor[:1]) + vendor[1:]
+}
+
+// finishedAt is when a pass ended, or began if it never recorded its end.
+func finishedAt(p *atssync.Pass) time.Time {
+	if p.FinishedAt != nil {
+		return *p.FinishedAt
+	}
+	return p.StartedAt
+}
+
+// ago is a duration as people read it on a status line: "40 s", "12 min", "3 h".
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", max(int(d.Seconds()), 0))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	default:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	}
 }

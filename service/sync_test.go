@@ -152,6 +152,19 @@ func TestSyncPasses(t *testing.T) {
 		}
 	}
 
+	// The dashboard tells an admin how each configured sync is doing, and a viewer
+	// nothing of it.
+	dash := signedIn(t, srv, admin).get("/dashboard")
+	if !strings.Contains(dash.Body, `data-connector="lever" data-outcome="ok"`) || !strings.Contains(dash.Body, "Lever sync: the last pass ended well") {
+		t.Errorf("the admin's dashboard has no healthy Lever line:\n%s", dash.Body)
+	}
+	if strings.Contains(dash.Body, `data-connector="greenhouse"`) {
+		t.Errorf("the admin's dashboard names a sync that is not configured")
+	}
+	if v := signedIn(t, srv, srv.NewKey(t, "viewer", "")).get("/dashboard"); v.Status != http.StatusOK || strings.Contains(v.Body, `id="connectors"`) {
+		t.Errorf("a viewer's dashboard: %d, connectors shown: %v", v.Status, strings.Contains(v.Body, `id="connectors"`))
+	}
+
 	// The directory.
 	var ann map[string]any
 	srv.Do(t, http.MethodGet, "/v1/recruiters/lever:u1", admin, nil).JSON(t, &ann)
