@@ -305,3 +305,19 @@ func TestEngineChangeWhileStopped(t *testing.T) {
 	}
 	checkQuiet(t, store, "open", StateWarning, StateBreached)
 }
+
+// TestCleanStopNoteOnAFreshStore: the first clean stop of a fresh store is noted
+// without an error, and the next start takes it.
+func TestCleanStopNoteOnAFreshStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := NewStore(storagetest.NewDB(t))
+	through := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	if err := store.saveCleanStop(ctx, cleanStop{Through: through}); err != nil {
+		t.Fatalf("first note: %v", err)
+	}
+	got, err := store.takeCleanStop(ctx)
+	if err != nil || !got.Clean || !got.Through.Equal(through) {
+		t.Fatalf("takeCleanStop: %+v, %v; want clean through %s", got, err, through)
+	}
+}

@@ -337,8 +337,10 @@ type cleanStop struct {
 // saveCleanStop leaves the note of a clean stop.
 func (s *Store) saveCleanStop(ctx context.Context, c cleanStop) error {
 	c.Clean = true
+	// After, not Before: the first note of a fresh store has no document before it,
+	// which the driver would report as ErrNoDocuments although the upsert wrote it.
 	return s.settings.FindOneAndUpdate(ctx, bson.M{"_id": cleanStopID},
-		bson.M{"$set": c}, options.FindOneAndUpdate().SetUpsert(true)).Err()
+		bson.M{"$set": c}, options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Err()
 }
 
 // takeCleanStop returns the note of the last stop and clears it, so that a crash
