@@ -221,13 +221,7 @@ func TestAlertDeliveryAddresses(t *testing.T) {
 func TestSMSReplyActsOnOwnAlerts(t *testing.T) {
 	t.Parallel()
 	tw := newFakeTwilioAPI(t)
-	srv := servicetest.Start(t, map[string]string{
-		"GOODWILL_TWILIO_API_URL": tw.srv.URL,
-		"TWILIO_ACCOUNT_SID":      alertsSID,
-		"TWILIO_AUTH_TOKEN":       alertsToken,
-		"TWILIO_FROM_NUMBER":      alertsFrom,
-		"GOODWILL_PUBLIC_URL":     alertsPublicURL,
-	}, service.Options{})
+	srv := servicetest.Start(t, fakeTwilioEnv(tw, nil), service.Options{})
 	const alicePhone, bossPhone = "+14155550151", "+14155550152"
 	everyDay := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 	put := func(path string, body any) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -51,6 +52,20 @@ type fakeTwilioAPI struct {
 
 	mu   sync.Mutex
 	msgs []twilioMessage
+}
+
+// fakeTwilioEnv configures a server to send SMS through tw and take Twilio's webhooks
+// signed for alertsPublicURL, with more settings on top.
+func fakeTwilioEnv(tw *fakeTwilioAPI, more map[string]string) map[string]string {
+	env := map[string]string{
+		"GOODWILL_TWILIO_API_URL": tw.srv.URL,
+		"TWILIO_ACCOUNT_SID":      alertsSID,
+		"TWILIO_AUTH_TOKEN":       alertsToken,
+		"TWILIO_FROM_NUMBER":      alertsFrom,
+		"GOODWILL_PUBLIC_URL":     alertsPublicURL,
+	}
+	maps.Copy(env, more)
+	return env
 }
 
 func newFakeTwilioAPI(t *testing.T) *fakeTwilioAPI {
@@ -221,15 +236,10 @@ func TestAlertsEndToEnd(t *testing.T) {
 	t.Parallel()
 	tw := newFakeTwilioAPI(t)
 	mailbox := mailtest.Start(t, nil)
-	srv := servicetest.Start(t, map[string]string{
-		"GOODWILL_TWILIO_API_URL": tw.srv.URL,
-		"TWILIO_ACCOUNT_SID":      alertsSID,
-		"TWILIO_AUTH_TOKEN":       alertsToken,
-		"TWILIO_FROM_NUMBER":      alertsFrom,
-		"GOODWILL_PUBLIC_URL":     alertsPublicURL,
-		"GOODWILL_SMTP_URL":       mailbox.URL(),
-		"GOODWILL_EMAIL_FROM":     "alerts@goodwill.example.com",
-	}, service.Options{})
+	srv := servicetest.Start(t, fakeTwilioEnv(tw, map[string]string{
+		"GOODWILL_SMTP_URL":   mailbox.URL(),
+		"GOODWILL_EMAIL_FROM": "alerts@goodwill.example.com",
+	}), service.Options{})
 
 	const (
 		alicePhone = "+14155550131"

@@ -88,14 +88,9 @@ func TestAuditTrail(t *testing.T) {
 	t.Parallel()
 	const signingKey = "audit-test-signing-key-0123456789abcdef"
 	tw := newFakeTwilioAPI(t)
-	srv := servicetest.Start(t, map[string]string{
-		"GOODWILL_TWILIO_API_URL": tw.srv.URL,
-		"TWILIO_ACCOUNT_SID":      alertsSID,
-		"TWILIO_AUTH_TOKEN":       alertsToken,
-		"TWILIO_FROM_NUMBER":      alertsFrom,
-		"GOODWILL_PUBLIC_URL":     alertsPublicURL,
-		"GOODWILL_SIGNING_KEY":    signingKey,
-	}, service.Options{})
+	srv := servicetest.Start(t, fakeTwilioEnv(tw, map[string]string{
+		"GOODWILL_SIGNING_KEY": signingKey,
+	}), service.Options{})
 	admin := "key:" + adminKeyID(t, srv)
 	do := func(method, path, key string, body any, want int, headers ...string) servicetest.Response {
 		t.Helper()

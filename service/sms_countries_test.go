@@ -19,16 +19,11 @@ func TestSMSCountriesAtSendTime(t *testing.T) {
 	t.Parallel()
 	tw := newFakeTwilioAPI(t)
 	mailbox := mailtest.Start(t, nil)
-	srv := servicetest.Start(t, map[string]string{
-		"GOODWILL_TWILIO_API_URL": tw.srv.URL,
-		"TWILIO_ACCOUNT_SID":      alertsSID,
-		"TWILIO_AUTH_TOKEN":       alertsToken,
-		"TWILIO_FROM_NUMBER":      alertsFrom,
-		"GOODWILL_PUBLIC_URL":     alertsPublicURL,
-		"GOODWILL_SMTP_URL":       mailbox.URL(),
-		"GOODWILL_EMAIL_FROM":     "alerts@goodwill.example.com",
-		"GOODWILL_SMS_COUNTRIES":  "US,GB",
-	}, service.Options{})
+	srv := servicetest.Start(t, fakeTwilioEnv(tw, map[string]string{
+		"GOODWILL_SMTP_URL":      mailbox.URL(),
+		"GOODWILL_EMAIL_FROM":    "alerts@goodwill.example.com",
+		"GOODWILL_SMS_COUNTRIES": "US,GB",
+	}), service.Options{})
 	const (
 		ukPhone = "+447700900123"
 		usPhone = "+14155550140"

@@ -344,13 +344,7 @@ func TestTwilioCallbacksActOnce(t *testing.T) {
 	t.Parallel()
 	const alicePhone = "+14155550161"
 	tw := newFakeTwilioAPI(t)
-	srv := servicetest.Start(t, map[string]string{
-		"GOODWILL_TWILIO_API_URL": tw.srv.URL,
-		"TWILIO_ACCOUNT_SID":      alertsSID,
-		"TWILIO_AUTH_TOKEN":       alertsToken,
-		"TWILIO_FROM_NUMBER":      alertsFrom,
-		"GOODWILL_PUBLIC_URL":     alertsPublicURL,
-	}, service.Options{})
+	srv := servicetest.Start(t, fakeTwilioEnv(tw, nil), service.Options{})
 	put := func(path string, body any) {
 		t.Helper()
 		if r := srv.Do(t, http.MethodPut, path, servicetest.AdminKey, body); r.Status != http.StatusOK && r.Status != http.StatusCreated {
