@@ -218,28 +218,9 @@ func TestForwardedHeadersTrust(t *testing.T) {
 func TestHostCookiesOverHTTPS(t *testing.T) {
 	t.Parallel()
 	srv := servicetest.Start(t, map[string]string{"GOODWILL_PUBLIC_URL": "https://goodwill.example.com"}, service.Options{})
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	send := func(method, path string, body url.Values, cookies ...*http.Cookie) (*http.Response, string) {
 		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			rd = strings.NewReader(body.Encode())
-		}
-		req, _ := http.NewRequest(method, srv.URL+path, rd)
-		req.Header.Set("Accept", "text/html")
-		if body != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		for _, c := range cookies {
-			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res, string(b)
+		return sendPage(t, srv, method, path, body, cookies...)
 	}
 	hostCookie := func(h http.Header, name string) *http.Cookie {
 		t.Helper()

@@ -575,28 +575,9 @@ func TestSSOOverHTTPS(t *testing.T) {
 	vars["GOODWILL_PUBLIC_URL"] = "https://goodwill.example.com"
 	vars["GOODWILL_OIDC_ADMINS"] = "boss@example.com"
 	srv := servicetest.Start(t, vars, service.Options{})
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	send := func(method, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
 		t.Helper()
-		var body *strings.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		} else {
-			body = strings.NewReader("")
-		}
-		req, _ := http.NewRequest(method, srv.URL+path, body)
-		req.Header.Set("Accept", "text/html")
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		for _, c := range cookies {
-			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-		}
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+		res, _ := sendPage(t, srv, method, path, form, cookies...)
 		return res
 	}
 	cookie := func(res *http.Response, name, path string) *http.Cookie {

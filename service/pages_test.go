@@ -107,6 +107,36 @@ func (b *browser) cookie(name, path string) string {
 	return ""
 }
 
+// sendPage sends a browser's request without following redirects: Accept text/html,
+// the form (if any) url-encoded, and the cookies by name and value only, as a browser
+// sends them back. It returns the response and its body.
+func sendPage(t *testing.T, srv *servicetest.Instance, method, path string, form url.Values, cookies ...*http.Cookie) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader = http.NoBody
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, srv.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
 // loginForm fetches the sign-in form (with next, if given) and returns its fields.
 func (b *browser) loginForm(next string) url.Values {
 	b.t.Helper()
