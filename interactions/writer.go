@@ -58,6 +58,8 @@ type Writer struct {
 	suspects    []Interaction // keys of failed writes, possibly stored
 	dropped     bool          // suspects were dropped: only a catch-up finds them
 	reconciling bool
+
+	recent recentEvents // events stored lately, for WriteEvents
 }
 
 // MaxWriteBatch bounds one InsertMany.
@@ -66,6 +68,8 @@ const MaxWriteBatch = 1000
 type writeReq struct {
 	items []Interaction
 	batch bool // name fields as in a batch: "interactions[i].external_id"
+	// dedupe: leave out the items that repeat an event held already (WriteEvents).
+	dedupe bool
 	// results and known are set when the request's items were written or found
 	// stored before (known: the originals, by key); err when the request failed.
 	results []insertResult
@@ -110,17 +114,40 @@ func NewWriter(cfg WriterConfig) *Writer {
 // ("interactions[2].external_id") when items holds more than one; WriteBatch always
 // does.
 func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction, error) {
-	return w.write(ctx, items, len(items) > 1)
+	return w.write(ctx, items, len(items) > 1, false)
 }
 
 // WriteBatch is Write for a request that was a batch, even of one item: errors name
 // fields "interactions[i].<field>".
 func (w *Writer) WriteBatch(ctx context.Context, items []Interaction) ([]Interaction, error) {
-	return w.write(ctx, items, true)
+	return w.write(ctx, items, true, false)
 }
 
-func (w *Writer) write(ctx context.Context, items []Interaction, batch bool) ([]Interaction, error) {
-	req := &writeReq{items: items, batch: batch, done: make(chan struct{})}
+// WriteEvents is Write for what an ATS reports, by webhook or through its API: each
+// item that repeats under another key an event its application holds already (see
+// SameEvent), or an earlier item of the call, is left out, and answered as a
+// duplicate: the event it repeats, with Duplicate set. A webhook and the sync thereby
+// describe one event once, whichever comes first, while each keeps its own external
+// ids. The application's events are read from its document (by _id) and from what
+// this writer stored too lately for the projector to have added.
+func (w *Writer) WriteEvents(ctx context.Context, items []Interaction) ([]Interaction, error) {
+	return w.write(ctx, items, len(items) > 1, true)
+}
+
+// Events is the writer seen through WriteEvents: what the webhook receivers and the
+// ATS sync write with.
+func (w *Writer) Events() EventWriter { return EventWriter{w} }
+
+// EventWriter writes with WriteEvents (Writer.Events).
+type EventWriter struct{ w *Writer }
+
+// Write is Writer.WriteEvents.
+func (e EventWriter) Write(ctx context.Context, items []Interaction) ([]Interaction, error) {
+	return e.w.WriteEvents(ctx, items)
+}
+
+func (w *Writer) write(ctx context.Context, items []Interaction, batch, dedupe bool) ([]Interaction, error) {
+	req := &writeReq{items: items, batch: batch, dedupe: dedupe, done: make(chan struct{})}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -237,9 +264,22 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 		}
 		return
 	}
+	var reps []map[int]Interaction // by request, the events its items repeat
+	if events, err := w.knownEvents(ctx, batch); err != nil {
+		storeErrors.WithLabelValues("insert").Inc()
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = err
+			}
+			close(r.done)
+		}
+		return
+	} else if len(events) > 0 {
+		reps = repeats(batch, events)
+	}
 	// What goes into the InsertMany: the items of the requests not refused, less those
-	// found stored already. at maps each request's items to their place in it (-1:
-	// found stored).
+	// found stored already and the repeats. at maps each request's items to their
+	// place in it (-1: found stored, -2: a repeat).
 	items := make([]Interaction, 0, n)
 	at := make([][]int, len(batch))
 	for ri, r := range batch {
@@ -251,6 +291,12 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 			if _, ok := known[it.Key]; ok && it.ExternalID != "" {
 				at[ri][i] = -1
 				continue
+			}
+			if reps != nil {
+				if _, ok := reps[ri][i]; ok {
+					at[ri][i] = -2
+					continue
+				}
 			}
 			at[ri][i] = len(items)
 			items = append(items, it)
@@ -280,6 +326,7 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 			stored = append(stored, items[i])
 		}
 	}
+	w.recent.add(stored, time.Now())
 	if len(stored) > 0 && w.onCommit != nil {
 		w.onCommit(stored)
 	}
@@ -293,6 +340,9 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 		failedOne := false
 		for i, j := range at[ri] {
 			switch {
+			case j == -2:
+				r.results[i] = duplicate
+				r.known[r.items[i].Key] = reps[ri][i]
 			case j < 0:
 				r.results[i] = duplicate
 				r.known[r.items[i].Key] = known[r.items[i].Key]

@@ -33,12 +33,12 @@ func (s *Server) syncVendors() []atssync.Vendor {
 
 // startSync starts the ATS sync runner over the configured vendors (none: it runs
 // nothing, and GET /v1/connectors lists every vendor as not configured). It writes
-// through the writer and records the ATS's users in the recruiters directory.
+// through the writer, leaving out the events a webhook delivered already, and records the ATS's users in the recruiters directory.
 func (s *Server) startSync(ctx context.Context, db *mongo.Database, recruiters *directory.Store) {
 	s.syncRunner = atssync.NewRunner(atssync.Config{
 		Vendors:   s.syncVendors(),
 		DB:        db,
-		Writer:    s.writer,
+		Writer:    s.writer.Events(), // a webhook and the sync describe one event once
 		Directory: recruiters,
 		Interval:  s.cfg.SyncInterval.Wall(),
 		Lookback:  s.cfg.SyncLookback.Wall(),

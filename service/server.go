@@ -292,10 +292,10 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 
 	// 6. Webhooks, background work, sign-on.
 	failures := auth.NewFailures()
-	s.lever = s.leverSync(store) // before its receiver, which names ids with it
+	s.lever = s.leverSync() // before its receiver, which names ids with it
 	s.webhooks = webhooks.NewIngest(webhooks.Config{
 		Deliveries: deliveries,
-		Writer:     s.writer,
+		Writer:     s.writer.Events(), // a webhook and the sync describe one event once
 		Receivers:  receivers{leverHiredReasons: cfg.LeverHiredReasons, leverNames: s.leverNames()},
 		Secrets:    cfg.WebhookSecrets,
 		Throttle:   failures,

@@ -1,18 +1,14 @@
 package service
 
 import (
-	"context"
-
-	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
 	"github.com/goodwillhq/goodwill/webhooks/lever"
 )
 
 // leverSync builds the Lever sync when GOODWILL_LEVER_API_KEY is set, else nil. It
-// reads Lever's API through the runner's client, paced at Lever's documented rate, and
-// leaves out the events an application in apps already holds from Lever's webhooks
-// (Known). The Lever receiver names stage ids and hires with what it reads (receivers).
-func (s *Server) leverSync(apps *interactions.Store) *lever.Sync {
+// reads Lever's API through the runner's client, paced at Lever's documented rate; the
+// runner's writer leaves out the events Lever's webhooks already delivered. The Lever receiver names stage ids and hires with what it reads (receivers).
+func (s *Server) leverSync() *lever.Sync {
 	cfg := s.cfg.LeverSync
 	if !cfg.Enabled() {
 		return nil
@@ -24,15 +20,7 @@ func (s *Server) leverSync(apps *interactions.Store) *lever.Sync {
 		s.log.Error("the Lever sync is off: its configuration is refused", "err", err)
 		return nil
 	}
-	v := lever.New(lever.Config{APIKey: cfg.APIKey, APIURL: cfg.APIURL, HiredArchiveReasons: s.cfg.LeverHiredReasons}, client, s.now)
-	v.Known = func(ctx context.Context, id string) ([]interactions.Interaction, error) {
-		app, err := apps.Application(ctx, id)
-		if interactions.ErrorCode(err) == interactions.CodeNotFound {
-			return nil, nil
-		}
-		return app.Events, err
-	}
-	return v
+	return lever.New(lever.Config{APIKey: cfg.APIKey, APIURL: cfg.APIURL, HiredArchiveReasons: s.cfg.LeverHiredReasons}, client, s.now)
 }
 
 // leverNames is what the Lever receiver names ids with: the sync, when configured.

@@ -25,6 +25,10 @@ var (
 		Help:    "Duration of sync passes, by vendor.",
 		Buckets: prometheus.ExponentialBuckets(0.1, 2, 14),
 	}, []string{"vendor"})
+	recoveredEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "goodwill_sync_events_recovered_total",
+		Help: "Events the sync stored that no webhook had delivered, by vendor.",
+	}, []string{"vendor"})
 	cursorLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "goodwill_sync_cursor_lag_seconds",
 		Help: "How far behind now a vendor's time cursor is, by vendor and resource, after its last page.",
@@ -33,7 +37,7 @@ var (
 
 // Collectors returns the package's Prometheus collectors, for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{passes, pages, requests, rateLimited, passSeconds, cursorLag}
+	return []prometheus.Collector{passes, pages, requests, rateLimited, passSeconds, recoveredEvents, cursorLag}
 }
 
 func countRequest(vendor, status string) { requests.WithLabelValues(vendor, status).Inc() }

@@ -254,9 +254,14 @@ func (r *Runner) pull(ctx context.Context, v Vendor, l *lease, started time.Time
 					return fmt.Errorf("%s: put users: %w", res, err)
 				}
 			}
-			if err := r.write(ctx, vendor, page.Interactions); err != nil {
+			recovered, err := r.write(ctx, vendor, page.Interactions)
+			if err != nil {
 				return fmt.Errorf("%s: %w", res, err)
 			}
+			if err := r.countRecovered(ctx, vendor, recovered); err != nil {
+				return fmt.Errorf("%s: %w", res, err)
+			}
+			delete(page.Counts, CountMissedEventsRecovered) // counted as written, above
 			if r.afterWrite != nil {
 				r.afterWrite(ctx, vendor, res)
 			}
@@ -280,11 +285,29 @@ func (r *Runner) pull(ctx context.Context, v Vendor, l *lease, started time.Time
 	return nil
 }
 
-// write validates a page's interactions as the API does and stores them. An item
-// that is invalid, or whose idempotency key belongs to another application, is
-// skipped and logged (by its external id, never its content): one bad record must
-// not stop a vendor's sync for good.
-func (r *Runner) write(ctx context.Context, vendor string, items []interactions.Interaction) error {
+// countRecovered adds n to the vendor's missed_events_recovered at once, apart from
+// the cursor's advance: a page written again after a crash finds its events stored
+// and recovers nothing, so each event counts once.
+func (r *Runner) countRecovered(ctx context.Context, vendor string, n int) error {
+	if n == 0 {
+		return nil
+	}
+	recoveredEvents.WithLabelValues(vendor).Add(float64(n))
+	return r.state.add(ctx, vendor, map[string]int{CountMissedEventsRecovered: n})
+}
+
+// recovered reports whether the sync's write of it recovered an event no webhook
+// delivered: newly stored, and of a kind an ATS sends by webhook.
+func recovered(it interactions.Interaction) bool {
+	return !it.Duplicate && interactions.IsATSEvent(it.Kind)
+}
+
+// write validates a page's interactions as the API does and stores them, and returns
+// how many of them are missed events it recovered. An item that is invalid, or whose
+// idempotency key belongs to another application, is skipped and logged (by its
+// external id, never its content): one bad record must not stop a vendor's sync for
+// good.
+func (r *Runner) write(ctx context.Context, vendor string, items []interactions.Interaction) (int, error) {
 	now := r.cfg.Now()
 	valid := make([]interactions.Interaction, 0, len(items))
 	for _, it := range items {
@@ -295,25 +318,33 @@ func (r *Runner) write(ctx context.Context, vendor string, items []interactions.
 		}
 		valid = append(valid, got)
 	}
+	n := 0
 	for chunk := range slices.Chunk(valid, interactions.MaxWriteBatch) {
-		_, err := r.cfg.Writer.Write(ctx, chunk)
+		stored, err := r.cfg.Writer.Write(ctx, chunk)
 		if interactions.ErrorCode(err) != interactions.CodeConflict {
 			if err != nil {
-				return err
+				return n, err
+			}
+			for _, it := range stored {
+				if recovered(it) {
+					n++
+				}
 			}
 			continue
 		}
 		for _, it := range chunk { // find the item(s) in conflict: write one by one
-			_, err := r.cfg.Writer.Write(ctx, []interactions.Interaction{it})
+			stored, err := r.cfg.Writer.Write(ctx, []interactions.Interaction{it})
 			switch {
 			case interactions.ErrorCode(err) == interactions.CodeConflict:
 				r.cfg.Log.Warn("sync: skipped an interaction whose key belongs to another application", "vendor", vendor, "external_id", it.ExternalID)
 			case err != nil:
-				return err
+				return n, err
+			case len(stored) == 1 && recovered(stored[0]):
+				n++
 			}
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // prepare checks an interaction a vendor read as POST /v1/interactions checks one

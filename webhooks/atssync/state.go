@@ -127,6 +127,20 @@ func (s state) advance(ctx context.Context, vendor, resource string, next Cursor
 	return s.update(ctx, vendor, update)
 }
 
+// add adds counts to the vendor's, without moving a cursor.
+func (s state) add(ctx context.Context, vendor string, counts map[string]int) error {
+	inc := bson.D{}
+	for k, n := range counts {
+		if n != 0 && fieldName(k) {
+			inc = append(inc, bson.E{Key: "counts." + k, Value: int64(n)})
+		}
+	}
+	if len(inc) == 0 {
+		return nil
+	}
+	return s.update(ctx, vendor, bson.D{{Key: "$inc", Value: inc}})
+}
+
 // fieldName reports whether s may name a resource or a count: 1–64 lower-case
 // letters, digits and '_' (it becomes part of a field path).
 func fieldName(s string) bool {

@@ -24,23 +24,10 @@ const (
 	ResourceOpportunities = "opportunities"
 )
 
-// Grace is how long the sync leaves an event to Lever's webhook: an event younger
-// than Grace when read is recorded by a later pass, if no webhook delivered it by then.
-const Grace = 5 * time.Minute
-
 // Overlap is how far before the start of the previous pass the next one asks Lever for
-// changed opportunities. It covers Grace (an opportunity whose events were left to the
-// webhook is read again), the skew between Lever's clock and ours, and changes made
-// while a pass was reading. Re-reading an opportunity stores nothing twice.
-const Overlap = 2 * Grace
-
-// Known returns the events goodwill holds for an application (an
-// interactions.Application's compact events; none when the application is unknown).
-type Known func(ctx context.Context, applicationID string) ([]interactions.Interaction, error)
-
-// window is how far apart the times of the receiver's and the sync's reading of one
-// event may lie (Lever's triggeredAt against the API's updatedAt).
-const window = 10 * time.Minute
+// changed opportunities. It covers the skew between Lever's clock and ours and the
+// changes made while a pass was reading. Re-reading an opportunity stores nothing twice.
+const Overlap = 10 * time.Minute
 
 // Config is what the sync needs from the environment.
 type Config struct {
@@ -78,19 +65,14 @@ type Config struct {
 //
 // Interviews carry scheduled_for and duration. The receiver's ids embed Lever's
 // triggeredAt, which the API does not report, so no event here can carry the id the
-// receiver gave the same event. Instead an event a webhook also describes is recorded
-// only once it is older than Grace and, with Known set, only if the application holds
-// no receiver's record of it (see missed). Lever's API has no endpoint for the emails
+// receiver gave the same event: the writer the runner writes with leaves out the
+// events a webhook already delivered, and the webhook's late delivery of one the sync
+// recorded first (interactions.SameEvent). Lever's API has no endpoint for the emails
 // sent or received through Lever: the sync records no messages.
 type Sync struct {
 	client *Client
 	hired  []string
 	now    func() time.Time
-
-	// Known, when set, lets the sync leave out the events a webhook already
-	// delivered: their receiver ids embed Lever's triggeredAt, which the API does not
-	// report, so the ids alone cannot tell. Store.Application serves it.
-	Known Known
 
 	mu     sync.Mutex
 	ref    *reference
@@ -246,18 +228,9 @@ func (s *Sync) pullOpportunities(ctx context.Context, cursor atssync.Cursor) (at
 		if err != nil {
 			return atssync.Page{}, err
 		}
-		items, err := s.missed(ctx, s.mapOpportunity(o, ivs, ref, now), now)
-		if err != nil {
-			return atssync.Page{}, err
-		}
-		p.Interactions = append(p.Interactions, items...)
+		p.Interactions = append(p.Interactions, s.mapOpportunity(o, ivs, ref, now)...)
 		p.Counts[atssync.CountApplicationsUpdated]++
 		p.Counts[atssync.CountInterviews] += len(ivs)
-		for _, in := range items {
-			if in.Kind != interactions.KindDetailsUpdated {
-				p.Counts[atssync.CountMissedEventsRecovered]++
-			}
-		}
 	}
 	if l.HasNext {
 		p.Next = atssync.Cursor{Since: cursor.Since, Token: strconv.FormatInt(start.UnixMilli(), 10) + "." + l.Next}
@@ -270,60 +243,6 @@ func (s *Sync) pullOpportunities(ctx context.Context, cursor atssync.Cursor) (at
 	}
 	p.Next = atssync.Cursor{Since: next}
 	return p, nil
-}
-
-// missed keeps of one opportunity's events those no webhook delivered: details and
-// reschedules (which no webhook describes), and the other events once they are older
-// than Grace and, when Known is set, not among the application's events from Lever's
-// receiver.
-func (s *Sync) missed(ctx context.Context, items []interactions.Interaction, now time.Time) ([]interactions.Interaction, error) {
-	if len(items) == 0 {
-		return nil, nil
-	}
-	var known []interactions.Interaction
-	if s.Known != nil {
-		var err error
-		if known, err = s.Known(ctx, items[0].ApplicationID); err != nil {
-			return nil, fmt.Errorf("lever: the events of %s: %w", items[0].ApplicationID, err)
-		}
-	}
-	out := items[:0]
-	for _, in := range items {
-		switch {
-		case in.Kind == interactions.KindDetailsUpdated || in.Kind == interactions.KindInterviewRescheduled:
-		case now.Sub(in.OccurredAt) < Grace:
-			continue
-		case slices.ContainsFunc(known, func(k interactions.Interaction) bool { return sameEvent(k, in) }):
-			continue
-		}
-		out = append(out, in)
-	}
-	return out, nil
-}
-
-// sameEvent reports whether k, an event goodwill holds, is the receiver's record of
-// the event in read by the sync.
-func sameEvent(k, in interactions.Interaction) bool {
-	if k.Source != "lever" || strings.HasPrefix(k.ExternalID, "sync:") || k.Kind != in.Kind {
-		return false
-	}
-	near := k.OccurredAt.Sub(in.OccurredAt).Abs() <= window
-	switch in.Kind {
-	case interactions.KindApplicationReceived:
-		return true
-	case interactions.KindStageChanged:
-		id, _ := in.Metadata["stage_id"].(string)
-		return near && (k.Stage == in.Stage || k.Stage == id)
-	case interactions.KindRejected, interactions.KindHired:
-		return near
-	case interactions.KindInterviewScheduled:
-		// The receiver's record stands unless the sync knows a start it lacks.
-		return k.InterviewID == in.InterviewID && (in.ScheduledFor == nil ||
-			(k.ScheduledFor != nil && k.ScheduledFor.Equal(*in.ScheduledFor)))
-	case interactions.KindInterviewCanceled:
-		return k.InterviewID == in.InterviewID
-	}
-	return false
 }
 
 // parseToken splits an opportunities token into the pass's start and Lever's offset;

@@ -145,7 +145,7 @@ func golden(t *testing.T, name string, v any) {
 // two and compares the pages with their golden files: the directory with a
 // deactivated user and managers, and the opportunities (an active one with
 // interviews, an anonymised rejected one, a hired referral with a canceled interview,
-// one updated before the lookback, one too recent for its events to be recorded).
+// one updated before the lookback, one changed a moment ago).
 func TestSyncGolden(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 2, lever.Config{})
@@ -292,78 +292,6 @@ func TestSyncReschedule(t *testing.T) {
 		}
 	}
 }
-
-// TestSyncKnown: with Known, an event the application already holds from Lever's
-// receiver is left out; an interview the receiver recorded without its start is
-// recorded again with it; the sync's own earlier events do not count.
-func TestSyncKnown(t *testing.T) {
-	f := newFake(t)
-	const opp = "1bd11d54-9d97-444a-a4e3-1cd56ceedbc5"
-	at := func(s string) time.Time {
-		v, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	webhook := func(kind interactions.Kind, when string) interactions.Interaction {
-		return interactions.Interaction{ApplicationID: "lever:" + opp, Kind: kind, OccurredAt: at(when), Source: "lever",
-			ExternalID: "event:" + opp + ":" + when}
-	}
-	stage := webhook(interactions.KindStageChanged, "2026-11-02T10:30:01Z")
-	stage.Stage = "2ca03d97-d4f2-4a97-89de-96c8b0d07924" // the receiver's stage is Lever's id
-	farStage := webhook(interactions.KindStageChanged, "2026-11-05T15:00:00Z")
-	farStage.Stage = "6e9c9dd8-0bc7-4b2a-9f8e-4c2c6bd8c2a1" // an hour from the API's time
-	interview := webhook(interactions.KindInterviewScheduled, "2026-11-02T10:30:00Z")
-	interview.InterviewID = "lever:1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
-	interview.ScheduledFor = ptr(at("2026-11-05T14:00:00Z"))
-	noStart := webhook(interactions.KindInterviewScheduled, "2026-11-05T14:00:00Z")
-	noStart.InterviewID = "lever:0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
-	ours := webhook(interactions.KindApplicationReceived, "2026-11-01T09:00:00Z")
-	ours.ExternalID = "sync:lever:application_received:" + opp + ":1793523600000"
-	known := map[string][]interactions.Interaction{
-		"lever:" + opp: {webhook(interactions.KindApplicationReceived, "2026-11-01T09:00:02Z"), stage, farStage, interview, noStart},
-		// The hired opportunity holds only the sync's own record: it is recorded.
-		"lever:3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b": {ours},
-	}
-	s := newSync(f, 100, lever.Config{})
-	var asked []string
-	s.Known = func(_ context.Context, app string) ([]interactions.Interaction, error) {
-		asked = append(asked, app)
-		return known[app], nil
-	}
-	got := kinds(pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
-	var mine []string
-	for _, id := range got {
-		if strings.Contains(id, opp) {
-			mine = append(mine, strings.TrimPrefix(id, "sync:lever:"))
-		}
-	}
-	want := []string{
-		"stage_changed:" + opp + ":6e9c9dd8-0bc7-4b2a-9f8e-4c2c6bd8c2a1@1793887200000",
-		"interview_scheduled:" + opp + ":0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
-		"details_updated:" + opp + ":1795172400000",
-	}
-	if diff := cmp.Diff(want, mine); diff != "" {
-		t.Errorf("recorded for the known application (-want +got):\n%s", diff)
-	}
-	if !slices.Contains(got, "sync:lever:hired:3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b:1795172400000") {
-		t.Errorf("the hire is left out although only the sync recorded the application: %v", got)
-	}
-	if len(asked) != 4 {
-		t.Errorf("Known asked for %v, want the 4 changed applications", asked)
-	}
-
-	// A failing lookup fails the page: nothing is recorded twice for want of it.
-	s.Known = func(context.Context, string) ([]interactions.Interaction, error) {
-		return nil, errors.New("store down")
-	}
-	if _, err := s.Pull(context.Background(), lever.ResourceOpportunities, atssync.Cursor{Since: testSince}); err == nil || !strings.Contains(err.Error(), "store down") {
-		t.Errorf("Pull with a failing Known: %v, want its error", err)
-	}
-}
-
-func ptr[T any](v T) *T { return &v }
 
 // TestSyncArchiveReasons: the archive reasons Lever reports decide what is a hire, in
 // place of the configured ones; a key that may not read them falls back to those.
