@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +100,110 @@ func TestLeverSync(t *testing.T) {
 	servicetest.Eventually(t, 10*time.Second, "the webhook's stage change", func() bool {
 		srv.Do(t, http.MethodGet, "/v1/applications/lever:"+opp+"/timeline", admin, nil).JSON(t, &tl)
 		return tl.Application["stage"] == "Phone screen"
+	})
+}
+
+// TestLeverWebhookAndSyncOnce: a stage change Lever both sends by webhook and reports
+// through its API is stored once, whichever goodwill hears of first: the webhook's
+// record stands when the sync reads the change later, and a late webhook of a change
+// the sync recorded stores nothing new (answered as a duplicate).
+func TestLeverWebhookAndSyncOnce(t *testing.T) {
+	const (
+		opp     = "1bd11d54-9d97-444a-a4e3-1cd56ceedbc5"
+		contact = "a356f90a-5c96-451c-845a-17cb181b45d0"
+	)
+	fake := levertest.Start(t, filepath.Join("..", "webhooks", "lever", "testdata", "sync", "lever.json"))
+	env := webhookEnv()
+	env["GOODWILL_SYNC_INTERVAL"] = "1s"
+	env["GOODWILL_SYNC_LOOKBACK"] = "3650d"
+	env["GOODWILL_LEVER_API_KEY"] = levertest.Key
+	env["GOODWILL_LEVER_API_URL"] = fake.URL()
+	srv := servicetest.Start(t, env, service.Options{})
+	const admin = servicetest.AdminKey
+	passAfter(t, srv, "lever", time.Now())
+
+	webhook := func(toStage, token string) servicetest.Response {
+		t.Helper()
+		body, err := json.Marshal(map[string]any{"event": "candidateStageChange", "data": map[string]string{
+			"opportunityId": opp, "contactId": contact, "toStageId": toStage}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := signDelivery(t, "lever", body, token, whSecret).post(t, srv, "/webhooks/lever")
+		if r.Status != http.StatusOK {
+			t.Fatalf("webhook: %d %s", r.Status, r.Body)
+		}
+		return r
+	}
+	// moveInLever makes Lever report the opportunity moved to stage a moment ago.
+	moveInLever := func(stage string, ago time.Duration) {
+		at := time.Now().Add(-ago).UnixMilli()
+		fake.Edit(func(a *levertest.Account) {
+			for i, raw := range a.Opportunities {
+				var o map[string]any
+				if err := json.Unmarshal(raw, &o); err != nil {
+					t.Fatal(err)
+				}
+				if o["id"] != opp {
+					continue
+				}
+				o["stageChanges"] = append(o["stageChanges"].([]any), map[string]any{"toStageId": stage, "updatedAt": at})
+				o["updatedAt"] = at
+				a.Opportunities[i], _ = json.Marshal(o)
+			}
+		})
+	}
+	stageChanges := func(stage string) []map[string]any {
+		t.Helper()
+		var tl struct {
+			Interactions []map[string]any `json:"interactions"`
+		}
+		srv.Do(t, http.MethodGet, "/v1/applications/lever:"+opp+"/timeline", admin, nil).JSON(t, &tl)
+		var out []map[string]any
+		for _, in := range tl.Interactions {
+			if in["kind"] == "stage_changed" && in["stage"] == stage {
+				out = append(out, in)
+			}
+		}
+		return out
+	}
+
+	// The webhook first, then the sync.
+	webhook("offer", "tok-offer")
+	servicetest.Eventually(t, 10*time.Second, "the webhook's stage change", func() bool { return len(stageChanges("Offer")) == 1 })
+	moveInLever("offer", 30*time.Second)
+	passAfter(t, srv, "lever", time.Now())
+	if got := stageChanges("Offer"); len(got) != 1 || strings.HasPrefix(got[0]["external_id"].(string), "sync:") {
+		t.Errorf("webhook then sync: %v, want the webhook's record alone", got)
+	}
+
+	// The sync first, then the webhook.
+	moveInLever("lead-new", time.Minute)
+	servicetest.Eventually(t, 20*time.Second, "the sync's stage change", func() bool { return len(stageChanges("New lead")) == 1 })
+	var answer struct{ Stored, Duplicates int }
+	webhook("lead-new", "tok-lead").JSON(t, &answer)
+	if answer.Stored != 0 || answer.Duplicates != 1 {
+		t.Errorf("the late webhook: %+v, want stored 0, duplicates 1", answer)
+	}
+	passAfter(t, srv, "lever", time.Now())
+	if got := stageChanges("New lead"); len(got) != 1 || !strings.HasPrefix(got[0]["external_id"].(string), "sync:lever:stage_changed:") {
+		t.Errorf("sync then webhook: %v, want the sync's record alone", got)
+	}
+}
+
+// passAfter waits until a pass of vendor that started after t0 has ended well.
+func passAfter(t *testing.T, srv *servicetest.Instance, vendor string, t0 time.Time) {
+	t.Helper()
+	servicetest.Eventually(t, 30*time.Second, "a "+vendor+" pass after "+t0.Format(time.RFC3339Nano), func() bool {
+		var body connectorsBody
+		srv.Do(t, http.MethodGet, "/v1/connectors", servicetest.AdminKey, nil).JSON(t, &body)
+		for _, c := range body.Connectors {
+			if c.Vendor != vendor || c.LastPass == nil || c.LastPass.StartedAt == nil || c.LastPass.Outcome != "ok" {
+				continue
+			}
+			started, err := time.Parse(time.RFC3339Nano, *c.LastPass.StartedAt)
+			return err == nil && started.After(t0)
+		}
+		return false
 	})
 }

@@ -422,3 +422,45 @@ func TestLeaseExpires(t *testing.T) {
 		t.Errorf("owns: a %v, b %v; want b alone", a.owns(), b.owns())
 	}
 }
+
+// TestRunnerCountsRecovered: missed_events_recovered counts each event the sync
+// stores, when it stores it, of the kinds a webhook delivers: a page written before a
+// kill and written again after it counts once; notes and what a webhook delivered
+// first do not count.
+func TestRunnerCountsRecovered(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	v := &fakeVendor{name: "lever", pageSize: 2}
+	v.events = r.events("lever", 5)
+	for i := range v.events[:4] {
+		v.events[i].Kind, v.events[i].Stage = interactions.KindStageChanged, fmt.Sprintf("stage %d", i)
+	}
+	// The webhook delivered the fourth stage change already.
+	hook := v.events[3]
+	hook.ExternalID, hook.OccurredAt = "event:stage-3", hook.OccurredAt.Add(time.Minute)
+	hook.Direction = interactions.Internal
+	hook.ID, hook.Key, hook.ReceivedAt = "01900000-0000-7000-8000-000000000003", "lever:event:stage-3", r.now
+	if _, err := r.writer.WriteEvents(context.Background(), []interactions.Interaction{hook}); err != nil {
+		t.Fatal(err)
+	}
+	run := r.runner(v, func(c *Config) { c.Writer = r.writer.Events() })
+	ctx, kill := context.WithCancel(context.Background())
+	run.afterWrite = func(_ context.Context, _, resource string) {
+		if resource == "applications" {
+			kill() // after the first page's write, before its cursor's save
+		}
+	}
+	if _, err := run.Pass(ctx, "lever"); err == nil {
+		t.Fatal("the killed pass did not fail")
+	}
+	if n := r.connector(t, run, "lever").Counts[CountMissedEventsRecovered]; n != 2 {
+		t.Errorf("after the kill: %d recovered, want the first page's 2", n)
+	}
+	run.afterWrite = nil
+	if _, err := run.Pass(context.Background(), "lever"); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.connector(t, run, "lever").Counts[CountMissedEventsRecovered]; n != 3 {
+		t.Errorf("%d recovered, want 3: stages 0-2 once each, not the webhook's stage 3 nor the note", n)
+	}
+}
