@@ -100,8 +100,9 @@ type ashbyApplication struct {
 		ReasonType string `json:"reasonType"`
 	} `json:"archiveReason"`
 	Job *struct {
-		ID    webhooks.VendorID `json:"id"`
-		Title string            `json:"title"`
+		ID           webhooks.VendorID `json:"id"`
+		Title        string            `json:"title"`
+		DepartmentID webhooks.VendorID `json:"departmentId"`
 	} `json:"job"`
 	HiringTeam []struct {
 		UserID webhooks.VendorID `json:"userId"`
@@ -213,34 +214,7 @@ func (a Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 
 // application maps applicationSubmit, candidateStageChange and candidateHire.
 func (a Receiver) application(d *webhooks.Delivery, actionID string, app *ashbyApplication, now time.Time) error {
-	c := app.Candidate
-	in := interactions.Input{
-		ApplicationID: webhooks.Prefixed("ashby", app.ID),
-		CandidateID:   webhooks.Prefixed("ashby", c.ID),
-		Source:        a.Source(),
-		Channel:       "ats",
-	}
-	var mail, phone string
-	if c.PrimaryEmailAddress != nil {
-		mail = c.PrimaryEmailAddress.Value
-	}
-	if c.PrimaryPhoneNumber != nil {
-		phone = c.PrimaryPhoneNumber.Value
-	}
-	in.Candidate = webhooks.ContactDetails(c.Name, mail, phone)
-	if app.Job != nil {
-		in.JobID = webhooks.Prefixed("ashby", app.Job.ID)
-		in.Job = webhooks.JobInfo(app.Job.Title, "")
-	}
-	for _, m := range app.HiringTeam {
-		if strings.EqualFold(m.Role, "Recruiter") {
-			in.RecruiterID = webhooks.Prefixed("ashby", m.UserID)
-			break
-		}
-	}
-	if s := app.Source; s != nil {
-		in.Referral = webhooks.IsReferral(s.Title) || (s.SourceType != nil && webhooks.IsReferral(s.SourceType.Title))
-	}
+	in := applicationBase(app, "")
 	at := func(values ...string) string {
 		if t, ok := webhooks.FirstTime(values...); ok {
 			return t
@@ -294,6 +268,50 @@ func (a Receiver) application(d *webhooks.Delivery, actionID string, app *ashbyA
 	}
 	d.Items = []interactions.Input{in}
 	return nil
+}
+
+// applicationBase is what every item about an application carries, from the webhook
+// or from the sync alike (the sync reads the same application object from
+// application.list): the application, its candidate with contact details, the job
+// (with department, the name of the job's departmentId, when known), the owner —
+// the hiring team's Recruiter, goodwill's choice of owner for Ashby — and whether the
+// source is a referral.
+func applicationBase(app *ashbyApplication, department string) interactions.Input {
+	c := app.Candidate
+	in := interactions.Input{
+		ApplicationID: webhooks.Prefixed("ashby", app.ID),
+		CandidateID:   webhooks.Prefixed("ashby", c.ID),
+		Source:        "ashby",
+		Channel:       "ats",
+	}
+	var mail, phone string
+	if c.PrimaryEmailAddress != nil {
+		mail = c.PrimaryEmailAddress.Value
+	}
+	if c.PrimaryPhoneNumber != nil {
+		phone = c.PrimaryPhoneNumber.Value
+	}
+	in.Candidate = webhooks.ContactDetails(c.Name, mail, phone)
+	if app.Job != nil {
+		in.JobID = webhooks.Prefixed("ashby", app.Job.ID)
+		in.Job = webhooks.JobInfo(app.Job.Title, department)
+	}
+	in.RecruiterID = recruiterOf(app)
+	if s := app.Source; s != nil {
+		in.Referral = webhooks.IsReferral(s.Title) || (s.SourceType != nil && webhooks.IsReferral(s.SourceType.Title))
+	}
+	return in
+}
+
+// recruiterOf is the application's owner: the first member of its hiring team in the
+// role Recruiter, "" when it has none.
+func recruiterOf(app *ashbyApplication) string {
+	for _, m := range app.HiringTeam {
+		if strings.EqualFold(m.Role, "Recruiter") {
+			return webhooks.Prefixed("ashby", m.UserID)
+		}
+	}
+	return ""
 }
 
 // schedule maps interviewScheduleUpdate: one item per interview event.
