@@ -1,0 +1,483 @@
+package ashby_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks/ashby"
+	"github.com/goodwillhq/goodwill/webhooks/ashby/ashbytest"
+	"github.com/goodwillhq/goodwill/webhooks/atssync"
+	"github.com/goodwillhq/goodwill/webhooks/webhookstest"
+)
+
+// testNow is when the tests' passes run; testSince is the first pass's lookback.
+var (
+	testNow   = webhookstest.Now
+	testSince = testNow.Add(-30 * 24 * time.Hour)
+)
+
+// Ids of testdata/sync/ashby.json.
+const (
+	appAda    = "e244839f-1a9f-5fbc-a1e1-df6ea935da27" // active, in Onsite, with interviews
+	appGrace  = "eeb3eb1d-2616-59d3-8c9a-4349a8a1a956" // rejected, a referral, owner deactivated
+	appAlan   = "7f6302b2-c4fc-5a28-96b2-d2a5b91d59eb" // hired, an accepted offer, a rescheduled interview
+	appOld    = "2dba05d2-e2ef-545d-b717-959db3b2cd5b" // last updated before the lookback
+	maya      = "f0b37f29-706d-5462-9419-bd8e725eaaaa" // a recruiter
+	eventOn   = "8265417b-3c5a-51f1-a8ff-f36b1b0fa99e" // Ada's onsite
+	phoneHist = "b9ae09d0-6aa3-535d-b672-14067b58e192" // Ada's move to Phone Screen
+)
+
+func newFake(t *testing.T) *ashbytest.Fake {
+	t.Helper()
+	return ashbytest.Start(t, filepath.Join("testdata", "sync", "ashby.json"))
+}
+
+// newSync returns a sync against the fake with pages of pageSize, at testNow.
+func newSync(f *ashbytest.Fake, pageSize int) *ashby.Sync {
+	return ashby.New(ashby.Config{APIKey: ashbytest.Key, APIURL: f.URL(), PageSize: pageSize}, f.Client(), func() time.Time { return testNow })
+}
+
+// pageView is one Pull's page as the golden files show it.
+type pageView struct {
+	Next         atssync.Cursor             `json:"next"`
+	More         bool                       `json:"more"`
+	Counts       map[string]int             `json:"counts,omitempty"`
+	Users        []atssync.User             `json:"users,omitempty"`
+	Interactions []interactions.Interaction `json:"-"`
+	// Mapped are the interactions as the API shows them, without what the runner
+	// sets when it writes them (id, received_at).
+	Mapped []map[string]any `json:"interactions,omitempty"`
+}
+
+// pass pulls resource from cursor until More is false, as the runner does.
+func pass(t *testing.T, s *ashby.Sync, resource string, cursor atssync.Cursor) []pageView {
+	t.Helper()
+	var out []pageView
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatal("a pass of more than 100 pages")
+		}
+		p, err := s.Pull(context.Background(), resource, cursor)
+		if err != nil {
+			t.Fatalf("Pull(%s, %+v): %v", resource, cursor, err)
+		}
+		v := pageView{Next: p.Next, More: p.More, Counts: p.Counts, Users: p.Users, Interactions: p.Interactions}
+		for _, in := range p.Interactions {
+			b, err := json.Marshal(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			delete(m, "id")
+			delete(m, "received_at")
+			v.Mapped = append(v.Mapped, m)
+		}
+		out = append(out, v)
+		if !p.More {
+			return out
+		}
+		cursor = p.Next
+	}
+}
+
+// last is the cursor a pass leaves for the next.
+func last(pages []pageView) atssync.Cursor { return pages[len(pages)-1].Next }
+
+// ids lists the external ids of the interactions of pages.
+func ids(pages []pageView) []string {
+	var out []string
+	for _, p := range pages {
+		for _, in := range p.Interactions {
+			out = append(out, in.ExternalID)
+		}
+	}
+	return out
+}
+
+// count adds up a count over pages.
+func count(pages []pageView, name string) int {
+	n := 0
+	for _, p := range pages {
+		n += p.Counts[name]
+	}
+	return n
+}
+
+// golden compares v, as indented JSON, with testdata/sync/<name>.golden.json.
+func golden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", "sync", name+".golden.json")
+	if webhookstest.Update() {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}
+
+// TestSyncGolden runs a first pass of each resource against the fake organisation in
+// pages of two and compares the pages with their golden files: the directory with a
+// deactivated user and a manager; the applications (active with stage changes, a
+// rejected referral, a hire, a withdrawal with an unusable email, a lead, one updated
+// before the lookback); the interview schedules (scheduled, canceled, rescheduled,
+// one before the lookback, one of an application Ashby does not know) and the offers
+// (one accepted, one not yet shown to the candidate).
+func TestSyncGolden(t *testing.T) {
+	f := newFake(t)
+	s := newSync(f, 2)
+	for _, res := range s.Resources() {
+		golden(t, res, pass(t, s, res, atssync.Cursor{Since: testSince}))
+	}
+	// Every request asked for pages of two, and only user.list for deactivated users.
+	for _, r := range f.Requests() {
+		if strings.HasSuffix(r.Method, ".list") && r.Body["limit"] != float64(2) {
+			t.Errorf("%s %v: limit not 2", r.Method, r.Body)
+		}
+		if _, ok := r.Body["includeDeactivated"]; ok != (r.Method == "user.list") {
+			t.Errorf("%s %v: includeDeactivated only for users", r.Method, r.Body)
+		}
+	}
+}
+
+// TestSyncOwnersAndDetails spells out what the golden files hold for one application:
+// the candidate's details, the job with its department, the Recruiter as owner (not
+// the hiring manager listed first), and the stage.
+func TestSyncOwnersAndDetails(t *testing.T) {
+	f := newFake(t)
+	s := newSync(f, 100)
+	var details *interactions.Interaction
+	for _, p := range pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}) {
+		for _, in := range p.Interactions {
+			if in.ApplicationID == "ashby:"+appAda && in.Kind == interactions.KindDetailsUpdated {
+				details = &in
+			}
+		}
+	}
+	if details == nil {
+		t.Fatal("no details_updated for Ada's application")
+	}
+	want := interactions.Interaction{
+		RecruiterID: "ashby:" + maya, Stage: "Onsite", CandidateID: "ashby:a9dfd751-9727-57dd-a2c8-3badefcf9699",
+		JobID:     "ashby:d8fb2da2-aedf-52dd-9a24-9a905d872ca5",
+		Candidate: &interactions.Person{Name: "Ada Lovelace", Email: "ada@example.com", Phone: "+442079460958"},
+		Job:       &interactions.JobInfo{Title: "Senior Backend Engineer", Department: "Engineering"},
+	}
+	got := interactions.Interaction{RecruiterID: details.RecruiterID, Stage: details.Stage, CandidateID: details.CandidateID,
+		JobID: details.JobID, Candidate: details.Candidate, Job: details.Job}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Ada's details (-want +got):\n%s", diff)
+	}
+}
+
+// TestSyncIncremental: a pass ends with Ashby's syncToken as the cursor, and the next
+// pass sends it and maps only what changed since: a new stage for one application,
+// a moved interview.
+func TestSyncIncremental(t *testing.T) {
+	f := newFake(t)
+	s := newSync(f, 2)
+	first := pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince})
+	cur := last(first)
+	if !strings.Contains(cur.Token, `"sync":"st-1"`) || !cur.Since.Equal(testNow.Add(-ashby.Overlap)) {
+		t.Fatalf("cursor after a pass %+v: want the syncToken st-1, since the pass's start less Overlap", cur)
+	}
+	schedules := last(pass(t, s, ashby.ResourceSchedules, atssync.Cursor{Since: testSince}))
+
+	f.Edit(func(a *ashbytest.Account) {
+		for i, raw := range a.Applications {
+			if strings.Contains(string(raw), appAda) {
+				a.Applications[i] = json.RawMessage(strings.Replace(string(raw), `"updatedAt": "2026-11-10T15:00:00.000Z"`, `"updatedAt": "2026-11-22T10:00:00.000Z"`, 1))
+			}
+		}
+		a.History[appAda] = append(a.History[appAda], json.RawMessage(`{"id":"hist-offer","stageId":"stage-offer","title":"Offer","enteredStageAt":"2026-11-22T10:00:00.000Z","stageNumber":3}`))
+	})
+	if err := f.Set("interview_schedules", "0e6815c8-497d-5707-b330-629e69371434", "updatedAt", "2026-11-22T11:00:00.000Z"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.Requests())
+	next := pass(t, s, ashby.ResourceApps, cur)
+	got := ids(next)
+	if !slices.Contains(got, "sync:ashby:stage_changed:"+appAda+":hist-offer") || count(next, atssync.CountApplicationsUpdated) != 1 {
+		t.Errorf("incremental pass: %v, %d updated; want only Ada's application with its new stage", got, count(next, atssync.CountApplicationsUpdated))
+	}
+	for _, r := range f.Requests()[before:] {
+		if r.Method == "application.list" && r.Body["syncToken"] != "st-1" {
+			t.Errorf("application.list %v: not from the syncToken", r.Body)
+		}
+	}
+	if c := last(next); !strings.Contains(c.Token, `"sync":"st-3"`) {
+		t.Errorf("cursor %+v, want the new syncToken", c)
+	}
+	sched := pass(t, s, ashby.ResourceSchedules, schedules)
+	if n := count(sched, atssync.CountInterviews); n != 1 {
+		t.Errorf("incremental schedules: %d interviews (%v), want Alan's one", n, ids(sched))
+	}
+}
+
+// TestSyncTokenRefused: a syncToken Ashby has expired, or an incremental sync it finds
+// too large, makes the pass read the resource whole, paced like any other page by
+// page, and map only what changed since the cursor; the pass ends with a new token.
+func TestSyncTokenRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		refuse func(*ashbytest.Fake)
+	}{
+		{"expired", (*ashbytest.Fake).ExpireSyncTokens},
+		{"too large", func(f *ashbytest.Fake) { f.TooLarge(true) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			s := newSync(f, 2)
+			cur := last(pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}))
+			if err := f.Set("applications", appGrace, "updatedAt", "2026-11-23T11:58:00.000Z"); err != nil {
+				t.Fatal(err)
+			}
+			tc.refuse(f)
+			before := len(f.Requests())
+			pages := pass(t, s, ashby.ResourceApps, cur)
+			f.TooLarge(false)
+			if count(pages, "full_passes") != 1 || len(pages) != 3 {
+				t.Errorf("%d pages, full_passes %d; want the 6 applications in 3 pages, one full pass", len(pages), count(pages, "full_passes"))
+			}
+			if n := count(pages, atssync.CountApplicationsUpdated); n != 1 {
+				t.Errorf("%d applications mapped (%v); want Grace's, the one changed since the last pass", n, ids(pages))
+			}
+			var full int
+			for _, r := range f.Requests()[before:] {
+				if r.Method == "application.list" && r.Body["syncToken"] == nil {
+					full++
+				}
+			}
+			if full != 3 {
+				t.Errorf("%d application.list requests without a syncToken, want 3 pages", full)
+			}
+			if c := last(pages); !strings.Contains(c.Token, `"sync":"st-2"`) {
+				t.Errorf("cursor %+v, want the full pass's syncToken", c)
+			}
+		})
+	}
+}
+
+// TestSyncStaleCursor: a page cursor Ashby refuses (one saved before a restart) starts
+// the pass again from its syncToken rather than failing every pass.
+func TestSyncStaleCursor(t *testing.T) {
+	f := newFake(t)
+	s := newSync(f, 2)
+	stale := atssync.Cursor{Since: testSince, Token: `{"cursor":"bm9wZQ","start":"2026-11-23T11:00:00Z"}`}
+	p, err := s.Pull(context.Background(), ashby.ResourceApps, stale)
+	if err != nil || !p.More || len(p.Interactions) == 0 {
+		t.Fatalf("Pull from a stale cursor: %d interactions, more %v, %v; want the first page", len(p.Interactions), p.More, err)
+	}
+	if _, err := s.Pull(context.Background(), ashby.ResourceUsers, atssync.Cursor{Since: testSince, Token: `{"cursor":"bm9wZQ"}`}); err != nil {
+		t.Errorf("users from a stale cursor: %v", err)
+	}
+}
+
+// TestSyncKnown: with Known, an event the application already holds from Ashby's
+// receiver is left out (the application, a stage change near its time); the sync's
+// own earlier records and events of another stage do not count.
+func TestSyncKnown(t *testing.T) {
+	f := newFake(t)
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	webhook := func(kind interactions.Kind, when, stage, key string) interactions.Interaction {
+		return interactions.Interaction{ApplicationID: "ashby:" + appAda, CandidateID: "ashby:a9dfd751-9727-57dd-a2c8-3badefcf9699",
+			Kind: kind, OccurredAt: at(when), Stage: stage, Source: "ashby", ExternalID: key}
+	}
+	known := map[string][]interactions.Interaction{
+		"ashby:" + appAda: {
+			webhook(interactions.KindApplicationReceived, "2026-11-02T09:00:01Z", "", "applicationSubmit:w-1"),
+			webhook(interactions.KindStageChanged, "2026-11-04T10:00:03Z", "Phone Screen", "candidateStageChange:w-2"),
+			webhook(interactions.KindStageChanged, "2026-11-10T17:00:00Z", "Onsite", "candidateStageChange:w-3"), // two hours off
+		},
+		"ashby:" + appAlan: {webhook(interactions.KindHired, "2026-11-20T16:00:00Z", "", "sync:ashby:hired:"+appAlan+":x")},
+	}
+	s := newSync(f, 100)
+	s.Known = func(_ context.Context, app string) ([]interactions.Interaction, error) { return known[app], nil }
+	got := ids(pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}))
+	var ada []string
+	for _, id := range got {
+		if strings.Contains(id, appAda) {
+			ada = append(ada, id)
+		}
+	}
+	want := []string{
+		"sync:ashby:details_updated:" + appAda + ":2026-11-10T15:00:00.000Z",
+		"sync:ashby:stage_changed:" + appAda + ":4e9f5faf-693d-5b64-b460-b556f5ac0128",
+	}
+	if diff := cmp.Diff(want, ada); diff != "" {
+		t.Errorf("recorded for Ada's known application (-want +got):\n%s", diff)
+	}
+	if !slices.ContainsFunc(got, func(id string) bool { return strings.HasPrefix(id, "sync:ashby:hired:"+appAlan+":") }) {
+		t.Errorf("Alan's hire is left out although only the sync recorded it: %v", got)
+	}
+
+	// A failing lookup fails the page: nothing is recorded twice for want of it.
+	s.Known = func(context.Context, string) ([]interactions.Interaction, error) {
+		return nil, errors.New("store down")
+	}
+	if _, err := s.Pull(context.Background(), ashby.ResourceApps, atssync.Cursor{Since: testSince}); err == nil || !strings.Contains(err.Error(), "store down") {
+		t.Errorf("Pull with a failing Known: %v, want its error", err)
+	}
+}
+
+// TestSyncCandidateLookup: schedules and offers name only the application; its
+// candidate is the one the applications resource read, else goodwill's record of the
+// application (Known), else application.info.
+func TestSyncCandidateLookup(t *testing.T) {
+	f := newFake(t)
+	s := newSync(f, 100)
+	pages := pass(t, s, ashby.ResourceSchedules, atssync.Cursor{Since: testSince})
+	if n := f.Count("application.info"); n != 3 {
+		t.Errorf("application.info asked %d times, want 3 (Ada, Alan, the unknown application), the applications not read yet", n)
+	}
+	if count(pages, "skipped") != 1 {
+		t.Errorf("skipped %d, want the schedule of the application Ashby does not know", count(pages, "skipped"))
+	}
+	s2 := newSync(f, 100)
+	s2.Known = func(_ context.Context, app string) ([]interactions.Interaction, error) {
+		return []interactions.Interaction{{ApplicationID: app, CandidateID: "ashby:from-store"}}, nil
+	}
+	before := f.Count("application.info")
+	pages = pass(t, s2, ashby.ResourceOffers, atssync.Cursor{Since: testSince})
+	if f.Count("application.info") != before || len(pages[0].Interactions) != 1 || pages[0].Interactions[0].CandidateID != "ashby:from-store" {
+		t.Errorf("offers with Known: %v, %d more application.info; want the stored candidate, no request", pages[0].Interactions, f.Count("application.info")-before)
+	}
+	s3 := newSync(f, 100)
+	pass(t, s3, ashby.ResourceApps, atssync.Cursor{Since: testSince})
+	before = f.Count("application.info")
+	pass(t, s3, ashby.ResourceOffers, atssync.Cursor{Since: testSince})
+	if n := f.Count("application.info") - before; n != 0 {
+		t.Errorf("after the applications, offers asked application.info %d times", n)
+	}
+}
+
+// TestSyncErrors: Ashby's refusals reach the runner as *ashby.APIError with the status
+// and Ashby's code, and nothing of the page is returned; a key that may not read the
+// departments leaves them unnamed instead.
+func TestSyncErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		key      string
+		fail     string
+		status   int
+		resource string
+		code     string
+	}{
+		// A wrong key: 403 on the first request.
+		{"wrong key", "wrong", "", http.StatusForbidden, ashby.ResourceUsers, "forbidden"},
+		// A key without the permission of an endpoint.
+		{"permission", ashbytest.Key, "interviewSchedule.list", http.StatusForbidden, ashby.ResourceSchedules, "missing_endpoint_permission"},
+		// A failing history fails the whole page.
+		{"history", ashbytest.Key, "application.listHistory", http.StatusInternalServerError, ashby.ResourceApps, "internal_error"},
+		// Ashby rate-limits: 429 reaches the runner's retrying client as an error.
+		{"rate limited", ashbytest.Key, "offer.list", http.StatusTooManyRequests, ashby.ResourceOffers, "rate_limit_exceeded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			if tc.fail != "" {
+				f.Fail(tc.fail, tc.status, -1)
+			}
+			s := ashby.New(ashby.Config{APIKey: tc.key, APIURL: f.URL()}, f.Client(), func() time.Time { return testNow })
+			p, err := s.Pull(context.Background(), tc.resource, atssync.Cursor{Since: testSince})
+			var apiErr *ashby.APIError
+			if !errors.As(err, &apiErr) || apiErr.Status != tc.status || apiErr.Code != tc.code {
+				t.Fatalf("Pull: %v, want an APIError %d %s", err, tc.status, tc.code)
+			}
+			if strings.Contains(err.Error(), ashbytest.Key) {
+				t.Errorf("the error %q shows the key", err)
+			}
+			if len(p.Interactions) != 0 || len(p.Users) != 0 || p.More {
+				t.Errorf("page %+v returned with the error", p)
+			}
+		})
+	}
+
+	f := newFake(t)
+	f.Fail("department.list", http.StatusForbidden, -1)
+	s := newSync(f, 100)
+	for _, p := range pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}) {
+		for _, in := range p.Interactions {
+			if in.Job != nil && in.Job.Department != "" {
+				t.Errorf("%s: department %q without department.list", in.ExternalID, in.Job.Department)
+			}
+		}
+	}
+	if _, err := s.Pull(context.Background(), "candidates", atssync.Cursor{}); err == nil {
+		t.Error("Pull of an unknown resource: no error")
+	}
+}
+
+// TestSyncThroughRunnerClient: through the runner's paced, retrying client a 429 with
+// Retry-After and a 502 slow a pass down without failing it, a slow answer within the
+// timeout is waited for, and one past it is retried then reported.
+func TestSyncThroughRunnerClient(t *testing.T) {
+	f := newFake(t)
+	client, err := atssync.NewClient(atssync.ClientConfig{Vendor: "ashby", BaseURL: f.URL(), Timeout: 300 * time.Millisecond,
+		Backoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, MaxAttempts: 3, Transport: f.Client().Transport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ashby.New(ashby.Config{APIKey: ashbytest.Key, APIURL: f.URL(), PageSize: 2}, client, func() time.Time { return testNow })
+	f.Fail("application.list", http.StatusTooManyRequests, 1)
+	f.Fail("application.listHistory", http.StatusBadGateway, 2)
+	f.Slow("department.list", 100*time.Millisecond)
+	start := time.Now()
+	pages := pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince})
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("the pass took %v: the 429's Retry-After of 1s was not waited", waited)
+	}
+	if n := count(pages, atssync.CountApplicationsUpdated); n != 5 {
+		t.Errorf("%d applications after retries, want 5", n)
+	}
+	f.Slow("user.list", time.Second)
+	_, err = s.Pull(context.Background(), ashby.ResourceUsers, atssync.Cursor{Since: testSince})
+	if err == nil || f.Count("user.list") != 3 {
+		t.Errorf("a slow user.list: %v after %d attempts, want a timeout after 3", err, f.Count("user.list"))
+	}
+}
+
+// TestSyncVendor: the names and pace the runner reads.
+func TestSyncVendor(t *testing.T) {
+	var v atssync.Vendor = ashby.New(ashby.Config{}, http.DefaultClient, time.Now)
+	if v.Name() != "ashby" || !slices.Equal(v.Resources(), []string{"users", "applications", "interview_schedules", "offers"}) {
+		t.Errorf("Name %q, Resources %v", v.Name(), v.Resources())
+	}
+	if rps, burst := ashby.New(ashby.Config{}, nil, time.Now).RateLimit(); math.Abs(rps*60-1000) > 1e-9 || burst != 1 {
+		t.Errorf("RateLimit %v/s burst %d, want Ashby's documented 1000 a minute", rps, burst)
+	}
+	if _, err := ashby.NewVendor(ashby.Config{APIKey: "k", APIURL: "ftp://x"}, time.Now); err == nil {
+		t.Error("NewVendor with an ftp URL: no error")
+	}
+}
