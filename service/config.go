@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks/ashby"
 	"github.com/goodwillhq/goodwill/webhooks/greenhouse"
 	"github.com/goodwillhq/goodwill/webhooks/standard"
 )
@@ -65,6 +66,9 @@ type Config struct {
 	// LeverSync is the Lever API key of the ATS sync (config_lever.go); the sync reads
 	// Lever when LeverSync.Enabled().
 	LeverSync LeverSyncConfig
+	// AshbySync is the Ashby API key of the ATS sync (config_ashby.go); the sync reads
+	// Ashby when AshbySync.Enabled().
+	AshbySync AshbySyncConfig
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -104,6 +108,8 @@ var Settings = func() []Setting {
 		{"GOODWILL_LEVER_HIRED_REASONS", ""},
 		{"GOODWILL_LEVER_API_KEY", ""},
 		{"GOODWILL_LEVER_API_URL", "https://api.lever.co/v1"},
+		{"GOODWILL_ASHBY_API_KEY", ""},
+		{"GOODWILL_ASHBY_API_URL", ashby.DefaultAPIURL},
 		{"GOODWILL_ALERTS", "on"},
 		{"GOODWILL_SMS_COUNTRIES", "US,CA,GB"},
 		{"GOODWILL_RETENTION", "730d"},
@@ -322,6 +328,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := loadLeverSync(&c, get); err != nil {
+		return Config{}, err
+	}
+	if err := loadAshbySync(&c, get); err != nil {
 		return Config{}, err
 	}
 	if c.PublicURL == "" {

@@ -42,6 +42,7 @@ func defaultConfig() service.Config {
 		OIDC:                 service.OIDCConfig{KeySignIn: true},
 		Greenhouse:           greenhouse.Config{APIURL: greenhouse.DefaultAPIURL, TokenURL: greenhouse.DefaultTokenURL},
 		LeverSync:            service.LeverSyncConfig{APIURL: "https://api.lever.co/v1"},
+		AshbySync:            service.AshbySyncConfig{APIURL: "https://api.ashbyhq.com"},
 	}
 }
 

@@ -28,6 +28,9 @@ func (s *Server) syncVendors() []atssync.Vendor {
 	if s.lever != nil {
 		vendors = append(vendors, s.lever)
 	}
+	if s.ashby != nil {
+		vendors = append(vendors, s.ashby)
+	}
 	return append(vendors, s.opts.SyncVendors...)
 }
 

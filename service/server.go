@@ -28,6 +28,7 @@ import (
 	"github.com/goodwillhq/goodwill/sla/lease"
 	"github.com/goodwillhq/goodwill/sla/scores"
 	"github.com/goodwillhq/goodwill/webhooks"
+	"github.com/goodwillhq/goodwill/webhooks/ashby"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
 	"github.com/goodwillhq/goodwill/webhooks/lever"
 	twiliohooks "github.com/goodwillhq/goodwill/webhooks/twilio"
@@ -50,6 +51,7 @@ type Server struct {
 	auditPurger *audit.Purger    // deletes audit entries after two years
 	syncRunner  *atssync.Runner  // the ATS sync (handlers_sync.go)
 	lever       *lever.Sync      // the Lever sync, when configured (sync_lever.go)
+	ashby       *ashby.Sync      // the Ashby sync, when configured (sync_ashby.go)
 	opts        Options
 	handler     http.Handler
 	routeList   [][2]string
@@ -293,6 +295,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	// 6. Webhooks, background work, sign-on.
 	failures := auth.NewFailures()
 	s.lever = s.leverSync() // before its receiver, which names ids with it
+	s.ashby = s.ashbySync(store)
 	s.webhooks = webhooks.NewIngest(webhooks.Config{
 		Deliveries: deliveries,
 		Writer:     s.writer.Events(), // a webhook and the sync describe one event once
