@@ -8,9 +8,10 @@ import (
 )
 
 // ashbySync builds the Ashby sync when GOODWILL_ASHBY_API_KEY is set, else nil. It
-// reads Ashby's API through the runner's client, paced at Ashby's documented rate, and
-// leaves out the events an application in apps already holds from Ashby's webhooks
-// (Known), whose candidate also names that of schedules and offers.
+// reads Ashby's API through the runner's client, paced at Ashby's documented rate; the
+// runner's writer leaves out the events Ashby's webhooks already delivered. The
+// applications goodwill holds (Known) name the candidate of interview schedules and
+// offers, which Ashby lists by application only.
 func (s *Server) ashbySync(apps *interactions.Store) *ashby.Sync {
 	cfg := s.cfg.AshbySync
 	if !cfg.Enabled() {

@@ -37,10 +37,6 @@ const (
 // read by an earlier pass, or lie before the lookback.
 const Overlap = 10 * time.Minute
 
-// window is how far apart the times of the receiver's and the sync's reading of one
-// event may lie (a webhook's updatedAt against the history's enteredStageAt).
-const window = 10 * time.Minute
-
 // Config is what the sync needs from the environment.
 type Config struct {
 	APIKey string // GOODWILL_ASHBY_API_KEY
@@ -50,7 +46,8 @@ type Config struct {
 }
 
 // Known returns the events goodwill holds for an application (an
-// interactions.Application's compact events; none when the application is unknown).
+// interactions.Application's compact events; none when the application is unknown):
+// they name its candidate.
 type Known func(ctx context.Context, applicationID string) ([]interactions.Interaction, error)
 
 // Sync is Ashby's side of the ATS sync (an atssync.Vendor). A pass reads:
@@ -83,19 +80,21 @@ type Known func(ctx context.Context, applicationID string) ([]interactions.Inter
 //	                       (withdrawn: archive reason RejectedByCandidate)
 //	hired                  an entry into the Hired stage              <history id>
 //
-// An event a webhook also describes is left out when Known shows the application
-// holding the receiver's record of it (the receiver's ids embed the webhook's action
-// id, which the API does not report). Interview schedules map exactly as the
-// receiver maps interviewScheduleUpdate, under the receiver's external ids: a
-// webhook and the sync store one record. Offers shown to the candidate become
+// The receiver's ids for these events embed the webhook's action id, which the API
+// does not report: an event a webhook also describes is stored once by the writer's
+// rule for events (same kind and stage within 5 minutes, one application_received),
+// whichever comes first. Interview schedules map exactly as the receiver maps
+// interviewScheduleUpdate, under the receiver's external ids: a webhook and the sync
+// store one record of each interview event. Offers shown to the candidate become
 // offer_extended (sync:ashby:offer_extended:<application>:<offer id>), dated by
 // their version's createdAt: Ashby records no time an offer was sent.
 type Sync struct {
 	c   *client
 	now func() time.Time
 
-	// Known, when set, lets the sync leave out the events a webhook already
-	// delivered. Store.Application serves it.
+	// Known, when set, names the candidate of the schedules and offers of an
+	// application this process has not read, without asking Ashby.
+	// Store.Application serves it.
 	Known Known
 
 	mu         sync.Mutex
@@ -316,15 +315,9 @@ func (s *Sync) pullApplications(ctx context.Context, cursor atssync.Cursor) (ats
 		if err != nil {
 			return atssync.Page{}, err
 		}
-		items, err := s.missed(ctx, mapApplication(app, history, s.department(app), now))
-		if err != nil {
-			return atssync.Page{}, err
-		}
 		page.Counts[atssync.CountApplicationsUpdated]++
-		for _, in := range items {
-			if add(&page, in, now) && in.Kind != string(interactions.KindDetailsUpdated) {
-				page.Counts[atssync.CountMissedEventsRecovered]++
-			}
+		for _, in := range mapApplication(app, history, s.department(app), now) {
+			add(&page, in, now)
 		}
 	}
 	advance(&page, cursor, tok, p)
@@ -517,47 +510,6 @@ func archived(in interactions.Input, app *apiApplication, current bool) interact
 	return in
 }
 
-// missed keeps of one application's items those no webhook delivered: the details
-// (which no webhook describes), and the events of which Known shows no receiver's
-// record.
-func (s *Sync) missed(ctx context.Context, items []interactions.Input) ([]interactions.Input, error) {
-	if len(items) == 0 || s.Known == nil {
-		return items, nil
-	}
-	known, err := s.Known(ctx, items[0].ApplicationID)
-	if err != nil {
-		return nil, fmt.Errorf("ashby: the events of %s: %w", items[0].ApplicationID, err)
-	}
-	out := items[:0]
-	for _, in := range items {
-		if in.Kind != string(interactions.KindDetailsUpdated) &&
-			slices.ContainsFunc(known, func(k interactions.Interaction) bool { return sameEvent(k, in) }) {
-			continue
-		}
-		out = append(out, in)
-	}
-	return out, nil
-}
-
-// sameEvent reports whether k, an event goodwill holds, is the receiver's record of the
-// event in read by the sync.
-func sameEvent(k interactions.Interaction, in interactions.Input) bool {
-	if k.Source != "ashby" || strings.HasPrefix(k.ExternalID, "sync:") || string(k.Kind) != in.Kind {
-		return false
-	}
-	at, ok := webhooks.ParseTime(in.OccurredAt)
-	near := ok && k.OccurredAt.Sub(at).Abs() <= window
-	switch interactions.Kind(in.Kind) {
-	case interactions.KindApplicationReceived:
-		return true
-	case interactions.KindStageChanged:
-		return near && k.Stage == in.Stage
-	case interactions.KindRejected, interactions.KindWithdrawn, interactions.KindHired:
-		return near
-	}
-	return false
-}
-
 // ---- interview schedules ----
 
 // pullSchedules reads one page of the interview schedules changed since the syncToken
@@ -652,7 +604,6 @@ func (s *Sync) pullOffers(ctx context.Context, cursor atssync.Cursor) (atssync.P
 		}
 		if add(&page, in, now) {
 			page.Counts[countOffers]++
-			page.Counts[atssync.CountMissedEventsRecovered]++
 		}
 	}
 	advance(&page, cursor, tok, p)

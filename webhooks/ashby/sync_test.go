@@ -36,7 +36,6 @@ const (
 	appOld    = "2dba05d2-e2ef-545d-b717-959db3b2cd5b" // last updated before the lookback
 	maya      = "f0b37f29-706d-5462-9419-bd8e725eaaaa" // a recruiter
 	eventOn   = "8265417b-3c5a-51f1-a8ff-f36b1b0fa99e" // Ada's onsite
-	phoneHist = "b9ae09d0-6aa3-535d-b672-14067b58e192" // Ada's move to Phone Screen
 )
 
 func newFake(t *testing.T) *ashbytest.Fake {
@@ -299,59 +298,6 @@ func TestSyncStaleCursor(t *testing.T) {
 	}
 }
 
-// TestSyncKnown: with Known, an event the application already holds from Ashby's
-// receiver is left out (the application, a stage change near its time); the sync's
-// own earlier records and events of another stage do not count.
-func TestSyncKnown(t *testing.T) {
-	f := newFake(t)
-	at := func(s string) time.Time {
-		v, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	webhook := func(kind interactions.Kind, when, stage, key string) interactions.Interaction {
-		return interactions.Interaction{ApplicationID: "ashby:" + appAda, CandidateID: "ashby:a9dfd751-9727-57dd-a2c8-3badefcf9699",
-			Kind: kind, OccurredAt: at(when), Stage: stage, Source: "ashby", ExternalID: key}
-	}
-	known := map[string][]interactions.Interaction{
-		"ashby:" + appAda: {
-			webhook(interactions.KindApplicationReceived, "2026-11-02T09:00:01Z", "", "applicationSubmit:w-1"),
-			webhook(interactions.KindStageChanged, "2026-11-04T10:00:03Z", "Phone Screen", "candidateStageChange:w-2"),
-			webhook(interactions.KindStageChanged, "2026-11-10T17:00:00Z", "Onsite", "candidateStageChange:w-3"), // two hours off
-		},
-		"ashby:" + appAlan: {webhook(interactions.KindHired, "2026-11-20T16:00:00Z", "", "sync:ashby:hired:"+appAlan+":x")},
-	}
-	s := newSync(f, 100)
-	s.Known = func(_ context.Context, app string) ([]interactions.Interaction, error) { return known[app], nil }
-	got := ids(pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}))
-	var ada []string
-	for _, id := range got {
-		if strings.Contains(id, appAda) {
-			ada = append(ada, id)
-		}
-	}
-	want := []string{
-		"sync:ashby:details_updated:" + appAda + ":2026-11-10T15:00:00.000Z",
-		"sync:ashby:stage_changed:" + appAda + ":4e9f5faf-693d-5b64-b460-b556f5ac0128",
-	}
-	if diff := cmp.Diff(want, ada); diff != "" {
-		t.Errorf("recorded for Ada's known application (-want +got):\n%s", diff)
-	}
-	if !slices.ContainsFunc(got, func(id string) bool { return strings.HasPrefix(id, "sync:ashby:hired:"+appAlan+":") }) {
-		t.Errorf("Alan's hire is left out although only the sync recorded it: %v", got)
-	}
-
-	// A failing lookup fails the page: nothing is recorded twice for want of it.
-	s.Known = func(context.Context, string) ([]interactions.Interaction, error) {
-		return nil, errors.New("store down")
-	}
-	if _, err := s.Pull(context.Background(), ashby.ResourceApps, atssync.Cursor{Since: testSince}); err == nil || !strings.Contains(err.Error(), "store down") {
-		t.Errorf("Pull with a failing Known: %v, want its error", err)
-	}
-}
-
 // TestSyncCandidateLookup: schedules and offers name only the application; its
 // candidate is the one the applications resource read, else goodwill's record of the
 // application (Known), else application.info.
@@ -374,6 +320,13 @@ func TestSyncCandidateLookup(t *testing.T) {
 	if f.Count("application.info") != before || len(pages[0].Interactions) != 1 || pages[0].Interactions[0].CandidateID != "ashby:from-store" {
 		t.Errorf("offers with Known: %v, %d more application.info; want the stored candidate, no request", pages[0].Interactions, f.Count("application.info")-before)
 	}
+	// A failing lookup fails the page: no schedule is left without its candidate.
+	s2 = newSync(f, 100)
+	s2.Known = func(context.Context, string) ([]interactions.Interaction, error) { return nil, errors.New("store down") }
+	if _, err := s2.Pull(context.Background(), ashby.ResourceSchedules, atssync.Cursor{Since: testSince}); err == nil || !strings.Contains(err.Error(), "store down") {
+		t.Errorf("Pull with a failing Known: %v, want its error", err)
+	}
+
 	s3 := newSync(f, 100)
 	pass(t, s3, ashby.ResourceApps, atssync.Cursor{Since: testSince})
 	before = f.Count("application.info")
