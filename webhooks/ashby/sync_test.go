@@ -30,12 +30,12 @@ var (
 
 // Ids of testdata/sync/ashby.json.
 const (
-	appAda    = "e244839f-1a9f-5fbc-a1e1-df6ea935da27" // active, in Onsite, with interviews
-	appGrace  = "eeb3eb1d-2616-59d3-8c9a-4349a8a1a956" // rejected, a referral, owner deactivated
-	appAlan   = "7f6302b2-c4fc-5a28-96b2-d2a5b91d59eb" // hired, an accepted offer, a rescheduled interview
-	appOld    = "2dba05d2-e2ef-545d-b717-959db3b2cd5b" // last updated before the lookback
-	maya      = "f0b37f29-706d-5462-9419-bd8e725eaaaa" // a recruiter
-	eventOn   = "8265417b-3c5a-51f1-a8ff-f36b1b0fa99e" // Ada's onsite
+	appAda   = "e244839f-1a9f-5fbc-a1e1-df6ea935da27" // active, in Onsite, with interviews
+	appGrace = "eeb3eb1d-2616-59d3-8c9a-4349a8a1a956" // rejected, a referral, owner deactivated
+	appAlan  = "7f6302b2-c4fc-5a28-96b2-d2a5b91d59eb" // hired, an accepted offer, a rescheduled interview
+	appOld   = "2dba05d2-e2ef-545d-b717-959db3b2cd5b" // last updated before the lookback
+	maya     = "f0b37f29-706d-5462-9419-bd8e725eaaaa" // a recruiter
+	eventOn  = "8265417b-3c5a-51f1-a8ff-f36b1b0fa99e" // Ada's onsite
 )
 
 func newFake(t *testing.T) *ashbytest.Fake {
@@ -322,7 +322,9 @@ func TestSyncCandidateLookup(t *testing.T) {
 	}
 	// A failing lookup fails the page: no schedule is left without its candidate.
 	s2 = newSync(f, 100)
-	s2.Known = func(context.Context, string) ([]interactions.Interaction, error) { return nil, errors.New("store down") }
+	s2.Known = func(context.Context, string) ([]interactions.Interaction, error) {
+		return nil, errors.New("store down")
+	}
 	if _, err := s2.Pull(context.Background(), ashby.ResourceSchedules, atssync.Cursor{Since: testSince}); err == nil || !strings.Contains(err.Error(), "store down") {
 		t.Errorf("Pull with a failing Known: %v, want its error", err)
 	}
