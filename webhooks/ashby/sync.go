@@ -57,7 +57,8 @@ type Known func(ctx context.Context, applicationID string) ([]interactions.Inter
 //   - applications changed since the resource's syncToken (application.list), each
 //     with its stage history (application.listHistory) and its job's department
 //     (department.list, once a pass);
-//   - interview schedules changed since their syncToken (interviewSchedule.list);
+//   - interview schedules changed since their syncToken (interviewSchedule.list),
+//     those held already (WaitingOnFeedback, Complete) recorded as scheduled;
 //   - offers changed since their syncToken (offer.list).
 //
 // The syncToken Ashby gives at the end of a pass is each resource's durable cursor
@@ -512,6 +513,10 @@ func archived(in interactions.Input, app *apiApplication, current bool) interact
 
 // ---- interview schedules ----
 
+// held are the statuses of a schedule whose interviews took place: the sync records
+// them as scheduled, which a webhook had done while they were ahead.
+var held = []string{"WaitingOnFeedback", "Complete"}
+
 // pullSchedules reads one page of the interview schedules changed since the syncToken
 // and maps them as the receiver maps interviewScheduleUpdate, under its ids.
 func (s *Sync) pullSchedules(ctx context.Context, cursor atssync.Cursor) (atssync.Page, error) {
@@ -538,6 +543,11 @@ func (s *Sync) pullSchedules(ctx context.Context, cursor atssync.Cursor) (atssyn
 		if sch.CandidateID == "" {
 			page.Counts[countSkipped]++
 			continue
+		}
+		if slices.Contains(held, sch.Status) {
+			// Held since: a pass that first reads it now records it as scheduled, under
+			// the key its webhook would have had.
+			sch.Status = "Scheduled"
 		}
 		d := webhooks.Delivery{Source: "ashby", Event: "interviewScheduleUpdate"}
 		if err := (Receiver{}).schedule(&d, sch, now); err != nil {

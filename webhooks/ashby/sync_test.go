@@ -305,8 +305,8 @@ func TestSyncCandidateLookup(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 100)
 	pages := pass(t, s, ashby.ResourceSchedules, atssync.Cursor{Since: testSince})
-	if n := f.Count("application.info"); n != 3 {
-		t.Errorf("application.info asked %d times, want 3 (Ada, Alan, the unknown application), the applications not read yet", n)
+	if n := f.Count("application.info"); n != 4 {
+		t.Errorf("application.info asked %d times, want 4 (Ada, Alan, Grace, the unknown application), the applications not read yet", n)
 	}
 	if count(pages, "skipped") != 1 {
 		t.Errorf("skipped %d, want the schedule of the application Ashby does not know", count(pages, "skipped"))
