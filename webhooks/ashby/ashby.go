@@ -1,5 +1,6 @@
-// Package ashby receives Ashby webhooks: the signature check and the mapping of each
-// event to interactions (see Receiver).
+// Package ashby receives Ashby webhooks — the signature check and the mapping of each
+// event to interactions (see Receiver) — and holds the sync that pulls from Ashby's API
+// what those webhooks leave out (see Sync).
 package ashby
 
 import (
@@ -42,7 +43,7 @@ import (
 //
 // Not mapped: interviewScheduleCreate (it names no candidate; Ashby follows it with
 // interviewScheduleUpdate, which does), offer* (offers name the application but not the
-// candidate), applicationUpdate (fired by stage changes and hires too), deletions,
+// candidate; the sync reads them), applicationUpdate (fired by stage changes and hires too), deletions,
 // merges, jobs, openings and postings. Un-archiving shows only as a stage change.
 type Receiver struct{}
 

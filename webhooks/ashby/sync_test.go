@@ -436,3 +436,27 @@ func TestSyncVendor(t *testing.T) {
 		t.Error("NewVendor with an ftp URL: no error")
 	}
 }
+
+// TestSyncResume: a pass cut off after a page (the runner stores each page's Next)
+// resumes in another process from the stored cursor — Ashby's page cursor and the
+// pass's start — and maps the rest of the pass, ending with the same syncToken as an
+// uninterrupted pass.
+func TestSyncResume(t *testing.T) {
+	f := newFake(t)
+	whole := pass(t, newSync(f, 2), ashby.ResourceApps, atssync.Cursor{Since: testSince})
+
+	first, err := newSync(f, 2).Pull(context.Background(), ashby.ResourceApps, atssync.Cursor{Since: testSince})
+	if err != nil || !first.More {
+		t.Fatalf("first page: more %v, %v", first.More, err)
+	}
+	later := ashby.New(ashby.Config{APIKey: ashbytest.Key, APIURL: f.URL(), PageSize: 2}, f.Client(),
+		func() time.Time { return testNow.Add(time.Hour) }) // a restart, an hour on
+	rest := pass(t, later, ashby.ResourceApps, first.Next)
+	got := append(ids([]pageView{{Interactions: first.Interactions}}), ids(rest)...)
+	if diff := cmp.Diff(ids(whole), got); diff != "" {
+		t.Errorf("a resumed pass (-whole +resumed):\n%s", diff)
+	}
+	if diff := cmp.Diff(last(whole), last(rest)); diff != "" {
+		t.Errorf("the resumed pass's cursor (-whole +resumed):\n%s", diff)
+	}
+}
