@@ -12,7 +12,7 @@ import (
 
 // Ack acknowledges an alert: no further escalation. It returns the alert as stored.
 func (d *Dispatcher) Ack(ctx context.Context, id string) (Alert, error) {
-	return d.changeState(ctx, id, func(a *Alert, now time.Time) error {
+	return d.changeState(ctx, id, EventAcknowledged, func(a *Alert, now time.Time) error {
 		switch a.State {
 		case StateResolved:
 			return interactions.Errorf(interactions.CodeConflict, "alert %s is resolved", id)
@@ -29,7 +29,7 @@ func (d *Dispatcher) Snooze(ctx context.Context, id string, dur time.Duration) (
 	if dur <= 0 || dur > 7*24*time.Hour {
 		return Alert{}, interactions.Invalid(interactions.FieldError{Field: "for", Message: "must be more than 0s and at most 7d"})
 	}
-	return d.changeState(ctx, id, func(a *Alert, now time.Time) error {
+	return d.changeState(ctx, id, EventSnoozed, func(a *Alert, now time.Time) error {
 		if a.State == StateResolved || a.State == StateAcknowledged {
 			return interactions.Errorf(interactions.CodeConflict, "alert %s is %s", id, a.State)
 		}
@@ -42,8 +42,10 @@ func (d *Dispatcher) Snooze(ctx context.Context, id string, dur time.Duration) (
 	})
 }
 
-// changeState applies f to the alert (the live copy if there is one) and stores it.
-func (d *Dispatcher) changeState(ctx context.Context, id string, f func(*Alert, time.Time) error) (Alert, error) {
+// changeState applies f to the alert (the live copy if there is one) and stores it;
+// when f changed it (an acknowledgement of an acknowledged alert does not), it
+// publishes an event of type typ.
+func (d *Dispatcher) changeState(ctx context.Context, id, typ string, f func(*Alert, time.Time) error) (Alert, error) {
 	now := d.cfg.Now().UTC().Truncate(time.Millisecond)
 	var stored *Alert
 	if _, live := d.live.get(id); !live {
@@ -53,7 +55,17 @@ func (d *Dispatcher) changeState(ctx context.Context, id string, f func(*Alert, 
 		}
 		stored = &a
 	}
-	return d.live.change(ctx, id, stored, func(a *Alert) error { return f(a, now) }, d.cfg.Store.saveState)
+	changed := false
+	a, err := d.live.change(ctx, id, stored, func(a *Alert) error {
+		before, until := a.State, a.SnoozedUntil
+		err := f(a, now)
+		changed = err == nil && (a.State != before || !timeEqual(a.SnoozedUntil, until))
+		return err
+	}, d.cfg.Store.saveState)
+	if err == nil && changed {
+		d.publish(ctx, Event{Type: typ, At: now, Alert: a})
+	}
+	return a, err
 }
 
 // Command acts on an SMS reply from a recruiter's phone: "ACK" or "SNOOZE 2h" on
@@ -106,8 +118,10 @@ func (d *Dispatcher) Stopped(ctx context.Context, clockIDs []string) error {
 		stopped[id] = true
 	}
 	now := d.cfg.Now().UTC().Truncate(time.Millisecond)
+	var events []Event
+	defer func() { d.publish(ctx, events...) }()
 	for _, a := range d.live.matching(func(a *Alert) bool { return stopped[a.ClockID] && a.State != StateResolved }) {
-		_, err := d.live.change(ctx, a.ID, nil, func(a *Alert) error {
+		resolved, err := d.live.change(ctx, a.ID, nil, func(a *Alert) error {
 			a.State, a.ResolvedAt = StateResolved, &now
 			a.Resolution = "the clock stopped"
 			if a.FirstDeliveredAt == nil {
@@ -117,6 +131,9 @@ func (d *Dispatcher) Stopped(ctx context.Context, clockIDs []string) error {
 		}, d.cfg.Store.saveState)
 		if err != nil && !errors.Is(err, errNotLive) {
 			return err
+		}
+		if err == nil {
+			events = append(events, Event{Type: EventResolved, At: now, Alert: resolved})
 		}
 	}
 	return nil

@@ -31,20 +31,26 @@ const (
 const (
 	ChannelSMS   = directory.ChannelSMS
 	ChannelEmail = directory.ChannelEmail
+	ChannelTeams = directory.ChannelTeams
 )
 
 // The delivery statuses.
 const (
-	DeliveryPending   = "pending"
-	DeliveryDeferred  = "deferred"
-	DeliverySent      = "sent"
+	DeliveryPending  = "pending"
+	DeliveryDeferred = "deferred"
+	DeliverySent     = "sent"
+	// DeliveryAccepted: the provider took it without confirming delivery (Teams
+	// answers 202). Like sent, it reached someone: escalation counts from it.
+	DeliveryAccepted  = "accepted"
 	DeliveryDelivered = "delivered"
 	DeliveryFailed    = "failed"
 )
 
 // Delivery is one channel's attempt to bring an alert to its recipient.
 type Delivery struct {
-	Channel    string     `bson:"channel" json:"channel"` // sms, email or log
+	Channel string `bson:"channel" json:"channel"` // sms, email, teams or log
+	// To is the number or email address; for teams, the recruiter's id (the
+	// webhook URL, a secret, is read from the directory when sending).
 	To         string     `bson:"to" json:"to"`
 	Status     string     `bson:"status" json:"status"`
 	Attempts   int        `bson:"attempts" json:"attempts"`

@@ -68,6 +68,13 @@ type Email interface {
 	Send(ctx context.Context, to, subject, text, html, messageID string) error
 }
 
+// Teams posts to Microsoft Teams through a Workflows incoming webhook. Its errors are
+// *SendError (any other error counts as Retryable); alerts/teams is one. A nil error
+// means Teams accepted the post (202), not that anyone has seen it.
+type Teams interface {
+	Post(ctx context.Context, webhookURL string, m Message) error
+}
+
 // failureOf returns the class of a send error; unknown errors are worth retrying.
 func failureOf(err error) (Failure, bool) {
 	var se *SendError

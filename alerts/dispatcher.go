@@ -94,6 +94,9 @@ type Config struct {
 	Names     Names
 	SMS       SMS   // nil: SMS is off
 	Email     Email // nil: email is off
+	Teams     Teams // nil: Teams is off
+	// Events, if set, is told what happens to alerts (outgoing webhooks).
+	Events Events
 	// Mode is GOODWILL_ALERTS: "on" sends, "log" only logs, "off" creates no alerts.
 	Mode string
 	// Link returns the signed acknowledgement link of an alert.
@@ -177,7 +180,7 @@ func New(cfg Config) *Dispatcher {
 	}
 	emailOn := cfg.Email != nil && cfg.Mode == "on"
 	d.intake = MultiStage{
-		RouteStage{Directory: cfg.Directory, Mode: cfg.Mode, SMS: cfg.SMS != nil, Email: cfg.Email != nil},
+		RouteStage{Directory: cfg.Directory, Mode: cfg.Mode, SMS: cfg.SMS != nil, Email: cfg.Email != nil, Teams: cfg.Teams != nil},
 		DedupeStage{Outbox: cfg.Store},
 	}
 	d.names = &messageNames{Names: cfg.Names, now: cfg.Now}
@@ -489,6 +492,17 @@ func (d *Dispatcher) create(ctx context.Context, alerts ...Alert) error {
 	if err != nil {
 		return err
 	}
+	var events []Event
+	for _, b := range out {
+		for _, a := range b.Alerts {
+			typ := EventCreated
+			if a.Level == LevelEscalated {
+				typ = EventEscalated
+			}
+			events = append(events, Event{Type: typ, At: now, Alert: a})
+		}
+	}
+	d.publish(ctx, events...)
 	for _, b := range out {
 		for _, a := range b.Alerts {
 			alertsCreated.WithLabelValues(string(a.Level)).Inc()
@@ -593,7 +607,7 @@ func (d *Dispatcher) deliver(flight uint64) Stage {
 		DeferStage{Directory: cfg.Directory, Zone: cfg.Zone},
 		CountryStage{Countries: cfg.SMSCountries, Fallback: d.emailOn},
 		ThrottleStage{Counter: cfg.Store, PerDay: smsPerDay, Fallback: d.emailOn},
-		SendStage{SMS: cfg.SMS, Email: cfg.Email, Names: d.names, Link: cfg.Link,
+		SendStage{SMS: cfg.SMS, Email: cfg.Email, Teams: cfg.Teams, Names: d.names, Link: cfg.Link,
 			Journal: noter{Live: d.live, Outbox: cfg.Store, By: d.id}, Workers: sendWorkers, Log: cfg.Log,
 			Then: releasing{live: d.live, flight: flight, Stage: MultiStage{
 				RetryStage{MaxAttempts: maxAttempts, Backoff: backoff, Counter: cfg.Store, Fallback: d.emailOn, Log: cfg.Log},

@@ -53,9 +53,9 @@ type (
 // due when the level's grouping window has passed (breaches 1 s, warnings a minute); a
 // channel that is off (not configured, or Mode "log") becomes one log line instead.
 type RouteStage struct {
-	Directory  recipients
-	Mode       string // GOODWILL_ALERTS
-	SMS, Email bool   // whether the channel is configured
+	Directory         recipients
+	Mode              string // GOODWILL_ALERTS
+	SMS, Email, Teams bool   // whether the channel is configured
 }
 
 // Exec implements Stage.
@@ -100,7 +100,10 @@ func (s RouteStage) deliveries(r directory.Recruiter, level Level, now time.Time
 	logged := false
 	for _, ch := range channelsFor(r.Channels, level) {
 		to := map[string]string{ChannelSMS: r.Phone, ChannelEmail: r.Email}[ch]
-		on := s.Mode == "on" && ((ch == ChannelSMS && s.SMS) || (ch == ChannelEmail && s.Email))
+		if ch == ChannelTeams && r.TeamsWebhookURL != "" {
+			to = r.ID // the URL is a secret: read from the directory when sending
+		}
+		on := s.Mode == "on" && ((ch == ChannelSMS && s.SMS) || (ch == ChannelEmail && s.Email) || (ch == ChannelTeams && s.Teams))
 		switch {
 		case to == "":
 			continue
@@ -329,6 +332,7 @@ func (s ThrottleStage) Exec(ctx context.Context, now time.Time, batches []Batch)
 type SendStage struct {
 	SMS   SMS   // nil: SMS is off
 	Email Email // nil: email is off
+	Teams Teams // nil: Teams is off
 	Names Names
 	// Link returns the signed acknowledgement link of an alert; nil for none.
 	Link    func(alertID string, now time.Time) string
@@ -412,9 +416,13 @@ func (s SendStage) settle(b *Batch, st sendState, now time.Time) {
 	if b.Err = st.err; b.Err != nil {
 		return
 	}
+	status := DeliverySent
+	if b.Channel == ChannelTeams {
+		status = DeliveryAccepted // Teams takes a post (202) without confirming delivery
+	}
 	b.deliveries(func(_ *Alert, dl *Delivery) {
 		dl.Attempts++
-		dl.Status, dl.ProviderID, dl.Error, dl.Ambiguous = DeliverySent, st.providerID, "", false
+		dl.Status, dl.ProviderID, dl.Error, dl.Ambiguous = status, st.providerID, "", false
 		dl.SentAt = &now
 	})
 	b.Settled = true
@@ -462,6 +470,13 @@ func (s SendStage) prepare(ctx context.Context, b *Batch, msg Message) (provider
 		if s.Email == nil {
 			return "", false, &SendError{Failure: Permanent, Err: errChannelOff}
 		}
+	case ChannelTeams:
+		if s.Teams == nil {
+			return "", false, &SendError{Failure: Permanent, Err: errChannelOff}
+		}
+		if b.Recipient.ID != b.To || b.Recipient.TeamsWebhookURL == "" {
+			return "", false, &SendError{Failure: Permanent, Err: errors.New("the recipient has no Teams webhook URL")}
+		}
 	}
 	return "", true, nil
 }
@@ -476,6 +491,8 @@ func (s SendStage) send(ctx context.Context, b *Batch, msg Message) (string, err
 		subject, text, html := EmailContent(msg)
 		return "", s.Email.Send(ctx, b.To, subject, text, html,
 			"<"+first.Code+"."+first.CreatedAt.Format("20060102150405.000")+"@goodwill>")
+	case ChannelTeams:
+		return "", s.Teams.Post(ctx, b.Recipient.TeamsWebhookURL, msg)
 	default:
 		logChannel{s.Log}.send(msg)
 		return "", nil
@@ -703,7 +720,7 @@ func observe(a *Alert, from, to, channel string, now time.Time) {
 		return
 	}
 	switch to {
-	case DeliverySent:
+	case DeliverySent, DeliveryAccepted:
 		alertsSent.WithLabelValues(channel).Inc()
 		deliveryLatency.Observe(now.Sub(a.CreatedAt).Seconds())
 	case DeliveryFailed:

@@ -17,6 +17,7 @@ const DefaultRecruiterID = "default"
 const (
 	ChannelSMS   = "sms"
 	ChannelEmail = "email"
+	ChannelTeams = "teams" // a Teams Workflows webhook (TeamsWebhookURL)
 )
 
 // Recruiter is an entry of the recruiters directory.
@@ -31,6 +32,10 @@ type Recruiter struct {
 	DelegateID string     `json:"delegate_id,omitempty" bson:"delegate_id,omitempty"`
 	AwayUntil  *time.Time `json:"away_until,omitempty" bson:"away_until,omitempty"`
 	Channels   Channels   `json:"channels" bson:"channels"`
+	// TeamsWebhookURL is a Teams Workflows incoming-webhook URL for a chat with the
+	// recruiter: the "teams" channel posts there. It is a bearer secret (whoever has it
+	// can post): shown to admins only, never logged. The service checks its host.
+	TeamsWebhookURL string `json:"teams_webhook_url,omitempty" bson:"teams_webhook_url,omitempty"`
 	// QuietHours, if set, is a daily window in the recruiter's time zone when no alert
 	// is delivered.
 	QuietHours  *QuietHours `json:"quiet_hours,omitempty" bson:"quiet_hours,omitempty"`
@@ -105,6 +110,7 @@ func (r *Recruiter) Validate(smsCountries []string) []interactions.FieldError {
 		bad("id", "must not contain control characters or '/'")
 	}
 	r.Name = strings.TrimSpace(r.Name)
+	r.TeamsWebhookURL = strings.TrimSpace(r.TeamsWebhookURL)
 	r.Email = strings.TrimSpace(r.Email)
 	if r.Email != "" {
 		if a, err := mail.ParseAddress(r.Email); err != nil || a.Name != "" || a.Address != r.Email {
@@ -151,8 +157,8 @@ func (r *Recruiter) Validate(smsCountries []string) []interactions.FieldError {
 		out := []string{}
 		for i, ch := range *c.list {
 			ch = strings.ToLower(strings.TrimSpace(ch))
-			if ch != ChannelSMS && ch != ChannelEmail {
-				bad(fmt.Sprintf("%s[%d]", c.field, i), `must be "sms" or "email"`)
+			if ch != ChannelSMS && ch != ChannelEmail && ch != ChannelTeams {
+				bad(fmt.Sprintf("%s[%d]", c.field, i), `must be "sms", "email" or "teams"`)
 				continue
 			}
 			if !slices.Contains(out, ch) {
