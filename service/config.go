@@ -47,6 +47,10 @@ type Config struct {
 	SMTPURL   string
 	EmailFrom string
 
+	// AllowPrivateWebhooks (GOODWILL_ALLOW_PRIVATE_WEBHOOKS=on) lets outgoing alert
+	// webhooks and Teams posts use http and reach private and loopback addresses.
+	AllowPrivateWebhooks bool
+
 	// Tracing is on when an OTLP endpoint or a traces exporter is set explicitly.
 	Tracing bool
 
@@ -134,6 +138,7 @@ var Settings = func() []Setting {
 		{"GOODWILL_TWILIO_API_URL", "https://api.twilio.com"},
 		{"GOODWILL_SMTP_URL", ""},
 		{"GOODWILL_EMAIL_FROM", ""},
+		{"GOODWILL_ALLOW_PRIVATE_WEBHOOKS", "off"},
 		{"OTEL_EXPORTER_OTLP_ENDPOINT", ""},
 		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""},
 		{"OTEL_TRACES_EXPORTER", ""},
@@ -320,6 +325,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if _, err := mail.ParseAddress(c.EmailFrom); err != nil {
 			return bad("GOODWILL_EMAIL_FROM", "%q is not an email address", c.EmailFrom)
 		}
+	}
+	switch v := get("GOODWILL_ALLOW_PRIVATE_WEBHOOKS", "off"); v {
+	case "on", "off":
+		c.AllowPrivateWebhooks = v == "on"
+	default:
+		return bad("GOODWILL_ALLOW_PRIVATE_WEBHOOKS", "%q must be on or off", v)
 	}
 	if err := loadOIDC(&c, get); err != nil {
 		return Config{}, err

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/alerts"
+	"github.com/goodwillhq/goodwill/alerts/teams"
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
@@ -33,7 +34,13 @@ func (s *api) putRecruiter(c *gin.Context) {
 		return
 	}
 	r.ID = c.Param("id")
-	if errs := r.Validate(s.cfg.SMSCountries); len(errs) > 0 {
+	errs := r.Validate(s.cfg.SMSCountries)
+	if r.TeamsWebhookURL != "" {
+		if err := teams.CheckURL(s.outbound, r.TeamsWebhookURL); err != nil {
+			errs = append(errs, interactions.FieldError{Field: "teams_webhook_url", Message: err.Error()})
+		}
+	}
+	if len(errs) > 0 {
 		fail(c, interactions.Invalid(errs...))
 		return
 	}
@@ -69,7 +76,16 @@ func (s *api) getRecruiter(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, r)
+	c.JSON(http.StatusOK, recruiterFor(c, r))
+}
+
+// recruiterFor returns r as the caller of c may see it: a Teams webhook URL, a bearer
+// secret, only to admins.
+func recruiterFor(c *gin.Context, r directory.Recruiter) directory.Recruiter {
+	if caller(c).Role != auth.RoleAdmin {
+		r.TeamsWebhookURL = ""
+	}
+	return r
 }
 
 // listRecruiters answers GET /v1/recruiters, by id, in pages (default: 1000).
@@ -93,7 +109,7 @@ func (s *api) listRecruiters(c *gin.Context) {
 		mine := list[:0]
 		for _, r := range list {
 			if visible[r.ID] {
-				mine = append(mine, r)
+				mine = append(mine, recruiterFor(c, r))
 			}
 		}
 		list = mine

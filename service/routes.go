@@ -89,6 +89,10 @@ func (s *api) routes() http.Handler {
 	v1.GET("/alerts", readers, s.listAlerts)
 	v1.POST("/alerts/:id/ack", readers, s.ackAlert)
 	v1.POST("/alerts/:id/snooze", readers, s.snoozeAlert)
+	v1.POST("/alert-webhooks", admin, s.postAlertWebhook) // outgoing (handlers_alert_webhooks.go)
+	v1.GET("/alert-webhooks", admin, s.listAlertWebhooks)
+	v1.DELETE("/alert-webhooks/:id", admin, s.deleteAlertWebhook)
+	v1.GET("/alert-webhooks/:id/deliveries", admin, s.listAlertWebhookDeliveries)
 	// The signed link in alert messages: the signature is the credential.
 	r.GET("/alerts/:id/ack", s.ackLinkPage)
 	r.POST("/alerts/:id/ack", s.ackLinkPost)

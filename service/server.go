@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,7 +19,10 @@ import (
 
 	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/alerts/email"
+	"github.com/goodwillhq/goodwill/alerts/outbound"
+	"github.com/goodwillhq/goodwill/alerts/teams"
 	"github.com/goodwillhq/goodwill/alerts/twilio"
+	"github.com/goodwillhq/goodwill/alerts/webhook"
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
@@ -47,6 +51,7 @@ type Server struct {
 	projector   *interactions.Projector
 	engine      *sla.Engine
 	dispatcher  *alerts.Dispatcher
+	alertHooks  *webhook.Sender  // outgoing alert webhooks
 	webhooks    *webhooks.Ingest // for PurgeDeliveryLog
 	auditPurger *audit.Purger    // deletes audit entries after two years
 	syncRunner  *atssync.Runner  // the ATS sync (handlers_sync.go)
@@ -77,8 +82,11 @@ type api struct {
 	directory    *directory.Store
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
-	book         *scores.Book // the scores roll-ups (handlers_scores.go)
-	scoresCache  scoresCache  // what score queries read of the directory and jobs (handlers_scores.go)
+	alertHooks   *webhook.Sender // outgoing alert webhooks (handlers_alert_webhooks.go)
+	hookStore    *webhook.Store
+	outbound     outbound.Policy // where outgoing webhooks and Teams posts may go
+	book         *scores.Book    // the scores roll-ups (handlers_scores.go)
+	scoresCache  scoresCache     // what score queries read of the directory and jobs (handlers_scores.go)
 	keys         *auth.Keys
 	trail        *audit.Trail   // the audit trail (handlers_audit.go)
 	failures     *auth.Failures // client addresses failing authentication (throttle.go)
@@ -94,6 +102,9 @@ type Options struct {
 	Now func() time.Time // the clock; time.Now if nil
 	// SyncVendors are ATS vendors to sync besides those the configuration sets up.
 	SyncVendors []atssync.Vendor
+	// OutboundRootCAs, if set, are the roots outgoing webhooks and Teams posts trust
+	// instead of the system's (a local https test server).
+	OutboundRootCAs *x509.CertPool
 }
 
 // New opens the store and starts the background work. Close releases it all.
@@ -203,10 +214,12 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	recruiters := directory.NewStore(db)
 	alertStore := alerts.NewStore(db)
 	deliveries := webhooks.NewStore(db)
+	hookStore := webhook.NewStore(db)
 	trail := audit.New(db)
 	if indexed {
 		for _, ensure := range []func(context.Context) error{
 			slaStore.EnsureIndexes, alertStore.EnsureIndexes, deliveries.EnsureIndexes, trail.EnsureIndexes,
+			hookStore.EnsureIndexes,
 		} {
 			if err := ensure(ctx); err != nil {
 				return err
@@ -232,9 +245,18 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	inForce := sla.NewInForce()
 	book := scores.NewBook(inForce.Zone)
 
-	// 4. The pipeline, from its end: alerts, SLA engine, writer, projector.
-	alertsCfg, err := alertsConfig(cfg, alerts.Config{
-		Store: alertStore, Directory: recruiters, Names: store, Mode: cfg.Alerts,
+	// 4. The pipeline, from its end: outgoing alert webhooks, alerts, SLA engine,
+	// writer, projector. Outgoing webhooks are sent by one replica: the owner of the
+	// first partition.
+	policy := outbound.Policy{AllowPrivate: cfg.AllowPrivateWebhooks, RootCAs: s.opts.OutboundRootCAs}
+	var firstOwner func() bool
+	if s.leases != nil {
+		firstOwner = func() bool { return s.leases.Owns(0) }
+	}
+	s.alertHooks = webhook.New(webhook.Config{Store: hookStore, Policy: policy, Owns: firstOwner, Now: now, Log: log})
+	s.alertHooks.Start()
+	alertsCfg, err := alertsConfig(cfg, policy, alerts.Config{
+		Store: alertStore, Directory: recruiters, Names: store, Mode: cfg.Alerts, Events: s.alertHooks,
 		Link: alertLinks{cfg: cfg, signingKeys: signingKeys}.link, Log: log, Now: now,
 		Zone: inForce.Zone, SMSCountries: cfg.SMSCountries, EscalateAfter: inForce.EscalateAfter, Owns: owns,
 	})
@@ -343,6 +365,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		cfg: cfg, log: log, now: now, store: s.store,
 		interactions: store, writer: s.writer, eraser: eraser, webhooks: s.webhooks, twilio: twilioReceiver,
 		engine: s.engine, inForce: inForce, directory: recruiters, alertStore: alertStore, dispatcher: s.dispatcher,
+		alertHooks: s.alertHooks, hookStore: hookStore, outbound: policy,
 		book: book, keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,
 		sso: signOn, syncRunner: s.syncRunner,
 	}
@@ -355,8 +378,10 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 }
 
 // alertsConfig completes the alerts pipeline's configuration with the channels the
-// configuration turns on.
-func alertsConfig(cfg Config, ac alerts.Config) (alerts.Config, error) {
+// configuration turns on. Teams needs no configuration: each recruiter's
+// teams_webhook_url says where, under the outgoing address policy.
+func alertsConfig(cfg Config, policy outbound.Policy, ac alerts.Config) (alerts.Config, error) {
+	ac.Teams = teams.New(teams.Config{Policy: policy})
 	if cfg.TwilioAccountSID != "" {
 		sender, err := twilio.New(twilio.Config{
 			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom,
@@ -412,6 +437,9 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	if s.dispatcher != nil {
 		s.dispatcher.Close()
+	}
+	if s.alertHooks != nil {
+		s.alertHooks.Close() // after the pipeline, which publishes to it
 	}
 	if s.stop != nil {
 		s.stop()
