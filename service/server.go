@@ -82,11 +82,8 @@ type api struct {
 	directory    *directory.Store
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
-	alertHooks   *webhook.Sender // outgoing alert webhooks (handlers_alert_webhooks.go)
-	hookStore    *webhook.Store
-	outbound     outbound.Policy // where outgoing webhooks and Teams posts may go
-	book         *scores.Book    // the scores roll-ups (handlers_scores.go)
-	scoresCache  scoresCache     // what score queries read of the directory and jobs (handlers_scores.go)
+	book         *scores.Book // the scores roll-ups (handlers_scores.go)
+	scoresCache  scoresCache  // what score queries read of the directory and jobs (handlers_scores.go)
 	keys         *auth.Keys
 	trail        *audit.Trail   // the audit trail (handlers_audit.go)
 	failures     *auth.Failures // client addresses failing authentication (throttle.go)
@@ -95,6 +92,12 @@ type api struct {
 	sso          *sso            // single sign-on, when configured (oidc.go)
 	syncRunner   *atssync.Runner // the ATS sync (handlers_sync.go)
 	routeList    [][2]string     // filled by routes
+
+	// Outgoing alert webhooks (handlers_alert_webhooks.go), and where they and Teams
+	// posts may go.
+	alertHooks *webhook.Sender
+	hookStore  *webhook.Store
+	outbound   outbound.Policy
 }
 
 // Options are what tests may change; the zero value is production's.
