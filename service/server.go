@@ -256,7 +256,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	if s.leases != nil {
 		firstOwner = func() bool { return s.leases.Owns(0) }
 	}
-	s.alertHooks = webhook.New(webhook.Config{Store: hookStore, Policy: policy, Owns: firstOwner, Now: now, Log: log})
+	s.alertHooks = webhook.New(webhook.Config{Store: hookStore, Policy: policy, Owns: firstOwner, Shared: s.leases != nil, Now: now, Log: log})
 	s.alertHooks.Start()
 	alertsCfg, err := alertsConfig(cfg, policy, alerts.Config{
 		Store: alertStore, Directory: recruiters, Names: store, Mode: cfg.Alerts, Events: s.alertHooks,

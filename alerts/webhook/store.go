@@ -161,6 +161,20 @@ func (s *Store) due(ctx context.Context, now time.Time, limit int) ([]Delivery, 
 	return out, err
 }
 
+// earliest returns when the earliest pending delivery is due; false when none is.
+func (s *Store) earliest(ctx context.Context) (time.Time, bool, error) {
+	var d Delivery
+	err := s.deliveries.FindOne(ctx, bson.M{"state": StatePending},
+		options.FindOne().SetSort(bson.D{{Key: "next_at", Value: 1}})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return time.Time{}, false, nil
+	}
+	if err != nil || d.NextAt == nil {
+		return time.Time{}, false, err
+	}
+	return *d.NextAt, true, nil
+}
+
 // record adds an attempt to a delivery, with the state and next attempt it leads to.
 func (s *Store) record(ctx context.Context, id string, a Attempt, state string, next *time.Time) error {
 	err := s.deliveries.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{

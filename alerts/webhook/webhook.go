@@ -45,7 +45,8 @@ import (
 var Retries = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour}
 
 const (
-	tick        = time.Second      // how often the sender looks for due deliveries
+	tick        = time.Second      // how often the sender may look for due deliveries
+	idleLook    = time.Minute      // how often it looks anyway, alone on its store
 	subsFresh   = 5 * time.Second  // how long the subscriptions read are used before reading again
 	attemptTime = 15 * time.Second // one attempt at most
 	workers     = 4                // deliveries sent at once
@@ -60,8 +61,13 @@ type Config struct {
 	// Owns says whether this replica sends (the one owning the first SLA partition,
 	// with several replicas); nil: it does.
 	Owns func() bool
-	Now  func() time.Time
-	Log  *slog.Logger
+	// Shared: other replicas may publish too, so the sender looks for due deliveries
+	// every second (an indexed query on MongoDB). Otherwise every publish is local
+	// and the sender looks only when one wakes it, when a retry it recorded comes
+	// due, and every minute: on the embedded store a look scans the deliveries.
+	Shared bool
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Sender records and delivers alert events; it satisfies alerts.Events.
@@ -72,6 +78,7 @@ type Sender struct {
 	mu       sync.Mutex
 	subs     []Subscription
 	subsRead time.Time
+	next     time.Time // the earliest retry known to be due (zero: none)
 
 	wake     chan struct{}
 	stopping chan struct{}
@@ -223,20 +230,32 @@ func (s *Sender) run() {
 	timer := time.NewTimer(tick)
 	defer timer.Stop()
 	purgeAt := time.Now().Add(time.Minute)
+	var looked time.Time // wall clock
+	learned := false     // whether s.next holds the earliest pending delivery's time
 	for {
+		woke := false
 		select {
 		case <-s.stopping:
 			return
 		case <-timer.C:
 		case <-s.wake:
+			woke = true
 		}
-		if s.cfg.Owns == nil || s.cfg.Owns() {
-			for s.flush() == batch { // a full batch: more may be due
+		look := woke || s.cfg.Shared || time.Since(looked) >= idleLook || s.retryDue(s.cfg.Now())
+		if look && (s.cfg.Owns == nil || s.cfg.Owns()) {
+			looked = time.Now()
+			took := 0
+			for n := batch; n == batch; took += n { // a full batch: more may be due
 				select {
 				case <-s.stopping:
 					return
 				default:
 				}
+				n = s.flush()
+			}
+			if !s.cfg.Shared && (took > 0 || !learned) {
+				s.learnNext() // when the next retry is due, its own or recorded before a restart
+				learned = true
 			}
 			if time.Now().After(purgeAt) {
 				purgeAt = time.Now().Add(24 * time.Hour)
@@ -244,6 +263,31 @@ func (s *Sender) run() {
 			}
 		}
 		timer.Reset(tick)
+	}
+}
+
+// retryDue says whether a retry recorded comes due at now.
+func (s *Sender) retryDue(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.next.IsZero() && !now.Before(s.next)
+}
+
+// noteNext notes that a retry comes due at t.
+func (s *Sender) noteNext(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.next.IsZero() || t.Before(s.next) {
+		s.next = t
+	}
+}
+
+// learnNext reads when the earliest pending delivery is due.
+func (s *Sender) learnNext() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if at, ok, err := s.cfg.Store.earliest(ctx); err == nil && ok {
+		s.noteNext(at)
 	}
 }
 
@@ -261,7 +305,13 @@ func (s *Sender) purge() {
 func (s *Sender) flush() int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	due, err := s.cfg.Store.due(ctx, s.cfg.Now().UTC(), batch)
+	now := s.cfg.Now().UTC()
+	s.mu.Lock()
+	if !s.next.IsZero() && !now.Before(s.next) {
+		s.next = time.Time{} // taken now; what is still pending is noted again
+	}
+	s.mu.Unlock()
+	due, err := s.cfg.Store.due(ctx, now, batch)
 	if err != nil {
 		s.cfg.Log.Warn("alert webhooks: reading due deliveries failed; retrying", "err", err)
 		return 0
@@ -308,10 +358,12 @@ func (s *Sender) attempt(ctx context.Context, d Delivery, subs map[string]Subscr
 		if n := len(d.Attempts) + 1; n <= len(Retries) {
 			at := start.Add(Retries[n-1]).Truncate(time.Millisecond)
 			state, nextAt = StatePending, &at
+			s.noteNext(at)
 		}
 	}
 	if err := s.cfg.Store.record(ctx, d.ID, a, state, nextAt); err != nil {
 		s.cfg.Log.Warn("alert webhooks: recording an attempt failed; it is made again", "delivery", d.ID, "err", err)
+		s.noteNext(start)
 	}
 }
 

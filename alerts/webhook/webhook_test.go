@@ -22,7 +22,7 @@ func sampleAlert() alerts.Alert {
 	due := time.Date(2026, 11, 20, 10, 0, 0, 123456789, time.UTC)
 	return alerts.Alert{ID: "i1:first_response:breached", Code: "7F3K", Level: alerts.LevelBreached, State: alerts.StateOpen,
 		ApplicationID: "app-1", CandidateID: "cand-1", RecruiterID: "ann", Metric: "first_response", DueAt: due,
-		CreatedAt: due.Add(time.Second),
+		CreatedAt:  due.Add(time.Second),
 		Deliveries: []alerts.Delivery{{Channel: "sms", To: "+14155550100", Status: "sent", Attempts: 1}}}
 }
 
@@ -127,5 +127,91 @@ func TestRetrySchedule(t *testing.T) {
 	}
 	if len(ids) != 7 || ids[0] != ids[6] {
 		t.Fatalf("webhook-ids %v: want 7 attempts with one id", ids)
+	}
+}
+
+// Alone on its store (no other replica publishes), the sender looks for deliveries
+// only when woken, when a retry comes due and every minute: a publish is sent at
+// once, its retry 5 s later, and a sender started over a store with a retry pending
+// sends it when due, not at its next idle look.
+func TestSenderAlone(t *testing.T) {
+	var mu sync.Mutex
+	answers := []int{http.StatusInternalServerError, http.StatusOK, http.StatusInternalServerError, http.StatusOK}
+	var times []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		times = append(times, time.Now())
+		w.WriteHeader(answers[0])
+		answers = answers[1:]
+	}))
+	defer srv.Close()
+	store := NewStore(storagetest.NewDB(t))
+	cfg := Config{Store: store, Policy: outbound.Policy{AllowPrivate: true}, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	ctx := context.Background()
+	wait := func(what string, n int) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			mu.Lock()
+			got := len(times)
+			mu.Unlock()
+			if got >= n {
+				return
+			}
+		}
+		t.Fatalf("%s: timed out", what)
+	}
+
+	s := New(cfg)
+	s.Start()
+	sub, err := s.Subscribe(ctx, srv.URL, []string{alerts.EventCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := s.Publish(ctx, []alerts.Event{{Type: alerts.EventCreated, At: start, Alert: sampleAlert()}}); err != nil {
+		t.Fatal(err)
+	}
+	wait("the first attempt", 1)
+	wait("the retry", 2)
+	s.Close()
+	if gap := times[1].Sub(times[0]); gap < 5*time.Second || gap > 8*time.Second {
+		t.Fatalf("the retry came %s after the first attempt, want 5 s", gap)
+	}
+
+	// A delivery that failed before a restart is retried when due by the next sender.
+	a := sampleAlert()
+	a.ID = "i2:first_response:breached"
+	s = New(cfg)
+	if err := s.Publish(ctx, []alerts.Event{{Type: alerts.EventCreated, At: time.Now(), Alert: a}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.flush(); n != 1 {
+		t.Fatalf("flush took %d", n)
+	}
+	failedAt := time.Now()
+	s = New(cfg)
+	s.Start()
+	defer s.Close()
+	wait("the retry after a restart", 4)
+	if gap := times[3].Sub(failedAt); gap < 4*time.Second || gap > 8*time.Second {
+		t.Fatalf("the retry after a restart came %s after the failure, want about 5 s", gap)
+	}
+	// The receiver has answered; the attempt is recorded just after.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		list, err := store.Deliveries(ctx, sub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := len(list) == 2
+		for _, d := range list {
+			done = done && d.State == StateDelivered && len(d.Attempts) == 2
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries %+v: want both delivered at their second attempt", list)
+		}
 	}
 }
