@@ -213,3 +213,27 @@ func TestPost(t *testing.T) {
 		t.Fatalf("err %v: want a permanent refusal without the URL", err)
 	}
 }
+
+// Any URL CheckURL accepts with the switch off is https on a Microsoft host.
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range []string{"https://prod-1.westus.logic.azure.com/workflows/x", "https://a.webhook.office.com/x",
+		"https://logic.azure.com.example.com/", "http://x.powerplatform.com/", "https://[::1]/", "%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if CheckURL(outbound.Policy{}, raw) != nil {
+			return
+		}
+		u, err := outbound.Policy{}.CheckForm(raw)
+		if err != nil || u.Scheme != "https" {
+			t.Fatalf("accepted %q", raw)
+		}
+		host := strings.ToLower(u.Hostname())
+		for _, h := range Hosts {
+			if strings.HasSuffix(host, h) {
+				return
+			}
+		}
+		t.Fatalf("accepted %q on host %q", raw, host)
+	})
+}
