@@ -22,8 +22,13 @@
 // from the recruiters directory, interactions/directory, which the dispatcher reads
 // through its Directory interface.
 //
+// What happens to alerts (created, acknowledged, snoozed, resolved, escalated) is
+// told to Config.Events as Event values: alerts/webhook delivers them to outgoing
+// webhooks.
+//
 // The channel integrations are one package per vendor, each with New, a Sender and a
-// Channel that serves it as an SMS or Email: alerts/twilio and alerts/email. They
+// Channel that serves it as an SMS or Email: alerts/twilio and alerts/email; and
+// alerts/teams, whose Sender is the Teams channel. They
 // import this package for the one failure taxonomy (Failure: permanent, worth
 // retrying, or ambiguous — the message may have gone out — carried by SendError); the
 // pipeline never imports a channel. Nothing here reads the clock; callers pass "now".
