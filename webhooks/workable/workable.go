@@ -28,13 +28,15 @@ import (
 // candidate id serves as both application_id and candidate_id):
 //
 //	candidate_created  application_received at created_at (sourced: note)
-//	candidate_moved    disqualified: rejected at disqualified_at; stage "hired": hired;
-//	                   otherwise stage_changed to the stage slug
+//	candidate_moved    disqualified: rejected at disqualified_at (withdrawn when the
+//	                   candidate withdrew); stage "hired": hired; otherwise
+//	                   stage_changed to the stage slug
 //
 // Workable sends the candidate's state at the time of the request, not of the event;
 // external ids use the body's event id when there is one, else the state's timestamps.
-// Not available: recruiter, referral, interviews, emails (use the API or Standard
-// Webhooks), and requalification shows only as a stage change.
+// Not available: recruiter, referral, interviews, emails (the sync reads the owner,
+// interviews and messages from the API; see Sync), and requalification shows only as
+// a stage change.
 type Receiver struct {
 	// Label is the {label} path segment of the subscription's URL, "" for /webhooks/workable.
 	Label string
@@ -67,6 +69,7 @@ type workableBody struct {
 		Stage                  string            `json:"stage"`
 		Sourced                bool              `json:"sourced"`
 		Disqualified           bool              `json:"disqualified"`
+		Withdrew               bool              `json:"withdrew"`
 		DisqualifiedAt         string            `json:"disqualified_at"`
 		DisqualificationReason string            `json:"disqualification_reason"`
 		CreatedAt              string            `json:"created_at"`
@@ -145,8 +148,11 @@ func (w Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 	case c.Disqualified:
 		in.OccurredAt = at(c.DisqualifiedAt, b.FiredAt, c.UpdatedAt)
 		in.Kind = string(interactions.KindRejected)
+		if c.Withdrew {
+			in.Kind = string(interactions.KindWithdrawn)
+		}
 		in.Metadata = webhooks.Metadata(map[string]string{"disqualification_reason": c.DisqualificationReason})
-		in.ExternalID = key("rejected", string(c.ID), c.DisqualifiedAt)
+		in.ExternalID = key(in.Kind, string(c.ID), c.DisqualifiedAt)
 	case strings.EqualFold(strings.TrimSpace(c.Stage), "hired"):
 		in.OccurredAt = at(b.FiredAt, c.UpdatedAt)
 		in.Kind = string(interactions.KindHired)
