@@ -1,0 +1,350 @@
+package workable_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/webhooks/atssync"
+	"github.com/goodwillhq/goodwill/webhooks/webhookstest"
+	"github.com/goodwillhq/goodwill/webhooks/workable"
+	"github.com/goodwillhq/goodwill/webhooks/workable/workabletest"
+)
+
+// testNow is when the tests' passes run; testSince is the first pass's lookback.
+var (
+	testNow   = webhookstest.Now
+	testSince = testNow.Add(-30 * 24 * time.Hour)
+)
+
+// newFake starts the fake Workable account of testdata/sync/workable.json.
+func newFake(t *testing.T) *workabletest.Fake {
+	t.Helper()
+	return workabletest.Start(t, filepath.Join("testdata", "sync", "workable.json"))
+}
+
+// newSync returns a sync against the fake with pages of pageSize, at testNow.
+func newSync(f *workabletest.Fake, pageSize int) *workable.Sync {
+	cfg := workable.Config{Token: workabletest.Token, APIURL: f.URL(), PageSize: pageSize}
+	return workable.New(cfg, f.Client(), func() time.Time { return testNow })
+}
+
+// pageView is one Pull's page as the golden files show it.
+type pageView struct {
+	Next         atssync.Cursor             `json:"next"`
+	More         bool                       `json:"more"`
+	Counts       map[string]int             `json:"counts,omitempty"`
+	Users        []atssync.User             `json:"users,omitempty"`
+	Interactions []interactions.Interaction `json:"-"`
+	// Mapped are the interactions as the API shows them, without what the runner
+	// sets when it writes them (id, received_at).
+	Mapped []map[string]any `json:"interactions,omitempty"`
+}
+
+// pass pulls resource from cursor until More is false, as the runner does.
+func pass(t *testing.T, s *workable.Sync, resource string, cursor atssync.Cursor) []pageView {
+	t.Helper()
+	var out []pageView
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatal("a pass of more than 100 pages")
+		}
+		p, err := s.Pull(context.Background(), resource, cursor)
+		if err != nil {
+			t.Fatalf("Pull(%s, %+v): %v", resource, cursor, err)
+		}
+		v := pageView{Next: p.Next, More: p.More, Counts: p.Counts, Users: p.Users, Interactions: p.Interactions}
+		for _, in := range p.Interactions {
+			b, err := json.Marshal(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			delete(m, "id")
+			delete(m, "received_at")
+			v.Mapped = append(v.Mapped, m)
+		}
+		out = append(out, v)
+		if !p.More {
+			return out
+		}
+		cursor = p.Next
+	}
+}
+
+// golden compares v, as indented JSON, with testdata/sync/<name>.golden.json.
+func golden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", "sync", name+".golden.json")
+	if webhookstest.Update() {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}
+
+// scrub writes the fake's address in the pages' tokens as <api>, the same in every run.
+func scrub(f *workabletest.Fake, pages []pageView) []pageView {
+	for i := range pages {
+		pages[i].Next.Token = strings.ReplaceAll(pages[i].Next.Token, f.URL(), "<api>")
+	}
+	return pages
+}
+
+// ids lists the external ids of the interactions of pages.
+func ids(pages []pageView) []string {
+	var out []string
+	for _, p := range pages {
+		for _, in := range p.Interactions {
+			out = append(out, in.ExternalID)
+		}
+	}
+	return out
+}
+
+// TestSyncGolden runs a pass of each resource against the fake account in pages of
+// two and compares the pages with their golden files: the directory with a
+// deactivated member; the candidates (one moved twice, with messages both ways and a
+// stage named only by its name; one disqualified whose phone only its details give;
+// one hired; a sourced one who withdrew; one updated before the lookback); the events
+// (an interview, a cancelled call, a meeting with no candidate, one before the
+// lookback).
+func TestSyncGolden(t *testing.T) {
+	f := newFake(t)
+	s := newSync(f, 2)
+	golden(t, "members", scrub(f, pass(t, s, workable.ResourceMembers, atssync.Cursor{})))
+	golden(t, "candidates", scrub(f, pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince})))
+	golden(t, "events", scrub(f, pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince})))
+
+	for _, r := range f.Requests() {
+		switch path, q, _ := strings.Cut(r, "?"); {
+		case path == "/candidates" && !strings.Contains(q, "since_id"):
+			if !strings.Contains(q, "updated_after=2026-10-24T11%3A58%3A00Z") {
+				t.Errorf("request %s: not since the lookback less the overlap", r)
+			}
+		case path == "/members" && !strings.Contains(q, "status=all"):
+			t.Errorf("request %s: the deactivated members are left out", r)
+		case path == "/events" && !strings.Contains(q, "include_cancelled=true"):
+			t.Errorf("request %s: the cancelled events are left out", r)
+		}
+	}
+}
+
+// TestSyncPaging: every page is asked for from the paging.next of the one before;
+// the candidates' last page moves the cursor to the latest updated_at read; the
+// events' last page starts the next pass EventsBehind before this one.
+func TestSyncPaging(t *testing.T) {
+	f := newFake(t)
+	s := newSync(f, 2)
+	members := pass(t, s, workable.ResourceMembers, atssync.Cursor{})
+	if len(members) != 2 || members[1].Next != (atssync.Cursor{Since: testNow}) || !members[0].More {
+		t.Errorf("members: %d pages, cursors %+v; want 2 pages (3 members by 2), then since the pass", len(members), members)
+	}
+	cands := pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince})
+	if len(cands) != 2 {
+		t.Fatalf("candidates: %d pages, want 2 (4 changed by 2)", len(cands))
+	}
+	if cands[0].Next.Since != testSince || cands[0].Next.Token == "" {
+		t.Errorf("first page's cursor %+v: want the lookback kept and a token", cands[0].Next)
+	}
+	latest := time.Date(2026, 11, 21, 16, 0, 3, 0, time.UTC) // Ana Silva's updated_at
+	if want := (atssync.Cursor{Since: latest}); cands[1].Next != want {
+		t.Errorf("last page's cursor %+v, want %+v", cands[1].Next, want)
+	}
+	events := pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince})
+	if want := (atssync.Cursor{Since: testNow.Add(-workable.EventsBehind)}); events[len(events)-1].Next != want {
+		t.Errorf("events' last cursor %+v, want %+v", events[len(events)-1].Next, want)
+	}
+
+	// The next pass asks only for what changed after the cursor (less the overlap).
+	before := len(f.Requests())
+	again := pass(t, s, workable.ResourceCandidates, cands[1].Next)
+	if got := ids(again); len(got) != 0 && !slices.ContainsFunc(got, func(id string) bool { return strings.Contains(id, "5be2c3") }) {
+		t.Errorf("second pass: %v", got)
+	}
+	for _, r := range f.Requests()[before:] {
+		if strings.HasPrefix(r, "/candidates?") && !strings.Contains(r, "updated_after=2026-11-21T15%3A58%3A03Z") {
+			t.Errorf("second pass asked %s", r)
+		}
+	}
+
+	// A token not of this sync, or whose next page is elsewhere, starts over.
+	for _, tok := range []string{"garbage", `{"next":"https://elsewhere.example/spi/v3/candidates?since_id=x"}`} {
+		p, err := s.Pull(context.Background(), workable.ResourceCandidates, atssync.Cursor{Since: testSince, Token: tok})
+		if err != nil || len(p.Interactions) == 0 || !p.More {
+			t.Errorf("token %q: %v, %d interactions, more %v; want the first page", tok, err, len(p.Interactions), p.More)
+		}
+	}
+}
+
+// TestSyncKnown: with Known, an event the application holds from the receiver is
+// left out (the same stage within minutes, the one application), and an interview
+// goodwill holds at another start is rescheduled; the sync's own records and a stage
+// change hours away do not count.
+func TestSyncKnown(t *testing.T) {
+	f := newFake(t)
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	webhook := func(kind interactions.Kind, when, stage string) interactions.Interaction {
+		return interactions.Interaction{ApplicationID: "workable:3fc9a8", Kind: kind, OccurredAt: at(when), Source: "workable",
+			Stage: stage, ExternalID: "candidate_moved:ev-" + when}
+	}
+	oldStart := at("2026-11-24T10:00:00Z")
+	known := map[string][]interactions.Interaction{
+		"workable:3fc9a8": {
+			webhook(interactions.KindApplicationReceived, "2026-11-16T10:00:00Z", ""),
+			webhook(interactions.KindStageChanged, "2026-11-18T13:20:01Z", "phone-screen"),
+			webhook(interactions.KindStageChanged, "2026-11-20T09:00:00Z", "interview"), // six hours early
+			{ApplicationID: "workable:3fc9a8", Kind: interactions.KindInterviewScheduled, Source: "workable", InterviewID: "workable:4770c5c",
+				OccurredAt: at("2026-11-21T10:00:00Z"), ScheduledFor: &oldStart, ExternalID: "sync:workable:interview_scheduled:3fc9a8:4770c5c"},
+		},
+		// Only the sync's own record: the hire is recorded.
+		"workable:5be2c3": {{ApplicationID: "workable:5be2c3", Kind: interactions.KindHired, Source: "workable",
+			OccurredAt: at("2026-11-21T16:00:00Z"), ExternalID: "sync:workable:hired:5be2c3:2026-11-21T16:00:00.000Z"}},
+	}
+	s := newSync(f, 100)
+	var asked []string
+	s.Known = func(_ context.Context, app string) ([]interactions.Interaction, error) {
+		asked = append(asked, app)
+		return known[app], nil
+	}
+	got := ids(pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince}))
+	var lena []string
+	for _, id := range got {
+		if strings.Contains(id, ":3fc9a8:") {
+			lena = append(lena, strings.TrimPrefix(id, "sync:workable:"))
+		}
+	}
+	want := []string{
+		"message:3fc9a8:a1004",
+		"message:3fc9a8:a1005",
+		"stage_changed:3fc9a8:interview@2026-11-20T15:00:00.000Z",
+		"details_updated:3fc9a8:2026-11-20T15:00:05.000Z",
+	}
+	if diff := cmp.Diff(want, lena); diff != "" {
+		t.Errorf("recorded for the known application (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(got, "sync:workable:hired:5be2c3:2026-11-21T16:00:00.000Z") {
+		t.Errorf("the hire is left out although only the sync recorded it: %v", got)
+	}
+	if len(asked) != 4 {
+		t.Errorf("Known asked for %v, want the 4 changed candidates", asked)
+	}
+
+	events := ids(pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince}))
+	if !slices.Contains(events, "sync:workable:interview_rescheduled:3fc9a8:4770c5c@2026-11-25T10:00:00.000Z") {
+		t.Errorf("events %v: no reschedule from the start goodwill holds", events)
+	}
+
+	// A failing lookup fails the page: nothing is recorded twice for want of it.
+	s.Known = func(context.Context, string) ([]interactions.Interaction, error) {
+		return nil, errors.New("store down")
+	}
+	if _, err := s.Pull(context.Background(), workable.ResourceCandidates, atssync.Cursor{Since: testSince}); err == nil || !strings.Contains(err.Error(), "store down") {
+		t.Errorf("Pull with a failing Known: %v, want its error", err)
+	}
+}
+
+// TestSyncErrors: Workable's refusals reach the runner as *workable.APIError with
+// the status, and nothing of the page is returned.
+func TestSyncErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		token    string
+		fail     string // path answered with status
+		status   int
+		resource string
+	}{
+		// A wrong token: 401 on the first request.
+		{"unauthorized", "wrong", "", http.StatusUnauthorized, workable.ResourceMembers},
+		// A 429 reaches a plain client as an error (the runner's client waits it out).
+		{"rate limited", workabletest.Token, "/candidates", http.StatusTooManyRequests, workable.ResourceCandidates},
+		// A failing activity stream fails the whole page.
+		{"activities", workabletest.Token, "/candidates/3fc9a8/activities", http.StatusInternalServerError, workable.ResourceCandidates},
+		// Stages are needed to name moves.
+		{"stages", workabletest.Token, "/stages", http.StatusServiceUnavailable, workable.ResourceCandidates},
+		// A hiring team that fails (not a missing job) fails the page.
+		{"hiring team", workabletest.Token, "/jobs/GROOV003/members", http.StatusBadGateway, workable.ResourceCandidates},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			if tc.fail != "" {
+				f.Fail(tc.fail, tc.status, 100)
+			}
+			s := workable.New(workable.Config{Token: tc.token, APIURL: f.URL()}, f.Client(), func() time.Time { return testNow })
+			p, err := s.Pull(context.Background(), tc.resource, atssync.Cursor{Since: testSince})
+			var apiErr *workable.APIError
+			if !errors.As(err, &apiErr) || apiErr.Status != tc.status {
+				t.Fatalf("Pull: %v, want an APIError with status %d", err, tc.status)
+			}
+			if strings.Contains(err.Error(), "updated_after") || strings.Contains(err.Error(), workabletest.Token) {
+				t.Errorf("error %q carries the query or the token", err)
+			}
+			if len(p.Interactions) != 0 || len(p.Users) != 0 || p.More {
+				t.Errorf("page %+v returned with the error", p)
+			}
+		})
+	}
+
+	// A job Workable no longer shows has no owner; its candidates are read anyway.
+	f := newFake(t)
+	f.Edit(func(a *workabletest.Account) { delete(a.JobMembers, "GROOV005") })
+	s := newSync(f, 100)
+	for _, p := range pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince}) {
+		for _, in := range p.Interactions {
+			if in.JobID == "workable:GROOV005" && in.RecruiterID != "" {
+				t.Errorf("%s: owner %s of a job without a hiring team", in.ExternalID, in.RecruiterID)
+			}
+		}
+	}
+	if _, err := s.Pull(context.Background(), "applications", atssync.Cursor{}); err == nil {
+		t.Error("Pull of an unknown resource: no error")
+	}
+}
+
+// TestSyncVendor: the names the runner reads, and the pace it is given: Workable's
+// documented 10 requests every 10 seconds, one at a time.
+func TestSyncVendor(t *testing.T) {
+	var v atssync.Vendor = workable.New(workable.Config{Subdomain: "acme"}, http.DefaultClient, time.Now)
+	if v.Name() != "workable" || !slices.Equal(v.Resources(), []string{"members", "candidates", "events"}) {
+		t.Errorf("Name %q, Resources %v", v.Name(), v.Resources())
+	}
+	cc := workable.ClientConfig(workable.Config{Subdomain: "acme"})
+	if cc.Rate != 1 || cc.Burst != 1 || cc.BaseURL != "https://acme.workable.com/spi/v3" || cc.Vendor != "workable" {
+		t.Errorf("client config %+v, want 1 request a second, burst 1, under https://acme.workable.com/spi/v3", cc)
+	}
+	if _, err := workable.NewVendor(workable.Config{Subdomain: "acme"}, time.Now); err == nil {
+		t.Error("NewVendor without a token: no error")
+	}
+}
