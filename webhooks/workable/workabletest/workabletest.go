@@ -13,7 +13,7 @@
 //     include_cancelled=true);
 //   - X-Rate-Limit-Limit, X-Rate-Limit-Remaining and X-Rate-Limit-Reset (the Unix time
 //     of the next interval) on every answer, and 429 past the limit of an interval
-//     ("Rate limiting"); a limit of 1000 requests every 10 seconds unless the test sets
+//     ("Rate limiting"); a limit of 100,000 requests every 10 seconds unless the test sets
 //     Workable's (Limit).
 //
 // Tests can also force answers (Fail: 5xx, 429 with Retry-After) and slow them down
@@ -63,9 +63,10 @@ type Fake struct {
 	delay    time.Duration
 	limit    int
 	interval time.Duration
-	window   time.Time // start of the current interval
-	used     int       // requests in it
-	limited  int       // requests answered 429 for the rate limit
+	window   time.Time                  // start of the current interval
+	used     int                        // requests in it
+	limited  int                        // requests answered 429 for the rate limit
+	index    map[string]json.RawMessage // listed candidates by id; nil: to build
 }
 
 type fail struct {
@@ -94,7 +95,7 @@ func Start(t testing.TB, path string) *Fake {
 // StartAccount serves a until the test ends.
 func StartAccount(t testing.TB, a Account) *Fake {
 	t.Helper()
-	f := &Fake{account: a, limit: 1000, interval: 10 * time.Second}
+	f := &Fake{account: a, limit: 100_000, interval: 10 * time.Second}
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -111,6 +112,7 @@ func (f *Fake) Edit(fn func(*Account)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fn(&f.account)
+	f.index = nil
 }
 
 // Fail answers the next n requests for path (as "/candidates", without /spi/v3; ""
@@ -301,20 +303,30 @@ type obj = map[string]any
 
 // candidate is the listed candidate id with its details merged in.
 func (f *Fake) candidate(id string) (obj, bool) {
-	for _, raw := range f.account.Candidates {
-		var c obj
-		if json.Unmarshal(raw, &c) == nil && c["id"] == id {
-			if d, ok := f.account.Details[id]; ok {
-				var more obj
-				_ = json.Unmarshal(d, &more)
-				for k, v := range more {
-					c[k] = v
-				}
+	if f.index == nil {
+		f.index = map[string]json.RawMessage{}
+		for _, raw := range f.account.Candidates {
+			var head struct {
+				ID string `json:"id"`
 			}
-			return c, true
+			if json.Unmarshal(raw, &head) == nil {
+				f.index[head.ID] = raw
+			}
 		}
 	}
-	return nil, false
+	raw, ok := f.index[id]
+	var c obj
+	if !ok || json.Unmarshal(raw, &c) != nil {
+		return nil, false
+	}
+	if d, ok := f.account.Details[id]; ok {
+		var more obj
+		_ = json.Unmarshal(d, &more)
+		for k, v := range more {
+			c[k] = v
+		}
+	}
+	return c, true
 }
 
 func filter(items []json.RawMessage, keep func(obj) bool) []json.RawMessage {
