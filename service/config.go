@@ -14,6 +14,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks/ashby"
 	"github.com/goodwillhq/goodwill/webhooks/greenhouse"
 	"github.com/goodwillhq/goodwill/webhooks/standard"
+	"github.com/goodwillhq/goodwill/webhooks/workable"
 )
 
 // Config is goodwill serve's configuration, read from the environment.
@@ -73,6 +74,9 @@ type Config struct {
 	// AshbySync is the Ashby API key of the ATS sync (config_ashby.go); the sync reads
 	// Ashby when AshbySync.Enabled().
 	AshbySync AshbySyncConfig
+	// Workable is the Workable account of the ATS sync (config_workable.go); the sync
+	// reads Workable when Workable.Configured().
+	Workable workable.Config
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -125,6 +129,9 @@ var Settings = func() []Setting {
 		{"GOODWILL_GREENHOUSE_USER_ID", ""},
 		{"GOODWILL_GREENHOUSE_API_URL", greenhouse.DefaultAPIURL},
 		{"GOODWILL_GREENHOUSE_TOKEN_URL", greenhouse.DefaultTokenURL},
+		{"GOODWILL_WORKABLE_TOKEN", ""},
+		{"GOODWILL_WORKABLE_SUBDOMAIN", ""},
+		{"GOODWILL_WORKABLE_API_URL", ""},
 		{"GOODWILL_OIDC_ISSUER", ""},
 		{"GOODWILL_OIDC_CLIENT_ID", ""},
 		{"GOODWILL_OIDC_CLIENT_SECRET", ""},
@@ -342,6 +349,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := loadAshbySync(&c, get); err != nil {
+		return Config{}, err
+	}
+	if err := loadWorkable(&c, get); err != nil {
 		return Config{}, err
 	}
 	if c.PublicURL == "" {

@@ -31,6 +31,9 @@ func (s *Server) syncVendors() []atssync.Vendor {
 	if s.ashby != nil {
 		vendors = append(vendors, s.ashby)
 	}
+	if w := s.workableSync(); w != nil {
+		vendors = append(vendors, w)
+	}
 	return append(vendors, s.opts.SyncVendors...)
 }
 
