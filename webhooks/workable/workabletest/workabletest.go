@@ -116,11 +116,15 @@ func (f *Fake) Edit(fn func(*Account)) {
 }
 
 // Fail answers the next n requests for path (as "/candidates", without /spi/v3; ""
-// for any) with status; a 429 carries Retry-After: 1.
+// for any) with status, in place of what it was told for path before; a 429 carries
+// Retry-After: 1. n 0 answers path normally again.
 func (f *Fake) Fail(path string, status, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fails = append(f.fails, fail{path: path, status: status, left: n})
+	f.fails = slices.DeleteFunc(f.fails, func(fl fail) bool { return fl.path == path })
+	if n > 0 {
+		f.fails = append(f.fails, fail{path: path, status: status, left: n})
+	}
 }
 
 // Delay makes every answer wait d first (a slow API).
