@@ -9,8 +9,9 @@ import (
 
 // workableSync builds the Workable sync when GOODWILL_WORKABLE_TOKEN is set, else nil.
 // It reads Workable's API through the runner's client, paced at Workable's documented
-// rate for an account token, and leaves out the events an application already holds
-// from Workable's webhooks (Known).
+// rate for an account token; the runner's writer leaves out the events Workable's
+// webhooks already delivered. It reads an application's interviews in the store
+// (Known) to see which moved.
 func (s *Server) workableSync() *workable.Sync {
 	cfg := s.cfg.Workable
 	if !cfg.Configured() {

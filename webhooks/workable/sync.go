@@ -39,10 +39,6 @@ const Overlap = 2 * time.Minute
 // the events ahead (and those of the last day) to see new, moved and cancelled ones.
 const EventsBehind = 24 * time.Hour
 
-// window is how far apart the times of the receiver's and the sync's reading of one
-// event may lie (the webhook's fired_at against the activity's created_at).
-const window = 10 * time.Minute
-
 // Config is what the sync needs from the environment.
 type Config struct {
 	Token     string // GOODWILL_WORKABLE_TOKEN: an account token (Bearer)
@@ -65,7 +61,8 @@ func (c Config) apiURL() string {
 }
 
 // Known returns the events goodwill holds for an application (an
-// interactions.Application's compact events; none when the application is unknown).
+// interactions.Application's compact events; none when the application is unknown):
+// the sync reads there the start an interview had, to see it moved.
 type Known func(ctx context.Context, applicationID string) ([]interactions.Interaction, error)
 
 // Sync is Workable's side of the ATS sync (an atssync.Vendor). A pass reads:
@@ -85,7 +82,7 @@ type Known func(ctx context.Context, applicationID string) ([]interactions.Inter
 // workable:<shortcode>, as the receiver makes them. Each candidate becomes, with
 // external ids sync:workable:<kind>:<candidate>:<discriminator>:
 //
-//	application_received  at created_at (a sourced candidate: note)   <created_at>
+//	application_received  at created_at (none for a sourced candidate) <created_at>
 //	stage_changed         each move activity, stage = the slug        <slug>@<time>
 //	hired                 a move into the hired stage (else hired_at)  <time>
 //	rejected, withdrawn   disqualified (withdrew: withdrawn), at the   <time>
@@ -105,15 +102,18 @@ type Known func(ctx context.Context, applicationID string) ([]interactions.Inter
 // by details_updated, is the application's.
 //
 // The receiver's external ids embed the webhook's event id, which the API does not
-// report, so an event here cannot carry the id the receiver gave it. With Known set,
-// an event the application already holds from the receiver (same kind, and the same
-// stage within window) is left out.
+// report, so an event here cannot carry the id the receiver gave it: the runner's
+// writer leaves out an event the application already holds from a webhook (same kind
+// and stage within five minutes), and the webhook of one the sync stored first. The
+// times here are the ones the webhook carries: the move's or disqualification's
+// moment, the candidate's created_at. A sourced candidate, which the receiver records
+// as a note (never merged), gets no event here, only its details.
 type Sync struct {
 	client *Client
 	now    func() time.Time
 
-	// Known, when set, lets the sync leave out the events a webhook already
-	// delivered, and see which interviews moved. Store.Application serves it.
+	// Known, when set, lets the sync see which interviews moved (Workable keeps no
+	// history of an event's times). Store.Application serves it.
 	Known Known
 
 	mu     sync.Mutex
@@ -446,7 +446,7 @@ func (s *Sync) candidate(ctx context.Context, ref *reference, c apiCandidate, no
 	if err != nil {
 		return nil, err
 	}
-	return s.missed(ctx, mapCandidate(c, acts, ref, owner, now))
+	return mapCandidate(c, acts, ref, owner, now), nil
 }
 
 // advance fills the page's Next: within the pass the next URL and the running
@@ -501,16 +501,11 @@ func mapCandidate(c apiCandidate, acts []apiActivity, ref *reference, owner stri
 	}
 	var out []interactions.Input
 
-	// The application, or the sourced candidate's note, as the receiver records
-	// candidate_created.
-	if created, ok := webhooks.ParseTime(c.CreatedAt); ok {
-		if c.Sourced {
-			in := ev(interactions.KindNote, created, interactions.APITime(created))
-			in.Metadata = webhooks.Metadata(map[string]string{"workable_event": "candidate_created", "note": "sourced candidate added"})
-			out = append(out, in)
-		} else {
-			out = append(out, ev(interactions.KindApplicationReceived, created, interactions.APITime(created)))
-		}
+	// The application, as the receiver records candidate_created. A sourced
+	// candidate did not apply: the receiver's note says it was added, and notes are
+	// never merged, so the sync leaves it to the webhook.
+	if created, ok := webhooks.ParseTime(c.CreatedAt); ok && !c.Sourced {
+		out = append(out, ev(interactions.KindApplicationReceived, created, interactions.APITime(created)))
 	}
 
 	// Moves, oldest first: into the hired stage a hire, else a stage change.
@@ -620,44 +615,6 @@ func dateOrTime(values ...string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// missed leaves out of one candidate's events those the application already holds
-// from the receiver (with Known set): a webhook delivered them.
-func (s *Sync) missed(ctx context.Context, items []interactions.Input) ([]interactions.Input, error) {
-	if s.Known == nil || len(items) == 0 {
-		return items, nil
-	}
-	known, err := s.Known(ctx, items[0].ApplicationID)
-	if err != nil {
-		return nil, fmt.Errorf("workable: the events of %s: %w", items[0].ApplicationID, err)
-	}
-	out := items[:0]
-	for _, in := range items {
-		if !slices.ContainsFunc(known, func(k interactions.Interaction) bool { return sameEvent(k, in) }) {
-			out = append(out, in)
-		}
-	}
-	return out, nil
-}
-
-// sameEvent reports whether k, an event goodwill holds, is the receiver's record of
-// the event in read by the sync.
-func sameEvent(k interactions.Interaction, in interactions.Input) bool {
-	if k.Source != "workable" || strings.HasPrefix(k.ExternalID, "sync:") || string(k.Kind) != in.Kind {
-		return false
-	}
-	at, ok := webhooks.ParseTime(in.OccurredAt)
-	near := ok && k.OccurredAt.Sub(at).Abs() <= window
-	switch interactions.Kind(in.Kind) {
-	case interactions.KindApplicationReceived:
-		return true
-	case interactions.KindStageChanged:
-		return near && k.Stage == in.Stage
-	case interactions.KindRejected, interactions.KindWithdrawn, interactions.KindHired, interactions.KindNote:
-		return near
-	}
-	return false
 }
 
 // ---- events ----
@@ -795,7 +752,8 @@ func rescheduled(e apiEvent, known []interactions.Interaction, scheduled interac
 // ---- shared ----
 
 // add validates an item as POST /v1/interactions would and puts it on the page; one
-// Workable holds in a shape goodwill refuses is counted as skipped, not fatal.
+// Workable holds in a shape goodwill refuses is counted as skipped, not fatal. The
+// runner counts the missed events it recovers as it stores them.
 func (s *Sync) add(p *atssync.Page, in interactions.Input, now time.Time) {
 	if webhooks.CheckIDs(&in) != nil {
 		p.Counts["skipped"]++
@@ -807,12 +765,8 @@ func (s *Sync) add(p *atssync.Page, in interactions.Input, now time.Time) {
 		return
 	}
 	p.Interactions = append(p.Interactions, it)
-	switch it.Kind {
-	case interactions.KindDetailsUpdated, interactions.KindInterviewScheduled, interactions.KindInterviewCanceled, interactions.KindInterviewRescheduled:
-	case interactions.KindMessage:
+	if it.Kind == interactions.KindMessage {
 		p.Counts[atssync.CountMessages]++
-	default:
-		p.Counts[atssync.CountMissedEventsRecovered]++
 	}
 }
 

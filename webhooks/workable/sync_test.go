@@ -132,7 +132,8 @@ func ids(pages []pageView) []string {
 // two and compares the pages with their golden files: the directory with a
 // deactivated member; the candidates (one moved twice, with messages both ways and a
 // stage named only by its name; one disqualified whose phone only its details give;
-// one hired; a sourced one who withdrew; one updated before the lookback); the events
+// one hired; a sourced one who withdrew, with no application; one updated before the
+// lookback); the events
 // (an interview, a cancelled call, a meeting with no candidate, one before the
 // lookback).
 func TestSyncGolden(t *testing.T) {
@@ -203,11 +204,10 @@ func TestSyncPaging(t *testing.T) {
 	}
 }
 
-// TestSyncKnown: with Known, an event the application holds from the receiver is
-// left out (the same stage within minutes, the one application), and an interview
-// goodwill holds at another start is rescheduled; the sync's own records and a stage
-// change hours away do not count.
-func TestSyncKnown(t *testing.T) {
+// TestSyncRescheduled: with Known, an interview goodwill holds at another start than
+// Workable's is recorded as rescheduled, once per new start (the same external id on
+// every later pass); one at the same start, or cancelled, is not.
+func TestSyncRescheduled(t *testing.T) {
 	f := newFake(t)
 	at := func(s string) time.Time {
 		v, err := time.Parse(time.RFC3339, s)
@@ -216,22 +216,16 @@ func TestSyncKnown(t *testing.T) {
 		}
 		return v
 	}
-	webhook := func(kind interactions.Kind, when, stage string) interactions.Interaction {
-		return interactions.Interaction{ApplicationID: "workable:3fc9a8", Kind: kind, OccurredAt: at(when), Source: "workable",
-			Stage: stage, ExternalID: "candidate_moved:ev-" + when}
+	scheduled := func(app, iv, when, start string) interactions.Interaction {
+		st := at(start)
+		return interactions.Interaction{ApplicationID: app, Kind: interactions.KindInterviewScheduled, Source: "workable",
+			InterviewID: iv, OccurredAt: at(when), ScheduledFor: &st, ExternalID: "sync:workable:interview_scheduled:x:" + iv}
 	}
-	oldStart := at("2026-11-24T10:00:00Z")
 	known := map[string][]interactions.Interaction{
-		"workable:3fc9a8": {
-			webhook(interactions.KindApplicationReceived, "2026-11-16T10:00:00Z", ""),
-			webhook(interactions.KindStageChanged, "2026-11-18T13:20:01Z", "phone-screen"),
-			webhook(interactions.KindStageChanged, "2026-11-20T09:00:00Z", "interview"), // six hours early
-			{ApplicationID: "workable:3fc9a8", Kind: interactions.KindInterviewScheduled, Source: "workable", InterviewID: "workable:4770c5c",
-				OccurredAt: at("2026-11-21T10:00:00Z"), ScheduledFor: &oldStart, ExternalID: "sync:workable:interview_scheduled:3fc9a8:4770c5c"},
-		},
-		// Only the sync's own record: the hire is recorded.
-		"workable:5be2c3": {{ApplicationID: "workable:5be2c3", Kind: interactions.KindHired, Source: "workable",
-			OccurredAt: at("2026-11-21T16:00:00Z"), ExternalID: "sync:workable:hired:5be2c3:2026-11-21T16:00:00.000Z"}},
+		// Lena's interview was first read an hour earlier on the 24th, then moved.
+		"workable:3fc9a8": {scheduled("workable:3fc9a8", "workable:4770c5c", "2026-11-20T10:00:00Z", "2026-11-24T10:00:00Z")},
+		// Marco's call, cancelled, was held at another time: no reschedule.
+		"workable:4ad1b2": {scheduled("workable:4ad1b2", "workable:4770d11", "2026-11-17T10:00:00Z", "2026-11-18T08:00:00Z")},
 	}
 	s := newSync(f, 100)
 	var asked []string
@@ -239,39 +233,37 @@ func TestSyncKnown(t *testing.T) {
 		asked = append(asked, app)
 		return known[app], nil
 	}
-	got := ids(pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince}))
-	var lena []string
-	for _, id := range got {
-		if strings.Contains(id, ":3fc9a8:") {
-			lena = append(lena, strings.TrimPrefix(id, "sync:workable:"))
+	const want = "sync:workable:interview_rescheduled:3fc9a8:4770c5c@2026-11-25T10:00:00.000Z"
+	for i := range 2 {
+		got := ids(pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince}))
+		var re []string
+		for _, id := range got {
+			if strings.Contains(id, "interview_rescheduled") {
+				re = append(re, id)
+			}
+		}
+		if !slices.Equal(re, []string{want}) {
+			t.Errorf("pass %d: reschedules %v, want %s", i+1, re, want)
 		}
 	}
-	want := []string{
-		"message:3fc9a8:a1004",
-		"message:3fc9a8:a1005",
-		"stage_changed:3fc9a8:interview@2026-11-20T15:00:00.000Z",
-		"details_updated:3fc9a8:2026-11-20T15:00:05.000Z",
-	}
-	if diff := cmp.Diff(want, lena); diff != "" {
-		t.Errorf("recorded for the known application (-want +got):\n%s", diff)
-	}
-	if !slices.Contains(got, "sync:workable:hired:5be2c3:2026-11-21T16:00:00.000Z") {
-		t.Errorf("the hire is left out although only the sync recorded it: %v", got)
-	}
-	if len(asked) != 4 {
-		t.Errorf("Known asked for %v, want the 4 changed candidates", asked)
+	if !slices.Equal(asked[:2], []string{"workable:3fc9a8", "workable:4ad1b2"}) {
+		t.Errorf("Known asked for %v, want the candidates of the two events", asked)
 	}
 
-	events := ids(pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince}))
-	if !slices.Contains(events, "sync:workable:interview_rescheduled:3fc9a8:4770c5c@2026-11-25T10:00:00.000Z") {
-		t.Errorf("events %v: no reschedule from the start goodwill holds", events)
+	// Once goodwill holds the reschedule, the interview has not moved again.
+	st := at("2026-11-25T10:00:00Z")
+	known["workable:3fc9a8"] = append(known["workable:3fc9a8"], interactions.Interaction{ApplicationID: "workable:3fc9a8",
+		Kind: interactions.KindInterviewRescheduled, Source: "workable", InterviewID: "workable:4770c5c",
+		OccurredAt: testNow, ScheduledFor: &st, ExternalID: want})
+	if got := ids(pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince})); slices.Contains(got, want) {
+		t.Errorf("after the reschedule was stored: %v", got)
 	}
 
-	// A failing lookup fails the page: nothing is recorded twice for want of it.
+	// A failing lookup fails the page: a reschedule is not lost for want of it.
 	s.Known = func(context.Context, string) ([]interactions.Interaction, error) {
 		return nil, errors.New("store down")
 	}
-	if _, err := s.Pull(context.Background(), workable.ResourceCandidates, atssync.Cursor{Since: testSince}); err == nil || !strings.Contains(err.Error(), "store down") {
+	if _, err := s.Pull(context.Background(), workable.ResourceEvents, atssync.Cursor{Since: testSince}); err == nil || !strings.Contains(err.Error(), "store down") {
 		t.Errorf("Pull with a failing Known: %v, want its error", err)
 	}
 }
