@@ -512,6 +512,7 @@ func mapCandidate(c apiCandidate, acts []apiActivity, ref *reference, owner stri
 	acts = slices.Clone(acts)
 	slices.SortStableFunc(acts, func(a, b apiActivity) int { return strings.Compare(actTime(a), actTime(b)) })
 	var hired, disqualifiedAt time.Time
+	var disqualifiedBy string
 	for _, a := range acts {
 		at, ok := webhooks.ParseTime(a.CreatedAt)
 		if !ok {
@@ -519,14 +520,13 @@ func mapCandidate(c apiCandidate, acts []apiActivity, ref *reference, owner stri
 		}
 		switch action := strings.ToLower(strings.TrimSpace(a.Action)); {
 		case action == "disqualified" || action == "disqualification":
-			disqualifiedAt = at
+			disqualifiedAt, disqualifiedBy = at, actor(a)
 		case action == "message":
 			in := ev(interactions.KindMessage, at, activityKey(a))
 			in.Channel = "email"
 			in.Direction = string(interactions.Inbound)
-			if a.Member != nil && vendorID(a.Member.ID) != "" {
+			if in.ActorID = actor(a); in.ActorID != "" {
 				in.Direction = string(interactions.Outbound)
-				in.ActorID = vendorID(a.Member.ID)
 			}
 			out = append(out, in)
 		case a.TargetStage != nil || (action == "moved" && webhooks.Text(a.StageName) != ""):
@@ -541,11 +541,14 @@ func mapCandidate(c apiCandidate, acts []apiActivity, ref *reference, owner stri
 			}
 			if ref.hired(slug) {
 				hired = at
-				out = append(out, ev(interactions.KindHired, at, interactions.APITime(at)))
+				in := ev(interactions.KindHired, at, interactions.APITime(at))
+				in.ActorID = actor(a)
+				out = append(out, in)
 				continue
 			}
 			in := ev(interactions.KindStageChanged, at, slug+"@"+interactions.APITime(at))
 			in.Stage = slug
+			in.ActorID = actor(a)
 			in.Metadata = webhooks.Metadata(map[string]string{"stage_name": ref.stages[slug].Name})
 			out = append(out, in)
 		}
@@ -571,6 +574,7 @@ func mapCandidate(c apiCandidate, acts []apiActivity, ref *reference, owner stri
 				kind = interactions.KindWithdrawn
 			}
 			in := ev(kind, at, interactions.APITime(at))
+			in.ActorID = disqualifiedBy
 			in.Metadata = webhooks.Metadata(map[string]string{"disqualification_reason": c.DisqualificationReason})
 			out = append(out, in)
 		}
@@ -586,6 +590,14 @@ func mapCandidate(c apiCandidate, acts []apiActivity, ref *reference, owner stri
 	d.Metadata = webhooks.Metadata(map[string]string{"stage_name": ref.stages[d.Stage].Name, "source": c.Domain})
 	out = append(out, d)
 	return out
+}
+
+// actor is the member who made an activity, "" when none did (the candidate).
+func actor(a apiActivity) string {
+	if a.Member == nil {
+		return ""
+	}
+	return vendorID(a.Member.ID)
 }
 
 func actTime(a apiActivity) string {
