@@ -347,7 +347,11 @@ func (s *Sync) owner(ctx context.Context, ref *reference, shortcode string) (str
 }
 
 // slug names a stage as the receiver does (its slug): target's id when it is a slug,
-// else the slug of the stage of that name, else the name itself.
+// else the slug of the stage of that name, else the name itself. The stage is the
+// slug, not the name, on every event and detail the sync reads, so that the writer
+// finds the webhook's record of a move and the sync's the same in either order (an
+// application's events are kept without their metadata, so a name there and the
+// slug in metadata would match in one order only).
 func (ref *reference) slug(id, name string) string {
 	id, name = webhooks.Text(id), webhooks.Text(name)
 	if _, ok := ref.stages[id]; ok {
