@@ -340,3 +340,44 @@ func TestSyncVendor(t *testing.T) {
 		t.Error("NewVendor without a token: no error")
 	}
 }
+
+// TestSyncResumed: a pass cut off after a page resumes in another process from the
+// stored cursor: the next page is read from its paging.next, the stages, jobs and
+// hiring teams are read again there, and the pass ends with the same cursor as one
+// never cut off.
+func TestSyncResumed(t *testing.T) {
+	f := newFake(t)
+	whole := pass(t, newSync(f, 2), workable.ResourceCandidates, atssync.Cursor{Since: testSince})
+	first, err := newSync(f, 2).Pull(context.Background(), workable.ResourceCandidates, atssync.Cursor{Since: testSince})
+	if err != nil || !first.More {
+		t.Fatalf("first page: %v, more %v", err, first.More)
+	}
+	before := len(f.Requests())
+	rest := pass(t, newSync(f, 2), workable.ResourceCandidates, first.Next) // a new process
+	if got, want := ids(rest), ids(whole[1:]); !slices.Equal(got, want) {
+		t.Errorf("resumed pass read %v, want %v", got, want)
+	}
+	if got, want := rest[len(rest)-1].Next, whole[len(whole)-1].Next; got != want {
+		t.Errorf("resumed pass ends at %+v, want %+v", got, want)
+	}
+	var reread []string
+	for _, r := range f.Requests()[before:] {
+		path, q, _ := strings.Cut(r, "?")
+		if path == "/stages" || path == "/jobs" || strings.HasPrefix(path, "/jobs/") {
+			reread = append(reread, path)
+		}
+		if path == "/candidates" && !strings.Contains(q, "since_id=5be2c3") {
+			t.Errorf("resumed at %s, want the first page's paging.next", r)
+		}
+	}
+	if !slices.Equal(reread, []string{"/stages", "/jobs", "/jobs/GROOV005/members"}) {
+		t.Errorf("the resumed process read %v, want the stages, jobs and the page's hiring team", reread)
+	}
+	for _, p := range rest {
+		for _, in := range p.Interactions {
+			if in.RecruiterID != "workable:2b7f9c41" || in.Job == nil || in.Job.Department != "Operations" {
+				t.Errorf("%s: owner %q, job %+v", in.ExternalID, in.RecruiterID, in.Job)
+			}
+		}
+	}
+}
