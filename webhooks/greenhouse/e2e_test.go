@@ -181,3 +181,50 @@ func TestServerWebhookAndSyncOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestServerParkedOfferSynced: an offer web hook for an application goodwill does not
+// know yet is parked (202), and written with the application's candidate once the sync
+// brings the application.
+func TestServerParkedOfferSynced(t *testing.T) {
+	raw, err := os.ReadFile("testdata/offer_created.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(strings.Replace(string(raw), `"application_id": 265293`, `"application_id": 1001`, 1))
+	const secret = "gh-secret"
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	cfg, deny := greenhouse.StartFakeHarvestDenying(t)
+	deny(true)
+	srv := servicetest.Start(t, map[string]string{
+		"GOODWILL_WEBHOOK_SECRET_GREENHOUSE": secret,
+		"GOODWILL_SYNC_INTERVAL":             "1s",
+		"GOODWILL_SYNC_LOOKBACK":             "3650d",
+		"GOODWILL_GREENHOUSE_CLIENT_ID":      cfg.ClientID,
+		"GOODWILL_GREENHOUSE_CLIENT_SECRET":  cfg.ClientSecret,
+		"GOODWILL_GREENHOUSE_USER_ID":        cfg.UserID,
+		"GOODWILL_GREENHOUSE_API_URL":        cfg.APIURL,
+		"GOODWILL_GREENHOUSE_TOKEN_URL":      cfg.TokenURL,
+	}, service.Options{})
+	r := srv.Do(t, http.MethodPost, "/webhooks/greenhouse", "", body, "Signature", "sha256 "+hex.EncodeToString(mac.Sum(nil)), "Greenhouse-Event-ID", "gh-offer")
+	if r.Status != http.StatusAccepted || !strings.Contains(string(r.Body), `"parked":true`) {
+		t.Fatalf("offer before its application: %d %s, want 202 parked", r.Status, r.Body)
+	}
+	deny(false)
+	servicetest.Eventually(t, 20*time.Second, "the parked offer on the synced application", func() bool {
+		var tl struct {
+			Interactions []map[string]any `json:"interactions"`
+		}
+		r := srv.Do(t, http.MethodGet, "/v1/applications/greenhouse:1001/timeline", servicetest.AdminKey, nil)
+		if r.Status != http.StatusOK {
+			return false
+		}
+		r.JSON(t, &tl)
+		for _, in := range tl.Interactions {
+			if in["kind"] == "offer_extended" {
+				return in["candidate_id"] == "greenhouse:2001"
+			}
+		}
+		return false
+	})
+}
