@@ -41,7 +41,14 @@ func (s *Server) syncVendors() []atssync.Vendor {
 // nothing, and GET /v1/connectors lists every vendor as not configured). It writes
 // through the writer, leaving out the events a webhook delivered already, and records the ATS's users in the recruiters directory.
 func (s *Server) startSync(ctx context.Context, db *mongo.Database, recruiters *directory.Store) {
+	replica := "" // several replicas may share the store: each a random name
+	if s.leases == nil {
+		// The embedded store serves one process: after a crash, the restarted process
+		// takes its vendors' leases back at once instead of waiting for them to expire.
+		replica = "embedded"
+	}
 	s.syncRunner = atssync.NewRunner(atssync.Config{
+		Replica:   replica,
 		Vendors:   s.syncVendors(),
 		DB:        db,
 		Writer:    s.writer.Events(), // a webhook and the sync describe one event once

@@ -36,6 +36,8 @@ func (s *api) postWebhook(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"ping": true})
 	case res.Outcome == webhooks.OutcomeIgnored:
 		c.JSON(http.StatusOK, gin.H{"ignored": true, "reason": res.Reason})
+	case res.Outcome == webhooks.OutcomeParked:
+		c.JSON(http.StatusAccepted, gin.H{"parked": true, "reason": res.Reason})
 	case res.Outcome == webhooks.OutcomeDuplicate:
 		c.JSON(http.StatusOK, gin.H{"duplicate": true, "interactions": res.InteractionIDs})
 	default:

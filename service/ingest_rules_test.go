@@ -351,4 +351,11 @@ func TestWebhookKeyOfAnotherApplication(t *testing.T) {
 	if n := countApp(t, srv, "wk-real"); n != 0 {
 		t.Errorf("the refused event stored %d interactions", n)
 	}
+	// The delivery log says it was refused, and why; it is not left pending.
+	if got := deliveries(t, srv, "source=standard&outcome=refused"); len(got) != 1 || !strings.Contains(got[0]["reason"].(string), "another application") {
+		t.Errorf("refused deliveries %v, want the one, with its reason", got)
+	}
+	if got := deliveries(t, srv, "source=standard&outcome=pending"); len(got) != 0 {
+		t.Errorf("pending deliveries %v, want none", got)
+	}
 }

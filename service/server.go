@@ -282,10 +282,11 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	// since the projector, when it stops, asks the writer whether a write may have
 	// been stored without reaching it.
 	feed := interactions.NewFeed()
+	parkedFor := &arrivals{} // deliveries parked for an application apply when it changes
 	s.writer = interactions.NewWriter(interactions.WriterConfig{Store: store, Guard: guard, OnCommit: feed.Add})
 	s.projector = interactions.NewProjector(interactions.ProjectorConfig{
 		Store: store, Guard: guard, Log: log, Now: now,
-		Feed: feed, Applied: []interactions.AppliedFunc{s.engine.Applied}, Unsure: s.writer.Unsure,
+		Feed: feed, Applied: []interactions.AppliedFunc{s.engine.Applied, parkedFor.Applied}, Unsure: s.writer.Unsure,
 		Owns: owns, From: logSeq,
 	})
 	if err := s.projector.Start(ctx); err != nil {
@@ -328,9 +329,13 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		Secrets:    cfg.WebhookSecrets,
 		Throttle:   failures,
 		Retention:  cfg.DeliveryLogRetention.Wall(),
-		Now:        now,
-		Log:        log,
+		// Events naming only their application take its candidate, or wait for it.
+		Applications: knownApplications{store},
+		Counter:      connectorCounts{s},
+		Now:          now,
+		Log:          log,
 	})
+	parkedFor.ingest.Store(s.webhooks)
 	twilioReceiver := twiliohooks.New(twiliohooks.Config{
 		Ingest:    s.webhooks,
 		AuthToken: cfg.TwilioAuthToken,
@@ -359,6 +364,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		signOn = &sso{cfg: cfg.OIDC, client: &http.Client{Timeout: 20 * time.Second}}
 	}
 	s.startSync(bg, db, recruiters)
+	go s.webhooks.Parking(bg, time.Minute) // after the sync runner, which counts what is orphaned
 	if s.lever != nil {
 		go s.lever.KeepNames(bg, s.cfg.SyncInterval.Wall()) // the receiver's names on every replica
 	}

@@ -241,4 +241,11 @@ func TestAshbyWebhookAndSyncOnce(t *testing.T) {
 	if got := events("interview_scheduled", ""); len(got) != 2 {
 		t.Errorf("interviews %v, want the onsite and the new one, once each", got)
 	}
+	// Alan's accepted offer, which the sync recorded: its webhook names only the
+	// application, takes its candidate and repeats the sync's record.
+	offer := map[string]any{"id": "f5907e8a-e21a-5b44-80c0-c33e14c3ecd7", "decidedAt": "2026-11-18T09:00:00.000Z", "applicationId": ashbyAlan,
+		"acceptanceStatus": "Accepted", "offerStatus": "CandidateAccepted", "latestVersion": map[string]any{"id": "e5118660-a140-5ef0-bb14-a4f314c08365", "createdAt": "2026-11-15T12:00:00.000Z"}}
+	if a := webhook("offerUpdate", "wh-offer", map[string]any{"offer": offer}); a.Stored != 0 || a.Duplicates != 1 {
+		t.Errorf("the offer's webhook after the sync: %+v, want a duplicate", a)
+	}
 }

@@ -3,9 +3,11 @@ package service
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/goodwillhq/goodwill/alerts"
+	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/webhooks"
 	"github.com/goodwillhq/goodwill/webhooks/ashby"
@@ -81,4 +83,47 @@ func (a commandAudit) CommandActed(ctx context.Context, recruiterID, verb, alert
 	}
 	e := audit.Entry{At: a.now(), Actor: audit.Recruiter(recruiterID), Action: action, Target: alertID, IP: clientAddr}
 	_ = recordEntry(ctx, a.trail, a.log, e)
+}
+
+// knownApplications finds the candidate of a known application, for the events that
+// name only their application (webhooks.Applications).
+type knownApplications struct{ store *interactions.Store }
+
+func (k knownApplications) CandidateOf(ctx context.Context, id string) (string, error) {
+	app, err := k.store.Application(ctx, id)
+	if interactions.ErrorCode(err) == interactions.CodeNotFound {
+		return "", nil
+	}
+	return app.CandidateID, err
+}
+
+// arrivals tells the webhook use case of the applications the projector changed, so
+// that the deliveries parked for them are applied (webhooks.Ingest.Arrived). The
+// projector is built before the use case: it is set once both exist.
+type arrivals struct {
+	ingest atomic.Pointer[webhooks.Ingest]
+}
+
+func (a *arrivals) Applied(_ context.Context, apps []interactions.Application, _ time.Time) error {
+	g := a.ingest.Load()
+	if g == nil {
+		return nil
+	}
+	ids := make([]string, len(apps))
+	for i, app := range apps {
+		ids[i] = app.ID
+	}
+	g.Arrived(ids)
+	return nil
+}
+
+// connectorCounts adds to the ATS connectors' counts once the sync runner exists
+// (webhooks.Counter): parked and orphaned deliveries.
+type connectorCounts struct{ s *Server }
+
+func (c connectorCounts) AddCounts(ctx context.Context, vendor string, counts map[string]int) error {
+	if r := c.s.syncRunner; r != nil {
+		return r.AddCounts(ctx, vendor, counts)
+	}
+	return nil
 }

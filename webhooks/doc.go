@@ -7,8 +7,10 @@
 // Replay maps stored raw bodies again; the delivery log (Store) keeps every delivery
 // with its outcome. Ingest works over interfaces it declares (DeliveryLog, Writer,
 // Receivers, Throttle); the composition root (service) builds it. Outcomes that are
-// not errors (ping, ignored, duplicate, throttled) come back as a Result; errors are
-// *interactions.Error codes, EndpointError and SignatureError.
+// not errors (ping, ignored, duplicate, parked, throttled) come back as a Result;
+// errors are *interactions.Error codes, EndpointError and SignatureError. An event
+// that names only its application (Delivery.Thin) takes the candidate of the known
+// application, or is parked until the application arrives (park.go).
 //
 // Each vendor is a folder holding its Receiver, its fixtures, goldens and fuzz
 // targets: webhooks/greenhouse, lever, ashby, workable and standard (Standard Webhooks,

@@ -31,9 +31,11 @@ import (
 // RejectSignature, Once).
 type Ingest struct {
 	cfg Config
+	parked
 }
 
-// Config is what Ingest works with. Every field but Secrets and Retention is required.
+// Config is what Ingest works with. Every field but Secrets, Retention, Applications,
+// Counter and ParkedFor is required.
 type Config struct {
 	Deliveries DeliveryLog // the delivery log (*Store)
 	Writer     Writer      // where interactions are written
@@ -45,6 +47,15 @@ type Config struct {
 	Throttle Throttle
 	// Retention is how long the delivery log keeps its records (Purge).
 	Retention time.Duration
+	// Applications finds the candidate of a known application, for thin events
+	// (Delivery.Thin). Without it every thin event is parked.
+	Applications Applications
+	// Counter, when set, counts parked and orphaned deliveries in the vendor's
+	// connector (atssync.CountParked, CountOrphaned).
+	Counter Counter
+	// ParkedFor is how long a parked delivery waits for its application before it is
+	// orphaned (default 7 days).
+	ParkedFor time.Duration
 	Now       func() time.Time
 	Log       *slog.Logger
 }
@@ -57,6 +68,10 @@ type DeliveryLog interface {
 	LogRejection(ctx context.Context, r Record) (bool, error)
 	Get(ctx context.Context, key string) (Record, error)
 	Finish(ctx context.Context, key, outcome string, ids []string, stored, duplicates int, erased bool) error
+	Settle(ctx context.Context, key, outcome, reason string, dropBody bool) error
+	Park(ctx context.Context, p Parking) error
+	Unpark(ctx context.Context, key string) error
+	ParkedList(ctx context.Context) ([]Parking, error)
 	List(ctx context.Context, f Filter) ([]Record, string, error)
 	EachBody(ctx context.Context, source string, since time.Time, f func(Record) error) error
 	First(ctx context.Context, key string, at time.Time) (bool, error)
@@ -84,7 +99,12 @@ type Throttle interface {
 }
 
 // NewIngest returns the use case over cfg.
-func NewIngest(cfg Config) *Ingest { return &Ingest{cfg: cfg} }
+func NewIngest(cfg Config) *Ingest {
+	if cfg.ParkedFor <= 0 {
+		cfg.ParkedFor = DefaultParkedFor
+	}
+	return &Ingest{cfg: cfg, parked: parked{waiting: map[string][]string{}}}
+}
 
 // Request is one delivery as it arrived at POST /webhooks/{source}[/{label}].
 type Request struct {
@@ -100,9 +120,10 @@ type Request struct {
 // Result is how a delivery ended when it ended without error.
 type Result struct {
 	// Outcome is OutcomeStored, OutcomeDuplicate (a redelivery: nothing was written),
-	// OutcomePing or OutcomeIgnored; "" when Throttled.
+	// OutcomePing, OutcomeIgnored or OutcomeParked (its application is not known yet);
+	// "" when Throttled.
 	Outcome string
-	// Reason says why an ignored delivery maps to nothing.
+	// Reason says why an ignored delivery maps to nothing, or why one is parked.
 	Reason string
 	// Stored and Duplicates count the interactions new to the log and those whose
 	// idempotency key was stored before.
@@ -151,7 +172,7 @@ func (g *Ingest) Receive(ctx context.Context, req Request) (Result, error) {
 		// does not sign its body).
 		got, gerr := g.cfg.Deliveries.Get(ctx, DeliveryKey(req.Source, d.DeliveryID, nil))
 		switch {
-		case gerr == nil && (got.Outcome == OutcomeStored || got.Outcome == OutcomePending):
+		case gerr == nil && (got.Outcome == OutcomeStored || got.Outcome == OutcomePending || got.Outcome == OutcomeParked):
 			return g.redelivered(ctx, rec, got, now)
 		case gerr != nil && interactions.ErrorCode(gerr) != interactions.CodeNotFound:
 			return Result{}, gerr
@@ -173,6 +194,15 @@ func (g *Ingest) Receive(ctx context.Context, req Request) (Result, error) {
 			return Result{}, err
 		}
 		return Result{Outcome: OutcomeIgnored, Reason: reason}, nil
+	}
+	if d.Thin {
+		app, err := g.fillCandidates(ctx, &d)
+		if err != nil {
+			return Result{}, err
+		}
+		if app != "" {
+			return g.park(ctx, rec, body, app, now)
+		}
 	}
 	items, err := validate(d, body, now)
 	if err != nil {
@@ -279,7 +309,10 @@ func (g *Ingest) Store(ctx context.Context, rec Record, body []byte, items []int
 	if err != nil {
 		return Result{}, err
 	}
-	if existed && (got.Outcome != OutcomePending || got.Body != string(body)) {
+	switch {
+	case existed && got.Outcome == OutcomeRefused:
+		return g.write(ctx, got.Key, items) // refused again, or written if the key is free now
+	case existed && (got.Outcome != OutcomePending || got.Body != string(body)):
 		return g.redelivered(ctx, rec, got, now)
 	}
 	return g.write(ctx, got.Key, items)
@@ -290,12 +323,15 @@ func (g *Ingest) Store(ctx context.Context, rec Record, body []byte, items []int
 // and nothing else is written. A pending one, left by a failure, is completed from
 // the body first recorded.
 func (g *Ingest) redelivered(ctx context.Context, rec, got Record, now time.Time) (Result, error) {
-	if got.Outcome == OutcomePending && got.Body != "" {
-		items, err := g.reparse(got, now)
-		if err != nil {
+	if (got.Outcome == OutcomePending || got.Outcome == OutcomeParked) && got.Body != "" {
+		items, waitFor, err := g.reparse(ctx, got, now)
+		switch {
+		case err != nil:
 			return Result{}, err
+		case waitFor != "":
+			return Result{Outcome: OutcomeParked, Reason: got.Reason}, nil
 		}
-		return g.write(ctx, got.Key, items)
+		return g.applyItems(ctx, got, items)
 	}
 	dup := rec
 	dup.Outcome, dup.Body, dup.CandidateIDs = OutcomeDuplicate, "", nil
@@ -315,6 +351,12 @@ func (g *Ingest) write(ctx context.Context, key string, items []interactions.Int
 	erased := false
 	if len(items) > 0 {
 		stored, err := g.cfg.Writer.Write(ctx, items)
+		if interactions.ErrorCode(err) == interactions.CodeConflict {
+			// Refused for good: the log says so, and keeps nothing of it.
+			if serr := g.cfg.Deliveries.Settle(ctx, key, OutcomeRefused, err.Error(), true); serr != nil {
+				g.cfg.Log.Warn("record refused webhook delivery", "key", key, "err", serr)
+			}
+		}
 		if err != nil {
 			return res, err
 		}
@@ -333,21 +375,29 @@ func (g *Ingest) write(ctx context.Context, key string, items []interactions.Int
 }
 
 // reparse maps a stored raw body again with the current mapping. A delivery that now
-// maps to nothing gives no items; one that no longer maps is CodeInvalid.
-func (g *Ingest) reparse(rec Record, now time.Time) ([]interactions.Interaction, error) {
+// maps to nothing gives no items; one that no longer maps is CodeInvalid. A thin
+// event whose application is still unknown gives no items and that application
+// (waitFor).
+func (g *Ingest) reparse(ctx context.Context, rec Record, now time.Time) (items []interactions.Interaction, waitFor string, err error) {
 	recv, ok := g.cfg.Receivers.Receiver(rec.Source, rec.Label)
 	if !ok {
-		return nil, interactions.Errorf(interactions.CodeInvalid, "deliveries from %s cannot be parsed again", rec.Source)
+		return nil, "", interactions.Errorf(interactions.CodeInvalid, "deliveries from %s cannot be parsed again", rec.Source)
 	}
 	body := []byte(rec.Body)
 	d, err := recv.Parse(rec.Header(), body, rec.ReceivedAt)
 	if err != nil {
-		return nil, interactions.Errorf(interactions.CodeInvalid, "%s", err.Error())
+		return nil, "", interactions.Errorf(interactions.CodeInvalid, "%s", err.Error())
 	}
 	if d.Ping || d.Ignored != "" {
-		return nil, nil
+		return nil, "", nil
 	}
-	return validate(d, body, now)
+	if d.Thin {
+		if waitFor, err = g.fillCandidates(ctx, &d); err != nil || waitFor != "" {
+			return nil, waitFor, err
+		}
+	}
+	items, err = validate(d, body, now)
+	return items, "", err
 }
 
 func candidateIDs(items []interactions.Interaction) []string {
@@ -391,7 +441,7 @@ func (g *Ingest) Replay(ctx context.Context, source string, since time.Time) (Re
 			return nil
 		}
 		res.Deliveries++
-		items, err := g.reparse(rec, now)
+		items, waitFor, err := g.reparse(ctx, rec, now)
 		if err != nil {
 			if interactions.ErrorCode(err) == interactions.CodeInvalid {
 				res.Failed++
@@ -400,10 +450,10 @@ func (g *Ingest) Replay(ctx context.Context, source string, since time.Time) (Re
 			}
 			return err
 		}
-		if len(items) == 0 {
-			return nil // the current mapping ignores it
+		if len(items) == 0 || waitFor != "" {
+			return nil // the current mapping ignores it, or its application is not known yet
 		}
-		w, err := g.write(ctx, rec.Key, items)
+		w, err := g.applyItems(ctx, rec, items)
 		if err != nil {
 			return err
 		}

@@ -39,16 +39,28 @@ const (
 	OutcomeCommand = "command"
 	// OutcomeStatus: a Twilio delivery-status callback of an SMS goodwill sent.
 	OutcomeStatus = "status"
+	// OutcomeParked: a valid delivery naming an application not known yet; its raw
+	// body is kept and its interactions are written when the application arrives.
+	OutcomeParked = "parked"
+	// OutcomeOrphaned: a parked delivery whose application did not arrive within
+	// ParkedFor. Its body is kept until the retention: a replay once the application
+	// is known writes it.
+	OutcomeOrphaned = "orphaned"
+	// OutcomeRefused: a valid delivery the writer refused (an idempotency key taken by
+	// another application: 409); reason says why. Nothing of it is stored.
+	OutcomeRefused = "refused"
 )
 
 // Outcomes lists every outcome, for validating list filters.
 var Outcomes = []string{OutcomePending, OutcomeStored, OutcomeDuplicate, OutcomeIgnored,
-	OutcomePing, OutcomeRejected, OutcomeCommand, OutcomeStatus}
+	OutcomePing, OutcomeRejected, OutcomeCommand, OutcomeStatus, OutcomeParked, OutcomeOrphaned,
+	OutcomeRefused}
 
 // Collection names.
 const (
 	collDeliveries = "webhook_deliveries"
-	collSeen       = "webhook_seen" // keys of callbacks acted on once (First)
+	collSeen       = "webhook_seen"   // keys of callbacks acted on once (First)
+	collParked     = "webhook_parked" // deliveries waiting for their application (Park)
 )
 
 // Record is one webhook delivery in the log.
@@ -162,6 +174,7 @@ func DeliveryKey(source, deliveryID string, body []byte) string {
 type Store struct {
 	deliveries *mongo.Collection
 	seen       *mongo.Collection
+	parked     *mongo.Collection
 
 	mu       sync.Mutex
 	rejected map[string]time.Time // "<source> <reason>" → the minute last logged
@@ -172,6 +185,7 @@ func NewStore(db *mongo.Database) *Store {
 	return &Store{
 		deliveries: db.Collection(collDeliveries),
 		seen:       db.Collection(collSeen),
+		parked:     db.Collection(collParked),
 		rejected:   map[string]time.Time{},
 	}
 }
@@ -334,6 +348,60 @@ func (s *Store) Finish(ctx context.Context, key, outcome string, ids []string, s
 		return interactions.Unavailable("update webhook delivery", err)
 	}
 	return nil
+}
+
+// Settle sets the outcome and reason of the record under key: a parked delivery
+// orphaned, a refused one. dropBody removes its raw body. A missing record is no error.
+func (s *Store) Settle(ctx context.Context, key, outcome, reason string, dropBody bool) error {
+	update := bson.M{"$set": bson.M{"outcome": outcome, "reason": reason}}
+	if dropBody {
+		update["$unset"] = bson.M{"raw_body": ""}
+	}
+	err := s.deliveries.FindOneAndUpdate(ctx, bson.M{"_id": key}, update).Err()
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return interactions.Unavailable("update webhook delivery", err)
+	}
+	return nil
+}
+
+// Parking is a parked delivery waiting for its application.
+type Parking struct {
+	Key           string    `bson:"_id"` // the delivery's record
+	ApplicationID string    `bson:"application_id"`
+	Source        string    `bson:"source"`
+	At            time.Time `bson:"at"` // when it was parked
+}
+
+// Park records that the delivery p.Key waits for its application. Parking twice is
+// harmless.
+func (s *Store) Park(ctx context.Context, p Parking) error {
+	p.At = p.At.UTC().Truncate(time.Millisecond)
+	if _, err := s.parked.InsertOne(ctx, p); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return interactions.Unavailable("park webhook delivery", err)
+	}
+	return nil
+}
+
+// Unpark forgets a parked delivery, once applied or orphaned.
+func (s *Store) Unpark(ctx context.Context, key string) error {
+	if _, err := s.parked.DeleteOne(ctx, bson.M{"_id": key}); err != nil {
+		return interactions.Unavailable("unpark webhook delivery", err)
+	}
+	return nil
+}
+
+// ParkedList returns every parked delivery. The collection holds only what waits
+// (ParkedFor at most), so reading it whole is cheap.
+func (s *Store) ParkedList(ctx context.Context) ([]Parking, error) {
+	cur, err := s.parked.Find(ctx, bson.M{})
+	if err != nil {
+		return nil, interactions.Unavailable("read parked webhook deliveries", err)
+	}
+	var out []Parking
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, interactions.Unavailable("read parked webhook deliveries", err)
+	}
+	return out, nil
 }
 
 // Filter selects records for List.

@@ -33,6 +33,10 @@ type Delivery struct {
 	Ignored string `json:"ignored,omitempty"`
 	// Items are the interactions to store. Empty when Ping or Ignored is set.
 	Items []interactions.Input `json:"items,omitempty"`
+	// Thin is set when the event names its application but not its candidate: the
+	// items without a candidate_id take the candidate of the application goodwill
+	// knows, and when it knows none yet the delivery is parked until it arrives.
+	Thin bool `json:"thin,omitempty"`
 }
 
 // Receiver verifies and maps one source's webhook deliveries.
@@ -337,6 +341,18 @@ func CheckIDs(in *interactions.Input) error {
 		}
 	}
 	return nil
+}
+
+// CheckThinIDs is CheckIDs for an item of a thin delivery (Delivery.Thin), whose
+// candidate may be missing: Ingest takes it from the application.
+func CheckThinIDs(in *interactions.Input) error {
+	if in.CandidateID != "" {
+		return CheckIDs(in)
+	}
+	in.CandidateID = "-"
+	err := CheckIDs(in)
+	in.CandidateID = ""
+	return err
 }
 
 // IsReferral reports whether a source name says the candidate was referred. ATSs name

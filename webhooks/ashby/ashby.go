@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,9 +42,15 @@ import (
 //	                         title mentions "recommend" (the NPS question); else ignored
 //	ping                     Ping
 //
-// Not mapped: interviewScheduleCreate (it names no candidate; Ashby follows it with
-// interviewScheduleUpdate, which does), offer* (offers name the application but not the
-// candidate; the sync reads them), applicationUpdate (fired by stage changes and hires too), deletions,
+//	interviewScheduleCreate  as interviewScheduleUpdate; it names no candidate, so its
+//	                         items take the application's (or wait for it: parked)
+//	offerCreate, offerUpdate offer_extended once offerStatus says the candidate has it
+//	                         (WaitingOnCandidateResponse, CandidateAccepted,
+//	                         CandidateRejected), at its latest version's createdAt as
+//	                         the sync reads it; the candidate is the application's, as
+//	                         for interviewScheduleCreate
+//
+// Not mapped: applicationUpdate (fired by stage changes and hires too), deletions,
 // merges, jobs, openings and postings. Un-archiving shows only as a stage change.
 type Receiver struct{}
 
@@ -70,6 +77,7 @@ type ashbyBody struct {
 		Application       *ashbyApplication `json:"application"`
 		InterviewSchedule *ashbySchedule    `json:"interviewSchedule"`
 		SurveySubmission  *ashbySubmission  `json:"surveySubmission"`
+		Offer             *apiOffer         `json:"offer"` // the Offer object offer.list returns
 	} `json:"data"`
 }
 
@@ -151,13 +159,10 @@ type ashbySubmission struct {
 
 // ashbyIgnored explains the events that are deliberately not mapped.
 var ashbyIgnored = map[string]string{
-	"applicationUpdate":       "application updates are not touchpoints; stage changes and hires have their own events",
-	"interviewScheduleCreate": "interviewScheduleCreate names no candidate; the interviewScheduleUpdate Ashby sends with it is mapped",
-	"offerCreate":             "Ashby offer webhooks name no candidate; send offers through the API or Standard Webhooks",
-	"offerUpdate":             "Ashby offer webhooks name no candidate; send offers through the API or Standard Webhooks",
-	"offerDelete":             "Ashby offer webhooks name no candidate; send offers through the API or Standard Webhooks",
-	"candidateDelete":         "deletions are not touchpoints; use POST /v1/erasures to remove personal data",
-	"candidateMerge":          "candidate merges are not touchpoints",
+	"applicationUpdate": "application updates are not touchpoints; stage changes and hires have their own events",
+	"offerDelete":       "an offer's deletion is not a touchpoint",
+	"candidateDelete":   "deletions are not touchpoints; use POST /v1/erasures to remove personal data",
+	"candidateMerge":    "candidate merges are not touchpoints",
 }
 
 // Parse maps an Ashby webhook.
@@ -186,11 +191,16 @@ func (a Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 			return d, webhooks.Malformed("data.application is missing")
 		}
 		err = a.application(&d, b.WebhookActionID, b.Data.Application, now)
-	case "interviewScheduleUpdate":
+	case "interviewScheduleUpdate", "interviewScheduleCreate":
 		if b.Data == nil || b.Data.InterviewSchedule == nil {
 			return d, webhooks.Malformed("data.interviewSchedule is missing")
 		}
 		err = a.schedule(&d, b.Data.InterviewSchedule, now)
+	case "offerCreate", "offerUpdate":
+		if b.Data == nil || b.Data.Offer == nil {
+			return d, webhooks.Malformed("data.offer is missing")
+		}
+		err = a.offer(&d, b.Data.Offer, now)
 	case "surveySubmit":
 		if b.Data == nil || b.Data.SurveySubmission == nil {
 			return d, webhooks.Malformed("data.surveySubmission is missing")
@@ -204,8 +214,12 @@ func (a Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 		d.Items = nil
 		return d, err
 	}
+	check := webhooks.CheckIDs
+	if d.Thin {
+		check = webhooks.CheckThinIDs
+	}
 	for i := range d.Items {
-		if err := webhooks.CheckIDs(&d.Items[i]); err != nil {
+		if err := check(&d.Items[i]); err != nil {
 			d.Items = nil
 			return d, err
 		}
@@ -315,8 +329,45 @@ func recruiterOf(app *ashbyApplication) string {
 	return ""
 }
 
-// schedule maps interviewScheduleUpdate: one item per interview event.
+// offer maps offerCreate and offerUpdate: offer_extended once the candidate has the
+// offer (offerStatus one of extended), dated as the sync dates it — its latest
+// version's createdAt, else decidedAt, else the time of receipt — so that the webhook
+// and the sync describe it once (interactions.SameEvent). The offer names only its
+// application: the candidate is the application's (Delivery.Thin).
+func (a Receiver) offer(d *webhooks.Delivery, o *apiOffer, now time.Time) error {
+	if o.ID == "" || o.ApplicationID == "" {
+		return webhooks.Malformed("data.offer.id and data.offer.applicationId are required")
+	}
+	if !slices.Contains(extended, o.OfferStatus) {
+		d.Ignored = "the offer has not been extended to the candidate (offerStatus " + webhooks.Text(o.OfferStatus) + ")"
+		return nil
+	}
+	var versionAt string
+	if o.LatestVersion != nil {
+		versionAt = o.LatestVersion.CreatedAt
+	}
+	at, ok := webhooks.FirstTime(versionAt, o.DecidedAt)
+	if !ok {
+		at = interactions.APITime(now)
+	}
+	d.Thin = true
+	d.Items = []interactions.Input{{
+		ApplicationID: webhooks.Prefixed("ashby", o.ApplicationID),
+		Kind:          string(interactions.KindOfferExtended),
+		OccurredAt:    at,
+		Source:        a.Source(),
+		Channel:       "ats",
+		ExternalID:    webhooks.ExternalID("offer_extended", string(o.ID)),
+		Metadata:      webhooks.Metadata(map[string]string{"offer_status": o.OfferStatus, "acceptance_status": o.AcceptanceStatus}),
+	}}
+	return nil
+}
+
+// schedule maps interviewScheduleUpdate and interviewScheduleCreate: one item per
+// interview event. interviewScheduleCreate names no candidate: its items take the
+// application's (Delivery.Thin), and both events of one interview share its key.
 func (a Receiver) schedule(d *webhooks.Delivery, s *ashbySchedule, now time.Time) error {
+	d.Thin = s.CandidateID == ""
 	var kind interactions.Kind
 	switch s.Status {
 	case "Scheduled":

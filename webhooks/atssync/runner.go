@@ -393,6 +393,16 @@ func timeString(t *time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// AddCounts adds counts to a vendor's connector, configured or not: what happens
+// outside a pass, such as the webhook deliveries parked and orphaned (CountParked,
+// CountOrphaned). Names are those of Page.Counts.
+func (r *Runner) AddCounts(ctx context.Context, vendor string, counts map[string]int) error {
+	if r.state.coll == nil || !fieldName(vendor) {
+		return nil
+	}
+	return r.state.add(ctx, vendor, counts)
+}
+
 // Connectors returns every known vendor's connector (KnownVendors, then any other
 // configured one), configured or not, with its stored state.
 func (r *Runner) Connectors(ctx context.Context) ([]Connector, error) {

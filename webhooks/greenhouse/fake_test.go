@@ -242,3 +242,14 @@ func num(v any) float64 {
 func StartFakeHarvest(t *testing.T) Config {
 	return newFakeHarvest(t, time.Now).config()
 }
+
+// StartFakeHarvestDenying is StartFakeHarvest with a switch: while deny(true) holds,
+// every API request is refused (401), and no pass can succeed.
+func StartFakeHarvestDenying(t *testing.T) (cfg Config, deny func(bool)) {
+	f := newFakeHarvest(t, time.Now)
+	return f.config(), func(on bool) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.deny = on
+	}
+}

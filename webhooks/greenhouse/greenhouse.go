@@ -31,12 +31,14 @@ import (
 //	unreject_candidate         unrejected at last_activity_at
 //	hire_candidate             hired at offer.resolved_at
 //	unhire_candidate           note (goodwill has no "unhired" kind)
+//	offer_created, offer_updated  offer_extended once sent_on is set, at the time of
+//	                           receipt; the offer names only its application, whose
+//	                           candidate it takes (or waits for it: parked)
 //	ping                       Ping
 //
 // Not mapped: Greenhouse sends no web hook when an interview is scheduled (only
-// interview_deleted, which names no application) and no email events; offer_* web hooks
-// name the application but not the candidate, so they cannot form a valid interaction;
-// the rejection web hook does not say whether a rejection email was sent, so rejections
+// interview_deleted, which names no application) and no email events; offer_approved
+// and offer_deleted are not touchpoints; the rejection web hook does not say whether a rejection email was sent, so rejections
 // never carry candidate_notified. The sync (Sync) reads interviews, logged emails and
 // rejection emails from Harvest v3; the rest must come through the API, Standard
 // Webhooks or Twilio.
@@ -122,10 +124,8 @@ var greenhouseIgnored = map[string]string{
 	"merge_candidate":      "candidate merges are not touchpoints",
 	"candidate_anonymized": "anonymization is not a touchpoint; use POST /v1/erasures to remove personal data",
 	"update_candidate":     "a profile update names no application and is not a touchpoint",
-	"offer_created":        "Greenhouse offer web hooks name no candidate; send offers through the API or Standard Webhooks",
-	"offer_approved":       "Greenhouse offer web hooks name no candidate; send offers through the API or Standard Webhooks",
-	"offer_updated":        "Greenhouse offer web hooks name no candidate; send offers through the API or Standard Webhooks",
-	"offer_deleted":        "Greenhouse offer web hooks name no candidate; send offers through the API or Standard Webhooks",
+	"offer_approved":       "an offer's approval is internal; the offer is recorded once it is sent to the candidate",
+	"offer_deleted":        "an offer's deletion is not a touchpoint",
 	"interview_deleted":    "the interview_deleted web hook names only the interview, not its application",
 	"scorecard_deleted":    "scorecard deletions are not touchpoints",
 }
@@ -151,6 +151,8 @@ func (g Receiver) Parse(h http.Header, body []byte, now time.Time) (webhooks.Del
 	switch d.Event {
 	case "new_candidate_application", "new_prospect_application", "candidate_stage_change",
 		"reject_candidate", "unreject_candidate", "hire_candidate", "unhire_candidate":
+	case "offer_created", "offer_updated":
+		return g.offer(d, b.Payload, now)
 	default:
 		d.Ignored = "goodwill does not map the Greenhouse event " + d.Event
 		return d, nil
@@ -226,6 +228,46 @@ func (g Receiver) Parse(h http.Header, body []byte, now time.Time) (webhooks.Del
 		return d, err
 	}
 	d.Items = []interactions.Input{in}
+	return d, nil
+}
+
+// ghOffer is an offer as the offer web hooks send it: ids, dates and its status.
+type ghOffer struct {
+	ID            webhooks.VendorID `json:"id"`
+	ApplicationID webhooks.VendorID `json:"application_id"`
+	JobID         webhooks.VendorID `json:"job_id"`
+	SentOn        string            `json:"sent_on"`
+}
+
+// offer maps offer_created and offer_updated: offer_extended once the offer has been
+// sent (sent_on is set), at the time of receipt (sent_on is only a date). The offer
+// names its application, not its candidate: the candidate is the application's
+// (Delivery.Thin).
+func (g Receiver) offer(d webhooks.Delivery, payload json.RawMessage, now time.Time) (webhooks.Delivery, error) {
+	var o ghOffer
+	if err := json.Unmarshal(payload, &o); err != nil {
+		return d, webhooks.Malformed("payload: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if o.ID == "" || o.ApplicationID == "" {
+		return d, webhooks.Malformed("payload.id and payload.application_id are required")
+	}
+	if webhooks.Text(o.SentOn) == "" {
+		d.Ignored = "the offer has not been sent to the candidate (no sent_on)"
+		return d, nil
+	}
+	in := interactions.Input{
+		ApplicationID: webhooks.Prefixed("greenhouse", o.ApplicationID),
+		JobID:         webhooks.Prefixed("greenhouse", o.JobID),
+		Kind:          string(interactions.KindOfferExtended),
+		OccurredAt:    interactions.APITime(now),
+		Source:        g.Source(),
+		Channel:       "ats",
+		ExternalID:    webhooks.ExternalID("offer_extended", string(o.ID)),
+	}
+	if err := webhooks.CheckThinIDs(&in); err != nil {
+		return d, err
+	}
+	d.Thin, d.Items = true, []interactions.Input{in}
 	return d, nil
 }
 
