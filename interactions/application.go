@@ -25,15 +25,20 @@ const (
 // from its interactions. It is stored with its events in compact form (no personal
 // data) so that clocks and the timeline never scan the interaction log.
 type Application struct {
-	ID            string     `bson:"_id" json:"id"`
-	CandidateID   string     `bson:"candidate_id" json:"candidate_id"`
-	JobID         string     `bson:"job_id,omitempty" json:"job_id,omitempty"`
-	RecruiterID   string     `bson:"recruiter_id,omitempty" json:"recruiter_id,omitempty"`
-	Status        Status     `bson:"status" json:"status"`
-	Stage         string     `bson:"stage,omitempty" json:"stage,omitempty"`
-	StageSince    *time.Time `bson:"stage_since,omitempty" json:"stage_since,omitempty"`
-	Source        string     `bson:"source,omitempty" json:"source,omitempty"`
-	Referral      bool       `bson:"referral" json:"referral"`
+	ID          string     `bson:"_id" json:"id"`
+	CandidateID string     `bson:"candidate_id" json:"candidate_id"`
+	JobID       string     `bson:"job_id,omitempty" json:"job_id,omitempty"`
+	RecruiterID string     `bson:"recruiter_id,omitempty" json:"recruiter_id,omitempty"`
+	Status      Status     `bson:"status" json:"status"`
+	Stage       string     `bson:"stage,omitempty" json:"stage,omitempty"`
+	StageSince  *time.Time `bson:"stage_since,omitempty" json:"stage_since,omitempty"`
+	Source      string     `bson:"source,omitempty" json:"source,omitempty"`
+	Referral    bool       `bson:"referral" json:"referral"`
+	// Attribution is where the candidate came from: that of the earliest
+	// application_received carrying one.
+	Attribution *Attribution `bson:"attribution,omitempty" json:"attribution,omitempty"`
+	// EmployeeID is the hire's employee id, from the latest hired naming one.
+	EmployeeID    string     `bson:"employee_id,omitempty" json:"employee_id,omitempty"`
 	AppliedAt     *time.Time `bson:"applied_at,omitempty" json:"applied_at,omitempty"`
 	LastContactAt *time.Time `bson:"last_contact_at,omitempty" json:"last_contact_at,omitempty"`
 	LastEventAt   time.Time  `bson:"last_event_at" json:"last_event_at"`
@@ -168,6 +173,9 @@ func DeriveApplication(id string, events []Interaction) Application {
 				a.AppliedAt = &t
 				a.Source = e.Source
 			}
+			if a.Attribution == nil && e.Attribution != nil {
+				a.Attribution = e.Attribution
+			}
 		case KindStageChanged:
 			a.Stage = e.Stage
 			a.StageSince = &t
@@ -182,6 +190,9 @@ func DeriveApplication(id string, events []Interaction) Application {
 			a.Status, a.ClosedAt = StatusRejected, &t
 		case KindHired:
 			a.Status, a.ClosedAt = StatusHired, &t
+			if e.EmployeeID != "" {
+				a.EmployeeID = e.EmployeeID
+			}
 		case KindWithdrawn:
 			a.Status, a.ClosedAt = StatusWithdrawn, &t
 		case KindUnrejected:

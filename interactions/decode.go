@@ -54,6 +54,8 @@ type Input struct {
 	Candidate         *Person         `json:"candidate"`
 	Job               *JobInfo        `json:"job"`
 	Referral          bool            `json:"referral"`
+	Attribution       *Attribution    `json:"attribution"`
+	EmployeeID        string          `json:"employee_id"`
 	Metadata          json.RawMessage `json:"metadata"`
 }
 
@@ -137,8 +139,9 @@ func DecodeInput(raw json.RawMessage, prefix string) (Input, []FieldError) {
 	// Nested objects are decoded on their own so that their errors carry their path.
 	var wire struct {
 		Input
-		Candidate json.RawMessage `json:"candidate"`
-		Job       json.RawMessage `json:"job"`
+		Candidate   json.RawMessage `json:"candidate"`
+		Job         json.RawMessage `json:"job"`
+		Attribution json.RawMessage `json:"attribution"`
 	}
 	in := &wire.Input
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -158,11 +161,14 @@ func DecodeInput(raw json.RawMessage, prefix string) (Input, []FieldError) {
 	if present(wire.Job) {
 		in.Job = new(JobInfo)
 	}
+	if present(wire.Attribution) {
+		in.Attribution = new(Attribution)
+	}
 	for _, sub := range []struct {
 		name string
 		raw  json.RawMessage
 		dst  any
-	}{{"candidate", wire.Candidate, in.Candidate}, {"job", wire.Job, in.Job}} {
+	}{{"candidate", wire.Candidate, in.Candidate}, {"job", wire.Job, in.Job}, {"attribution", wire.Attribution, in.Attribution}} {
 		if !present(sub.raw) {
 			continue
 		}
@@ -273,6 +279,7 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 		Stage:             in.Stage,
 		Score:             in.Score,
 		Referral:          in.Referral,
+		EmployeeID:        strings.TrimSpace(in.EmployeeID),
 		ReceivedAt:        now,
 	}
 	if it.Source == "" {
@@ -418,6 +425,30 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 		if j != (JobInfo{}) {
 			it.Job = &j
 		}
+	}
+	if in.Attribution != nil {
+		if it.Kind != KindApplicationReceived {
+			bad("attribution", "is only for application_received")
+		}
+		a := in.Attribution.Normalized()
+		for _, f := range []struct{ name, v string }{
+			{"source", in.Attribution.Source}, {"medium", in.Attribution.Medium},
+			{"campaign", in.Attribution.Campaign}, {"referrer_id", in.Attribution.ReferrerID},
+		} {
+			if len(f.v) > maxIDLength || !printable(f.v) {
+				bad("attribution."+f.name, fmt.Sprintf("must be printable text of at most %d bytes", maxIDLength))
+			}
+		}
+		it.Attribution = a
+		if a != nil && a.ReferrerID != "" {
+			it.Referral = true
+		}
+	}
+	if in.EmployeeID != "" {
+		if it.Kind != KindHired {
+			bad("employee_id", "is only for hired")
+		}
+		checkID("employee_id", in.EmployeeID, false)
 	}
 	if m := bytes.TrimSpace(in.Metadata); len(m) > 0 && !bytes.Equal(m, []byte("null")) {
 		if len(m) > MaxMetadata {

@@ -2,6 +2,7 @@ package interactions
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -90,37 +91,93 @@ type JobInfo struct {
 	Department string `bson:"department,omitempty" json:"department,omitempty"`
 }
 
+// Attribution says where a candidate came from, UTM-like: the marketing source
+// (a job board, a career site, a referral programme), its medium and campaign, and
+// the employee who referred them. It is not the interaction's Source, which names
+// the system that sent the event. Source, Medium and Campaign are trimmed and
+// lower-cased; ReferrerID, an employee id as hired's EmployeeID carries it, is trimmed.
+type Attribution struct {
+	Source     string `bson:"source,omitempty" json:"source,omitempty"`
+	Medium     string `bson:"medium,omitempty" json:"medium,omitempty"`
+	Campaign   string `bson:"campaign,omitempty" json:"campaign,omitempty"`
+	ReferrerID string `bson:"referrer_id,omitempty" json:"referrer_id,omitempty"`
+}
+
+// NoAttribution is the key applications without an attribution source (or campaign)
+// are grouped under.
+const NoAttribution = "(none)"
+
+// SourceKey is the attribution source an application groups under: NoAttribution
+// when there is none.
+func (a *Attribution) SourceKey() string {
+	if a == nil || a.Source == "" {
+		return NoAttribution
+	}
+	return a.Source
+}
+
+// CampaignKey is the campaign an application groups under: NoAttribution when there
+// is none.
+func (a *Attribution) CampaignKey() string {
+	if a == nil || a.Campaign == "" {
+		return NoAttribution
+	}
+	return a.Campaign
+}
+
+// Normalized returns the attribution with its keys trimmed (and source, medium and
+// campaign lower-cased), nil when nothing is left.
+func (a *Attribution) Normalized() *Attribution {
+	if a == nil {
+		return nil
+	}
+	n := Attribution{
+		Source:     strings.ToLower(strings.TrimSpace(a.Source)),
+		Medium:     strings.ToLower(strings.TrimSpace(a.Medium)),
+		Campaign:   strings.ToLower(strings.TrimSpace(a.Campaign)),
+		ReferrerID: strings.TrimSpace(a.ReferrerID),
+	}
+	if n == (Attribution{}) {
+		return nil
+	}
+	return &n
+}
+
 // Interaction is one recruiter–candidate touchpoint as stored. Times are UTC with
 // millisecond precision.
 type Interaction struct {
 	// Key is the document's _id: the idempotency key "<source>:<external_id>" when the
 	// interaction has an external_id, else its ID.
-	Key               string         `bson:"_id" json:"-"`
-	ID                string         `bson:"id" json:"id"`
-	ApplicationID     string         `bson:"application_id" json:"application_id"`
-	CandidateID       string         `bson:"candidate_id" json:"candidate_id"`
-	Kind              Kind           `bson:"kind" json:"kind"`
-	OccurredAt        time.Time      `bson:"occurred_at" json:"occurred_at"`
-	Direction         Direction      `bson:"direction" json:"direction"`
-	Channel           string         `bson:"channel,omitempty" json:"channel,omitempty"`
-	JobID             string         `bson:"job_id,omitempty" json:"job_id,omitempty"`
-	RecruiterID       string         `bson:"recruiter_id,omitempty" json:"recruiter_id,omitempty"`
-	ActorID           string         `bson:"actor_id,omitempty" json:"actor_id,omitempty"`
-	Source            string         `bson:"source" json:"source"`
-	ExternalID        string         `bson:"external_id,omitempty" json:"external_id,omitempty"`
-	CandidateNotified bool           `bson:"candidate_notified,omitempty" json:"candidate_notified,omitempty"`
-	ScheduledFor      *time.Time     `bson:"scheduled_for,omitempty" json:"scheduled_for,omitempty"`
-	Duration          *Duration      `bson:"duration,omitempty" json:"duration,omitempty"`
-	InterviewID       string         `bson:"interview_id,omitempty" json:"interview_id,omitempty"`
-	Stage             string         `bson:"stage,omitempty" json:"stage,omitempty"`
-	Score             *int           `bson:"score,omitempty" json:"score,omitempty"`
-	Until             *time.Time     `bson:"until,omitempty" json:"until,omitempty"`
-	PromisedBy        *time.Time     `bson:"promised_by,omitempty" json:"promised_by,omitempty"`
-	Candidate         *Person        `bson:"candidate,omitempty" json:"candidate,omitempty"`
-	Job               *JobInfo       `bson:"job,omitempty" json:"job,omitempty"`
-	Referral          bool           `bson:"referral,omitempty" json:"referral,omitempty"`
-	Metadata          map[string]any `bson:"metadata,omitempty" json:"metadata,omitempty"`
-	ReceivedAt        time.Time      `bson:"received_at" json:"received_at"`
+	Key               string     `bson:"_id" json:"-"`
+	ID                string     `bson:"id" json:"id"`
+	ApplicationID     string     `bson:"application_id" json:"application_id"`
+	CandidateID       string     `bson:"candidate_id" json:"candidate_id"`
+	Kind              Kind       `bson:"kind" json:"kind"`
+	OccurredAt        time.Time  `bson:"occurred_at" json:"occurred_at"`
+	Direction         Direction  `bson:"direction" json:"direction"`
+	Channel           string     `bson:"channel,omitempty" json:"channel,omitempty"`
+	JobID             string     `bson:"job_id,omitempty" json:"job_id,omitempty"`
+	RecruiterID       string     `bson:"recruiter_id,omitempty" json:"recruiter_id,omitempty"`
+	ActorID           string     `bson:"actor_id,omitempty" json:"actor_id,omitempty"`
+	Source            string     `bson:"source" json:"source"`
+	ExternalID        string     `bson:"external_id,omitempty" json:"external_id,omitempty"`
+	CandidateNotified bool       `bson:"candidate_notified,omitempty" json:"candidate_notified,omitempty"`
+	ScheduledFor      *time.Time `bson:"scheduled_for,omitempty" json:"scheduled_for,omitempty"`
+	Duration          *Duration  `bson:"duration,omitempty" json:"duration,omitempty"`
+	InterviewID       string     `bson:"interview_id,omitempty" json:"interview_id,omitempty"`
+	Stage             string     `bson:"stage,omitempty" json:"stage,omitempty"`
+	Score             *int       `bson:"score,omitempty" json:"score,omitempty"`
+	Until             *time.Time `bson:"until,omitempty" json:"until,omitempty"`
+	PromisedBy        *time.Time `bson:"promised_by,omitempty" json:"promised_by,omitempty"`
+	Candidate         *Person    `bson:"candidate,omitempty" json:"candidate,omitempty"`
+	Job               *JobInfo   `bson:"job,omitempty" json:"job,omitempty"`
+	Referral          bool       `bson:"referral,omitempty" json:"referral,omitempty"`
+	// Attribution is where the candidate came from, on application_received.
+	Attribution *Attribution `bson:"attribution,omitempty" json:"attribution,omitempty"`
+	// EmployeeID is the new hire's id in the company, on hired.
+	EmployeeID string         `bson:"employee_id,omitempty" json:"employee_id,omitempty"`
+	Metadata   map[string]any `bson:"metadata,omitempty" json:"metadata,omitempty"`
+	ReceivedAt time.Time      `bson:"received_at" json:"received_at"`
 	// Seq is the number of the write batch that stored it, when several replicas share
 	// the store: the others follow the log by it (see Tail).
 	Seq int64 `bson:"seq,omitempty" json:"-"`

@@ -410,29 +410,32 @@ func parseLimitDefault(v string, def int) (int, error) {
 }
 
 type applicationView struct {
-	ID            string                `json:"id"`
-	CandidateID   string                `json:"candidate_id"`
-	CandidateName string                `json:"candidate_name,omitempty"`
-	JobID         string                `json:"job_id,omitempty"`
-	Job           *interactions.JobInfo `json:"job,omitempty"` // the timeline's: title and department, when known
-	RecruiterID   string                `json:"recruiter_id,omitempty"`
-	Status        interactions.Status   `json:"status"`
-	Stage         string                `json:"stage,omitempty"`
-	StageSince    *string               `json:"stage_since,omitempty"`
-	Source        string                `json:"source,omitempty"`
-	Referral      bool                  `json:"referral"`
-	AppliedAt     *string               `json:"applied_at,omitempty"`
-	LastContactAt *string               `json:"last_contact_at,omitempty"`
-	LastEventAt   *string               `json:"last_event_at,omitempty"`
-	ClosedAt      *string               `json:"closed_at,omitempty"`
-	Interactions  int                   `json:"interactions"`
+	ID            string                    `json:"id"`
+	CandidateID   string                    `json:"candidate_id"`
+	CandidateName string                    `json:"candidate_name,omitempty"`
+	JobID         string                    `json:"job_id,omitempty"`
+	Job           *interactions.JobInfo     `json:"job,omitempty"` // the timeline's: title and department, when known
+	RecruiterID   string                    `json:"recruiter_id,omitempty"`
+	Status        interactions.Status       `json:"status"`
+	Stage         string                    `json:"stage,omitempty"`
+	StageSince    *string                   `json:"stage_since,omitempty"`
+	Source        string                    `json:"source,omitempty"`
+	Referral      bool                      `json:"referral"`
+	Attribution   *interactions.Attribution `json:"attribution,omitempty"`
+	EmployeeID    string                    `json:"employee_id,omitempty"`
+	AppliedAt     *string                   `json:"applied_at,omitempty"`
+	LastContactAt *string                   `json:"last_contact_at,omitempty"`
+	LastEventAt   *string                   `json:"last_event_at,omitempty"`
+	ClosedAt      *string                   `json:"closed_at,omitempty"`
+	Interactions  int                       `json:"interactions"`
 }
 
 func viewApplication(a interactions.Application, candidateName string) applicationView {
 	return applicationView{
 		ID: a.ID, CandidateID: a.CandidateID, CandidateName: candidateName, JobID: a.JobID,
 		RecruiterID: a.RecruiterID, Status: a.Status, Stage: a.Stage, StageSince: apiTime(a.StageSince),
-		Source: a.Source, Referral: a.Referral, AppliedAt: apiTime(a.AppliedAt),
+		Source: a.Source, Referral: a.Referral, Attribution: a.Attribution, EmployeeID: a.EmployeeID,
+		AppliedAt:     apiTime(a.AppliedAt),
 		LastContactAt: apiTime(a.LastContactAt), LastEventAt: apiTime(&a.LastEventAt),
 		ClosedAt: apiTime(a.ClosedAt), Interactions: a.EventCount,
 	}
