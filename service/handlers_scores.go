@@ -40,10 +40,10 @@ func (s *api) parseScores(c *gin.Context, withGroupBy bool) (scores.Query, error
 	if withGroupBy {
 		switch g := scores.GroupBy(c.Query("group_by")); g {
 		case "":
-		case scores.ByRecruiter, scores.ByJob, scores.ByTeam, scores.ByOrg:
+		case scores.ByRecruiter, scores.ByJob, scores.ByTeam, scores.ByOrg, scores.ByAttributionSource, scores.ByCampaign:
 			r.GroupBy = g
 		default:
-			bad("group_by", "must be recruiter, job, team or org")
+			bad("group_by", "must be recruiter, job, team, org, attribution_source or campaign")
 		}
 	}
 	zone := s.zone()
@@ -132,7 +132,7 @@ func (s *api) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, error
 		switch r.GroupBy {
 		case scores.ByRecruiter, scores.ByJob:
 			g.Name = names[g.Key]
-		case scores.ByTeam:
+		case scores.ByTeam, scores.ByAttributionSource, scores.ByCampaign:
 			g.Name = g.Key
 		case scores.ByOrg:
 			g.Name = orgName
@@ -339,7 +339,7 @@ func (s *api) getScoresCSV(c *gin.Context) {
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	cols := scoreColumns()
+	cols := scoreColumnsFor(r.GroupBy)
 	row := make([]string, len(cols))
 	for i, col := range cols {
 		row[i] = col.name
@@ -397,6 +397,33 @@ func scoreColumns() []scoreColumn {
 		{"cnps", func(g *scores.Group) string { return csvInt(g.CNPS) }},
 		{"experience_score", func(g *scores.Group) string { return csvInt(g.ExperienceScore) }},
 	}...)
+}
+
+// scoreColumnsFor are the CSV's columns for a grouping: scoreColumns, then the
+// figures only that grouping has.
+func scoreColumnsFor(by scores.GroupBy) []scoreColumn {
+	cols := scoreColumns()
+	switch by {
+	case scores.ByAttributionSource, scores.ByCampaign:
+		cols = append(cols, []scoreColumn{
+			{"contacted", func(g *scores.Group) string { return csvInt(g.Contacted) }},
+			{"interviewed", func(g *scores.Group) string { return csvInt(g.Interviewed) }},
+			{"offered", func(g *scores.Group) string { return csvInt(g.Offered) }},
+			{"hired", func(g *scores.Group) string { return csvInt(g.Hired) }},
+			{"time_to_hire_p50_days", func(g *scores.Group) string { return csvFloat(g.TimeToHireP50Days.Value) }},
+		}...)
+		if by == scores.ByAttributionSource {
+			cols = append(cols,
+				scoreColumn{"cost_per_application", func(g *scores.Group) string { return csvFloat(g.CostPerApplication.Value) }},
+				scoreColumn{"cost_per_hire", func(g *scores.Group) string { return csvFloat(g.CostPerHire.Value) }})
+		}
+	case scores.ByOrg:
+		cols = append(cols,
+			scoreColumn{"referral_hires", func(g *scores.Group) string { return csvInt(g.ReferralHires) }},
+			scoreColumn{"referral_share_of_hires", func(g *scores.Group) string { return csvFloat(g.ReferralShareOfHires.Value) }},
+			scoreColumn{"hires_who_referred", func(g *scores.Group) string { return csvInt(g.HiresWhoReferred) }})
+	}
+	return cols
 }
 
 func csvFloat(v *float64) string {

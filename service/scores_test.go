@@ -179,6 +179,8 @@ var (
 		Interviews:       1,
 		MissedInterviews: 1,
 		SurveyResponses:  intp(10), CNPS: intp(0),
+		// No hires: no share.
+		ReferralHires: intp(0), ReferralShareOfHires: scores.Some(nil), HiresWhoReferred: intp(0),
 	}
 	// The experience score's formula is the README's: it is checked apart.
 	groupOpts = cmp.Options{
@@ -308,7 +310,7 @@ func TestScores(t *testing.T) {
 		}{
 			{"viewer", "recruiter", []scores.Group{wantAna, wantGus}},
 			{"ana", "recruiter", []scores.Group{wantAna}},
-			{"ana", "org", []scores.Group{rekey(wantAna, "org", "Organisation")}},
+			{"ana", "org", []scores.Group{asOrg(rekey(wantAna, "org", "Organisation"))}},
 			// mia sees her report; she has no applications of her own
 			{"mia", "recruiter", []scores.Group{wantGus}},
 			{"mia", "team", []scores.Group{rekey(wantGus, "Field", "Field")}},
@@ -373,7 +375,11 @@ func TestScores(t *testing.T) {
 				if err != nil {
 					t.Fatalf("parse %s: %v", r.Body, err)
 				}
-				if d := cmp.Diff(csvHeader, rows[0]); d != "" {
+				header := csvHeader
+				if groupBy == "org" {
+					header = append(slices.Clone(csvHeader), "referral_hires", "referral_share_of_hires", "hires_who_referred")
+				}
+				if d := cmp.Diff(header, rows[0]); d != "" {
 					t.Fatalf("header (-want +got):\n%s", d)
 				}
 				// Every cell says what the JSON says.
@@ -473,6 +479,12 @@ func TestScores(t *testing.T) {
 }
 
 // rekey returns g as the group with another key and name.
+// asOrg adds the org group's referral figures to g, of applications without hires.
+func asOrg(g scores.Group) scores.Group {
+	g.ReferralHires, g.ReferralShareOfHires, g.HiresWhoReferred = intp(0), scores.Some(nil), intp(0)
+	return g
+}
+
 func rekey(g scores.Group, key, name string) scores.Group {
 	g.Key, g.Name = key, name
 	return g

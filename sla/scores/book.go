@@ -28,9 +28,23 @@ type Book struct {
 	recruiters names
 	jobs       names
 	stages     names
+	sources    names // attribution sources
+	campaigns  names
 	byRec      []*series   // by recruiter index
 	byJob      []*series   // by job index
 	byJobRec   []jobSeries // by job and recruiter index, sorted: for queries restricted to some recruiters
+	bySrcRec   []jobSeries // by attribution source and recruiter index, sorted
+	byCampRec  []jobSeries // by campaign and recruiter index, sorted
+
+	// employees ties hires to the applications their employee id later referred.
+	employees map[string]*employee
+}
+
+// employee is what the book knows of one employee id: the applications hired under
+// it and the applications it referred, with the moment of each.
+type employee struct {
+	hires     map[string]int64 // application id → Unix ms of the hire
+	referrals map[string]int64 // application id → Unix ms of the application
 }
 
 // jobRecruiter keys a job's roll-up for one recruiter.
@@ -50,9 +64,12 @@ func compareJobSeries(a jobSeries, b jobRecruiter) int {
 
 // fact is what one application contributes, its strings interned.
 type fact struct {
-	recruiter, job int32
-	counts         []contrib      // sorted by day, key; no zero values
-	timed          []timedContrib // sorted by day, key, at
+	recruiter, job   int32
+	source, campaign int32
+	counts           []contrib      // sorted by day, key; no zero values
+	timed            []timedContrib // sorted by day, key, at
+	links            *links         // referral loop, or nil
+	whoReferred      bool           // counts carry kWhoReferred
 }
 
 // names interns strings as small integers.
@@ -108,15 +125,133 @@ func (b *Book) Apply(app interactions.Application, clocks []sla.Clock, now time.
 	if old == nil && next == nil {
 		return
 	}
-	b.replace(old, next)
-	switch {
-	case next == nil:
-		delete(b.facts, app.ID)
-	case b.facts == nil:
-		b.facts = map[string]*fact{app.ID: next}
-	default:
-		b.facts[app.ID] = next
+	if old != nil {
+		b.unlink(app.ID, old.links)
 	}
+	if next != nil && next.links != nil {
+		b.link(app.ID, next.links)
+		if b.referredAfter(next.links) {
+			next = next.toggleWhoReferred()
+		}
+	}
+	b.replace(old, next)
+	b.store(app.ID, next)
+	// A referral that came or went may change whether earlier hires count as hires
+	// who referred.
+	if old != nil && old.links != nil && old.links.referrer != "" {
+		b.recheck(old.links.referrer)
+	}
+	if next != nil && next.links != nil && next.links.referrer != "" && (old == nil || old.links == nil || old.links.referrer != next.links.referrer || old.links.receivedAt != next.links.receivedAt) {
+		b.recheck(next.links.referrer)
+	}
+}
+
+func (b *Book) store(id string, f *fact) {
+	switch {
+	case f == nil:
+		delete(b.facts, id)
+	case b.facts == nil:
+		b.facts = map[string]*fact{id: f}
+	default:
+		b.facts[id] = f
+	}
+}
+
+func (b *Book) employee(id string) *employee {
+	e := b.employees[id]
+	if e == nil {
+		e = &employee{}
+		if b.employees == nil {
+			b.employees = map[string]*employee{}
+		}
+		b.employees[id] = e
+	}
+	return e
+}
+
+// link records an application's places in the referral loop.
+func (b *Book) link(app string, l *links) {
+	if l.employee != "" {
+		e := b.employee(l.employee)
+		if e.hires == nil {
+			e.hires = map[string]int64{}
+		}
+		e.hires[app] = l.hireAt
+	}
+	if l.referrer != "" {
+		e := b.employee(l.referrer)
+		if e.referrals == nil {
+			e.referrals = map[string]int64{}
+		}
+		e.referrals[app] = l.receivedAt
+	}
+}
+
+// unlink forgets what link recorded.
+func (b *Book) unlink(app string, l *links) {
+	if l == nil {
+		return
+	}
+	for _, id := range [2]string{l.employee, l.referrer} {
+		if e := b.employees[id]; e != nil {
+			delete(e.hires, app)
+			delete(e.referrals, app)
+			if len(e.hires) == 0 && len(e.referrals) == 0 {
+				delete(b.employees, id)
+			}
+		}
+	}
+}
+
+// referredAfter reports whether a hire's employee id referred an application received
+// after the hire.
+func (b *Book) referredAfter(l *links) bool {
+	if l.employee == "" {
+		return false
+	}
+	e := b.employees[l.employee]
+	if e == nil {
+		return false
+	}
+	for _, at := range e.referrals {
+		if at > l.hireAt {
+			return true
+		}
+	}
+	return false
+}
+
+// recheck brings the kWhoReferred counter of every hire of an employee id up to date.
+func (b *Book) recheck(employeeID string) {
+	e := b.employees[employeeID]
+	if e == nil {
+		return
+	}
+	for app := range e.hires {
+		f := b.facts[app]
+		if f == nil || f.links == nil || b.referredAfter(f.links) == f.whoReferred {
+			continue
+		}
+		next := f.toggleWhoReferred()
+		b.replace(f, next)
+		b.facts[app] = next
+	}
+}
+
+// toggleWhoReferred returns a copy of the fact that counts (or no longer counts) its
+// hire among the hires who referred.
+func (f *fact) toggleWhoReferred() *fact {
+	n := *f
+	n.whoReferred = !f.whoReferred
+	c := contrib{day: f.links.cohort, key: kWhoReferred, val: 1}
+	i, found := slices.BinarySearchFunc(f.counts, c, compareContrib)
+	switch {
+	case n.whoReferred && !found:
+		n.counts = slices.Insert(slices.Clone(f.counts), i, c)
+	case !n.whoReferred && found:
+		n.counts = slices.Delete(slices.Clone(f.counts), i, i+1)
+	}
+	return &n
 }
 
 // intern turns a raw fact into a fact: names interned, counters summed per day and
@@ -129,7 +264,7 @@ func (b *Book) intern(raw rawFact) *fact {
 			contrib{day: st.day, key: uint32(kStage + 2*s), val: 1},
 			contrib{day: st.day, key: uint32(kStage + 2*s + 1), val: st.minutes})
 	}
-	if len(counts) == 0 && len(raw.timed) == 0 {
+	if len(counts) == 0 && len(raw.timed) == 0 && raw.links == nil {
 		return nil
 	}
 	slices.SortFunc(counts, compareContrib)
@@ -147,8 +282,11 @@ func (b *Book) intern(raw rawFact) *fact {
 	return &fact{
 		recruiter: b.recruiters.id(raw.recruiter),
 		job:       b.jobs.id(raw.job),
+		source:    b.sources.id(raw.source),
+		campaign:  b.campaigns.id(raw.campaign),
 		counts:    slices.Clip(merged),
 		timed:     timed,
+		links:     raw.links,
 	}
 }
 
@@ -188,7 +326,8 @@ func compareTimedContrib(a, b timedContrib) int {
 // replace takes the old fact's contributions out of the series and puts the new
 // one's in. Either may be nil.
 func (b *Book) replace(old, next *fact) {
-	if old != nil && next != nil && old.recruiter == next.recruiter && old.job == next.job {
+	if old != nil && next != nil && old.recruiter == next.recruiter && old.job == next.job &&
+		old.source == next.source && old.campaign == next.campaign {
 		targets := b.targets(next)
 		changes := diffCounts(old.counts, next.counts)
 		for _, s := range targets {
@@ -229,8 +368,9 @@ func (b *Book) replace(old, next *fact) {
 }
 
 // targets returns the series a fact contributes to, created if absent: its
-// recruiter's, its job's, and its job's for that recruiter.
-func (b *Book) targets(f *fact) [3]*series {
+// recruiter's, its job's, its job's for that recruiter, and its attribution source's
+// and campaign's for that recruiter.
+func (b *Book) targets(f *fact) [5]*series {
 	grow := func(list []*series, i int32) ([]*series, *series) {
 		for int(i) >= len(list) {
 			list = append(list, nil)
@@ -243,12 +383,18 @@ func (b *Book) targets(f *fact) [3]*series {
 	var r, j *series
 	b.byRec, r = grow(b.byRec, f.recruiter)
 	b.byJob, j = grow(b.byJob, f.job)
-	k := jobRecruiter{job: f.job, recruiter: f.recruiter}
-	i, found := slices.BinarySearchFunc(b.byJobRec, k, compareJobSeries)
-	if !found {
-		b.byJobRec = slices.Insert(b.byJobRec, i, jobSeries{k, &series{}})
+	pair := func(list *[]jobSeries, k jobRecruiter) *series {
+		i, found := slices.BinarySearchFunc(*list, k, compareJobSeries)
+		if !found {
+			*list = slices.Insert(*list, i, jobSeries{k, &series{}})
+		}
+		return (*list)[i].s
 	}
-	return [3]*series{r, j, b.byJobRec[i].s}
+	return [5]*series{r, j,
+		pair(&b.byJobRec, jobRecruiter{job: f.job, recruiter: f.recruiter}),
+		pair(&b.bySrcRec, jobRecruiter{job: f.source, recruiter: f.recruiter}),
+		pair(&b.byCampRec, jobRecruiter{job: f.campaign, recruiter: f.recruiter}),
+	}
 }
 
 // diffCounts returns, sorted, every (day, key) whose value differs between the two

@@ -29,13 +29,20 @@ const (
 	kAllMet                 // survey responses of applications none of whose clocks can breach
 	kAllMetPromoters
 	kAllMetDetractors
+	kReferralHired                   // funnel: received through a referral and hired
+	kWhoReferred                     // funnel: hired, and the hire's employee id later referred someone
 	kMet                             // + metric index: met clocks, on their stopped_at day
 	kBreached = kMet + nMetrics      // + metric index: breached clocks, on their due day
 	kHour     = kBreached + nMetrics // + hour of the due moment: breached clocks
 	kFirst    = kHour + 24           // + bucket: first-response times, cohort day
 	kReply    = kFirst + nBuckets    // + bucket: reply times, on the inbound message's day
-	kStage    = kReply + nBuckets    // + 2×stage: left the stage; +1: minutes spent in it
+	kHireDays = kReply + nBuckets    // + whole days from application to hire: hires, cohort day
+	kStage    = kHireDays + nHireDays // + 2×stage: left the stage; +1: minutes spent in it
 )
+
+// nHireDays is how many time-to-hire buckets there are: whole days 0 to 365, the last
+// holding every longer time.
+const nHireDays = 366
 
 // nMetrics is len(sla.Metrics()); a test keeps them equal.
 const nMetrics = 8
@@ -91,10 +98,22 @@ type stageTime struct {
 
 // rawFact is what an application contributes, computed without the book's lock.
 type rawFact struct {
-	recruiter, job string
-	counts         []contrib
-	timed          []timedContrib
-	stages         []stageTime
+	recruiter, job   string
+	source, campaign string // attribution keys
+	counts           []contrib
+	timed            []timedContrib
+	stages           []stageTime
+	links            *links // nil when the application neither is a hire with an employee id nor was referred
+}
+
+// links is what ties applications together in the referral loop: a hire's employee
+// id, and the employee who referred an application.
+type links struct {
+	cohort     int32  // the application's day
+	employee   string // hired with this employee id
+	hireAt     int64  // Unix ms of the hire
+	referrer   string // received through this employee's referral
+	receivedAt int64  // Unix ms of the application
 }
 
 // dayOf returns the calendar day of t in loc as days since 1970-01-01, and the hour.
@@ -127,7 +146,8 @@ func weekday(day int32) int { return int(((day+3)%7 + 7) % 7) }
 // docs/scores.md: status figures on the cohort day (the first
 // application_received, else the first event), events on their own day.
 func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc *time.Location) rawFact {
-	f := rawFact{recruiter: app.RecruiterID, job: app.JobID}
+	f := rawFact{recruiter: app.RecruiterID, job: app.JobID,
+		source: app.Attribution.SourceKey(), campaign: app.Attribution.CampaignKey()}
 	events := app.Events
 	if len(events) == 0 {
 		return f
@@ -147,6 +167,7 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 		contacted, contactedEarly   bool       // contactedEarly: before application_received
 		firstContact                *time.Time // the first contact at or after application_received
 		interviewed, offered, hired bool
+		hiredAt                     time.Time
 		status                      = interactions.StatusOpen
 		toldOfRejection             bool // a contact at or after the rejection
 		stage                       string
@@ -211,6 +232,7 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 			if status != next {
 				leaveStage(t)
 				status = next
+				hiredAt = t
 				// A contact at the same instant, ordered before the rejection, told the candidate too.
 				toldOfRejection = contactAt(t.UnixMilli())
 			}
@@ -249,6 +271,24 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 		}
 		for i := range f.stages {
 			f.stages[i].day = cohort
+		}
+		hiredNow := status == interactions.StatusHired
+		if hiredNow {
+			add(cohort, kHireDays+hireDaysBucket(hiredAt.Sub(*received)), 1)
+			if app.Referral {
+				add(cohort, kReferralHired, 1)
+			}
+		}
+		var l links
+		if hiredNow && app.EmployeeID != "" {
+			l.employee, l.hireAt = app.EmployeeID, hiredAt.UnixMilli()
+		}
+		if app.Attribution != nil && app.Attribution.ReferrerID != "" {
+			l.referrer, l.receivedAt = app.Attribution.ReferrerID, received.UnixMilli()
+		}
+		if l.employee != "" || l.referrer != "" {
+			l.cohort = cohort
+			f.links = &l
 		}
 	} else {
 		f.stages = nil
@@ -331,6 +371,13 @@ func factOf(app interactions.Application, clocks []sla.Clock, now time.Time, loc
 		}
 	}
 	return f
+}
+
+// hireDaysBucket is the time-to-hire bucket of d: its whole days, rounded, at most
+// nHireDays−1; negative durations count as 0.
+func hireDaysBucket(d time.Duration) int {
+	days := int(math.Round(d.Hours() / 24))
+	return min(max(days, 0), nHireDays-1)
 }
 
 // interviewAt is one interview_id of an application.

@@ -61,6 +61,31 @@ func appendGroup(b []byte, g *Group) []byte {
 	b = appendIntPtr(b, g.CNPS)
 	b = append(b, `,"experience_score":`...)
 	b = appendIntPtr(b, g.ExperienceScore)
+	for _, f := range [...]struct {
+		name string
+		v    *int
+		o    *Optional
+	}{
+		{`,"contacted":`, g.Contacted, nil},
+		{`,"interviewed":`, g.Interviewed, nil},
+		{`,"offered":`, g.Offered, nil},
+		{`,"hired":`, g.Hired, nil},
+		{`,"time_to_hire_p50_days":`, nil, &g.TimeToHireP50Days},
+		{`,"cost_per_application":`, nil, &g.CostPerApplication},
+		{`,"cost_per_hire":`, nil, &g.CostPerHire},
+		{`,"referral_hires":`, g.ReferralHires, nil},
+		{`,"referral_share_of_hires":`, nil, &g.ReferralShareOfHires},
+		{`,"hires_who_referred":`, g.HiresWhoReferred, nil},
+	} {
+		switch {
+		case f.v != nil:
+			b = append(b, f.name...)
+			b = appendIntPtr(b, f.v)
+		case f.o != nil && f.o.Set:
+			b = append(b, f.name...)
+			b = appendFloatPtr(b, f.o.Value)
+		}
+	}
 	return append(b, '}')
 }
 

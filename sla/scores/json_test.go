@@ -106,6 +106,15 @@ func randomGroups(rng *rand.Rand, count int) []Group {
 		g.SurveyResponses = optInt(rng.IntN(40))
 		g.CNPS = optInt(rng.IntN(201) - 100)
 		g.ExperienceScore = optInt(rng.IntN(101))
+		if rng.IntN(2) == 0 { // grouped by attribution
+			g.Contacted, g.Interviewed, g.Offered, g.Hired = n(rng.IntN(90)), n(rng.IntN(50)), n(rng.IntN(9)), n(rng.IntN(5))
+			g.TimeToHireP50Days = Some(opt(float64(rng.IntN(nHireDays))))
+			g.CostPerApplication, g.CostPerHire = Some(opt(round(rng.Float64()*500, 2))), Some(opt(round(rng.Float64()*9000, 2)))
+		}
+		if rng.IntN(3) == 0 { // the org group
+			g.ReferralHires, g.HiresWhoReferred = n(rng.IntN(9)), n(rng.IntN(3))
+			g.ReferralShareOfHires = Some(opt(round(rng.Float64(), 4)))
+		}
 	}
 	return groups
 }

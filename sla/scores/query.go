@@ -102,9 +102,29 @@ func (b *Book) Scores(q Query, now time.Time) []Group {
 				add(a, b.jobs.list[job], "")
 			}
 		}
+	case ByAttributionSource, ByCampaign:
+		list, keys := b.bySrcRec, &b.sources
+		if q.GroupBy == ByCampaign {
+			list, keys = b.byCampRec, &b.campaigns
+		}
+		for i := 0; i < len(list); {
+			k := list[i].job
+			a.reset()
+			for ; i < len(list) && list[i].job == k; i++ {
+				if allowed(list[i].recruiter) {
+					a.addSeries(list[i].s, from, to)
+				}
+			}
+			if a.touched {
+				add(a, keys.list[k], "")
+				a.funnel(&groups[len(groups)-1])
+			}
+		}
 	case ByOrg, "":
 		b.eachRecruiter(allowed, func(s *series) { a.addSeries(s, from, to) })
-		return []Group{a.group("org")}
+		g := a.group("org")
+		a.referrals(&g)
+		return []Group{g}
 	default:
 		return nil
 	}
@@ -417,6 +437,49 @@ func (a *acc) group(key string) Group {
 	}
 	g.ExperienceScore = experience(fig, g, a.v[kRejected], a.v[kGhostedRejected])
 	return g
+}
+
+// funnel adds the funnel figures to a group grouped by attribution.
+func (a *acc) funnel(g *Group) {
+	fig := a.figures
+	g.Contacted = fig.int(int(a.v[kContacted]))
+	g.Interviewed = fig.int(int(a.v[kInterviewed]))
+	g.Offered = fig.int(int(a.v[kOffered]))
+	g.Hired = fig.int(int(a.v[kHired]))
+	g.TimeToHireP50Days = Some(nil)
+	if d, ok := medianBucket(a.v[kHireDays : kHireDays+nHireDays]); ok {
+		g.TimeToHireP50Days = Some(fig.float(float64(d)))
+	}
+}
+
+// referrals adds the referral loop's figures to the org group.
+func (a *acc) referrals(g *Group) {
+	fig := a.figures
+	g.ReferralHires = fig.int(int(a.v[kReferralHired]))
+	g.HiresWhoReferred = fig.int(int(a.v[kWhoReferred]))
+	g.ReferralShareOfHires = Some(nil)
+	if hired := a.v[kHired]; hired > 0 {
+		g.ReferralShareOfHires = Some(fig.float(round(float64(a.v[kReferralHired])/float64(hired), 4)))
+	}
+}
+
+// medianBucket is the bucket of the nearest-rank median of counts; false when empty.
+func medianBucket(counts []int64) (int, bool) {
+	var n int64
+	for _, c := range counts {
+		n += c
+	}
+	if n <= 0 {
+		return 0, false
+	}
+	rank := max(int64(math.Ceil(0.5*float64(n))), 1)
+	var seen int64
+	for i, c := range counts {
+		if seen += c; c > 0 && seen >= rank {
+			return i, true
+		}
+	}
+	return len(counts) - 1, true
 }
 
 // surveyCount is the number of survey responses, taken from s; nil below

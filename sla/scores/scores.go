@@ -5,7 +5,10 @@
 // time, so moving a recruiter to another team moves their history with them.
 package scores
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // GroupBy is the dimension a score query groups by.
 type GroupBy string
@@ -16,6 +19,10 @@ const (
 	ByJob       GroupBy = "job"
 	ByTeam      GroupBy = "team"
 	ByOrg       GroupBy = "org"
+	// ByAttributionSource and ByCampaign group applications by where they came from
+	// (interactions.Attribution); those without one form the group "(none)".
+	ByAttributionSource GroupBy = "attribution_source"
+	ByCampaign          GroupBy = "campaign"
 )
 
 // MinRespondents is the smallest group whose survey figures are shown: below it one
@@ -58,7 +65,43 @@ type Group struct {
 	SurveyResponses       *int               `json:"survey_responses"` // nil below MinRespondents, or withheld (suppress.go)
 	CNPS                  *int               `json:"cnps"`
 	ExperienceScore       *int               `json:"experience_score"`
+
+	// The funnel, grouped by attribution source or campaign only (nil otherwise): the
+	// period's applications that reached each step, and the median whole days from
+	// application to hire.
+	Contacted         *int     `json:"contacted,omitempty"`
+	Interviewed       *int     `json:"interviewed,omitempty"`
+	Offered           *int     `json:"offered,omitempty"`
+	Hired             *int     `json:"hired,omitempty"`
+	TimeToHireP50Days Optional `json:"time_to_hire_p50_days,omitzero"`
+	// Cost, grouped by attribution source only, filled in by the caller (see
+	// PeriodSpend): the period's spend on the source divided by its applications and
+	// by its hires; null where no spend is known or nothing to divide by.
+	CostPerApplication Optional `json:"cost_per_application,omitzero"`
+	CostPerHire        Optional `json:"cost_per_hire,omitzero"`
+
+	// The referral loop, in the org group only: hires received through a referral,
+	// their share of the hires, and hires whose employee id later referred someone.
+	ReferralHires        *int     `json:"referral_hires,omitempty"`
+	ReferralShareOfHires Optional `json:"referral_share_of_hires,omitzero"`
+	HiresWhoReferred     *int     `json:"hires_who_referred,omitempty"`
 }
+
+// Optional is a figure a group carries only in some groupings: left out of the JSON
+// when not Set, null when Set without a Value.
+type Optional struct {
+	Set   bool
+	Value *float64
+}
+
+// Some returns a set Optional: null when v is nil.
+func Some(v *float64) Optional { return Optional{Set: true, Value: v} }
+
+// IsZero reports whether the figure is left out.
+func (o Optional) IsZero() bool { return !o.Set }
+
+// MarshalJSON writes the value, or null.
+func (o Optional) MarshalJSON() ([]byte, error) { return appendFloatPtr(nil, o.Value), nil }
 
 // Sentiment compares the survey answers of candidates whose clocks were all met with
 // those of candidates who lived through a breach.
@@ -107,4 +150,18 @@ type StageTime struct {
 	Stage     string  `json:"stage"`
 	MeanHours float64 `json:"mean_hours"`
 	Left      int     `json:"left"`
+}
+
+// UnmarshalJSON reads a value or null as a set figure.
+func (o *Optional) UnmarshalJSON(b []byte) error {
+	o.Set, o.Value = true, nil
+	if string(b) == "null" {
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	o.Value = &v
+	return nil
 }
