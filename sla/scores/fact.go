@@ -29,15 +29,15 @@ const (
 	kAllMet                 // survey responses of applications none of whose clocks can breach
 	kAllMetPromoters
 	kAllMetDetractors
-	kReferralHired                   // funnel: received through a referral and hired
-	kWhoReferred                     // funnel: hired, and the hire's employee id later referred someone
-	kMet                             // + metric index: met clocks, on their stopped_at day
-	kBreached = kMet + nMetrics      // + metric index: breached clocks, on their due day
-	kHour     = kBreached + nMetrics // + hour of the due moment: breached clocks
-	kFirst    = kHour + 24           // + bucket: first-response times, cohort day
-	kReply    = kFirst + nBuckets    // + bucket: reply times, on the inbound message's day
-	kHireDays = kReply + nBuckets    // + whole days from application to hire: hires, cohort day
-	kStage    = kHireDays + nHireDays // + 2×stage: left the stage; +1: minutes spent in it
+	kReferralHired                         // funnel: received through a referral and hired
+	kWhoReferred                           // funnel: hired, and the hire's employee id later referred someone
+	kMet                                   // + metric index: met clocks, on their stopped_at day
+	kBreached      = kMet + nMetrics       // + metric index: breached clocks, on their due day
+	kHour          = kBreached + nMetrics  // + hour of the due moment: breached clocks
+	kFirst         = kHour + 24            // + bucket: first-response times, cohort day
+	kReply         = kFirst + nBuckets     // + bucket: reply times, on the inbound message's day
+	kHireDays      = kReply + nBuckets     // + whole days from application to hire: hires, cohort day
+	kStage         = kHireDays + nHireDays // + 2×stage: left the stage; +1: minutes spent in it
 )
 
 // nHireDays is how many time-to-hire buckets there are: whole days 0 to 365, the last
