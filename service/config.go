@@ -48,6 +48,9 @@ type Config struct {
 	SMTPURL   string
 	EmailFrom string
 
+	// Currency is the ISO 4217 code spend is recorded in (GOODWILL_CURRENCY).
+	Currency string
+
 	// AllowPrivateWebhooks (GOODWILL_ALLOW_PRIVATE_WEBHOOKS=on) lets outgoing alert
 	// webhooks and Teams posts use http and reach private and loopback addresses.
 	AllowPrivateWebhooks bool
@@ -121,6 +124,7 @@ var Settings = func() []Setting {
 		{"GOODWILL_ALERTS", "on"},
 		{"GOODWILL_SMS_COUNTRIES", "US,CA,GB"},
 		{"GOODWILL_RETENTION", "730d"},
+		{"GOODWILL_CURRENCY", "USD"},
 		{"GOODWILL_DELIVERY_LOG_RETENTION", "30d"},
 		{"GOODWILL_SYNC_INTERVAL", "5m"},
 		{"GOODWILL_SYNC_LOOKBACK", "30d"},
@@ -277,6 +281,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.SMSCountries = append(c.SMSCountries, cc)
 	}
+	c.Currency = strings.ToUpper(strings.TrimSpace(get("GOODWILL_CURRENCY", "USD")))
+	if !currencyRE.MatchString(c.Currency) {
+		return bad("GOODWILL_CURRENCY", "%q is not a currency code like USD, EUR or GBP", c.Currency)
+	}
 	ret, err := interactions.ParseDuration(get("GOODWILL_RETENTION", "730d"))
 	if err != nil || ret.Wall() < 24*time.Hour {
 		return bad("GOODWILL_RETENTION", "must be a duration of at least 1d, like 730d")
@@ -400,3 +408,6 @@ func parseProxies(v string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// currencyRE matches an ISO 4217 alphabetic code.
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)

@@ -121,6 +121,13 @@ func (s *api) scoreGroups(c *gin.Context, r scores.Query) ([]scores.Group, error
 	if groups == nil {
 		groups = []scores.Group{}
 	}
+	if r.GroupBy == scores.ByAttributionSource {
+		spend, err := s.spend.List(ctx(c), r.From.Format("2006-01"), r.To.Format("2006-01"))
+		if err != nil {
+			return nil, err
+		}
+		scores.AddCosts(groups, scores.PeriodSpend(spend, r.From, r.To))
+	}
 	if r.GroupBy == scores.ByJob {
 		var err error
 		if names, err = s.scoresCache.jobTitles(c, s.interactions, groups); err != nil {

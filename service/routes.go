@@ -102,6 +102,8 @@ func (s *api) routes() http.Handler {
 	v1.GET("/scores", scorers, s.getScores)
 	v1.GET("/scores.csv", scorers, s.getScoresCSV)
 	v1.GET("/scores/sentiment", scorers, s.getSentiment)
+	v1.PUT("/spend/:source/:month", admin, s.putSpend) // spend per attribution source (handlers_spend.go)
+	v1.GET("/spend", s.authenticate(auth.RoleAdmin, auth.RoleViewer), s.listSpend)
 
 	v1.POST("/erasures", admin, s.postErasure)
 	v1.GET("/erasures/:id", admin, s.getErasure)

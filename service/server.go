@@ -82,8 +82,9 @@ type api struct {
 	directory    *directory.Store
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
-	book         *scores.Book // the scores roll-ups (handlers_scores.go)
-	scoresCache  scoresCache  // what score queries read of the directory and jobs (handlers_scores.go)
+	book         *scores.Book       // the scores roll-ups (handlers_scores.go)
+	spend        *scores.SpendStore // spend per attribution source and month (handlers_scores.go)
+	scoresCache  scoresCache        // what score queries read of the directory and jobs (handlers_scores.go)
 	keys         *auth.Keys
 	trail        *audit.Trail   // the audit trail (handlers_audit.go)
 	failures     *auth.Failures // client addresses failing authentication (throttle.go)
@@ -375,7 +376,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		interactions: store, writer: s.writer, eraser: eraser, webhooks: s.webhooks, twilio: twilioReceiver,
 		engine: s.engine, inForce: inForce, directory: recruiters, alertStore: alertStore, dispatcher: s.dispatcher,
 		alertHooks: s.alertHooks, hookStore: hookStore, outbound: policy,
-		book: book, keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,
+		book: book, spend: scores.NewSpendStore(db, cfg.Currency), keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,
 		sso: signOn, syncRunner: s.syncRunner,
 	}
 	if signOn != nil {
