@@ -34,6 +34,7 @@ func defaultConfig() service.Config {
 		Alerts:         "on",
 		SMSCountries:   []string{"US", "CA", "GB"},
 		Retention:      interactions.Duration{Days: 730},
+		Currency:       "USD",
 		TwilioAPIURL:   "https://api.twilio.com",
 
 		DeliveryLogRetention: interactions.Duration{Days: 30},
@@ -267,6 +268,7 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"retention notation", env("GOODWILL_RETENTION", "2y"), "GOODWILL_RETENTION"},
 		// A retention under one day.
 		{"retention short", env("GOODWILL_RETENTION", "12h"), "GOODWILL_RETENTION"},
+		{"currency not a code", env("GOODWILL_CURRENCY", "dollars"), "GOODWILL_CURRENCY"},
 		// A delivery-log retention that is not a duration.
 		{"delivery log retention notation", env("GOODWILL_DELIVERY_LOG_RETENTION", "1 month"), "GOODWILL_DELIVERY_LOG_RETENTION"},
 		// A delivery-log retention of zero.
