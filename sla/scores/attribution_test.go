@@ -77,10 +77,6 @@ func TestFunnelBySourceRecomputed(t *testing.T) {
 	}
 	bySource, byCampaign := map[string]*want{}, map[string]*want{}
 	var hires, referralHires, whoReferred int
-	type hire struct {
-		employee string
-		at       time.Time
-	}
 	type referral struct {
 		referrer string
 		at       time.Time
