@@ -119,7 +119,7 @@ func TestSharedAcks(t *testing.T) {
 			for _, at := range []time.Duration{sentAt, sentAt + after, sentAt + time.Hour, sentAt + time.Hour + time.Second, 2 * time.Hour} {
 				h.flushAt(at)
 				other.flush() // the other replica sends and escalates nothing
-				_, err := h.store.Get(h.ctx, escalationID(breachID("a1")))
+				_, err := h.store.Get(h.ctx, EscalationID(breachID("a1"), 1))
 				if escalated := err == nil; escalated != (tt.escalated != 0 && at >= tt.escalated) {
 					t.Fatalf("at +%s: escalated %v", at, escalated)
 				}

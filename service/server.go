@@ -261,7 +261,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	alertsCfg, err := alertsConfig(cfg, policy, alerts.Config{
 		Store: alertStore, Directory: recruiters, Names: store, Mode: cfg.Alerts, Events: s.alertHooks,
 		Link: alertLinks{cfg: cfg, signingKeys: signingKeys}.link, Log: log, Now: now,
-		Zone: inForce.Zone, SMSCountries: cfg.SMSCountries, EscalateAfter: inForce.EscalateAfter, Owns: owns,
+		Zone: inForce.Zone, SMSCountries: cfg.SMSCountries, EscalateAfter: inForce.EscalateAfter, MaxEscalations: inForce.MaxEscalations, Owns: owns,
 	})
 	if err != nil {
 		return err
