@@ -16,6 +16,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
+	"github.com/goodwillhq/goodwill/sla"
 )
 
 // State is where an alert stands.
@@ -119,6 +120,26 @@ func chainBase(a *Alert) string {
 		}
 	}
 	return strings.TrimSuffix(a.ID, ":"+string(a.Level))
+}
+
+// Siblings returns the ids of the alerts of a's clock transition, a's first: its
+// warning, its breach, and each level of the breach's escalation chain (up to
+// sla.MaxEscalationsLimit), whether they exist or not.
+func Siblings(a Alert) []string {
+	base := chainBase(&a)
+	out := []string{a.ID}
+	add := func(id string) {
+		if id != a.ID {
+			out = append(out, id)
+		}
+	}
+	add(base + ":" + string(LevelWarning))
+	add(base + ":" + string(LevelBreached))
+	add(base + ":" + string(LevelEscalated)) // stored before levels were recorded
+	for n := 1; n <= sla.MaxEscalationsLimit; n++ {
+		add(EscalationID(base+":"+string(LevelBreached), n))
+	}
+	return out
 }
 
 // escalationLevel is a's escalation level; an escalation stored before levels were

@@ -323,7 +323,7 @@ func (s *api) queueAck(c *gin.Context) {
 		return
 	}
 	acked := 0
-	for _, sid := range alertSiblings(a) {
+	for _, sid := range alerts.Siblings(a) {
 		sib, err := s.alertStore.Get(ctx(c), sid)
 		if interactions.ErrorCode(err) == interactions.CodeNotFound {
 			continue
@@ -358,20 +358,6 @@ func (s *api) queueAck(c *gin.Context) {
 		return
 	}
 	queueBack(c, "acknowledged")
-}
-
-// alertSiblings are the ids of the alerts of a's clock transition: its warning,
-// breach and escalation (a first).
-func alertSiblings(a alerts.Alert) []string {
-	out := []string{a.ID}
-	for _, l := range []alerts.Level{alerts.LevelWarning, alerts.LevelBreached, alerts.LevelEscalated} {
-		if base, ok := strings.CutSuffix(a.ID, ":"+string(a.Level)); ok {
-			if id := base + ":" + string(l); id != a.ID {
-				out = append(out, id)
-			}
-		}
-	}
-	return out
 }
 
 // queueReply answers POST /queue/reply: an outbound message to the application's
