@@ -132,6 +132,7 @@ func (s *api) routes() http.Handler {
 	r.GET("/queue", s.page(queueRoles...), s.queue)
 	r.POST("/queue/ack", s.page(queueRoles...), s.queueAck)
 	r.POST("/queue/reply", s.page(queueRoles...), s.queueReply)
+	r.POST("/queue/me", s.page(queueRoles...), s.queueMe)
 	r.GET("/static/*path", s.static)
 
 	for _, ri := range r.Routes() {
