@@ -204,31 +204,73 @@ func later(a, b time.Time) time.Time {
 }
 
 // send claims recruiter r's digest of day and sends it, unless it was claimed
-// already (by another replica, or before a restart).
+// already (by another replica, or before a restart). A claim whose sender did not
+// mark it sent within digestClaimTTL (it stopped midway) is taken over, and the
+// digest sent again with the same Message-ID, so a copy is recognisable.
 func (d *Digests) send(ctx context.Context, r directory.Recruiter, day string, clocks []sla.OverdueItem, now time.Time) error {
 	if r.Email == "" && d.cfg.Email != nil && d.cfg.Mode == "on" {
 		return nil
 	}
-	_, err := d.claims.InsertOne(ctx, bson.M{"_id": r.ID + "|" + day, "at": now.UTC()})
-	if mongo.IsDuplicateKeyError(err) {
-		return nil
-	}
-	if err != nil {
-		return interactions.Unavailable("claim digest", err)
+	id := r.ID + "|" + day
+	claimed, err := d.claim(ctx, id, now)
+	if err != nil || !claimed {
+		return err
 	}
 	if d.cfg.Email == nil || d.cfg.Mode != "on" {
 		d.cfg.Log.Info("digest", "recruiter_id", r.ID, "day", day, "candidates", len(clocks))
-		return nil
+	} else {
+		subject, text, htmlBody := d.content(ctx, r, clocks, now)
+		sum := sha256.Sum256([]byte(r.ID))
+		msgID := "<digest." + hex.EncodeToString(sum[:8]) + "." + day + "@goodwill>"
+		if err := d.cfg.Email.Send(ctx, r.Email, subject, text, htmlBody, msgID); err != nil {
+			// Not tried again today: a lost answer cannot be told from a refusal.
+			// Tomorrow's digest lists the same candidates if they still wait.
+			d.cfg.Log.Warn("digest: sending failed", "recruiter_id", r.ID, "day", day, "err", err)
+		}
 	}
-	subject, text, htmlBody := d.content(ctx, r, clocks, now)
-	sum := sha256.Sum256([]byte(r.ID))
-	id := "<digest." + hex.EncodeToString(sum[:8]) + "." + day + "@goodwill>"
-	if err := d.cfg.Email.Send(ctx, r.Email, subject, text, htmlBody, id); err != nil {
-		// Claimed: not tried again today, as the claim cannot tell a lost answer from
-		// a refusal. Tomorrow's digest lists the same candidates if they still wait.
-		d.cfg.Log.Warn("digest: sending failed", "recruiter_id", r.ID, "day", day, "err", err)
+	if err := d.claims.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"sent": true}}).Err(); err != nil {
+		return interactions.Unavailable("mark digest sent", err)
 	}
 	return nil
+}
+
+// digestClaimTTL is how long a claimed digest may stay unsent before another sender
+// takes it over.
+const digestClaimTTL = 5 * time.Minute
+
+// digestClaim is a claim of one recruiter's digest of one day ("alert_digests").
+type digestClaim struct {
+	ID   string    `bson:"_id"`
+	At   time.Time `bson:"at"`
+	Sent bool      `bson:"sent"`
+}
+
+// claim takes the digest id for this sender: true when it is the sender's to send.
+func (d *Digests) claim(ctx context.Context, id string, now time.Time) (bool, error) {
+	now = now.UTC()
+	_, err := d.claims.InsertOne(ctx, digestClaim{ID: id, At: now})
+	if err == nil {
+		return true, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return false, interactions.Unavailable("claim digest", err)
+	}
+	var c digestClaim
+	if err := d.claims.FindOne(ctx, bson.M{"_id": id}).Decode(&c); err != nil {
+		return false, interactions.Unavailable("claim digest", err)
+	}
+	if c.Sent || now.Sub(c.At) < digestClaimTTL {
+		return false, nil
+	}
+	// Its sender stopped before it was sent: take it over, unless another just did.
+	err = d.claims.FindOneAndUpdate(ctx, bson.M{"_id": id, "sent": false, "at": c.At}, bson.M{"$set": bson.M{"at": now}}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, interactions.Unavailable("claim digest", err)
+	}
+	return true, nil
 }
 
 // digestLine is one candidate of a digest.

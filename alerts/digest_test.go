@@ -236,3 +236,25 @@ func TestDigestsOff(t *testing.T) {
 		t.Fatalf("alerts %v, %v", list, err)
 	}
 }
+
+// TestDigestTakeover: a digest claimed by a sender that stopped before sending it is
+// sent by another once the claim is stale, and only then.
+func TestDigestTakeover(t *testing.T) {
+	t.Parallel()
+	h := newDigestHarness(t)
+	h.setClocks(clockDue("c-overdue", "app-1", "2026-03-06T15:00:00Z"))
+	d := NewDigests(h.cfg)
+	// A sender claimed Monday's digest at 12:00 UTC and stopped.
+	if claimed, err := d.claim(h.ctx, "ann|2026-03-09", rfc3339("2026-03-09T12:00:00Z")); err != nil || !claimed {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	h.run("2026-03-09T12:04:59Z")
+	if n := h.email.numCalls(); n != 0 {
+		t.Fatalf("%d emails while the claim is fresh", n)
+	}
+	h.run("2026-03-09T12:05:00Z")
+	h.run("2026-03-09T12:20:00Z")
+	if n := h.email.numCalls(); n != 1 {
+		t.Fatalf("%d emails after the takeover", n)
+	}
+}
