@@ -425,8 +425,14 @@ func (d *Dispatcher) saveKeepingStatuses(ctx context.Context, a *Alert) error {
 }
 
 // adoptFinalStatuses copies into a's sent SMS deliveries the delivered or failed
-// status stored for the same message.
+// status stored for the same message, and keeps the email fallbacks another replica
+// sent after a late SMS failure (sendFallback), which a does not have.
 func adoptFinalStatuses(a *Alert, stored Alert) {
+	for _, s := range stored.Deliveries {
+		if s.Channel == ChannelEmail && s.Status != DeliveryPending && a.deliveryTo(s.Channel, s.To) == nil {
+			a.Deliveries = append(a.Deliveries, s)
+		}
+	}
 	for i := range a.Deliveries {
 		dl := &a.Deliveries[i]
 		if dl.Status != DeliverySent || dl.ProviderID == "" {

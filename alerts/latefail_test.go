@@ -105,3 +105,39 @@ func TestLateSMSFailure(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedLateSMSFailure: a late failure reported to a replica that does not own
+// the alert sends its email fallback from there, once, and the owner's record of the
+// alert keeps it.
+func TestSharedLateSMSFailure(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.Owns = ownsAll })
+	h.put(smsOnly)
+	h.fire(fired("a1", "alice", sla.StateBreached))
+	h.flushAt(time.Second)
+	sid := fmt.Sprintf("SM%032d", 1)
+	other := h.replica(ownsNone)
+	h.clock.Set(t0.Add(5 * time.Minute))
+	for _, s := range []string{"undelivered", "failed"} {
+		if ok, err := other.SMSStatus(h.ctx, sid, s, "30003"); err != nil || !ok {
+			t.Fatalf("%s: %v %v", s, ok, err)
+		}
+	}
+	if n := h.email.numCalls(); n != 1 || h.email.sent()[0].To != aliceEmail {
+		t.Fatalf("%d emails: %+v", n, h.email.sent())
+	}
+	expectDeliveries(t, h.alert(breachID("a1")), "sms "+alicePhone+" failed", "email "+aliceEmail+" sent")
+	// The owner, which holds the alert without the email, keeps it when it writes.
+	live, ok := h.d.live.get(breachID("a1"))
+	if !ok {
+		t.Fatal("the owner does not hold the alert")
+	}
+	if err := h.d.saveKeepingStatuses(h.ctx, &live); err != nil {
+		t.Fatal(err)
+	}
+	expectDeliveries(t, h.alert(breachID("a1")), "sms "+alicePhone+" failed", "email "+aliceEmail+" sent")
+	h.flushAt(10 * time.Minute)
+	if n := h.email.numCalls(); n != 1 {
+		t.Fatalf("%d emails after the owner's flush", n)
+	}
+}

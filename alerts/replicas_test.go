@@ -95,8 +95,9 @@ func TestSharedAcks(t *testing.T) {
 				h.t.Fatal(err)
 			}
 		}},
-		// Acknowledged by an SMS reply that reached the other replica.
-		{name: "SMS reply", actAt: sentAt, sms: 1, act: func(h *harness, o *Dispatcher) {
+		// Acknowledged by an SMS reply that reached the other replica (which confirms
+		// it by SMS).
+		{name: "SMS reply", actAt: sentAt, sms: 2, act: func(h *harness, o *Dispatcher) {
 			if _, ok, err := o.Command(h.ctx, "alice", "ack", "", 0); !ok || err != nil {
 				h.t.Fatalf("reply: %v, %v", ok, err)
 			}

@@ -100,9 +100,44 @@ func (d *Dispatcher) SMSStatus(ctx context.Context, providerID, status, errorCod
 		matched = true
 		if next == DeliveryFailed && live {
 			d.poke() // a fallback to send
+		} else if next == DeliveryFailed && d.shared() {
+			d.sendFallback(ctx, id, recipient, now)
 		}
 	}
 	return matched, nil
+}
+
+// sendFallback sends, from a replica that does not own alert id, the email fallback a
+// late SMS failure added to it in the store: the owner holds the alert in memory and
+// would not see it. The delivery is recorded as sent (or failed, with the error: there
+// is no retry from here), and the owner's record of the alert keeps it
+// (adoptFinalStatuses).
+func (d *Dispatcher) sendFallback(ctx context.Context, id string, r directory.Recruiter, now time.Time) {
+	a, err := d.cfg.Store.Get(ctx, id)
+	if err != nil || r.Email == "" {
+		return
+	}
+	dl := a.deliveryTo(ChannelEmail, r.Email)
+	if dl == nil || dl.Status != DeliveryPending {
+		return
+	}
+	b := Batch{Channel: ChannelEmail, To: r.Email, Alerts: []Alert{a}, Recipient: r}
+	stage := SendStage{Email: d.cfg.Email, Names: d.names, Link: d.cfg.Link, Log: d.cfg.Log}
+	_, err = stage.send(ctx, &b, stage.message(ctx, &b, now))
+	dl.Attempts++
+	if err != nil {
+		dl.Status, dl.Error = DeliveryFailed, err.Error()
+		d.cfg.Log.Warn("alerts: the email fallback of a late SMS failure failed", "alert", id, "err", err)
+	} else {
+		dl.Status, dl.SentAt = DeliverySent, &now
+		if a.FirstDeliveredAt == nil {
+			a.FirstDeliveredAt = &now
+		}
+	}
+	a.Rev++
+	if err := d.cfg.Store.saveDeliveries(ctx, &a); err != nil {
+		d.cfg.Log.Warn("alerts: recording an email fallback failed", "alert", id, "err", err)
+	}
 }
 
 // lateFailure is what an SMS that failed after the provider took it means for an
