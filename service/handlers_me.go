@@ -16,6 +16,7 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
+	"github.com/goodwillhq/goodwill/service/auth"
 )
 
 // --- a recruiter's own alert settings: GET and PATCH /v1/me, and the queue page's form ---
@@ -29,6 +30,35 @@ var adminFields = []string{"manager_id", "team", "email", "name", "active"}
 
 // mergePatchType is the media type of PATCH /v1/me's body (RFC 7396).
 const mergePatchType = "application/merge-patch+json"
+
+// recruiterSelf authenticates GET and PATCH /v1/me: a recruiter's Bearer key, or
+// without one the session cookie of a recruiter signed in on the pages. The cookie
+// needs no CSRF token here: PATCH takes only application/merge-patch+json, which no
+// form of another site can send (it needs a CORS preflight goodwill never grants),
+// and another site cannot read what GET answers.
+func (s *api) recruiterSelf() gin.HandlerFunc {
+	bearer := s.authenticate(auth.RoleRecruiter)
+	return func(c *gin.Context) {
+		if c.GetHeader("Authorization") != "" {
+			bearer(c)
+			return
+		}
+		key, _, err := s.sessionCaller(c)
+		if c.IsAborted() { // throttled
+			return
+		}
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if key.Role != auth.RoleRecruiter {
+			abortProblem(c, http.StatusForbidden, "forbidden", fmt.Sprintf("the %s role may not use this route", key.Role))
+			return
+		}
+		c.Set(ctxKey, key)
+		c.Next()
+	}
+}
 
 // getMe answers GET /v1/me: the caller's own directory entry.
 func (s *api) getMe(c *gin.Context) {

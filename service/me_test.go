@@ -144,3 +144,57 @@ func TestMe(t *testing.T) {
 		}
 	}
 }
+
+// TestMeSession: a recruiter signed in on the pages reads and patches its own entry
+// with its session cookie alone; the merge patch's media type is what keeps another
+// site's forms out.
+func TestMeSession(t *testing.T) {
+	t.Parallel()
+	srv := servicetest.Start(t, nil, service.Options{})
+	if r := srv.Do(t, http.MethodPut, "/v1/recruiters/r1", servicetest.AdminKey, `{"name":"Ann"}`); r.Status != http.StatusCreated {
+		t.Fatalf("put: %d %s", r.Status, r.Body)
+	}
+	_, key := createKey(t, srv, "ann", "recruiter", "r1")
+	b := signedIn(t, srv, key)
+	send := func(method, body, contentType string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+"/v1/me", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		res, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	if res := send(http.MethodGet, "", ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("GET with the session: %d", res.StatusCode)
+	}
+	if res := send(http.MethodPatch, `{"digest":{"enabled":true}}`, "application/x-www-form-urlencoded"); res.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("PATCH as a form: %d", res.StatusCode)
+	}
+	if res := send(http.MethodPatch, `{"digest":{"enabled":true}}`, "application/merge-patch+json"); res.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH with the session: %d", res.StatusCode)
+	}
+	var me struct {
+		Digest struct{ Enabled bool } `json:"digest"`
+	}
+	srv.Do(t, http.MethodGet, "/v1/me", key, nil).JSON(t, &me)
+	if !me.Digest.Enabled {
+		t.Fatal("the session's patch was not saved")
+	}
+	// No key and no session: 401; an admin's session: 403.
+	if r := srv.Do(t, http.MethodGet, "/v1/me", "", nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("no credentials: %d", r.Status)
+	}
+	admin := signedIn(t, srv, servicetest.AdminKey)
+	b = admin
+	if res := send(http.MethodGet, "", ""); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("an admin's session: %d", res.StatusCode)
+	}
+}
