@@ -69,17 +69,24 @@ func NewDigests(cfg DigestConfig) *Digests {
 		stopping: make(chan struct{}), done: make(chan struct{})}
 }
 
-// Start runs a pass every digestTick until Close.
+// digestFirst is how long after Start the first pass comes: once the projector has
+// caught up with what came in while the process was down.
+const digestFirst = 2 * time.Second
+
+// Start runs a pass digestFirst after it is called, then every digestTick, until
+// Close.
 func (d *Digests) Start() {
 	go func() {
 		defer close(d.done)
 		lastPurge := time.Time{}
+		wait := digestFirst
 		for {
 			select {
 			case <-d.stopping:
 				return
-			case <-time.After(digestTick):
+			case <-time.After(wait):
 			}
+			wait = digestTick
 			now := d.cfg.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			if err := d.Run(ctx, now); err != nil {

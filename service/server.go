@@ -442,7 +442,7 @@ func describeApplication(store *interactions.Store) func(ctx context.Context, id
 // queueLink returns the link to a clock's row on a recruiter's queue page.
 func queueLink(publicURL string) func(recruiterID, clockID string) string {
 	return func(recruiterID, clockID string) string {
-		return publicURL + "/queue?" + url.Values{"recruiter": {recruiterID}}.Encode() + "#clock-" + url.PathEscape(clockID)
+		return publicURL + "/queue?" + url.Values{"recruiter": {recruiterID}}.Encode() + "#" + (&url.URL{Fragment: "clock-" + clockID}).EscapedFragment()
 	}
 }
 
