@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -117,7 +118,7 @@ func (s *api) patchSelf(ctx context.Context, id string, patch map[string]any) (d
 		case slices.Contains(adminFields, k):
 			refused = append(refused, interactions.FieldError{Field: k, Message: "only an admin (or the ATS) may change it"})
 		default:
-			errs = append(errs, interactions.FieldError{Field: k, Message: "is not one of your alert settings: " + fmt.Sprint(selfFields)})
+			errs = append(errs, interactions.FieldError{Field: k, Message: "is not one of your alert settings (" + strings.Join(selfFields, ", ") + ")"})
 		}
 	}
 	if len(refused) > 0 {
