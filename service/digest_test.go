@@ -18,7 +18,7 @@ func TestDigestEndToEnd(t *testing.T) {
 	t.Parallel()
 	mailbox := mailtest.Start(t, nil)
 	// Monday 9 March 2026, 08:31 in New York (EDT), as the server's clock.
-	skew := time.Date(2026, 3, 9, 12, 31, 0, 0, time.UTC).Sub(time.Now())
+	skew := time.Until(time.Date(2026, 3, 9, 12, 31, 0, 0, time.UTC))
 	now := func() time.Time { return time.Now().Add(skew) }
 	srv := servicetest.Start(t, map[string]string{
 		"GOODWILL_SMTP_URL": mailbox.URL(), "GOODWILL_EMAIL_FROM": "alerts@goodwill.example.com",
