@@ -72,7 +72,7 @@ func (d *Dispatcher) changeState(ctx context.Context, id, typ string, f func(*Al
 // their latest open alert, "ACK <code>" on the one with that code. It returns the
 // alert acted on, and false when there was none. With several replicas the alerts are
 // looked for in the store, since the reply may reach a replica that does not hold
-// them.
+// them. Once it has acted, one short SMS confirms it to the recruiter (confirm).
 func (d *Dispatcher) Command(ctx context.Context, recruiterID, verb, code string, dur time.Duration) (Alert, bool, error) {
 	match := func(a *Alert) bool {
 		return a.RecruiterID == recruiterID && a.State != StateResolved && a.State != StateAcknowledged &&
@@ -102,6 +102,9 @@ func (d *Dispatcher) Command(ctx context.Context, recruiterID, verb, code string
 		a, err = d.Snooze(ctx, target.ID, dur)
 	} else {
 		a, err = d.Ack(ctx, target.ID)
+	}
+	if err == nil {
+		d.confirm(ctx, recruiterID, a, verb, dur)
 	}
 	return a, err == nil, err
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
+	"github.com/goodwillhq/goodwill/sla"
 )
 
 // State is where an alert stands.
@@ -62,12 +65,16 @@ type Delivery struct {
 }
 
 // Alert is one warning, breach or escalation of one clock, for one recipient. Its id
-// is its unique key — the interaction that started the clock, the metric and the
-// level — so a transition handed over twice creates it once.
+// is its unique key — the interaction that started the clock, the metric, the level
+// and, for an escalation, its escalation level — so a transition handed over twice
+// creates it once, and each level of an escalation chain exists once.
 type Alert struct {
-	ID               string     `bson:"_id" json:"id"`
-	Code             string     `bson:"code" json:"code"`
-	Level            Level      `bson:"level" json:"level"`
+	ID    string `bson:"_id" json:"id"`
+	Code  string `bson:"code" json:"code"`
+	Level Level  `bson:"level" json:"level"`
+	// EscalationLevel is 0 for the recruiter's own alert (a warning or breach) and n
+	// for the n-th escalation, which goes n managers up the recruiter's chain.
+	EscalationLevel  int        `bson:"escalation_level,omitempty" json:"escalation_level"`
 	State            State      `bson:"state" json:"state"`
 	ClockID          string     `bson:"clock_id" json:"clock_id"`
 	ApplicationID    string     `bson:"application_id" json:"application_id"`
@@ -96,6 +103,52 @@ type Alert struct {
 // AlertID is the unique key of an alert.
 func AlertID(startedBy, metric string, level Level) string {
 	return startedBy + ":" + metric + ":" + string(level)
+}
+
+// EscalationID is the id of the n-th escalation (n ≥ 1) of the breach alert breachID:
+// the same clock start and metric, and the escalation level.
+func EscalationID(breachID string, n int) string {
+	return strings.TrimSuffix(breachID, ":"+string(LevelBreached)) + ":" + string(LevelEscalated) + ":" + strconv.Itoa(n)
+}
+
+// chainBase is what the ids of an escalation chain share: the id of its breach or
+// escalation without the level.
+func chainBase(a *Alert) string {
+	if a.Level == LevelEscalated {
+		if i := strings.LastIndex(a.ID, ":"+string(LevelEscalated)); i >= 0 {
+			return a.ID[:i]
+		}
+	}
+	return strings.TrimSuffix(a.ID, ":"+string(a.Level))
+}
+
+// Siblings returns the ids of the alerts of a's clock transition, a's first: its
+// warning, its breach, and each level of the breach's escalation chain (up to
+// sla.MaxEscalationsLimit), whether they exist or not.
+func Siblings(a Alert) []string {
+	base := chainBase(&a)
+	out := []string{a.ID}
+	add := func(id string) {
+		if id != a.ID {
+			out = append(out, id)
+		}
+	}
+	add(base + ":" + string(LevelWarning))
+	add(base + ":" + string(LevelBreached))
+	add(base + ":" + string(LevelEscalated)) // stored before levels were recorded
+	for n := 1; n <= sla.MaxEscalationsLimit; n++ {
+		add(EscalationID(base+":"+string(LevelBreached), n))
+	}
+	return out
+}
+
+// escalationLevel is a's escalation level; an escalation stored before levels were
+// recorded is the first.
+func escalationLevel(a *Alert) int {
+	if a.Level == LevelEscalated && a.EscalationLevel == 0 {
+		return 1
+	}
+	return a.EscalationLevel
 }
 
 // alertCode is the short code an SMS reply names: four characters from the alert id,

@@ -103,6 +103,9 @@ type Config struct {
 	Link func(alertID string, now time.Time) string
 	// EscalateAfter returns the policy's escalate_after; zero never escalates.
 	EscalateAfter func(policyID string) time.Duration
+	// MaxEscalations returns the policy's max_escalations: how many managers up an
+	// unacknowledged breach climbs, one per escalate_after. Nil: 1.
+	MaxEscalations func(policyID string) int
 	// Zone returns the organisation's time zone: quiet hours and working days of a
 	// recruiter without a timezone are counted in it (UTC if nil).
 	Zone func() *time.Location
@@ -422,8 +425,14 @@ func (d *Dispatcher) saveKeepingStatuses(ctx context.Context, a *Alert) error {
 }
 
 // adoptFinalStatuses copies into a's sent SMS deliveries the delivered or failed
-// status stored for the same message.
+// status stored for the same message, and keeps the email fallbacks another replica
+// sent after a late SMS failure (sendFallback), which a does not have.
 func adoptFinalStatuses(a *Alert, stored Alert) {
+	for _, s := range stored.Deliveries {
+		if s.Channel == ChannelEmail && s.Status != DeliveryPending && a.deliveryTo(s.Channel, s.To) == nil {
+			a.Deliveries = append(a.Deliveries, s)
+		}
+	}
 	for i := range a.Deliveries {
 		dl := &a.Deliveries[i]
 		if dl.Status != DeliverySent || dl.ProviderID == "" {
@@ -611,7 +620,7 @@ func (d *Dispatcher) deliver(flight uint64) Stage {
 			Journal: noter{Live: d.live, Outbox: cfg.Store, By: d.id}, Workers: sendWorkers, Log: cfg.Log,
 			Then: releasing{live: d.live, flight: flight, Stage: MultiStage{
 				RetryStage{MaxAttempts: maxAttempts, Backoff: backoff, Counter: cfg.Store, Fallback: d.emailOn, Log: cfg.Log},
-				RecordStage{Live: d.live, EscalateAfter: cfg.EscalateAfter, Log: cfg.Log},
+				RecordStage{Live: d.live, EscalateAfter: cfg.EscalateAfter, MaxEscalations: cfg.MaxEscalations, Log: cfg.Log},
 			}}},
 		WriteStage{Outbox: cfg.Store, By: d.id, Log: cfg.Log},
 	}
@@ -672,9 +681,10 @@ func timeEqual(a, b *time.Time) bool {
 	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }
 
-// escalationDue says whether a breach is due to escalate at now.
+// escalationDue says whether a breach or escalation is due to escalate at now.
 func escalationDue(a *Alert, now time.Time) bool {
-	return a.State == StateOpen && a.Level == LevelBreached && !a.Escalated && a.EscalateAt != nil && !now.Before(*a.EscalateAt)
+	return a.State == StateOpen && (a.Level == LevelBreached || a.Level == LevelEscalated) && !a.Escalated &&
+		a.EscalateAt != nil && !now.Before(*a.EscalateAt)
 }
 
 // snoozeOver says whether an alert's snooze is over at now.
@@ -712,8 +722,10 @@ func (d *Dispatcher) send(now time.Time, alerts []Alert, flight uint64) {
 }
 
 // escalate sends breaches nobody acknowledged within the policy's escalate_after
-// (counted from the first delivery; a snooze postpones it) to the recruiter's manager,
-// after ending the snoozes that are over.
+// (counted from the first delivery that reached someone; a snooze postpones it) to
+// the recruiter's manager, and escalations nobody acknowledged to the next manager
+// up, until the policy's max_escalations or the top of the chain; after ending the
+// snoozes that are over. An acknowledgement at any level of the chain stops it.
 func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
 	woke := d.live.matching(func(a *Alert) bool { return snoozeOver(a, now) })
 	for _, a := range woke {
@@ -729,21 +741,13 @@ func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
 	}
 	due := d.live.matching(func(a *Alert) bool { return escalationDue(a, now) })
 	for _, a := range due {
-		owner, err := d.cfg.Directory.Get(ctx, a.OwnerID)
-		if err != nil && interactions.ErrorCode(err) != interactions.CodeNotFound {
+		next, err := d.nextEscalation(ctx, a)
+		if err == nil && next != nil {
+			err = d.create(ctx, *next)
+		}
+		if err != nil {
 			d.cfg.Log.Warn("alerts: escalation failed; retrying", "alert", a.ID, "err", err)
 			continue
-		}
-		if err == nil && owner.ManagerID != "" {
-			err := d.create(ctx, Alert{
-				ID: escalationID(a.ID), Level: LevelEscalated, State: StateOpen, ClockID: a.ClockID,
-				ApplicationID: a.ApplicationID, CandidateID: a.CandidateID, RecruiterID: owner.ManagerID,
-				OwnerID: a.OwnerID, JobID: a.JobID, Metric: a.Metric, PolicyID: a.PolicyID, DueAt: a.DueAt,
-			})
-			if err != nil {
-				d.cfg.Log.Warn("alerts: escalation failed; retrying", "alert", a.ID, "err", err)
-				continue
-			}
 		}
 		_, err = d.live.change(ctx, a.ID, nil, func(a *Alert) error {
 			a.Escalated = true
@@ -753,6 +757,69 @@ func (d *Dispatcher) escalate(ctx context.Context, now time.Time) {
 			d.cfg.Log.Warn("alerts: recording an escalation failed", "alert", a.ID, "err", err)
 		}
 	}
+}
+
+// nextEscalation returns the alert a escalates to — the next level, for the manager
+// that many levels up the owner's chain — or nil when the chain ends here: past the
+// policy's max_escalations, at the top of the chain (no manager, an unknown one, or a
+// loop), or acknowledged at some level.
+func (d *Dispatcher) nextEscalation(ctx context.Context, a Alert) (*Alert, error) {
+	level := escalationLevel(&a) + 1
+	if level > d.maxEscalations(a.PolicyID) {
+		return nil, nil
+	}
+	base := chainBase(&a)
+	ids := []string{base + ":" + string(LevelBreached), base + ":" + string(LevelEscalated)}
+	for n := 1; n < level; n++ {
+		ids = append(ids, EscalationID(base+":"+string(LevelBreached), n))
+	}
+	chain, err := d.cfg.Store.getMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range chain {
+		if c.State == StateAcknowledged {
+			return nil, nil
+		}
+	}
+	managerID, err := d.managerUp(ctx, a.OwnerID, level)
+	if err != nil || managerID == "" {
+		return nil, err
+	}
+	return &Alert{
+		ID: EscalationID(base+":"+string(LevelBreached), level), Level: LevelEscalated, EscalationLevel: level,
+		State: StateOpen, ClockID: a.ClockID, ApplicationID: a.ApplicationID, CandidateID: a.CandidateID,
+		RecruiterID: managerID, OwnerID: a.OwnerID, JobID: a.JobID, Metric: a.Metric, PolicyID: a.PolicyID, DueAt: a.DueAt,
+	}, nil
+}
+
+// managerUp returns the manager n levels up from recruiter id (1: its manager), or ""
+// when the chain ends before: a recruiter without a manager, unknown, or seen before.
+func (d *Dispatcher) managerUp(ctx context.Context, id string, n int) (string, error) {
+	seen := map[string]bool{id: true}
+	for range n {
+		r, err := d.cfg.Directory.Get(ctx, id)
+		if interactions.ErrorCode(err) == interactions.CodeNotFound {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if r.ManagerID == "" || seen[r.ManagerID] {
+			return "", nil
+		}
+		id = r.ManagerID
+		seen[id] = true
+	}
+	return id, nil
+}
+
+// maxEscalations is the policy's max_escalations, at least 1.
+func (d *Dispatcher) maxEscalations(policyID string) int {
+	if d.cfg.MaxEscalations == nil {
+		return 1
+	}
+	return max(d.cfg.MaxEscalations(policyID), 1)
 }
 
 // errNotLive: the alert to change is neither live nor given.
@@ -766,11 +833,6 @@ func (a *Alert) deliveryTo(channel, to string) *Delivery {
 		}
 	}
 	return nil
-}
-
-// escalationID is the id of a breach alert's escalation: same clock start and metric.
-func escalationID(breachID string) string {
-	return breachID[:len(breachID)-len(LevelBreached)] + string(LevelEscalated)
 }
 
 // backoff is the wait before attempt n+1: exponential from 1 s, at most 5 minutes,

@@ -1141,7 +1141,7 @@ func TestEscalation(t *testing.T) {
 	sentAt := time.Second // the breach goes out at t0+1s
 
 	escalation := func(h *harness) (Alert, bool) {
-		a, err := h.store.Get(h.ctx, escalationID(breachID("a1")))
+		a, err := h.store.Get(h.ctx, EscalationID(breachID("a1"), 1))
 		return a, err == nil
 	}
 	// breached fires alice's breach and sends it.
@@ -1412,7 +1412,7 @@ func TestStopped(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.flushAt(time.Hour)
-		esc := h.alert(escalationID(breachID("a1")))
+		esc := h.alert(EscalationID(breachID("a1"), 1))
 		if esc.State != StateResolved || h.sms.numCalls() != 1 {
 			t.Fatalf("escalation %+v, %d SMS", esc, h.sms.numCalls())
 		}

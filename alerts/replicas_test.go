@@ -95,8 +95,9 @@ func TestSharedAcks(t *testing.T) {
 				h.t.Fatal(err)
 			}
 		}},
-		// Acknowledged by an SMS reply that reached the other replica.
-		{name: "SMS reply", actAt: sentAt, sms: 1, act: func(h *harness, o *Dispatcher) {
+		// Acknowledged by an SMS reply that reached the other replica (which confirms
+		// it by SMS).
+		{name: "SMS reply", actAt: sentAt, sms: 2, act: func(h *harness, o *Dispatcher) {
 			if _, ok, err := o.Command(h.ctx, "alice", "ack", "", 0); !ok || err != nil {
 				h.t.Fatalf("reply: %v, %v", ok, err)
 			}
@@ -119,7 +120,7 @@ func TestSharedAcks(t *testing.T) {
 			for _, at := range []time.Duration{sentAt, sentAt + after, sentAt + time.Hour, sentAt + time.Hour + time.Second, 2 * time.Hour} {
 				h.flushAt(at)
 				other.flush() // the other replica sends and escalates nothing
-				_, err := h.store.Get(h.ctx, escalationID(breachID("a1")))
+				_, err := h.store.Get(h.ctx, EscalationID(breachID("a1"), 1))
 				if escalated := err == nil; escalated != (tt.escalated != 0 && at >= tt.escalated) {
 					t.Fatalf("at +%s: escalated %v", at, escalated)
 				}

@@ -580,14 +580,16 @@ func fallBack(a *Alert, r directory.Recruiter, emailOn bool, now time.Time) {
 }
 
 // RecordStage writes what the stages decided back to the live alerts: each batch's
-// deliveries, and the fallback deliveries added. An alert's first delivery starts the
-// escalation clock of a breach (the policy's EscalateAfter; zero never escalates).
+// deliveries, and the fallback deliveries added. An alert's first delivery that reached
+// someone (reached) starts the escalation clock of a breach, or of an escalation below
+// the policy's MaxEscalations (the policy's EscalateAfter; zero never escalates).
 // The alerts changed are marked dirty: WriteStage records them in the flush's
 // document, and the dispatcher's fold writes them to their own.
 type RecordStage struct {
-	Live          *liveSet
-	EscalateAfter func(policyID string) time.Duration // nil: no escalation
-	Log           *slog.Logger
+	Live           *liveSet
+	EscalateAfter  func(policyID string) time.Duration // nil: no escalation
+	MaxEscalations func(policyID string) int           // nil: 1
+	Log            *slog.Logger
 }
 
 // Exec implements Stage.
@@ -672,17 +674,40 @@ func (s RecordStage) apply(a, changed *Alert, channel, to string, now time.Time)
 			*cur = dl
 		}
 	}
-	if a.FirstDeliveredAt != nil || !slices.ContainsFunc(a.Deliveries, func(dl Delivery) bool { return dl.SentAt != nil }) {
+	if a.FirstDeliveredAt != nil || !slices.ContainsFunc(a.Deliveries, reached) {
 		return
 	}
 	a.FirstDeliveredAt = &now
-	if a.Level == LevelBreached && s.EscalateAfter != nil {
+	if s.escalates(a) {
 		if after := s.EscalateAfter(a.PolicyID); after > 0 {
 			at := now.Add(after)
 			a.EscalateAt = &at
 		}
 	}
 }
+
+// escalates says whether a may escalate further: a breach, or an escalation below
+// the policy's max_escalations.
+func (s RecordStage) escalates(a *Alert) bool {
+	if s.EscalateAfter == nil {
+		return false
+	}
+	switch a.Level {
+	case LevelBreached:
+		return true
+	case LevelEscalated:
+		most := 1
+		if s.MaxEscalations != nil {
+			most = s.MaxEscalations(a.PolicyID)
+		}
+		return escalationLevel(a) < most
+	}
+	return false
+}
+
+// reached says whether a delivery reached someone: the provider accepted it (an SMS
+// or email taken, a log line written) and has not reported it failed since.
+func reached(dl Delivery) bool { return dl.SentAt != nil && dl.Status != DeliveryFailed }
 
 // noter notes in the outbox, in the flush's document, that the batches' messages may
 // go out, and then in the live alerts: their deliveries are ambiguous until the answer

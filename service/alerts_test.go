@@ -354,13 +354,17 @@ func TestAlertsEndToEnd(t *testing.T) {
 	if a, _ := alertOf(t, srv, "al-1", "breached"); a.State != "acknowledged" {
 		t.Fatalf("after ACK: %+v", a)
 	}
+	// One short SMS confirms it.
+	if sms = waitSMS(alicePhone, 2, "the confirmation SMS"); sms[1].Body != "goodwill: acknowledged - Grace Hopper, first response." {
+		t.Fatalf("confirmation %+v", sms[1])
+	}
 
 	// 3. A second breach nobody acknowledges; the server restarts once it was sent.
 	apply("al-2", "Katherine Johnson")
-	sms = waitSMS(alicePhone, 2, "the second breach SMS")
+	sms = waitSMS(alicePhone, 3, "the second breach SMS")
 	breach2, ok := alertOf(t, srv, "al-2", "breached")
-	if !ok || sms[1].ref() != breach2.Code || !strings.Contains(sms[1].Body, "Katherine Johnson") {
-		t.Fatalf("second SMS %+v, alert %+v", sms[1], breach2)
+	if !ok || sms[2].ref() != breach2.Code || !strings.Contains(sms[2].Body, "Katherine Johnson") {
+		t.Fatalf("second SMS %+v, alert %+v", sms[2], breach2)
 	}
 	srv.Restart(t)
 	esc := waitSMS(bossPhone, 1, "the escalation SMS")
@@ -389,8 +393,8 @@ func TestAlertsEndToEnd(t *testing.T) {
 			t.Errorf("%d SMS for alert %s", perCode[code], code)
 		}
 	}
-	if n := len(tw.messages()); n != 3 {
-		t.Errorf("%d SMS, want 3: %+v", n, tw.messages())
+	if n := len(tw.messages()); n != 4 { // three alerts and the ACK's confirmation
+		t.Errorf("%d SMS, want 4: %+v", n, tw.messages())
 	}
 	ids := map[string]int{}
 	for _, m := range mailbox.Messages() {
@@ -409,7 +413,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 
 	// 4. The signed link: fetching the page changes nothing; its form's POST
 	// acknowledges; a tampered signature is refused.
-	link := linkRE.FindString(sms[1].Body)
+	link := linkRE.FindString(sms[2].Body)
 	u, err := url.Parse(link)
 	if err != nil {
 		t.Fatal(err)

@@ -246,7 +246,8 @@ func TestDocsExamples(t *testing.T) {
 // exampleShell runs the curl commands of sh blocks: enough of the shell for the
 // documentation (quotes, $VAR, NAME=value, line continuations, comments); any other
 // command is left alone. A <name> in a URL is the "name" field of the last answer
-// that had one (DELETE /v1/keys/<id> after POST /v1/keys).
+// that had one (DELETE /v1/keys/<id> after POST /v1/keys), and $key the "key" of the
+// last answer that had one (the secret of a key just created).
 type exampleShell struct {
 	t    *testing.T
 	base string
@@ -348,7 +349,7 @@ func (sh *exampleShell) run(file string, b mdBlock) {
 		var fields map[string]any
 		if json.Unmarshal(answer, &fields) == nil {
 			for k, v := range fields {
-				if s, ok := v.(string); ok && slices.Contains([]string{"id"}, k) {
+				if s, ok := v.(string); ok && slices.Contains([]string{"id", "key"}, k) {
 					sh.vars[k] = s
 				}
 			}

@@ -20,6 +20,9 @@ func (s *api) listPolicies(c *gin.Context) {
 		return
 	}
 	policies := s.engine.Policies()
+	for i := range policies {
+		policies[i] = policies[i].WithDefaults() // those stored before a field existed
+	}
 	slices.SortFunc(policies, func(a, b sla.Policy) int { return strings.Compare(a.ID, b.ID) })
 	policies, next := pageOf(policies, limit, after, func(p *sla.Policy) interactions.Cursor {
 		return interactions.Cursor{ID: p.ID}

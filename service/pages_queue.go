@@ -17,6 +17,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
 	"github.com/goodwillhq/goodwill/service/auth"
 	"github.com/goodwillhq/goodwill/sla"
@@ -39,11 +40,12 @@ var contactStops = []sla.Metric{sla.MetricFirstResponse, sla.MetricReply, sla.Me
 
 // queueNotices are the messages a form's redirect names.
 var queueNotices = map[string]notice{
-	"acknowledged":  {OK: true, Text: "Acknowledged: the alert will not escalate."},
-	"already":       {OK: true, Text: "That alert was already acknowledged or resolved."},
-	"reply-logged":  {OK: true, Text: "Reply logged: its clocks have stopped."},
-	"reply-pending": {OK: true, Text: "Reply logged: the queue reflects it within a second."},
-	"reply-kept":    {OK: true, Text: "That reply was logged already."},
+	"acknowledged":   {OK: true, Text: "Acknowledged: the alert will not escalate."},
+	"already":        {OK: true, Text: "That alert was already acknowledged or resolved."},
+	"reply-logged":   {OK: true, Text: "Reply logged: its clocks have stopped."},
+	"reply-pending":  {OK: true, Text: "Reply logged: the queue reflects it within a second."},
+	"reply-kept":     {OK: true, Text: "That reply was logged already."},
+	"settings-saved": {OK: true, Text: "Your alert settings are saved."},
 }
 
 type notice struct {
@@ -59,6 +61,7 @@ type queuePage struct {
 	Zone       string
 	Overdue    queueTable
 	DueSoon    queueTable
+	Mine       *myAlerts // a recruiter's own settings (pages_me.go); nil for others
 }
 
 type recruiterOption struct {
@@ -138,6 +141,11 @@ func (s *api) renderQueue(c *gin.Context, status int, n *notice) {
 	csrf := ""
 	if v := c.GetString(ctxSession); v != "" {
 		csrf = s.csrfToken(v)
+	}
+	if key.Role == auth.RoleRecruiter {
+		if i := slices.IndexFunc(dir, func(r directory.Recruiter) bool { return r.ID == key.RecruiterID }); i >= 0 {
+			body.Mine = myAlertsOf(dir[i], zone, csrf)
+		}
 	}
 	body.Overdue = queueTable{ID: "overdue", Title: "Overdue", ByLabel: "Overdue by", Empty: "Nothing is overdue.",
 		CSRF: csrf, Filter: requested, Channels: replyChannels}
@@ -323,7 +331,7 @@ func (s *api) queueAck(c *gin.Context) {
 		return
 	}
 	acked := 0
-	for _, sid := range alertSiblings(a) {
+	for _, sid := range alerts.Siblings(a) {
 		sib, err := s.alertStore.Get(ctx(c), sid)
 		if interactions.ErrorCode(err) == interactions.CodeNotFound {
 			continue
@@ -358,20 +366,6 @@ func (s *api) queueAck(c *gin.Context) {
 		return
 	}
 	queueBack(c, "acknowledged")
-}
-
-// alertSiblings are the ids of the alerts of a's clock transition: its warning,
-// breach and escalation (a first).
-func alertSiblings(a alerts.Alert) []string {
-	out := []string{a.ID}
-	for _, l := range []alerts.Level{alerts.LevelWarning, alerts.LevelBreached, alerts.LevelEscalated} {
-		if base, ok := strings.CutSuffix(a.ID, ":"+string(a.Level)); ok {
-			if id := base + ":" + string(l); id != a.ID {
-				out = append(out, id)
-			}
-		}
-	}
-	return out
 }
 
 // queueReply answers POST /queue/reply: an outbound message to the application's

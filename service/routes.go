@@ -86,6 +86,9 @@ func (s *api) routes() http.Handler {
 	v1.PUT("/recruiters/:id", admin, s.putRecruiter)
 	v1.GET("/recruiters", readers, s.listRecruiters)
 	v1.GET("/recruiters/:id", readers, s.getRecruiter)
+	self := s.recruiterSelf() // a recruiter's key or session (handlers_me.go)
+	v1.GET("/me", self, s.getMe)
+	v1.PATCH("/me", self, s.patchMe)
 	v1.GET("/alerts", readers, s.listAlerts)
 	v1.POST("/alerts/:id/ack", readers, s.ackAlert)
 	v1.POST("/alerts/:id/snooze", readers, s.snoozeAlert)
@@ -131,6 +134,7 @@ func (s *api) routes() http.Handler {
 	r.GET("/queue", s.page(queueRoles...), s.queue)
 	r.POST("/queue/ack", s.page(queueRoles...), s.queueAck)
 	r.POST("/queue/reply", s.page(queueRoles...), s.queueReply)
+	r.POST("/queue/me", s.page(queueRoles...), s.queueMe)
 	r.GET("/static/*path", s.static)
 
 	for _, ri := range r.Routes() {

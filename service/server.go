@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -52,6 +53,7 @@ type Server struct {
 	engine      *sla.Engine
 	dispatcher  *alerts.Dispatcher
 	alertHooks  *webhook.Sender  // outgoing alert webhooks
+	digests     *alerts.Digests  // the recruiters' daily digests
 	webhooks    *webhooks.Ingest // for PurgeDeliveryLog
 	auditPurger *audit.Purger    // deletes audit entries after two years
 	syncRunner  *atssync.Runner  // the ATS sync (handlers_sync.go)
@@ -262,7 +264,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	alertsCfg, err := alertsConfig(cfg, policy, alerts.Config{
 		Store: alertStore, Directory: recruiters, Names: store, Mode: cfg.Alerts, Events: s.alertHooks,
 		Link: alertLinks{cfg: cfg, signingKeys: signingKeys}.link, Log: log, Now: now,
-		Zone: inForce.Zone, SMSCountries: cfg.SMSCountries, EscalateAfter: inForce.EscalateAfter, Owns: owns,
+		Zone: inForce.Zone, SMSCountries: cfg.SMSCountries, EscalateAfter: inForce.EscalateAfter, MaxEscalations: inForce.MaxEscalations, Owns: owns,
 	})
 	if err != nil {
 		return err
@@ -279,6 +281,11 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	if err := s.engine.Start(ctx); err != nil {
 		return err
 	}
+	s.digests = alerts.NewDigests(alerts.DigestConfig{
+		Directory: recruiters, Clocks: s.engine.DueBy, Describe: describeApplication(store), Email: alertsCfg.Email,
+		Mode: cfg.Alerts, Store: alertStore, Link: queueLink(cfg.PublicURL), Zone: inForce.Zone, Log: log, Now: now,
+	})
+	s.digests.Start()
 	// The writer hands its batches to the projector through a feed built before both,
 	// since the projector, when it stops, asks the writer whether a write may have
 	// been stored without reaching it.
@@ -413,6 +420,33 @@ func alertsConfig(cfg Config, policy outbound.Policy, ac alerts.Config) (alerts.
 	return ac, nil
 }
 
+// describeApplication names an application's candidate and job for the digest.
+func describeApplication(store *interactions.Store) func(ctx context.Context, id string) (candidate, job string) {
+	return func(ctx context.Context, id string) (string, string) {
+		app, err := store.Application(ctx, id)
+		if err != nil {
+			return "", ""
+		}
+		var candidate, job string
+		if c, err := store.Candidate(ctx, app.CandidateID); err == nil {
+			candidate = c.Name
+		}
+		if app.JobID != "" {
+			if j, err := store.Job(ctx, app.JobID); err == nil {
+				job = j.Title
+			}
+		}
+		return candidate, job
+	}
+}
+
+// queueLink returns the link to a clock's row on a recruiter's queue page.
+func queueLink(publicURL string) func(recruiterID, clockID string) string {
+	return func(recruiterID, clockID string) string {
+		return publicURL + "/queue?" + url.Values{"recruiter": {recruiterID}}.Encode() + "#" + (&url.URL{Fragment: "clock-" + clockID}).EscapedFragment()
+	}
+}
+
 // zone is the business calendar's time zone, which PUT /v1/calendar may change.
 func (s *api) zone() *time.Location { return s.inForce.Zone() }
 
@@ -444,6 +478,9 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	if s.engine != nil {
 		s.engine.Close()
+	}
+	if s.digests != nil {
+		s.digests.Close()
 	}
 	if s.dispatcher != nil {
 		s.dispatcher.Close()

@@ -851,6 +851,48 @@ func (e *Engine) Overdue(f OverdueFilter) []OverdueItem {
 	return out
 }
 
+// DueBy returns the open clocks of the recruiters named (their applications' latest
+// recruiter) that are due at or before until — running, warning or breached — most
+// overdue first, as Overdue orders them. It looks at every open clock, so it is for
+// daily work such as the digest, not for requests.
+func (e *Engine) DueBy(recruiterIDs []string, until time.Time) []OverdueItem {
+	if len(recruiterIDs) == 0 {
+		return nil
+	}
+	now := e.now()
+	e.mu.Lock()
+	want := map[uint32]bool{}
+	for i, name := range e.recruiters.names {
+		if slices.Contains(recruiterIDs, name) {
+			want[uint32(i)] = true
+		}
+	}
+	var out []OverdueItem
+	for i := uint32(0); i < e.slots.used && len(want) > 0; i++ {
+		a := e.slots.at(i)
+		if a.id == "" || !want[a.recruiter] {
+			continue
+		}
+		for j := range a.clocks {
+			c := e.clock(a, j)
+			if c.DueAt.IsZero() || c.DueAt.After(until) {
+				continue
+			}
+			c.State = c.StateAt(now)
+			out = append(out, OverdueItem{Clock: c, RecruiterID: e.recruiters.name(a.recruiter),
+				OverdueSeconds: int64(now.Sub(c.DueAt) / time.Second)})
+		}
+	}
+	e.mu.Unlock()
+	slices.SortFunc(out, func(a, b OverdueItem) int {
+		if a.DueAt.Equal(b.DueAt) {
+			return strings.Compare(a.ClockID, b.ClockID)
+		}
+		return a.DueAt.Compare(b.DueAt)
+	})
+	return out
+}
+
 // OpenClocks returns how many open clocks the scheduler watches.
 func (e *Engine) OpenClocks() int {
 	e.mu.Lock()

@@ -45,6 +45,19 @@ func (f *InForce) EscalateAfter(policyID string) time.Duration {
 	return 0
 }
 
+// MaxEscalations returns how many times a breach of a policy in force escalates: its
+// max_escalations, 1 when unset or when the policy is unknown.
+func (f *InForce) MaxEscalations(policyID string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.policies {
+		if p.ID == policyID && p.MaxEscalations > 0 {
+			return p.MaxEscalations
+		}
+	}
+	return 1
+}
+
 // Zone returns the business calendar's time zone (UTC when it names none known).
 func (f *InForce) Zone() *time.Location {
 	f.mu.Lock()

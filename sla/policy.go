@@ -128,6 +128,11 @@ type Policy struct {
 	// EscalateAfter is how long a breach alert may stay unacknowledged before it
 	// escalates to the recruiter's manager; zero means it never escalates.
 	EscalateAfter interactions.Duration `bson:"escalate_after" json:"escalate_after"`
+	// MaxEscalations is how many times an unacknowledged breach escalates, one manager
+	// further up each time, escalate_after apart: 1 (the default; 0 means it) reaches
+	// the recruiter's manager only, 2 also that manager's manager, and so on, up to
+	// MaxEscalationsLimit.
+	MaxEscalations int `bson:"max_escalations,omitempty" json:"max_escalations"`
 	// Enabled false means applications this policy is selected for get no clock of its
 	// metric.
 	Enabled bool `bson:"enabled" json:"enabled"`
@@ -142,15 +147,16 @@ type Policy struct {
 func DefaultPolicies() []Policy {
 	def := func(m Metric, name, target, calendar string) Policy {
 		return Policy{
-			ID:            string(m),
-			Name:          name,
-			Metric:        m,
-			Target:        interactions.MustParseDuration(target),
-			Calendar:      calendar,
-			WarnRatio:     DefaultWarnRatio,
-			EscalateAfter: interactions.MustParseDuration("4h"),
-			Enabled:       true,
-			BuiltIn:       true,
+			ID:             string(m),
+			Name:           name,
+			Metric:         m,
+			Target:         interactions.MustParseDuration(target),
+			Calendar:       calendar,
+			WarnRatio:      DefaultWarnRatio,
+			EscalateAfter:  interactions.MustParseDuration("4h"),
+			MaxEscalations: 1,
+			Enabled:        true,
+			BuiltIn:        true,
 		}
 	}
 	return []Policy{
@@ -166,8 +172,11 @@ func DefaultPolicies() []Policy {
 }
 
 // WithDefaults returns p with its unset fields filled: the business calendar,
-// DefaultWarnRatio, and the id as name.
+// DefaultWarnRatio, one escalation, and the id as name.
 func (p Policy) WithDefaults() Policy {
+	if p.MaxEscalations == 0 {
+		p.MaxEscalations = 1
+	}
 	if p.Calendar == "" {
 		p.Calendar = CalendarBusiness
 	}
@@ -200,6 +209,9 @@ var policyIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 const maxScopeEntry = 200
 
+// MaxEscalationsLimit is the most escalations a policy may ask for.
+const MaxEscalationsLimit = 10
+
 // Validate checks the policy and returns one FieldError per problem, named as in the
 // JSON (e.g. "warn_ratio", "scope.stages[2]"); none means valid. It does not check
 // rules that need the stored policies (a built-in's metric must not change).
@@ -227,6 +239,9 @@ func (p Policy) Validate() []FieldError {
 	}
 	if math.IsNaN(p.WarnRatio) || p.WarnRatio < 0 || p.WarnRatio > 1 {
 		add("warn_ratio", "must be more than 0 and at most 1 (0 means the default %.2f)", DefaultWarnRatio)
+	}
+	if p.MaxEscalations < 0 || p.MaxEscalations > MaxEscalationsLimit {
+		add("max_escalations", "must be from 1 to %d (0 means the default 1)", MaxEscalationsLimit)
 	}
 	lists := []struct {
 		field string

@@ -49,7 +49,7 @@ func TestPolicyJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = `{"id":"first_response","name":"First response","metric":"first_response","target":"2d","calendar":"business","warn_ratio":0.75,"scope":{},"escalate_after":"4h","enabled":true,"built_in":true}`
+	const want = `{"id":"first_response","name":"First response","metric":"first_response","target":"2d","calendar":"business","warn_ratio":0.75,"scope":{},"escalate_after":"4h","max_escalations":1,"enabled":true,"built_in":true}`
 	if string(b) != want {
 		t.Errorf("JSON\n got %s\nwant %s", b, want)
 	}
@@ -80,7 +80,7 @@ func TestPolicyJSON(t *testing.T) {
 func TestPolicyWithDefaults(t *testing.T) {
 	t.Parallel()
 	got := Policy{ID: "x", Metric: MetricReply}.WithDefaults()
-	want := Policy{ID: "x", Name: "x", Metric: MetricReply, Calendar: CalendarBusiness, WarnRatio: DefaultWarnRatio}
+	want := Policy{ID: "x", Name: "x", Metric: MetricReply, Calendar: CalendarBusiness, WarnRatio: DefaultWarnRatio, MaxEscalations: 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -111,6 +111,8 @@ func TestPolicyValidate(t *testing.T) {
 		{"unknown calendar", func(p *Policy) { p.Calendar = "lunar" }, []string{"calendar"}},
 		{"warn ratio above 1", func(p *Policy) { p.WarnRatio = 1.5 }, []string{"warn_ratio"}},
 		{"negative warn ratio", func(p *Policy) { p.WarnRatio = -0.1 }, []string{"warn_ratio"}},
+		{"max_escalations above the limit", func(p *Policy) { p.MaxEscalations = MaxEscalationsLimit + 1 }, []string{"max_escalations"}},
+		{"negative max_escalations", func(p *Policy) { p.MaxEscalations = -1 }, []string{"max_escalations"}},
 		// Scope entries are named by index.
 		{"empty scope entry", func(p *Policy) { p.Scope.Stages = []string{"onsite", " "} }, []string{"scope.stages[1]"}},
 		// Every problem is reported.

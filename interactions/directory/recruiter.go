@@ -40,6 +40,9 @@ type Recruiter struct {
 	// is delivered.
 	QuietHours  *QuietHours `json:"quiet_hours,omitempty" bson:"quiet_hours,omitempty"`
 	WorkingDays []string    `json:"working_days" bson:"working_days"` // "mon" … "sun"
+	// Digest asks for one email a day listing the recruiter's overdue and due-today
+	// candidates.
+	Digest Digest `json:"digest" bson:"digest,omitempty"`
 	// Active is false for someone who left or no longer recruits (an admin or the ATS
 	// sync says so): an inactive recruiter gets no alerts (its delegate or the
 	// "default" recruiter does) and signs in as no one. nil (an entry stored before
@@ -68,6 +71,17 @@ type Channels struct {
 	Escalated []string `json:"escalated" bson:"escalated"`
 }
 
+// Digest is the daily digest's setting: when Enabled, one email at At ("HH:MM" in the
+// recruiter's time zone, DefaultDigestAt when empty) on each working day that has
+// overdue or due-today candidates. Off by default.
+type Digest struct {
+	Enabled bool   `json:"enabled" bson:"enabled"`
+	At      string `json:"at,omitempty" bson:"at,omitempty"`
+}
+
+// DefaultDigestAt is when the digest goes out when it is enabled without a time.
+const DefaultDigestAt = "08:30"
+
 // QuietHours is a daily window, "HH:MM" to "HH:MM" local time, start inclusive and end
 // exclusive; it wraps midnight when End is before Start ("20:00" to "08:00").
 type QuietHours struct {
@@ -90,7 +104,8 @@ const maxIDLen = 128
 // Validate normalises r (trims, lower-cases days and channels, sorts working days into
 // week order), fills in defaults, and returns what is wrong with it; nil means r may be
 // stored. Defaults: working days Monday–Friday; channels warning [email], breached [sms,
-// email], escalated [sms] for each level left unset (nil); no quiet hours. An empty
+// email], escalated [sms] for each level left unset (nil); no quiet hours; no digest
+// (DefaultDigestAt when it is enabled without a time). An empty
 // Timezone means the organisation's (see QuietUntil).
 //
 // smsCountries (ISO 3166 codes, e.g. "US", "GB") are the countries whose numbers may get
@@ -180,6 +195,15 @@ func (r *Recruiter) Validate(smsCountries []string) []interactions.FieldError {
 		if okS && okE && s == e {
 			bad("quiet_hours.end", "must differ from start")
 		}
+	}
+
+	r.Digest.At = strings.TrimSpace(r.Digest.At)
+	if r.Digest.At != "" {
+		if _, ok := parseHHMM(r.Digest.At); !ok {
+			bad("digest.at", `must be a time of day like "08:30"`)
+		}
+	} else if r.Digest.Enabled {
+		r.Digest.At = DefaultDigestAt
 	}
 
 	if r.WorkingDays == nil {
