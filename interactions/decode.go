@@ -54,8 +54,8 @@ type Input struct {
 	Candidate         *Person         `json:"candidate"`
 	Job               *JobInfo        `json:"job"`
 	Referral          bool            `json:"referral"`
-	Attribution       *Attribution    `json:"attribution"`
-	EmployeeID        string          `json:"employee_id"`
+	Attribution       *Attribution    `json:"attribution,omitempty"`
+	EmployeeID        string          `json:"employee_id,omitempty"`
 	Metadata          json.RawMessage `json:"metadata"`
 }
 
