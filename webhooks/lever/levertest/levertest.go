@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Key is the API key the fake accepts.
@@ -199,4 +200,66 @@ func first(v []string) string {
 		return ""
 	}
 	return v[0]
+}
+
+// History returns n opportunities and their interviews for a backfill: each applied at
+// start + i·step to the fixture's posting 513d232d… and went through three stages, had
+// one interview, and was archived as under-qualified, which the sync reads as five
+// events (application_received, two stage_changed, interview_scheduled, rejected) and
+// the opportunity's details. Ids are deterministic (prefix and i), so that tests can
+// name them; the opportunity's id is Opportunity(prefix, i).
+func History(prefix string, n int, start time.Time, step time.Duration) ([]json.RawMessage, map[string][]json.RawMessage) {
+	opps := make([]json.RawMessage, 0, n)
+	ivs := make(map[string][]json.RawMessage, n)
+	for i := range n {
+		id := Opportunity(prefix, i)
+		at := start.Add(time.Duration(i) * step).UnixMilli()
+		const hour = int64(time.Hour / time.Millisecond)
+		o := map[string]any{
+			"id":      id,
+			"name":    fmt.Sprintf("Candidate %s %d", prefix, i),
+			"contact": map[string]any{"id": fmt.Sprintf("%s-contact-%d", prefix, i), "name": fmt.Sprintf("Candidate %s %d", prefix, i), "emails": []string{fmt.Sprintf("c%d@%s.example.com", i, prefix)}},
+			"emails":  []string{fmt.Sprintf("c%d@%s.example.com", i, prefix)},
+			"stage":   map[string]any{"id": "6e9c9dd8-0bc7-4b2a-9f8e-4c2c6bd8c2a1", "text": "On-site interview"},
+			"stageChanges": []map[string]any{
+				{"toStageId": "applicant-new", "toStageIndex": 1, "updatedAt": at},
+				{"toStageId": "2ca03d97-d4f2-4a97-89de-96c8b0d07924", "toStageIndex": 2, "updatedAt": at + 24*hour},
+				{"toStageId": "6e9c9dd8-0bc7-4b2a-9f8e-4c2c6bd8c2a1", "toStageIndex": 3, "updatedAt": at + 72*hour},
+			},
+			"owner":  map[string]any{"id": "b6816cb5-cf05-433c-b07f-2ca3eea60f54"},
+			"origin": "applied",
+			"applications": []map[string]any{{
+				"id": fmt.Sprintf("%s-app-%d", prefix, i), "opportunityId": id, "createdAt": at,
+				"type": "posting", "posting": "513d232d-2bfa-4120-a6d2-bf5fccbe0598",
+			}},
+			"archived":  map[string]any{"archivedAt": at + 120*hour, "reason": "4105fb10-1f79-44ec-b873-33886dc01348"},
+			"createdAt": at,
+			"updatedAt": at + 120*hour,
+		}
+		raw, _ := json.Marshal(o)
+		opps = append(opps, raw)
+		iv, _ := json.Marshal(map[string]any{
+			"id": fmt.Sprintf("%s-interview-%d", prefix, i), "createdAt": at + 48*hour, "date": at + 96*hour,
+			"duration": 45, "user": "b6816cb5-cf05-433c-b07f-2ca3eea60f54", "canceledAt": nil,
+		})
+		ivs[id] = []json.RawMessage{iv}
+	}
+	return opps, ivs
+}
+
+// Opportunity is the id of History's i-th opportunity with prefix.
+func Opportunity(prefix string, i int) string { return fmt.Sprintf("%s-opp-%05d", prefix, i) }
+
+// AddHistory adds History's opportunities and interviews to the account.
+func (f *Fake) AddHistory(prefix string, n int, start time.Time, step time.Duration) {
+	opps, ivs := History(prefix, n, start, step)
+	f.Edit(func(a *Account) {
+		a.Opportunities = append(a.Opportunities, opps...)
+		if a.Interviews == nil {
+			a.Interviews = map[string][]json.RawMessage{}
+		}
+		for k, v := range ivs {
+			a.Interviews[k] = v
+		}
+	})
 }
