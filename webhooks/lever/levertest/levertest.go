@@ -43,6 +43,7 @@ type Fake struct {
 
 	mu       sync.Mutex
 	account  Account
+	updated  []int64        // each opportunity's updatedAt, as account holds them
 	requests []string       // path?query of each request
 	fail     map[string]int // path (without /v1) → status to answer instead
 }
@@ -54,13 +55,46 @@ func Start(t testing.TB, path string) *Fake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fake{fail: map[string]int{}}
-	if err := json.Unmarshal(raw, &f.account); err != nil {
+	var a Account
+	if err := json.Unmarshal(raw, &a); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	f := New(a)
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// Load reads an account from the JSON file at path.
+func Load(path string) (Account, error) {
+	var a Account
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(raw, &a)
+	}
+	if err != nil {
+		return a, fmt.Errorf("%s: %w", path, err)
+	}
+	return a, nil
+}
+
+// New returns a fake serving account that is not listening: serve it yourself (it is
+// an http.Handler, its API under /v1), as a benchmark does. URL and Client are for a
+// fake Start returned.
+func New(a Account) *Fake {
+	f := &Fake{fail: map[string]int{}, account: a}
+	f.reindex()
+	return f
+}
+
+// reindex reads each opportunity's updatedAt once, for the filter of every page.
+func (f *Fake) reindex() {
+	f.updated = make([]int64, len(f.account.Opportunities))
+	for i, o := range f.account.Opportunities {
+		var v struct{ UpdatedAt int64 }
+		_ = json.Unmarshal(o, &v)
+		f.updated[i] = v.UpdatedAt
+	}
 }
 
 // URL is the API's root, as GOODWILL_LEVER_API_URL takes it.
@@ -74,6 +108,7 @@ func (f *Fake) Edit(fn func(*Account)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fn(&f.account)
+	f.reindex()
 }
 
 // Fail answers requests for path (as "/stages", without /v1) with status; 0 stops.
@@ -144,10 +179,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		start, _ := strconv.ParseInt(q.Get("updated_at_start"), 10, 64)
-		for _, o := range f.account.Opportunities {
-			var v struct{ UpdatedAt int64 }
-			_ = json.Unmarshal(o, &v)
-			if v.UpdatedAt >= start {
+		for i, o := range f.account.Opportunities {
+			if f.updated[i] >= start {
 				items = append(items, o)
 			}
 		}
