@@ -311,7 +311,10 @@ func TestBackfillResumes(t *testing.T) {
 		t.Fatal("the backfill never read its fifth page")
 	}
 	var mid backfillBody
-	srv.Do(t, http.MethodGet, "/v1/connectors/lever/backfills/"+id, servicetest.AdminKey, nil).JSON(t, &mid)
+	servicetest.Eventually(t, 10*time.Second, "the fourth page of opportunities written", func() bool {
+		srv.Do(t, http.MethodGet, "/v1/connectors/lever/backfills/"+id, servicetest.AdminKey, nil).JSON(t, &mid)
+		return mid.Pages >= 5 // the fifth is read ahead, while the fourth is written
+	})
 	if mid.State != "running" || mid.Pages != 5 || mid.Applications != 20 { // users, and four pages of opportunities
 		t.Fatalf("before the stop: %+v", mid)
 	}

@@ -119,7 +119,7 @@ func main() {
 	flag.IntVar(&o.scoresRequests, "scores-requests", 200, "GET /v1/scores per query in the scores section")
 	flag.BoolVar(&o.scoresOnly, "scores-only", false, "run only the scores section")
 	flag.IntVar(&o.backfillApps, "backfill-apps", 10000, "applications per vendor of the first-connect backfill section (0 skips it; -quick: 1,000 unless set)")
-	flag.StringVar(&o.backfillVendors, "backfill-vendors", "lever", "vendors of the backfill section, comma-separated")
+	flag.StringVar(&o.backfillVendors, "backfill-vendors", "lever,greenhouse", "vendors of the backfill section, comma-separated")
 	flag.BoolVar(&o.backfillOnly, "backfill-only", false, "run only the first-connect backfill section")
 	flag.Parse()
 	o.set = map[string]string{}

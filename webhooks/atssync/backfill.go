@@ -336,8 +336,29 @@ func (r *Runner) renew(ctx context.Context, l *lease, vendor string, cancel cont
 	}
 }
 
-// readBackfill reads b's resources from its stored position to the end, writing each
-// page before its position moves past it.
+// pulled is a page read ahead, or why it could not be read.
+type pulled struct {
+	page Page
+	err  error
+}
+
+// backfillWindow is how many pages a backfill writes at once. Their positions are
+// saved in order, each once its page and every page before it are written.
+const backfillWindow = 4
+
+// writing is a page being written, and the position and counts to save once it is.
+type writing struct {
+	res    string
+	done   chan error
+	next   bson.D
+	apps   int64
+	events int64
+}
+
+// readBackfill reads b's resources from its stored position to the end. The next page
+// is read while earlier ones are written (up to backfillWindow at once), so that the
+// vendor's rate limit, not the store, sets the pace; the stored position moves past a
+// page only once it and every page before it are written.
 func (r *Runner) readBackfill(ctx context.Context, v Vendor, l *lease, b Backfill) error {
 	vendor := v.Name()
 	resources := v.Resources()
@@ -345,14 +366,100 @@ func (r *Runner) readBackfill(ctx context.Context, v Vendor, l *lease, b Backfil
 	if i < 0 || i > len(resources) || (i < len(resources) && b.ResourceName != "" && resources[i] != b.ResourceName) {
 		i, cur = 0, Cursor{} // the vendor's resources changed since: read them all again
 	}
-	failures := 0
-	for n := 0; i < len(resources); {
+	if i == len(resources) {
+		return nil
+	}
+	at := func(cur Cursor) Cursor {
+		if cur == (Cursor{}) {
+			return Cursor{Since: b.Since}
+		}
+		return cur
+	}
+	pull := func(res string, cur Cursor) chan pulled {
+		ch := make(chan pulled, 1) // never blocks: a page read ahead for nothing is dropped
+		go func() {
+			p, err := v.Pull(ctx, res, cur)
+			ch <- pulled{p, err}
+		}()
+		return ch
+	}
+	var window []writing
+	// saveOldest waits for the oldest page being written and saves its position.
+	saveOldest := func(err error) error {
+		w := window[0]
+		window = window[1:]
+		if err != nil {
+			return fmt.Errorf("%s: %w", w.res, err)
+		}
+		if err := r.setBackfill(ctx, b.ID, w.next,
+			bson.E{Key: "pages", Value: int64(1)}, bson.E{Key: "applications", Value: w.apps},
+			bson.E{Key: "events", Value: w.events}); err != nil {
+			return fmt.Errorf("%s: %w", w.res, err)
+		}
+		backfillPages.WithLabelValues(vendor, w.res).Inc()
+		return nil
+	}
+	// next waits for the page read ahead, saving the pages written meanwhile.
+	next := func(ahead chan pulled) (pulled, error) {
+		for {
+			var oldest chan error
+			if len(window) > 0 {
+				oldest = window[0].done
+			}
+			select {
+			case got := <-ahead:
+				return got, nil
+			case err := <-oldest:
+				if err := saveOldest(err); err != nil {
+					return pulled{}, err
+				}
+			case <-ctx.Done():
+				return pulled{}, ctx.Err()
+			}
+		}
+	}
+
+	cur = at(cur)
+	ahead := pull(resources[i], cur)
+	failures, n := 0, 0
+	for i < len(resources) {
 		res := resources[i]
-		if n == maxPages {
+		got, err := next(ahead)
+		if err != nil {
+			return err
+		}
+		if got.err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if failures++; failures >= backfillAttempts {
+				return fmt.Errorf("%s: %w", res, got.err)
+			}
+			r.cfg.Log.Warn("sync backfill: a read failed; retrying", "vendor", vendor, "resource", res, "err", got.err)
+			if err := sleep(ctx, time.Duration(1<<failures)*time.Second); err != nil {
+				return err
+			}
+			ahead = pull(res, cur)
+			continue
+		}
+		failures = 0
+		page := got.page
+		if !l.owns() {
+			return errLeaseLost
+		}
+		if n++; n > maxPages {
 			return fmt.Errorf("%s: more than %d pages in one backfill", res, maxPages)
 		}
-		if cur == (Cursor{}) {
-			cur = Cursor{Since: b.Since}
+		// Where the next page starts, read ahead while this one is written.
+		ni, nextCur := i, page.Next
+		if nextCur == (Cursor{}) {
+			nextCur = cur
+		}
+		if !page.More {
+			ni, nextCur, n = i+1, Cursor{}, 0
+		}
+		if ni < len(resources) {
+			ahead = pull(resources[ni], at(nextCur))
 		}
 		if still, err := r.running(ctx, vendor); err != nil || still != b.ID {
 			if err == nil {
@@ -360,62 +467,47 @@ func (r *Runner) readBackfill(ctx context.Context, v Vendor, l *lease, b Backfil
 			}
 			return err
 		}
-		page, err := v.Pull(ctx, res, cur)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if failures++; failures >= backfillAttempts {
-				return fmt.Errorf("%s: %w", res, err)
-			}
-			r.cfg.Log.Warn("sync backfill: a read failed; retrying", "vendor", vendor, "resource", res, "err", err)
-			if err := sleep(ctx, time.Duration(1<<failures)*time.Second); err != nil {
-				return err
-			}
-			continue
-		}
-		failures = 0
-		if !l.owns() {
-			return errLeaseLost
-		}
 		if len(page.Users) > 0 && r.cfg.Directory != nil {
 			if err := r.cfg.Directory.PutATSUsers(ctx, page.Users); err != nil {
 				return fmt.Errorf("%s: put users: %w", res, err)
 			}
 		}
-		if err := r.write(ctx, vendor, page.Interactions); err != nil {
-			return fmt.Errorf("%s: %w", res, err)
-		}
-		if r.afterBackfillWrite != nil {
-			r.afterBackfillWrite(ctx, vendor, res)
-		}
-		next := page.Next
-		if next == (Cursor{}) {
-			next = cur
-		}
-		n++
-		if !page.More {
-			i, next, n = i+1, Cursor{}, 0
-		}
 		name := ""
-		if i < len(resources) {
-			name = resources[i]
+		if ni < len(resources) {
+			name = resources[ni]
 		}
-		events := int64(0)
+		w := writing{res: res, done: make(chan error, 1), apps: int64(page.Counts[CountApplicationsUpdated]),
+			next: bson.D{{Key: "resource", Value: ni}, {Key: "resource_name", Value: name}, {Key: "cursor", Value: nextCur}}}
 		for _, it := range page.Interactions {
 			if it.Kind != interactions.KindDetailsUpdated {
-				events++
+				w.events++
 			}
 		}
-		if err := r.setBackfill(ctx, b.ID,
-			bson.D{{Key: "resource", Value: i}, {Key: "resource_name", Value: name}, {Key: "cursor", Value: next}},
-			bson.E{Key: "pages", Value: int64(1)},
-			bson.E{Key: "applications", Value: int64(page.Counts[CountApplicationsUpdated])},
-			bson.E{Key: "events", Value: events}); err != nil {
-			return fmt.Errorf("%s: %w", res, err)
+		go func(items []interactions.Interaction) { w.done <- r.write(ctx, vendor, items) }(page.Interactions)
+		window = append(window, w)
+		for len(window) >= backfillWindow {
+			var err error
+			select {
+			case err = <-window[0].done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if err := saveOldest(err); err != nil {
+				return err
+			}
 		}
-		backfillPages.WithLabelValues(vendor, res).Inc()
-		cur = next
+		i, cur = ni, at(nextCur)
+	}
+	for len(window) > 0 {
+		var err error
+		select {
+		case err = <-window[0].done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := saveOldest(err); err != nil {
+			return err
+		}
 	}
 	return nil
 }

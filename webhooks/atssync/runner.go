@@ -68,9 +68,6 @@ type Runner struct {
 
 	// afterWrite, when set (tests), runs between a page's writes and its cursor's save.
 	afterWrite func(ctx context.Context, vendor, resource string)
-	// afterBackfillWrite, when set (tests), runs between a backfill page's writes and
-	// its position's save.
-	afterBackfillWrite func(ctx context.Context, vendor, resource string)
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
