@@ -42,7 +42,7 @@ type Fake struct {
 	mux *http.ServeMux
 
 	mu      sync.Mutex
-	rows    map[string][]Row                      // resource → rows, by id descending
+	rows    map[string][]Row                       // resource → rows, by id descending
 	byField map[string]map[string]map[string][]int // resource → field → value → row indexes
 	times   map[string]map[string][]time.Time      // resource → time field → each row's time
 	cursors map[string]cursor
