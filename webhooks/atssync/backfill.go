@@ -293,6 +293,8 @@ func (r *Runner) runBackfill(ctx context.Context, v Vendor) error {
 	switch {
 	case ctx.Err() != nil, errors.Is(err, errCanceled), errors.Is(err, errLeaseLost):
 		return nil // resumed later, here or elsewhere; or canceled (CancelBackfill wrote it)
+	case interactions.ErrorCode(err) == interactions.CodeUnavailable:
+		return err // the store failed: resumed from its position at the next look
 	}
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer fcancel()
