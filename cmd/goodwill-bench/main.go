@@ -71,9 +71,10 @@ type settings struct {
 	scoresOnly     bool
 
 	// The first-connect backfill section (backfill.go).
-	backfillApps    int    // applications per vendor; 0 skips
-	backfillVendors string // comma-separated
-	backfillOnly    bool
+	backfillApps     int    // applications per vendor; 0 skips
+	backfillVendors  string // comma-separated
+	backfillOnly     bool
+	backfillRealApps int // applications per vendor of the rows at the documented pace; 0 skips
 }
 
 // flagsString renders the explicitly given flags (other than -out).
@@ -101,7 +102,7 @@ func main() {
 	flag.IntVar(&o.apps, "apps", 5000, "distinct applications")
 	flag.IntVar(&o.batch, "batch", 500, "documents per InsertMany for the raw ceiling and the projector-alone row")
 	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications, and scores over 2,000 applications, unless set")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file (-backfill-only: of each backfill, to <vendor>-<file>)")
 	flag.IntVar(&o.ops, "ops", 30, "calls per store primitive in the store-primitives table (0 skips it)")
 	flag.IntVar(&o.projDocs, "projector-docs", 20000, "documents the projector-alone row applies, at most the workload's (0 skips it)")
 	flag.DurationVar(&o.loadTimeout, "load-timeout", 3*time.Minute, "stop sending new requests after this long (a column that slow reports what it sent)")
@@ -121,6 +122,7 @@ func main() {
 	flag.IntVar(&o.backfillApps, "backfill-apps", 10000, "applications per vendor of the first-connect backfill section (0 skips it; -quick: 1,000 unless set)")
 	flag.StringVar(&o.backfillVendors, "backfill-vendors", "lever,greenhouse", "vendors of the backfill section, comma-separated")
 	flag.BoolVar(&o.backfillOnly, "backfill-only", false, "run only the first-connect backfill section")
+	flag.IntVar(&o.backfillRealApps, "backfill-real-apps", 1000, "applications per vendor of the backfill rows at the documented pace (0 skips them)")
 	flag.Parse()
 	o.set = map[string]string{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
