@@ -101,14 +101,18 @@ func (r *Runner) Configured(vendor string) error {
 
 // StartBackfill starts a backfill of vendor from since and returns it (state
 // running). Errors: not found when the vendor is not configured, invalid when since
-// is after now, and a conflict wrapping *BackfillRunningError when one already runs.
+// is after now or before 1970, and a conflict wrapping *BackfillRunningError when
+// one already runs.
 func (r *Runner) StartBackfill(ctx context.Context, vendor string, since time.Time) (Backfill, error) {
 	if err := r.Configured(vendor); err != nil {
 		return Backfill{}, err
 	}
 	now := r.cfg.Now().UTC().Truncate(time.Millisecond)
-	if since.After(now) {
+	switch {
+	case since.After(now):
 		return Backfill{}, interactions.Invalid(interactions.FieldError{Field: "since", Message: "must not be in the future"})
+	case since.Before(time.Unix(0, 0)):
+		return Backfill{}, interactions.Invalid(interactions.FieldError{Field: "since", Message: "must not be before 1970"})
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
