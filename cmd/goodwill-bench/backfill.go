@@ -42,7 +42,7 @@ type backfillVendor struct {
 	// window is the burst the documented limit allows (Lever's bucket of 20,
 	// Greenhouse's 50 per 10-second window): the fake's.
 	window int
-	doc   string // where the rate is documented
+	doc    string // where the rate is documented
 	// setup returns the fake API (under /v1 or its own base) holding n applications
 	// of backfillEvents events, the base URL path, and the vendor reading it through
 	// doer.
@@ -67,7 +67,7 @@ var backfillVendors = map[string]backfillVendor{
 	"greenhouse": {
 		name: "greenhouse", rate: float64(greenhouse.RequestsPerWindow) / greenhouse.RateWindow.Seconds(), burst: 1,
 		window: greenhouse.RequestsPerWindow,
-		doc: "50 requests per 10 s (developers.greenhouse.io/harvest.html, \"Throttling\"; v3 publishes no other figure)",
+		doc:    "50 requests per 10 s (developers.greenhouse.io/harvest.html, \"Throttling\"; v3 publishes no other figure)",
 		setup: func(n int) (http.Handler, string, func(string, atssync.Doer) atssync.Vendor, error) {
 			api := greenhousetest.New(greenhousetest.History(n, time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC), 30*time.Minute))
 			return api, "/v3", func(base string, doer atssync.Doer) atssync.Vendor {

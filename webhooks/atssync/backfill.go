@@ -489,7 +489,10 @@ func (r *Runner) readBackfill(ctx context.Context, v Vendor, l *lease, b Backfil
 				w.events++
 			}
 		}
-		go func(items []interactions.Interaction) { w.done <- r.write(ctx, vendor, items) }(page.Interactions)
+		go func(items []interactions.Interaction) {
+			_, err := r.write(ctx, vendor, items)
+			w.done <- err
+		}(page.Interactions)
 		window = append(window, w)
 		for len(window) >= backfillWindow {
 			var err error
