@@ -195,11 +195,9 @@ func newSyncProgress(o syncOptions) *syncProgress {
 	if o.Terminal {
 		p.bar = progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(o.Log),
-			progressbar.OptionSetDescription(o.Vendor),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("applications"),
+			progressbar.OptionSetDescription(o.Vendor+": starting"),
 			progressbar.OptionSpinnerType(14),
+			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionFullWidth(),
 			progressbar.OptionSetRenderBlankState(true),
@@ -210,8 +208,8 @@ func newSyncProgress(o syncOptions) *syncProgress {
 
 func (p *syncProgress) update(b client.Backfill) {
 	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("%s: %d pages, %d events", p.o.Vendor, b.Pages, b.Events))
-		_ = p.bar.Set64(b.Applications)
+		p.bar.Describe(fmt.Sprintf("%s: %d pages, %d applications, %d events", p.o.Vendor, b.Pages, b.Applications, b.Events))
+		_ = p.bar.Set64(b.Pages)
 		return
 	}
 	if b.Pages != p.last.Pages || b.State != p.last.State {
