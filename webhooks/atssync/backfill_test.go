@@ -105,3 +105,84 @@ func TestBackfillOneAtATime(t *testing.T) {
 		t.Errorf("a backfill after a canceled one: %v", err)
 	}
 }
+
+// stallingVendor stalls its second page of applications until its context ends, as a
+// replica that dies mid-read would.
+type stallingVendor struct {
+	*fakeVendor
+	reads atomic.Int32
+	stall chan struct{} // closed when the stalled read begins
+}
+
+func (s *stallingVendor) Pull(ctx context.Context, resource string, cur Cursor) (Page, error) {
+	if resource == "applications" && s.reads.Add(1) == 2 {
+		close(s.stall)
+		<-ctx.Done()
+		return Page{}, ctx.Err()
+	}
+	return s.fakeVendor.Pull(ctx, resource, cur)
+}
+
+// TestBackfillMovesWithTheLease: a replica that dies mid-backfill keeps the vendor's
+// lease until it expires; until then another replica leaves the backfill alone, and
+// then takes it over from the position the first saved, storing everything once.
+func TestBackfillMovesWithTheLease(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	events := r.events("lever", 7)
+	a := &stallingVendor{fakeVendor: &fakeVendor{name: "lever", pageSize: 2, events: events}, stall: make(chan struct{})}
+	b := &fakeVendor{name: "lever", pageSize: 2, events: events}
+	ttl := time.Second
+	ra := r.runner(a, func(c *Config) { c.Replica, c.LeaseTTL = "a", ttl })
+	rb := r.runner(b, func(c *Config) { c.Replica, c.LeaseTTL = "b", ttl })
+	ctx := context.Background()
+
+	bf, err := ra.StartBackfill(ctx, "lever", r.now.Add(-30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, die := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ra.runBackfill(actx, a) }()
+	<-a.stall
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got, err := ra.Backfill(ctx, "lever", bf.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Pages == 2 { // users and the first page of applications
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the first page was never saved: %+v", got)
+		}
+	}
+	die() // no release: the replica is gone
+	if err := <-done; err != nil {
+		t.Fatalf("replica a: %v", err)
+	}
+
+	if err := rb.runBackfill(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.pullCount(); n != 0 {
+		t.Fatalf("replica b read %d pages while a's lease lasted", n)
+	}
+	time.Sleep(ttl + 100*time.Millisecond)
+	if err := rb.runBackfill(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := rb.Backfill(ctx, "lever", bf.ID)
+	if got.State != BackfillDone || got.Events != 7 {
+		t.Errorf("after the move: %+v", got)
+	}
+	b.mu.Lock()
+	first := b.pulls[0]
+	b.mu.Unlock()
+	if want := "applications@" + interactions.APITime(events[1].OccurredAt); first != want {
+		t.Errorf("replica b began with %s, want %s (after the first page a saved)", first, want)
+	}
+	if ids := r.stored(t, "lever:app-1"); len(ids) != 7 {
+		t.Errorf("stored %v, want the 7 events once each", ids)
+	}
+}
