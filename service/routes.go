@@ -123,6 +123,10 @@ func (s *api) routes() http.Handler {
 	v1.GET("/audit", admin, s.listAudit)
 
 	v1.GET("/connectors", admin, s.listConnectors) // the ATS sync (handlers_sync.go)
+	// first-connect backfills (handlers_backfill.go)
+	v1.POST("/connectors/:vendor/backfill", admin, s.startBackfill)
+	v1.GET("/connectors/:vendor/backfills/:id", admin, s.getBackfill)
+	v1.DELETE("/connectors/:vendor/backfills/:id", admin, s.cancelBackfill)
 
 	// Pages for browsers: a Bearer key or the session cookie of /login (pages*.go).
 	r.GET("/login", s.loginForm)

@@ -15,7 +15,8 @@
 // and, for diagnosis, InsertMany without secondary indexes and the projector's Apply
 // alone. It prints the table and writes its section of BENCHMARKS.md (between
 // <!-- ingest:start --> and <!-- ingest:end -->), leaving other sections alone. Its
-// other sections (the SLA scheduler, goodwill import, scores: scores.go) write theirs.
+// other sections (the SLA scheduler, goodwill import, scores: scores.go, the
+// first-connect backfill: backfill.go) write theirs.
 //
 // Usage:
 //
@@ -68,6 +69,12 @@ type settings struct {
 	scoresApps     int // applications, about ten interactions each; 0 skips
 	scoresRequests int // GET /v1/scores per query
 	scoresOnly     bool
+
+	// The first-connect backfill section (backfill.go).
+	backfillApps     int    // applications per vendor; 0 skips
+	backfillVendors  string // comma-separated
+	backfillOnly     bool
+	backfillRealApps int // applications per vendor of the rows at the documented pace; 0 skips
 }
 
 // flagsString renders the explicitly given flags (other than -out).
@@ -95,7 +102,7 @@ func main() {
 	flag.IntVar(&o.apps, "apps", 5000, "distinct applications")
 	flag.IntVar(&o.batch, "batch", 500, "documents per InsertMany for the raw ceiling and the projector-alone row")
 	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications, and scores over 2,000 applications, unless set")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file (-backfill-only: of each backfill, to <vendor>-<file>)")
 	flag.IntVar(&o.ops, "ops", 30, "calls per store primitive in the store-primitives table (0 skips it)")
 	flag.IntVar(&o.projDocs, "projector-docs", 20000, "documents the projector-alone row applies, at most the workload's (0 skips it)")
 	flag.DurationVar(&o.loadTimeout, "load-timeout", 3*time.Minute, "stop sending new requests after this long (a column that slow reports what it sent)")
@@ -112,6 +119,10 @@ func main() {
 	flag.IntVar(&o.scoresApps, "scores-apps", 100000, "applications of the scores section, about ten interactions each (0 skips it)")
 	flag.IntVar(&o.scoresRequests, "scores-requests", 200, "GET /v1/scores per query in the scores section")
 	flag.BoolVar(&o.scoresOnly, "scores-only", false, "run only the scores section")
+	flag.IntVar(&o.backfillApps, "backfill-apps", 10000, "applications per vendor of the first-connect backfill section (0 skips it; -quick: 1,000 unless set)")
+	flag.StringVar(&o.backfillVendors, "backfill-vendors", "lever,greenhouse", "vendors of the backfill section, comma-separated")
+	flag.BoolVar(&o.backfillOnly, "backfill-only", false, "run only the first-connect backfill section")
+	flag.IntVar(&o.backfillRealApps, "backfill-real-apps", 1000, "applications per vendor of the backfill rows at the documented pace (0 skips them)")
 	flag.Parse()
 	o.set = map[string]string{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
@@ -119,9 +130,9 @@ func main() {
 		o.alertBreaches = 100
 	}
 	if o.quick {
-		for name, v := range map[string]*int{"requests": &o.requests, "clients": &o.clients, "apps": &o.apps, "scores-apps": &o.scoresApps, "scores-requests": &o.scoresRequests} {
+		for name, v := range map[string]*int{"requests": &o.requests, "clients": &o.clients, "apps": &o.apps, "scores-apps": &o.scoresApps, "scores-requests": &o.scoresRequests, "backfill-apps": &o.backfillApps} {
 			if _, ok := o.set[name]; !ok {
-				*v = map[string]int{"requests": 2000, "clients": 16, "apps": 500, "scores-apps": 2000, "scores-requests": 50}[name]
+				*v = map[string]int{"requests": 2000, "clients": 16, "apps": 500, "scores-apps": 2000, "scores-requests": 50, "backfill-apps": 1000}[name]
 			}
 		}
 	}
@@ -175,6 +186,9 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.scoresOnly {
 		return nil, runScoresSection(ctx, o, store, b.runID, progress)
+	}
+	if o.backfillOnly {
+		return nil, runBackfillSection(ctx, o, b.runID, progress)
 	}
 	b.work = newWorkload(o.requests, o.apps, b.runID, o.seed, o.backlog)
 	if b.docs, err = b.work.documents(); err != nil {
@@ -264,6 +278,11 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.scoresApps > 0 {
 		if err := runScoresSection(ctx, o, store, b.runID, progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.backfillApps > 0 {
+		if err := runBackfillSection(ctx, o, b.runID, progress); err != nil {
 			return nil, err
 		}
 	}

@@ -37,7 +37,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServe(), newVersion(), newImport(), newHealth(), newDemo())
+	root.AddCommand(newServe(), newVersion(), newImport(), newHealth(), newDemo(), newSync())
 	return root
 }
 

@@ -71,6 +71,9 @@ type Error struct {
 	Body []byte
 	// RetryAfter is the Retry-After the service asked for (whole seconds); 0 if none.
 	RetryAfter time.Duration
+	// Header is the answer's header (a 409 of a backfill names the running one in
+	// Location).
+	Header http.Header
 }
 
 // Error renders the status and what the problem says: "400 Bad Request: detail;
@@ -156,7 +159,7 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (int, []
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		return res.StatusCode, body, nil
 	}
-	e := &Error{Method: method, Path: path, Status: res.StatusCode, Body: body}
+	e := &Error{Method: method, Path: path, Status: res.StatusCode, Body: body, Header: res.Header}
 	if json.Unmarshal(body, &e.Problem) != nil {
 		e.Problem = Problem{}
 	}

@@ -32,6 +32,10 @@ type lease struct {
 
 	mu        sync.Mutex
 	heldUntil time.Time
+
+	// acquiring serializes acquire: a vendor's passes and its backfill renew the same
+	// lease, and two takes racing in one replica would see each other as a rival.
+	acquiring sync.Mutex
 }
 
 type leaseDoc struct {
@@ -69,6 +73,8 @@ func (l *lease) held(start time.Time, ok bool, err error) (bool, error) {
 // acquire renews the lease if this replica holds it, takes it if it is free or
 // expired, and reports whether this replica holds it now.
 func (l *lease) acquire(ctx context.Context) (bool, error) {
+	l.acquiring.Lock()
+	defer l.acquiring.Unlock()
 	start := l.now()
 	expires := start.Add(l.ttl)
 	var d leaseDoc

@@ -37,8 +37,21 @@ var (
 
 // Collectors returns the package's Prometheus collectors, for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{passes, pages, requests, rateLimited, passSeconds, recoveredEvents, cursorLag}
+	return []prometheus.Collector{passes, pages, requests, rateLimited, passSeconds, recoveredEvents, cursorLag,
+		backfillsFinished, backfillPages}
 }
 
 func countRequest(vendor, status string) { requests.WithLabelValues(vendor, status).Inc() }
 func countRateLimited(vendor string)     { rateLimited.WithLabelValues(vendor).Inc() }
+
+// Metrics of the first-connect backfills (backfill.go).
+var (
+	backfillsFinished = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "goodwill_sync_backfills_total",
+		Help: "Backfills that ended by themselves, by vendor and outcome (ok, failed).",
+	}, []string{"vendor", "outcome"})
+	backfillPages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "goodwill_sync_backfill_pages_total",
+		Help: "Pages read and written by backfills, by vendor and resource.",
+	}, []string{"vendor", "resource"})
+)

@@ -64,6 +64,7 @@ type Runner struct {
 	state   state
 	leases  map[string]*lease
 	vendors map[string]Vendor
+	bf      backfills // first-connect backfills (backfill.go)
 
 	// afterWrite, when set (tests), runs between a page's writes and its cursor's save.
 	afterWrite func(ctx context.Context, vendor, resource string)
@@ -95,12 +96,15 @@ func NewRunner(cfg Config) *Runner {
 		cfg.Replica = hex.EncodeToString(b)
 	}
 	r := &Runner{cfg: cfg, leases: map[string]*lease{}, vendors: map[string]Vendor{}}
+	r.bf = backfills{wake: map[string]chan struct{}{}, cancel: map[string]context.CancelFunc{}}
 	if cfg.DB != nil {
 		r.state = state{coll: cfg.DB.Collection(collConnectors)}
+		r.bf.coll = cfg.DB.Collection(collBackfills)
 	}
 	for _, v := range cfg.Vendors {
 		r.vendors[v.Name()] = v
 		r.leases[v.Name()] = &lease{coll: cfg.DB.Collection(collLeases), vendor: v.Name(), owner: cfg.Replica, ttl: cfg.LeaseTTL, now: cfg.Now}
+		r.bf.wake[v.Name()] = make(chan struct{}, 1)
 	}
 	return r
 }
@@ -114,6 +118,11 @@ func (r *Runner) Start(ctx context.Context) {
 		go func() {
 			defer r.wg.Done()
 			r.loop(ctx, v)
+		}()
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.backfillLoop(ctx, v, r.bf.wake[v.Name()])
 		}()
 	}
 }

@@ -24,7 +24,9 @@ type Vendor interface {
 	Resources() []string
 	// Pull reads one page of resource, starting at cursor. A zero Cursor means the
 	// first page of a first pass: Since (the lookback) is then set. Pull does no
-	// writes; the runner writes the page and only then stores Page.Next.
+	// writes; the runner writes the page and only then stores Page.Next. A
+	// first-connect backfill reads the same resources from Cursor{Since: its since}
+	// while the passes go on: Pull may be called from both at once.
 	Pull(ctx context.Context, resource string, cursor Cursor) (Page, error)
 }
 

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Key is the API key the fake accepts.
@@ -42,6 +43,7 @@ type Fake struct {
 
 	mu       sync.Mutex
 	account  Account
+	updated  []int64        // each opportunity's updatedAt, as account holds them
 	requests []string       // path?query of each request
 	fail     map[string]int // path (without /v1) → status to answer instead
 }
@@ -53,13 +55,46 @@ func Start(t testing.TB, path string) *Fake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fake{fail: map[string]int{}}
-	if err := json.Unmarshal(raw, &f.account); err != nil {
+	var a Account
+	if err := json.Unmarshal(raw, &a); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	f := New(a)
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// Load reads an account from the JSON file at path.
+func Load(path string) (Account, error) {
+	var a Account
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(raw, &a)
+	}
+	if err != nil {
+		return a, fmt.Errorf("%s: %w", path, err)
+	}
+	return a, nil
+}
+
+// New returns a fake serving account that is not listening: serve it yourself (it is
+// an http.Handler, its API under /v1), as a benchmark does. URL and Client are for a
+// fake Start returned.
+func New(a Account) *Fake {
+	f := &Fake{fail: map[string]int{}, account: a}
+	f.reindex()
+	return f
+}
+
+// reindex reads each opportunity's updatedAt once, for the filter of every page.
+func (f *Fake) reindex() {
+	f.updated = make([]int64, len(f.account.Opportunities))
+	for i, o := range f.account.Opportunities {
+		var v struct{ UpdatedAt int64 }
+		_ = json.Unmarshal(o, &v)
+		f.updated[i] = v.UpdatedAt
+	}
 }
 
 // URL is the API's root, as GOODWILL_LEVER_API_URL takes it.
@@ -73,6 +108,7 @@ func (f *Fake) Edit(fn func(*Account)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fn(&f.account)
+	f.reindex()
 }
 
 // Fail answers requests for path (as "/stages", without /v1) with status; 0 stops.
@@ -143,10 +179,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		start, _ := strconv.ParseInt(q.Get("updated_at_start"), 10, 64)
-		for _, o := range f.account.Opportunities {
-			var v struct{ UpdatedAt int64 }
-			_ = json.Unmarshal(o, &v)
-			if v.UpdatedAt >= start {
+		for i, o := range f.account.Opportunities {
+			if f.updated[i] >= start {
 				items = append(items, o)
 			}
 		}
@@ -199,4 +233,66 @@ func first(v []string) string {
 		return ""
 	}
 	return v[0]
+}
+
+// History returns n opportunities and their interviews for a backfill: each applied at
+// start + i·step to the fixture's posting 513d232d… and went through three stages, had
+// one interview, and was archived as under-qualified, which the sync reads as five
+// events (application_received, two stage_changed, interview_scheduled, rejected) and
+// the opportunity's details. Ids are deterministic (prefix and i), so that tests can
+// name them; the opportunity's id is Opportunity(prefix, i).
+func History(prefix string, n int, start time.Time, step time.Duration) ([]json.RawMessage, map[string][]json.RawMessage) {
+	opps := make([]json.RawMessage, 0, n)
+	ivs := make(map[string][]json.RawMessage, n)
+	for i := range n {
+		id := Opportunity(prefix, i)
+		at := start.Add(time.Duration(i) * step).UnixMilli()
+		const hour = int64(time.Hour / time.Millisecond)
+		o := map[string]any{
+			"id":      id,
+			"name":    fmt.Sprintf("Candidate %s %d", prefix, i),
+			"contact": map[string]any{"id": fmt.Sprintf("%s-contact-%d", prefix, i), "name": fmt.Sprintf("Candidate %s %d", prefix, i), "emails": []string{fmt.Sprintf("c%d@%s.example.com", i, prefix)}},
+			"emails":  []string{fmt.Sprintf("c%d@%s.example.com", i, prefix)},
+			"stage":   map[string]any{"id": "6e9c9dd8-0bc7-4b2a-9f8e-4c2c6bd8c2a1", "text": "On-site interview"},
+			"stageChanges": []map[string]any{
+				{"toStageId": "applicant-new", "toStageIndex": 1, "updatedAt": at},
+				{"toStageId": "2ca03d97-d4f2-4a97-89de-96c8b0d07924", "toStageIndex": 2, "updatedAt": at + 24*hour},
+				{"toStageId": "6e9c9dd8-0bc7-4b2a-9f8e-4c2c6bd8c2a1", "toStageIndex": 3, "updatedAt": at + 72*hour},
+			},
+			"owner":  map[string]any{"id": "b6816cb5-cf05-433c-b07f-2ca3eea60f54"},
+			"origin": "applied",
+			"applications": []map[string]any{{
+				"id": fmt.Sprintf("%s-app-%d", prefix, i), "opportunityId": id, "createdAt": at,
+				"type": "posting", "posting": "513d232d-2bfa-4120-a6d2-bf5fccbe0598",
+			}},
+			"archived":  map[string]any{"archivedAt": at + 120*hour, "reason": "4105fb10-1f79-44ec-b873-33886dc01348"},
+			"createdAt": at,
+			"updatedAt": at + 120*hour,
+		}
+		raw, _ := json.Marshal(o)
+		opps = append(opps, raw)
+		iv, _ := json.Marshal(map[string]any{
+			"id": fmt.Sprintf("%s-interview-%d", prefix, i), "createdAt": at + 48*hour, "date": at + 96*hour,
+			"duration": 45, "user": "b6816cb5-cf05-433c-b07f-2ca3eea60f54", "canceledAt": nil,
+		})
+		ivs[id] = []json.RawMessage{iv}
+	}
+	return opps, ivs
+}
+
+// Opportunity is the id of History's i-th opportunity with prefix.
+func Opportunity(prefix string, i int) string { return fmt.Sprintf("%s-opp-%05d", prefix, i) }
+
+// AddHistory adds History's opportunities and interviews to the account.
+func (f *Fake) AddHistory(prefix string, n int, start time.Time, step time.Duration) {
+	opps, ivs := History(prefix, n, start, step)
+	f.Edit(func(a *Account) {
+		a.Opportunities = append(a.Opportunities, opps...)
+		if a.Interviews == nil {
+			a.Interviews = map[string][]json.RawMessage{}
+		}
+		for k, v := range ivs {
+			a.Interviews[k] = v
+		}
+	})
 }
