@@ -75,6 +75,18 @@ type Teams interface {
 	Post(ctx context.Context, webhookURL string, m Message) error
 }
 
+// Slack posts direct messages to Slack users. Its errors are *SendError (any other
+// error counts as Retryable); alerts/slack is one. The message carries the ids of its
+// alerts (Item.ID) in its metadata, so that Lookup can find it again.
+type Slack interface {
+	// Send posts msg to the Slack user as a direct message from the app, and returns
+	// the message's id at Slack.
+	Send(ctx context.Context, user string, msg Message) (providerID string, err error)
+	// Lookup finds a message posted to the user since then that carries the alert id
+	// ref in its metadata.
+	Lookup(ctx context.Context, user, ref string, since time.Time) (providerID string, found bool, err error)
+}
+
 // failureOf returns the class of a send error; unknown errors are worth retrying.
 func failureOf(err error) (Failure, bool) {
 	var se *SendError

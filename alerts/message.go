@@ -42,6 +42,7 @@ type Recipient struct {
 
 // Item is one alert inside a Message.
 type Item struct {
+	ID        string // the alert's id
 	Code      string // the alert's short code, e.g. "7F3K", which an SMS reply "ACK 7F3K" acknowledges
 	Level     Level
 	Candidate string // the candidate's name
