@@ -184,3 +184,11 @@ func truncate(s string, n int) string {
 	}
 	return strings.TrimRight(string(r[:n-3]), " ") + "..."
 }
+
+// Describe says in words what is overdue (or due soon) and by how long, as every
+// channel's message does: "first response", "overdue by 2h 15m".
+func (it Item) Describe() (what, timing string) { return it.what(), it.timing() }
+
+// Ordered returns the items most urgent first, as every channel lists them (the input
+// is not modified).
+func Ordered(items []Item) []Item { return ordered(items) }
