@@ -135,9 +135,9 @@ type Config struct {
 //	group     one batch per address, when some delivery there is due
 //	defer     quiet hours and non-working days hold the batch
 //	country   an SMS number outside GOODWILL_SMS_COUNTRIES fails (email instead)
-//	throttle  50 SMS a day per number
-//	send      one message per batch; an SMS that may have gone out is looked up first
-//	retry     backoff with jitter, or failed for good (SMS falls back to email)
+//	throttle  50 SMS a day per number, 50 Slack messages a day per Slack user
+//	send      one message per batch; an SMS or Slack message that may have gone out is looked up first
+//	retry     backoff with jitter, or failed for good (SMS and Slack fall back to email)
 //	record    back into the live alerts, each batch as soon as its message is done
 //	write     the flush's document and the SMS it sent, in the outbox
 //
