@@ -148,7 +148,9 @@ func answer(w http.ResponseWriter, v map[string]any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func refuse(w http.ResponseWriter, code string) { answer(w, map[string]any{"ok": false, "error": code}) }
+func refuse(w http.ResponseWriter, code string) {
+	answer(w, map[string]any{"ok": false, "error": code})
+}
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	method := r.PathValue("method")
