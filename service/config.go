@@ -80,6 +80,8 @@ type Config struct {
 	// Workable is the Workable account of the ATS sync (config_workable.go); the sync
 	// reads Workable when Workable.Configured().
 	Workable workable.Config
+	// Slack is the Slack app of the slack alert channel (config_slack.go).
+	Slack SlackConfig
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -115,7 +117,7 @@ var Settings = func() []Setting {
 	for _, src := range WebhookSources {
 		list = append(list, Setting{webhookSecretVar(src), ""})
 	}
-	return append(list, []Setting{
+	list = append(list, []Setting{
 		{"GOODWILL_LEVER_HIRED_REASONS", ""},
 		{"GOODWILL_LEVER_API_KEY", ""},
 		{"GOODWILL_LEVER_API_URL", "https://api.lever.co/v1"},
@@ -150,6 +152,9 @@ var Settings = func() []Setting {
 		{"GOODWILL_SMTP_URL", ""},
 		{"GOODWILL_EMAIL_FROM", ""},
 		{"GOODWILL_ALLOW_PRIVATE_WEBHOOKS", "off"},
+	}...)
+	list = append(list, slackSettings...)
+	return append(list, []Setting{
 		{"OTEL_EXPORTER_OTLP_ENDPOINT", ""},
 		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""},
 		{"OTEL_TRACES_EXPORTER", ""},
@@ -351,6 +356,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := loadGreenhouse(&c, get); err != nil {
+		return Config{}, err
+	}
+	if err := loadSlack(&c, get); err != nil {
 		return Config{}, err
 	}
 	if err := loadLeverSync(&c, get); err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/alerts"
-	"github.com/goodwillhq/goodwill/alerts/teams"
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
@@ -34,14 +33,8 @@ func (s *api) putRecruiter(c *gin.Context) {
 		return
 	}
 	r.ID = c.Param("id")
-	errs := r.Validate(s.cfg.SMSCountries)
-	if r.TeamsWebhookURL != "" {
-		if err := teams.CheckURL(s.outbound, r.TeamsWebhookURL); err != nil {
-			errs = append(errs, interactions.FieldError{Field: "teams_webhook_url", Message: err.Error()})
-		}
-	}
-	if len(errs) > 0 {
-		fail(c, interactions.Invalid(errs...))
+	if err := s.checkRecruiter(ctx(c), &r); err != nil {
+		fail(c, err)
 		return
 	}
 	created, err := s.directory.Put(ctx(c), r)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -104,4 +105,23 @@ func (d *Store) ResolveSlackUsers(ctx context.Context, users SlackUsers, ids []s
 		}
 	}
 	return nil
+}
+
+// BySlackUser returns the active recruiter whose Slack user is slackUserID (a click
+// on an alert's button names its Slack user). It reads the directory's copy in
+// memory, as Recipient does. found is false when no active recruiter has it.
+func (d *Store) BySlackUser(ctx context.Context, slackUserID string, now time.Time) (r Recruiter, found bool, err error) {
+	if slackUserID == "" {
+		return Recruiter{}, false, nil
+	}
+	all, err := d.snapshot(ctx, now)
+	if err != nil {
+		return Recruiter{}, false, err
+	}
+	for _, r := range all {
+		if r.SlackUserID == slackUserID && r.IsActive() {
+			return r, true, nil
+		}
+	}
+	return Recruiter{}, false, nil
 }

@@ -27,8 +27,9 @@ type Fault struct {
 	Status     int    // an HTTP status other than 200 (429 sends Retry-After)
 	RetryAfter int    // seconds, for a 429
 	Error      string // an ok:false error code, with status 200
-	// Hold, for chat.postMessage: the message is posted, and the answer waits until
-	// Hold is closed (a crash between the post and its record is a Hold never closed).
+	// Hold delays the call until Hold is closed, and it then goes through; for
+	// chat.postMessage the message is posted first and only the answer waits (a crash
+	// between the post and its record is a Hold never closed).
 	Hold chan struct{}
 }
 
@@ -185,6 +186,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			refuse(w, f.Error)
 		}
 		return
+	}
+	if f != nil && f.Hold != nil && method != "chat.postMessage" {
+		select {
+		case <-f.Hold:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	switch method {
 	case "users.lookupByEmail":
