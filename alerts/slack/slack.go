@@ -108,7 +108,8 @@ func call(ctx context.Context, op string, posting bool, f func(ctx context.Conte
 
 // UserByEmail finds the workspace's user with that email (users.lookupByEmail,
 // https://docs.slack.dev/reference/methods/users.lookupByEmail/; scope
-// users:read.email). found is false when Slack knows no such user.
+// users:read.email), and opens the app's DM with them for the alerts to come. found
+// is false when Slack knows no such user.
 func (c *Client) UserByEmail(ctx context.Context, email string) (id string, found bool, err error) {
 	var u *slack.User
 	err = call(ctx, "users.lookupByEmail", false, func(ctx context.Context) (err error) {
@@ -125,6 +126,9 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (id string, foun
 	if u.Deleted {
 		return "", false, nil
 	}
+	// Open the user's DM now, while nothing waits on it, so that the first alert to
+	// them makes one call to Slack rather than two; a failure here is retried then.
+	_, _ = c.dm(ctx, u.ID)
 	return u.ID, true, nil
 }
 
