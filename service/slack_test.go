@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
-	slackalerts "github.com/goodwillhq/goodwill/alerts/slack"
 	"github.com/goodwillhq/goodwill/alerts/email/mailtest"
+	slackalerts "github.com/goodwillhq/goodwill/alerts/slack"
 	"github.com/goodwillhq/goodwill/alerts/slack/slacktest"
 	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/servicetest"
+	"github.com/goodwillhq/goodwill/webhooks/atssync"
 )
 
 const (
@@ -310,5 +311,27 @@ func TestSlackFallsBackToEmail(t *testing.T) {
 	})
 	if n := len(sl.Messages("U0ALICE")); n != 0 {
 		t.Errorf("%d DMs", n)
+	}
+}
+
+// TestSlackUsersFromSync: each pass of the ATS sync looks up the Slack users of the
+// ATS's users whose email is new, once: a second pass asks Slack nothing.
+func TestSlackUsersFromSync(t *testing.T) {
+	t.Parallel()
+	sl := newFakeSlack(t)
+	v := &syncVendor{name: "lever", users: []atssync.User{
+		{ID: "lever:u1", Name: "Alice", Email: "alice@example.com", Active: true},
+		{ID: "lever:u2", Name: "Zed", Email: "zed@example.com", Active: true},
+	}}
+	env := fakeSlackEnv(sl, map[string]string{"GOODWILL_SYNC_INTERVAL": "1s"})
+	srv := servicetest.Start(t, env, service.Options{SyncVendors: []atssync.Vendor{v}})
+	servicetest.Eventually(t, 10*time.Second, "alice's Slack user", func() bool {
+		r := srv.Do(t, http.MethodGet, "/v1/recruiters/lever:u1", servicetest.AdminKey, nil)
+		return r.Status == http.StatusOK && r.Map(t)["slack_user_id"] == "U0ALICE"
+	})
+	passes := v.passCount()
+	servicetest.Eventually(t, 10*time.Second, "two more passes", func() bool { return v.passCount() >= passes+2 })
+	if n := sl.Calls("users.lookupByEmail"); n != 2 {
+		t.Errorf("%d lookups for two users over several passes", n)
 	}
 }
