@@ -46,6 +46,9 @@ type SendError struct {
 	Failure     Failure
 	Unreachable bool
 	Err         error
+	// RetryAfter is how long the provider asked to be left alone (a 429's
+	// Retry-After): the next attempt waits at least that long. Zero: the backoff alone.
+	RetryAfter time.Duration
 }
 
 func (e *SendError) Error() string { return e.Err.Error() }
@@ -94,6 +97,15 @@ func failureOf(err error) (Failure, bool) {
 		return se.Failure, se.Unreachable
 	}
 	return Retryable, false
+}
+
+// retryAfterOf returns how long the provider asked to wait before the next attempt.
+func retryAfterOf(err error) time.Duration {
+	var se *SendError
+	if errors.As(err, &se) {
+		return se.RetryAfter
+	}
+	return 0
 }
 
 // logChannel "sends" by writing a log line: what GOODWILL_ALERTS=log and

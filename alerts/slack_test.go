@@ -217,3 +217,20 @@ func TestSlackLostPost(t *testing.T) {
 		t.Fatalf("%d posts, %d lookups, %d out", fs.numCalls(), len(fs.lookups), len(fs.sent()))
 	}
 }
+
+// TestSlackRetryAfter: a 429's Retry-After holds the next attempt back that long,
+// when it is longer than the backoff.
+func TestSlackRetryAfter(t *testing.T) {
+	t.Parallel()
+	h, fs := slackHarness(t, nil)
+	h.put(slackAlice)
+	fs.errs = []error{&SendError{Failure: Retryable, RetryAfter: 10 * time.Minute, Err: errors.New("slack chat.postMessage (retryable): 429")}}
+	h.fire(fired("a1", "alice", sla.StateBreached))
+	h.flushAt(time.Second)
+	h.flushAt(9 * time.Minute)
+	if fs.numCalls() != 1 {
+		t.Fatalf("posted again %d times before Retry-After passed", fs.numCalls()-1)
+	}
+	h.flushAt(10*time.Minute + 2*time.Second)
+	expectDeliveries(t, h.alert(breachID("a1")), "slack "+aliceSlack+" sent")
+}

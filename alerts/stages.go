@@ -557,7 +557,8 @@ func (s SendStage) message(ctx context.Context, b *Batch, now time.Time) Message
 // attempt: a permanent failure, an unreachable number, or the MaxAttempts-th failure
 // fails it for good (an SMS or Slack message then falls back to email, when Fallback:
 // email is on);
-// anything else is tried again after Backoff(attempts), and an ambiguous failure is
+// anything else is tried again after Backoff(attempts) (or the provider's Retry-After,
+// when longer), and an ambiguous failure is
 // remembered so that SendStage looks the message up before sending it again. The SMS
 // that ThrottleStage counted is given back: the message did not go out, or, if it did,
 // the lookup finds it and the next attempt counts it.
@@ -595,7 +596,7 @@ func (s RetryStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([
 			default:
 				dl.Status = DeliveryPending
 				dl.Ambiguous = dl.Ambiguous || failure == Ambiguous
-				dl.NextAt = now.Add(s.Backoff(dl.Attempts))
+				dl.NextAt = now.Add(max(s.Backoff(dl.Attempts), retryAfterOf(b.Err)))
 			}
 		})
 		b.Settled = true

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/goodwillhq/goodwill/alerts"
@@ -36,5 +37,10 @@ func sendError(err error) error {
 	if f == 0 {
 		f = alerts.Retryable
 	}
-	return &alerts.SendError{Failure: f, Unreachable: Unreachable(err), Err: err}
+	se := &alerts.SendError{Failure: f, Unreachable: Unreachable(err), Err: err}
+	var e *Error
+	if errors.As(err, &e) {
+		se.RetryAfter = e.RetryAfter
+	}
+	return se
 }
