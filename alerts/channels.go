@@ -88,6 +88,8 @@ type Slack interface {
 	// Lookup finds a message posted to the user since then that carries the alert id
 	// ref in its metadata.
 	Lookup(ctx context.Context, user, ref string, since time.Time) (providerID string, found bool, err error)
+	// Redact replaces a posted message with a line that names no one (erasure).
+	Redact(ctx context.Context, providerID string) error
 }
 
 // failureOf returns the class of a send error; unknown errors are worth retrying.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/sla"
 )
@@ -26,8 +27,9 @@ type postedSlack struct {
 // its channel is closed.
 type fakeSlack struct {
 	sends[postedSlack]
-	lookups []string
-	holds   map[string]chan struct{}
+	lookups  []string
+	redacted []string
+	holds    map[string]chan struct{}
 }
 
 func (f *fakeSlack) Send(_ context.Context, user string, msg Message) (string, error) {
@@ -48,6 +50,13 @@ func (f *fakeSlack) Send(_ context.Context, user string, msg Message) (string, e
 		f.mu.Lock()
 	}
 	return fmt.Sprintf("D%s/%d.000", user, len(f.calls)), nil
+}
+
+func (f *fakeSlack) Redact(_ context.Context, providerID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.redacted = append(f.redacted, providerID)
+	return nil
 }
 
 func (f *fakeSlack) Lookup(_ context.Context, user, ref string, _ time.Time) (string, bool, error) {
@@ -233,4 +242,22 @@ func TestSlackRetryAfter(t *testing.T) {
 	}
 	h.flushAt(10*time.Minute + 2*time.Second)
 	expectDeliveries(t, h.alert(breachID("a1")), "slack "+aliceSlack+" sent")
+}
+
+// TestSlackErase: an erasure redacts at Slack the messages sent about the person, and
+// only those.
+func TestSlackErase(t *testing.T) {
+	t.Parallel()
+	h, fs := slackHarness(t, nil)
+	h.put(slackAlice)
+	h.fire(fired("a1", "alice", sla.StateBreached))
+	h.flushAt(time.Second)
+	h.fire(fired("a2", "alice", sla.StateBreached))
+	h.flushAt(3 * time.Second)
+	if err := h.d.Erase(h.ctx, interactions.ErasureTarget{CandidateIDs: []string{"cand-a1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{h.alert(breachID("a1")).Deliveries[0].ProviderID}; !slices.Equal(fs.redacted, want) {
+		t.Errorf("redacted %q, want %q", fs.redacted, want)
+	}
 }

@@ -31,6 +31,13 @@ func (ch channel) Lookup(ctx context.Context, user, ref string, since time.Time)
 	return id, found, nil
 }
 
+func (ch channel) Redact(ctx context.Context, providerID string) error {
+	if err := ch.c.Redact(ctx, providerID); err != nil {
+		return sendError(err)
+	}
+	return nil
+}
+
 // sendError classifies err for the pipeline; an error without a Kind is Retryable.
 func sendError(err error) error {
 	f := KindOf(err)

@@ -237,6 +237,20 @@ func (c *Client) Update(ctx context.Context, channel, ts, text string, blocks []
 	})
 }
 
+// Redacted is what a message says once Redact has run.
+const Redacted = "This alert was removed: the candidate's data was erased."
+
+// Redact replaces a posted message (its id as Post returns it) with Redacted and no
+// blocks (chat.update), for an erasure. A message Slack no longer has is a Permanent
+// error (message_not_found).
+func (c *Client) Redact(ctx context.Context, providerID string) error {
+	channel, ts, ok := strings.Cut(providerID, "/")
+	if !ok || channel == "" || ts == "" {
+		return &Error{Kind: alerts.Permanent, Op: "chat.update", Err: fmt.Errorf("%q is not a Slack message id", providerID)}
+	}
+	return c.Update(ctx, channel, ts, Redacted, nil)
+}
+
 // Ephemeral answers a click with a message only the clicking user sees, through the
 // interaction's response_url
 // (https://docs.slack.dev/interactivity/handling-user-interaction/#message_responses).

@@ -303,3 +303,25 @@ func TestGroupedBlocks(t *testing.T) {
 		t.Errorf("summary %q", slack.Summary(m))
 	}
 }
+
+// TestRedact: an erasure leaves the message naming no one; a message Slack no longer
+// has is a permanent failure.
+func TestRedact(t *testing.T) {
+	f := fake(t)
+	c := newClient(t, f.APIURL(), 5*time.Second)
+	ctx := context.Background()
+	id, err := c.Post(ctx, "U1ANN", breach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Redact(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	m := f.Messages("U1ANN")[0]
+	if m.Text != slack.Redacted || strings.Contains(string(m.Blocks), "Jane") {
+		t.Errorf("after redaction: %q %s", m.Text, m.Blocks)
+	}
+	if err := c.Redact(ctx, "DU1ANN/1.999999"); slack.KindOf(err) != alerts.Permanent {
+		t.Errorf("a message that is gone: %v", err)
+	}
+}
