@@ -112,7 +112,7 @@ func main() {
 	flag.IntVar(&o.alertBreaches, "alerts", 1000, "simultaneous breaches for the alerts section (0 skips it; -quick: 100 unless set)")
 	flag.BoolVar(&o.alertsOnly, "alerts-only", false, "run only the alerts section (-cpuprofile then profiles its breaches)")
 	flag.IntVar(&o.slackBreaches, "slack-alerts", 1000, "simultaneous breaches for the Slack alerts section (0 skips it; -quick: 100 unless set)")
-	flag.BoolVar(&o.slackOnly, "slack-alerts-only", false, "run only the Slack alerts section")
+	flag.BoolVar(&o.slackOnly, "slack-alerts-only", false, "run only the Slack alerts section (-cpuprofile then profiles its breaches)")
 	flag.IntVar(&o.scoresApps, "scores-apps", 100000, "applications of the scores section, about ten interactions each (0 skips it)")
 	flag.IntVar(&o.scoresRequests, "scores-requests", 200, "GET /v1/scores per query in the scores section")
 	flag.BoolVar(&o.scoresOnly, "scores-only", false, "run only the scores section")

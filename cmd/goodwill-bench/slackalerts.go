@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -47,7 +48,7 @@ func benchSlackUser(i int) string { return fmt.Sprintf("U%08d", i) }
 // runSlackAlerts measures n simultaneous breaches, deadline → chat.postMessage taken,
 // on a service with its own embedded store in dataDir, talking to a fake Slack Web
 // API (alerts/slack/slacktest) in this process.
-func runSlackAlerts(ctx context.Context, dataDir string, n int, progress io.Writer) (*alertsResult, error) {
+func runSlackAlerts(ctx context.Context, dataDir string, n int, cpuprofile string, progress io.Writer) (*alertsResult, error) {
 	sl := slacktest.New(benchSlackToken)
 	defer sl.Close()
 	posts := &slackPosts{at: map[string][]time.Time{}, want: n, all: make(chan struct{})}
@@ -129,11 +130,25 @@ func runSlackAlerts(ctx context.Context, dataDir string, n int, progress io.Writ
 	fmt.Fprintf(progress, " (deadline in %.1f s)", time.Until(deadline).Seconds())
 
 	r := &alertsResult{breaches: n, lead: target, load: [2]string{loadAvg()}}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		r.cpuProfile = cpuprofile
+	}
 	select {
 	case <-posts.all:
 	case <-time.After(time.Until(deadline) + time.Minute):
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	if cpuprofile != "" {
+		pprof.StopCPUProfile()
 	}
 	time.Sleep(2 * time.Second) // room for a message posted twice to show
 	r.load[1] = loadAvg()
@@ -216,7 +231,11 @@ func runSlackAlertsSection(ctx context.Context, o settings, progress io.Writer) 
 		return err
 	}
 	defer os.RemoveAll(dir)
-	r, err := runSlackAlerts(ctx, dir, o.slackBreaches, progress)
+	profile := ""
+	if o.slackOnly {
+		profile = o.cpuprofile
+	}
+	r, err := runSlackAlerts(ctx, dir, o.slackBreaches, profile, progress)
 	if err != nil {
 		return err
 	}
