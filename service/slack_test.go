@@ -335,3 +335,43 @@ func TestSlackUsersFromSync(t *testing.T) {
 		t.Errorf("%d lookups for two users over several passes", n)
 	}
 }
+
+// TestSlackLostAnswer: a DM posted whose answer never came back is looked up in the DM
+// by its alert id before any resend: one message, recorded as sent, whose button
+// acknowledges the alert.
+func TestSlackLostAnswer(t *testing.T) {
+	t.Parallel()
+	sl := newFakeSlack(t)
+	srv := servicetest.Start(t, fakeSlackEnv(sl, nil), service.Options{})
+	if r := srv.Do(t, http.MethodPut, "/v1/sla/policies/first_response", servicetest.AdminKey, map[string]any{"name": "fast",
+		"metric": "first_response", "target": "2s", "calendar": "24x7", "warn_ratio": 1, "enabled": true}); r.Status != http.StatusOK {
+		t.Fatalf("policy: %d %s", r.Status, r.Body)
+	}
+	if r := srv.Do(t, http.MethodPut, "/v1/recruiters/alice", servicetest.AdminKey, map[string]any{"name": "Alice",
+		"email": "alice@example.com", "channels": map[string]any{"breached": []string{"slack"}},
+		"working_days": []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}}); r.Status != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
+	}
+	sl.Fail("chat.postMessage", slacktest.Fault{Lost: true})
+	in := interaction("lost-1", "lost-1-received")
+	in["occurred_at"] = time.Now().UTC().Format(time.RFC3339Nano)
+	in["recruiter_id"] = "alice"
+	if r := srv.Do(t, http.MethodPost, "/v1/interactions", servicetest.AdminKey, in); r.Status != http.StatusCreated {
+		t.Fatalf("post: %d %s", r.Status, r.Body)
+	}
+	var a alertJSON
+	servicetest.Eventually(t, 15*time.Second, "the delivery found and recorded as sent", func() bool {
+		a, _ = alertOf(t, srv, "lost-1", "breached")
+		return len(a.Deliveries) == 1 && a.Deliveries[0].Status == "sent"
+	})
+	msgs := sl.Messages("U0ALICE")
+	if len(msgs) != 1 || sl.Calls("chat.postMessage") != 1 || sl.Calls("conversations.history") == 0 ||
+		a.Deliveries[0].ProviderID != "DU0ALICE/"+msgs[0].TS || a.Deliveries[0].Attempts != 2 {
+		t.Fatalf("%d messages, %d posts, %d history reads; delivery %+v", len(msgs), sl.Calls("chat.postMessage"),
+			sl.Calls("conversations.history"), a.Deliveries[0])
+	}
+	if r := click(t, srv, sl.Click(msgs[0], "U0ALICE", slackalerts.ActionAck, a.ID, "a"), slackSecret, time.Now()); r.Status != http.StatusOK {
+		t.Fatalf("click: %d %s", r.Status, r.Body)
+	}
+	servicetest.Eventually(t, 5*time.Second, "the acknowledgement", func() bool { return alertState(t, srv, a.ID) == "acknowledged" })
+}

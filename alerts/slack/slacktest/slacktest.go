@@ -31,6 +31,9 @@ type Fault struct {
 	// chat.postMessage the message is posted first and only the answer waits (a crash
 	// between the post and its record is a Hold never closed).
 	Hold chan struct{}
+	// Lost, for chat.postMessage: the message is posted, and the answer lost on the
+	// way back (a 504 from a proxy in between).
+	Lost bool
 }
 
 // Message is a message posted in a DM.
@@ -174,7 +177,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		refuse(w, "invalid_auth")
 		return
 	}
-	if f != nil && f.Hold == nil {
+	if f != nil && f.Hold == nil && !f.Lost {
 		switch {
 		case f.Status == http.StatusTooManyRequests:
 			w.Header().Set("Retry-After", strconv.Itoa(max(f.RetryAfter, 1)))
@@ -201,10 +204,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.open(w, r.PostForm.Get("users"))
 	case "chat.postMessage":
 		var hold chan struct{}
+		lost := false
 		if f != nil {
-			hold = f.Hold
+			hold, lost = f.Hold, f.Lost
 		}
-		s.post(w, r.PostForm, hold)
+		s.post(w, r.PostForm, hold, lost)
 	case "chat.update":
 		s.update(w, r.PostForm)
 	case "conversations.history":
@@ -254,7 +258,7 @@ func (s *Server) dmUser(channel string) (string, bool) {
 	return user, known
 }
 
-func (s *Server) post(w http.ResponseWriter, form url.Values, hold chan struct{}) {
+func (s *Server) post(w http.ResponseWriter, form url.Values, hold chan struct{}, lost bool) {
 	channel := form.Get("channel")
 	blocks := json.RawMessage(form.Get("blocks"))
 	var parsed []map[string]any
@@ -298,6 +302,10 @@ func (s *Server) post(w http.ResponseWriter, form url.Values, hold chan struct{}
 	}
 	if hold != nil {
 		<-hold
+	}
+	if lost {
+		http.Error(w, "<html>gateway timeout</html>", http.StatusGatewayTimeout)
+		return
 	}
 	answer(w, map[string]any{"ok": true, "channel": channel, "ts": m.TS, "message": map[string]any{"text": m.Text}})
 }
