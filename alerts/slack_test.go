@@ -87,7 +87,7 @@ func slackHarness(t *testing.T, mod func(*Config)) (*harness, *fakeSlack) {
 }
 
 // TestSlackRoute: a recruiter who asks for slack gets a delivery to their Slack user;
-// without a Slack user, none; with Slack off, a log line.
+// without a Slack user, email; with Slack off, a log line.
 func TestSlackRoute(t *testing.T) {
 	t.Parallel()
 	h, _ := slackHarness(t, nil)
@@ -95,11 +95,18 @@ func TestSlackRoute(t *testing.T) {
 	h.fire(fired("a1", "alice", sla.StateBreached))
 	expectDeliveries(t, h.alert(breachID("a1")), "slack "+aliceSlack+" pending")
 
+	// No Slack user (not looked up yet): email instead, once.
 	noUser := slackAlice
 	noUser.SlackUserID = ""
+	noUser.Channels.Breached = []string{"slack", "email"}
 	h.put(noUser)
 	h.fire(fired("a2", "alice", sla.StateBreached))
-	expectDeliveries(t, h.alert(breachID("a2")))
+	expectDeliveries(t, h.alert(breachID("a2")), "email "+aliceEmail+" pending")
+	// Nor an email address: nothing.
+	noUser.Email = ""
+	h.put(noUser)
+	h.fire(fired("a3", "alice", sla.StateBreached))
+	expectDeliveries(t, h.alert(breachID("a3")))
 
 	off := newHarness(t, nil) // Slack not configured
 	off.put(slackAlice)

@@ -51,7 +51,8 @@ type (
 // its recruiter and gets no deliveries: it is recorded, and undeliverable. There is one
 // delivery per channel the recipient wants at the alert's level and can be reached on,
 // due when the level's grouping window has passed (breaches 1 s, warnings a minute); a
-// channel that is off (not configured, or Mode "log") becomes one log line instead.
+// channel that is off (not configured, or Mode "log") becomes one log line instead. A
+// recipient who asks for slack but has no Slack user gets email instead, when it is on.
 type RouteStage struct {
 	Directory                recipients
 	Mode                     string // GOODWILL_ALERTS
@@ -105,6 +106,10 @@ func (s RouteStage) deliveries(r directory.Recruiter, level Level, now time.Time
 		}
 		on := s.Mode == "on" && ((ch == ChannelSMS && s.SMS) || (ch == ChannelEmail && s.Email) || (ch == ChannelTeams && s.Teams) ||
 			(ch == ChannelSlack && s.Slack))
+		if ch == ChannelSlack && to == "" && on && s.Email && r.Email != "" {
+			// Slack has no user for them (yet): email instead, as when Slack cannot reach them.
+			ch, to = ChannelEmail, r.Email
+		}
 		switch {
 		case to == "":
 			continue
@@ -113,6 +118,9 @@ func (s RouteStage) deliveries(r directory.Recruiter, level Level, now time.Time
 				continue
 			}
 			ch, to, logged = "log", r.ID, true
+		}
+		if slices.ContainsFunc(out, func(dl Delivery) bool { return dl.Channel == ch && dl.To == to }) {
+			continue
 		}
 		out = append(out, Delivery{Channel: ch, To: to, Status: DeliveryPending, NextAt: now.Add(window)})
 	}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/goodwillhq/goodwill/alerts"
+	"github.com/goodwillhq/goodwill/alerts/teams"
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
@@ -50,6 +52,25 @@ func (s *api) putRecruiter(c *gin.Context) {
 		status = http.StatusCreated
 	}
 	c.JSON(status, r)
+}
+
+// checkRecruiter is the one check of a recruiter's entry before it is saved, on every
+// path that saves one (PUT /v1/recruiters/{id}; a recruiter editing their own entry
+// goes through it too): Recruiter.Validate and the Teams webhook URL's host, then the
+// Slack user (a slack_user_id given must be the Slack user the email finds; without
+// one, the one found is set: directory.CheckSlackUser). Errors are CodeInvalid or
+// CodeConflict naming the field, or CodeUnavailable.
+func (s *api) checkRecruiter(ctx context.Context, r *directory.Recruiter) error {
+	errs := r.Validate(s.cfg.SMSCountries)
+	if r.TeamsWebhookURL != "" {
+		if err := teams.CheckURL(s.outbound, r.TeamsWebhookURL); err != nil {
+			errs = append(errs, interactions.FieldError{Field: "teams_webhook_url", Message: err.Error()})
+		}
+	}
+	if len(errs) > 0 {
+		return interactions.Invalid(errs...)
+	}
+	return directory.CheckSlackUser(ctx, slackUsers(s.slack), r)
 }
 
 func (s *api) getRecruiter(c *gin.Context) {

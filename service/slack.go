@@ -14,7 +14,6 @@ import (
 
 	"github.com/goodwillhq/goodwill/alerts"
 	slackalerts "github.com/goodwillhq/goodwill/alerts/slack"
-	"github.com/goodwillhq/goodwill/alerts/teams"
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
 	"github.com/goodwillhq/goodwill/service/audit"
@@ -50,26 +49,6 @@ func slackUsers(c *slackalerts.Client) directory.SlackUsers {
 		return nil
 	}
 	return c
-}
-
-// checkRecruiter is the one check of a recruiter's entry before it is saved, on every
-// path that saves one (PUT /v1/recruiters/{id}; a recruiter editing their own entry
-// goes through it too): Recruiter.Validate and the Teams webhook URL's host, then the
-// Slack user (a slack_user_id
-// given must be the Slack user the email finds; without one, the one found is set:
-// directory.CheckSlackUser). Errors are CodeInvalid or CodeConflict naming the
-// field, or CodeUnavailable.
-func (s *api) checkRecruiter(ctx context.Context, r *directory.Recruiter) error {
-	errs := r.Validate(s.cfg.SMSCountries)
-	if r.TeamsWebhookURL != "" {
-		if err := teams.CheckURL(s.outbound, r.TeamsWebhookURL); err != nil {
-			errs = append(errs, interactions.FieldError{Field: "teams_webhook_url", Message: err.Error()})
-		}
-	}
-	if len(errs) > 0 {
-		return interactions.Invalid(errs...)
-	}
-	return directory.CheckSlackUser(ctx, slackUsers(s.slack), r)
 }
 
 // slackSyncDirectory is the recruiters directory as the ATS sync writes it, with
