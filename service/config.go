@@ -371,8 +371,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if c.PublicURL == "" {
-		if twilio || c.SMTPURL != "" {
-			return bad("GOODWILL_PUBLIC_URL", "is required when Twilio or SMTP is configured: links in alerts and Twilio's signatures use it")
+		if twilio || c.SMTPURL != "" || c.Slack.Enabled() {
+			return bad("GOODWILL_PUBLIC_URL", "is required when Twilio, SMTP or Slack is configured: links in alerts and Twilio's signatures use it")
 		}
 		host, port, _ := net.SplitHostPort(c.Addr)
 		if host == "" || host == "0.0.0.0" || host == "::" {

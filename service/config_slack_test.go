@@ -20,7 +20,7 @@ func TestLoadConfigSlack(t *testing.T) {
 		// Nothing set: Slack is off.
 		{"unset", env(), service.SlackConfig{APIURL: api}},
 		// Token and secret turn it on.
-		{"on", env("GOODWILL_SLACK_BOT_TOKEN", " xoxb-1-2 ", "GOODWILL_SLACK_SIGNING_SECRET", "s3"),
+		{"on", env("GOODWILL_SLACK_BOT_TOKEN", " xoxb-1-2 ", "GOODWILL_SLACK_SIGNING_SECRET", "s3", "GOODWILL_PUBLIC_URL", "https://gw.example.com"),
 			service.SlackConfig{BotToken: "xoxb-1-2", SigningSecret: "s3", APIURL: api}},
 		// A fake's URL gets its trailing slash.
 		{"fake", env("GOODWILL_SLACK_API_URL", "http://127.0.0.1:8089/api"), service.SlackConfig{APIURL: "http://127.0.0.1:8089/api/"}},
@@ -43,8 +43,10 @@ func TestLoadConfigSlack(t *testing.T) {
 		bad string // the variable named
 	}{
 		{env("GOODWILL_SLACK_BOT_TOKEN", "xoxb-1"), "GOODWILL_SLACK_SIGNING_SECRET"},
+		// The messages link to the queue, and Slack's interactivity URL is public.
+		{env("GOODWILL_SLACK_BOT_TOKEN", "xoxb-1", "GOODWILL_SLACK_SIGNING_SECRET", "s"), "GOODWILL_PUBLIC_URL"},
 		{env("GOODWILL_SLACK_SIGNING_SECRET", "s"), "GOODWILL_SLACK_BOT_TOKEN"},
-		{env("GOODWILL_SLACK_BOT_TOKEN", "xoxb 1", "GOODWILL_SLACK_SIGNING_SECRET", "s"), "GOODWILL_SLACK_BOT_TOKEN"},
+		{env("GOODWILL_SLACK_BOT_TOKEN", "xoxb 1", "GOODWILL_SLACK_SIGNING_SECRET", "s", "GOODWILL_PUBLIC_URL", "https://gw.example.com"), "GOODWILL_SLACK_BOT_TOKEN"},
 		{env("GOODWILL_SLACK_API_URL", "slack.com/api"), "GOODWILL_SLACK_API_URL"},
 		{env("GOODWILL_SLACK_API_URL", "https://x@slack.com/api/"), "GOODWILL_SLACK_API_URL"},
 	} {
