@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -35,7 +36,7 @@ func (s *api) putRecruiter(c *gin.Context) {
 		return
 	}
 	r.ID = c.Param("id")
-	if err := s.checkRecruiter(ctx(c), &r); err != nil {
+	if err := s.checkRecruiter(ctx(c), &r, nil); err != nil {
 		fail(c, err)
 		return
 	}
@@ -58,9 +59,10 @@ func (s *api) putRecruiter(c *gin.Context) {
 // path that saves one (PUT /v1/recruiters/{id}; a recruiter editing their own entry
 // goes through it too): Recruiter.Validate and the Teams webhook URL's host, then the
 // Slack user (a slack_user_id given must be the Slack user the email finds; without
-// one, the one found is set: directory.CheckSlackUser). Errors are CodeInvalid or
-// CodeConflict naming the field, or CodeUnavailable.
-func (s *api) checkRecruiter(ctx context.Context, r *directory.Recruiter) error {
+// one, the one found is set: directory.CheckSlackUser). For a change of an existing
+// entry, prev, that keeps its email and slack_user_id, Slack is not asked again.
+// Errors are CodeInvalid or CodeConflict naming the field, or CodeUnavailable.
+func (s *api) checkRecruiter(ctx context.Context, r, prev *directory.Recruiter) error {
 	errs := r.Validate(s.cfg.SMSCountries)
 	if r.TeamsWebhookURL != "" {
 		if err := teams.CheckURL(s.outbound, r.TeamsWebhookURL); err != nil {
@@ -69,6 +71,10 @@ func (s *api) checkRecruiter(ctx context.Context, r *directory.Recruiter) error 
 	}
 	if len(errs) > 0 {
 		return interactions.Invalid(errs...)
+	}
+	if prev != nil && r.SlackUserID == prev.SlackUserID && strings.EqualFold(r.Email, prev.Email) {
+		r.SlackEmail = prev.SlackEmail // nothing new to check against Slack
+		return nil
 	}
 	return directory.CheckSlackUser(ctx, slackUsers(s.slack), r)
 }

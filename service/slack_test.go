@@ -375,3 +375,26 @@ func TestSlackLostAnswer(t *testing.T) {
 	}
 	servicetest.Eventually(t, 5*time.Second, "the acknowledgement", func() bool { return alertState(t, srv, a.ID) == "acknowledged" })
 }
+
+// TestSlackUserPatchMe: a recruiter's own PATCH /v1/me goes through the same check of
+// the Slack user; a change that leaves it alone asks Slack nothing.
+func TestSlackUserPatchMe(t *testing.T) {
+	t.Parallel()
+	sl := newFakeSlack(t)
+	srv := servicetest.Start(t, fakeSlackEnv(sl, nil), service.Options{})
+	if r := srv.Do(t, http.MethodPut, "/v1/recruiters/alice", servicetest.AdminKey,
+		map[string]any{"name": "Alice", "email": "alice@example.com"}); r.Status != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
+	}
+	key := srv.NewKey(t, "recruiter", "alice")
+	lookups := sl.Calls("users.lookupByEmail")
+	r := patchMe(t, srv, key, `{"slack_user_id": "U0EVE"}`)
+	expectProblem(t, r, http.StatusConflict, "slack_user_id")
+	r = patchMe(t, srv, key, `{"quiet_hours": {"start": "20:00", "end": "08:00"}}`)
+	if r.Status != http.StatusOK || r.Map(t)["slack_user_id"] != "U0ALICE" {
+		t.Fatalf("quiet hours: %d %s", r.Status, r.Body)
+	}
+	if n := sl.Calls("users.lookupByEmail") - lookups; n != 1 {
+		t.Errorf("%d lookups, want 1 (the Slack user changed once)", n)
+	}
+}
