@@ -35,6 +35,7 @@ const (
 	ChannelSMS   = directory.ChannelSMS
 	ChannelEmail = directory.ChannelEmail
 	ChannelTeams = directory.ChannelTeams
+	ChannelSlack = directory.ChannelSlack
 )
 
 // The delivery statuses.
@@ -51,9 +52,10 @@ const (
 
 // Delivery is one channel's attempt to bring an alert to its recipient.
 type Delivery struct {
-	Channel string `bson:"channel" json:"channel"` // sms, email, teams or log
+	Channel string `bson:"channel" json:"channel"` // sms, email, teams, slack or log
 	// To is the number or email address; for teams, the recruiter's id (the
-	// webhook URL, a secret, is read from the directory when sending).
+	// webhook URL, a secret, is read from the directory when sending); for slack, the
+	// Slack user.
 	To         string     `bson:"to" json:"to"`
 	Status     string     `bson:"status" json:"status"`
 	Attempts   int        `bson:"attempts" json:"attempts"`

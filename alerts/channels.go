@@ -46,6 +46,9 @@ type SendError struct {
 	Failure     Failure
 	Unreachable bool
 	Err         error
+	// RetryAfter is how long the provider asked to be left alone (a 429's
+	// Retry-After): the next attempt waits at least that long. Zero: the backoff alone.
+	RetryAfter time.Duration
 }
 
 func (e *SendError) Error() string { return e.Err.Error() }
@@ -75,6 +78,20 @@ type Teams interface {
 	Post(ctx context.Context, webhookURL string, m Message) error
 }
 
+// Slack posts direct messages to Slack users. Its errors are *SendError (any other
+// error counts as Retryable); alerts/slack is one. The message carries the ids of its
+// alerts (Item.ID) in its metadata, so that Lookup can find it again.
+type Slack interface {
+	// Send posts msg to the Slack user as a direct message from the app, and returns
+	// the message's id at Slack.
+	Send(ctx context.Context, user string, msg Message) (providerID string, err error)
+	// Lookup finds a message posted to the user since then that carries the alert id
+	// ref in its metadata.
+	Lookup(ctx context.Context, user, ref string, since time.Time) (providerID string, found bool, err error)
+	// Redact replaces a posted message with a line that names no one (erasure).
+	Redact(ctx context.Context, providerID string) error
+}
+
 // failureOf returns the class of a send error; unknown errors are worth retrying.
 func failureOf(err error) (Failure, bool) {
 	var se *SendError
@@ -82,6 +99,15 @@ func failureOf(err error) (Failure, bool) {
 		return se.Failure, se.Unreachable
 	}
 	return Retryable, false
+}
+
+// retryAfterOf returns how long the provider asked to wait before the next attempt.
+func retryAfterOf(err error) time.Duration {
+	var se *SendError
+	if errors.As(err, &se) {
+		return se.RetryAfter
+	}
+	return 0
 }
 
 // logChannel "sends" by writing a log line: what GOODWILL_ALERTS=log and

@@ -95,6 +95,7 @@ type Config struct {
 	SMS       SMS   // nil: SMS is off
 	Email     Email // nil: email is off
 	Teams     Teams // nil: Teams is off
+	Slack     Slack // nil: Slack is off
 	// Events, if set, is told what happens to alerts (outgoing webhooks).
 	Events Events
 	// Mode is GOODWILL_ALERTS: "on" sends, "log" only logs, "off" creates no alerts.
@@ -134,9 +135,9 @@ type Config struct {
 //	group     one batch per address, when some delivery there is due
 //	defer     quiet hours and non-working days hold the batch
 //	country   an SMS number outside GOODWILL_SMS_COUNTRIES fails (email instead)
-//	throttle  50 SMS a day per number
-//	send      one message per batch; an SMS that may have gone out is looked up first
-//	retry     backoff with jitter, or failed for good (SMS falls back to email)
+//	throttle  50 SMS a day per number, 50 Slack messages a day per Slack user
+//	send      one message per batch; an SMS or Slack message that may have gone out is looked up first
+//	retry     backoff with jitter, or failed for good (SMS and Slack fall back to email)
 //	record    back into the live alerts, each batch as soon as its message is done
 //	write     the flush's document and the SMS it sent, in the outbox
 //
@@ -183,7 +184,8 @@ func New(cfg Config) *Dispatcher {
 	}
 	emailOn := cfg.Email != nil && cfg.Mode == "on"
 	d.intake = MultiStage{
-		RouteStage{Directory: cfg.Directory, Mode: cfg.Mode, SMS: cfg.SMS != nil, Email: cfg.Email != nil, Teams: cfg.Teams != nil},
+		RouteStage{Directory: cfg.Directory, Mode: cfg.Mode, SMS: cfg.SMS != nil, Email: cfg.Email != nil, Teams: cfg.Teams != nil,
+			Slack: cfg.Slack != nil},
 		DedupeStage{Outbox: cfg.Store},
 	}
 	d.names = &messageNames{Names: cfg.Names, now: cfg.Now}
@@ -616,7 +618,7 @@ func (d *Dispatcher) deliver(flight uint64) Stage {
 		DeferStage{Directory: cfg.Directory, Zone: cfg.Zone},
 		CountryStage{Countries: cfg.SMSCountries, Fallback: d.emailOn},
 		ThrottleStage{Counter: cfg.Store, PerDay: smsPerDay, Fallback: d.emailOn},
-		SendStage{SMS: cfg.SMS, Email: cfg.Email, Teams: cfg.Teams, Names: d.names, Link: cfg.Link,
+		SendStage{SMS: cfg.SMS, Email: cfg.Email, Teams: cfg.Teams, Slack: cfg.Slack, Names: d.names, Link: cfg.Link,
 			Journal: noter{Live: d.live, Outbox: cfg.Store, By: d.id}, Workers: sendWorkers, Log: cfg.Log,
 			Then: releasing{live: d.live, flight: flight, Stage: MultiStage{
 				RetryStage{MaxAttempts: maxAttempts, Backoff: backoff, Counter: cfg.Store, Fallback: d.emailOn, Log: cfg.Log},

@@ -9,8 +9,9 @@ import (
 )
 
 // Erase is the erasure step for alerts: alerts keep no names or contact details of
-// candidates (messages are rendered when sent), but the SMS already sent about them
-// still carry the candidate's name at Twilio, so their bodies are redacted there, and
+// candidates (messages are rendered when sent), but the SMS and Slack messages already
+// sent about them still carry the candidate's name at Twilio and Slack, so they are
+// redacted there, and
 // the mappings from those messages to their alerts are deleted. A name read ahead for
 // a message not written yet is forgotten. It is idempotent:
 // redacting a redacted message does no harm.
@@ -33,6 +34,14 @@ func (d *Dispatcher) Erase(ctx context.Context, target interactions.ErasureTarge
 			a = dirty // sent, and not written to the alert yet
 		}
 		for _, dl := range a.Deliveries {
+			if dl.Channel == ChannelSlack && dl.ProviderID != "" && d.cfg.Slack != nil {
+				if err := d.cfg.Slack.Redact(ctx, dl.ProviderID); err != nil {
+					if f, _ := failureOf(err); f != Permanent { // Permanent: deleted at Slack already
+						return err
+					}
+				}
+				continue
+			}
 			if dl.Channel != ChannelSMS || dl.ProviderID == "" {
 				continue
 			}

@@ -42,6 +42,7 @@ type Recipient struct {
 
 // Item is one alert inside a Message.
 type Item struct {
+	ID        string // the alert's id
 	Code      string // the alert's short code, e.g. "7F3K", which an SMS reply "ACK 7F3K" acknowledges
 	Level     Level
 	Candidate string // the candidate's name
@@ -183,3 +184,11 @@ func truncate(s string, n int) string {
 	}
 	return strings.TrimRight(string(r[:n-3]), " ") + "..."
 }
+
+// Describe says in words what is overdue (or due soon) and by how long, as every
+// channel's message does: "first response", "overdue by 2h 15m".
+func (it Item) Describe() (what, timing string) { return it.what(), it.timing() }
+
+// Ordered returns the items most urgent first, as every channel lists them (the input
+// is not modified).
+func Ordered(items []Item) []Item { return ordered(items) }

@@ -51,11 +51,12 @@ type (
 // its recruiter and gets no deliveries: it is recorded, and undeliverable. There is one
 // delivery per channel the recipient wants at the alert's level and can be reached on,
 // due when the level's grouping window has passed (breaches 1 s, warnings a minute); a
-// channel that is off (not configured, or Mode "log") becomes one log line instead.
+// channel that is off (not configured, or Mode "log") becomes one log line instead. A
+// recipient who asks for slack but has no Slack user gets email instead, when it is on.
 type RouteStage struct {
-	Directory         recipients
-	Mode              string // GOODWILL_ALERTS
-	SMS, Email, Teams bool   // whether the channel is configured
+	Directory                recipients
+	Mode                     string // GOODWILL_ALERTS
+	SMS, Email, Teams, Slack bool   // whether the channel is configured
 }
 
 // Exec implements Stage.
@@ -99,11 +100,16 @@ func (s RouteStage) deliveries(r directory.Recruiter, level Level, now time.Time
 	out := []Delivery{}
 	logged := false
 	for _, ch := range channelsFor(r.Channels, level) {
-		to := map[string]string{ChannelSMS: r.Phone, ChannelEmail: r.Email}[ch]
+		to := map[string]string{ChannelSMS: r.Phone, ChannelEmail: r.Email, ChannelSlack: r.SlackUserID}[ch]
 		if ch == ChannelTeams && r.TeamsWebhookURL != "" {
 			to = r.ID // the URL is a secret: read from the directory when sending
 		}
-		on := s.Mode == "on" && ((ch == ChannelSMS && s.SMS) || (ch == ChannelEmail && s.Email) || (ch == ChannelTeams && s.Teams))
+		on := s.Mode == "on" && ((ch == ChannelSMS && s.SMS) || (ch == ChannelEmail && s.Email) || (ch == ChannelTeams && s.Teams) ||
+			(ch == ChannelSlack && s.Slack))
+		if ch == ChannelSlack && to == "" && on && s.Email && r.Email != "" {
+			// Slack has no user for them (yet): email instead, as when Slack cannot reach them.
+			ch, to = ChannelEmail, r.Email
+		}
 		switch {
 		case to == "":
 			continue
@@ -112,6 +118,9 @@ func (s RouteStage) deliveries(r directory.Recruiter, level Level, now time.Time
 				continue
 			}
 			ch, to, logged = "log", r.ID, true
+		}
+		if slices.ContainsFunc(out, func(dl Delivery) bool { return dl.Channel == ch && dl.To == to }) {
+			continue
 		}
 		out = append(out, Delivery{Channel: ch, To: to, Status: DeliveryPending, NextAt: now.Add(window)})
 	}
@@ -267,7 +276,8 @@ func (s CountryStage) Exec(_ context.Context, now time.Time, batches []Batch) ([
 	return batches, nil
 }
 
-// ThrottleStage keeps SMS to PerDay a day per number (UTC days). It counts the messages
+// ThrottleStage keeps SMS to PerDay a day per number, and Slack messages to PerDay a
+// day per Slack user (UTC days). It counts the messages
 // of a flush before they are sent, together, so that several senders cannot pass the
 // limit together; RetryStage
 // gives the count back when the message does not go out, so the count is of messages
@@ -285,7 +295,7 @@ func (s ThrottleStage) Exec(ctx context.Context, now time.Time, batches []Batch)
 	var sms []int // the batches to count, by index
 	var numbers []string
 	for bi := range batches {
-		if b := &batches[bi]; !b.Settled && b.Channel == ChannelSMS {
+		if b := &batches[bi]; !b.Settled && throttled(b.Channel) {
 			sms, numbers = append(sms, bi), append(numbers, b.To)
 		}
 	}
@@ -310,8 +320,12 @@ func (s ThrottleStage) Exec(ctx context.Context, now time.Time, batches []Batch)
 		if err := s.Counter.releaseSMS(ctx, b.To, day); err != nil {
 			return nil, err
 		}
+		msg := fmt.Sprintf("over the limit of %d SMS a day to this number", s.PerDay)
+		if b.Channel == ChannelSlack {
+			msg = fmt.Sprintf("over the limit of %d Slack messages a day to this user", s.PerDay)
+		}
 		b.deliveries(func(a *Alert, dl *Delivery) {
-			dl.Status, dl.Error = DeliveryFailed, fmt.Sprintf("over the limit of %d SMS a day to this number", s.PerDay)
+			dl.Status, dl.Error = DeliveryFailed, msg
 			fallBack(a, b.Recipient, s.Fallback, now)
 		})
 		b.Settled = true
@@ -319,13 +333,21 @@ func (s ThrottleStage) Exec(ctx context.Context, now time.Time, batches []Batch)
 	return batches, nil
 }
 
+// throttled says whether ThrottleStage counts a channel's messages.
+func throttled(channel string) bool { return channel == ChannelSMS || channel == ChannelSlack }
+
+// journaled says whether SendStage notes a channel's messages before they go out and
+// looks them up after an ambiguous failure: those a provider can be asked about.
+func journaled(channel string) bool { return channel == ChannelSMS || channel == ChannelSlack }
+
 // SendStage renders each batch as one message and sends it on its channel: SMS (its ref
 // is the code of the most urgent alert, which the body always carries), email (its
-// Message-ID derived from the oldest alert, so a copy sent again is recognisable), or a
-// log line. When a delivery of an SMS batch is ambiguous — a timeout after sending, or
-// a crash before the answer was recorded — the message is first looked up at the
-// provider and sent only if it is not there. Then Journal notes, in one write for the
-// flush, that the SMS about to go out may have (until the answer is recorded), and the
+// Message-ID derived from the oldest alert, so a copy sent again is recognisable), a
+// Slack direct message (its metadata carrying the alerts' ids), or a log line. When a
+// delivery of an SMS or Slack batch is ambiguous — a timeout after sending, or a crash
+// before the answer was recorded — the message is first looked up at the provider and
+// sent only if it is not there. Then Journal notes, in one write for the flush, that
+// the SMS and Slack messages about to go out may have (until the answer is recorded), and the
 // messages go out, up to Workers at once. A success marks the deliveries sent; a
 // failure is left in Batch.Err for RetryStage. Each batch goes on through Then as soon
 // as its own message is done with, so that a slow send holds up only its own batch.
@@ -333,6 +355,7 @@ type SendStage struct {
 	SMS   SMS   // nil: SMS is off
 	Email Email // nil: email is off
 	Teams Teams // nil: Teams is off
+	Slack Slack // nil: Slack is off
 	Names Names
 	// Link returns the signed acknowledgement link of an alert; nil for none.
 	Link    func(alertID string, now time.Time) string
@@ -368,7 +391,7 @@ func (s SendStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([]
 	var noting []Batch
 	var noted []int
 	for _, bi := range todo {
-		if st[bi].send && batches[bi].Channel == ChannelSMS && s.Journal != nil {
+		if st[bi].send && journaled(batches[bi].Channel) && s.Journal != nil {
 			noting, noted = append(noting, batches[bi]), append(noted, bi)
 		}
 	}
@@ -477,6 +500,21 @@ func (s SendStage) prepare(ctx context.Context, b *Batch, msg Message) (provider
 		if b.Recipient.ID != b.To || b.Recipient.TeamsWebhookURL == "" {
 			return "", false, &SendError{Failure: Permanent, Err: errors.New("the recipient has no Teams webhook URL")}
 		}
+	case ChannelSlack:
+		if s.Slack == nil {
+			return "", false, &SendError{Failure: Permanent, Err: errChannelOff}
+		}
+		// Look for the message by an alert it carried: one whose delivery is
+		// ambiguous (the oldest, as the message listed them).
+		if i := slices.IndexFunc(b.Alerts, func(a Alert) bool {
+			dl := a.deliveryTo(b.Channel, b.To)
+			return dl != nil && dl.Ambiguous
+		}); i >= 0 {
+			id, found, err := s.Slack.Lookup(ctx, b.To, b.Alerts[i].ID, b.Alerts[0].CreatedAt)
+			if err != nil || found {
+				return id, false, err
+			}
+		}
 	}
 	return "", true, nil
 }
@@ -493,6 +531,8 @@ func (s SendStage) send(ctx context.Context, b *Batch, msg Message) (string, err
 			"<"+first.Code+"."+first.CreatedAt.Format("20060102150405.000")+"@goodwill>")
 	case ChannelTeams:
 		return "", s.Teams.Post(ctx, b.Recipient.TeamsWebhookURL, msg)
+	case ChannelSlack:
+		return s.Slack.Send(ctx, b.To, msg)
 	default:
 		logChannel{s.Log}.send(msg)
 		return "", nil
@@ -504,7 +544,7 @@ func (s SendStage) message(ctx context.Context, b *Batch, now time.Time) Message
 	r := b.Recipient
 	m := Message{Recipient: Recipient{RecruiterID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone}}
 	for _, a := range b.Alerts {
-		it := Item{Code: a.Code, Level: a.Level, Metric: a.Metric, By: now.Sub(a.DueAt), Candidate: "a candidate"}
+		it := Item{ID: a.ID, Code: a.Code, Level: a.Level, Metric: a.Metric, By: now.Sub(a.DueAt), Candidate: "a candidate"}
 		if c, err := s.Names.Candidate(ctx, a.CandidateID); err == nil && c.Name != "" {
 			it.Candidate = c.Name
 		}
@@ -523,8 +563,10 @@ func (s SendStage) message(ctx context.Context, b *Batch, now time.Time) Message
 
 // RetryStage decides what a failed send means for each delivery, which counts an
 // attempt: a permanent failure, an unreachable number, or the MaxAttempts-th failure
-// fails it for good (an SMS then falls back to email, when Fallback: email is on);
-// anything else is tried again after Backoff(attempts), and an ambiguous failure is
+// fails it for good (an SMS or Slack message then falls back to email, when Fallback:
+// email is on);
+// anything else is tried again after Backoff(attempts) (or the provider's Retry-After,
+// when longer), and an ambiguous failure is
 // remembered so that SendStage looks the message up before sending it again. The SMS
 // that ThrottleStage counted is given back: the message did not go out, or, if it did,
 // the lookup finds it and the next attempt counts it.
@@ -556,13 +598,13 @@ func (s RetryStage) Exec(ctx context.Context, now time.Time, batches []Batch) ([
 			switch {
 			case failure == Permanent || unreachable || dl.Attempts >= s.MaxAttempts:
 				dl.Status = DeliveryFailed
-				if dl.Channel == ChannelSMS { // failed for good, however: the alert must still reach them
+				if dl.Channel == ChannelSMS || dl.Channel == ChannelSlack { // failed for good, however: the alert must still reach them
 					fallBack(a, b.Recipient, s.Fallback, now)
 				}
 			default:
 				dl.Status = DeliveryPending
 				dl.Ambiguous = dl.Ambiguous || failure == Ambiguous
-				dl.NextAt = now.Add(s.Backoff(dl.Attempts))
+				dl.NextAt = now.Add(max(s.Backoff(dl.Attempts), retryAfterOf(b.Err)))
 			}
 		})
 		b.Settled = true

@@ -80,6 +80,8 @@ type Config struct {
 	// Workable is the Workable account of the ATS sync (config_workable.go); the sync
 	// reads Workable when Workable.Configured().
 	Workable workable.Config
+	// Slack is the Slack app of the slack alert channel (config_slack.go).
+	Slack SlackConfig
 }
 
 // WebhookSources are the sources that take a GOODWILL_WEBHOOK_SECRET_<SOURCE>.
@@ -115,7 +117,7 @@ var Settings = func() []Setting {
 	for _, src := range WebhookSources {
 		list = append(list, Setting{webhookSecretVar(src), ""})
 	}
-	return append(list, []Setting{
+	list = append(list, []Setting{
 		{"GOODWILL_LEVER_HIRED_REASONS", ""},
 		{"GOODWILL_LEVER_API_KEY", ""},
 		{"GOODWILL_LEVER_API_URL", "https://api.lever.co/v1"},
@@ -150,6 +152,9 @@ var Settings = func() []Setting {
 		{"GOODWILL_SMTP_URL", ""},
 		{"GOODWILL_EMAIL_FROM", ""},
 		{"GOODWILL_ALLOW_PRIVATE_WEBHOOKS", "off"},
+	}...)
+	list = append(list, slackSettings...)
+	return append(list, []Setting{
 		{"OTEL_EXPORTER_OTLP_ENDPOINT", ""},
 		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""},
 		{"OTEL_TRACES_EXPORTER", ""},
@@ -353,6 +358,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if err := loadGreenhouse(&c, get); err != nil {
 		return Config{}, err
 	}
+	if err := loadSlack(&c, get); err != nil {
+		return Config{}, err
+	}
 	if err := loadLeverSync(&c, get); err != nil {
 		return Config{}, err
 	}
@@ -363,8 +371,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if c.PublicURL == "" {
-		if twilio || c.SMTPURL != "" {
-			return bad("GOODWILL_PUBLIC_URL", "is required when Twilio or SMTP is configured: links in alerts and Twilio's signatures use it")
+		if twilio || c.SMTPURL != "" || c.Slack.Enabled() {
+			return bad("GOODWILL_PUBLIC_URL", "is required when Twilio, SMTP or Slack is configured: links in alerts and Twilio's signatures use it")
 		}
 		host, port, _ := net.SplitHostPort(c.Addr)
 		if host == "" || host == "0.0.0.0" || host == "::" {

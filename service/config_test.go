@@ -44,6 +44,7 @@ func defaultConfig() service.Config {
 		Greenhouse:           greenhouse.Config{APIURL: greenhouse.DefaultAPIURL, TokenURL: greenhouse.DefaultTokenURL},
 		LeverSync:            service.LeverSyncConfig{APIURL: "https://api.lever.co/v1"},
 		AshbySync:            service.AshbySyncConfig{APIURL: "https://api.ashbyhq.com"},
+		Slack:                service.SlackConfig{APIURL: "https://slack.com/api/"},
 	}
 }
 

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -34,14 +36,8 @@ func (s *api) putRecruiter(c *gin.Context) {
 		return
 	}
 	r.ID = c.Param("id")
-	errs := r.Validate(s.cfg.SMSCountries)
-	if r.TeamsWebhookURL != "" {
-		if err := teams.CheckURL(s.outbound, r.TeamsWebhookURL); err != nil {
-			errs = append(errs, interactions.FieldError{Field: "teams_webhook_url", Message: err.Error()})
-		}
-	}
-	if len(errs) > 0 {
-		fail(c, interactions.Invalid(errs...))
+	if err := s.checkRecruiter(ctx(c), &r, nil); err != nil {
+		fail(c, err)
 		return
 	}
 	created, err := s.directory.Put(ctx(c), r)
@@ -57,6 +53,30 @@ func (s *api) putRecruiter(c *gin.Context) {
 		status = http.StatusCreated
 	}
 	c.JSON(status, r)
+}
+
+// checkRecruiter is the one check of a recruiter's entry before it is saved, on every
+// path that saves one (PUT /v1/recruiters/{id}; a recruiter editing their own entry
+// goes through it too): Recruiter.Validate and the Teams webhook URL's host, then the
+// Slack user (a slack_user_id given must be the Slack user the email finds; without
+// one, the one found is set: directory.CheckSlackUser). For a change of an existing
+// entry, prev, that keeps its email and slack_user_id, Slack is not asked again.
+// Errors are CodeInvalid or CodeConflict naming the field, or CodeUnavailable.
+func (s *api) checkRecruiter(ctx context.Context, r, prev *directory.Recruiter) error {
+	errs := r.Validate(s.cfg.SMSCountries)
+	if r.TeamsWebhookURL != "" {
+		if err := teams.CheckURL(s.outbound, r.TeamsWebhookURL); err != nil {
+			errs = append(errs, interactions.FieldError{Field: "teams_webhook_url", Message: err.Error()})
+		}
+	}
+	if len(errs) > 0 {
+		return interactions.Invalid(errs...)
+	}
+	if prev != nil && r.SlackUserID == prev.SlackUserID && strings.EqualFold(r.Email, prev.Email) {
+		r.SlackEmail = prev.SlackEmail // nothing new to check against Slack
+		return nil
+	}
+	return directory.CheckSlackUser(ctx, slackUsers(s.slack), r)
 }
 
 func (s *api) getRecruiter(c *gin.Context) {

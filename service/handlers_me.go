@@ -137,12 +137,9 @@ func (s *api) patchSelf(ctx context.Context, id string, patch map[string]any) (d
 		return directory.Recruiter{}, false, err
 	}
 	r.ID = id
-	if errs := r.Validate(s.cfg.SMSCountries); len(errs) > 0 {
-		return directory.Recruiter{}, false, interactions.Invalid(errs...)
+	if err := s.checkRecruiter(ctx, &r, &cur); err != nil {
+		return directory.Recruiter{}, false, err
 	}
-	// Slack: once the slack channel is built, its check of the recruiter's Slack user
-	// (directory.CheckSlackUser, as PUT /v1/recruiters/{id} runs it) goes here, after
-	// Validate.
 	if reflect.DeepEqual(r, cur) {
 		return r, false, nil
 	}

@@ -52,7 +52,7 @@ func (s *Server) startSync(ctx context.Context, db *mongo.Database, recruiters *
 		Vendors:   s.syncVendors(),
 		DB:        db,
 		Writer:    s.writer.Events(), // a webhook and the sync describe one event once
-		Directory: recruiters,
+		Directory: syncDirectory(recruiters, s.slack, s.log),
 		Interval:  s.cfg.SyncInterval.Wall(),
 		Lookback:  s.cfg.SyncLookback.Wall(),
 		Log:       s.log,

@@ -115,6 +115,7 @@ func (s *api) routes() http.Handler {
 	// the delivery log and its replay are admin's (handlers_webhooks.go).
 	r.POST("/webhooks/twilio/sms", s.twilioSMS)
 	r.POST("/webhooks/twilio/status", s.twilioStatus)
+	r.POST("/webhooks/slack/interactions", s.slackInteractions)
 	r.POST("/webhooks/:source", s.postWebhook)
 	r.POST("/webhooks/:source/:label", s.postWebhook)
 	v1.GET("/webhook-deliveries", admin, s.listWebhookDeliveries)

@@ -21,6 +21,7 @@ import (
 	"github.com/goodwillhq/goodwill/alerts"
 	"github.com/goodwillhq/goodwill/alerts/email"
 	"github.com/goodwillhq/goodwill/alerts/outbound"
+	slackalerts "github.com/goodwillhq/goodwill/alerts/slack"
 	"github.com/goodwillhq/goodwill/alerts/teams"
 	"github.com/goodwillhq/goodwill/alerts/twilio"
 	"github.com/goodwillhq/goodwill/alerts/webhook"
@@ -52,13 +53,14 @@ type Server struct {
 	projector   *interactions.Projector
 	engine      *sla.Engine
 	dispatcher  *alerts.Dispatcher
-	alertHooks  *webhook.Sender  // outgoing alert webhooks
-	digests     *alerts.Digests  // the recruiters' daily digests
-	webhooks    *webhooks.Ingest // for PurgeDeliveryLog
-	auditPurger *audit.Purger    // deletes audit entries after two years
-	syncRunner  *atssync.Runner  // the ATS sync (handlers_sync.go)
-	lever       *lever.Sync      // the Lever sync, when configured (sync_lever.go)
-	ashby       *ashby.Sync      // the Ashby sync, when configured (sync_ashby.go)
+	alertHooks  *webhook.Sender     // outgoing alert webhooks
+	digests     *alerts.Digests     // the recruiters' daily digests
+	webhooks    *webhooks.Ingest    // for PurgeDeliveryLog
+	auditPurger *audit.Purger       // deletes audit entries after two years
+	syncRunner  *atssync.Runner     // the ATS sync (handlers_sync.go)
+	lever       *lever.Sync         // the Lever sync, when configured (sync_lever.go)
+	ashby       *ashby.Sync         // the Ashby sync, when configured (sync_ashby.go)
+	slack       *slackalerts.Client // the Slack app, when configured (slack.go)
 	opts        Options
 	handler     http.Handler
 	routeList   [][2]string
@@ -91,10 +93,11 @@ type api struct {
 	trail        *audit.Trail   // the audit trail (handlers_audit.go)
 	failures     *auth.Failures // client addresses failing authentication (throttle.go)
 	signingKeys  [][]byte
-	proxies      []netip.Prefix  // GOODWILL_TRUSTED_PROXIES (session.go)
-	sso          *sso            // single sign-on, when configured (oidc.go)
-	syncRunner   *atssync.Runner // the ATS sync (handlers_sync.go)
-	routeList    [][2]string     // filled by routes
+	proxies      []netip.Prefix      // GOODWILL_TRUSTED_PROXIES (session.go)
+	sso          *sso                // single sign-on, when configured (oidc.go)
+	syncRunner   *atssync.Runner     // the ATS sync (handlers_sync.go)
+	slack        *slackalerts.Client // the Slack app, when configured (slack.go)
+	routeList    [][2]string         // filled by routes
 
 	// Outgoing alert webhooks (handlers_alert_webhooks.go), and where they and Teams
 	// posts may go.
@@ -261,7 +264,11 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	}
 	s.alertHooks = webhook.New(webhook.Config{Store: hookStore, Policy: policy, Owns: firstOwner, Shared: s.leases != nil, Now: now, Log: log})
 	s.alertHooks.Start()
+	if s.slack, err = newSlack(cfg); err != nil {
+		return err
+	}
 	alertsCfg, err := alertsConfig(cfg, policy, alerts.Config{
+		Slack: slackChannel(s.slack),
 		Store: alertStore, Directory: recruiters, Names: store, Mode: cfg.Alerts, Events: s.alertHooks,
 		Link: alertLinks{cfg: cfg, signingKeys: signingKeys}.link, Log: log, Now: now,
 		Zone: inForce.Zone, SMSCountries: cfg.SMSCountries, EscalateAfter: inForce.EscalateAfter, MaxEscalations: inForce.MaxEscalations, Owns: owns,
@@ -384,7 +391,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		engine: s.engine, inForce: inForce, directory: recruiters, alertStore: alertStore, dispatcher: s.dispatcher,
 		alertHooks: s.alertHooks, hookStore: hookStore, outbound: policy,
 		book: book, spend: scores.NewSpendStore(db, cfg.Currency), keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,
-		sso: signOn, syncRunner: s.syncRunner,
+		sso: signOn, syncRunner: s.syncRunner, slack: s.slack,
 	}
 	if signOn != nil {
 		go func() { _, _, _ = a.oidcProvider(bg) }() // a failure is retried on use

@@ -219,7 +219,7 @@ func runAlerts(ctx context.Context, dataDir string, n int, cpuprofile string, pr
 
 	r.load[1] = loadAvg()
 
-	created, err := api.createdAt(ctx)
+	created, err := api.createdAt(ctx, "sms")
 	if err != nil {
 		return nil, err
 	}
@@ -297,8 +297,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any) error
 	return err
 }
 
-// createdAt returns when each breach alert was created, by the number its SMS went to.
-func (c *apiClient) createdAt(ctx context.Context) (map[string]time.Time, error) {
+// createdAt returns when each breach alert was created, by the address its delivery on
+// channel went to (the number of its SMS, the Slack user of its DM).
+func (c *apiClient) createdAt(ctx context.Context, channel string) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
 	cursor := ""
 	for {
@@ -320,7 +321,7 @@ func (c *apiClient) createdAt(ctx context.Context) (map[string]time.Time, error)
 		}
 		for _, a := range page.Alerts {
 			for _, d := range a.Deliveries {
-				if d.Channel == "sms" {
+				if d.Channel == channel {
 					out[d.To] = a.CreatedAt
 				}
 			}

@@ -64,6 +64,8 @@ type settings struct {
 	// The alerts section (alerts.go).
 	alertBreaches int // simultaneous breaches; 0 skips
 	alertsOnly    bool
+	slackBreaches int // simultaneous breaches to Slack users; 0 skips
+	slackOnly     bool
 
 	// The scores section (scores.go).
 	scoresApps     int // applications, about ten interactions each; 0 skips
@@ -116,6 +118,8 @@ func main() {
 	flag.BoolVar(&o.importOnly, "import-only", false, "run only the goodwill import section")
 	flag.IntVar(&o.alertBreaches, "alerts", 1000, "simultaneous breaches for the alerts section (0 skips it; -quick: 100 unless set)")
 	flag.BoolVar(&o.alertsOnly, "alerts-only", false, "run only the alerts section (-cpuprofile then profiles its breaches)")
+	flag.IntVar(&o.slackBreaches, "slack-alerts", 1000, "simultaneous breaches for the Slack alerts section (0 skips it; -quick: 100 unless set)")
+	flag.BoolVar(&o.slackOnly, "slack-alerts-only", false, "run only the Slack alerts section (-cpuprofile then profiles its breaches)")
 	flag.IntVar(&o.scoresApps, "scores-apps", 100000, "applications of the scores section, about ten interactions each (0 skips it)")
 	flag.IntVar(&o.scoresRequests, "scores-requests", 200, "GET /v1/scores per query in the scores section")
 	flag.BoolVar(&o.scoresOnly, "scores-only", false, "run only the scores section")
@@ -128,6 +132,9 @@ func main() {
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
 	if _, ok := o.set["alerts"]; o.quick && !ok {
 		o.alertBreaches = 100
+	}
+	if _, ok := o.set["slack-alerts"]; o.quick && !ok {
+		o.slackBreaches = 100
 	}
 	if o.quick {
 		for name, v := range map[string]*int{"requests": &o.requests, "clients": &o.clients, "apps": &o.apps, "scores-apps": &o.scoresApps, "scores-requests": &o.scoresRequests, "backfill-apps": &o.backfillApps} {
@@ -183,6 +190,9 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.alertsOnly {
 		return nil, runAlertsSection(ctx, o, store, b.runID, progress)
+	}
+	if o.slackOnly {
+		return nil, runSlackAlertsSection(ctx, o, progress)
 	}
 	if o.scoresOnly {
 		return nil, runScoresSection(ctx, o, store, b.runID, progress)
@@ -273,6 +283,11 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.alertBreaches > 0 {
 		if err := runAlertsSection(ctx, o, store, b.runID, progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.slackBreaches > 0 {
+		if err := runSlackAlertsSection(ctx, o, progress); err != nil {
 			return nil, err
 		}
 	}

@@ -18,6 +18,7 @@ const (
 	ChannelSMS   = "sms"
 	ChannelEmail = "email"
 	ChannelTeams = "teams" // a Teams Workflows webhook (TeamsWebhookURL)
+	ChannelSlack = "slack" // a direct message from the Slack app to SlackUserID
 )
 
 // Recruiter is an entry of the recruiters directory.
@@ -36,6 +37,13 @@ type Recruiter struct {
 	// recruiter: the "teams" channel posts there. It is a bearer secret (whoever has it
 	// can post): shown to admins only, never logged. The service checks its host.
 	TeamsWebhookURL string `json:"teams_webhook_url,omitempty" bson:"teams_webhook_url,omitempty"`
+	// SlackUserID is the recruiter's Slack user ("U…" or "W…"), where the slack
+	// channel sends: looked up by Email when the entry is saved and on each pass of the
+	// ATS sync (slack.go); one set by hand must be the one that lookup finds.
+	SlackUserID string `json:"slack_user_id,omitempty" bson:"slack_user_id,omitempty"`
+	// SlackEmail is the email SlackUserID was looked up for: the sync looks again only
+	// when Email changes.
+	SlackEmail string `json:"-" bson:"slack_email,omitempty"`
 	// QuietHours, if set, is a daily window in the recruiter's time zone when no alert
 	// is delivered.
 	QuietHours  *QuietHours `json:"quiet_hours,omitempty" bson:"quiet_hours,omitempty"`
@@ -62,7 +70,7 @@ func (r *Recruiter) normalise() {
 	}
 }
 
-// Channels lists, per alert level, the channels ("sms", "email") used to reach the
+// Channels lists, per alert level, the channels ("sms", "email", "slack") used to reach the
 // recruiter. A nil list takes the default (see Recruiter.Validate); an empty one turns
 // that level's alerts off for this recruiter.
 type Channels struct {
@@ -88,6 +96,9 @@ type QuietHours struct {
 	Start string `json:"start" bson:"start"`
 	End   string `json:"end" bson:"end"`
 }
+
+// channelNames are the channels Channels may name.
+var channelNames = []string{ChannelSMS, ChannelEmail, ChannelTeams, ChannelSlack}
 
 var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"} // indexed by time.Weekday
 
@@ -138,6 +149,10 @@ func (r *Recruiter) Validate(smsCountries []string) []interactions.FieldError {
 			bad("phone", msg)
 		}
 	}
+	r.SlackUserID = strings.TrimSpace(r.SlackUserID)
+	if r.SlackUserID != "" && !slackUserID.MatchString(r.SlackUserID) {
+		bad("slack_user_id", "must be a Slack user id like U012AB3CDE")
+	}
 	r.Timezone = strings.TrimSpace(r.Timezone)
 	if r.Timezone != "" {
 		if _, err := time.LoadLocation(r.Timezone); err != nil || strings.EqualFold(r.Timezone, "local") {
@@ -172,8 +187,8 @@ func (r *Recruiter) Validate(smsCountries []string) []interactions.FieldError {
 		out := []string{}
 		for i, ch := range *c.list {
 			ch = strings.ToLower(strings.TrimSpace(ch))
-			if ch != ChannelSMS && ch != ChannelEmail && ch != ChannelTeams {
-				bad(fmt.Sprintf("%s[%d]", c.field, i), `must be "sms", "email" or "teams"`)
+			if !slices.Contains(channelNames, ch) {
+				bad(fmt.Sprintf("%s[%d]", c.field, i), `must be "sms", "email", "teams" or "slack"`)
 				continue
 			}
 			if !slices.Contains(out, ch) {
