@@ -36,6 +36,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks/ashby"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
 	"github.com/goodwillhq/goodwill/webhooks/lever"
+	"github.com/goodwillhq/goodwill/webhooks/maildrop"
 	twiliohooks "github.com/goodwillhq/goodwill/webhooks/twilio"
 )
 
@@ -59,6 +60,8 @@ type Server struct {
 	syncRunner  *atssync.Runner  // the ATS sync (handlers_sync.go)
 	lever       *lever.Sync      // the Lever sync, when configured (sync_lever.go)
 	ashby       *ashby.Sync      // the Ashby sync, when configured (sync_ashby.go)
+	mail        *maildrop.Server // the email dropbox, when configured (mail.go)
+	mailAddr    string
 	opts        Options
 	handler     http.Handler
 	routeList   [][2]string
@@ -101,6 +104,9 @@ type api struct {
 	alertHooks *webhook.Sender
 	hookStore  *webhook.Store
 	outbound   outbound.Policy
+
+	// The email dropbox's personal addresses (mail.go).
+	mailAddresses *maildrop.Addresses
 }
 
 // Options are what tests may change; the zero value is production's.
@@ -111,6 +117,8 @@ type Options struct {
 	// OutboundRootCAs, if set, are the roots outgoing webhooks and Teams posts trust
 	// instead of the system's (a local https test server).
 	OutboundRootCAs *x509.CertPool
+	// Mail is what tests may change of the email dropbox (mail.go).
+	Mail MailOptions
 }
 
 // New opens the store and starts the background work. Close releases it all.
@@ -357,6 +365,10 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		Audit:      commandAudit{trail: trail, now: now, log: log},
 		Now:        now,
 	})
+	mailAddresses := maildrop.NewAddresses(db)
+	if err := s.startMail(store, recruiters, mailAddresses); err != nil {
+		return err
+	}
 	go s.webhooks.Purging(bg) // GOODWILL_DELIVERY_LOG_RETENTION
 	if err := eraser.Start(bg); err != nil {
 		return err
@@ -384,7 +396,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		engine: s.engine, inForce: inForce, directory: recruiters, alertStore: alertStore, dispatcher: s.dispatcher,
 		alertHooks: s.alertHooks, hookStore: hookStore, outbound: policy,
 		book: book, spend: scores.NewSpendStore(db, cfg.Currency), keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,
-		sso: signOn, syncRunner: s.syncRunner,
+		sso: signOn, syncRunner: s.syncRunner, mailAddresses: mailAddresses,
 	}
 	if signOn != nil {
 		go func() { _, _, _ = a.oidcProvider(bg) }() // a failure is retried on use
@@ -464,6 +476,9 @@ func (s *Server) StoreURI() string { return s.store.URI }
 // Close drains pending writes and derived-state work, then closes the store.
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
+	if s.mail != nil {
+		errs = append(errs, s.mail.Close()) // no new mail once the writer drains
+	}
 	if s.syncRunner != nil {
 		s.syncRunner.Close(ctx) // before the writer: a pass cut off resumes at the next start
 	}
