@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/smtp"
 	"net/textproto"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -571,5 +573,62 @@ func TestMailDropboxDKIM(t *testing.T) {
 	}
 	if rejected == 0 {
 		t.Error("no bad_signature rejection in the delivery log")
+	}
+}
+
+// TestMailAddressRoute: POST /v1/recruiters/{id}/mail-address issues log+<token>@
+// with at least 128 bits of lowercase base32, to the admin or the recruiter's own key;
+// issuing again revokes the old address.
+func TestMailAddressRoute(t *testing.T) {
+	srv := mailServer(t, nil, service.Options{})
+	w := newMailWorld(t, srv)
+	old := w.address["ann"]
+	if !regexp.MustCompile(`^log\+[a-z2-7]{26,}@` + regexp.QuoteMeta(mailDomain) + `$`).MatchString(old) {
+		t.Errorf("address %q, want log+<lowercase base32 of at least 128 bits>@%s", old, mailDomain)
+	}
+	annKey := srv.NewKey(t, "recruiter", "ann")
+	srv.Do(t, http.MethodPut, "/v1/recruiters/carl", servicetest.AdminKey, map[string]any{"name": "carl", "manager_id": "ann"})
+	cases := []struct {
+		name, key, id string
+		status        int
+	}{
+		{"own key", annKey, "ann", http.StatusCreated},
+		{"a recruiter it cannot see", annKey, "bob", http.StatusNotFound},
+		{"its report's", annKey, "carl", http.StatusForbidden},
+		{"viewer", srv.NewKey(t, "viewer", ""), "ann", http.StatusForbidden},
+		{"ingest", srv.NewKey(t, "ingest", ""), "ann", http.StatusForbidden},
+		{"unknown recruiter", servicetest.AdminKey, "nobody", http.StatusNotFound},
+		{"no key", "", "ann", http.StatusUnauthorized},
+	}
+	for _, c := range cases {
+		r := srv.Do(t, http.MethodPost, "/v1/recruiters/"+c.id+"/mail-address", c.key, nil)
+		if r.Status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, r.Status, r.Body, c.status)
+		}
+	}
+	// The rotation by ann's own key revoked the first address.
+	addr := srv.Server.MailAddr()
+	msg := mailMsg{From: "ann@acme.test", To: "zoe@example.com", MessageID: "rot@acme.test", Date: time.Now()}.bytes()
+	if err := send(t, addr, "ann@acme.test", []string{old}, msg); smtpCode(err) != 550 {
+		t.Errorf("the revoked address: %v, want 550", err)
+	}
+	// The current one is shown again on the queue page, and takes mail.
+	page := srv.Do(t, http.MethodGet, "/queue", annKey, nil)
+	if page.Status != http.StatusOK {
+		t.Fatalf("queue: %d %s", page.Status, page.Body)
+	}
+	cur := regexp.MustCompile(`log\+[a-z2-7]+@` + regexp.QuoteMeta(mailDomain)).FindString(html.UnescapeString(string(page.Body)))
+	if cur == "" || cur == old {
+		t.Fatalf("the queue page shows %q, want ann's new address", cur)
+	}
+	if err := send(t, addr, "ann@acme.test", []string{cur}, msg); err != nil {
+		t.Errorf("the new address: %v", err)
+	}
+
+	// Without a dropbox domain there is no address to issue.
+	plain := servicetest.Start(t, nil, service.Options{})
+	plain.Do(t, http.MethodPut, "/v1/recruiters/ann", servicetest.AdminKey, map[string]any{"name": "ann"})
+	if r := plain.Do(t, http.MethodPost, "/v1/recruiters/ann/mail-address", servicetest.AdminKey, nil); r.Status != http.StatusConflict {
+		t.Errorf("no dropbox: %d %s, want 409", r.Status, r.Body)
 	}
 }
