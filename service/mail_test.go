@@ -543,9 +543,9 @@ func TestMailDropboxDKIM(t *testing.T) {
 			t.Errorf("%s: %v, want code %d", c.name, err, c.code)
 		}
 	}
-	got := w.waitEmails(t, "app-zoe", 2)
+	w.waitEmails(t, "app-zoe", 2)
 	time.Sleep(200 * time.Millisecond)
-	got = w.emails(t, "app-zoe")
+	got := w.emails(t, "app-zoe")
 	var ids []string
 	for _, it := range got {
 		ids = append(ids, it.ExternalID)
