@@ -632,3 +632,39 @@ func TestMailAddressRoute(t *testing.T) {
 		t.Errorf("no dropbox: %d %s, want 409", r.Status, r.Body)
 	}
 }
+
+// TestMailDropboxErasure: erasing a candidate removes the kept subjects of its
+// emails, and later mail from its address matches no candidate.
+func TestMailDropboxErasure(t *testing.T) {
+	srv := mailServer(t, map[string]string{"GOODWILL_MAIL_KEEP": "subject"}, service.Options{})
+	w := newMailWorld(t, srv)
+	addr := srv.Server.MailAddr()
+	w.apply(t, "app-zoe", "cand-zoe", "zoe@example.com", "ann", time.Now().Add(-time.Hour))
+	msg := mailMsg{From: "ann@acme.test", To: "zoe@example.com", MessageID: "e1@acme.test", Date: time.Now()}
+	if err := send(t, addr, "ann@acme.test", []string{w.address["ann"]}, msg.bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.waitEmails(t, "app-zoe", 1); len(got[0].Metadata) == 0 {
+		t.Fatalf("no subject kept: %+v", got[0])
+	}
+	r := srv.Do(t, http.MethodPost, "/v1/erasures", servicetest.AdminKey, map[string]string{"email": "zoe@example.com"})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("erasure: %d %s", r.Status, r.Body)
+	}
+	id := r.Map(t)["id"].(string)
+	servicetest.Eventually(t, 0, "erasure done", func() bool {
+		return srv.Do(t, http.MethodGet, "/v1/erasures/"+id, servicetest.AdminKey, nil).Map(t)["state"] == "done"
+	})
+	servicetest.Eventually(t, 0, "subject erased", func() bool {
+		e := w.emails(t, "app-zoe")
+		return len(e) == 1 && len(e[0].Metadata) == 0
+	})
+	reply := mailMsg{From: "zoe@example.com", To: "ann@acme.test", MessageID: "e2@example.com", Date: time.Now()}
+	if err := send(t, addr, "zoe@example.com", []string{w.address["ann"]}, reply.bytes()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(w.emails(t, "app-zoe")); n != 1 {
+		t.Errorf("after the erasure, %d email touchpoints, want 1: the erased address matches no candidate", n)
+	}
+}
