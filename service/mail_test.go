@@ -426,6 +426,18 @@ func TestMailDropboxLimits(t *testing.T) {
 	if err := send(t, addr, "ann@acme.test", []string{w.address["ann"]}, big.bytes()); smtpCode(err) != 552 {
 		t.Errorf("11 MiB: %v, want 552", err)
 	}
+	// 50 recipients per message: the 51st is refused.
+	rcpts := make([]string, 51)
+	for i := range rcpts {
+		rcpts[i] = w.address["ann"]
+	}
+	small := mailMsg{From: "ann@acme.test", To: "zoe@example.com", MessageID: "many@acme.test", Date: time.Now()}
+	if err := send(t, addr, "ann@acme.test", rcpts[:50], small.bytes()); err != nil {
+		t.Errorf("50 recipients: %v", err)
+	}
+	if err := send(t, addr, "ann@acme.test", rcpts, small.bytes()); smtpCode(err) != 452 {
+		t.Errorf("51 recipients: %v, want 452", err)
+	}
 }
 
 // TestMailDropboxRate: every recipient a client address sends counts, refused ones

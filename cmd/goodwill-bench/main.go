@@ -63,6 +63,10 @@ type settings struct {
 	// The alerts section (alerts.go).
 	alertBreaches int // simultaneous breaches; 0 skips
 	alertsOnly    bool
+	// The email dropbox section (mail.go).
+	mailMessages int // 0 skips
+	mailClients  int
+	mailOnly     bool
 
 	// The scores section (scores.go).
 	scoresApps     int // applications, about ten interactions each; 0 skips
@@ -109,6 +113,9 @@ func main() {
 	flag.BoolVar(&o.importOnly, "import-only", false, "run only the goodwill import section")
 	flag.IntVar(&o.alertBreaches, "alerts", 1000, "simultaneous breaches for the alerts section (0 skips it; -quick: 100 unless set)")
 	flag.BoolVar(&o.alertsOnly, "alerts-only", false, "run only the alerts section (-cpuprofile then profiles its breaches)")
+	flag.IntVar(&o.mailMessages, "mail", 2000, "messages for the email dropbox section (0 skips it; -quick: 500 unless set)")
+	flag.IntVar(&o.mailClients, "mail-clients", 8, "SMTP connections of the email dropbox section")
+	flag.BoolVar(&o.mailOnly, "mail-only", false, "run only the email dropbox section")
 	flag.IntVar(&o.scoresApps, "scores-apps", 100000, "applications of the scores section, about ten interactions each (0 skips it)")
 	flag.IntVar(&o.scoresRequests, "scores-requests", 200, "GET /v1/scores per query in the scores section")
 	flag.BoolVar(&o.scoresOnly, "scores-only", false, "run only the scores section")
@@ -117,6 +124,9 @@ func main() {
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
 	if _, ok := o.set["alerts"]; o.quick && !ok {
 		o.alertBreaches = 100
+	}
+	if _, ok := o.set["mail"]; o.quick && !ok {
+		o.mailMessages = 500
 	}
 	if o.quick {
 		for name, v := range map[string]*int{"requests": &o.requests, "clients": &o.clients, "apps": &o.apps, "scores-apps": &o.scoresApps, "scores-requests": &o.scoresRequests} {
@@ -172,6 +182,9 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.alertsOnly {
 		return nil, runAlertsSection(ctx, o, store, b.runID, progress)
+	}
+	if o.mailOnly {
+		return nil, runMailSection(ctx, o, progress)
 	}
 	if o.scoresOnly {
 		return nil, runScoresSection(ctx, o, store, b.runID, progress)
@@ -264,6 +277,11 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.scoresApps > 0 {
 		if err := runScoresSection(ctx, o, store, b.runID, progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.mailMessages > 0 {
+		if err := runMailSection(ctx, o, progress); err != nil {
 			return nil, err
 		}
 	}
