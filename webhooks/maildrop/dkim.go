@@ -2,8 +2,11 @@ package maildrop
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
 	"golang.org/x/net/publicsuffix"
@@ -12,9 +15,22 @@ import (
 // maxSignatures bounds the DKIM signatures checked per message.
 const maxSignatures = 5
 
+// dnsTimeout bounds one DKIM key lookup in DNS.
+const dnsTimeout = 10 * time.Second
+
+// lookupDNS resolves a TXT record within dnsTimeout.
+func lookupDNS(name string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), dnsTimeout)
+	defer cancel()
+	return net.DefaultResolver.LookupTXT(ctx, name)
+}
+
 // SignedDomains returns the domains (d=) of the message's valid DKIM signatures,
-// lower case. lookupTXT resolves the keys; nil uses DNS.
+// lower case. lookupTXT resolves the keys; nil uses DNS, each lookup bounded by 10 s.
 func SignedDomains(raw []byte, lookupTXT func(string) ([]string, error)) []string {
+	if lookupTXT == nil {
+		lookupTXT = lookupDNS
+	}
 	verifs, _ := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{
 		LookupTXT: lookupTXT, MaxVerifications: maxSignatures,
 	})
