@@ -38,6 +38,24 @@ var DefaultLimits = Limits{
 	Rate: rate.Every(time.Minute / 300), Burst: 100,
 }
 
+// withDefaults fills each zero field of l with DefaultLimits'.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	if l.MaxRecipients <= 0 {
+		l.MaxRecipients = d.MaxRecipients
+	}
+	if l.MaxConns <= 0 {
+		l.MaxConns = d.MaxConns
+	}
+	if l.Rate <= 0 {
+		l.Rate, l.Burst = d.Rate, d.Burst
+	}
+	return l
+}
+
 // Config is what the dropbox works with. Ingest, Addresses, Candidates, Recruiters,
 // Domain, Now and Log are required.
 type Config struct {
@@ -60,7 +78,7 @@ type Config struct {
 	Recruiters Recruiters
 	// LookupTXT resolves DKIM keys; nil uses DNS. Tests serve their own keys.
 	LookupTXT func(domain string) ([]string, error)
-	// Limits; the zero value is DefaultLimits.
+	// Limits; a zero field takes DefaultLimits' value.
 	Limits Limits
 	Now    func() time.Time
 	Log    *slog.Logger
@@ -81,9 +99,7 @@ type Server struct {
 
 // New returns a server over cfg; Serve starts it.
 func New(cfg Config) *Server {
-	if cfg.Limits == (Limits{}) {
-		cfg.Limits = DefaultLimits
-	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	cfg.Domain = strings.ToLower(cfg.Domain)
 	s := &Server{
 		cfg: cfg,
