@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -45,7 +46,9 @@ const (
 	cmdPkg        = "./cmd/goodwill" // the command the image builds, from repoRoot
 	imageRepo     = "ghcr.io/goodwillhq/goodwill"
 	containerPort = 8080
-	nonrootUID    = 65532
+	// mailPort is the email dropbox's container port (GOODWILL_MAIL_ADDR).
+	mailPort   = 2525
+	nonrootUID = 65532
 )
 
 // ---------------------------------------------------------------------------
@@ -295,8 +298,12 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		"Deployment": len(m.deployments), "Service": len(m.services), "ConfigMap": len(m.configMaps),
 		"Secret": len(m.secrets), "HorizontalPodAutoscaler": len(m.hpas), "PodDisruptionBudget": len(m.pdbs),
 	} {
-		if n != 1 {
-			t.Errorf("%d %s objects in %s, want 1", n, kind, k8sDir)
+		want := 1
+		if kind == "Service" {
+			want = 2 // HTTP, and the email dropbox's SMTP
+		}
+		if n != want {
+			t.Errorf("%d %s objects in %s, want %d", n, kind, k8sDir, want)
 		}
 	}
 }
@@ -412,8 +419,9 @@ func TestDeployment(t *testing.T) {
 	if repo, tag, _ := strings.Cut(c.Image, ":"); repo != imageRepo || tag == "" {
 		t.Errorf("container image %q, want %s:<tag>", c.Image, imageRepo)
 	}
-	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != containerPort || c.Ports[0].Name != "http" {
-		t.Errorf("container ports %+v, want one port named http on %d", c.Ports, containerPort)
+	if len(c.Ports) != 2 || c.Ports[0].ContainerPort != containerPort || c.Ports[0].Name != "http" ||
+		c.Ports[1].ContainerPort != mailPort || c.Ports[1].Name != "smtp" {
+		t.Errorf("container ports %+v, want http on %d and smtp (the email dropbox) on %d", c.Ports, containerPort, mailPort)
 	}
 	if len(c.Command) > 0 || !slices.Equal(c.Args, []string{"serve"}) {
 		t.Errorf("container command %q args %q, want the image's entrypoint with args [serve]", c.Command, c.Args)
@@ -739,28 +747,44 @@ func secretOf(m *manifests, name string) string {
 func TestService(t *testing.T) {
 	m := loadManifests(t)
 	d, c := theDeployment(t, m)
-	if len(m.services) != 1 {
-		t.Fatalf("%d Services, want 1", len(m.services))
+	byName := map[string]*corev1.Service{}
+	for _, s := range m.services {
+		byName[s.Name] = s
 	}
-	s := m.services[0]
-	if s.Spec.Type != "" && s.Spec.Type != corev1.ServiceTypeClusterIP {
-		t.Errorf("Service type %s, want ClusterIP", s.Spec.Type)
+	if len(m.services) != 2 || byName["goodwill"] == nil || byName["goodwill-smtp"] == nil {
+		t.Fatalf("Services %v, want goodwill (HTTP) and goodwill-smtp (the email dropbox)", slices.Collect(maps.Keys(byName)))
 	}
-	if !selects(s.Spec.Selector, d.Spec.Template.Labels) {
-		t.Errorf("Service selector %v does not select the Deployment's pods %v", s.Spec.Selector, d.Spec.Template.Labels)
-	}
-	if len(s.Spec.Ports) != 1 {
-		t.Fatalf("Service ports %+v, want one", s.Spec.Ports)
-	}
-	p := s.Spec.Ports[0]
-	if p.Port != 80 {
-		t.Errorf("Service port %d, want 80", p.Port)
-	}
-	if got := portNumber(p.TargetPort, c); got != containerPort {
-		t.Errorf("Service targetPort %s resolves to %d, want the container port %d", p.TargetPort.String(), got, containerPort)
-	}
-	if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP {
-		t.Errorf("Service protocol %s, want TCP", p.Protocol)
+	for _, want := range []struct {
+		name   string
+		typ    corev1.ServiceType
+		port   int32
+		target int32
+	}{
+		// HTTP inside the cluster, behind your Ingress.
+		{"goodwill", corev1.ServiceTypeClusterIP, 80, containerPort},
+		// SMTP from the internet on 25, for the MX record.
+		{"goodwill-smtp", corev1.ServiceTypeLoadBalancer, 25, mailPort},
+	} {
+		s := byName[want.name]
+		if s.Spec.Type != want.typ && !(s.Spec.Type == "" && want.typ == corev1.ServiceTypeClusterIP) {
+			t.Errorf("Service %s type %s, want %s", want.name, s.Spec.Type, want.typ)
+		}
+		if !selects(s.Spec.Selector, d.Spec.Template.Labels) {
+			t.Errorf("Service %s selector %v does not select the Deployment's pods %v", want.name, s.Spec.Selector, d.Spec.Template.Labels)
+		}
+		if len(s.Spec.Ports) != 1 {
+			t.Fatalf("Service %s ports %+v, want one", want.name, s.Spec.Ports)
+		}
+		p := s.Spec.Ports[0]
+		if p.Port != want.port {
+			t.Errorf("Service %s port %d, want %d", want.name, p.Port, want.port)
+		}
+		if got := portNumber(p.TargetPort, c); got != want.target {
+			t.Errorf("Service %s targetPort %s resolves to %d, want the container port %d", want.name, p.TargetPort.String(), got, want.target)
+		}
+		if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP {
+			t.Errorf("Service %s protocol %s, want TCP", want.name, p.Protocol)
+		}
 	}
 }
 
@@ -1039,8 +1063,14 @@ func TestComposeFile(t *testing.T) {
 	if q, err := url.ParseQuery(query); err != nil || q.Get("replicaSet") != set {
 		t.Errorf("GOODWILL_MONGODB_URI %q does not name replicaSet=%s", uri, set)
 	}
-	if !slices.Contains(gw.Ports, fmt.Sprintf("127.0.0.1:%d:%d", containerPort, containerPort)) {
-		t.Errorf("%s ports %v, want 127.0.0.1:%d:%d", gwName, gw.Ports, containerPort, containerPort)
+	for _, port := range []int{containerPort, mailPort} {
+		if !slices.Contains(gw.Ports, fmt.Sprintf("127.0.0.1:%d:%d", port, port)) {
+			t.Errorf("%s ports %v, want 127.0.0.1:%d:%d", gwName, gw.Ports, port, port)
+		}
+	}
+	if _, port, _ := net.SplitHostPort(env["GOODWILL_MAIL_ADDR"]); port != strconv.Itoa(mailPort) || env["GOODWILL_MAIL_DOMAIN"] == "" {
+		t.Errorf("%s: GOODWILL_MAIL_ADDR %q and GOODWILL_MAIL_DOMAIN %q, want the email dropbox on the published port %d", gwName,
+			env["GOODWILL_MAIL_ADDR"], env["GOODWILL_MAIL_DOMAIN"], mailPort)
 	}
 	if _, port, _ := net.SplitHostPort(env["GOODWILL_ADDR"]); env["GOODWILL_ADDR"] != "" && port != strconv.Itoa(containerPort) {
 		t.Errorf("%s: GOODWILL_ADDR %q does not serve the published port %d", gwName, env["GOODWILL_ADDR"], containerPort)

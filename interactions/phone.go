@@ -33,6 +33,7 @@ func (s *Store) CandidatesByPhone(ctx context.Context, phone string) ([]string, 
 type ApplicationRef struct {
 	ID          string    `bson:"_id"`
 	CandidateID string    `bson:"candidate_id"`
+	RecruiterID string    `bson:"recruiter_id,omitempty"`
 	Status      Status    `bson:"status"`
 	LastEventAt time.Time `bson:"last_event_at"`
 }

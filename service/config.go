@@ -55,6 +55,8 @@ type Config struct {
 	// webhooks and Teams posts use http and reach private and loopback addresses.
 	AllowPrivateWebhooks bool
 
+	Mail MailConfig // the email dropbox (config_mail.go)
+
 	// Tracing is on when an OTLP endpoint or a traces exporter is set explicitly.
 	Tracing bool
 
@@ -152,6 +154,13 @@ var Settings = func() []Setting {
 		{"GOODWILL_SMTP_URL", ""},
 		{"GOODWILL_EMAIL_FROM", ""},
 		{"GOODWILL_ALLOW_PRIVATE_WEBHOOKS", "off"},
+		{"GOODWILL_MAIL_ADDR", ""},
+		{"GOODWILL_MAIL_DOMAIN", ""},
+		{"GOODWILL_MAIL_TLS_CERT", ""},
+		{"GOODWILL_MAIL_TLS_KEY", ""},
+		{"GOODWILL_MAIL_SENDER_DOMAINS", ""},
+		{"GOODWILL_MAIL_REQUIRE_DKIM", ""},
+		{"GOODWILL_MAIL_KEEP", "none"},
 	}...)
 	list = append(list, slackSettings...)
 	return append(list, []Setting{
@@ -368,6 +377,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := loadWorkable(&c, get); err != nil {
+		return Config{}, err
+	}
+	if err := loadMail(&c, get); err != nil {
 		return Config{}, err
 	}
 	if c.PublicURL == "" {

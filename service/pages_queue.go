@@ -59,9 +59,16 @@ type queuePage struct {
 	Recruiter  string // the filter
 	Recruiters []recruiterOption
 	Zone       string
+	Mail       *queueMail // a recruiter's email dropbox, when the dropbox is on
 	Overdue    queueTable
 	DueSoon    queueTable
 	Mine       *myAlerts // a recruiter's own settings (pages_me.go); nil for others
+}
+
+// queueMail shows recruiters their dropbox address ("" when none was issued yet) and
+// the dropbox's domain.
+type queueMail struct {
+	Address, Domain, RecruiterID string
 }
 
 type recruiterOption struct {
@@ -138,6 +145,14 @@ func (s *api) renderQueue(c *gin.Context, status int, n *notice) {
 		}
 	}
 	body.Zone = zone.String()
+	if key.Role == auth.RoleRecruiter && s.cfg.Mail.Domain != "" {
+		address, err := s.mailAddressOf(c, key.RecruiterID)
+		if err != nil {
+			s.pageFail(c, err)
+			return
+		}
+		body.Mail = &queueMail{Address: address, Domain: s.cfg.Mail.Domain, RecruiterID: key.RecruiterID}
+	}
 	csrf := ""
 	if v := c.GetString(ctxSession); v != "" {
 		csrf = s.csrfToken(v)

@@ -86,6 +86,8 @@ func (s *api) routes() http.Handler {
 	v1.PUT("/recruiters/:id", admin, s.putRecruiter)
 	v1.GET("/recruiters", readers, s.listRecruiters)
 	v1.GET("/recruiters/:id", readers, s.getRecruiter)
+	// A recruiter's email dropbox address (mail.go).
+	v1.POST("/recruiters/:id/mail-address", readers, s.postMailAddress)
 	self := s.recruiterSelf() // a recruiter's key or session (handlers_me.go)
 	v1.GET("/me", self, s.getMe)
 	v1.PATCH("/me", self, s.patchMe)

@@ -37,6 +37,7 @@ import (
 	"github.com/goodwillhq/goodwill/webhooks/ashby"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
 	"github.com/goodwillhq/goodwill/webhooks/lever"
+	"github.com/goodwillhq/goodwill/webhooks/maildrop"
 	twiliohooks "github.com/goodwillhq/goodwill/webhooks/twilio"
 )
 
@@ -61,6 +62,8 @@ type Server struct {
 	lever       *lever.Sync         // the Lever sync, when configured (sync_lever.go)
 	ashby       *ashby.Sync         // the Ashby sync, when configured (sync_ashby.go)
 	slack       *slackalerts.Client // the Slack app, when configured (slack.go)
+	mail        *maildrop.Server    // the email dropbox, when configured (mail.go)
+	mailAddr    string
 	opts        Options
 	handler     http.Handler
 	routeList   [][2]string
@@ -104,6 +107,9 @@ type api struct {
 	alertHooks *webhook.Sender
 	hookStore  *webhook.Store
 	outbound   outbound.Policy
+
+	// The email dropbox's personal addresses (mail.go).
+	mailAddresses *maildrop.Addresses
 }
 
 // Options are what tests may change; the zero value is production's.
@@ -114,6 +120,8 @@ type Options struct {
 	// OutboundRootCAs, if set, are the roots outgoing webhooks and Teams posts trust
 	// instead of the system's (a local https test server).
 	OutboundRootCAs *x509.CertPool
+	// Mail is what tests may change of the email dropbox (mail.go).
+	Mail MailOptions
 }
 
 // New opens the store and starts the background work. Close releases it all.
@@ -364,6 +372,10 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		Audit:      commandAudit{trail: trail, now: now, log: log},
 		Now:        now,
 	})
+	mailAddresses := maildrop.NewAddresses(db)
+	if err := s.startMail(store, recruiters, mailAddresses); err != nil {
+		return err
+	}
 	go s.webhooks.Purging(bg) // GOODWILL_DELIVERY_LOG_RETENTION
 	if err := eraser.Start(bg); err != nil {
 		return err
@@ -391,7 +403,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		engine: s.engine, inForce: inForce, directory: recruiters, alertStore: alertStore, dispatcher: s.dispatcher,
 		alertHooks: s.alertHooks, hookStore: hookStore, outbound: policy,
 		book: book, spend: scores.NewSpendStore(db, cfg.Currency), keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,
-		sso: signOn, syncRunner: s.syncRunner, slack: s.slack,
+		sso: signOn, syncRunner: s.syncRunner, slack: s.slack, mailAddresses: mailAddresses,
 	}
 	if signOn != nil {
 		go func() { _, _, _ = a.oidcProvider(bg) }() // a failure is retried on use
@@ -471,6 +483,9 @@ func (s *Server) StoreURI() string { return s.store.URI }
 // Close drains pending writes and derived-state work, then closes the store.
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
+	if s.mail != nil {
+		errs = append(errs, s.mail.Close()) // no new mail once the writer drains
+	}
 	if s.syncRunner != nil {
 		s.syncRunner.Close(ctx) // before the writer: a pass cut off resumes at the next start
 	}

@@ -66,6 +66,10 @@ type settings struct {
 	alertsOnly    bool
 	slackBreaches int // simultaneous breaches to Slack users; 0 skips
 	slackOnly     bool
+	// The email dropbox section (mail.go).
+	mailMessages int // 0 skips
+	mailClients  int
+	mailOnly     bool
 
 	// The scores section (scores.go).
 	scoresApps     int // applications, about ten interactions each; 0 skips
@@ -120,6 +124,9 @@ func main() {
 	flag.BoolVar(&o.alertsOnly, "alerts-only", false, "run only the alerts section (-cpuprofile then profiles its breaches)")
 	flag.IntVar(&o.slackBreaches, "slack-alerts", 1000, "simultaneous breaches for the Slack alerts section (0 skips it; -quick: 100 unless set)")
 	flag.BoolVar(&o.slackOnly, "slack-alerts-only", false, "run only the Slack alerts section (-cpuprofile then profiles its breaches)")
+	flag.IntVar(&o.mailMessages, "mail", 1000, "messages per run of the email dropbox section (0 skips it; -quick: 500 unless set)")
+	flag.IntVar(&o.mailClients, "mail-clients", 8, "SMTP connections at once in the email dropbox section's concurrent runs")
+	flag.BoolVar(&o.mailOnly, "mail-only", false, "run only the email dropbox section")
 	flag.IntVar(&o.scoresApps, "scores-apps", 100000, "applications of the scores section, about ten interactions each (0 skips it)")
 	flag.IntVar(&o.scoresRequests, "scores-requests", 200, "GET /v1/scores per query in the scores section")
 	flag.BoolVar(&o.scoresOnly, "scores-only", false, "run only the scores section")
@@ -135,6 +142,9 @@ func main() {
 	}
 	if _, ok := o.set["slack-alerts"]; o.quick && !ok {
 		o.slackBreaches = 100
+	}
+	if _, ok := o.set["mail"]; o.quick && !ok {
+		o.mailMessages = 500
 	}
 	if o.quick {
 		for name, v := range map[string]*int{"requests": &o.requests, "clients": &o.clients, "apps": &o.apps, "scores-apps": &o.scoresApps, "scores-requests": &o.scoresRequests, "backfill-apps": &o.backfillApps} {
@@ -193,6 +203,9 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.slackOnly {
 		return nil, runSlackAlertsSection(ctx, o, progress)
+	}
+	if o.mailOnly {
+		return nil, runMailSection(ctx, o, progress)
 	}
 	if o.scoresOnly {
 		return nil, runScoresSection(ctx, o, store, b.runID, progress)
@@ -298,6 +311,11 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.backfillApps > 0 {
 		if err := runBackfillSection(ctx, o, b.runID, progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.mailMessages > 0 {
+		if err := runMailSection(ctx, o, progress); err != nil {
 			return nil, err
 		}
 	}
