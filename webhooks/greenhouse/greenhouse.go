@@ -24,7 +24,8 @@ import (
 //
 // Events mapped (payload.application.* unless noted):
 //
-//	new_candidate_application  application_received at applied_at (a prospect: note)
+//	new_candidate_application  application_received at applied_at (a prospect: note),
+//	                           with its attribution (see attribution)
 //	new_prospect_application   note ("prospect added")
 //	candidate_stage_change     stage_changed to current_stage.name at last_activity_at
 //	reject_candidate           rejected at rejected_at
@@ -75,6 +76,13 @@ type ghApplication struct {
 		Name       string `json:"name"`
 		PublicName string `json:"public_name"`
 	} `json:"source"`
+	// CreditedTo is the user credited with the application: the referrer when the
+	// source is a referral (webhooks.html, "Application created": id, name, email,
+	// employee_id).
+	CreditedTo *struct {
+		ID         webhooks.VendorID `json:"id"`
+		EmployeeID string            `json:"employee_id"`
+	} `json:"credited_to"`
 	RejectionReason *struct {
 		Name string `json:"name"`
 		Type *struct {
@@ -184,6 +192,8 @@ func (g Receiver) Parse(h http.Header, body []byte, now time.Time) (webhooks.Del
 		if app.Prospect || d.Event == "new_prospect_application" {
 			in.Kind = string(interactions.KindNote)
 			in.Metadata = webhooks.Metadata(map[string]string{"greenhouse_event": d.Event, "note": "prospect added"})
+		} else {
+			in.Attribution = attribution(app, in.Referral)
 		}
 		in.ExternalID = webhooks.ExternalID(d.Event, appID)
 	case "candidate_stage_change":
@@ -300,6 +310,30 @@ func (g Receiver) base(app *ghApplication) interactions.Input {
 		in.Referral = webhooks.IsReferral(s.PublicName) || webhooks.IsReferral(s.Name)
 	}
 	return in
+}
+
+// attribution is where the application came from: its source's public name (the
+// name when there is none); medium "referral" and the referrer when the application
+// is a referral. The referrer is the credited user (credited_to): its employee_id when
+// Greenhouse has one, else "greenhouse:<user id>". credited_to on an application that is
+// no referral is the user who sourced it, not a referrer, and is left out.
+func attribution(app *ghApplication, referral bool) *interactions.Attribution {
+	var a interactions.Attribution
+	if s := app.Source; s != nil {
+		a.Source = webhooks.Text(s.PublicName)
+		if a.Source == "" {
+			a.Source = webhooks.Text(s.Name)
+		}
+	}
+	if referral {
+		a.Medium = "referral"
+		if c := app.CreditedTo; c != nil {
+			if a.ReferrerID = webhooks.Text(c.EmployeeID); a.ReferrerID == "" {
+				a.ReferrerID = webhooks.Prefixed("greenhouse", c.ID)
+			}
+		}
+	}
+	return a.Normalized()
 }
 
 // pickValue returns the first value that valid accepts, preferring the given type.

@@ -25,7 +25,8 @@ import (
 //
 //	users         → Page.Users "greenhouse:<id>"; deactivated users are not active
 //	applications  → details_updated (candidate, job, recruiter, stage, referral) and
-//	                the events a web hook may have missed: application_received,
+//	                the events a web hook may have missed: application_received (with
+//	                its attribution: source, referral, referrer),
 //	                stage_changed, rejected (candidate_notified when Greenhouse logged
 //	                an email to the candidate at the rejection), hired
 //	interviews    → interview_scheduled / interview_rescheduled with scheduled_for
@@ -488,6 +489,20 @@ func (ac *appContext) asWebhook(app v3Application) *ghApplication {
 	return gh
 }
 
+// attribution is the application's attribution as the receiver writes it (see
+// attribution), its referrer Harvest's referrer_id as "greenhouse:<user id>": v3 names
+// the referring user but not their employee id.
+func (ac *appContext) attribution(app v3Application, referral bool) *interactions.Attribution {
+	gh := ac.asWebhook(app)
+	if app.ReferrerID != "" {
+		gh.CreditedTo = &struct {
+			ID         webhooks.VendorID `json:"id"`
+			EmployeeID string            `json:"employee_id"`
+		}{ID: app.ReferrerID}
+	}
+	return attribution(gh, referral)
+}
+
 // mapApplication turns one application into its details_updated and the events it
 // shows.
 func (ac *appContext) mapApplication(app v3Application) []interactions.Input {
@@ -527,6 +542,7 @@ func (ac *appContext) mapApplication(app v3Application) []interactions.Input {
 			r.ExternalID = webhooks.ExternalID("new_prospect_application", appID)
 		} else {
 			r.Kind = string(interactions.KindApplicationReceived)
+			r.Attribution = ac.attribution(app, base.Referral)
 			r.ExternalID = webhooks.ExternalID("new_candidate_application", appID)
 		}
 		out = append(out, r)
