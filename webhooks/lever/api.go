@@ -223,9 +223,11 @@ type apiStageChange struct {
 }
 
 // apiApplication is an expanded application ("Applications"): type is posting,
-// referral, user or agency; posting is the posting's id.
+// referral, user or agency; posting is the posting's id; user, on a referral, the user
+// who made it.
 type apiApplication struct {
 	Type         string `json:"type"`
+	User         string `json:"user"`
 	Posting      string `json:"posting"`
 	PostingOwner string `json:"postingOwner"`
 	CreatedAt    int64  `json:"createdAt"`

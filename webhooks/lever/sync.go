@@ -53,6 +53,7 @@ type Config struct {
 // becomes, with external ids sync:lever:<kind>:<opportunity>:<discriminator>:
 //
 //	application_received   at its first application's createdAt     <createdAt>
+//	                       with its attribution (see attribution)
 //	stage_changed          each stage change after the first stage   <stage id>@<updatedAt>
 //	hired, rejected        archived with a reason of type hired, not <archivedAt>
 //	interview_scheduled    each interview, at its createdAt           <interview id>
@@ -438,7 +439,10 @@ func (s *Sync) mapOpportunity(o apiOpportunity, ivs []apiInterview, ref *referen
 		first = o.CreatedAt
 	}
 	if at, ok := msTime(first); ok {
-		out = append(out, ev(interactions.KindApplicationReceived, at, strconv.FormatInt(first, 10)))
+		in := ev(interactions.KindApplicationReceived, at, strconv.FormatInt(first, 10))
+		in.Attribution = attribution(o)
+		in.Referral = referral(o)
+		out = append(out, in)
 	}
 
 	// Stage changes after the first stage, which the opportunity was created in.
@@ -623,6 +627,35 @@ func candidateDetails(o apiOpportunity) *interactions.Person {
 		return nil
 	}
 	return &p
+}
+
+// attribution is where the opportunity came from: source, its first source (Lever's
+// sources, e.g. "LinkedIn", "Referral"); medium, its origin (applied, sourced, agency,
+// university, internal; "referred" is written "referral", as the other ATSs name it);
+// referrer "lever:<user id>", the user of an application of type referral, "If the
+// application is of type referral, this is the user who made the referral"
+// (hire.lever.co/developer/documentation, "Applications"). Lever has no campaign.
+func attribution(o apiOpportunity) *interactions.Attribution {
+	var a interactions.Attribution
+	for _, s := range o.Sources {
+		if a.Source = webhooks.Text(s); a.Source != "" {
+			break
+		}
+	}
+	a.Medium = webhooks.Text(o.Origin)
+	if a.Medium == "referred" {
+		a.Medium = "referral"
+	}
+	for _, app := range o.Applications {
+		if app.Obj != nil && app.Obj.Type == "referral" && app.Obj.User != "" {
+			a.ReferrerID = vendorID(app.Obj.User)
+			if a.Medium == "" {
+				a.Medium = "referral"
+			}
+			break
+		}
+	}
+	return a.Normalized()
 }
 
 // referral reports whether the candidate came through a referral: Lever's origin
