@@ -28,7 +28,8 @@ import (
 //
 // Events mapped (payload shapes from Ashby's "Webhook Payloads" OpenAPI):
 //
-//	applicationSubmit        application_received at createdAt (status Lead: note)
+//	applicationSubmit        application_received at createdAt, with its attribution
+//	                         (see attribution; status Lead: note)
 //	candidateStageChange     stage_changed to currentInterviewStage.title at updatedAt;
 //	                         into an Archived stage: rejected, or withdrawn when the
 //	                         archive reason's reasonType is RejectedByCandidate;
@@ -104,6 +105,11 @@ type ashbyApplication struct {
 			Title string `json:"title"`
 		} `json:"sourceType"`
 	} `json:"source"`
+	// CreditedToUser is the user credited with the application: the referrer when the
+	// source is a referral.
+	CreditedToUser *struct {
+		ID webhooks.VendorID `json:"id"`
+	} `json:"creditedToUser"`
 	ArchiveReason *struct {
 		Text       string `json:"text"`
 		ReasonType string `json:"reasonType"`
@@ -249,6 +255,8 @@ func (a Receiver) application(d *webhooks.Delivery, actionID string, app *ashbyA
 		if strings.EqualFold(app.Status, "Lead") {
 			in.Kind = string(interactions.KindNote)
 			in.Metadata = webhooks.Metadata(map[string]string{"ashby_event": d.Event, "note": "lead added"})
+		} else {
+			in.Attribution = attribution(app, in.Referral)
 		}
 		in.ExternalID = key()
 	case "candidateHire":
@@ -316,6 +324,32 @@ func applicationBase(app *ashbyApplication, department string) interactions.Inpu
 		in.Referral = webhooks.IsReferral(s.Title) || (s.SourceType != nil && webhooks.IsReferral(s.SourceType.Title))
 	}
 	return in
+}
+
+// attribution is where the application came from, from Ashby's application object
+// (developers.ashbyhq.com, "application.info": source {title, sourceType {title}},
+// creditedToUser): source, the source's title ("LinkedIn"); medium, its source type's
+// title ("Job Board", "Referral", "Agency", "Sourced"); and on a referral the credited
+// user as referrer, "ashby:<user id>" (Ashby's users carry no employee id). Ashby has
+// no campaign. creditedToUser on an application that is no referral is the user who
+// sourced it, not a referrer, and is left out.
+func attribution(app *ashbyApplication, referral bool) *interactions.Attribution {
+	var a interactions.Attribution
+	if s := app.Source; s != nil {
+		a.Source = webhooks.Text(s.Title)
+		if s.SourceType != nil {
+			a.Medium = webhooks.Text(s.SourceType.Title)
+		}
+	}
+	if referral {
+		if a.Medium == "" {
+			a.Medium = "referral"
+		}
+		if c := app.CreditedToUser; c != nil {
+			a.ReferrerID = webhooks.Prefixed("ashby", c.ID)
+		}
+	}
+	return a.Normalized()
 }
 
 // recruiterOf is the application's owner: the first member of its hiring team in the

@@ -76,6 +76,7 @@ type Known func(ctx context.Context, applicationID string) ([]interactions.Inter
 //	                       team's Recruiter, current stage, source,
 //	                       referral
 //	application_received   at its createdAt (not for a Lead)          <createdAt>
+//	                       with its attribution (see attribution)
 //	stage_changed          each history entry after the first         <history id>
 //	rejected, withdrawn    an entry into the Archived stage           <history id>
 //	                       (withdrawn: archive reason RejectedByCandidate)
@@ -451,7 +452,9 @@ func mapApplication(app *apiApplication, history []apiHistory, department string
 
 	// The application itself; a lead is no application yet (the receiver notes it).
 	if created, ok := webhooks.ParseTime(app.CreatedAt); ok && !strings.EqualFold(app.Status, "Lead") {
-		out = append(out, ev(interactions.KindApplicationReceived, created, interactions.APITime(created)))
+		r := ev(interactions.KindApplicationReceived, created, interactions.APITime(created))
+		r.Attribution = attribution(app, base.Referral)
+		out = append(out, r)
 	}
 
 	// The stages after the first, which the application was created in.
