@@ -83,6 +83,7 @@ type Known func(ctx context.Context, applicationID string) ([]interactions.Inter
 // external ids sync:workable:<kind>:<candidate>:<discriminator>:
 //
 //	application_received  at created_at (none for a sourced candidate) <created_at>
+//	                      with its attribution (see attribution)
 //	stage_changed         each move activity, stage = the slug        <slug>@<time>
 //	hired                 a move into the hired stage (else hired_at)  <time>
 //	rejected, withdrawn   disqualified (withdrew: withdrawn), at the   <time>
@@ -509,7 +510,9 @@ func mapCandidate(c apiCandidate, acts []apiActivity, ref *reference, owner stri
 	// candidate did not apply: the receiver's note says it was added, and notes are
 	// never merged, so the sync leaves it to the webhook.
 	if created, ok := webhooks.ParseTime(c.CreatedAt); ok && !c.Sourced {
-		out = append(out, ev(interactions.KindApplicationReceived, created, interactions.APITime(created)))
+		r := ev(interactions.KindApplicationReceived, created, interactions.APITime(created))
+		r.Attribution = attribution(c.Domain)
+		out = append(out, r)
 	}
 
 	// Moves, oldest first: into the hired stage a hire, else a stage change.

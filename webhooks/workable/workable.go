@@ -27,7 +27,8 @@ import (
 // Events mapped (a Workable candidate is one person's application to one job, so the
 // candidate id serves as both application_id and candidate_id):
 //
-//	candidate_created  application_received at created_at (sourced: note)
+//	candidate_created  application_received at created_at, with its attribution
+//	                   (see attribution; sourced: note)
 //	candidate_moved    disqualified: rejected at disqualified_at (withdrawn when the
 //	                   candidate withdrew); stage "hired": hired; otherwise
 //	                   stage_changed to the stage slug
@@ -68,6 +69,7 @@ type workableBody struct {
 		Phone                  string            `json:"phone"`
 		Stage                  string            `json:"stage"`
 		Sourced                bool              `json:"sourced"`
+		Domain                 string            `json:"domain"`
 		Disqualified           bool              `json:"disqualified"`
 		Withdrew               bool              `json:"withdrew"`
 		DisqualifiedAt         string            `json:"disqualified_at"`
@@ -143,6 +145,8 @@ func (w Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 		if c.Sourced {
 			in.Kind = string(interactions.KindNote)
 			in.Metadata = webhooks.Metadata(map[string]string{"workable_event": d.Event, "note": "sourced candidate added"})
+		} else {
+			in.Attribution = attribution(c.Domain)
 		}
 		in.ExternalID = key(d.Event, string(c.ID))
 	case c.Disqualified:
@@ -172,4 +176,13 @@ func (w Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 	}
 	d.Items = []interactions.Input{in}
 	return d, nil
+}
+
+// attribution is where a candidate came from: Workable's candidate names it only as
+// its domain (reference/job-candidates-show: "domain", the site the candidate came
+// from, such as "linkedin.com", "indeed.com", or the account's careers page
+// "<subdomain>.workable.com"), the attribution's source. The candidate names no source
+// type, campaign or referrer.
+func attribution(domain string) *interactions.Attribution {
+	return (&interactions.Attribution{Source: webhooks.Text(domain)}).Normalized()
 }
