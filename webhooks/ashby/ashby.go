@@ -330,9 +330,9 @@ func applicationBase(app *ashbyApplication, department string) interactions.Inpu
 // (developers.ashbyhq.com, "application.info": source {title, sourceType {title}},
 // creditedToUser): source, the source's title ("LinkedIn"); medium, its source type's
 // title ("Job Board", "Referral", "Agency", "Sourced"); and on a referral the credited
-// user as referrer, "ashby:<user id>" (Ashby's users carry no employee id). Ashby has
-// no campaign. creditedToUser on an application that is no referral is the user who
-// sourced it, not a referrer, and is left out.
+// user as referrer, "ashby:<user id>" (the application names the user, not an
+// employee id). Ashby has no campaign. creditedToUser on an application that is no
+// referral is the user who sourced it, not a referrer, and is left out.
 func attribution(app *ashbyApplication, referral bool) *interactions.Attribution {
 	var a interactions.Attribution
 	if s := app.Source; s != nil {
