@@ -298,6 +298,10 @@ func seedBrowser(t *testing.T) *browserScenario {
 	// breaches fall due tomorrow.
 	to := now.Add(time.Hour)
 	sc.period = "from=" + to.AddDate(0, 0, -27).Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly)
+	// LinkedIn costs 3,000 a month, in each month the period touches.
+	for _, m := range []string{to.AddDate(0, 0, -27).Format("2006-01"), to.Format("2006-01")} {
+		put("/v1/spend/linkedin/"+m, `{"amount":"3000","currency":"USD"}`)
+	}
 
 	var items []map[string]any
 	add := func(app, kind string, at time.Time, extra map[string]any) {
@@ -314,11 +318,21 @@ func seedBrowser(t *testing.T) *browserScenario {
 		"job-data": {"title": "Data Analyst", "department": "Analytics"},
 		"job-pm":   {"title": "Product Manager", "department": "Product"},
 	}
+	// Where each recruiter's candidates came from: Mia's name no source.
+	sources := map[string]map[string]string{
+		"rec-ana": {"source": "LinkedIn", "medium": "job_board"},
+		"rec-lee": {"source": "Employee referral", "medium": "referral", "referrer_id": "emp-7"},
+		"rec-gus": {"source": "Indeed", "medium": "job_board"},
+	}
 	received := func(app, name, recruiter, job string, at time.Time) {
 		sc.names[app] = name
 		email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@example.com"
-		add(app, "application_received", at, map[string]any{"recruiter_id": recruiter, "job_id": job, "job": jobs[job],
-			"candidate": map[string]string{"name": name, "email": email}})
+		extra := map[string]any{"recruiter_id": recruiter, "job_id": job, "job": jobs[job],
+			"candidate": map[string]string{"name": name, "email": email}}
+		if a := sources[recruiter]; a != nil {
+			extra["attribution"] = a
+		}
+		add(app, "application_received", at, extra)
 	}
 	email := map[string]any{"direction": "outbound", "channel": "email"}
 	notified := map[string]any{"candidate_notified": true}
@@ -638,6 +652,38 @@ func TestBrowser(t *testing.T) {
 		}
 		if n := b.count("#trend-attainment .point"); n == 0 {
 			t.Error("the attainment trend has no point")
+		}
+
+		// Sources: a row per attribution source with the API's funnel, cost per hire,
+		// time to hire and experience score; Mia's candidates name none.
+		bySource := apiScores(t, srv, admin, "group_by=attribution_source&"+sc.period)
+		sources := eval[[]scoreRow](b, `[...document.querySelectorAll('#sources-table tr[data-source]')].map(tr => ({
+			key: tr.dataset.source,
+			name: tr.querySelector('th').innerText.trim(),
+			values: Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map(td => [td.dataset.field, td.dataset.value])),
+			texts: Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map(td => [td.dataset.field, td.innerText.trim()])),
+		}))`)
+		if got, want := rowKeys(sources), []string{"indeed", "linkedin", "employee referral", "(none)"}; !slices.Equal(got, want) {
+			t.Errorf("the sources panel lists %v, want %v (most applications first, none last)", got, want)
+		}
+		for _, row := range sources {
+			compareFigures(t, "source "+row.Key, row.Values, apiGroup(t, bySource, row.Key),
+				"applications", "contacted", "interviewed", "offered", "hired", "cost_per_hire", "time_to_hire_p50_days", "experience_score")
+		}
+		for _, li := range sources {
+			if li.Key != "linkedin" {
+				continue
+			}
+			if li.Values["hired"] != "2" || !strings.HasSuffix(li.Texts["cost_per_hire"], " USD") {
+				t.Errorf("linkedin: %q hires at %q a hire, want 2 and a cost in USD", li.Values["hired"], li.Texts["cost_per_hire"])
+			}
+			if li.Texts["hired"] != "2 (33.3%)" {
+				t.Errorf("linkedin's hired step reads %q, want its count and share of the 6 applications", li.Texts["hired"])
+			}
+		}
+		if header := eval[[]string](b, `[...document.querySelectorAll('#sources-table thead th')].map(th => th.innerText.trim())`); !slices.Equal(header,
+			[]string{"Source", "Received", "Contacted", "Interviewed", "Offered", "Hired", "Cost per hire", "Time to hire (median)", "Experience score"}) {
+			t.Errorf("the sources table's header: %q", header)
 		}
 
 		b.screenshot("dashboard")

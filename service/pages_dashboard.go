@@ -244,6 +244,7 @@ type dashboardPage struct {
 	Jobs          scoreTable
 	Heat          heatView
 	Funnel        funnelView
+	Sources       sourcesView // per attribution source (pages_sources.go)
 	Sentiment     []sentimentRow
 	NoData        bool
 	HiddenSurveys string
@@ -398,6 +399,10 @@ func (s *api) dashboard(c *gin.Context) {
 	body.Trend = trendOf(s.book.Weekly(q, now), zone)
 	body.Heat = heatOf(s.book.HeatMap(q))
 	body.Funnel = funnelOf(s.book.Funnel(q, now))
+	if body.Sources, err = s.sourcesPanel(c, q); err != nil {
+		s.pageFail(c, err)
+		return
+	}
 	sent := s.book.Sentiment(q, now)
 	body.Sentiment = []sentimentRow{
 		sentimentOf("all_met", "Every SLA met", sent.AllMet),
