@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
 
 	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/servicetest"
@@ -15,7 +19,8 @@ import (
 
 // TestFunnelBySourceAndSpend is what a new user tries: applications from two
 // sources and a referral hire, a month's spend for the sources, and the scores by
-// source over a period spanning two months. Every figure is worked out by hand.
+// source over a period spanning two months, in the API, the CSV and the dashboard's
+// Sources panel. Every figure is worked out by hand.
 func TestFunnelBySourceAndSpend(t *testing.T) {
 	t.Parallel()
 	srv := servicetest.Start(t, nil, service.Options{Now: func() time.Time { return time.Date(2031, 4, 10, 12, 0, 0, 0, time.UTC) }})
@@ -136,6 +141,60 @@ func TestFunnelBySourceAndSpend(t *testing.T) {
 	if *org.ReferralHires != 1 || *org.ReferralShareOfHires.Value != 0.3333 || *org.HiresWhoReferred != 1 {
 		t.Errorf("org: referral hires %d, share %v, hires who referred %d; want 1, 0.3333, 1",
 			*org.ReferralHires, *org.ReferralShareOfHires.Value, *org.HiresWhoReferred)
+	}
+
+	// The dashboard shows the sources: a row each, with the same funnel, cost per hire
+	// and time to hire, for the period chosen on the page.
+	b := signedIn(t, srv, viewer)
+	pg := b.get("/dashboard?" + period)
+	if pg.Status != http.StatusOK {
+		t.Fatalf("dashboard: %d %s", pg.Status, pg.Body)
+	}
+	rows := map[string]map[string]string{} // source → data-field → data-value
+	texts := map[string]map[string]string{}
+	var order []string
+	for _, tr := range findAll(byID(t, pg.Doc, "sources-table"), func(n *html.Node) bool { return hasAttr(n, "data-source") }) {
+		src := attr(tr, "data-source")
+		order = append(order, src)
+		rows[src], texts[src] = map[string]string{}, map[string]string{}
+		for _, td := range findAll(tr, func(n *html.Node) bool { return hasAttr(n, "data-field") }) {
+			rows[src][attr(td, "data-field")] = attr(td, "data-value")
+			texts[src][attr(td, "data-field")] = strings.Join(strings.Fields(textOf(td)), " ")
+		}
+	}
+	if want := []string{"linkedin", "indeed", "employee-referral", "(none)"}; !slices.Equal(order, want) {
+		t.Errorf("the dashboard's sources: %v, want %v", order, want)
+	}
+	num := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', -1, 64)
+	}
+	for src, w := range wants {
+		got := rows[src]
+		exp := map[string]string{"applications": strconv.Itoa(w.apps), "contacted": strconv.Itoa(w.contacted),
+			"interviewed": strconv.Itoa(w.interviewed), "offered": strconv.Itoa(w.offered), "hired": strconv.Itoa(w.hired),
+			"cost_per_hire": num(w.perHire), "time_to_hire_p50_days": num(w.ttH)}
+		for field, v := range exp {
+			if got[field] != v {
+				t.Errorf("dashboard, %s %s: %q, want %q", src, field, got[field], v)
+			}
+		}
+	}
+	if got := texts["linkedin"]; got["cost_per_hire"] != "2800.00 USD" || got["time_to_hire_p50_days"] != "14 days" || got["contacted"] != "2 (66.7%)" {
+		t.Errorf("dashboard, linkedin reads %v", got)
+	}
+	// Another period, another panel: March alone leaves out February's hire.
+	march := b.get("/dashboard?from=2031-03-01&to=2031-03-14")
+	var marchApps []string
+	for _, tr := range findAll(byID(t, march.Doc, "sources-table"), withAttr("data-source", "linkedin")) {
+		for _, td := range findAll(tr, withAttr("data-field", "applications")) {
+			marchApps = append(marchApps, attr(td, "data-value"))
+		}
+	}
+	if !slices.Equal(marchApps, []string{"2"}) {
+		t.Errorf("dashboard for March: linkedin's applications %v, want [2]", marchApps)
 	}
 
 	// The campaign grouping and the CSV carry the same funnel.
