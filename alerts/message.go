@@ -73,6 +73,7 @@ var metricWords = map[string]string{
 	"interview_feedback": "interview feedback",
 	"closure":            "rejection notice",
 	"promise":            "promised contact",
+	"nurture":            "nurture touch",
 }
 
 // what returns what is overdue, in words.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -198,6 +199,13 @@ func DeriveApplication(id string, events []Interaction) Application {
 		case KindUnrejected:
 			a.Status, a.ClosedAt = StatusOpen, nil
 		}
+	}
+	if IsNurture(id) {
+		// A candidate's nurture document (nurture.go): its events come from several
+		// applications, so it has none of an application's own facts.
+		a.CandidateID = strings.TrimPrefix(id, NurturePrefix)
+		a.JobID, a.RecruiterID, a.Source, a.Referral, a.Stage, a.StageSince = "", "", "", false, "", nil
+		a.Status, a.ClosedAt = StatusOpen, nil
 	}
 	return a
 }

@@ -48,6 +48,7 @@ type Input struct {
 	Duration          string          `json:"duration"`
 	InterviewID       string          `json:"interview_id"`
 	Stage             string          `json:"stage"`
+	PoolID            string          `json:"pool_id"`
 	Score             *int            `json:"score"`
 	Until             string          `json:"until"`
 	PromisedBy        string          `json:"promised_by"`
@@ -277,6 +278,7 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 		CandidateNotified: in.CandidateNotified,
 		InterviewID:       in.InterviewID,
 		Stage:             in.Stage,
+		PoolID:            in.PoolID,
 		Score:             in.Score,
 		Referral:          in.Referral,
 		EmployeeID:        strings.TrimSpace(in.EmployeeID),
@@ -296,7 +298,9 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 			bad(field, "must be printable UTF-8 text")
 		}
 	}
-	checkID("application_id", in.ApplicationID, true)
+	checkApplication(it.Kind, in.ApplicationID, in.PoolID, bad)
+	checkID("application_id", in.ApplicationID, false)
+	checkID("pool_id", in.PoolID, false)
 	checkID("candidate_id", in.CandidateID, true)
 	checkID("job_id", in.JobID, false)
 	checkID("recruiter_id", in.RecruiterID, false)

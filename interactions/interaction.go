@@ -34,6 +34,10 @@ const (
 	// recruiter, stage). It is internal, never a contact, and starts or stops no clock;
 	// like any event it updates the candidate, the job and the application's owner.
 	KindDetailsUpdated Kind = "details_updated"
+	// KindPoolAdded and KindPoolRemoved start and end a candidate's membership of a
+	// talent pool (pool_id). They name no application: they are candidate-level events.
+	KindPoolAdded   Kind = "pool_added"
+	KindPoolRemoved Kind = "pool_removed"
 )
 
 // Direction says who an interaction went from and to.
@@ -67,6 +71,8 @@ var fixedDirection = map[Kind]Direction{
 	KindHold:                 Internal,
 	KindNote:                 Internal,
 	KindDetailsUpdated:       Internal,
+	KindPoolAdded:            Internal,
+	KindPoolRemoved:          Internal,
 }
 
 // Channels an interaction may take place on.
@@ -148,9 +154,10 @@ func (a *Attribution) Normalized() *Attribution {
 type Interaction struct {
 	// Key is the document's _id: the idempotency key "<source>:<external_id>" when the
 	// interaction has an external_id, else its ID.
-	Key               string     `bson:"_id" json:"-"`
-	ID                string     `bson:"id" json:"id"`
-	ApplicationID     string     `bson:"application_id" json:"application_id"`
+	Key string `bson:"_id" json:"-"`
+	ID  string `bson:"id" json:"id"`
+	// ApplicationID is empty for candidate-level events (see CandidateLevel).
+	ApplicationID     string     `bson:"application_id" json:"application_id,omitempty"`
 	CandidateID       string     `bson:"candidate_id" json:"candidate_id"`
 	Kind              Kind       `bson:"kind" json:"kind"`
 	OccurredAt        time.Time  `bson:"occurred_at" json:"occurred_at"`
@@ -166,6 +173,7 @@ type Interaction struct {
 	Duration          *Duration  `bson:"duration,omitempty" json:"duration,omitempty"`
 	InterviewID       string     `bson:"interview_id,omitempty" json:"interview_id,omitempty"`
 	Stage             string     `bson:"stage,omitempty" json:"stage,omitempty"`
+	PoolID            string     `bson:"pool_id,omitempty" json:"pool_id,omitempty"`
 	Score             *int       `bson:"score,omitempty" json:"score,omitempty"`
 	Until             *time.Time `bson:"until,omitempty" json:"until,omitempty"`
 	PromisedBy        *time.Time `bson:"promised_by,omitempty" json:"promised_by,omitempty"`

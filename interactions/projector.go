@@ -54,6 +54,7 @@ type Projector struct {
 	feed    chan []Interaction
 	backlog *backlog // what waits in feed, against a budget (backlog.go)
 	applied []AppliedFunc
+	pools   func(ctx context.Context, poolIDs []string) error
 
 	// apps caches application documents as last written. The projector is their only
 	// writer, so the cache stays true; it is bounded by maxCachedApps. Only the
@@ -62,6 +63,9 @@ type Projector struct {
 	// written remembers the fields last written per candidate, job and contact lookup,
 	// so that repeating details costs nothing.
 	written map[string]map[string]string
+	// pooled are the candidates that are or were in a pool: those whose applications'
+	// contacts and application_received also go to their nurture document (nurture.go).
+	pooled map[string]bool
 	// untold are applications stored but not yet handed to every AppliedFunc. tell
 	// hands them on; what a failure leaves here goes with the next Apply's own.
 	untold map[string]Application
@@ -103,6 +107,10 @@ type ProjectorConfig struct {
 	// (Store.LogSeq), where following begins.
 	Owns func(applicationID string) bool
 	From int64
+	// PoolsNamed, when set, is given the pool ids that new pool_added events name,
+	// before their nurture documents reach Applied (the SLA engine creates the pools it
+	// does not know).
+	PoolsNamed func(ctx context.Context, poolIDs []string) error
 }
 
 // NewProjector returns a projector; Start runs it.
@@ -119,10 +127,12 @@ func NewProjector(cfg ProjectorConfig) *Projector {
 		feed:     feed.ch,
 		backlog:  feed.backlog,
 		applied:  cfg.Applied,
+		pools:    cfg.PoolsNamed,
 		unsure:   cfg.Unsure,
 		apps:     map[string]Application{},
 		written:  map[string]map[string]string{},
 		untold:   map[string]Application{},
+		pooled:   map[string]bool{},
 		requests: make(chan func(), 256),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
@@ -163,6 +173,9 @@ func (p *Projector) Feed(batch []Interaction) {
 // Start catches up with the log's tail and then applies fed batches until Close.
 // A shared projector (ProjectorConfig.Owns) catches up per partition as it acquires them instead.
 func (p *Projector) Start(ctx context.Context) error {
+	if err := p.loadPooled(ctx); err != nil {
+		return err
+	}
 	if p.shared == nil {
 		if err := p.catchUp(ctx); err != nil {
 			return err
@@ -281,11 +294,22 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	}
 	byApp := map[string][]Interaction{}
 	var order []string
-	for _, it := range items {
-		if _, ok := byApp[it.ApplicationID]; !ok {
-			order = append(order, it.ApplicationID)
+	add := func(id string, it Interaction) {
+		if _, ok := byApp[id]; !ok {
+			order = append(order, id)
 		}
-		byApp[it.ApplicationID] = append(byApp[it.ApplicationID], it)
+		byApp[id] = append(byApp[id], it)
+	}
+	for _, it := range items {
+		if it.Kind == KindPoolAdded {
+			p.pooled[it.CandidateID] = true
+		}
+	}
+	for _, it := range items {
+		add(it.DocID(), it)
+		if it.NurtureRelevant() && p.pooled[it.CandidateID] {
+			add(NurtureID(it.CandidateID), it)
+		}
 	}
 	// Keep only the events new to each application as cached. One not in the cache is
 	// taken for new; saveAll finds out otherwise when inserting it.
@@ -300,6 +324,9 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	// Details before applications, so that a changed application's candidate is known
 	// to consumers, and so that a crash in between leaves the events new next time.
 	if err := p.applyDetails(ctx, fresh); err != nil {
+		return err
+	}
+	if err := p.namePools(ctx, fresh); err != nil {
 		return err
 	}
 	now := p.now().UTC().Truncate(time.Millisecond)
@@ -824,4 +851,45 @@ func (p *Projector) forgetPeople(target ErasureTarget) {
 			delete(p.written, k)
 		}
 	}
+}
+
+// loadPooled reads which candidates have a nurture document: the ids of the nurture
+// documents, once at start (a scan of the applications' ids).
+func (p *Projector) loadPooled(ctx context.Context) error {
+	cur, err := p.store.applications.Find(ctx, bson.M{"_id": bson.M{"$regex": "^" + NurturePrefix}},
+		options.Find().SetProjection(bson.M{"_id": 1}))
+	if err != nil {
+		return Unavailable("read the pooled candidates", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var doc struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.Decode(&doc); err != nil {
+			return err
+		}
+		p.pooled[strings.TrimPrefix(doc.ID, NurturePrefix)] = true
+	}
+	if err := cur.Err(); err != nil {
+		return Unavailable("read the pooled candidates", err)
+	}
+	return nil
+}
+
+// namePools hands the pool ids that pool_added events among items name to PoolsNamed.
+func (p *Projector) namePools(ctx context.Context, items []Interaction) error {
+	if p.pools == nil {
+		return nil
+	}
+	var ids []string
+	for _, it := range items {
+		if it.Kind == KindPoolAdded && !slices.Contains(ids, it.PoolID) {
+			ids = append(ids, it.PoolID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return p.pools(ctx, ids)
 }

@@ -76,7 +76,7 @@ func (p *Projector) Mark() int64 {
 func (p *Projector) mine(items []Interaction) []Interaction {
 	var out []Interaction
 	for _, it := range items {
-		if p.shared.owns(it.ApplicationID) {
+		if p.shared.owns(it.DocID()) {
 			out = append(out, it)
 		}
 	}
@@ -183,7 +183,7 @@ func (p *Projector) catchUpPartitions(in map[int]bool, mark int64) error {
 		if err := cur.Decode(&it); err != nil {
 			return err
 		}
-		if !in[Partition(it.ApplicationID)] {
+		if !in[Partition(it.DocID())] {
 			continue
 		}
 		chunk = append(chunk, it)
@@ -229,7 +229,7 @@ func (p *Projector) follow() {
 	now := time.Now()
 	var mine []Interaction
 	for _, it := range fresh {
-		if sh.owns(it.ApplicationID) {
+		if sh.owns(it.DocID()) {
 			mine = append(mine, it)
 			continue
 		}
@@ -258,7 +258,7 @@ func (p *Projector) fed(items []Interaction) {
 	}
 	now := time.Now()
 	for _, it := range sh.tail.Fresh(items) {
-		if !sh.owns(it.ApplicationID) {
+		if !sh.owns(it.DocID()) {
 			sh.await(it, now)
 		}
 	}
@@ -267,10 +267,10 @@ func (p *Projector) fed(items []Interaction) {
 
 // await makes the mirror wait for the owner of it's application to store it.
 func (sh *sharing) await(it Interaction, now time.Time) {
-	w := sh.mirror[it.ApplicationID]
+	w := sh.mirror[it.DocID()]
 	if w == nil {
 		w = &mirrorWait{since: now}
-		sh.mirror[it.ApplicationID] = w
+		sh.mirror[it.DocID()] = w
 	}
 	w.events = append(w.events, it.ID)
 }

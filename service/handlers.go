@@ -231,6 +231,12 @@ func (s *api) checkRecruiterWrite(c *gin.Context, key auth.Key, items []interact
 	for i := range items {
 		it := &items[i]
 		field := func(name string) string { return interactions.ItemField(batch, i, name) }
+		if it.CandidateLevel() {
+			if err := s.checkCandidateWrite(c, key, visible, it, cleared, field); err != nil {
+				return err
+			}
+			continue
+		}
 		app, err := s.interactions.Application(ctx(c), it.ApplicationID)
 		exists := err == nil
 		switch {
@@ -444,6 +450,9 @@ func viewApplication(a interactions.Application, candidateName string) applicati
 // application returns the application named in the path if the caller may see it;
 // otherwise the answer is 404, exactly as if it did not exist.
 func (s *api) application(c *gin.Context) (interactions.Application, error) {
+	if interactions.IsNurture(c.Param("id")) { // a candidate's, read through their timeline
+		return interactions.Application{}, interactions.Errorf(interactions.CodeNotFound, "no application %q", c.Param("id"))
+	}
 	app, err := s.interactions.Application(ctx(c), c.Param("id"))
 	if err != nil {
 		return app, err

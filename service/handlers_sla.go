@@ -153,7 +153,7 @@ func (v overdueView) MarshalJSON() ([]byte, error) {
 func (s *api) overdue(c *gin.Context) {
 	f := sla.OverdueFilter{Metric: sla.Metric(c.Query("metric")), State: sla.State(c.Query("state"))}
 	limit, after, fields := pageRequest(c, defaultPageLimit)
-	if f.Metric != "" && !f.Metric.Valid() {
+	if f.Metric != "" && !sla.ClockMetric(f.Metric) {
 		fields = append(fields, interactions.FieldError{Field: "metric", Message: "unknown metric"})
 	}
 	if f.State != "" && f.State != sla.StateWarning && f.State != sla.StateBreached {

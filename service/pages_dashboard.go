@@ -463,6 +463,8 @@ func metricLabel(m sla.Metric) string {
 		return "Closure"
 	case sla.MetricPromise:
 		return "Promise kept"
+	case sla.MetricNurture:
+		return "Nurture due"
 	}
 	return string(m)
 }

@@ -83,6 +83,12 @@ func (s *api) routes() http.Handler {
 	v1.GET("/calendar", readers, s.getCalendar)
 	v1.PUT("/calendar", admin, s.putCalendar)
 
+	v1.GET("/pools", readers, s.listPools)
+	v1.PUT("/pools/:id", admin, s.putPool)
+	v1.GET("/pools/:id", readers, s.getPool)
+	v1.DELETE("/pools/:id", admin, s.deletePool)
+	v1.GET("/candidates/:id/timeline", readers, s.candidateTimeline)
+
 	v1.PUT("/recruiters/:id", admin, s.putRecruiter)
 	v1.GET("/recruiters", readers, s.listRecruiters)
 	v1.GET("/recruiters/:id", readers, s.getRecruiter)

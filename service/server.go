@@ -32,6 +32,7 @@ import (
 	"github.com/goodwillhq/goodwill/service/storage"
 	"github.com/goodwillhq/goodwill/sla"
 	"github.com/goodwillhq/goodwill/sla/lease"
+	"github.com/goodwillhq/goodwill/sla/pools"
 	"github.com/goodwillhq/goodwill/sla/scores"
 	"github.com/goodwillhq/goodwill/webhooks"
 	"github.com/goodwillhq/goodwill/webhooks/ashby"
@@ -90,6 +91,7 @@ type api struct {
 	alertStore   *alerts.Store
 	dispatcher   *alerts.Dispatcher
 	book         *scores.Book       // the scores roll-ups (handlers_scores.go)
+	pools        *pools.Book        // pools' memberships and nurture clocks (handlers_pools.go)
 	spend        *scores.SpendStore // spend per attribution source and month (handlers_scores.go)
 	scoresCache  scoresCache        // what score queries read of the directory and jobs (handlers_scores.go)
 	keys         *auth.Keys
@@ -261,6 +263,15 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	// 3. The policies and calendar in force, and the scores roll-ups in their zone.
 	inForce := sla.NewInForce()
 	book := scores.NewBook(inForce.Zone)
+	poolBook := pools.NewBook()
+	// Nurture documents go to the pools' book, applications to the scores.
+	observe := func(app interactions.Application, clocks []sla.Clock, now time.Time) {
+		if interactions.IsNurture(app.ID) {
+			poolBook.Apply(app, clocks, now)
+			return
+		}
+		book.Apply(app, clocks, now)
+	}
 
 	// 4. The pipeline, from its end: outgoing alert webhooks, alerts, SLA engine,
 	// writer, projector. Outgoing webhooks are sent by one replica: the owner of the
@@ -290,7 +301,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	}
 	s.engine = sla.NewEngine(sla.Config{
 		Store: slaStore, Apps: store, Log: log, Now: now,
-		Consumer: s.dispatcher.Transitions, Stopped: s.dispatcher.Stopped, Observer: book.Apply,
+		Consumer: s.dispatcher.Transitions, Stopped: s.dispatcher.Stopped, Observer: observe,
 		Owns: owns, InForce: inForce,
 	})
 	if err := s.engine.Start(ctx); err != nil {
@@ -310,7 +321,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	s.projector = interactions.NewProjector(interactions.ProjectorConfig{
 		Store: store, Guard: guard, Log: log, Now: now,
 		Feed: feed, Applied: []interactions.AppliedFunc{s.engine.Applied, parkedFor.Applied}, Unsure: s.writer.Unsure,
-		Owns: owns, From: logSeq,
+		Owns: owns, From: logSeq, PoolsNamed: s.engine.EnsurePools,
 	})
 	if err := s.projector.Start(ctx); err != nil {
 		return err
@@ -402,7 +413,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		interactions: store, writer: s.writer, eraser: eraser, webhooks: s.webhooks, twilio: twilioReceiver,
 		engine: s.engine, inForce: inForce, directory: recruiters, alertStore: alertStore, dispatcher: s.dispatcher,
 		alertHooks: s.alertHooks, hookStore: hookStore, outbound: policy,
-		book: book, spend: scores.NewSpendStore(db, cfg.Currency), keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,
+		book: book, pools: poolBook, spend: scores.NewSpendStore(db, cfg.Currency), keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,
 		sso: signOn, syncRunner: s.syncRunner, slack: s.slack, mailAddresses: mailAddresses,
 	}
 	if signOn != nil {

@@ -65,6 +65,8 @@ type Env struct {
 	// own Department and Earlier are ignored: the application's department is this
 	// Env's.
 	Earlier []Env
+	// Pools are the talent pools by id, for nurture clocks (DeriveNurture).
+	Pools map[string]Pool
 }
 
 // Derive computes the SLA clocks of one application from its interactions, by the

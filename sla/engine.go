@@ -150,6 +150,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.loadEnv(ctx); err != nil {
 		return err
 	}
+	if err := e.loadPools(ctx); err != nil {
+		return err
+	}
 	// Read before the scheduler runs, so that what it records is not handed over twice.
 	// A shared engine owns nothing yet: taking over partitions does this per partition.
 	var recorded map[string]bool
@@ -255,6 +258,7 @@ func (e *Engine) loadEnv(ctx context.Context) error {
 		return err
 	}
 	e.mu.Lock()
+	env.Pools = e.env.Pools
 	e.env, e.calendar = env, versions[len(versions)-1].Calendar
 	e.version = versions[len(versions)-1].Seq
 	if e.inForce != nil { // under e.mu, so that two loads publish in order
@@ -319,6 +323,9 @@ func (e *Engine) derive(ctx context.Context, app interactions.Application, now t
 }
 
 func (e *Engine) deriveWith(ctx context.Context, env Env, app interactions.Application, now time.Time) ([]Clock, error) {
+	if interactions.IsNurture(app.ID) {
+		return DeriveNurture(app.ID, app.Events, env.Pools, env.Calendars, now), nil
+	}
 	if app.JobID != "" && usesDepartments(env) {
 		dept, err := e.apps.JobDepartment(ctx, app.JobID)
 		if err != nil {
@@ -500,6 +507,11 @@ func (e *Engine) refreshOverdue(i uint32, a *appClocks, now time.Time) {
 }
 
 func (e *Engine) fired(appID, recruiterID string, c Clock, t Transition, quiet bool) Fired {
+	if c.Metric == MetricNurture {
+		var alerts bool
+		recruiterID, alerts = e.nurtureRecipient(c)
+		quiet = quiet || !alerts
+	}
 	return Fired{
 		ID:            c.ClockID + "|" + string(t.State),
 		ClockID:       c.ClockID,
@@ -824,12 +836,16 @@ func (e *Engine) Overdue(f OverdueFilter) []OverdueItem {
 	var out []OverdueItem
 	for i := range e.overdue {
 		a := e.slots.at(i)
-		recruiterID := e.recruiters.name(a.recruiter)
-		if len(f.RecruiterIDs) > 0 && !slices.Contains(f.RecruiterIDs, recruiterID) {
-			continue
-		}
+		appRecruiter := e.recruiters.name(a.recruiter)
 		for j := range a.clocks {
 			c := e.clock(a, j)
+			recruiterID := appRecruiter
+			if c.Metric == MetricNurture {
+				recruiterID, _ = e.nurtureRecipient(c)
+			}
+			if len(f.RecruiterIDs) > 0 && !slices.Contains(f.RecruiterIDs, recruiterID) {
+				continue
+			}
 			st := c.StateAt(now)
 			if st == StateRunning || (f.State != "" && st != f.State) || (f.Metric != "" && c.Metric != f.Metric) {
 				continue

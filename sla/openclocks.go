@@ -22,6 +22,9 @@ import (
 //   - what few clocks have (an interview id, a starting interaction whose id is not a
 //     UUID, a start that arrived weeks before or after it counted) is kept aside.
 
+// clockMetrics are the metrics clocks can have: Metrics(), then MetricNurture.
+var clockMetrics = append(Metrics(), MetricNurture)
+
 // appClocks is the slot of one application's open clocks, as last derived.
 type appClocks struct {
 	id        string
@@ -45,7 +48,7 @@ type openClock struct {
 	startedBy                uuid.UUID // the starting interaction's id, unless rare
 	recvDelta                int32     // when that interaction arrived, in ms after startedAt, unless rare
 	policy                   uint16    // index in Engine.policies, unless rare
-	metric                   uint8     // index in Metrics()
+	metric                   uint8     // index in clockMetrics
 	// rare is set when the clock has an interview, a starting interaction whose id is
 	// not a UUID, an arrival too far from its start or a policy past the index range:
 	// its appExtra has a rareClock for it.
@@ -83,7 +86,7 @@ func (in *interner) name(i uint32) string { return in.names[i] }
 // compact returns c as the scheduler keeps it, with its rare part if it has one.
 func (e *Engine) compact(c Clock) (openClock, *rareClock) {
 	oc := openClock{
-		metric:    uint8(slices.Index(Metrics(), c.Metric)),
+		metric:    uint8(slices.Index(clockMetrics, c.Metric)),
 		startedAt: c.StartedAt.UnixMilli(),
 		warnAt:    c.WarnAt.UnixMilli(),
 		dueAt:     c.DueAt.UnixMilli(),
@@ -121,9 +124,13 @@ func (e *Engine) clock(a *appClocks, j int) Clock {
 	} else {
 		policyID, by, recv = e.policies.name(uint32(oc.policy)), oc.startedBy.String(), oc.startedAt+int64(oc.recvDelta)
 	}
-	m := Metrics()[oc.metric]
+	m := clockMetrics[oc.metric]
+	idPart := interviewID
+	if m == MetricNurture {
+		idPart, _ = PoolOf(policyID) // a nurture clock's id names its pool there
+	}
 	return Clock{
-		ClockID:         clockID(a.id, m, interviewID, by),
+		ClockID:         clockID(a.id, m, idPart, by),
 		ApplicationID:   a.id,
 		PolicyID:        policyID,
 		Metric:          m,

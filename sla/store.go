@@ -23,6 +23,7 @@ type Store struct {
 	versions    *mongo.Collection
 	transitions *mongo.Collection
 	handled     *mongo.Collection
+	pools       *mongo.Collection
 }
 
 // NewStore returns the SLA store over db.
@@ -33,6 +34,7 @@ func NewStore(db *mongo.Database) *Store {
 		versions:    db.Collection("sla_versions"),
 		transitions: db.Collection("sla_transitions"),
 		handled:     db.Collection("sla_handled"),
+		pools:       db.Collection("pools"),
 	}
 }
 

@@ -1,0 +1,178 @@
+package service_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goodwillhq/goodwill/alerts/email/mailtest"
+	"github.com/goodwillhq/goodwill/service"
+	"github.com/goodwillhq/goodwill/service/servicetest"
+)
+
+// poolTimeline is what the tests read of GET /v1/candidates/{id}/timeline.
+type poolTimeline struct {
+	Candidate struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"candidate"`
+	Pools []struct {
+		PoolID        string   `json:"pool_id"`
+		Active        bool     `json:"active"`
+		Converted     bool     `json:"converted"`
+		ApplicationID string   `json:"application_id"`
+		DaysToConvert *float64 `json:"days_to_convert"`
+	} `json:"pools"`
+	Applications []struct {
+		ID string `json:"id"`
+	} `json:"applications"`
+	Interactions []struct {
+		Kind          string `json:"kind"`
+		ApplicationID string `json:"application_id"`
+	} `json:"interactions"`
+	Clocks []clockView `json:"clocks"`
+}
+
+func candidateTimeline(t *testing.T, srv *servicetest.Instance, key, id string) (poolTimeline, int) {
+	t.Helper()
+	r := srv.Do(t, http.MethodGet, "/v1/candidates/"+id+"/timeline", key, nil)
+	var tl poolTimeline
+	if r.Status == http.StatusOK {
+		r.JSON(t, &tl)
+	}
+	return tl, r.Status
+}
+
+// nurtureClocks returns a candidate's nurture clocks.
+func nurtureClocks(t *testing.T, srv *servicetest.Instance, id string) []clockView {
+	t.Helper()
+	tl, status := candidateTimeline(t, srv, servicetest.AdminKey, id)
+	if status != http.StatusOK {
+		t.Fatalf("timeline of %s: %d", id, status)
+	}
+	var out []clockView
+	for _, c := range tl.Clocks {
+		if c.Metric == "nurture" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func postPool(t *testing.T, srv *servicetest.Instance, key string, in map[string]any, want int) map[string]any {
+	t.Helper()
+	r := srv.Do(t, http.MethodPost, "/v1/interactions", key, in)
+	if r.Status != want {
+		t.Fatalf("post %v: %d %s", in, r.Status, r.Body)
+	}
+	if want >= 300 {
+		return nil
+	}
+	return r.Map(t)
+}
+
+func poolEvent(kind, pool, candidate string, at time.Time) map[string]any {
+	return map[string]any{"kind": kind, "pool_id": pool, "candidate_id": candidate,
+		"occurred_at": at.UTC().Format(time.RFC3339Nano)}
+}
+
+// TestPoolNurtureDoneMeans is the pool as a new user tries it: a 4-second cadence on
+// the 24x7 calendar and two members. The untouched member's nurture clock breaches and
+// alerts the pool's owner, by email; the one touched midway (a candidate-level
+// message) is still open. The untouched member then applies: converted, and their
+// clock stops.
+func TestPoolNurtureDoneMeans(t *testing.T) {
+	t.Parallel()
+	mailbox := mailtest.Start(t, nil)
+	srv := servicetest.Start(t, map[string]string{
+		"GOODWILL_SMTP_URL": mailbox.URL(), "GOODWILL_EMAIL_FROM": "alerts@goodwill.example.com", "GOODWILL_PUBLIC_URL": alertsPublicURL,
+	}, service.Options{})
+	everyDay := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	if r := srv.Do(t, http.MethodPut, "/v1/recruiters/olga", servicetest.AdminKey, map[string]any{
+		"name": "Olga Owner", "email": "olga@example.com", "working_days": everyDay,
+		"channels": map[string]any{"breached": []string{"email"}},
+	}); r.Status != http.StatusCreated {
+		t.Fatalf("recruiter: %d %s", r.Status, r.Body)
+	}
+	r := srv.Do(t, http.MethodPut, "/v1/pools/silver", servicetest.AdminKey, map[string]any{
+		"name": "Silver medalists", "cadence": "4s", "calendar": "24x7", "owner_id": "olga", "warn_ratio": 1, "alerts": true,
+	})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("put pool: %d %s", r.Status, r.Body)
+	}
+	start := time.Now()
+	for _, c := range []string{"cand-quiet", "cand-touched"} {
+		in := poolEvent("pool_added", "silver", c, start)
+		in["candidate"] = map[string]string{"name": "Name of " + c}
+		postPool(t, srv, servicetest.AdminKey, in, http.StatusCreated)
+	}
+	servicetest.Eventually(t, time.Second, "the nurture clocks", func() bool {
+		return len(nurtureClocks(t, srv, "cand-quiet")) == 1 && len(nurtureClocks(t, srv, "cand-touched")) == 1
+	})
+	if cs := nurtureClocks(t, srv, "cand-quiet"); len(cs) != 1 || cs[0].State != "running" || cs[0].PolicyID != "pool:silver" ||
+		cs[0].DueAt.Sub(cs[0].WarnAt) != 0 {
+		t.Fatalf("clocks after pool_added: %+v", cs)
+	}
+	// Midway, a candidate-level message to one of them.
+	time.Sleep(2 * time.Second)
+	postPool(t, srv, servicetest.AdminKey, map[string]any{"kind": "message", "direction": "outbound", "channel": "email",
+		"candidate_id": "cand-touched", "occurred_at": time.Now().UTC().Format(time.RFC3339Nano)}, http.StatusCreated)
+
+	servicetest.Eventually(t, 8*time.Second, "the untouched member's breach alert", func() bool {
+		r := srv.Do(t, http.MethodGet, "/v1/alerts?recruiter_id=olga", servicetest.AdminKey, nil)
+		return strings.Contains(string(r.Body), `"metric":"nurture"`) && strings.Contains(string(r.Body), "cand-quiet")
+	})
+	servicetest.Eventually(t, 5*time.Second, "the breach email to the owner", func() bool { return len(mailbox.Messages()) >= 1 })
+	if m := mailbox.Messages()[0]; !strings.Contains(m.To, "olga@example.com") {
+		t.Fatalf("email to %q", m.To)
+	}
+	quiet := nurtureClocks(t, srv, "cand-quiet")
+	if len(quiet) != 1 || quiet[0].State != "breached" || quiet[0].StoppedAt != nil {
+		t.Fatalf("untouched member's clocks: %+v", quiet)
+	}
+	touched := nurtureClocks(t, srv, "cand-touched")
+	if len(touched) != 2 || touched[0].State != "met" || touched[1].StoppedAt != nil || !touched[1].DueAt.After(quiet[0].DueAt) ||
+		(time.Now().Before(touched[1].DueAt) && touched[1].State == "breached") {
+		t.Fatalf("touched member's clocks at the breach: %+v", touched)
+	}
+	r = srv.Do(t, http.MethodGet, "/v1/alerts?recruiter_id=olga", servicetest.AdminKey, nil)
+	if strings.Contains(string(r.Body), "cand-touched") {
+		t.Fatalf("the touched member alerted: %s", r.Body)
+	}
+	// The queue shows it to the owner.
+	r = srv.Do(t, http.MethodGet, "/v1/sla/overdue?metric=nurture&recruiter_id=olga", servicetest.AdminKey, nil)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "nurture:cand-quiet") {
+		t.Fatalf("overdue: %d %s", r.Status, r.Body)
+	}
+
+	// The untouched member applies: converted, and the clock stops.
+	in := interaction("app-quiet", "quiet-applied")
+	in["candidate_id"] = "cand-quiet"
+	in["occurred_at"] = time.Now().UTC().Format(time.RFC3339Nano)
+	postPool(t, srv, servicetest.AdminKey, in, http.StatusCreated)
+	servicetest.Eventually(t, 5*time.Second, "the conversion", func() bool {
+		tl, _ := candidateTimeline(t, srv, servicetest.AdminKey, "cand-quiet")
+		return len(tl.Pools) == 1 && tl.Pools[0].Converted
+	})
+	tl, _ := candidateTimeline(t, srv, servicetest.AdminKey, "cand-quiet")
+	if p := tl.Pools[0]; p.Active || p.ApplicationID != "app-quiet" || p.DaysToConvert == nil {
+		t.Fatalf("membership %+v", p)
+	}
+	if len(tl.Applications) != 1 || tl.Candidate.Name != "Name of cand-quiet" {
+		t.Fatalf("timeline %+v", tl)
+	}
+	quiet = nurtureClocks(t, srv, "cand-quiet")
+	if len(quiet) != 1 || quiet[0].StoppedAt == nil || quiet[0].State != "breached" {
+		t.Fatalf("clocks after applying: %+v", quiet)
+	}
+	var figures map[string]any
+	servicetest.Eventually(t, 5*time.Second, "the pool's figures", func() bool {
+		r := srv.Do(t, http.MethodGet, "/v1/pools/silver", servicetest.AdminKey, nil)
+		figures = r.Map(t)
+		return figures["converted"] == 1.0
+	})
+	if figures["members"] != 1.0 || figures["conversion_rate"] != 0.5 {
+		t.Fatalf("figures %v", figures)
+	}
+}
