@@ -1,0 +1,103 @@
+package interactions
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestCandidateLevelValidation: which kinds may, must or must not name an
+// application, and pool_id's rules.
+func TestCandidateLevelValidation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		body  string
+		field string // the field the error names; "" when valid
+	}{
+		{"pool_added", `{"kind":"pool_added","candidate_id":"c1","pool_id":"leads"}`, ""},
+		{"pool_removed", `{"kind":"pool_removed","candidate_id":"c1","pool_id":"leads"}`, ""},
+		{"pool_added needs pool_id", `{"kind":"pool_added","candidate_id":"c1"}`, "pool_id"},
+		{"pool_added refuses application_id", `{"kind":"pool_added","candidate_id":"c1","pool_id":"leads","application_id":"a1"}`, "application_id"},
+		{"bad pool_id", `{"kind":"pool_added","candidate_id":"c1","pool_id":"Leads!"}`, "pool_id"},
+		{"pool_id only on pool kinds", `{"kind":"note","candidate_id":"c1","pool_id":"leads","application_id":"a1"}`, "pool_id"},
+		{"candidate-level message", `{"kind":"message","direction":"outbound","candidate_id":"c1"}`, ""},
+		{"candidate-level call", `{"kind":"call","direction":"outbound","candidate_id":"c1"}`, ""},
+		{"candidate-level note", `{"kind":"note","candidate_id":"c1"}`, ""},
+		{"other kinds need an application", `{"kind":"interview_completed","interview_id":"i","candidate_id":"c1"}`, "application_id"},
+		{"reserved application ids", `{"kind":"note","candidate_id":"c1","application_id":"nurture:c1"}`, "application_id"},
+		{"candidate_id still required", `{"kind":"note"}`, "candidate_id"},
+		{"pool kinds are internal", `{"kind":"pool_added","candidate_id":"c1","pool_id":"leads","direction":"outbound"}`, "direction"},
+	}
+	for _, tt := range tests {
+		body := tt.body[:len(tt.body)-1] + fmt.Sprintf(`,"occurred_at":%q}`, now.Format(time.RFC3339))
+		items, _, err := ParseWrite([]byte(body), "", now)
+		if tt.field == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+			} else if items[0].PoolID == "" && items[0].Kind == KindPoolAdded {
+				t.Errorf("%s: pool_id lost", tt.name)
+			}
+			continue
+		}
+		var e *Error
+		if err == nil || !asError(err, &e) || len(e.Fields) != 1 || e.Fields[0].Field != tt.field {
+			t.Errorf("%s: %v, want one error on %s", tt.name, err, tt.field)
+		}
+	}
+}
+
+func asError(err error, target **Error) bool {
+	e, ok := err.(*Error)
+	*target = e
+	return ok
+}
+
+// TestProjectorNurtureDocument: candidate-level events go to the candidate's nurture
+// document, with the contacts and applications of a pooled candidate's applications;
+// a candidate never pooled has none.
+func TestProjectorNurtureDocument(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p, store := newProjector(t, now)
+	at := now
+	mk := func(id, app, cand string, kind Kind, dir Direction) Interaction {
+		at = at.Add(time.Minute)
+		return Interaction{ID: id, Key: id, ApplicationID: app, CandidateID: cand, Kind: kind, Direction: dir,
+			OccurredAt: at, ReceivedAt: at, Source: "api", PoolID: map[bool]string{true: "leads"}[kind == KindPoolAdded]}
+	}
+	batch := []Interaction{
+		mk("e1", "", "pooled", KindPoolAdded, Internal),
+		mk("e2", "app-p", "pooled", KindApplicationReceived, Inbound),
+		mk("e3", "app-p", "pooled", KindMessage, Outbound),
+		mk("e4", "app-p", "pooled", KindMessage, Inbound), // no contact
+		mk("e5", "", "pooled", KindNote, Internal),
+		mk("e6", "app-x", "other", KindMessage, Outbound),
+	}
+	if err := p.Apply(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := store.Application(ctx, NurtureID("pooled"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range doc.Events {
+		ids = append(ids, e.ID)
+	}
+	if fmt.Sprint(ids) != "[e1 e2 e3 e5]" || doc.CandidateID != "pooled" || doc.RecruiterID != "" {
+		t.Fatalf("nurture document %v %+v", ids, doc)
+	}
+	if app, err := store.Application(ctx, "app-p"); err != nil || app.EventCount != 3 {
+		t.Fatalf("application %+v %v", app, err)
+	}
+	if _, err := store.Application(ctx, NurtureID("other")); ErrorCode(err) != CodeNotFound {
+		t.Fatalf("a candidate never pooled has a nurture document: %v", err)
+	}
+	// A new projector over the same store knows who is pooled.
+	p2 := NewProjector(ProjectorConfig{Store: store, Guard: p.guard, Log: p.log, Now: p.now})
+	if err := p2.loadPooled(ctx); err != nil || !p2.pooled["pooled"] || p2.pooled["other"] {
+		t.Fatalf("pooled after a restart: %v %v", p2.pooled, err)
+	}
+}
