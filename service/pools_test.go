@@ -176,3 +176,145 @@ func TestPoolNurtureDoneMeans(t *testing.T) {
 		t.Fatalf("figures %v", figures)
 	}
 }
+
+// TestPoolsCRUD: create, replace, list, read with figures, and deletion: 409 while the
+// pool has members, and force=true ends every membership.
+func TestPoolsCRUD(t *testing.T) {
+	t.Parallel()
+	srv := servicetest.Start(t, nil, service.Options{})
+	put := func(id string, body any, want int) map[string]any {
+		t.Helper()
+		r := srv.Do(t, http.MethodPut, "/v1/pools/"+id, servicetest.AdminKey, body)
+		if r.Status != want {
+			t.Fatalf("PUT %s: %d %s", id, r.Status, r.Body)
+		}
+		return r.Map(t)
+	}
+	got := put("leads", map[string]any{"cadence": "42d"}, http.StatusCreated)
+	if got["name"] != "leads" || got["calendar"] != "business" || got["warn_ratio"] != 0.75 || got["alerts"] != true || got["owner_id"] != nil {
+		t.Fatalf("defaults: %v", got)
+	}
+	got = put("leads", map[string]any{"name": "Leads", "cadence": "10d", "calendar": "24x7", "owner_id": "olga", "alerts": false}, http.StatusOK)
+	if got["cadence"] != "10d" || got["owner_id"] != "olga" || got["alerts"] != false {
+		t.Fatalf("replaced: %v", got)
+	}
+	expectProblem(t, srv.Do(t, http.MethodPut, "/v1/pools/leads", servicetest.AdminKey, map[string]any{"calendar": "24x7"}), http.StatusBadRequest, "cadence")
+	expectProblem(t, srv.Do(t, http.MethodPut, "/v1/pools/leads", servicetest.AdminKey, map[string]any{"cadence": "1x"}), http.StatusBadRequest, "cadence")
+	expectProblem(t, srv.Do(t, http.MethodPut, "/v1/pools/leads", servicetest.AdminKey, map[string]any{"cadence": "1d", "bogus": 1}), http.StatusBadRequest, "bogus")
+	expectProblem(t, srv.Do(t, http.MethodPut, "/v1/pools/Bad!", servicetest.AdminKey, map[string]any{"cadence": "1d"}), http.StatusBadRequest, "id")
+	expectProblem(t, srv.Do(t, http.MethodGet, "/v1/pools/nope", servicetest.AdminKey, nil), http.StatusNotFound, "")
+	expectProblem(t, srv.Do(t, http.MethodGet, "/v1/pools/leads?from=yesterday", servicetest.AdminKey, nil), http.StatusBadRequest, "from")
+
+	// A pool_added naming an unknown pool creates it, quiet: 42d business, no owner.
+	now := time.Now()
+	postPool(t, srv, servicetest.AdminKey, poolEvent("pool_added", "leads", "c1", now), http.StatusCreated)
+	postPool(t, srv, servicetest.AdminKey, poolEvent("pool_added", "prospects", "c2", now), http.StatusCreated)
+	var list struct {
+		Pools []map[string]any `json:"pools"`
+	}
+	servicetest.Eventually(t, time.Second, "the auto-created pool", func() bool {
+		srv.Do(t, http.MethodGet, "/v1/pools", servicetest.AdminKey, nil).JSON(t, &list)
+		return len(list.Pools) == 2
+	})
+	if p := list.Pools[1]; p["id"] != "prospects" || p["cadence"] != "42d" || p["calendar"] != "business" || p["alerts"] != false || p["owner_id"] != nil {
+		t.Fatalf("auto-created pool: %v", p)
+	}
+	servicetest.Eventually(t, time.Second, "the member", func() bool {
+		return srv.Do(t, http.MethodGet, "/v1/pools/leads", servicetest.AdminKey, nil).Map(t)["members"] == 1.0
+	})
+
+	expectProblem(t, srv.Do(t, http.MethodDelete, "/v1/pools/leads", servicetest.AdminKey, nil), http.StatusConflict, "")
+	if r := srv.Do(t, http.MethodDelete, "/v1/pools/leads?force=true", servicetest.AdminKey, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("forced delete: %d %s", r.Status, r.Body)
+	}
+	expectProblem(t, srv.Do(t, http.MethodGet, "/v1/pools/leads", servicetest.AdminKey, nil), http.StatusNotFound, "")
+	servicetest.Eventually(t, time.Second, "the membership ended", func() bool {
+		tl, _ := candidateTimeline(t, srv, servicetest.AdminKey, "c1")
+		return len(tl.Pools) == 1 && !tl.Pools[0].Active
+	})
+	tl, _ := candidateTimeline(t, srv, servicetest.AdminKey, "c1")
+	if n := len(tl.Interactions); n != 2 || tl.Interactions[1].Kind != "pool_removed" {
+		t.Fatalf("interactions after a forced delete: %+v", tl.Interactions)
+	}
+	// An empty pool deletes without force.
+	put("empty", map[string]any{"cadence": "1d"}, http.StatusCreated)
+	if r := srv.Do(t, http.MethodDelete, "/v1/pools/empty", servicetest.AdminKey, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestPoolsRecruiterKeys: a recruiter key writes pool events only on pools its
+// recruiter owns, and candidate-level events only about candidates it can see (an
+// application of theirs it may see, or a pool it owns); it lists and reads only its
+// pools, and a candidate's timeline only when it can see them.
+func TestPoolsRecruiterKeys(t *testing.T) {
+	t.Parallel()
+	srv := servicetest.Start(t, nil, service.Options{})
+	for _, rec := range []string{"rita", "sam"} {
+		if r := srv.Do(t, http.MethodPut, "/v1/recruiters/"+rec, servicetest.AdminKey, map[string]any{"name": rec}); r.Status != http.StatusCreated {
+			t.Fatalf("recruiter: %d %s", r.Status, r.Body)
+		}
+	}
+	for id, owner := range map[string]string{"ritas": "rita", "sams": "sam"} {
+		if r := srv.Do(t, http.MethodPut, "/v1/pools/"+id, servicetest.AdminKey, map[string]any{"cadence": "5d", "owner_id": owner}); r.Status != http.StatusCreated {
+			t.Fatalf("pool: %d %s", r.Status, r.Body)
+		}
+	}
+	rita := srv.NewKey(t, "recruiter", "rita")
+	// Sam's candidate, with an application of Sam's.
+	in := interaction("app-sam", "sam-received")
+	in["candidate_id"], in["recruiter_id"] = "cand-sam", "sam"
+	in["occurred_at"] = time.Now().UTC().Format(time.RFC3339Nano)
+	postPool(t, srv, servicetest.AdminKey, in, http.StatusCreated)
+	servicetest.Eventually(t, time.Second, "Sam's application", func() bool {
+		return srv.Do(t, http.MethodGet, "/v1/applications/app-sam/timeline", servicetest.AdminKey, nil).Status == http.StatusOK
+	})
+	now := time.Now()
+	msg := func(cand string) map[string]any {
+		return map[string]any{"kind": "message", "direction": "outbound", "candidate_id": cand, "occurred_at": now.UTC().Format(time.RFC3339Nano)}
+	}
+
+	// A new prospect into her own pool: fine; into Sam's: 404.
+	postPool(t, srv, rita, poolEvent("pool_added", "ritas", "cand-new", now), http.StatusCreated)
+	expectProblem(t, srv.Do(t, http.MethodPost, "/v1/interactions", rita, poolEvent("pool_added", "sams", "cand-new2", now)), http.StatusNotFound, "pool_id")
+	expectProblem(t, srv.Do(t, http.MethodPost, "/v1/interactions", rita, poolEvent("pool_added", "nope", "cand-new2", now)), http.StatusNotFound, "pool_id")
+	// Sam's candidate, whom she cannot see: not into her pool, no message.
+	expectProblem(t, srv.Do(t, http.MethodPost, "/v1/interactions", rita, poolEvent("pool_added", "ritas", "cand-sam", now)), http.StatusNotFound, "candidate_id")
+	expectProblem(t, srv.Do(t, http.MethodPost, "/v1/interactions", rita, msg("cand-sam")), http.StatusNotFound, "candidate_id")
+	// A stranger: no candidate-level message either.
+	expectProblem(t, srv.Do(t, http.MethodPost, "/v1/interactions", rita, msg("cand-stranger")), http.StatusNotFound, "candidate_id")
+	// Her pool's member: a message is fine, as herself.
+	servicetest.Eventually(t, time.Second, "the member", func() bool {
+		tl, _ := candidateTimeline(t, srv, servicetest.AdminKey, "cand-new")
+		return len(tl.Pools) == 1
+	})
+	stored := postPool(t, srv, rita, msg("cand-new"), http.StatusCreated)
+	if stored["actor_id"] != "rita" {
+		t.Fatalf("stored %v", stored)
+	}
+
+	// Lists and reads: her pool only; timelines: her member, not Sam's candidate.
+	var list struct {
+		Pools []struct{ ID string } `json:"pools"`
+	}
+	srv.Do(t, http.MethodGet, "/v1/pools", rita, nil).JSON(t, &list)
+	if len(list.Pools) != 1 || list.Pools[0].ID != "ritas" {
+		t.Fatalf("rita's pools: %+v", list.Pools)
+	}
+	expectProblem(t, srv.Do(t, http.MethodGet, "/v1/pools/sams", rita, nil), http.StatusNotFound, "")
+	if r := srv.Do(t, http.MethodGet, "/v1/pools/ritas", rita, nil); r.Status != http.StatusOK {
+		t.Fatalf("her pool: %d %s", r.Status, r.Body)
+	}
+	expectProblem(t, srv.Do(t, http.MethodPut, "/v1/pools/ritas", rita, map[string]any{"cadence": "1d"}), http.StatusForbidden, "")
+	if _, status := candidateTimeline(t, srv, rita, "cand-new"); status != http.StatusOK {
+		t.Fatalf("her member's timeline: %d", status)
+	}
+	if _, status := candidateTimeline(t, srv, rita, "cand-sam"); status != http.StatusNotFound {
+		t.Fatalf("Sam's candidate's timeline: %d", status)
+	}
+	if _, status := candidateTimeline(t, srv, servicetest.AdminKey, "cand-nobody"); status != http.StatusNotFound {
+		t.Fatalf("an unknown candidate's timeline: %d", status)
+	}
+	// Nurture documents are no applications.
+	expectProblem(t, srv.Do(t, http.MethodGet, "/v1/applications/nurture:cand-new/timeline", servicetest.AdminKey, nil), http.StatusNotFound, "")
+}
