@@ -48,7 +48,7 @@ type Input struct {
 	Duration          string          `json:"duration"`
 	InterviewID       string          `json:"interview_id"`
 	Stage             string          `json:"stage"`
-	PoolID            string          `json:"pool_id"`
+	PoolID            string          `json:"pool_id,omitempty"`
 	Score             *int            `json:"score"`
 	Until             string          `json:"until"`
 	PromisedBy        string          `json:"promised_by"`

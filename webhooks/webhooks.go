@@ -326,7 +326,7 @@ func Metadata(kv map[string]string) json.RawMessage {
 func CheckIDs(in *interactions.Input) error {
 	ok := func(s string) bool { return len(s) <= MaxIDBytes && s == CleanLine(s) }
 	switch {
-	case in.ApplicationID == "" || in.CandidateID == "":
+	case in.CandidateID == "" || (in.ApplicationID == "" && !candidateLevel(in.Kind)):
 		return Malformed("the payload names no application or candidate")
 	case !ok(in.ApplicationID) || !ok(in.CandidateID):
 		return Malformed("an application or candidate id is not printable or longer than %d bytes", MaxIDBytes)

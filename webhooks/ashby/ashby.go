@@ -29,7 +29,9 @@ import (
 // Events mapped (payload shapes from Ashby's "Webhook Payloads" OpenAPI):
 //
 //	applicationSubmit        application_received at createdAt, with its attribution
-//	                         (see attribution; status Lead: note)
+//	                         (see attribution); status Lead: pool_added of the
+//	                         candidate to pool "leads", which converts when an
+//	                         application of theirs is received
 //	candidateStageChange     stage_changed to currentInterviewStage.title at updatedAt;
 //	                         into an Archived stage: rejected, or withdrawn when the
 //	                         archive reason's reasonType is RejectedByCandidate;
@@ -253,8 +255,7 @@ func (a Receiver) application(d *webhooks.Delivery, actionID string, app *ashbyA
 		in.OccurredAt = at(app.CreatedAt, app.UpdatedAt)
 		in.Kind = string(interactions.KindApplicationReceived)
 		if strings.EqualFold(app.Status, "Lead") {
-			in.Kind = string(interactions.KindNote)
-			in.Metadata = webhooks.Metadata(map[string]string{"ashby_event": d.Event, "note": "lead added"})
+			webhooks.Pooled(&in, webhooks.PoolLeads, map[string]string{"ashby_event": d.Event})
 		} else {
 			in.Attribution = attribution(app, in.Referral)
 		}

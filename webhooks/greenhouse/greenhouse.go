@@ -24,9 +24,11 @@ import (
 //
 // Events mapped (payload.application.* unless noted):
 //
-//	new_candidate_application  application_received at applied_at (a prospect: note),
-//	                           with its attribution (see attribution)
-//	new_prospect_application   note ("prospect added")
+//	new_candidate_application  application_received at applied_at, with its attribution
+//	                           (see attribution); a prospect: pool_added to pool "prospects"
+//	new_prospect_application   pool_added of the candidate to pool "prospects"; the
+//	                           prospect converts when its application (the same
+//	                           application id) is received
 //	candidate_stage_change     stage_changed to current_stage.name at last_activity_at
 //	reject_candidate           rejected at rejected_at
 //	unreject_candidate         unrejected at last_activity_at
@@ -190,8 +192,7 @@ func (g Receiver) Parse(h http.Header, body []byte, now time.Time) (webhooks.Del
 		occurred(app.AppliedAt, app.LastActivityAt)
 		in.Kind = string(interactions.KindApplicationReceived)
 		if app.Prospect || d.Event == "new_prospect_application" {
-			in.Kind = string(interactions.KindNote)
-			in.Metadata = webhooks.Metadata(map[string]string{"greenhouse_event": d.Event, "note": "prospect added"})
+			webhooks.Pooled(&in, webhooks.PoolProspects, map[string]string{"greenhouse_event": d.Event})
 		} else {
 			in.Attribution = attribution(app, in.Referral)
 		}

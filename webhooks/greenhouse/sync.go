@@ -537,8 +537,7 @@ func (ac *appContext) mapApplication(app v3Application) []interactions.Input {
 		r := base
 		r.OccurredAt = created
 		if app.Prospect {
-			r.Kind = string(interactions.KindNote)
-			r.Metadata = webhooks.Metadata(map[string]string{"greenhouse_event": "new_prospect_application", "note": "prospect added"})
+			webhooks.Pooled(&r, webhooks.PoolProspects, map[string]string{"greenhouse_event": "new_prospect_application"})
 			r.ExternalID = webhooks.ExternalID("new_prospect_application", appID)
 		} else {
 			r.Kind = string(interactions.KindApplicationReceived)

@@ -380,6 +380,7 @@ var direction = map[interactions.Kind]interactions.Direction{
 	interactions.KindInterviewRescheduled: interactions.Outbound,
 	interactions.KindInterviewCanceled:    interactions.Outbound,
 	interactions.KindDetailsUpdated:       interactions.Internal,
+	interactions.KindPoolAdded:            interactions.Internal,
 }
 
 // vendorID is the receiver's id of a Lever id (webhooks.Prefixed), "" for an empty id
@@ -443,6 +444,14 @@ func (s *Sync) mapOpportunity(o apiOpportunity, ivs []apiInterview, ref *referen
 		in.Attribution = attribution(o)
 		in.Referral = referral(o)
 		out = append(out, in)
+	}
+	// An opportunity without an application is a lead: the contact joins the pool
+	// "leads", and converts when an application of theirs is received.
+	if at, ok := msTime(o.CreatedAt); ok && len(o.Applications) == 0 {
+		lead := ev(interactions.KindPoolAdded, at, strconv.FormatInt(o.CreatedAt, 10))
+		lead.ApplicationID, lead.PoolID = "", webhooks.PoolLeads
+		lead.Metadata = map[string]any{"application_id": app}
+		out = append(out, lead)
 	}
 
 	// Stage changes after the first stage, which the opportunity was created in.

@@ -63,7 +63,7 @@ func check(t *testing.T, it interactions.Interaction) {
 			t.Errorf("%s %q: not an id interactions accept", field, v)
 		}
 	}
-	id("application_id", it.ApplicationID, true)
+	id("application_id", it.ApplicationID, it.Kind != interactions.KindPoolAdded) // a lead names no application
 	id("candidate_id", it.CandidateID, true)
 	id("job_id", it.JobID, false)
 	id("recruiter_id", it.RecruiterID, false)

@@ -28,10 +28,13 @@ import (
 // candidate id serves as both application_id and candidate_id):
 //
 //	candidate_created  application_received at created_at, with its attribution
-//	                   (see attribution; sourced: note)
+//	                   (see attribution); sourced: pool_added of the candidate to
+//	                   pool "sourced"
 //	candidate_moved    disqualified: rejected at disqualified_at (withdrawn when the
 //	                   candidate withdrew); stage "hired": hired; otherwise
-//	                   stage_changed to the stage slug
+//	                   stage_changed to the stage slug; a sourced candidate
+//	                   moved to "applied" also application_received, which
+//	                   converts their "sourced" membership
 //
 // Workable sends the candidate's state at the time of the request, not of the event;
 // external ids use the body's event id when there is one, else the state's timestamps.
@@ -143,8 +146,7 @@ func (w Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 		in.OccurredAt = at(c.CreatedAt, b.FiredAt)
 		in.Kind = string(interactions.KindApplicationReceived)
 		if c.Sourced {
-			in.Kind = string(interactions.KindNote)
-			in.Metadata = webhooks.Metadata(map[string]string{"workable_event": d.Event, "note": "sourced candidate added"})
+			webhooks.Pooled(&in, webhooks.PoolSourced, map[string]string{"workable_event": d.Event})
 		} else {
 			in.Attribution = attribution(c.Domain)
 		}
@@ -170,11 +172,21 @@ func (w Receiver) Parse(_ http.Header, body []byte, now time.Time) (webhooks.Del
 		in.Kind = string(interactions.KindStageChanged)
 		in.Stage = webhooks.Text(c.Stage)
 		in.ExternalID = key("stage_changed", string(c.ID), in.Stage, c.UpdatedAt)
+		if c.Sourced && strings.EqualFold(in.Stage, "applied") {
+			// A sourced candidate applied: the application starts now.
+			applied := in
+			applied.Kind, applied.Stage = string(interactions.KindApplicationReceived), ""
+			applied.ExternalID = webhooks.ExternalID("applied", string(c.ID))
+			if err := webhooks.CheckIDs(&applied); err != nil {
+				return d, err
+			}
+			d.Items = append(d.Items, applied)
+		}
 	}
 	if err := webhooks.CheckIDs(&in); err != nil {
 		return d, err
 	}
-	d.Items = []interactions.Input{in}
+	d.Items = append([]interactions.Input{in}, d.Items...)
 	return d, nil
 }
 
