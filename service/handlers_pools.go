@@ -367,3 +367,39 @@ func appListed(apps []interactions.Application, id string) bool {
 	}
 	return false
 }
+
+// poolLine is one pool on the dashboard's Pools panel.
+type poolLine struct {
+	ID, Name, Cadence string
+	Figures           []figure
+}
+
+// poolLines are the dashboard's pools with their figures over [from, to): every pool
+// for admins and viewers (aggregates only), those it owns for a recruiter key.
+func (s *api) poolLines(c *gin.Context, from, to, now time.Time) []poolLine {
+	key := caller(c)
+	var out []poolLine
+	for _, p := range s.engine.Pools() {
+		if key.Role == auth.RoleRecruiter && p.OwnerID != key.RecruiterID {
+			continue
+		}
+		f := s.pools.Figures(p.ID, from, to, now)
+		count := func(field string, n int) figure {
+			return figure{Field: field, Text: strconv.Itoa(n), Value: strconv.Itoa(n)}
+		}
+		median := figure{Field: "median_days_to_convert", Text: "—"}
+		if f.MedianDaysToConvert != nil {
+			median.Value = jsonValue(*f.MedianDaysToConvert)
+			median.Text = strconv.FormatFloat(*f.MedianDaysToConvert, 'f', 1, 64) + " d"
+		}
+		out = append(out, poolLine{ID: p.ID, Name: p.Name, Cadence: p.Cadence.String() + " (" + p.Calendar + ")", Figures: []figure{
+			count("members", f.Members),
+			count("overdue_now", f.OverdueNow),
+			{Field: "touched_on_time_rate", Text: percent(f.TouchedOnTimeRate), Value: jsonValue(f.TouchedOnTimeRate)},
+			count("converted", f.Converted),
+			{Field: "conversion_rate", Text: percent(f.ConversionRate), Value: jsonValue(f.ConversionRate)},
+			median,
+		}})
+	}
+	return out
+}

@@ -249,6 +249,7 @@ type dashboardPage struct {
 	NoData        bool
 	HiddenSurveys string
 	Connectors    []connectorLine // admins only: how each configured ATS sync is doing
+	Pools         []poolLine      // the talent pools the caller may see, with their figures
 }
 
 // connectorLine is one configured ATS sync's health, in a sentence.
@@ -408,6 +409,7 @@ func (s *api) dashboard(c *gin.Context) {
 		sentimentOf("all_met", "Every SLA met", sent.AllMet),
 		sentimentOf("breached", "At least one SLA breached", sent.Breached),
 	}
+	body.Pools = s.poolLines(c, q.From, q.To.AddDate(0, 0, 1), now)
 	title := "Dashboard"
 	if body.Drill != "" {
 		title = "Dashboard: " + body.Drill

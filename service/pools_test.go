@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -175,6 +176,11 @@ func TestPoolNurtureDoneMeans(t *testing.T) {
 	if figures["members"] != 1.0 || figures["conversion_rate"] != 0.5 {
 		t.Fatalf("figures %v", figures)
 	}
+	// The dashboard shows the pool.
+	r = srv.Do(t, http.MethodGet, "/dashboard", servicetest.AdminKey, nil)
+	if page := string(r.Body); r.Status != http.StatusOK || !strings.Contains(page, `data-pool="silver"`) || !strings.Contains(page, "Silver medalists") {
+		t.Fatalf("dashboard: %d, no pool row", r.Status)
+	}
 }
 
 // TestPoolsCRUD: create, replace, list, read with figures, and deletion: 409 while the
@@ -317,4 +323,57 @@ func TestPoolsRecruiterKeys(t *testing.T) {
 	}
 	// Nurture documents are no applications.
 	expectProblem(t, srv.Do(t, http.MethodGet, "/v1/applications/nurture:cand-new/timeline", servicetest.AdminKey, nil), http.StatusNotFound, "")
+}
+
+// TestBrowserPoolsPanel: the dashboard's Pools panel shows each pool's members,
+// overdue touches and conversions, as GET /v1/pools/{id} gives them.
+func TestBrowserPoolsPanel(t *testing.T) {
+	t.Parallel()
+	browser := startChromium(t)
+	srv := servicetest.Start(t, nil, service.Options{})
+	if r := srv.Do(t, http.MethodPut, "/v1/pools/silver", servicetest.AdminKey, map[string]any{
+		"name": "Silver medalists", "cadence": "2d", "calendar": "24x7",
+	}); r.Status != http.StatusCreated {
+		t.Fatalf("pool: %d %s", r.Status, r.Body)
+	}
+	now := time.Now().UTC()
+	for i, c := range []string{"ann", "bob", "cyd"} {
+		postPool(t, srv, servicetest.AdminKey, poolEvent("pool_added", "silver", c, now.Add(-time.Duration(5-i)*24*time.Hour)), http.StatusCreated)
+	}
+	// Bob was touched yesterday; Cyd applied.
+	postPool(t, srv, servicetest.AdminKey, map[string]any{"kind": "call", "direction": "outbound", "candidate_id": "bob",
+		"occurred_at": now.Add(-24 * time.Hour).Format(time.RFC3339Nano)}, http.StatusCreated)
+	in := interaction("app-cyd", "cyd-applied")
+	in["candidate_id"], in["occurred_at"] = "cyd", now.Add(-time.Hour).Format(time.RFC3339Nano)
+	postPool(t, srv, servicetest.AdminKey, in, http.StatusCreated)
+	var api map[string]any
+	servicetest.Eventually(t, time.Second, "the pool's figures", func() bool {
+		api = srv.Do(t, http.MethodGet, "/v1/pools/silver", servicetest.AdminKey, nil).Map(t)
+		return api["converted"] == 1.0 && api["members"] == 2.0
+	})
+	if api["overdue_now"] != 1.0 {
+		t.Fatalf("figures %v", api)
+	}
+
+	b := newTab(t, browser, srv.URL)
+	b.signIn("/dashboard", servicetest.AdminKey, "/dashboard")
+	row := b.figures(`#pools-table tr[data-pool="silver"]`)
+	for _, field := range []string{"members", "overdue_now", "touched_on_time_rate", "converted", "conversion_rate", "median_days_to_convert"} {
+		want := ""
+		if v := api[field]; v != nil {
+			want = jsonNumber(v)
+		}
+		if row[field] != want {
+			t.Errorf("the panel shows %s = %q, the API %q", field, row[field], want)
+		}
+	}
+	if name := b.text(`#pools-table tr[data-pool="silver"] th`); name != "Silver medalists" {
+		t.Errorf("the pool is named %q", name)
+	}
+	b.screenshot("dashboard-pools")
+}
+
+func jsonNumber(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
