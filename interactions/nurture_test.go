@@ -101,3 +101,45 @@ func TestProjectorNurtureDocument(t *testing.T) {
 		t.Fatalf("pooled after a restart: %v %v", p2.pooled, err)
 	}
 }
+
+// TestRetentionOfPoolMembers: a pool member with no activity for the retention period
+// is purged like a closed application; an active one, or a closed applicant who is
+// still nurtured, is kept.
+func TestRetentionOfPoolMembers(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	p := newPipeline(t, clock)
+	day := func(d int) string { return now.AddDate(0, 0, -d).Format(time.RFC3339) }
+	p.write(t, now,
+		// Added 60 days ago, last touched 40 days ago: purged under 30 days.
+		Input{CandidateID: "c-idle", Kind: "pool_added", PoolID: "leads", OccurredAt: day(60), Candidate: &Person{Name: "Idle Lead"}},
+		Input{CandidateID: "c-idle", Kind: "message", Direction: "outbound", OccurredAt: day(40)},
+		// Touched 10 days ago: kept.
+		Input{CandidateID: "c-warm", Kind: "pool_added", PoolID: "leads", OccurredAt: day(60), Candidate: &Person{Name: "Warm Lead"}},
+		Input{CandidateID: "c-warm", Kind: "note", OccurredAt: day(10)},
+		// An application closed long ago, but nurtured since: kept.
+		Input{ApplicationID: "a-silver", CandidateID: "c-silver", Kind: "rejected", OccurredAt: day(90), Candidate: &Person{Name: "Silver"}},
+		Input{CandidateID: "c-silver", Kind: "pool_added", PoolID: "silver", OccurredAt: day(5)},
+	)
+	r := &Retention{Store: p.store, Eraser: p.eraser, Keep: 30 * 24 * time.Hour, Log: p.projector.log, Now: clock}
+	if n, err := r.RunOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v; want 1 erasure", n, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := p.store.Candidate(context.Background(), "c-idle")
+		if err == nil && c.Erased && c.Name == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("c-idle not erased: %+v %v", c, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, id := range []string{"c-warm", "c-silver"} {
+		if c, err := p.store.Candidate(context.Background(), id); err != nil || c.Erased || c.Name == "" {
+			t.Errorf("%s: %+v %v; want kept", id, c, err)
+		}
+	}
+}

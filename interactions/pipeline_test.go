@@ -65,7 +65,7 @@ func (p *pipeline) write(t *testing.T, now time.Time, inputs ...Input) {
 	deadline := time.Now().Add(15 * time.Second)
 	for _, it := range items {
 		for {
-			app, err := p.store.Application(context.Background(), it.ApplicationID)
+			app, err := p.store.Application(context.Background(), it.DocID())
 			if err == nil && hasEvent(app, it.ID) {
 				break
 			}

@@ -7,7 +7,8 @@ import (
 )
 
 // Retention erases the personal data of candidates whose applications have all been
-// closed for longer than Keep, through the erasure machinery. It runs daily.
+// closed for longer than Keep, and whose pool memberships (their nurture document)
+// saw no activity for as long, through the erasure machinery. It runs daily.
 type Retention struct {
 	Store  *Store
 	Eraser *Eraser
@@ -33,6 +34,11 @@ func (r *Retention) RunOnce(ctx context.Context) (int, error) {
 	expired := map[string]bool{} // candidate id → every application closed before cutoff
 	err := r.Store.EachApplication(ctx, func(app Application) error {
 		old := app.Status != StatusOpen && app.ClosedAt != nil && app.ClosedAt.Before(cutoff)
+		if IsNurture(app.ID) {
+			// A pool member is purged after Keep without activity: no pool event,
+			// candidate-level touch, contact or application since.
+			old = app.LastEventAt.Before(cutoff)
+		}
 		if ok, seen := expired[app.CandidateID]; !seen || ok {
 			expired[app.CandidateID] = old
 		}
