@@ -31,8 +31,19 @@ func FuzzParseWrite(f *testing.F) {
 			t.Fatalf("%d items accepted", len(items))
 		}
 		for _, it := range items {
-			if it.ApplicationID == "" || it.CandidateID == "" || it.Key == "" || it.ID == "" || it.OccurredAt.IsZero() {
+			if it.CandidateID == "" || it.Key == "" || it.ID == "" || it.OccurredAt.IsZero() {
 				t.Fatalf("accepted an incomplete interaction %+v", it)
+			}
+			pool := it.Kind == KindPoolAdded || it.Kind == KindPoolRemoved
+			switch {
+			case pool && (it.ApplicationID != "" || it.PoolID == ""):
+				t.Fatalf("accepted a pool event with application %q, pool %q", it.ApplicationID, it.PoolID)
+			case !pool && it.PoolID != "":
+				t.Fatalf("accepted pool_id on %s", it.Kind)
+			case it.ApplicationID == "" && !pool && !candidateLevelKinds[it.Kind]:
+				t.Fatalf("accepted %s without an application", it.Kind)
+			case IsNurture(it.ApplicationID):
+				t.Fatalf("accepted the reserved application id %q", it.ApplicationID)
 			}
 		}
 	})

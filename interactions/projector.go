@@ -307,7 +307,8 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	}
 	for _, it := range items {
 		add(it.DocID(), it)
-		if it.NurtureRelevant() && p.pooled[it.CandidateID] {
+		// With several replicas, only the owner of the nurture document writes it.
+		if it.NurtureRelevant() && p.pooled[it.CandidateID] && (p.shared == nil || p.shared.owns(NurtureID(it.CandidateID))) {
 			add(NurtureID(it.CandidateID), it)
 		}
 	}

@@ -273,8 +273,8 @@ func (s *api) checkRecruiterWrite(c *gin.Context, key auth.Key, items []interact
 	return nil
 }
 
-// mayOpenFor is CodeNotFound, naming field, unless the candidate is new or has an
-// application whose recruiter is visible.
+// mayOpenFor is CodeNotFound, naming field, unless the candidate is new, has an
+// application whose recruiter is visible, or is in a pool the key's recruiter owns.
 func (s *api) mayOpenFor(c *gin.Context, visible map[string]bool, candidateID, field string) error {
 	owners, known, err := s.interactions.CandidateOwners(ctx(c), candidateID)
 	if err != nil || !known {
@@ -284,6 +284,9 @@ func (s *api) mayOpenFor(c *gin.Context, visible map[string]bool, candidateID, f
 		if visible[r] {
 			return nil
 		}
+	}
+	if s.ownsPoolOf(c, candidateID) { // a prospect of the recruiter's pool applies
+		return nil
 	}
 	return &interactions.Error{Code: interactions.CodeNotFound, Message: fmt.Sprintf("%s: no candidate %q", field, candidateID),
 		Fields: []interactions.FieldError{{Field: field, Message: "no such candidate among yours"}}}

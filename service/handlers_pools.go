@@ -220,13 +220,24 @@ func (s *api) seesCandidate(c *gin.Context, key auth.Key, visible map[string]boo
 		}
 	}
 	memberships, _ := s.pools.Candidate(candidateID)
+	known = known || len(memberships) > 0
+	return s.ownsPoolOf(c, candidateID), known, nil
+}
+
+// ownsPoolOf reports whether the caller's recruiter owns a pool the candidate is or
+// was in.
+func (s *api) ownsPoolOf(c *gin.Context, candidateID string) bool {
+	key := caller(c)
+	if key.RecruiterID == "" {
+		return false
+	}
+	memberships, _ := s.pools.Candidate(candidateID)
 	for _, m := range memberships {
-		known = true
 		if p, err := s.engine.Pool(m.PoolID); err == nil && p.OwnerID == key.RecruiterID {
-			return true, true, nil
+			return true
 		}
 	}
-	return false, known, nil
+	return false
 }
 
 // membershipView is a pool membership in the candidate's timeline.

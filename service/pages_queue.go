@@ -409,11 +409,15 @@ func (s *api) queueReply(c *gin.Context) {
 		return
 	}
 	now := s.now()
-	body, _ := json.Marshal(map[string]any{
+	reply := map[string]any{
 		"application_id": app.ID, "candidate_id": app.CandidateID, "kind": interactions.KindMessage,
 		"direction": interactions.Outbound, "channel": channel, "occurred_at": interactions.APITime(now),
 		"source": "queue", "external_id": "reply-" + nonce,
-	})
+	}
+	if interactions.IsNurture(app.ID) { // a nurture touch: the candidate's, not an application's
+		delete(reply, "application_id")
+	}
+	body, _ := json.Marshal(reply)
 	items, _, err := interactions.ParseWrite(body, "", now)
 	if err == nil && caller(c).Role == auth.RoleRecruiter {
 		// Self-reported, like every recruiter write; logged as of now, so never late.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"github.com/goodwillhq/goodwill/alerts/email/mailtest"
 	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/servicetest"
@@ -298,6 +300,12 @@ func TestPoolsRecruiterKeys(t *testing.T) {
 	if stored["actor_id"] != "rita" {
 		t.Fatalf("stored %v", stored)
 	}
+	// Her member applies, through her key: the application is hers.
+	applied := interaction("app-new", "new-applied")
+	applied["candidate_id"], applied["occurred_at"] = "cand-new", now.UTC().Format(time.RFC3339Nano)
+	if stored := postPool(t, srv, rita, applied, http.StatusCreated); stored["recruiter_id"] != "rita" {
+		t.Fatalf("stored %v", stored)
+	}
 
 	// Lists and reads: her pool only; timelines: her member, not Sam's candidate.
 	var list struct {
@@ -376,4 +384,44 @@ func TestBrowserPoolsPanel(t *testing.T) {
 func jsonNumber(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestPoolsQueue: a breached nurture clock shows in its pool owner's queue as "Nurture
+// due", and logging a reply there records a candidate-level touch that restarts it.
+func TestPoolsQueue(t *testing.T) {
+	t.Parallel()
+	srv := servicetest.Start(t, nil, service.Options{})
+	if r := srv.Do(t, http.MethodPut, "/v1/recruiters/olga", servicetest.AdminKey, map[string]any{"name": "Olga"}); r.Status != http.StatusCreated {
+		t.Fatalf("recruiter: %d %s", r.Status, r.Body)
+	}
+	if r := srv.Do(t, http.MethodPut, "/v1/pools/silver", servicetest.AdminKey, map[string]any{
+		"cadence": "1s", "calendar": "24x7", "owner_id": "olga", "warn_ratio": 1,
+	}); r.Status != http.StatusCreated {
+		t.Fatalf("pool: %d %s", r.Status, r.Body)
+	}
+	postPool(t, srv, servicetest.AdminKey, poolEvent("pool_added", "silver", "cand-q", time.Now()), http.StatusCreated)
+	olga := srv.NewKey(t, "recruiter", "olga")
+	b := newBrowser(t, srv)
+	b.signIn(olga)
+	var row *html.Node
+	servicetest.Eventually(t, 3*time.Second, "the nurture row in Olga's queue", func() bool {
+		row = queueRows(t, b.get("/queue"), "overdue")["nurture:cand-q"]
+		return row != nil
+	})
+	if got := textOf(cell(t, row, "metric")); !strings.Contains(got, "Nurture due") {
+		t.Fatalf("the row reads %q", got)
+	}
+	reply := fieldsOf(findAll(row, withAttr("data-testid", "reply-form"))[0])
+	reply.Set("channel", "email")
+	if p := b.post("/queue/reply", reply); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location(), "/queue?notice=reply-") {
+		t.Fatalf("reply: %d to %q: %s", p.Status, p.Location(), p.Body)
+	}
+	servicetest.Eventually(t, time.Second, "the touch", func() bool {
+		tl, _ := candidateTimeline(t, srv, servicetest.AdminKey, "cand-q")
+		return len(tl.Interactions) == 2
+	})
+	tl, _ := candidateTimeline(t, srv, servicetest.AdminKey, "cand-q")
+	if last := tl.Interactions[1]; last.Kind != "message" || last.ApplicationID != "" || len(tl.Clocks) != 2 || tl.Clocks[0].StoppedAt == nil {
+		t.Fatalf("the reply was stored as %+v, clocks %+v", last, tl.Clocks)
+	}
 }
