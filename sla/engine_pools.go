@@ -166,3 +166,31 @@ func (e *Engine) rederiveNurture(ctx context.Context) error {
 	e.markFired(due)
 	return e.tellStopped(ctx, stopped)
 }
+
+// refreshPools picks up pools changed through another replica: when the stored pools
+// differ from those in memory, it takes them and re-derives the nurture clocks.
+func (e *Engine) refreshPools(ctx context.Context) error {
+	list, err := e.store.Pools(ctx)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	same := len(list) == len(e.env.Pools)
+	for _, p := range list {
+		cur, ok := e.env.Pools[p.ID]
+		same = same && ok && samePool(cur, p)
+	}
+	e.mu.Unlock()
+	if same {
+		return nil
+	}
+	if err := e.loadPools(ctx); err != nil {
+		return err
+	}
+	return e.rederiveNurture(ctx)
+}
+
+func samePool(a, b Pool) bool {
+	return a.Name == b.Name && a.Cadence == b.Cadence && a.Calendar == b.Calendar && a.OwnerID == b.OwnerID &&
+		a.WarnRatio == b.WarnRatio && a.Alerts == b.Alerts && a.UpdatedAt.Equal(b.UpdatedAt)
+}

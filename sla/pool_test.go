@@ -1,11 +1,15 @@
 package sla
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/goodwillhq/goodwill/interactions"
+	"github.com/goodwillhq/goodwill/service/storage/storagetest"
 )
 
 const testNurture = "nurture:cand-1"
@@ -192,4 +196,42 @@ func TestPoolValidate(t *testing.T) {
 			t.Errorf("%s: %v, want one error on %s", tt.name, errs, tt.field)
 		}
 	}
+}
+
+// TestEnginePoolsAcrossReplicas: a pool changed through one replica reaches the other
+// within the versions poll, which re-derives its nurture clocks with it; and a
+// pool_added naming an unknown pool creates it quiet.
+func TestEnginePoolsAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := NewStore(storagetest.NewDB(t))
+	apps := &memApps{}
+	var yes atomic.Bool
+	yes.Store(true)
+	rec := &recorder{}
+	a := sharedEngine(t, store, apps, rec.consume, &yes, "1d")
+	b := sharedEngine(t, store, apps, rec.consume, &yes, "1d")
+
+	if err := a.EnsurePools(ctx, []string{"leads"}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := a.Pool("leads"); err != nil || p.Alerts || p.OwnerID != "" || p.Cadence.String() != "42d" {
+		t.Fatalf("auto-created pool %+v, %v", p, err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	doc := apps.put(interactions.NurtureID("c1"), interactions.Interaction{ID: "p1", Kind: interactions.KindPoolAdded, PoolID: "leads",
+		Direction: interactions.Internal, OccurredAt: now, ReceivedAt: now})
+	apply(t, b, now, doc)
+	// Through a: a 1-hour cadence on 24x7.
+	if _, _, err := a.PutPool(ctx, Pool{ID: "leads", Cadence: interactions.MustParseDuration("1h"), Calendar: Calendar24x7, OwnerID: "olga", Alerts: true}, now); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "replica b to take the new cadence", func() bool {
+		p, err := b.Pool("leads")
+		if err != nil || p.OwnerID != "olga" {
+			return false
+		}
+		clocks, err := b.Clocks(ctx, doc)
+		return err == nil && len(clocks) == 1 && clocks[0].DueAt.Equal(now.Add(time.Hour))
+	})
 }

@@ -102,6 +102,9 @@ func (e *Engine) watchVersions() {
 		if err == nil && changed {
 			err = e.Reload(ctx)
 		}
+		if err == nil {
+			err = e.refreshPools(ctx)
+		}
 		cancel()
 		if err != nil {
 			e.log.Warn("sla: picking up a policy change failed; retrying", "err", err)
