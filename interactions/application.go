@@ -35,8 +35,9 @@ type Application struct {
 	StageSince  *time.Time `bson:"stage_since,omitempty" json:"stage_since,omitempty"`
 	Source      string     `bson:"source,omitempty" json:"source,omitempty"`
 	Referral    bool       `bson:"referral" json:"referral"`
-	// Attribution is where the candidate came from: that of the earliest
-	// application_received carrying one.
+	// Attribution is where the candidate came from: that of the earliest event
+	// carrying one, an application_received or the ATS sync's details_updated (which
+	// brings the vendor's source when a webhook's application_received had none).
 	Attribution *Attribution `bson:"attribution,omitempty" json:"attribution,omitempty"`
 	// EmployeeID is the hire's employee id, from the latest hired naming one.
 	EmployeeID    string     `bson:"employee_id,omitempty" json:"employee_id,omitempty"`
@@ -164,6 +165,9 @@ func DeriveApplication(id string, events []Interaction) Application {
 		if a.Source == "" {
 			a.Source = e.Source
 		}
+		if a.Attribution == nil && e.Attribution != nil { // the first attribution wins
+			a.Attribution = e.Attribution
+		}
 		if e.IsContact() {
 			a.LastContactAt = &t
 		}
@@ -173,9 +177,6 @@ func DeriveApplication(id string, events []Interaction) Application {
 			if a.AppliedAt == nil {
 				a.AppliedAt = &t
 				a.Source = e.Source
-			}
-			if a.Attribution == nil && e.Attribution != nil {
-				a.Attribution = e.Attribution
 			}
 		case KindStageChanged:
 			a.Stage = e.Stage

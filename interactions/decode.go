@@ -58,6 +58,10 @@ type Input struct {
 	Attribution       *Attribution    `json:"attribution,omitempty"`
 	EmployeeID        string          `json:"employee_id,omitempty"`
 	Metadata          json.RawMessage `json:"metadata"`
+	// FromSync is set by the ATS sync, never from JSON: only then may a
+	// details_updated carry attribution, where the vendor's API says the candidate
+	// came from (a webhook's application_received, stored first, may not say).
+	FromSync bool `json:"-"`
 }
 
 // ParseWrite decodes and validates the body of POST /v1/interactions: one interaction
@@ -431,7 +435,7 @@ func (in Input) Validate(prefix string, now time.Time) (Interaction, []FieldErro
 		}
 	}
 	if in.Attribution != nil {
-		if it.Kind != KindApplicationReceived {
+		if it.Kind != KindApplicationReceived && (it.Kind != KindDetailsUpdated || !in.FromSync) {
 			bad("attribution", "is only for application_received")
 		}
 		a := in.Attribution.Normalized()

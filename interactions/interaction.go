@@ -31,8 +31,9 @@ const (
 	KindHold                 Kind = "hold"
 	KindNote                 Kind = "note"
 	// KindDetailsUpdated records details an ATS sync read (candidate, job, owning
-	// recruiter, stage). It is internal, never a contact, and starts or stops no clock;
-	// like any event it updates the candidate, the job and the application's owner.
+	// recruiter, stage, attribution). It is internal, never a contact, and starts or
+	// stops no clock; like any event it updates the candidate, the job and the
+	// application's owner, and its attribution is the application's when it has none.
 	KindDetailsUpdated Kind = "details_updated"
 	// KindPoolAdded and KindPoolRemoved start and end a candidate's membership of a
 	// talent pool (pool_id). They name no application: they are candidate-level events.
@@ -180,7 +181,8 @@ type Interaction struct {
 	Candidate         *Person    `bson:"candidate,omitempty" json:"candidate,omitempty"`
 	Job               *JobInfo   `bson:"job,omitempty" json:"job,omitempty"`
 	Referral          bool       `bson:"referral,omitempty" json:"referral,omitempty"`
-	// Attribution is where the candidate came from, on application_received.
+	// Attribution is where the candidate came from, on application_received (and on
+	// the ATS sync's details_updated: see Input.FromSync).
 	Attribution *Attribution `bson:"attribution,omitempty" json:"attribution,omitempty"`
 	// EmployeeID is the new hire's id in the company, on hired.
 	EmployeeID string         `bson:"employee_id,omitempty" json:"employee_id,omitempty"`

@@ -448,6 +448,11 @@ func mapApplication(app *apiApplication, history []apiHistory, department string
 		meta["source"] = src.Title
 	}
 	d.Metadata = webhooks.Metadata(meta)
+	if !strings.EqualFold(app.Status, "Lead") {
+		// The attribution again, for an application a webhook recorded first
+		// without it: the application takes it then.
+		d.Attribution, d.FromSync = attribution(app, base.Referral), true
+	}
 	out = append(out, d)
 
 	// The application itself; a lead is no application yet (the receiver notes it).

@@ -357,7 +357,8 @@ func (r *Runner) write(ctx context.Context, vendor string, items []interactions.
 }
 
 // prepare checks an interaction a vendor read as POST /v1/interactions checks one
-// (Input.Validate), and gives it an id and received_at. Its source must be the
+// (Input.Validate, as the sync: a details_updated may carry attribution), and gives
+// it an id and received_at. Its source must be the
 // vendor's and it must have an external id: a page read again after a crash must
 // write nothing twice.
 func prepare(it interactions.Interaction, vendor string, now time.Time) (interactions.Interaction, error) {
@@ -374,6 +375,7 @@ func prepare(it interactions.Interaction, vendor string, now time.Time) (interac
 		InterviewID: it.InterviewID, Stage: it.Stage, Score: it.Score, Candidate: it.Candidate, Job: it.Job,
 		Referral: it.Referral, OccurredAt: timeString(&it.OccurredAt), ScheduledFor: timeString(it.ScheduledFor),
 		Until: timeString(it.Until), PromisedBy: timeString(it.PromisedBy),
+		Attribution: it.Attribution, EmployeeID: it.EmployeeID, FromSync: true,
 	}
 	if it.OccurredAt.IsZero() {
 		in.OccurredAt = ""

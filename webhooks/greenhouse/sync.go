@@ -530,6 +530,11 @@ func (ac *appContext) mapApplication(app v3Application) []interactions.Input {
 	d.Stage = webhooks.Text(app.StageName)
 	d.Metadata = webhooks.Metadata(map[string]string{"source": source})
 	d.ExternalID = webhooks.ExternalID("sync", "greenhouse", "details_updated", appID, d.OccurredAt)
+	if !app.Prospect {
+		// The attribution again, for an application a webhook recorded first
+		// without it: the application takes it then.
+		d.Attribution, d.FromSync = ac.attribution(app, base.Referral), true
+	}
 	out = append(out, d)
 
 	// The application itself, under the receiver's external id.

@@ -439,7 +439,9 @@ func (s *Sync) mapOpportunity(o apiOpportunity, ivs []apiInterview, ref *referen
 	if first == 0 && len(o.Applications) > 0 {
 		first = o.CreatedAt
 	}
+	received := false
 	if at, ok := msTime(first); ok {
+		received = true
 		in := ev(interactions.KindApplicationReceived, at, strconv.FormatInt(first, 10))
 		in.Attribution = attribution(o)
 		in.Referral = referral(o)
@@ -527,6 +529,11 @@ func (s *Sync) mapOpportunity(o apiOpportunity, ivs []apiInterview, ref *referen
 		}
 	}
 	d.Referral = referral(o)
+	if received {
+		// The attribution again: the webhook's application_received, when it came
+		// first, had none, and the application takes this one then.
+		d.Attribution = attribution(o)
+	}
 	d.Metadata = meta("stage_id", stageID, "origin", o.Origin, "sources", strings.Join(o.Sources, ", "))
 	out = append(out, d)
 	return out

@@ -595,6 +595,11 @@ func mapCandidate(c apiCandidate, acts []apiActivity, ref *reference, owner stri
 	d := ev(interactions.KindDetailsUpdated, at, interactions.APITime(at))
 	d.Stage = webhooks.Text(c.Stage)
 	d.Metadata = webhooks.Metadata(map[string]string{"stage_name": ref.stages[d.Stage].Name, "source": c.Domain})
+	if !c.Sourced {
+		// The attribution again, for an application a webhook recorded first
+		// without it: the application takes it then.
+		d.Attribution, d.FromSync = attribution(c.Domain), true
+	}
 	out = append(out, d)
 	return out
 }
