@@ -31,6 +31,10 @@ func TestAttributionParse(t *testing.T) {
 		{"employee id", `{` + base + `,"kind":"hired","employee_id":" E7 "}`, nil, false, "E7", nil},
 		// Attribution belongs to application_received only.
 		{"attribution on a message", `{` + base + `,"kind":"note","attribution":{"source":"x"}}`, nil, false, "", []string{"attribution"}},
+		// The API may not put it on details_updated either: only the sync does.
+		{"attribution on details_updated", `{` + base + `,"kind":"details_updated","attribution":{"source":"x"}}`, nil, false, "", []string{"attribution"}},
+		// FromSync cannot be set from JSON.
+		{"from_sync in JSON", `{` + base + `,"kind":"details_updated","FromSync":true,"attribution":{"source":"x"}}`, nil, false, "", []string{"FromSync"}},
 		{"employee id on a rejection", `{` + base + `,"kind":"rejected","employee_id":"E7"}`, nil, false, "", []string{"employee_id"}},
 		// Errors name the nested field.
 		{"unknown key", `{` + base + `,"kind":"application_received","attribution":{"utm_source":"x"}}`, nil, false, "", []string{"attribution.utm_source"}},
@@ -59,6 +63,50 @@ func TestAttributionParse(t *testing.T) {
 				t.Errorf("referral %v, employee_id %q; want %v, %q", it.Referral, it.EmployeeID, tc.referral, tc.employee)
 			}
 		})
+	}
+}
+
+// TestAttributionFromSync: the ATS sync may put attribution on details_updated, keys
+// checked and normalised as on application_received; on other kinds it is refused
+// from the sync too.
+func TestAttributionFromSync(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	in := Input{ApplicationID: "a1", CandidateID: "c1", Kind: string(KindDetailsUpdated), OccurredAt: "2026-12-07T10:00:00Z",
+		Source: "lever", ExternalID: "x", FromSync: true, Attribution: &Attribution{Source: " LinkedIn ", ReferrerID: "lever:u1"}}
+	it, errs := in.Validate("", now)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if want := (&Attribution{Source: "linkedin", ReferrerID: "lever:u1"}); !cmp.Equal(it.Attribution, want) || !it.Referral {
+		t.Errorf("attribution %+v, referral %v; want %+v, a referral", it.Attribution, it.Referral, want)
+	}
+	in.Attribution.Campaign = "a\u0007b"
+	if _, errs := in.Validate("", now); len(errs) != 1 || errs[0].Field != "attribution.campaign" {
+		t.Errorf("a bad campaign from the sync: %v", errs)
+	}
+	in.Attribution.Campaign = ""
+	in.Kind, in.Stage = string(KindStageChanged), "screen"
+	if _, errs := in.Validate("", now); len(errs) != 1 || errs[0].Field != "attribution" {
+		t.Errorf("attribution on the sync's stage_changed: %v", errs)
+	}
+}
+
+// TestAttributionFromDetails: an application whose application_received had no
+// attribution takes the first one a details_updated brings; a later one changes
+// nothing, nor does one when the application_received had its own.
+func TestAttributionFromDetails(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2026, 3, 2, h, 0, 0, 0, time.UTC) }
+	events := []Interaction{
+		{ID: "1", Kind: KindApplicationReceived, OccurredAt: at(9)},
+		{ID: "2", Kind: KindDetailsUpdated, OccurredAt: at(10), Attribution: &Attribution{Source: "linkedin", ReferrerID: "lever:u1"}, Referral: true},
+		{ID: "3", Kind: KindDetailsUpdated, OccurredAt: at(11), Attribution: &Attribution{Source: "indeed"}},
+	}
+	if a := DeriveApplication("a", events); a.Attribution.SourceKey() != "linkedin" || a.Attribution.ReferrerID != "lever:u1" || !a.Referral {
+		t.Errorf("attribution %+v, referral %v; want linkedin's, a referral", a.Attribution, a.Referral)
+	}
+	events[0].Attribution = &Attribution{Source: "careers"}
+	if a := DeriveApplication("a", events); a.Attribution.SourceKey() != "careers" {
+		t.Errorf("attribution %+v, want the application_received's", a.Attribution)
 	}
 }
 

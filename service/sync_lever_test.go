@@ -2,13 +2,16 @@ package service_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/servicetest"
 	"github.com/goodwillhq/goodwill/webhooks/lever/levertest"
@@ -188,6 +191,94 @@ func TestLeverWebhookAndSyncOnce(t *testing.T) {
 	passAfter(t, srv, "lever", time.Now())
 	if got := stageChanges("New lead"); len(got) != 1 || !strings.HasPrefix(got[0]["external_id"].(string), "sync:lever:stage_changed:") {
 		t.Errorf("sync then webhook: %v, want the sync's record alone", got)
+	}
+}
+
+// TestLeverAttributionAfterWebhook: Lever's applicationCreated webhook names no
+// source, and it arrives before the sync reads the opportunity, so the sync's own
+// application_received is a repeat. The application still gets its attribution, from
+// the sync's details_updated, and the scores count it under its source, not (none).
+func TestLeverAttributionAfterWebhook(t *testing.T) {
+	const (
+		opp     = "1bd11d54-9d97-444a-a4e3-1cd56ceedbc5" // Ada Lovelace's opportunity: sources LinkedIn, origin applied
+		contact = "a356f90a-5c96-451c-845a-17cb181b45d0"
+	)
+	fake := levertest.Start(t, filepath.Join("..", "webhooks", "lever", "testdata", "sync", "lever.json"))
+	fake.Fail("/users", http.StatusForbidden) // no pass succeeds before the webhook below
+	// Ada's opportunity alone, so that the scores count hers only.
+	fake.Edit(func(a *levertest.Account) {
+		a.Opportunities = slices.DeleteFunc(a.Opportunities, func(raw json.RawMessage) bool {
+			var o struct{ ID string }
+			return json.Unmarshal(raw, &o) != nil || o.ID != opp
+		})
+	})
+	env := webhookEnv()
+	env["GOODWILL_SYNC_INTERVAL"] = "1s"
+	env["GOODWILL_SYNC_LOOKBACK"] = "3650d"
+	env["GOODWILL_LEVER_API_KEY"] = levertest.Key
+	env["GOODWILL_LEVER_API_URL"] = fake.URL()
+	srv := servicetest.Start(t, env, service.Options{})
+	const admin = servicetest.AdminKey
+
+	body, err := json.Marshal(map[string]any{"event": "applicationCreated", "data": map[string]string{"opportunityId": opp, "contactId": contact}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := signDelivery(t, "lever", body, "tok-created", whSecret).post(t, srv, "/webhooks/lever"); r.Status != http.StatusOK {
+		t.Fatalf("applicationCreated: %d %s", r.Status, r.Body)
+	}
+	var tl struct {
+		Application  map[string]any   `json:"application"`
+		Interactions []map[string]any `json:"interactions"`
+	}
+	servicetest.Eventually(t, 10*time.Second, "the webhook's application", func() bool {
+		r := srv.Do(t, http.MethodGet, "/v1/applications/lever:"+opp+"/timeline", admin, nil)
+		if r.Status != http.StatusOK {
+			return false
+		}
+		r.JSON(t, &tl)
+		return true
+	})
+	if tl.Application["attribution"] != nil {
+		t.Fatalf("the webhook's application has attribution %v: nothing to check", tl.Application["attribution"])
+	}
+	bySource := func() map[string]int {
+		out := map[string]int{}
+		for _, g := range scoresOf(t, srv, admin, "group_by=attribution_source") {
+			if g.Applications > 0 {
+				out[g.Key] = g.Applications
+			}
+		}
+		return out
+	}
+	if got := bySource(); got[interactions.NoAttribution] != 1 {
+		t.Fatalf("before the sync: %v, want the application under (none)", got)
+	}
+
+	fake.Fail("/users", 0)
+	passAfter(t, srv, "lever", time.Now())
+	servicetest.Eventually(t, 10*time.Second, "the synced details", func() bool {
+		srv.Do(t, http.MethodGet, "/v1/applications/lever:"+opp+"/timeline", admin, nil).JSON(t, &tl)
+		return tl.Application["recruiter_id"] != nil
+	})
+	received := 0
+	for _, in := range tl.Interactions {
+		if in["kind"] == "application_received" {
+			received++
+		}
+	}
+	if want := map[string]any{"source": "linkedin", "medium": "applied"}; received != 1 || !reflect.DeepEqual(tl.Application["attribution"], want) {
+		t.Errorf("%d application_received, application attribution %v; want 1, %v", received, tl.Application["attribution"], want)
+	}
+	want := map[string]int{"linkedin": 1}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := bySource()
+		if maps.Equal(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("applications by attribution source %v, want %v", got, want)
+		}
 	}
 }
 

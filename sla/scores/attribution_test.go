@@ -1,6 +1,7 @@
 package scores
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -11,7 +12,8 @@ import (
 	"github.com/goodwillhq/goodwill/interactions"
 )
 
-// attributed sets the attribution of an application_received.
+// attributed sets the attribution of an application_received (or of the sync's
+// details_updated).
 func attributed(source, campaign, referrer string) evOpt {
 	return func(e *interactions.Interaction) {
 		e.Attribution = (&interactions.Attribution{Source: source, Campaign: campaign, ReferrerID: referrer}).Normalized()
@@ -196,5 +198,84 @@ func TestFunnelBySourceRecomputed(t *testing.T) {
 	}
 	if got := b.Scores(q, now)[0]; *got.HiresWhoReferred != 0 || *got.ReferralHires != 0 {
 		t.Errorf("without referrals: %d hires who referred, %d referral hires; want 0", *got.HiresWhoReferred, *got.ReferralHires)
+	}
+}
+
+// TestAttributionArrivesLate: an application received without attribution groups
+// under (none) until the ATS sync's details_updated brings its source, campaign and
+// referrer; then it moves, whole, to that source and campaign, its hire counts as a
+// referral hire, and its referrer's earlier hire as a hire who referred. Cost per
+// application and per hire follow.
+func TestAttributionArrivesLate(t *testing.T) {
+	t.Parallel()
+	now := moment("03-20 00:00")
+	referrer := app{id: "h", recruiter: "rec", job: "job", steps: []step{
+		at(evReceived, "03-01 09:00", attributed("indeed", "", "")),
+		at(evMessage, "03-01 10:00"),
+		at(evHired, "03-03 09:00", employeeID("E1")),
+	}}
+	late := app{id: "a", recruiter: "rec", job: "job", steps: []step{
+		at(evReceived, "03-05 09:00"),
+		at(evMessage, "03-05 10:00"),
+		at(evScheduled, "03-06 09:00", interview("iv-a", "03-07 09:00")),
+		at(evOffer, "03-09 09:00"),
+		at(evHired, "03-10 09:00"),
+	}}
+	b := book(time.UTC, wall, now, referrer, late)
+	q := Query{From: day("03-01"), To: day("03-19")}
+
+	type row struct{ apps, contacted, interviewed, offered, hired int }
+	groups := func(by GroupBy) map[string]row {
+		t.Helper()
+		q := q
+		q.GroupBy = by
+		out := map[string]row{}
+		for _, g := range b.Scores(q, now) {
+			if g.Applications > 0 {
+				out[g.Key] = row{g.Applications, *g.Contacted, *g.Interviewed, *g.Offered, *g.Hired}
+			}
+		}
+		return out
+	}
+	org := func() (referralHires, whoReferred int) {
+		q := q
+		q.GroupBy = ByOrg
+		g := b.Scores(q, now)[0]
+		return *g.ReferralHires, *g.HiresWhoReferred
+	}
+	before := map[string]row{"indeed": {1, 1, 0, 0, 1}, interactions.NoAttribution: {1, 1, 1, 1, 1}}
+	if got := groups(ByAttributionSource); !maps.Equal(got, before) {
+		t.Fatalf("before: %v, want %v", got, before)
+	}
+	if r, w := org(); r != 0 || w != 0 {
+		t.Fatalf("before: %d referral hires, %d hires who referred; want 0, 0", r, w)
+	}
+
+	late.steps = append(slices.Clone(late.steps), at(interactions.KindDetailsUpdated, "03-12 09:00", attributed("LinkedIn", "Spring", "E1")))
+	apply(b, wall, now, late)
+	after := map[string]row{"indeed": {1, 1, 0, 0, 1}, "linkedin": {1, 1, 1, 1, 1}}
+	if got := groups(ByAttributionSource); !maps.Equal(got, after) {
+		t.Errorf("by source: %v, want %v", got, after)
+	}
+	if got, want := groups(ByCampaign), map[string]row{"spring": {1, 1, 1, 1, 1}, interactions.NoAttribution: {1, 1, 0, 0, 1}}; !maps.Equal(got, want) {
+		t.Errorf("by campaign: %v, want %v", got, want)
+	}
+	if r, w := org(); r != 1 || w != 1 {
+		t.Errorf("%d referral hires, %d hires who referred; want 1, 1", r, w)
+	}
+	q.GroupBy = ByAttributionSource
+	gs := b.Scores(q, now)
+	AddCosts(gs, map[string]float64{"linkedin": 900, interactions.NoAttribution: 50})
+	for _, g := range gs {
+		switch g.Key {
+		case "linkedin":
+			if *g.CostPerApplication.Value != 900 || *g.CostPerHire.Value != 900 {
+				t.Errorf("linkedin: cost per application %v, per hire %v; want 900, 900", *g.CostPerApplication.Value, *g.CostPerHire.Value)
+			}
+		case interactions.NoAttribution:
+			if g.Applications != 0 || g.CostPerApplication.Value != nil {
+				t.Errorf("(none) after the move: %d applications, cost per application %v", g.Applications, g.CostPerApplication.Value)
+			}
+		}
 	}
 }
