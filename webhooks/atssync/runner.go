@@ -375,7 +375,7 @@ func prepare(it interactions.Interaction, vendor string, now time.Time) (interac
 		InterviewID: it.InterviewID, Stage: it.Stage, Score: it.Score, Candidate: it.Candidate, Job: it.Job,
 		Referral: it.Referral, OccurredAt: timeString(&it.OccurredAt), ScheduledFor: timeString(it.ScheduledFor),
 		Until: timeString(it.Until), PromisedBy: timeString(it.PromisedBy),
-		Attribution: it.Attribution, EmployeeID: it.EmployeeID, FromSync: true,
+		Attribution: it.Attribution, EmployeeID: it.EmployeeID, PoolID: it.PoolID, FromSync: true,
 	}
 	if it.OccurredAt.IsZero() {
 		in.OccurredAt = ""
