@@ -129,10 +129,14 @@ func ordered(items []Item) []Item {
 		if c := cmp.Compare(b.Level.severity(), a.Level.severity()); c != 0 {
 			return c
 		}
+		by := cmp.Compare(abs(b.By), abs(a.By))
 		if a.Level == LevelWarning {
-			return cmp.Compare(abs(a.By), abs(b.By))
+			by = -by
 		}
-		return cmp.Compare(abs(b.By), abs(a.By))
+		if by != 0 {
+			return by
+		}
+		return cmp.Compare(a.ID, b.ID) // one order for a message, whatever the group's
 	})
 	return out
 }

@@ -127,7 +127,8 @@ func TestSlackSend(t *testing.T) {
 	if len(sent) != 1 || sent[0].User != aliceSlack || len(sent[0].Msg.Alerts) != 2 {
 		t.Fatalf("sent %+v", sent)
 	}
-	it := sent[0].Msg.Alerts[0]
+	// The group's order is the pipeline's; the message orders it (alerts.Ordered).
+	it := Ordered(sent[0].Msg.Alerts)[0]
 	if it.ID != breachID("a1") || it.Candidate != "Ada Lovelace" || it.Job != "Senior Engineer" {
 		t.Errorf("item %+v", it)
 	}
