@@ -29,7 +29,8 @@ func (s *Store) CandidatesByEmail(ctx context.Context, email string) ([]string, 
 }
 
 // Applications returns the applications of the candidates (id, candidate, owning
-// recruiter, status, latest event), in no particular order. It scans the
+// recruiter, status, latest event), in no particular order; a pooled candidate's
+// nurture document, which shares the collection, is not one of them. It scans the
 // applications collection (on MongoDB, its candidate_id index). Store failures are
 // CodeUnavailable.
 func (s *Store) Applications(ctx context.Context, candidateIDs []string) ([]ApplicationRef, error) {
@@ -41,9 +42,15 @@ func (s *Store) Applications(ctx context.Context, candidateIDs []string) ([]Appl
 	if err != nil {
 		return nil, Unavailable("find applications", err)
 	}
-	var apps []ApplicationRef
-	if err := cur.All(ctx, &apps); err != nil {
+	var all []ApplicationRef
+	if err := cur.All(ctx, &all); err != nil {
 		return nil, Unavailable("find applications", err)
+	}
+	apps := all[:0]
+	for _, a := range all {
+		if !IsNurture(a.ID) {
+			apps = append(apps, a)
+		}
 	}
 	return apps, nil
 }

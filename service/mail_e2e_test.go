@@ -54,8 +54,10 @@ func TestMailDropboxSMTPLib(t *testing.T) {
 		t.Errorf("made-up token: %+v, want refused with 550", r)
 	}
 
+	if n := len(w.logged(t, "app-zoe")); n != 2 {
+		t.Errorf("the log holds %d email touchpoints, want 2: the answer sent again is not stored twice", n)
+	}
 	w.waitEmails(t, "app-zoe", 2)
-	time.Sleep(300 * time.Millisecond) // a second copy of the answer would have landed by now
 	tl := w.timeline(t, "app-zoe")
 	var dirs []string
 	for _, it := range tl.Interactions {

@@ -217,7 +217,10 @@ func first(s []string) string {
 	return s[0]
 }
 
-// items builds one message per candidate that has an application.
+// items builds one message per candidate: on the application PickApplication
+// chooses, or, for a candidate with no application (a talent pool's member, say),
+// a candidate-level message (no application_id), which touches the candidate and
+// moves their nurture clocks. Candidates sharing an application get one message.
 func (mp *Mapper) items(ctx context.Context, m Message, env Envelope, dir interactions.Direction, candidateIDs []string, recruiterID, actorID string) (Mapped, error) {
 	at := interactions.APITime(OccurredAt(m.Date, env.ReceivedAt))
 	var meta json.RawMessage
@@ -236,10 +239,14 @@ func (mp *Mapper) items(ctx context.Context, m Message, env Envelope, dir intera
 			return Mapped{}, err
 		}
 		app, ok := PickApplication(apps, recruiterID)
-		if !ok || seenApps[app.ID] {
+		switch {
+		case !ok:
+			app = interactions.ApplicationRef{CandidateID: c} // a candidate-level touch
+		case seenApps[app.ID]:
 			continue
+		default:
+			seenApps[app.ID] = true
 		}
-		seenApps[app.ID] = true
 		out.Items = append(out.Items, interactions.Input{
 			ApplicationID: app.ID,
 			CandidateID:   app.CandidateID,
@@ -252,9 +259,6 @@ func (mp *Mapper) items(ctx context.Context, m Message, env Envelope, dir intera
 			OccurredAt:    at,
 			Metadata:      meta,
 		})
-	}
-	if len(out.Items) == 0 {
-		return Mapped{Ignored: "the candidate has no application"}, nil
 	}
 	return out, nil
 }

@@ -57,7 +57,7 @@ func TestMap(t *testing.T) {
 		msg       Message
 		env       Envelope
 		direction interactions.Direction
-		apps      []string // the applications written, in order
+		apps      []string // the applications written, in order ("candidate <id>": candidate-level)
 		actor     string
 		ignored   string // a part of the reason
 	}{
@@ -84,7 +84,11 @@ func TestMap(t *testing.T) {
 		{"bounce", Message{From: "mailer-daemon@example.com"}, Envelope{}, "", nil, "", "empty return path"},
 		{"report", Message{From: "zoe@example.com", ContentType: "multipart/report"}, Envelope{ReturnPath: "x"}, "", nil, "", "multipart/report"},
 		{"no candidate", Message{From: "ann@acme.test", To: []string{"nobody@example.com"}}, Envelope{ReturnPath: "x", Recruiters: []string{"ann"}}, "", nil, "", "no recipient"},
-		{"no application", Message{From: "solo@example.com", To: []string{"ann@acme.test"}}, Envelope{ReturnPath: "x", Recruiters: []string{"ann"}}, "", nil, "", "no application"},
+		// A candidate with no application (a pool member, say): a candidate-level touch.
+		{"no application, inbound", Message{From: "solo@example.com", To: []string{"ann@acme.test"}, MessageID: "m7"},
+			Envelope{ReturnPath: "x", Recruiters: []string{"ann"}}, interactions.Inbound, []string{"candidate c-solo"}, "", ""},
+		{"no application, outbound", Message{From: "ann@acme.test", To: []string{"solo@example.com", "zoe@example.com"}, MessageID: "m8"},
+			Envelope{ReturnPath: "x", Recruiters: []string{"ann"}}, interactions.Outbound, []string{"candidate c-solo", "a-zoe"}, "ann", ""},
 		{"stranger via log@", Message{From: "spam@example.net", To: []string{"zoe@example.com"}}, Envelope{ReturnPath: "x", OrgWide: true}, "", nil, "", "neither"},
 	}
 	for _, c := range cases {
@@ -101,7 +105,11 @@ func TestMap(t *testing.T) {
 		}
 		var apps []string
 		for _, it := range got.Items {
-			apps = append(apps, it.ApplicationID)
+			if it.ApplicationID == "" {
+				apps = append(apps, "candidate "+it.CandidateID)
+			} else {
+				apps = append(apps, it.ApplicationID)
+			}
 			if it.Direction != string(c.direction) || it.ActorID != c.actor || it.Source != "email" || it.Channel != "email" ||
 				it.ExternalID != c.msg.MessageID+":"+it.CandidateID+":"+string(c.direction) || it.OccurredAt != interactions.APITime(received) {
 				t.Errorf("%s: item %+v", c.name, it)
