@@ -9,7 +9,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // CandidatesByPhone returns the ids of the candidates known by an E.164 phone number,
@@ -39,23 +38,13 @@ type ApplicationRef struct {
 }
 
 // LatestApplication returns the most recent application of any of the candidates:
-// open ones first, then by their latest event. ok is false when they have none.
-// It scans the applications collection (on MongoDB, its candidate_id index).
+// open ones first, then by their latest event. ok is false when they have none (a
+// pooled candidate's nurture document is not an application). It scans the
+// applications collection (on MongoDB, its candidate_id index).
 func (s *Store) LatestApplication(ctx context.Context, candidateIDs []string) (app ApplicationRef, ok bool, err error) {
-	if len(candidateIDs) == 0 {
-		return app, false, nil
-	}
-	cur, err := s.applications.Find(ctx, bson.M{"candidate_id": bson.M{"$in": candidateIDs}},
-		options.Find().SetProjection(bson.M{"_id": 1, "candidate_id": 1, "status": 1, "last_event_at": 1}))
-	if err != nil {
-		return app, false, Unavailable("find applications", err)
-	}
-	var apps []ApplicationRef
-	if err := cur.All(ctx, &apps); err != nil {
-		return app, false, Unavailable("find applications", err)
-	}
-	if len(apps) == 0 {
-		return app, false, nil
+	apps, err := s.Applications(ctx, candidateIDs)
+	if err != nil || len(apps) == 0 {
+		return app, false, err
 	}
 	slices.SortFunc(apps, func(a, b ApplicationRef) int {
 		if ao, bo := a.Status == StatusOpen, b.Status == StatusOpen; ao != bo {

@@ -167,10 +167,14 @@ func (r *Receiver) inbound(ctx context.Context, clientAddr string, rec webhooks.
 	if err != nil {
 		return true, err
 	}
-	if !found {
+	if !found && len(candidates) == 1 {
+		// A candidate with no application (a talent pool's member, say): the reply
+		// touches the candidate, not an application.
+		app = interactions.ApplicationRef{CandidateID: candidates[0]}
+	} else if !found {
 		reason := "the sender is not a known candidate or recruiter"
-		if len(candidates) > 0 {
-			reason = "the sender's candidate has no application"
+		if len(candidates) > 1 {
+			reason = "the sender's number belongs to several candidates, none with an application"
 		}
 		if err := r.cfg.Ingest.Note(ctx, rec, nil, webhooks.OutcomeIgnored, reason); err != nil {
 			return true, err
