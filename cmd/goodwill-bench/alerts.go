@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -39,16 +37,13 @@ func alertsLead(n int) time.Duration {
 // and To, From, Body, StatusCallback; 201 and the message's JSON) and notes when it
 // answered each message.
 type fakeTwilio struct {
-	mu       sync.Mutex
-	accepted map[string][]time.Time // To → when each of its 201s was written
-	n        int
-	want     int
-	all      chan struct{} // closed when want messages were accepted
-	bad      []string      // requests a real Twilio would refuse
+	got *arrivals // To → when each of its 201s was written
+	mu  sync.Mutex
+	bad []string // requests a real Twilio would refuse
 }
 
 func newFakeTwilio(want int) *fakeTwilio {
-	return &fakeTwilio{accepted: map[string][]time.Time{}, want: want, all: make(chan struct{})}
+	return &fakeTwilio{got: newArrivals(want)}
 }
 
 func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -82,14 +77,7 @@ func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, 21604, "To, From, Body and StatusCallback are required")
 		return
 	}
-	f.mu.Lock()
-	f.n++
-	sid := fmt.Sprintf("SM%032x", f.n)
-	f.accepted[to] = append(f.accepted[to], time.Now())
-	if f.n == f.want {
-		close(f.all)
-	}
-	f.mu.Unlock()
+	sid := fmt.Sprintf("SM%032x", f.got.took(to))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(map[string]any{"sid": sid, "status": "queued", "to": to, "from": from, "body": body,
@@ -114,132 +102,26 @@ type alertsResult struct {
 	cpuProfile string
 }
 
-// runAlerts measures n simultaneous breaches, deadline → SMS accepted, on a service
-// with its own embedded store in dataDir, as `goodwill serve` runs by default (a
-// store named by URI is one several replicas may share), talking to a fake Twilio
-// API in this process.
-func runAlerts(ctx context.Context, dataDir string, n int, cpuprofile string, progress io.Writer) (*alertsResult, error) {
+// runAlerts measures n simultaneous breaches, deadline → SMS accepted (runBreaches),
+// talking to a fake Twilio API in this process.
+func runAlerts(ctx context.Context, n int, cpuprofile string, progress io.Writer) (*alertsResult, error) {
 	tw := newFakeTwilio(n)
 	twSrv := httptest.NewServer(tw)
 	defer twSrv.Close()
-	vars := map[string]string{
-		"GOODWILL_DATA_DIR":      dataDir,
-		"GOODWILL_BOOTSTRAP_KEY": adminKey, "GOODWILL_ADDR": "127.0.0.1:0",
-		"GOODWILL_PUBLIC_URL": "https://goodwill.example.com", "GOODWILL_TWILIO_API_URL": twSrv.URL,
-		"TWILIO_ACCOUNT_SID": benchTwilioSID, "TWILIO_AUTH_TOKEN": benchTwilioToken, "TWILIO_FROM_NUMBER": benchTwilioFrom,
-	}
-	s, closeService, err := startService(ctx, vars)
-	if err != nil {
-		return nil, err
-	}
-	defer closeService()
-	url, stop, err := serve(s.Handler())
-	if err != nil {
-		return nil, err
-	}
-	defer stop()
-	api := &apiClient{url: url, http: &http.Client{Timeout: time.Minute}}
-
-	// A short 24x7 first_response policy with no warning and no escalation; n
-	// recruiters, each reachable by SMS only, every day, at any hour.
-	target := alertsLead(n)
-	if err := api.do(ctx, http.MethodPut, "/v1/sla/policies/first_response", map[string]any{
-		"name": "bench", "metric": "first_response", "target": fmt.Sprintf("%ds", int(target.Seconds())),
-		"calendar": "24x7", "warn_ratio": 1, "enabled": true,
-	}); err != nil {
-		return nil, err
-	}
-	everyDay := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for w := range 8 {
-		wg.Go(func() {
-			for i := w; i < n; i += 8 {
-				if err := api.do(ctx, http.MethodPut, fmt.Sprintf("/v1/recruiters/r-%05d", i), map[string]any{
-					"name": fmt.Sprintf("Recruiter %d", i), "phone": benchPhone(i), "working_days": everyDay,
-					"channels": map[string]any{"breached": []string{"sms"}},
-				}); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return nil, err
-	}
-
-	// n applications received at the same moment: their deadlines coincide.
-	occurred := time.Now().UTC().Truncate(time.Second)
-	deadline := occurred.Add(target)
-	for lo := 0; lo < n; lo += 1000 {
-		var items []map[string]any
-		for i := lo; i < min(lo+1000, n); i++ {
-			items = append(items, map[string]any{
-				"application_id": fmt.Sprintf("al-%05d", i), "candidate_id": fmt.Sprintf("c-%05d", i),
-				"kind": "application_received", "occurred_at": occurred.Format(time.RFC3339Nano),
-				"recruiter_id": fmt.Sprintf("r-%05d", i), "external_id": fmt.Sprintf("al-%05d-received", i),
-				"candidate": map[string]string{"name": fmt.Sprintf("Candidate %d", i)},
-				"job_id":    "job-bench", "job": map[string]string{"title": "Staff Engineer"},
-			})
-		}
-		if err := api.do(ctx, http.MethodPost, "/v1/interactions", map[string]any{"interactions": items}); err != nil {
-			return nil, err
-		}
-	}
-	if time.Until(deadline) < 2*time.Second {
-		return nil, fmt.Errorf("the setup took too long: %s left before the deadline", time.Until(deadline).Round(time.Millisecond))
-	}
-	fmt.Fprintf(progress, " (deadline in %.1f s)", time.Until(deadline).Seconds())
-
-	r := &alertsResult{breaches: n, lead: target, load: [2]string{loadAvg()}}
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-		r.cpuProfile = cpuprofile
-	}
-	select {
-	case <-tw.all:
-	case <-time.After(time.Until(deadline) + time.Minute):
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if cpuprofile != "" {
-		pprof.StopCPUProfile()
-	}
-	time.Sleep(2 * time.Second) // room for a message sent twice to show
-
-	r.load[1] = loadAvg()
-
-	created, err := api.createdAt(ctx, "sms")
+	r, err := runBreaches(ctx, breachBench{
+		n: n, channel: "sms", prefix: "al", got: tw.got,
+		vars: map[string]string{
+			"GOODWILL_TWILIO_API_URL": twSrv.URL, "TWILIO_ACCOUNT_SID": benchTwilioSID,
+			"TWILIO_AUTH_TOKEN": benchTwilioToken, "TWILIO_FROM_NUMBER": benchTwilioFrom,
+		},
+		recruiter: func(i int, body map[string]any) { body["phone"] = benchPhone(i) },
+	}, cpuprofile, progress)
 	if err != nil {
 		return nil, err
 	}
 	tw.mu.Lock()
-	var sent, made, piped []time.Duration
-	for to, at := range tw.accepted {
-		sent = append(sent, at[0].Sub(deadline))
-		r.extra += len(at) - 1
-		if c, ok := created[to]; ok {
-			piped = append(piped, at[0].Sub(c))
-		}
-	}
-	r.accepted, r.bad = tw.n, slices.Clone(tw.bad)
+	r.bad = slices.Clone(tw.bad)
 	tw.mu.Unlock()
-	for _, at := range created {
-		made = append(made, at.Sub(deadline))
-	}
-	r.sent, r.sent99, r.sentMax = quantiles(sent)
-	r.created, r.created99, _ = quantiles(made)
-	r.piped, r.piped99, _ = quantiles(piped)
 	return r, nil
 }
 
@@ -351,11 +233,7 @@ func alertsSection(when time.Time, m machine, r *alertsResult) string {
 		"writing its 201 for that recipient's SMS; it includes the SLA scheduler's detection, the alert's intake, "+
 		"the 1 s breach grouping window and the sending.\n\n",
 		thousands(r.breaches), r.lead, thousands(r.breaches), r.lead)
-	b.WriteString("| breaches | SMS accepted | sent twice | deadline → 201 p50 ms | p99 ms | max ms |" +
-		" of which deadline → alert created p50 / p99 ms | alert created → 201 p50 / p99 ms |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s / %s | %s / %s |\n", thousands(r.breaches), thousands(r.accepted), r.extra,
-		ms(r.sent), ms(r.sent99), ms(r.sentMax), ms(r.created), ms(r.created99), ms(r.piped), ms(r.piped99))
+	breachTable(&b, r, "SMS accepted", "sent twice", "201")
 	fmt.Fprintf(&b, "\nThe alert is created when the SLA engine hands the breach to the alerts pipeline: after "+
 		"detection, reading the application and recording the transition, and with the pipeline's intake (route, "+
 		"and the outbox write that dedupes); the engine records a burst of breaches with bulk inserts and hands them over in chunks of up to 500, whose alerts the pipeline writes with one bulk insert each. From then "+
@@ -364,18 +242,7 @@ func alertsSection(when time.Time, m machine, r *alertsResult) string {
 		"insert, notes what may go out in one document and what became of it in the same document, maps the SMS sent "+
 		"in one bulk insert, and sends its messages side by side; the alert documents are written just after. At p99, an alert existed %s ms after the deadline, and was accepted "+
 		"%s ms after it was created (the 1 s window included).\n", ms(r.created99), ms(r.piped99))
-	b.WriteString("\n| target | measured | |\n|---|---|---|\n")
-	check := func(what, measured string, ok bool) {
-		verdict := "met"
-		if !ok {
-			verdict = "**not met**"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", what, measured, verdict)
-	}
-	check(fmt.Sprintf("p99 ≤ 2 s from the deadline to the provider's 201, %s simultaneous breaches", thousands(r.breaches)),
-		ms(r.sent99)+" ms", r.sent99 <= 2*time.Second && r.accepted >= r.breaches)
-	check("every breach sent once", fmt.Sprintf("%s of %s accepted, %d twice, %d refused requests", thousands(r.accepted-r.extra),
-		thousands(r.breaches), r.extra, len(r.bad)), r.accepted == r.breaches && r.extra == 0 && len(r.bad) == 0)
+	breachTargets(&b, r, "the provider's 201", "every breach sent once", "%s of %s accepted, %d twice, %d refused requests")
 	b.WriteString("<!-- alerts:end -->\n")
 	return b.String()
 }
@@ -389,24 +256,13 @@ func runAlertsSection(ctx context.Context, o settings, _ *storage.Store, _ strin
 	if o.alertsOnly {
 		profile = o.cpuprofile
 	}
-	dir, err := os.MkdirTemp("", "goodwill-bench-alerts-")
+	r, err := runAlerts(ctx, o.alertBreaches, profile, progress)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	r, err := runAlerts(ctx, dir, o.alertBreaches, profile, progress)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
-	section := alertsSection(time.Now(), thisMachine(), r)
-	fmt.Fprintln(progress)
-	fmt.Fprint(progress, section)
+	note := ""
 	if len(r.bad) > 0 {
-		fmt.Fprintf(progress, "refused requests: %q\n", r.bad[:min(len(r.bad), 5)])
+		note = fmt.Sprintf("refused requests: %q\n", r.bad[:min(len(r.bad), 5)])
 	}
-	if o.out != "" {
-		return writeSection(o.out, "alerts", section)
-	}
-	return nil
+	return publish(o, progress, t, "alerts", alertsSection(time.Now(), thisMachine(), r), note)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -185,25 +184,14 @@ func runBackfill(ctx context.Context, v backfillVendor, n int, speedup float64, 
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := service.LoadConfig(func(k string) string {
-		return map[string]string{
-			"GOODWILL_DATA_DIR": dir, "GOODWILL_DB": "bench_backfill_" + runID, "GOODWILL_BOOTSTRAP_KEY": adminKey,
-			"GOODWILL_ADDR": "127.0.0.1:0", "GOODWILL_SYNC_INTERVAL": "1h", "GOODWILL_SYNC_LOOKBACK": "1d",
-		}[k]
-	})
+	s, closeService, err := startService(ctx, map[string]string{
+		"GOODWILL_DATA_DIR": dir, "GOODWILL_DB": "bench_backfill_" + runID, "GOODWILL_BOOTSTRAP_KEY": adminKey,
+		"GOODWILL_ADDR": "127.0.0.1:0", "GOODWILL_SYNC_INTERVAL": "1h", "GOODWILL_SYNC_LOOKBACK": "1d",
+	}, service.Options{SyncVendors: []atssync.Vendor{vendor(apiURL+basePath, doer)}})
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	s, err := service.New(ctx, cfg, log, service.Options{SyncVendors: []atssync.Vendor{vendor(apiURL+basePath, doer)}})
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = s.Close(cctx)
-	}()
+	defer closeService()
 	url, stop, err := serve(s.Handler())
 	if err != nil {
 		return nil, err

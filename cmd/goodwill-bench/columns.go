@@ -150,17 +150,16 @@ func naiveHandler(coll *mongo.Collection) http.Handler {
 	})
 }
 
-// serve runs h on a loopback port until the returned stop is called.
-// startService starts goodwill in this process with the given GOODWILL_* variables,
-// logging at Info level as in production, to nowhere, so that logging costs what it
-// does. closeService stops it.
-func startService(ctx context.Context, vars map[string]string) (s *service.Server, closeService func(), err error) {
+// startService starts goodwill in this process with the given GOODWILL_* variables
+// and opts, logging at Info level as in production, to nowhere, so that logging
+// costs what it does. closeService stops it.
+func startService(ctx context.Context, vars map[string]string, opts service.Options) (s *service.Server, closeService func(), err error) {
 	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err = service.New(ctx, cfg, log, service.Options{})
+	s, err = service.New(ctx, cfg, log, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,6 +170,7 @@ func startService(ctx context.Context, vars map[string]string) (s *service.Serve
 	}, nil
 }
 
+// serve runs h on a loopback port until the returned stop is called.
 func serve(h http.Handler) (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -257,7 +257,7 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 		"GOODWILL_BOOTSTRAP_KEY": adminKey,
 		"GOODWILL_ADDR":          "127.0.0.1:0",
 	}
-	s, closeService, err := startService(ctx, vars)
+	s, closeService, err := startService(ctx, vars, service.Options{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start goodwill: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/goodwillhq/goodwill/service"
 )
 
 // importResult is one `goodwill import` run.
@@ -47,7 +49,7 @@ func runImport(ctx context.Context, runID string, n int, progress io.Writer) (*i
 		"GOODWILL_DATA_DIR": filepath.Join(dir, "data"), "GOODWILL_DB": "bench_import_" + runID,
 		"GOODWILL_BOOTSTRAP_KEY": adminKey, "GOODWILL_ADDR": "127.0.0.1:0",
 	}
-	s, closeService, err := startService(ctx, vars)
+	s, closeService, err := startService(ctx, vars, service.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/smtp"
 	"os"
@@ -53,24 +52,15 @@ func runMail(ctx context.Context, dir string, n, clients int) (*mailResult, erro
 		"GOODWILL_BOOTSTRAP_KEY": adminKey, "GOODWILL_ADDR": "127.0.0.1:0",
 		"GOODWILL_MAIL_ADDR": "127.0.0.1:0", "GOODWILL_MAIL_DOMAIN": mailBenchDomain,
 	}
-	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
-	if err != nil {
-		return nil, err
-	}
 	// Every client is on loopback: the rate per client address would throttle the
 	// benchmark itself, so it is lifted; every other limit is production's.
 	limits := maildrop.DefaultLimits
 	limits.Rate, limits.Burst = rate.Inf, 0
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	s, err := service.New(ctx, cfg, log, service.Options{Mail: service.MailOptions{Limits: limits}})
+	s, closeService, err := startService(ctx, vars, service.Options{Mail: service.MailOptions{Limits: limits}})
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = s.Close(cctx)
-	}()
+	defer closeService()
 	url, stop, err := serve(s.Handler())
 	if err != nil {
 		return nil, err
@@ -277,14 +267,7 @@ func runMailSection(ctx context.Context, o settings, progress io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
-	section := mailSection(time.Now(), thisMachine(), r)
-	fmt.Fprintln(progress)
-	fmt.Fprint(progress, section)
-	if o.out != "" {
-		return writeSection(o.out, "mail", section)
-	}
-	return nil
+	return publish(o, progress, t, "mail", mailSection(time.Now(), thisMachine(), r), "")
 }
 
 func mailSection(when time.Time, m machine, r *mailResult) string {

@@ -330,14 +330,7 @@ func runImportSection(ctx context.Context, o settings, store *storage.Store, run
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
-	section := importSection(time.Now(), thisMachine(), r)
-	fmt.Fprintln(progress)
-	fmt.Fprint(progress, section)
-	if o.out != "" {
-		return writeSection(o.out, "import", section)
-	}
-	return nil
+	return publish(o, progress, t, "import", importSection(time.Now(), thisMachine(), r), "")
 }
 
 // runSLASection measures the SLA scheduler at each size and writes its section.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime"
@@ -301,4 +302,18 @@ func writeSection(path, name, section string) error {
 		s = strings.TrimRight(s, "\n") + "\n\n"
 	}
 	return os.WriteFile(path, []byte(s+section), 0o644)
+}
+
+// publish ends the progress line of a section begun at started with how long it took,
+// prints section and note (if any) to progress, and writes section into o.out (if
+// set) between name's markers.
+func publish(o settings, progress io.Writer, started time.Time, name, section, note string) error {
+	fmt.Fprintf(progress, " %.1f s\n", time.Since(started).Seconds())
+	fmt.Fprintln(progress)
+	fmt.Fprint(progress, section)
+	fmt.Fprint(progress, note)
+	if o.out != "" {
+		return writeSection(o.out, name, section)
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/interactions/directory"
+	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/storage"
 	"github.com/goodwillhq/goodwill/sla"
 )
@@ -131,7 +132,7 @@ func runScores(ctx context.Context, runID string, apps, requests int, seed uint6
 	runtime.ReadMemStats(&before)
 	done = step("scores: start the service on it")
 	start = time.Now()
-	s, closeService, err := startService(ctx, vars)
+	s, closeService, err := startService(ctx, vars, service.Options{})
 	if err != nil {
 		return nil, err
 	}
