@@ -92,6 +92,28 @@ type Slack interface {
 	Redact(ctx context.Context, providerID string) error
 }
 
+// FailureOf returns the class of the first error in err's chain that has one (a
+// channel's own error, such as alerts/twilio's or alerts/slack's *Error, says it with
+// a method Failure), or 0 when none has.
+func FailureOf(err error) Failure {
+	var c interface{ Failure() Failure }
+	if errors.As(err, &c) {
+		return c.Failure()
+	}
+	return 0
+}
+
+// NewSendError wraps a channel's own error for the pipeline: its class is
+// FailureOf(err), Retryable when err has none; unreachable and retryAfter are as in
+// SendError.
+func NewSendError(err error, unreachable bool, retryAfter time.Duration) *SendError {
+	f := FailureOf(err)
+	if f == 0 {
+		f = Retryable // not classified: worth another try
+	}
+	return &SendError{Failure: f, Unreachable: unreachable, Err: err, RetryAfter: retryAfter}
+}
+
 // failureOf returns the class of a send error; unknown errors are worth retrying.
 func failureOf(err error) (Failure, bool) {
 	var se *SendError

@@ -17,9 +17,5 @@ func (c channel) Send(ctx context.Context, to, subject, text, html, messageID st
 	if err == nil {
 		return nil
 	}
-	f := KindOf(err)
-	if f == 0 {
-		f = alerts.Retryable // not classified: worth another try
-	}
-	return &alerts.SendError{Failure: f, Err: err}
+	return alerts.NewSendError(err, false, 0)
 }

@@ -351,8 +351,8 @@ func TestSendErrors(t *testing.T) {
 			if e.Kind != tt.kind || e.Code != tt.code {
 				t.Errorf("kind, code = %v, %d; want %v, %d (%v)", e.Kind, e.Code, tt.kind, tt.code, err)
 			}
-			if email.KindOf(err) != tt.kind {
-				t.Errorf("KindOf = %v", email.KindOf(err))
+			if alerts.FailureOf(err) != tt.kind {
+				t.Errorf("FailureOf = %v", alerts.FailureOf(err))
 			}
 
 			// The pipeline's channel gives the same answer as an *alerts.SendError.
@@ -379,7 +379,7 @@ func TestSendHonoursContext(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	err = s.Send(ctx, "ann@example.com", "s", "t", "h", "a1@goodwill.example")
-	if email.KindOf(err) != alerts.Ambiguous {
+	if alerts.FailureOf(err) != alerts.Ambiguous {
 		t.Errorf("Send = %v, want ambiguous (the message was sent, the answer not received)", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {

@@ -32,14 +32,8 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// KindOf returns the Kind of the first *Error in err's chain, or 0 when there is none.
-func KindOf(err error) alerts.Failure {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return 0
-}
+// Failure returns e.Kind: alerts.FailureOf finds it in an error's chain.
+func (e *Error) Failure() alerts.Failure { return e.Kind }
 
 // classify turns go-mail's error into an *Error.
 func classify(ctx context.Context, err error) *Error {

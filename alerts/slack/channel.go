@@ -38,16 +38,13 @@ func (ch channel) Redact(ctx context.Context, providerID string) error {
 	return nil
 }
 
-// sendError classifies err for the pipeline; an error without a Kind is Retryable.
+// sendError classifies err for the pipeline (alerts.NewSendError), with Slack's
+// Retry-After.
 func sendError(err error) error {
-	f := KindOf(err)
-	if f == 0 {
-		f = alerts.Retryable
-	}
-	se := &alerts.SendError{Failure: f, Unreachable: Unreachable(err), Err: err}
+	var retryAfter time.Duration
 	var e *Error
 	if errors.As(err, &e) {
-		se.RetryAfter = e.RetryAfter
+		retryAfter = e.RetryAfter
 	}
-	return se
+	return alerts.NewSendError(err, Unreachable(err), retryAfter)
 }

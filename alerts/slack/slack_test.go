@@ -176,7 +176,7 @@ func TestLostAnswer(t *testing.T) {
 	since := time.Now()
 	f.Fail("chat.postMessage", slacktest.Fault{Hold: hold})
 	_, err := c.Post(ctx, "U1ANN", breach)
-	if slack.KindOf(err) != alerts.Ambiguous {
+	if alerts.FailureOf(err) != alerts.Ambiguous {
 		t.Fatalf("a lost answer: %v", err)
 	}
 	id, found, err := c.Lookup(ctx, "U1ANN", breach.Alerts[0].ID, since)
@@ -225,7 +225,7 @@ func TestDroppedConnection(t *testing.T) {
 	}))
 	defer drop.Close()
 	_, err := newClient(t, drop.URL+"/api/", 5*time.Second).Post(context.Background(), "U1ANN", breach)
-	if slack.KindOf(err) != alerts.Ambiguous {
+	if alerts.FailureOf(err) != alerts.Ambiguous {
 		t.Errorf("dropped after writing: %v", err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -235,7 +235,7 @@ func TestDroppedConnection(t *testing.T) {
 	addr := l.Addr().String()
 	_ = l.Close()
 	_, err = newClient(t, "http://"+addr+"/api/", 5*time.Second).Post(context.Background(), "U1ANN", breach)
-	if slack.KindOf(err) != alerts.Retryable {
+	if alerts.FailureOf(err) != alerts.Retryable {
 		t.Errorf("refused: %v", err)
 	}
 }
@@ -253,7 +253,7 @@ func TestUserByEmail(t *testing.T) {
 		t.Errorf("carol: %q %v %v", id, found, err)
 	}
 	f.Fail("users.lookupByEmail", slacktest.Fault{Status: 429, RetryAfter: 5})
-	if _, _, err := c.UserByEmail(ctx, "ann@example.com"); slack.KindOf(err) != alerts.Retryable {
+	if _, _, err := c.UserByEmail(ctx, "ann@example.com"); alerts.FailureOf(err) != alerts.Retryable {
 		t.Errorf("rate limited: %v", err)
 	}
 }
@@ -321,7 +321,7 @@ func TestRedact(t *testing.T) {
 	if m.Text != slack.Redacted || strings.Contains(string(m.Blocks), "Jane") {
 		t.Errorf("after redaction: %q %s", m.Text, m.Blocks)
 	}
-	if err := c.Redact(ctx, "DU1ANN/1.999999"); slack.KindOf(err) != alerts.Permanent {
+	if err := c.Redact(ctx, "DU1ANN/1.999999"); alerts.FailureOf(err) != alerts.Permanent {
 		t.Errorf("a message that is gone: %v", err)
 	}
 }

@@ -37,11 +37,5 @@ func (c channel) Redact(ctx context.Context, providerID string) error {
 	return nil
 }
 
-// sendError classifies err for the pipeline; an error without a Kind is Retryable.
-func sendError(err error) error {
-	f := KindOf(err)
-	if f == 0 {
-		f = alerts.Retryable
-	}
-	return &alerts.SendError{Failure: f, Unreachable: Unreachable(err), Err: err}
-}
+// sendError classifies err for the pipeline (alerts.NewSendError).
+func sendError(err error) error { return alerts.NewSendError(err, Unreachable(err), 0) }

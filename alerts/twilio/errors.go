@@ -38,14 +38,8 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// KindOf returns the Kind of the first *Error in err's chain, or 0 when there is none.
-func KindOf(err error) alerts.Failure {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return 0
-}
+// Failure returns e.Kind: alerts.FailureOf finds it in an error's chain.
+func (e *Error) Failure() alerts.Failure { return e.Kind }
 
 // Unreachable reports whether err says the number cannot get SMS from this account:
 // invalid, unsubscribed (STOP), or not SMS-capable. Such a recipient should be alerted

@@ -285,8 +285,8 @@ func TestSendErrors(t *testing.T) {
 			if got := twilio.Unreachable(err); got != tt.unreachable {
 				t.Errorf("Unreachable = %v, want %v", got, tt.unreachable)
 			}
-			if twilio.KindOf(err) != tt.kind {
-				t.Errorf("KindOf = %v", twilio.KindOf(err))
+			if alerts.FailureOf(err) != tt.kind {
+				t.Errorf("FailureOf = %v", alerts.FailureOf(err))
 			}
 
 			// The pipeline's channel gives the same answer as an *alerts.SendError.
@@ -309,7 +309,7 @@ func TestSendHonoursContext(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := s.Send(ctx, slowNumber, "ACK 7F3K", "7F3K")
-	if twilio.KindOf(err) != alerts.Ambiguous {
+	if alerts.FailureOf(err) != alerts.Ambiguous {
 		t.Errorf("Send = %v, want an ambiguous error", err)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -321,7 +321,7 @@ func TestSendHonoursContext(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Send(ctx, okNumber, "ACK 7F3K", "7F3K"); twilio.KindOf(err) != alerts.Retryable {
+	if _, err := s.Send(ctx, okNumber, "ACK 7F3K", "7F3K"); alerts.FailureOf(err) != alerts.Retryable {
 		t.Errorf("Send with a canceled context = %v, want retryable", err)
 	}
 }
@@ -330,7 +330,7 @@ func TestSendRefMustBeInBody(t *testing.T) {
 	f := newFake(t, "")
 	s := newSender(t, f, nil)
 	_, err := s.Send(context.Background(), okNumber, "link https://x/a/ab7F3Kcd", "7F3K")
-	if twilio.KindOf(err) != alerts.Permanent {
+	if alerts.FailureOf(err) != alerts.Permanent {
 		t.Errorf("Send = %v, want a permanent error", err)
 	}
 	if len(f.created) != 0 {
@@ -397,11 +397,11 @@ func TestLookup(t *testing.T) {
 func TestLookupErrors(t *testing.T) {
 	f := newFake(t, "")
 	s := newSender(t, f, func(c *twilio.Config) { c.AuthToken = "wrong" })
-	if _, _, err := s.Lookup(context.Background(), okNumber, "7F3K", time.Now()); twilio.KindOf(err) != alerts.Permanent {
+	if _, _, err := s.Lookup(context.Background(), okNumber, "7F3K", time.Now()); alerts.FailureOf(err) != alerts.Permanent {
 		t.Errorf("Lookup with bad credentials = %v, want permanent", err)
 	}
 	s = newSender(t, f, nil)
-	if _, _, err := s.Lookup(context.Background(), okNumber, "", time.Now()); twilio.KindOf(err) != alerts.Permanent {
+	if _, _, err := s.Lookup(context.Background(), okNumber, "", time.Now()); alerts.FailureOf(err) != alerts.Permanent {
 		t.Errorf("Lookup with no ref = %v, want permanent", err)
 	}
 	var se *alerts.SendError
@@ -419,7 +419,7 @@ func TestRedact(t *testing.T) {
 	if diff := cmp.Diff([]url.Values{{"Body": {""}}}, f.redacted); diff != "" {
 		t.Errorf("redact forms (-want +got):\n%s", diff)
 	}
-	if err := s.Redact(context.Background(), "../x"); twilio.KindOf(err) != alerts.Permanent {
+	if err := s.Redact(context.Background(), "../x"); alerts.FailureOf(err) != alerts.Permanent {
 		t.Errorf("Redact(../x) = %v, want permanent", err)
 	}
 	var se *alerts.SendError
