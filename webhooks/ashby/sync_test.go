@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -48,97 +47,16 @@ func newSync(f *ashbytest.Fake, pageSize int) *ashby.Sync {
 	return ashby.New(ashby.Config{APIKey: ashbytest.Key, APIURL: f.URL(), PageSize: pageSize}, f.Client(), func() time.Time { return testNow })
 }
 
-// pageView is one Pull's page as the golden files show it.
-type pageView struct {
-	Next         atssync.Cursor             `json:"next"`
-	More         bool                       `json:"more"`
-	Counts       map[string]int             `json:"counts,omitempty"`
-	Users        []atssync.User             `json:"users,omitempty"`
-	Interactions []interactions.Interaction `json:"-"`
-	// Mapped are the interactions as the API shows them, without what the runner
-	// sets when it writes them (id, received_at).
-	Mapped []map[string]any `json:"interactions,omitempty"`
-}
-
-// pass pulls resource from cursor until More is false, as the runner does.
-func pass(t *testing.T, s *ashby.Sync, resource string, cursor atssync.Cursor) []pageView {
-	t.Helper()
-	var out []pageView
-	for i := 0; ; i++ {
-		if i == 100 {
-			t.Fatal("a pass of more than 100 pages")
-		}
-		p, err := s.Pull(context.Background(), resource, cursor)
-		if err != nil {
-			t.Fatalf("Pull(%s, %+v): %v", resource, cursor, err)
-		}
-		v := pageView{Next: p.Next, More: p.More, Counts: p.Counts, Users: p.Users, Interactions: p.Interactions}
-		for _, in := range p.Interactions {
-			b, err := json.Marshal(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var m map[string]any
-			if err := json.Unmarshal(b, &m); err != nil {
-				t.Fatal(err)
-			}
-			delete(m, "id")
-			delete(m, "received_at")
-			v.Mapped = append(v.Mapped, m)
-		}
-		out = append(out, v)
-		if !p.More {
-			return out
-		}
-		cursor = p.Next
-	}
-}
-
 // last is the cursor a pass leaves for the next.
-func last(pages []pageView) atssync.Cursor { return pages[len(pages)-1].Next }
-
-// ids lists the external ids of the interactions of pages.
-func ids(pages []pageView) []string {
-	var out []string
-	for _, p := range pages {
-		for _, in := range p.Interactions {
-			out = append(out, in.ExternalID)
-		}
-	}
-	return out
-}
+func last(pages []webhookstest.SyncPage) atssync.Cursor { return pages[len(pages)-1].Next }
 
 // count adds up a count over pages.
-func count(pages []pageView, name string) int {
+func count(pages []webhookstest.SyncPage, name string) int {
 	n := 0
 	for _, p := range pages {
 		n += p.Counts[name]
 	}
 	return n
-}
-
-// golden compares v, as indented JSON, with testdata/sync/<name>.golden.json.
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "sync", name+".golden.json")
-	if webhookstest.Update() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
 }
 
 // TestSyncGolden runs a first pass of each resource against the fake organisation in
@@ -152,7 +70,7 @@ func TestSyncGolden(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 2)
 	for _, res := range s.Resources() {
-		golden(t, res, pass(t, s, res, atssync.Cursor{Since: testSince}))
+		webhookstest.GoldenSync(t, res, webhookstest.Pass(t, s, res, atssync.Cursor{Since: testSince}))
 	}
 	// Every request asked for pages of two, and only user.list for deactivated users.
 	for _, r := range f.Requests() {
@@ -172,7 +90,7 @@ func TestSyncOwnersAndDetails(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 100)
 	var details *interactions.Interaction
-	for _, p := range pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}) {
+	for _, p := range webhookstest.Pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}) {
 		for _, in := range p.Interactions {
 			if in.ApplicationID == "ashby:"+appAda && in.Kind == interactions.KindDetailsUpdated {
 				details = &in
@@ -201,12 +119,12 @@ func TestSyncOwnersAndDetails(t *testing.T) {
 func TestSyncIncremental(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 2)
-	first := pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince})
+	first := webhookstest.Pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince})
 	cur := last(first)
 	if !strings.Contains(cur.Token, `"sync":"st-1"`) || !cur.Since.Equal(testNow.Add(-ashby.Overlap)) {
 		t.Fatalf("cursor after a pass %+v: want the syncToken st-1, since the pass's start less Overlap", cur)
 	}
-	schedules := last(pass(t, s, ashby.ResourceSchedules, atssync.Cursor{Since: testSince}))
+	schedules := last(webhookstest.Pass(t, s, ashby.ResourceSchedules, atssync.Cursor{Since: testSince}))
 
 	f.Edit(func(a *ashbytest.Account) {
 		for i, raw := range a.Applications {
@@ -220,8 +138,8 @@ func TestSyncIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(f.Requests())
-	next := pass(t, s, ashby.ResourceApps, cur)
-	got := ids(next)
+	next := webhookstest.Pass(t, s, ashby.ResourceApps, cur)
+	got := webhookstest.IDs(next)
 	if !slices.Contains(got, "sync:ashby:stage_changed:"+appAda+":hist-offer") || count(next, atssync.CountApplicationsUpdated) != 1 {
 		t.Errorf("incremental pass: %v, %d updated; want only Ada's application with its new stage", got, count(next, atssync.CountApplicationsUpdated))
 	}
@@ -233,9 +151,9 @@ func TestSyncIncremental(t *testing.T) {
 	if c := last(next); !strings.Contains(c.Token, `"sync":"st-3"`) {
 		t.Errorf("cursor %+v, want the new syncToken", c)
 	}
-	sched := pass(t, s, ashby.ResourceSchedules, schedules)
+	sched := webhookstest.Pass(t, s, ashby.ResourceSchedules, schedules)
 	if n := count(sched, atssync.CountInterviews); n != 1 {
-		t.Errorf("incremental schedules: %d interviews (%v), want Alan's one", n, ids(sched))
+		t.Errorf("incremental schedules: %d interviews (%v), want Alan's one", n, webhookstest.IDs(sched))
 	}
 }
 
@@ -253,19 +171,19 @@ func TestSyncTokenRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t)
 			s := newSync(f, 2)
-			cur := last(pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}))
+			cur := last(webhookstest.Pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}))
 			if err := f.Set("applications", appGrace, "updatedAt", "2026-11-23T11:58:00.000Z"); err != nil {
 				t.Fatal(err)
 			}
 			tc.refuse(f)
 			before := len(f.Requests())
-			pages := pass(t, s, ashby.ResourceApps, cur)
+			pages := webhookstest.Pass(t, s, ashby.ResourceApps, cur)
 			f.TooLarge(false)
 			if count(pages, "full_passes") != 1 || len(pages) != 3 {
 				t.Errorf("%d pages, full_passes %d; want the 6 applications in 3 pages, one full pass", len(pages), count(pages, "full_passes"))
 			}
 			if n := count(pages, atssync.CountApplicationsUpdated); n != 1 {
-				t.Errorf("%d applications mapped (%v); want Grace's, the one changed since the last pass", n, ids(pages))
+				t.Errorf("%d applications mapped (%v); want Grace's, the one changed since the last pass", n, webhookstest.IDs(pages))
 			}
 			var full int
 			for _, r := range f.Requests()[before:] {
@@ -304,7 +222,7 @@ func TestSyncStaleCursor(t *testing.T) {
 func TestSyncCandidateLookup(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 100)
-	pages := pass(t, s, ashby.ResourceSchedules, atssync.Cursor{Since: testSince})
+	pages := webhookstest.Pass(t, s, ashby.ResourceSchedules, atssync.Cursor{Since: testSince})
 	if n := f.Count("application.info"); n != 4 {
 		t.Errorf("application.info asked %d times, want 4 (Ada, Alan, Grace, the unknown application), the applications not read yet", n)
 	}
@@ -316,7 +234,7 @@ func TestSyncCandidateLookup(t *testing.T) {
 		return []interactions.Interaction{{ApplicationID: app, CandidateID: "ashby:from-store"}}, nil
 	}
 	before := f.Count("application.info")
-	pages = pass(t, s2, ashby.ResourceOffers, atssync.Cursor{Since: testSince})
+	pages = webhookstest.Pass(t, s2, ashby.ResourceOffers, atssync.Cursor{Since: testSince})
 	if f.Count("application.info") != before || len(pages[0].Interactions) != 1 || pages[0].Interactions[0].CandidateID != "ashby:from-store" {
 		t.Errorf("offers with Known: %v, %d more application.info; want the stored candidate, no request", pages[0].Interactions, f.Count("application.info")-before)
 	}
@@ -330,9 +248,9 @@ func TestSyncCandidateLookup(t *testing.T) {
 	}
 
 	s3 := newSync(f, 100)
-	pass(t, s3, ashby.ResourceApps, atssync.Cursor{Since: testSince})
+	webhookstest.Pass(t, s3, ashby.ResourceApps, atssync.Cursor{Since: testSince})
 	before = f.Count("application.info")
-	pass(t, s3, ashby.ResourceOffers, atssync.Cursor{Since: testSince})
+	webhookstest.Pass(t, s3, ashby.ResourceOffers, atssync.Cursor{Since: testSince})
 	if n := f.Count("application.info") - before; n != 0 {
 		t.Errorf("after the applications, offers asked application.info %d times", n)
 	}
@@ -382,7 +300,7 @@ func TestSyncErrors(t *testing.T) {
 	f := newFake(t)
 	f.Fail("department.list", http.StatusForbidden, -1)
 	s := newSync(f, 100)
-	for _, p := range pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}) {
+	for _, p := range webhookstest.Pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince}) {
 		for _, in := range p.Interactions {
 			if in.Job != nil && in.Job.Department != "" {
 				t.Errorf("%s: department %q without department.list", in.ExternalID, in.Job.Department)
@@ -409,7 +327,7 @@ func TestSyncThroughRunnerClient(t *testing.T) {
 	f.Fail("application.listHistory", http.StatusBadGateway, 2)
 	f.Slow("department.list", 100*time.Millisecond)
 	start := time.Now()
-	pages := pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince})
+	pages := webhookstest.Pass(t, s, ashby.ResourceApps, atssync.Cursor{Since: testSince})
 	if waited := time.Since(start); waited < time.Second {
 		t.Errorf("the pass took %v: the 429's Retry-After of 1s was not waited", waited)
 	}
@@ -443,7 +361,7 @@ func TestSyncVendor(t *testing.T) {
 // uninterrupted pass.
 func TestSyncResume(t *testing.T) {
 	f := newFake(t)
-	whole := pass(t, newSync(f, 2), ashby.ResourceApps, atssync.Cursor{Since: testSince})
+	whole := webhookstest.Pass(t, newSync(f, 2), ashby.ResourceApps, atssync.Cursor{Since: testSince})
 
 	first, err := newSync(f, 2).Pull(context.Background(), ashby.ResourceApps, atssync.Cursor{Since: testSince})
 	if err != nil || !first.More {
@@ -451,9 +369,9 @@ func TestSyncResume(t *testing.T) {
 	}
 	later := ashby.New(ashby.Config{APIKey: ashbytest.Key, APIURL: f.URL(), PageSize: 2}, f.Client(),
 		func() time.Time { return testNow.Add(time.Hour) }) // a restart, an hour on
-	rest := pass(t, later, ashby.ResourceApps, first.Next)
-	got := append(ids([]pageView{{Interactions: first.Interactions}}), ids(rest)...)
-	if diff := cmp.Diff(ids(whole), got); diff != "" {
+	rest := webhookstest.Pass(t, later, ashby.ResourceApps, first.Next)
+	got := append(webhookstest.IDs([]webhookstest.SyncPage{{Interactions: first.Interactions}}), webhookstest.IDs(rest)...)
+	if diff := cmp.Diff(webhookstest.IDs(whole), got); diff != "" {
 		t.Errorf("a resumed pass (-whole +resumed):\n%s", diff)
 	}
 	if diff := cmp.Diff(last(whole), last(rest)); diff != "" {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -78,20 +77,7 @@ func TestSyncGolden(t *testing.T) {
 			s, f, _ := newTestSync(t)
 			pages := pass(t, s, resource, atssync.Cursor{Since: lookback})
 			got := goldenJSON(t, pages, f.srv.URL)
-			path := filepath.Join("testdata", "sync", resource+".golden.json")
-			if webhookstest.Update() { // go test -update
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("%s mapping differs from %s (-want +got):\n%s", resource, path, diff)
-			}
+			webhookstest.GoldenFile(t, filepath.Join("testdata", "sync", resource+".golden.json"), got)
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -42,105 +41,6 @@ func newSync(f *levertest.Fake, pageSize int, cfg lever.Config) *lever.Sync {
 	return lever.New(cfg, f.Client(), func() time.Time { return testNow })
 }
 
-// pageView is one Pull's page as the golden files show it.
-type pageView struct {
-	Next         atssync.Cursor             `json:"next"`
-	More         bool                       `json:"more"`
-	Counts       map[string]int             `json:"counts,omitempty"`
-	Users        []atssync.User             `json:"users,omitempty"`
-	Interactions []interactions.Interaction `json:"-"`
-	// Mapped are the interactions as the API shows them, without what the runner
-	// sets when it writes them (id, received_at).
-	Mapped []map[string]any `json:"interactions,omitempty"`
-}
-
-// pass pulls resource from cursor until More is false, as the runner does.
-func pass(t *testing.T, s *lever.Sync, resource string, cursor atssync.Cursor) []pageView {
-	t.Helper()
-	var out []pageView
-	for i := 0; ; i++ {
-		if i == 100 {
-			t.Fatal("a pass of more than 100 pages")
-		}
-		p, err := s.Pull(context.Background(), resource, cursor)
-		if err != nil {
-			t.Fatalf("Pull(%s, %+v): %v", resource, cursor, err)
-		}
-		v := pageView{Next: p.Next, More: p.More, Counts: p.Counts, Users: p.Users, Interactions: p.Interactions}
-		for _, in := range p.Interactions {
-			valid(t, in)
-			b, err := json.Marshal(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var m map[string]any
-			if err := json.Unmarshal(b, &m); err != nil {
-				t.Fatal(err)
-			}
-			delete(m, "id")
-			delete(m, "received_at")
-			v.Mapped = append(v.Mapped, m)
-		}
-		out = append(out, v)
-		if !p.More {
-			return out
-		}
-		cursor = p.Next
-	}
-}
-
-// valid checks in as the runner does before writing it: as POST /v1/interactions
-// would check it.
-func valid(t *testing.T, in interactions.Interaction) {
-	t.Helper()
-	api := func(p *time.Time) string {
-		if p == nil {
-			return ""
-		}
-		return interactions.APITime(*p)
-	}
-	input := interactions.Input{
-		ApplicationID: in.ApplicationID, CandidateID: in.CandidateID, Kind: string(in.Kind),
-		OccurredAt: interactions.APITime(in.OccurredAt), Direction: string(in.Direction), Channel: in.Channel,
-		JobID: in.JobID, RecruiterID: in.RecruiterID, Source: in.Source, ExternalID: in.ExternalID,
-		InterviewID: in.InterviewID, Stage: in.Stage, Candidate: in.Candidate, Job: in.Job,
-		Referral: in.Referral, ScheduledFor: api(in.ScheduledFor),
-	}
-	if in.Duration != nil {
-		input.Duration = in.Duration.String()
-	}
-	if in.Metadata != nil {
-		input.Metadata, _ = json.Marshal(in.Metadata)
-	}
-	if _, errs := input.Validate("", testNow); len(errs) > 0 {
-		t.Errorf("%s: %v", in.ExternalID, errs)
-	}
-}
-
-// golden compares v, as indented JSON, with testdata/sync/<name>.golden.json.
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "sync", name+".golden.json")
-	if webhookstest.Update() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
-}
-
 // TestSyncGolden runs a pass of each resource against the fake account in pages of
 // two and compares the pages with their golden files: the directory with a
 // deactivated user and managers, and the opportunities (an active one with
@@ -149,8 +49,8 @@ func golden(t *testing.T, name string, v any) {
 func TestSyncGolden(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 2, lever.Config{})
-	golden(t, "users", pass(t, s, lever.ResourceUsers, atssync.Cursor{}))
-	golden(t, "opportunities", pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
+	webhookstest.GoldenSync(t, "users", webhookstest.Pass(t, s, lever.ResourceUsers, atssync.Cursor{}))
+	webhookstest.GoldenSync(t, "opportunities", webhookstest.Pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
 
 	// The opportunities were asked for as changed since the lookback, expanded.
 	var asked bool
@@ -173,7 +73,7 @@ func TestSyncGolden(t *testing.T) {
 func TestSyncPaging(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 2, lever.Config{})
-	users := pass(t, s, lever.ResourceUsers, atssync.Cursor{})
+	users := webhookstest.Pass(t, s, lever.ResourceUsers, atssync.Cursor{})
 	// The last page's cursor has no token: the next pass reads the directory from its
 	// first page (a zero cursor would leave the runner on the last page's).
 	if len(users) != 3 || users[2].Next != (atssync.Cursor{Since: testNow}) {
@@ -187,7 +87,7 @@ func TestSyncPaging(t *testing.T) {
 		t.Errorf("users: %d, want all 5 (the deactivated one too)", n)
 	}
 
-	opps := pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince})
+	opps := webhookstest.Pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince})
 	if len(opps) != 2 {
 		t.Fatalf("opportunities: %d pages, want 2 (4 changed by 2)", len(opps))
 	}
@@ -242,7 +142,7 @@ func TestSyncStaleToken(t *testing.T) {
 }
 
 // kinds lists "kind application discriminator" of the interactions of pages.
-func kinds(pages []pageView) []string {
+func kinds(pages []webhookstest.SyncPage) []string {
 	var out []string
 	for _, p := range pages {
 		for _, in := range p.Interactions {
@@ -259,7 +159,7 @@ func TestSyncReschedule(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 100, lever.Config{})
 	const opp, iv = "1bd11d54-9d97-444a-a4e3-1cd56ceedbc5", "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
-	first := kinds(pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
+	first := kinds(webhookstest.Pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
 	for _, id := range first {
 		if strings.Contains(id, "interview_rescheduled") {
 			t.Errorf("first pass: %s; a first reading is no reschedule", id)
@@ -275,7 +175,7 @@ func TestSyncReschedule(t *testing.T) {
 	})
 	want := "sync:lever:interview_rescheduled:" + opp + ":" + iv + "@" + strconv.FormatInt(moved.UnixMilli(), 10)
 	for i := range 2 {
-		pages := pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince})
+		pages := webhookstest.Pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince})
 		var found *interactions.Interaction
 		for _, p := range pages {
 			for _, in := range p.Interactions {
@@ -321,7 +221,7 @@ func TestSyncArchiveReasons(t *testing.T) {
 				f.Fail("/archive_reasons", tc.status)
 			}
 			s := newSync(f, 100, lever.Config{HiredArchiveReasons: tc.configured})
-			got := kinds(pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
+			got := kinds(webhookstest.Pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince}))
 			if !slices.Contains(got, tc.want) {
 				t.Errorf("no %s in %v", tc.want, got)
 			}
@@ -339,7 +239,7 @@ func TestSyncStageName(t *testing.T) {
 	if got := s.StageName("offer"); got != "" {
 		t.Errorf("before a pass: %q, want none", got)
 	}
-	pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince})
+	webhookstest.Pass(t, s, lever.ResourceOpportunities, atssync.Cursor{Since: testSince})
 	if got := s.StageName("2ca03d97-d4f2-4a97-89de-96c8b0d07924"); got != "Phone screen" {
 		t.Errorf("StageName: %q, want Phone screen", got)
 	}

@@ -137,21 +137,7 @@ func Golden(t *testing.T, r webhooks.Receiver) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, '\n')
-			golden := strings.TrimSuffix(path, ".json") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("%s differs from the mapping (-want +got; go test -update rewrites it):\n%s", golden, diff)
-			}
+			GoldenFile(t, strings.TrimSuffix(path, ".json")+".golden.json", append(got, '\n'))
 		})
 	}
 }

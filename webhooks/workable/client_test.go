@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
+	"github.com/goodwillhq/goodwill/webhooks/webhookstest"
 	"github.com/goodwillhq/goodwill/webhooks/workable"
 	"github.com/goodwillhq/goodwill/webhooks/workable/workabletest"
 )
@@ -40,7 +41,7 @@ func fullPass(t *testing.T, s *workable.Sync) []string {
 	t.Helper()
 	var out []string
 	for _, res := range s.Resources() {
-		out = append(out, ids(pass(t, s, res, atssync.Cursor{Since: testSince}))...)
+		out = append(out, webhookstest.IDs(webhookstest.Pass(t, s, res, atssync.Cursor{Since: testSince}))...)
 	}
 	slices.Sort(out)
 	return out

@@ -2,17 +2,13 @@ package workable_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/goodwillhq/goodwill/interactions"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
@@ -39,93 +35,12 @@ func newSync(f *workabletest.Fake, pageSize int) *workable.Sync {
 	return workable.New(cfg, f.Client(), func() time.Time { return testNow })
 }
 
-// pageView is one Pull's page as the golden files show it.
-type pageView struct {
-	Next         atssync.Cursor             `json:"next"`
-	More         bool                       `json:"more"`
-	Counts       map[string]int             `json:"counts,omitempty"`
-	Users        []atssync.User             `json:"users,omitempty"`
-	Interactions []interactions.Interaction `json:"-"`
-	// Mapped are the interactions as the API shows them, without what the runner
-	// sets when it writes them (id, received_at).
-	Mapped []map[string]any `json:"interactions,omitempty"`
-}
-
-// pass pulls resource from cursor until More is false, as the runner does.
-func pass(t *testing.T, s *workable.Sync, resource string, cursor atssync.Cursor) []pageView {
-	t.Helper()
-	var out []pageView
-	for i := 0; ; i++ {
-		if i == 100 {
-			t.Fatal("a pass of more than 100 pages")
-		}
-		p, err := s.Pull(context.Background(), resource, cursor)
-		if err != nil {
-			t.Fatalf("Pull(%s, %+v): %v", resource, cursor, err)
-		}
-		v := pageView{Next: p.Next, More: p.More, Counts: p.Counts, Users: p.Users, Interactions: p.Interactions}
-		for _, in := range p.Interactions {
-			b, err := json.Marshal(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var m map[string]any
-			if err := json.Unmarshal(b, &m); err != nil {
-				t.Fatal(err)
-			}
-			delete(m, "id")
-			delete(m, "received_at")
-			v.Mapped = append(v.Mapped, m)
-		}
-		out = append(out, v)
-		if !p.More {
-			return out
-		}
-		cursor = p.Next
-	}
-}
-
-// golden compares v, as indented JSON, with testdata/sync/<name>.golden.json.
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "sync", name+".golden.json")
-	if webhookstest.Update() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
-}
-
 // scrub writes the fake's address in the pages' tokens as <api>, the same in every run.
-func scrub(f *workabletest.Fake, pages []pageView) []pageView {
+func scrub(f *workabletest.Fake, pages []webhookstest.SyncPage) []webhookstest.SyncPage {
 	for i := range pages {
 		pages[i].Next.Token = strings.ReplaceAll(pages[i].Next.Token, f.URL(), "<api>")
 	}
 	return pages
-}
-
-// ids lists the external ids of the interactions of pages.
-func ids(pages []pageView) []string {
-	var out []string
-	for _, p := range pages {
-		for _, in := range p.Interactions {
-			out = append(out, in.ExternalID)
-		}
-	}
-	return out
 }
 
 // TestSyncGolden runs a pass of each resource against the fake account in pages of
@@ -139,9 +54,9 @@ func ids(pages []pageView) []string {
 func TestSyncGolden(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 2)
-	golden(t, "members", scrub(f, pass(t, s, workable.ResourceMembers, atssync.Cursor{})))
-	golden(t, "candidates", scrub(f, pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince})))
-	golden(t, "events", scrub(f, pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince})))
+	webhookstest.GoldenSync(t, "members", scrub(f, webhookstest.Pass(t, s, workable.ResourceMembers, atssync.Cursor{})))
+	webhookstest.GoldenSync(t, "candidates", scrub(f, webhookstest.Pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince})))
+	webhookstest.GoldenSync(t, "events", scrub(f, webhookstest.Pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince})))
 
 	for _, r := range f.Requests() {
 		switch path, q, _ := strings.Cut(r, "?"); {
@@ -163,11 +78,11 @@ func TestSyncGolden(t *testing.T) {
 func TestSyncPaging(t *testing.T) {
 	f := newFake(t)
 	s := newSync(f, 2)
-	members := pass(t, s, workable.ResourceMembers, atssync.Cursor{})
+	members := webhookstest.Pass(t, s, workable.ResourceMembers, atssync.Cursor{})
 	if len(members) != 2 || members[1].Next != (atssync.Cursor{Since: testNow}) || !members[0].More {
 		t.Errorf("members: %d pages, cursors %+v; want 2 pages (3 members by 2), then since the pass", len(members), members)
 	}
-	cands := pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince})
+	cands := webhookstest.Pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince})
 	if len(cands) != 2 {
 		t.Fatalf("candidates: %d pages, want 2 (4 changed by 2)", len(cands))
 	}
@@ -178,15 +93,15 @@ func TestSyncPaging(t *testing.T) {
 	if want := (atssync.Cursor{Since: latest}); cands[1].Next != want {
 		t.Errorf("last page's cursor %+v, want %+v", cands[1].Next, want)
 	}
-	events := pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince})
+	events := webhookstest.Pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince})
 	if want := (atssync.Cursor{Since: testNow.Add(-workable.EventsBehind)}); events[len(events)-1].Next != want {
 		t.Errorf("events' last cursor %+v, want %+v", events[len(events)-1].Next, want)
 	}
 
 	// The next pass asks only for what changed after the cursor (less the overlap).
 	before := len(f.Requests())
-	again := pass(t, s, workable.ResourceCandidates, cands[1].Next)
-	if got := ids(again); len(got) != 0 && !slices.ContainsFunc(got, func(id string) bool { return strings.Contains(id, "5be2c3") }) {
+	again := webhookstest.Pass(t, s, workable.ResourceCandidates, cands[1].Next)
+	if got := webhookstest.IDs(again); len(got) != 0 && !slices.ContainsFunc(got, func(id string) bool { return strings.Contains(id, "5be2c3") }) {
 		t.Errorf("second pass: %v", got)
 	}
 	for _, r := range f.Requests()[before:] {
@@ -235,7 +150,7 @@ func TestSyncRescheduled(t *testing.T) {
 	}
 	const want = "sync:workable:interview_rescheduled:3fc9a8:4770c5c@2026-11-25T10:00:00.000Z"
 	for i := range 2 {
-		got := ids(pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince}))
+		got := webhookstest.IDs(webhookstest.Pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince}))
 		var re []string
 		for _, id := range got {
 			if strings.Contains(id, "interview_rescheduled") {
@@ -255,7 +170,7 @@ func TestSyncRescheduled(t *testing.T) {
 	known["workable:3fc9a8"] = append(known["workable:3fc9a8"], interactions.Interaction{ApplicationID: "workable:3fc9a8",
 		Kind: interactions.KindInterviewRescheduled, Source: "workable", InterviewID: "workable:4770c5c",
 		OccurredAt: testNow, ScheduledFor: &st, ExternalID: want})
-	if got := ids(pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince})); slices.Contains(got, want) {
+	if got := webhookstest.IDs(webhookstest.Pass(t, s, workable.ResourceEvents, atssync.Cursor{Since: testSince})); slices.Contains(got, want) {
 		t.Errorf("after the reschedule was stored: %v", got)
 	}
 
@@ -313,7 +228,7 @@ func TestSyncErrors(t *testing.T) {
 	f := newFake(t)
 	f.Edit(func(a *workabletest.Account) { delete(a.JobMembers, "GROOV005") })
 	s := newSync(f, 100)
-	for _, p := range pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince}) {
+	for _, p := range webhookstest.Pass(t, s, workable.ResourceCandidates, atssync.Cursor{Since: testSince}) {
 		for _, in := range p.Interactions {
 			if in.JobID == "workable:GROOV005" && in.RecruiterID != "" {
 				t.Errorf("%s: owner %s of a job without a hiring team", in.ExternalID, in.RecruiterID)
@@ -347,14 +262,14 @@ func TestSyncVendor(t *testing.T) {
 // never cut off.
 func TestSyncResumed(t *testing.T) {
 	f := newFake(t)
-	whole := pass(t, newSync(f, 2), workable.ResourceCandidates, atssync.Cursor{Since: testSince})
+	whole := webhookstest.Pass(t, newSync(f, 2), workable.ResourceCandidates, atssync.Cursor{Since: testSince})
 	first, err := newSync(f, 2).Pull(context.Background(), workable.ResourceCandidates, atssync.Cursor{Since: testSince})
 	if err != nil || !first.More {
 		t.Fatalf("first page: %v, more %v", err, first.More)
 	}
 	before := len(f.Requests())
-	rest := pass(t, newSync(f, 2), workable.ResourceCandidates, first.Next) // a new process
-	if got, want := ids(rest), ids(whole[1:]); !slices.Equal(got, want) {
+	rest := webhookstest.Pass(t, newSync(f, 2), workable.ResourceCandidates, first.Next) // a new process
+	if got, want := webhookstest.IDs(rest), webhookstest.IDs(whole[1:]); !slices.Equal(got, want) {
 		t.Errorf("resumed pass read %v, want %v", got, want)
 	}
 	if got, want := rest[len(rest)-1].Next, whole[len(whole)-1].Next; got != want {
