@@ -1,7 +1,6 @@
 package service
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/goodwillhq/goodwill/webhooks/ashby"
@@ -26,9 +25,8 @@ func loadAshbySync(c *Config, get func(name, def string) string) error {
 		APIKey: strings.TrimSpace(get("GOODWILL_ASHBY_API_KEY", "")),
 		APIURL: strings.TrimRight(strings.TrimSpace(get("GOODWILL_ASHBY_API_URL", ashby.DefaultAPIURL)), "/"),
 	}
-	u, err := url.Parse(a.APIURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return &ConfigError{Var: "GOODWILL_ASHBY_API_URL", Msg: "\"" + a.APIURL + "\" is not an http(s) URL like " + ashby.DefaultAPIURL}
+	if err := checkAPIURL("GOODWILL_ASHBY_API_URL", a.APIURL, ashby.DefaultAPIURL); err != nil {
+		return err
 	}
 	c.AshbySync = a
 	return nil

@@ -25,10 +25,20 @@ func loadLeverSync(c *Config, get func(name, def string) string) error {
 		APIKey: strings.TrimSpace(get("GOODWILL_LEVER_API_KEY", "")),
 		APIURL: strings.TrimRight(strings.TrimSpace(get("GOODWILL_LEVER_API_URL", "https://api.lever.co/v1")), "/"),
 	}
-	u, err := url.Parse(l.APIURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return &ConfigError{Var: "GOODWILL_LEVER_API_URL", Msg: "\"" + l.APIURL + "\" is not an http(s) URL like https://api.lever.co/v1"}
+	if err := checkAPIURL("GOODWILL_LEVER_API_URL", l.APIURL, "https://api.lever.co/v1"); err != nil {
+		return err
 	}
 	c.LeverSync = l
+	return nil
+}
+
+// checkAPIURL returns a *ConfigError for the variable name unless v is an http(s) URL
+// with a host and no query, fragment or user info, such as like (a vendor's API
+// root, which tests point at a fake).
+func checkAPIURL(name, v, like string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return &ConfigError{Var: name, Msg: "\"" + v + "\" is not an http(s) URL like " + like}
+	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"net/url"
 	"strings"
 
 	slackalerts "github.com/goodwillhq/goodwill/alerts/slack"
@@ -37,9 +36,8 @@ func loadSlack(c *Config, get func(name, def string) string) error {
 	if !strings.HasSuffix(s.APIURL, "/") {
 		s.APIURL += "/"
 	}
-	u, err := url.Parse(s.APIURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return &ConfigError{Var: "GOODWILL_SLACK_API_URL", Msg: "\"" + s.APIURL + "\" is not an http(s) URL like https://slack.com/api/"}
+	if err := checkAPIURL("GOODWILL_SLACK_API_URL", s.APIURL, "https://slack.com/api/"); err != nil {
+		return err
 	}
 	switch {
 	case s.BotToken != "" && strings.ContainsAny(s.BotToken, " \t\r\n"):
