@@ -184,15 +184,10 @@ func runBackfill(ctx context.Context, v backfillVendor, n int, speedup float64, 
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	s, closeService, err := startService(ctx, map[string]string{
+	_, url, stop, err := startServing(ctx, map[string]string{
 		"GOODWILL_DATA_DIR": dir, "GOODWILL_DB": "bench_backfill_" + runID, "GOODWILL_BOOTSTRAP_KEY": adminKey,
 		"GOODWILL_ADDR": "127.0.0.1:0", "GOODWILL_SYNC_INTERVAL": "1h", "GOODWILL_SYNC_LOOKBACK": "1d",
 	}, service.Options{SyncVendors: []atssync.Vendor{vendor(apiURL+basePath, doer)}})
-	if err != nil {
-		return nil, err
-	}
-	defer closeService()
-	url, stop, err := serve(s.Handler())
 	if err != nil {
 		return nil, err
 	}

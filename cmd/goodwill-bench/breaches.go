@@ -75,12 +75,7 @@ func runBreaches(ctx context.Context, b breachBench, cpuprofile string, progress
 	for k, v := range b.vars {
 		vars[k] = v
 	}
-	s, closeService, err := startService(ctx, vars, service.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer closeService()
-	url, stop, err := serve(s.Handler())
+	_, url, stop, err := startServing(ctx, vars, service.Options{})
 	if err != nil {
 		return nil, err
 	}

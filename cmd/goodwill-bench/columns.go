@@ -170,6 +170,21 @@ func startService(ctx context.Context, vars map[string]string, opts service.Opti
 	}, nil
 }
 
+// startServing starts goodwill (startService) and serves its API on a loopback port
+// (serve) at url; stop shuts both down.
+func startServing(ctx context.Context, vars map[string]string, opts service.Options) (s *service.Server, url string, stop func(), err error) {
+	s, closeService, err := startService(ctx, vars, opts)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	url, stopServing, err := serve(s.Handler())
+	if err != nil {
+		closeService()
+		return nil, "", nil, err
+	}
+	return s, url, func() { stopServing(); closeService() }, nil
+}
+
 // serve runs h on a loopback port until the returned stop is called.
 func serve(h http.Handler) (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

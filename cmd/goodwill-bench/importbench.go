@@ -49,12 +49,7 @@ func runImport(ctx context.Context, runID string, n int, progress io.Writer) (*i
 		"GOODWILL_DATA_DIR": filepath.Join(dir, "data"), "GOODWILL_DB": "bench_import_" + runID,
 		"GOODWILL_BOOTSTRAP_KEY": adminKey, "GOODWILL_ADDR": "127.0.0.1:0",
 	}
-	s, closeService, err := startService(ctx, vars, service.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer closeService()
-	url, stop, err := serve(s.Handler())
+	_, url, stop, err := startServing(ctx, vars, service.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -56,12 +56,7 @@ func runMail(ctx context.Context, dir string, n, clients int) (*mailResult, erro
 	// benchmark itself, so it is lifted; every other limit is production's.
 	limits := maildrop.DefaultLimits
 	limits.Rate, limits.Burst = rate.Inf, 0
-	s, closeService, err := startService(ctx, vars, service.Options{Mail: service.MailOptions{Limits: limits}})
-	if err != nil {
-		return nil, err
-	}
-	defer closeService()
-	url, stop, err := serve(s.Handler())
+	s, url, stop, err := startServing(ctx, vars, service.Options{Mail: service.MailOptions{Limits: limits}})
 	if err != nil {
 		return nil, err
 	}
