@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -152,12 +151,9 @@ func (c *client) call(ctx context.Context, method string, body any) (envelope, e
 		return env, fmt.Errorf("ashby: %s: %w", method, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	raw, err := atssync.ReadBody(resp.Body, maxBody)
 	if err != nil {
 		return env, fmt.Errorf("ashby: %s: %w", method, err)
-	}
-	if len(raw) > maxBody {
-		return env, fmt.Errorf("ashby: %s: %w", method, atssync.ErrBodyTooLarge)
 	}
 	return decodeEnvelope(method, resp.StatusCode, raw)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,16 +88,12 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 		return fmt.Errorf("lever: GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	body, err := atssync.ReadBody(resp.Body, 32<<20)
 	if err != nil {
 		return fmt.Errorf("lever: GET %s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		snippet := bytes.TrimSpace(body)
-		if len(snippet) > 200 {
-			snippet = snippet[:200]
-		}
-		return &APIError{Status: resp.StatusCode, Path: path, Body: string(snippet)}
+		return &APIError{Status: resp.StatusCode, Path: path, Body: atssync.Snippet(body)}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("lever: GET %s: the answer is not Lever's JSON: %w", path, err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -151,19 +150,12 @@ func (c *Client) get(ctx context.Context, u string, out any) error {
 		return fmt.Errorf("workable: GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := atssync.ReadBody(resp.Body, maxBody)
 	if err != nil {
 		return fmt.Errorf("workable: GET %s: %w", path, err)
 	}
-	if len(body) > maxBody {
-		return fmt.Errorf("workable: GET %s: %w", path, atssync.ErrBodyTooLarge)
-	}
 	if resp.StatusCode != http.StatusOK {
-		snippet := bytes.TrimSpace(body)
-		if len(snippet) > 200 {
-			snippet = snippet[:200]
-		}
-		return &APIError{Status: resp.StatusCode, Path: path, Body: string(snippet)}
+		return &APIError{Status: resp.StatusCode, Path: path, Body: atssync.Snippet(body)}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("workable: GET %s: the answer is not Workable's JSON: %w", path, err)
