@@ -16,11 +16,15 @@ import (
 
 	"github.com/goodwillhq/goodwill/service"
 	"github.com/goodwillhq/goodwill/service/client"
+	"github.com/goodwillhq/goodwill/webhooks/ashby"
+	"github.com/goodwillhq/goodwill/webhooks/ashby/ashbytest"
 	"github.com/goodwillhq/goodwill/webhooks/atssync"
 	"github.com/goodwillhq/goodwill/webhooks/greenhouse"
 	"github.com/goodwillhq/goodwill/webhooks/greenhouse/greenhousetest"
 	"github.com/goodwillhq/goodwill/webhooks/lever"
 	"github.com/goodwillhq/goodwill/webhooks/lever/levertest"
+	"github.com/goodwillhq/goodwill/webhooks/workable"
+	"github.com/goodwillhq/goodwill/webhooks/workable/workabletest"
 )
 
 // backfillSpeedup is how many times the vendor's documented rate limit the fake API
@@ -42,6 +46,10 @@ type backfillVendor struct {
 	// Greenhouse's 50 per 10-second window): the fake's.
 	window int
 	doc    string // where the rate is documented
+	// maxApps and maxRealApps bound the applications of the default run's rows at
+	// backfillSpeedup and at the documented pace (0: no bound) for a vendor whose rate
+	// would make -backfill-apps take too long; -backfill-unbounded lifts them.
+	maxApps, maxRealApps int
 	// setup returns the fake API (under /v1 or its own base) holding n applications
 	// of backfillEvents events, the base URL path, and the vendor reading it through
 	// doer.
@@ -79,6 +87,55 @@ var backfillVendors = map[string]backfillVendor{
 			}, nil
 		},
 	},
+	"ashby": {
+		name: "ashby", rate: ashby.RequestsPerMinute / 60.0, burst: 1,
+		// Ashby documents no burst: the fake allows one second's share at once.
+		window: (ashby.RequestsPerMinute + 59) / 60,
+		doc:    "1,000 requests a minute per API key (docs.ashbyhq.com, \"How do I generate an API key?\"; no burst documented: the fake allows a second's share at once)",
+		setup: func(n int) (http.Handler, string, func(string, atssync.Doer) atssync.Vendor, error) {
+			acct, err := ashbytest.Load(filepath.Join("webhooks", "ashby", "testdata", "sync", "ashby.json"))
+			if err != nil {
+				return nil, "", nil, fmt.Errorf("%w (run from the repository's root)", err)
+			}
+			acct.Applications, acct.History, acct.Schedules = ashbytest.History("bf", n, time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC), 30*time.Minute)
+			acct.Offers = nil
+			return ashbytest.New(acct), "", func(base string, doer atssync.Doer) atssync.Vendor {
+				return ashby.New(ashby.Config{APIKey: ashbytest.Key, APIURL: base}, doer, time.Now)
+			}, nil
+		},
+	},
+	"workable": {
+		name: "workable", rate: float64(workable.RequestsPerWindow) / workable.RateWindow.Seconds(), burst: 1,
+		window: workable.RequestsPerWindow,
+		doc:    "10 requests per 10 s for an account token (workable.readme.io/reference/rate-limits)",
+		// At ten times its rate Workable answers 10 requests a second: 10,000
+		// applications take about 17 minutes, and 1,000 at its documented rate as long.
+		maxApps: 1000, maxRealApps: 100,
+		setup: func(n int) (http.Handler, string, func(string, atssync.Doer) atssync.Vendor, error) {
+			acct, err := workabletest.Load(filepath.Join("webhooks", "workable", "testdata", "sync", "workable.json"))
+			if err != nil {
+				return nil, "", nil, fmt.Errorf("%w (run from the repository's root)", err)
+			}
+			acct.Candidates, acct.Activities, acct.Events = workabletest.History("bf", n, time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC), 30*time.Minute)
+			acct.Details = nil
+			return workabletest.New(acct), workabletest.Base, func(base string, doer atssync.Doer) atssync.Vendor {
+				return workable.New(workable.Config{Token: workabletest.Token, APIURL: base}, doer, time.Now)
+			}, nil
+		},
+	},
+}
+
+// backfillApps is how many applications a row of v reads: asked, unless v bounds the
+// default run below it (then bounded says so).
+func backfillApps(v backfillVendor, asked int, real, unbounded bool) (n int, bounded bool) {
+	limit := v.maxApps
+	if real {
+		limit = v.maxRealApps
+	}
+	if unbounded || limit <= 0 || asked <= limit {
+		return asked, false
+	}
+	return limit, true
 }
 
 // backfillResult is one vendor's first-connect backfill.
@@ -86,6 +143,7 @@ type backfillResult struct {
 	v         backfillVendor
 	speedup   float64 // the pace, in times the documented rate
 	apps      int
+	asked     int   // the applications -backfill-apps asked for, when the vendor bounded them
 	requests  int64 // the fake API answered during the backfill
 	throttled int64 // of which 429s: the pace went over the fake's limit
 	took      time.Duration
@@ -113,11 +171,15 @@ func runBackfillSection(ctx context.Context, o settings, runID string, progress 
 		if !ok {
 			return fmt.Errorf("-backfill-vendors: no fake API for %q", name)
 		}
-		fmt.Fprintf(progress, "%-48s", fmt.Sprintf("backfill, %s, %s applications …", v.name, thousands(o.backfillApps)))
+		n, bounded := backfillApps(v, o.backfillApps, false, o.backfillUnbounded)
+		fmt.Fprintf(progress, "%-48s", fmt.Sprintf("backfill, %s, %s applications …", v.name, thousands(n)))
 		t := time.Now()
-		r, err := runBackfill(ctx, v, o.backfillApps, backfillSpeedup, runID, o.cpuprofile)
+		r, err := runBackfill(ctx, v, n, backfillSpeedup, runID, o.cpuprofile)
 		if err != nil {
 			return fmt.Errorf("backfill %s: %w", v.name, err)
+		}
+		if bounded {
+			r.asked = o.backfillApps
 		}
 		fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
 		results = append(results, r)
@@ -127,11 +189,15 @@ func runBackfillSection(ctx context.Context, o settings, runID string, progress 
 			break
 		}
 		v := backfillVendors[strings.TrimSpace(name)]
-		fmt.Fprintf(progress, "%-48s", fmt.Sprintf("backfill, %s, %s applications, documented pace …", v.name, thousands(o.backfillRealApps)))
+		n, bounded := backfillApps(v, o.backfillRealApps, true, o.backfillUnbounded)
+		fmt.Fprintf(progress, "%-48s", fmt.Sprintf("backfill, %s, %s applications, documented pace …", v.name, thousands(n)))
 		t := time.Now()
-		r, err := runBackfill(ctx, v, o.backfillRealApps, 1, runID, "")
+		r, err := runBackfill(ctx, v, n, 1, runID, "")
 		if err != nil {
 			return fmt.Errorf("backfill %s: %w", v.name, err)
+		}
+		if bounded {
+			r.asked = o.backfillRealApps
 		}
 		fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
 		results = append(results, r)
@@ -274,7 +340,7 @@ func backfillSection(when time.Time, m machine, loadBefore, loadAfter string, rs
 	fmt.Fprintf(&b, "Run %s by `go run ./cmd/goodwill-bench` (`make bench`).\n\nMachine: %s; load average %s before the run, %s after "+
 		"(other work on the machine competes for the same cores).\n\n", when.UTC().Format("2006-01-02 15:04 MST"), m, loadBefore, loadAfter)
 	fmt.Fprintf(&b, "Workload: a fake of each vendor's API (the one its sync's tests use) holds applications "+
-		"with %d events each (Lever: applied, two stage changes, an interview, a rejection; Greenhouse: applied, a "+
+		"with %d events each (Lever, Ashby and Workable: applied, two stage changes, an interview, a rejection; Greenhouse: applied, a "+
 		"stage change, an interview, an email to the candidate, a rejection) and their details, dated in 2025, and answers at "+
 		"%d× the vendor's documented rate limit (429 with `Retry-After` beyond it); the service, on its own embedded "+
 		"store as `goodwill serve` runs it, syncs the vendor through the runner's paced client set to that same pace, "+
@@ -287,7 +353,10 @@ func backfillSection(when time.Time, m machine, loadBefore, loadAfter string, rs
 		"recording its transitions without alerting): at ten times the pace, a vendor whose pages hold "+
 		"many applications per request (Greenhouse: 50 per page, 7 requests) needs more writes a second than "+
 		"Lever (about one request per application). The _(info)_ rows run the same at the documented pace itself, "+
-		"the fake allowing the documented bursts (Lever's bucket of 20, Greenhouse's 50 per 10 s).\n\n", backfillEvents, backfillSpeedup)
+		"the fake allowing the documented bursts (Lever's bucket of 20, Greenhouse's 50 per 10 s, Workable's 10 per 10 s). "+
+		"Workable's rows are bounded by default (10 requests a second at ten times its rate: 10,000 applications take "+
+		"17 minutes); the pace is per request, so the ratio of a bounded row is that of the whole, the writes a second "+
+		"a tenth of Lever's.\n\n", backfillEvents, backfillSpeedup)
 	b.WriteString("| vendor | pace | applications | events | requests | requests per application | 429s | time | ideal | time ÷ ideal | target ≤ 1.2× |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rs {
@@ -296,12 +365,16 @@ func backfillSection(when time.Time, m machine, loadBefore, loadAfter string, rs
 		if ratio <= 1.2 {
 			met = "met"
 		}
-		pace := fmt.Sprintf("%g× documented: %g requests/s", r.speedup, r.v.rate*r.speedup)
+		pace := fmt.Sprintf("%g× documented: %.4g requests/s", r.speedup, r.v.rate*r.speedup)
 		if r.speedup == 1 {
 			met = "_(info)_ " + met
 		}
+		apps := thousands(r.apps)
+		if r.asked > 0 {
+			apps += fmt.Sprintf(" (bounded from %s; `-backfill-unbounded` runs them all)", thousands(r.asked))
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.3f | %d | %.1f s | %.1f s | %.2f | %s |\n",
-			r.v.name, pace, thousands(r.apps), thousands(int(r.b.Events)), thousands(int(r.requests)), r.perApp(),
+			r.v.name, pace, apps, thousands(int(r.b.Events)), thousands(int(r.requests)), r.perApp(),
 			r.throttled, r.took.Seconds(), r.ideal().Seconds(), ratio, met)
 	}
 	b.WriteString("\nDocumented limits: ")

@@ -81,6 +81,9 @@ type settings struct {
 	backfillVendors  string // comma-separated
 	backfillOnly     bool
 	backfillRealApps int // applications per vendor of the rows at the documented pace; 0 skips
+	// backfillUnbounded runs every vendor at backfillApps and backfillRealApps, Workable
+	// too (its rows are bounded by default: 10,000 applications take 17 minutes).
+	backfillUnbounded bool
 }
 
 // flagsString renders the explicitly given flags (other than -out).
@@ -131,9 +134,10 @@ func main() {
 	flag.IntVar(&o.scoresRequests, "scores-requests", 200, "GET /v1/scores per query in the scores section")
 	flag.BoolVar(&o.scoresOnly, "scores-only", false, "run only the scores section")
 	flag.IntVar(&o.backfillApps, "backfill-apps", 10000, "applications per vendor of the first-connect backfill section (0 skips it; -quick: 1,000 unless set)")
-	flag.StringVar(&o.backfillVendors, "backfill-vendors", "lever,greenhouse", "vendors of the backfill section, comma-separated")
+	flag.StringVar(&o.backfillVendors, "backfill-vendors", "lever,greenhouse,ashby,workable", "vendors of the backfill section, comma-separated")
 	flag.BoolVar(&o.backfillOnly, "backfill-only", false, "run only the first-connect backfill section")
 	flag.IntVar(&o.backfillRealApps, "backfill-real-apps", 1000, "applications per vendor of the backfill rows at the documented pace (0 skips them)")
+	flag.BoolVar(&o.backfillUnbounded, "backfill-unbounded", false, "backfill Workable's -backfill-apps and -backfill-real-apps too (by default 1,000 and 100: at 10 requests/s, 10,000 applications take 17 minutes)")
 	flag.Parse()
 	o.set = map[string]string{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })

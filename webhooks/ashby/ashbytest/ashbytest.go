@@ -66,6 +66,7 @@ type Fake struct {
 	requests  []Request
 	faults    map[string]*fault
 	slow      map[string]time.Duration
+	index     map[string]json.RawMessage // applications by id; nil: to build
 }
 
 // Start serves the account read from the JSON file at path until the test ends.
@@ -75,13 +76,33 @@ func Start(t testing.TB, path string) *Fake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fake{seq: 1, changed: map[string]int{}, faults: map[string]*fault{}, slow: map[string]time.Duration{}}
-	if err := json.Unmarshal(raw, &f.account); err != nil {
+	var a Account
+	if err := json.Unmarshal(raw, &a); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	f := New(a)
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// New returns a fake serving a as an http.Handler of the API's root, for a server of
+// the caller's (the benchmark's); URL and Client are for Start's fakes only.
+func New(a Account) *Fake {
+	return &Fake{account: a, seq: 1, changed: map[string]int{}, faults: map[string]*fault{}, slow: map[string]time.Duration{}}
+}
+
+// Load reads an account from the JSON file at path.
+func Load(path string) (Account, error) {
+	var a Account
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return a, fmt.Errorf("%s: %w", path, err)
+	}
+	return a, nil
 }
 
 // URL is the API's root, as GOODWILL_ASHBY_API_URL takes it.
@@ -97,6 +118,7 @@ func (f *Fake) Edit(fn func(*Account)) {
 	defer f.mu.Unlock()
 	before := f.snapshot()
 	fn(&f.account)
+	f.index = nil
 	f.seq++
 	for k, v := range f.snapshot() {
 		if before[k] != v {
@@ -261,23 +283,37 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.list(w, body, "offers", f.account.Offers)
 	case "application.listHistory":
 		id, _ := body["applicationId"].(string)
-		if !slices.ContainsFunc(f.account.Applications, func(a json.RawMessage) bool { return idOf(a) == id }) {
+		if _, ok := f.application(id); !ok {
 			failure(w, "application_not_found", "Application not found")
 			return
 		}
 		f.list(w, body, "", f.account.History[id])
 	case "application.info":
 		id, _ := body["applicationId"].(string)
-		for _, a := range f.account.Applications {
-			if idOf(a) == id {
-				writeJSON(w, http.StatusOK, map[string]any{"success": true, "results": a})
-				return
-			}
+		if a, ok := f.application(id); ok {
+			writeJSON(w, http.StatusOK, map[string]any{"success": true, "results": a})
+			return
 		}
 		failure(w, "application_not_found", "Application not found - are you lacking permissions to edit candidates?")
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"success": false, "errorInfo": map[string]string{"code": "not_found", "message": method}})
 	}
+}
+
+// application is the application whose id is id. The caller holds f.mu.
+func (f *Fake) application(id string) (json.RawMessage, bool) {
+	if f.index == nil {
+		f.index = make(map[string]json.RawMessage, len(f.account.Applications))
+		for _, a := range f.account.Applications {
+			if k := idOf(a); k != "" {
+				if _, dup := f.index[k]; !dup {
+					f.index[k] = a
+				}
+			}
+		}
+	}
+	a, ok := f.index[id]
+	return a, ok
 }
 
 // pageCursor is the fake's nextCursor: where the next page starts, and the syncToken
@@ -391,4 +427,70 @@ func (f *Fake) Set(list, id, field string, value any) error {
 		err = fmt.Errorf("no %s %q", list, id)
 	})
 	return err
+}
+
+// The ids History's records name: the account's (testdata/sync/ashby.json) recruiter,
+// department and stages.
+const (
+	historyRecruiter  = "f0b37f29-706d-5462-9419-bd8e725eaaaa"
+	historyDepartment = "efd926ad-ad93-590e-b718-6d40058772b0"
+	historyReview     = "e948600f-4db9-511d-b1b3-99fcbacf71ce"
+	historyScreen     = "d991182f-d367-5088-8ded-f25a28cdd0fa"
+	historyOnsite     = "ae6fc8d4-b9c1-53de-be16-1c3ff3522080"
+	historyArchived   = "1b1c2b8c-3c40-5ff3-a020-1866598ff2d3"
+)
+
+// History makes n archived applications, the i-th created at start + i×step, each
+// with its stage history and an interview schedule, for a benchmark's first connect.
+// Each maps to five events: applied, two stage changes (Phone Screen, Onsite), the
+// interview (its schedule held: Complete) and the rejection (Archived), and to a
+// details_updated. Ids are <prefix>-app-<i> and so on.
+func History(prefix string, n int, start time.Time, step time.Duration) (apps []json.RawMessage, history map[string][]json.RawMessage, schedules []json.RawMessage) {
+	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+	mustJSON := func(v any) json.RawMessage {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			panic(err) // maps of strings
+		}
+		return raw
+	}
+	apps = make([]json.RawMessage, 0, n)
+	schedules = make([]json.RawMessage, 0, n)
+	history = make(map[string][]json.RawMessage, n)
+	for i := range n {
+		at := start.Add(time.Duration(i) * step)
+		id, cand := fmt.Sprintf("%s-app-%05d", prefix, i), fmt.Sprintf("%s-cand-%05d", prefix, i)
+		archived := at.Add(120 * time.Hour)
+		apps = append(apps, mustJSON(map[string]any{
+			"id": id, "createdAt": ts(at), "updatedAt": ts(archived), "status": "Archived", "customFields": []any{},
+			"candidate": map[string]any{"id": cand, "name": fmt.Sprintf("Candidate %s %d", prefix, i),
+				"primaryEmailAddress": map[string]any{"value": fmt.Sprintf("c%d@%s.example.com", i, prefix), "type": "Personal", "isPrimary": true}},
+			"currentInterviewStage": map[string]any{"id": historyArchived, "title": "Archived", "type": "Archived", "orderInInterviewPlan": 3},
+			"source":                map[string]any{"id": "70843b66-e865-59ba-b900-73837f8acf6a", "title": "LinkedIn", "isArchived": false},
+			"archiveReason":         map[string]any{"id": "5d4f6c2a-1c1f-4a8e-9d55-3c3f2b1a0e91", "text": "Not a fit", "reasonType": "RejectedByOrg"},
+			"archivedAt":            ts(archived),
+			"job":                   map[string]any{"id": "d8fb2da2-aedf-52dd-9a24-9a905d872ca5", "title": "Senior Backend Engineer", "departmentId": historyDepartment},
+			"hiringTeam":            []any{map[string]any{"userId": historyRecruiter, "role": "Recruiter", "firstName": "Maya", "lastName": "Patel", "email": "maya@acme.example"}},
+		}))
+		for n, st := range []struct {
+			stage, title string
+			after        time.Duration
+		}{{historyReview, "Application Review", 0}, {historyScreen, "Phone Screen", 24 * time.Hour}, {historyOnsite, "Onsite", 72 * time.Hour}, {historyArchived, "Archived", 120 * time.Hour}} {
+			history[id] = append(history[id], mustJSON(map[string]any{
+				"id": fmt.Sprintf("%s-hist-%05d-%d", prefix, i, n), "stageId": st.stage, "title": st.title,
+				"enteredStageAt": ts(at.Add(st.after)), "stageNumber": n, "allowedActions": []string{"none"}, "actorId": historyRecruiter,
+			}))
+		}
+		created := at.Add(48 * time.Hour)
+		schedules = append(schedules, mustJSON(map[string]any{
+			"id": fmt.Sprintf("%s-schedule-%05d", prefix, i), "status": "Complete", "applicationId": id, "candidateId": cand,
+			"interviewStageId": historyOnsite, "createdAt": ts(created), "updatedAt": ts(created),
+			"interviewEvents": []any{map[string]any{
+				"id": fmt.Sprintf("%s-event-%05d", prefix, i), "interviewerUserIds": []string{historyRecruiter},
+				"createdAt": ts(created), "updatedAt": ts(created),
+				"startTime": ts(at.Add(96 * time.Hour)), "endTime": ts(at.Add(96*time.Hour + 45*time.Minute)),
+			}},
+		}))
+	}
+	return apps, history, schedules
 }

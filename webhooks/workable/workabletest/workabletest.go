@@ -92,13 +92,32 @@ func Start(t testing.TB, path string) *Fake {
 	return StartAccount(t, a)
 }
 
+// Load reads an account from the JSON file at path.
+func Load(path string) (Account, error) {
+	var a Account
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return a, fmt.Errorf("%s: %w", path, err)
+	}
+	return a, nil
+}
+
 // StartAccount serves a until the test ends.
 func StartAccount(t testing.TB, a Account) *Fake {
 	t.Helper()
-	f := &Fake{account: a, limit: 100_000, interval: 10 * time.Second}
+	f := New(a)
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// New returns a fake serving a as an http.Handler (the API under Base), for a server
+// of the caller's (the benchmark's); URL and Client are for StartAccount's fakes only.
+func New(a Account) *Fake {
+	return &Fake{account: a, limit: 100_000, interval: 10 * time.Second}
 }
 
 // URL is the API's root, as GOODWILL_WORKABLE_API_URL takes it.
@@ -414,4 +433,53 @@ func (f *Fake) list(w http.ResponseWriter, r *http.Request, name string, items [
 		body["paging"] = map[string]string{"next": "http://" + r.Host + r.URL.Path + "?" + q.Encode()}
 	}
 	answer(w, http.StatusOK, body)
+}
+
+// History makes n disqualified candidates of the account's job GROOV003
+// (testdata/sync/workable.json), the i-th created at start + i×step, each with its
+// activity stream and an interview event, for a benchmark's first connect. Each maps
+// to five events: applied, two moves (phone-screen, interview), the interview and the
+// rejection, and to a details_updated; the listed candidates carry their phone, so
+// the sync reads no details. Ids are <prefix><i>.
+func History(prefix string, n int, start time.Time, step time.Duration) (candidates []json.RawMessage, activities map[string][]json.RawMessage, events []json.RawMessage) {
+	const owner, ownerName = "13e0eb0e", "Helena Wong"
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	mustJSON := func(v any) json.RawMessage {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			panic(err) // maps of strings
+		}
+		return raw
+	}
+	candidates = make([]json.RawMessage, 0, n)
+	events = make([]json.RawMessage, 0, n)
+	activities = make(map[string][]json.RawMessage, n)
+	member := map[string]any{"id": owner, "name": ownerName}
+	for i := range n {
+		at := start.Add(time.Duration(i) * step)
+		id, name := fmt.Sprintf("%s%05d", prefix, i), fmt.Sprintf("Candidate %s %d", prefix, i)
+		rejected := at.Add(120 * time.Hour)
+		candidates = append(candidates, mustJSON(map[string]any{
+			"id": id, "name": name, "firstname": "Candidate", "lastname": fmt.Sprintf("%s %d", prefix, i),
+			"job": map[string]any{"shortcode": "GROOV003", "title": "Backend Engineer"}, "stage": "interview", "stage_kind": "interview",
+			"disqualified": true, "withdrew": false, "disqualification_reason": "Not a fit", "sourced": false,
+			"email": fmt.Sprintf("c%d@%s.example.com", i, prefix), "phone": fmt.Sprintf("+1 555 01%05d", i), "domain": "linkedin.com",
+			"created_at": ts(at), "updated_at": ts(rejected), "hired_at": nil,
+		}))
+		activities[id] = []json.RawMessage{
+			mustJSON(map[string]any{"id": id + "-a1", "action": "applied", "stage_name": "Applied", "created_at": ts(at), "body": nil}),
+			mustJSON(map[string]any{"id": id + "-a2", "action": "moved", "stage_name": "Applied", "action_stage": map[string]any{"id": "applied", "name": "Applied"},
+				"target_stage": map[string]any{"id": "phone-screen", "name": "Phone Screen"}, "created_at": ts(at.Add(24 * time.Hour)), "member": member, "body": nil}),
+			mustJSON(map[string]any{"id": id + "-a3", "action": "moved", "stage_name": "Phone Screen", "action_stage": map[string]any{"id": "phone-screen", "name": "Phone Screen"},
+				"target_stage": map[string]any{"id": "interview", "name": "Interview"}, "created_at": ts(at.Add(72 * time.Hour)), "member": member, "body": nil}),
+			mustJSON(map[string]any{"id": id + "-a4", "action": "disqualified", "stage_name": nil, "created_at": ts(rejected), "member": member, "body": "Not a fit"}),
+		}
+		events = append(events, mustJSON(map[string]any{
+			"id": id + "-e", "title": "Interview with " + name, "type": "interview",
+			"starts_at": ts(at.Add(96 * time.Hour)), "ends_at": ts(at.Add(96*time.Hour + 45*time.Minute)), "cancelled": false,
+			"job": map[string]any{"id": "61884e2", "title": "Backend Engineer"}, "members": []any{map[string]any{"id": owner, "name": ownerName, "status": "accepted"}},
+			"candidate": map[string]any{"id": id, "name": name},
+		}))
+	}
+	return candidates, activities, events
 }
