@@ -42,6 +42,10 @@ type backfillVendor struct {
 	name  string
 	rate  float64 // documented requests per second
 	burst int     // the burst the runner's client is given
+	// perWindow and capWindow are the client's cap, at most perWindow requests in any
+	// capWindow (0: none), as the vendor's client has it at the documented pace.
+	perWindow int
+	capWindow time.Duration
 	// window is the burst the documented limit allows (Lever's bucket of 20,
 	// Greenhouse's 50 per 10-second window): the fake's.
 	window int
@@ -72,7 +76,8 @@ var backfillVendors = map[string]backfillVendor{
 		},
 	},
 	"greenhouse": {
-		name: "greenhouse", rate: float64(greenhouse.RequestsPerWindow) / greenhouse.RateWindow.Seconds(), burst: 1,
+		name: "greenhouse", rate: float64(greenhouse.RequestsPerWindow) / greenhouse.RateWindow.Seconds(), burst: greenhouse.Burst,
+		perWindow: greenhouse.RequestsPerWindow, capWindow: greenhouse.RateWindow,
 		window: greenhouse.RequestsPerWindow,
 		doc:    "50 requests per 10 s (developers.greenhouse.io/harvest.html, \"Throttling\"; v3 publishes no other figure)",
 		setup: func(n int) (http.Handler, string, func(string, atssync.Doer) atssync.Vendor, error) {
@@ -88,7 +93,8 @@ var backfillVendors = map[string]backfillVendor{
 		},
 	},
 	"ashby": {
-		name: "ashby", rate: ashby.RequestsPerMinute / 60.0, burst: 1,
+		name: "ashby", rate: ashby.RequestsPerMinute / 60.0, burst: ashby.Burst,
+		perWindow: ashby.RequestsPerMinute, capWindow: time.Minute,
 		// Ashby documents no burst: the fake allows one second's share at once.
 		window: (ashby.RequestsPerMinute + 59) / 60,
 		doc:    "1,000 requests a minute per API key (docs.ashbyhq.com, \"How do I generate an API key?\"; no burst documented: the fake allows a second's share at once)",
@@ -240,7 +246,7 @@ func runBackfill(ctx context.Context, v backfillVendor, n int, speedup float64, 
 	}
 	defer stopAPI()
 	doer, err := atssync.NewClient(atssync.ClientConfig{Vendor: v.name, BaseURL: apiURL + basePath,
-		Rate: rate.Limit(v.rate * speedup), Burst: v.burst})
+		Rate: rate.Limit(v.rate * speedup), Burst: v.burst, PerWindow: int(float64(v.perWindow) * speedup), Window: v.capWindow})
 	if err != nil {
 		return nil, err
 	}

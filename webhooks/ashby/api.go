@@ -40,8 +40,13 @@ import (
 const DefaultAPIURL = "https://api.ashbyhq.com"
 
 // RequestsPerMinute is Ashby's documented rate limit per API key; the runner's client
-// paces the sync at it.
-const RequestsPerMinute = 1000
+// paces the sync at it, up to Burst requests at once (a second's share) to make up for
+// the time a pass spends between requests, and never more than RequestsPerMinute in
+// any rolling minute.
+const (
+	RequestsPerMinute = 1000
+	Burst             = (RequestsPerMinute + 59) / 60
+)
 
 // maxPageSize is the largest limit Ashby's list endpoints accept.
 const maxPageSize = 100

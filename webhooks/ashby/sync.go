@@ -129,7 +129,8 @@ func NewVendor(cfg Config, now func() time.Time) (*Sync, error) {
 	}
 	perSecond, burst := (*Sync)(nil).RateLimit()
 	doer, err := atssync.NewClient(atssync.ClientConfig{
-		Vendor: "ashby", BaseURL: base, Rate: rate.Limit(perSecond), Burst: burst, MaxBody: maxBody,
+		Vendor: "ashby", BaseURL: base, Rate: rate.Limit(perSecond), Burst: burst,
+		PerWindow: RequestsPerMinute, Window: time.Minute, MaxBody: maxBody,
 	})
 	if err != nil {
 		return nil, err
@@ -145,8 +146,8 @@ func (*Sync) Resources() []string {
 	return []string{ResourceUsers, ResourceApps, ResourceSchedules, ResourceOffers}
 }
 
-// RateLimit is Ashby's documented pace: RequestsPerMinute, one request at a time.
-func (*Sync) RateLimit() (perSecond float64, burst int) { return RequestsPerMinute / 60.0, 1 }
+// RateLimit is Ashby's documented pace: RequestsPerMinute, up to Burst at once.
+func (*Sync) RateLimit() (perSecond float64, burst int) { return RequestsPerMinute / 60.0, Burst }
 
 // Pull reads one page of resource from cursor. Ashby's refusals are *APIError.
 func (s *Sync) Pull(ctx context.Context, resource string, cursor atssync.Cursor) (atssync.Page, error) {
@@ -303,6 +304,7 @@ func (s *Sync) pullApplications(ctx context.Context, cursor atssync.Cursor) (ats
 	if restarted {
 		page.Counts[countFullPasses]++
 	}
+	var read []*apiApplication // the applications to map, in the page's order
 	for i := range p.Results {
 		app := &p.Results[i]
 		if vendorID(app.ID) == "" || vendorID(app.Candidate.ID) == "" {
@@ -310,20 +312,72 @@ func (s *Sync) pullApplications(ctx context.Context, cursor atssync.Cursor) (ats
 			continue
 		}
 		s.remember(app.ID, app.Candidate.ID)
-		if !changed(full, cursor.Since, app.UpdatedAt, app.CreatedAt) {
-			continue
+		if changed(full, cursor.Since, app.UpdatedAt, app.CreatedAt) {
+			read = append(read, app)
 		}
-		history, err := all[apiHistory](ctx, s.c, "application.listHistory", map[string]any{"applicationId": string(app.ID)})
-		if err != nil {
-			return atssync.Page{}, err
-		}
+	}
+	histories, err := s.histories(ctx, read)
+	if err != nil {
+		return atssync.Page{}, err
+	}
+	for i, app := range read {
 		page.Counts[atssync.CountApplicationsUpdated]++
-		for _, in := range mapApplication(app, history, s.department(app), now) {
+		for _, in := range mapApplication(app, histories[i], s.department(app), now) {
 			add(&page, in, now)
 		}
 	}
 	advance(&page, cursor, tok, p)
 	return page, nil
+}
+
+// historyReaders is how many stage histories a page reads at once. The runner's
+// client still paces them at Ashby's rate: reading several at once keeps to that pace
+// when one answer takes longer than the time between two requests.
+const historyReaders = 4
+
+// histories reads the stage history of each of apps (application.listHistory), up to
+// historyReaders at once, in apps' order; the first error ends the reads.
+func (s *Sync) histories(parent context.Context, apps []*apiApplication) ([][]apiHistory, error) {
+	out := make([][]apiHistory, len(apps))
+	errs := make([]error, len(apps))
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	turn := make(chan int)
+	var wg sync.WaitGroup
+	for range min(historyReaders, len(apps)) {
+		wg.Go(func() {
+			for i := range turn {
+				out[i], errs[i] = all[apiHistory](ctx, s.c, "application.listHistory", map[string]any{"applicationId": string(apps[i].ID)})
+				if errs[i] != nil {
+					cancel() // the others stop: the page is read again
+				}
+			}
+		})
+	}
+	for i := range apps {
+		select {
+		case turn <- i:
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	close(turn)
+	wg.Wait()
+	// The error that ended the reads, not the cancellations it caused.
+	var first error
+	for _, err := range errs {
+		if err != nil && (first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = err
+		}
+	}
+	if first == nil {
+		first = parent.Err() // stopped before every history was asked for
+	}
+	if first != nil {
+		return nil, first
+	}
+	return out, nil
 }
 
 // readDepartments reads the department names at the start of a pass (fresh) or when

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"path/filepath"
@@ -347,7 +348,7 @@ func TestSyncVendor(t *testing.T) {
 	if v.Name() != "ashby" || !slices.Equal(v.Resources(), []string{"users", "applications", "interview_schedules", "offers"}) {
 		t.Errorf("Name %q, Resources %v", v.Name(), v.Resources())
 	}
-	if rps, burst := ashby.New(ashby.Config{}, nil, time.Now).RateLimit(); math.Abs(rps*60-1000) > 1e-9 || burst != 1 {
+	if rps, burst := ashby.New(ashby.Config{}, nil, time.Now).RateLimit(); math.Abs(rps*60-1000) > 1e-9 || burst != 17 {
 		t.Errorf("RateLimit %v/s burst %d, want Ashby's documented 1000 a minute", rps, burst)
 	}
 	if _, err := ashby.NewVendor(ashby.Config{APIKey: "k", APIURL: "ftp://x"}, time.Now); err == nil {
@@ -376,5 +377,37 @@ func TestSyncResume(t *testing.T) {
 	}
 	if diff := cmp.Diff(last(whole), last(rest)); diff != "" {
 		t.Errorf("the resumed pass's cursor (-whole +resumed):\n%s", diff)
+	}
+}
+
+// TestSyncSlowHistories: a page reads its applications' stage histories several at
+// once, so slow answers do not add up, and maps them in the page's order.
+func TestSyncSlowHistories(t *testing.T) {
+	f := newFake(t)
+	apps, history, _ := ashbytest.History("slow", 8, testNow.Add(-20*24*time.Hour), time.Minute)
+	f.Edit(func(a *ashbytest.Account) { a.Applications, a.History, a.Schedules, a.Offers = apps, history, nil, nil })
+	const delay = 200 * time.Millisecond
+	f.Slow("application.listHistory", delay)
+	start := time.Now()
+	p, err := newSync(f, 100).Pull(context.Background(), ashby.ResourceApps, atssync.Cursor{Since: testSince})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= 8*delay*3/4 {
+		t.Errorf("8 histories answered in %v each took %v, want them read several at once", delay, d)
+	}
+	var got []string
+	for _, in := range p.Interactions {
+		if in.Kind == interactions.KindStageChanged {
+			got = append(got, in.ApplicationID)
+		}
+	}
+	var want []string
+	for i := range 8 {
+		id := fmt.Sprintf("ashby:slow-app-%05d", i)
+		want = append(want, id, id) // Phone Screen, Onsite
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("stage changes of %v, want %v", got, want)
 	}
 }

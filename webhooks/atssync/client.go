@@ -29,6 +29,12 @@ type ClientConfig struct {
 	// requests may go at once (default 1). Zero Rate means no pacing.
 	Rate  rate.Limit
 	Burst int
+	// PerWindow and Window, when both set, cap the requests sent in any Window at
+	// PerWindow: a vendor's documented window (Greenhouse's 50 per 10 s). A Burst above
+	// one then lets the client make up for the time it spent between requests (reading
+	// a page, writing one) without ever sending more than the window allows.
+	PerWindow int
+	Window    time.Duration
 	// MaxBody bounds a response body (default 10 MiB); a longer one is an error
 	// (ErrBodyTooLarge), not retried.
 	MaxBody int64
@@ -71,6 +77,9 @@ type Client struct {
 
 	mu         sync.Mutex
 	pauseUntil time.Time // set by a 429 or an exhausted X-RateLimit window: nothing is sent before
+	// sent holds the send times of the last PerWindow requests (a ring from next).
+	sent []time.Time
+	next int
 }
 
 // NewClient returns a Client for cfg; an unparsable or non-http(s) BaseURL is an error.
@@ -195,7 +204,33 @@ func (c *Client) wait(ctx context.Context) error {
 		}
 	}
 	if c.limiter != nil {
-		return c.limiter.Wait(ctx)
+		if err := c.limiter.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return c.windowWait(ctx)
+}
+
+// windowWait blocks until a request may go without making PerWindow in a Window. A
+// request takes its turn (the moment the PerWindow-th request before it leaves the
+// window) before sleeping, so concurrent callers keep their order and the cap.
+func (c *Client) windowWait(ctx context.Context) error {
+	if c.cfg.PerWindow <= 0 || c.cfg.Window <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	if c.sent == nil {
+		c.sent = make([]time.Time, c.cfg.PerWindow)
+	}
+	at := time.Now()
+	if oldest := c.sent[c.next]; !oldest.IsZero() && oldest.Add(c.cfg.Window).After(at) {
+		at = oldest.Add(c.cfg.Window)
+	}
+	c.sent[c.next] = at
+	c.next = (c.next + 1) % len(c.sent)
+	c.mu.Unlock()
+	if d := time.Until(at); d > 0 {
+		return sleep(ctx, d)
 	}
 	return nil
 }

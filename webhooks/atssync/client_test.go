@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,6 +130,44 @@ func TestClientPacing(t *testing.T) {
 	}
 	if d := time.Since(start); d < 240*time.Millisecond {
 		t.Errorf("6 requests at 20/s took %v, want at least 250ms", d)
+	}
+}
+
+// TestClientWindow: a burst lets requests go at once, but never more than PerWindow in
+// any Window, concurrent callers included.
+func TestClientWindow(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var at []time.Time
+	f := newFakeAPI(t, func(n int64, w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+		_, _ = io.WriteString(w, "ok")
+	})
+	const perWindow, window = 5, 300 * time.Millisecond
+	c := testClient(t, f, func(cfg *ClientConfig) {
+		cfg.Rate, cfg.Burst, cfg.PerWindow, cfg.Window = rate.Limit(1000), 10, perWindow, window
+	})
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 11 {
+		wg.Go(func() {
+			if _, _, err := get(t, c, f.srv.URL+"/v1/x"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if d := time.Since(start); d < 2*window {
+		t.Errorf("11 requests, at most %d every %v, took %v, want at least %v", perWindow, window, d, 2*window)
+	}
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	for i := perWindow; i < len(at); i++ {
+		// The server sees a request a little after the client sent it: allow for that.
+		if d := at[i].Sub(at[i-perWindow]); d < window-20*time.Millisecond {
+			t.Errorf("requests %d and %d arrived %v apart: %d in less than %v", i-perWindow, i, d, perWindow+1, window)
+		}
 	}
 }
 

@@ -53,10 +53,13 @@ const (
 )
 
 // The documented rate limit: RequestsPerWindow requests every RateWindow. The runner's
-// paced client keeps the sync within it.
+// paced client keeps the sync within it: evenly paced at that rate, up to Burst at
+// once to make up for the time a pass spends between requests (mapping a page, a slow
+// answer), and never more than RequestsPerWindow in any rolling RateWindow.
 const (
 	RequestsPerWindow = 50
 	RateWindow        = 10 * time.Second
+	Burst             = 10
 )
 
 // renewBefore is how long before its expiry a token is replaced.

@@ -92,11 +92,13 @@ func NewVendor(cfg Config, now func() time.Time) (*Sync, error) {
 		apiURL = DefaultAPIURL
 	}
 	doer, err := atssync.NewClient(atssync.ClientConfig{
-		Vendor:  "greenhouse",
-		BaseURL: apiURL,
-		Rate:    rate.Limit(float64(RequestsPerWindow) / RateWindow.Seconds()),
-		Burst:   1,
-		MaxBody: maxBody,
+		Vendor:    "greenhouse",
+		BaseURL:   apiURL,
+		Rate:      rate.Limit(float64(RequestsPerWindow) / RateWindow.Seconds()),
+		Burst:     Burst,
+		PerWindow: RequestsPerWindow,
+		Window:    RateWindow,
+		MaxBody:   maxBody,
 	})
 	if err != nil {
 		return nil, err
