@@ -156,7 +156,9 @@ func (s *api) routes() http.Handler {
 	return r
 }
 
-// readyz answers 200 while the store answers, 503 otherwise.
+// readyz answers 200 while the store answers, 503 otherwise. detecting says whether
+// every open clock is in the SLA engine's schedule, so that clocks due are detected:
+// false while a start rebuilds them.
 func (s *api) readyz(c *gin.Context) {
 	pctx, cancel := contextWithTimeout(c, readyTimeout)
 	defer cancel()
@@ -164,5 +166,5 @@ func (s *api) readyz(c *gin.Context) {
 		abortProblem(c, http.StatusServiceUnavailable, "unavailable", "the store does not answer")
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "detecting": s.engine.Detecting()})
 }

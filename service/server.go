@@ -304,7 +304,14 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		Consumer: s.dispatcher.Transitions, Stopped: s.dispatcher.Stopped, Observer: observe,
 		Owns: owns, InForce: inForce,
 	})
-	if err := s.engine.Start(ctx); err != nil {
+	// On its own store the engine rebuilds the open clocks in the background, so the
+	// service answers at once and /readyz says when clocks due are detected. Replicas
+	// rebuild before they serve, then per partition as they take it (replicas.go).
+	startEngine := s.engine.StartInBackground
+	if owns != nil {
+		startEngine = s.engine.Start
+	}
+	if err := startEngine(ctx); err != nil {
 		return err
 	}
 	s.digests = alerts.NewDigests(alerts.DigestConfig{
@@ -486,6 +493,10 @@ func (s *Server) Routes() [][2]string { return s.routeList }
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Detecting reports whether the SLA engine has every open clock in its schedule, so
+// that clocks due are detected (false while a start rebuilds them).
+func (s *Server) Detecting() bool { return s.engine.Detecting() }
 
 // StoreURI is where the store's driver connects: the embedded store's private socket,
 // or GOODWILL_MONGODB_URI. Tools beside the service (the benchmark) read through it.

@@ -79,13 +79,15 @@ type Engine struct {
 	wake       chan struct{}
 	// A clean stop notes that every transition up to swept was recorded and handed
 	// over, so that the next start need not read which were (see Close).
-	started   bool
-	swept     time.Time // the moment of the last sweep that recorded all that was due
-	unclean   bool      // a handover or a sweep failed: the next start checks everything
-	through   time.Time // while Start rebuilds: transitions up to here are recorded
-	stopping  chan struct{}
-	closeOnce sync.Once
-	done      chan struct{}
+	started    bool
+	swept      time.Time           // the moment of the last sweep that recorded all that was due
+	unclean    bool                // a handover or a sweep failed: the next start checks everything
+	through    time.Time           // while Start rebuilds: transitions up to here are recorded
+	live       map[string]struct{} // while Start rebuilds: applications Applied tracked
+	rebuilding chan struct{}       // closed when a background rebuild ends (StartInBackground)
+	stopping   chan struct{}
+	closeOnce  sync.Once
+	done       chan struct{}
 }
 
 // Config is what an engine is built from. Store, Apps, Log and Now are required; the
@@ -145,13 +147,70 @@ func (e *Engine) observe(app interactions.Application, clocks []Clock, now time.
 // application, records transitions missed while the service was down, hands over
 // transitions the consumer never took, and runs the scheduler. The scheduler runs
 // while the clocks are rebuilt, so a clock that comes due during a long rebuild fires
-// on time once its application is rebuilt.
+// on time once its application is rebuilt. It returns once Detecting is true.
 func (e *Engine) Start(ctx context.Context) error {
-	if err := e.loadEnv(ctx); err != nil {
+	rebuild, err := e.begin(ctx)
+	if err != nil {
 		return err
 	}
-	if err := e.loadPools(ctx); err != nil {
+	if err := rebuild(ctx); err != nil {
+		e.Close()
 		return err
+	}
+	return nil
+}
+
+// StartInBackground is Start returning as soon as the policies and the calendar are
+// loaded and the scheduler runs: the open clocks are rebuilt in the background, and
+// Detecting reports when they all are. Meanwhile derived state changes (Applied) are
+// tracked as usual and clock queries answer from the clocks rebuilt so far. A failed
+// rebuild is retried every second until Close.
+func (e *Engine) StartInBackground(ctx context.Context) error {
+	rebuild, err := e.begin(ctx)
+	if err != nil {
+		return err
+	}
+	e.rebuilding = make(chan struct{})
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		<-e.stopping
+		cancel()
+	}()
+	go func() {
+		defer close(e.rebuilding)
+		defer cancel()
+		for {
+			err := rebuild(bg)
+			if err == nil {
+				return
+			}
+			e.log.Warn("sla: rebuilding the open clocks failed; retrying", "err", err)
+			select {
+			case <-e.stopping:
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return nil
+}
+
+// Detecting reports whether every open clock is in the schedule, so that each
+// transition is detected when it comes due: false while the start rebuilds them.
+func (e *Engine) Detecting() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.started
+}
+
+// begin loads what the rebuild needs and runs the scheduler; the rebuild it returns
+// derives every application's clocks and may be run again after a failure.
+func (e *Engine) begin(ctx context.Context) (rebuild func(context.Context) error, err error) {
+	if err := e.loadEnv(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.loadPools(ctx); err != nil {
+		return nil, err
 	}
 	// Read before the scheduler runs, so that what it records is not handed over twice.
 	// A shared engine owns nothing yet: taking over partitions does this per partition.
@@ -160,26 +219,41 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.owns == nil {
 		last, err := e.store.takeCleanStop(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// A policy or calendar changed since may move clocks into the past: then
 		// every transition is checked.
 		if last.Clean && last.Version == e.version {
 			e.through = last.Through // everything up to it is recorded and handed over
 		} else if recorded, pending, err = e.store.recorded(ctx); err != nil {
-			return interactions.Unavailable("read transitions", err)
+			return nil, interactions.Unavailable("read transitions", err)
 		}
 	}
-	now := e.now()
+	e.mu.Lock()
+	e.live = map[string]struct{}{}
+	e.mu.Unlock()
 	go e.run()
+	return func(ctx context.Context) error { return e.rebuild(ctx, recorded, pending) }, nil
+}
+
+// rebuild derives the open clocks of every stored application into the schedule,
+// records the transitions due, and hands over those pending; then Detecting is true.
+// An application that Applied tracked meanwhile is left as Applied saw it, which is
+// at least as recent as what the rebuild read.
+func (e *Engine) rebuild(ctx context.Context, recorded map[string]bool, pending []Fired) error {
+	now := e.now()
 	var due []Fired
 	err := e.apps.EachApplication(ctx, func(app interactions.Application) error {
 		clocks, err := e.derive(ctx, app, now)
 		if err != nil {
 			return err
 		}
-		e.observe(app, clocks, now)
 		e.mu.Lock()
+		if _, ok := e.live[app.ID]; ok {
+			e.mu.Unlock()
+			return nil
+		}
+		e.observe(app, clocks, now)
 		head := e.nextAt()
 		d, _ := e.track(app, clocks, now, false, recorded)
 		sooner := e.nextAt() < head
@@ -191,17 +265,15 @@ func (e *Engine) Start(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		e.Close()
 		return interactions.Unavailable("rebuild clocks", err)
 	}
 	if err := e.recordAll(ctx, due, now); err != nil {
-		e.Close()
 		return err
 	}
 	e.markFired(due)
 	e.handOver(ctx, pending)
 	e.mu.Lock()
-	e.through, e.started = time.Time{}, true
+	e.through, e.started, e.live = time.Time{}, true, nil
 	e.mu.Unlock()
 	e.noteSwept(now) // everything due at the start is recorded and handed over
 	if e.owns != nil {
@@ -216,6 +288,9 @@ func (e *Engine) Close() {
 	first := false
 	e.closeOnce.Do(func() { close(e.stopping); first = true })
 	<-e.done
+	if e.rebuilding != nil {
+		<-e.rebuilding
+	}
 	e.mu.Lock()
 	clean := first && e.owns == nil && e.started && !e.unclean && !e.swept.IsZero()
 	note := cleanStop{Through: e.swept, Version: e.version}
@@ -359,6 +434,9 @@ func (e *Engine) Applied(ctx context.Context, apps []interactions.Application, n
 		}
 		e.observe(app, clocks, now)
 		e.mu.Lock()
+		if e.live != nil {
+			e.live[app.ID] = struct{}{} // newer than what a running rebuild read
+		}
 		d, s := e.track(app, clocks, now, false, nil)
 		e.mu.Unlock()
 		due, stopped = append(due, d...), append(stopped, s...)

@@ -152,7 +152,8 @@ func naiveHandler(coll *mongo.Collection) http.Handler {
 
 // startService starts goodwill in this process with the given GOODWILL_* variables
 // and opts, logging at Info level as in production, to nowhere, so that logging
-// costs what it does. closeService stops it.
+// costs what it does. It returns once the service is ready and detecting (its SLA
+// engine has every open clock in its schedule). closeService stops it.
 func startService(ctx context.Context, vars map[string]string, opts service.Options) (s *service.Server, closeService func(), err error) {
 	cfg, err := service.LoadConfig(func(k string) string { return vars[k] })
 	if err != nil {
@@ -162,6 +163,13 @@ func startService(ctx context.Context, vars map[string]string, opts service.Opti
 	s, err = service.New(ctx, cfg, log, opts)
 	if err != nil {
 		return nil, nil, err
+	}
+	for !s.Detecting() {
+		if ctx.Err() != nil {
+			_ = s.Close(context.Background())
+			return nil, nil, ctx.Err()
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	return s, func() {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)

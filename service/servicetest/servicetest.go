@@ -59,12 +59,14 @@ func Start(t testing.TB, env map[string]string, opts service.Options) *Instance 
 // StartConfig runs a server with a complete configuration.
 func StartConfig(t testing.TB, cfg service.Config, opts service.Options) *Instance {
 	t.Helper()
-	in := launch(t, cfg, opts)
+	in := launch(t, cfg, opts, true)
 	t.Cleanup(func() { in.stop(t) })
 	return in
 }
 
-func launch(t testing.TB, cfg service.Config, opts service.Options) *Instance {
+// launch starts a server; with detecting, it returns once the SLA engine has every
+// open clock in its schedule, as tests of a restarted store expect.
+func launch(t testing.TB, cfg service.Config, opts service.Options, detecting bool) *Instance {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -85,6 +87,14 @@ func launch(t testing.TB, cfg service.Config, opts service.Options) *Instance {
 	}
 	hs.Config.Handler = s.Handler()
 	hs.Start()
+	for detecting && !s.Detecting() {
+		if ctx.Err() != nil {
+			hs.Close()
+			_ = s.Close(context.Background())
+			t.Fatalf("start server: the SLA engine did not rebuild its clocks within a minute")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	return &Instance{URL: hs.URL, Server: s, Config: given, HTTP: hs, opts: opts}
 }
 
@@ -106,7 +116,15 @@ func (in *Instance) stop(t testing.TB) {
 func (in *Instance) Restart(t testing.TB) {
 	t.Helper()
 	in.stop(t)
-	*in = *launch(t, in.Config, in.opts)
+	*in = *launch(t, in.Config, in.opts, true)
+}
+
+// RestartServing is Restart returning as soon as the new server answers, while its
+// SLA engine may still be rebuilding the open clocks (/readyz says "detecting": false).
+func (in *Instance) RestartServing(t testing.TB) {
+	t.Helper()
+	in.stop(t)
+	*in = *launch(t, in.Config, in.opts, false)
 }
 
 // Response is an HTTP answer with its body read.
