@@ -16,7 +16,7 @@
 // alone. It prints the table and writes its section of BENCHMARKS.md (between
 // <!-- ingest:start --> and <!-- ingest:end -->), leaving other sections alone. Its
 // other sections (the SLA scheduler, goodwill import, scores: scores.go, the
-// first-connect backfill: backfill.go) write theirs.
+// first-connect backfill: backfill.go, restarts: restart.go) write theirs.
 //
 // Usage:
 //
@@ -84,6 +84,11 @@ type settings struct {
 	// backfillUnbounded runs every vendor at backfillApps and backfillRealApps, Workable
 	// too (its rows are bounded by default: 10,000 applications take 17 minutes).
 	backfillUnbounded bool
+
+	// The restart section (restart.go).
+	restartClocks int    // open clocks; 0 skips
+	restartBinary string // a goodwill binary to measure instead of one built from the tree
+	restartOnly   bool
 }
 
 // flagsString renders the explicitly given flags (other than -out).
@@ -138,6 +143,9 @@ func main() {
 	flag.BoolVar(&o.backfillOnly, "backfill-only", false, "run only the first-connect backfill section")
 	flag.IntVar(&o.backfillRealApps, "backfill-real-apps", 1000, "applications per vendor of the backfill rows at the documented pace (0 skips them)")
 	flag.BoolVar(&o.backfillUnbounded, "backfill-unbounded", false, "backfill Workable's -backfill-apps and -backfill-real-apps too (by default 1,000 and 100: at 10 requests/s, 10,000 applications take 17 minutes)")
+	flag.IntVar(&o.restartClocks, "restart", 100000, "open clocks of the restart section (0 skips it; -quick: 10,000 unless set)")
+	flag.StringVar(&o.restartBinary, "restart-binary", "", "the goodwill binary the restart section measures (default: built from this tree)")
+	flag.BoolVar(&o.restartOnly, "restart-only", false, "run only the restart section")
 	flag.Parse()
 	o.set = map[string]string{}
 	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = f.Value.String() })
@@ -146,6 +154,9 @@ func main() {
 	}
 	if _, ok := o.set["slack-alerts"]; o.quick && !ok {
 		o.slackBreaches = 100
+	}
+	if _, ok := o.set["restart"]; o.quick && !ok {
+		o.restartClocks = 10000
 	}
 	if _, ok := o.set["mail"]; o.quick && !ok {
 		o.mailMessages = 500
@@ -216,6 +227,9 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.backfillOnly {
 		return nil, runBackfillSection(ctx, o, b.runID, progress)
+	}
+	if o.restartOnly {
+		return nil, runRestartSection(ctx, o, progress)
 	}
 	b.work = newWorkload(o.requests, o.apps, b.runID, o.seed, o.backlog)
 	if b.docs, err = b.work.documents(); err != nil {
@@ -320,6 +334,11 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	if o.mailMessages > 0 {
 		if err := runMailSection(ctx, o, progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.restartClocks > 0 {
+		if err := runRestartSection(ctx, o, progress); err != nil {
 			return nil, err
 		}
 	}

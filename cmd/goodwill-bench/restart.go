@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The restart section: the real goodwill binary serving its own embedded store (as
+// `goodwill serve` runs by default), n applications posted through the API, each with
+// an open first_response clock; then the process is stopped cleanly (SIGTERM) and
+// started again, and killed (SIGKILL) and started again. Each start is timed from the
+// process's start to /readyz answering 200 (serving) and to its "detecting": true
+// (ready and detecting). A binary whose /readyz has no "detecting" serves only once it
+// detects: its first 200 counts for both.
+
+// restartTimes is one start.
+type restartTimes struct {
+	serving   time.Duration // process start → /readyz 200
+	detecting time.Duration // process start → /readyz "detecting": true
+	open      int           // open clocks the engine watched once detecting
+}
+
+type restartResult struct {
+	open         int
+	post         time.Duration // posting the n applications until their clocks are open
+	clean, crash restartTimes
+	load         [2]string // load average before the first and after the last start
+	binary       string    // given with -restart-binary, else "" (built from this tree)
+}
+
+// goodwillProcess is one `goodwill serve` process.
+type goodwillProcess struct {
+	cmd   *exec.Cmd
+	url   string
+	start time.Time
+	exit  chan error
+}
+
+func startGoodwill(ctx context.Context, bin, dataDir, logFile string) (*goodwillProcess, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	logs, err := os.OpenFile(logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin, "serve")
+	cmd.Env = append(os.Environ(), "GOODWILL_DATA_DIR="+dataDir, "GOODWILL_ADDR="+addr,
+		"GOODWILL_BOOTSTRAP_KEY="+adminKey, "GOODWILL_ALERTS=log", "GOODWILL_MONGODB_URI=")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	p := &goodwillProcess{cmd: cmd, url: "http://" + addr, exit: make(chan error, 1)}
+	p.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		logs.Close()
+		return nil, err
+	}
+	go func() { p.exit <- cmd.Wait(); logs.Close() }()
+	return p, nil
+}
+
+// waitDetecting polls /readyz until it says detecting, and times it.
+func (p *goodwillProcess) waitDetecting(ctx context.Context, limit time.Duration) (restartTimes, error) {
+	var t restartTimes
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.exit:
+			return t, fmt.Errorf("goodwill exited while starting: %v", err)
+		case <-ctx.Done():
+			return t, ctx.Err()
+		default:
+		}
+		resp, err := client.Get(p.url + "/readyz")
+		if err == nil {
+			var body struct {
+				Detecting *bool `json:"detecting"`
+			}
+			derr := json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && derr == nil {
+				at := time.Since(p.start)
+				if t.serving == 0 {
+					t.serving = at
+				}
+				if body.Detecting == nil || *body.Detecting {
+					t.detecting = at
+					return t, nil
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return t, fmt.Errorf("not ready and detecting within %s", limit)
+}
+
+// stop ends the process with sig and waits for it.
+func (p *goodwillProcess) stop(sig syscall.Signal) error {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return err
+	}
+	select {
+	case <-p.exit:
+		return nil
+	case <-time.After(time.Minute):
+		_ = p.cmd.Process.Kill()
+		return fmt.Errorf("goodwill did not stop within a minute of %s", sig)
+	}
+}
+
+// openClocks reads goodwill_sla_open_clocks from /metrics.
+func (p *goodwillProcess) openClocks(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "goodwill_sla_open_clocks "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int(f), err
+		}
+	}
+	return 0, fmt.Errorf("no goodwill_sla_open_clocks in /metrics: %v", sc.Err())
+}
+
+func runRestart(ctx context.Context, n int, bin string, progress io.Writer) (*restartResult, error) {
+	dir, err := os.MkdirTemp("", "goodwill-restart-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	r := &restartResult{open: n, binary: bin}
+	if bin == "" {
+		bin = filepath.Join(dir, "goodwill")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/goodwill")
+		build.Stderr = progress
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("build goodwill (run from the repository's root): %w", err)
+		}
+	}
+	data, logFile := filepath.Join(dir, "data"), filepath.Join(dir, "goodwill.log")
+	p, err := startGoodwill(ctx, bin, data, logFile)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = p.cmd.Process.Kill() }()
+	if _, err := p.waitDetecting(ctx, time.Minute); err != nil {
+		return nil, err
+	}
+
+	// n applications received now, each with an open first_response clock (the
+	// default policy: days away), 1,000 per request.
+	t := time.Now()
+	api := &apiClient{url: p.url, http: &http.Client{Timeout: time.Minute}}
+	occurred := time.Now().UTC().Format(time.RFC3339Nano)
+	for lo := 0; lo < n; lo += 1000 {
+		var items []map[string]any
+		for i := lo; i < min(lo+1000, n); i++ {
+			items = append(items, map[string]any{
+				"application_id": fmt.Sprintf("rs-%06d", i), "candidate_id": fmt.Sprintf("c-%06d", i),
+				"kind": "application_received", "occurred_at": occurred,
+				"recruiter_id": fmt.Sprintf("r-%03d", i%500), "external_id": fmt.Sprintf("rs-%06d-received", i),
+				"job_id": fmt.Sprintf("job-%02d", i%50),
+			})
+		}
+		if err := api.do(ctx, http.MethodPost, "/v1/interactions", map[string]any{"interactions": items}); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		open, err := p.openClocks(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if open >= n {
+			break
+		}
+		if time.Since(t) > 10*time.Minute {
+			return nil, fmt.Errorf("%d of %d clocks open after 10 minutes", open, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.post = time.Since(t)
+	fmt.Fprintf(progress, " (posted in %.1f s)", r.post.Seconds())
+
+	r.load[0] = loadAvg()
+	for _, run := range []struct {
+		sig  syscall.Signal
+		into *restartTimes
+	}{{syscall.SIGTERM, &r.clean}, {syscall.SIGKILL, &r.crash}} {
+		if err := p.stop(run.sig); err != nil {
+			return nil, err
+		}
+		if p, err = startGoodwill(ctx, bin, data, logFile); err != nil {
+			return nil, err
+		}
+		if *run.into, err = p.waitDetecting(ctx, 5*time.Minute); err != nil {
+			return nil, fmt.Errorf("after %s: %w (log: %s)", run.sig, err, logFile)
+		}
+		if run.into.open, err = p.openClocks(ctx); err != nil {
+			return nil, err
+		}
+	}
+	r.load[1] = loadAvg()
+	return r, p.stop(syscall.SIGTERM)
+}
+
+func restartSection(when time.Time, m machine, r *restartResult) string {
+	var b strings.Builder
+	b.WriteString("<!-- restart:start -->\n## Restart: ready and detecting with open clocks\n\n")
+	fmt.Fprintf(&b, "Run %s by `go run ./cmd/goodwill-bench` (`make bench`).\n\nMachine: %s; load average %s "+
+		"before the first restart, %s after the last (other work on the machine competes for the same cores).\n\n",
+		when.UTC().Format("2006-01-02 15:04 MST"), m, r.load[0], r.load[1])
+	built := "built from this tree"
+	if r.binary != "" {
+		built = "`" + r.binary + "`"
+	}
+	fmt.Fprintf(&b, "Workload: the `goodwill serve` binary (%s) on its own embedded store; %s applications "+
+		"posted through `POST /v1/interactions` (1,000 per request; %.1f s until every clock was open), each with "+
+		"an open `first_response` clock of the default policy. Then the process is stopped with SIGTERM and started "+
+		"again, and killed with SIGKILL and started again. Each start is timed from the process's start to `/readyz` "+
+		"answering 200 (serving) and to its `\"detecting\": true` (every open clock is in the scheduler).\n\n",
+		built, thousands(r.open), r.post.Seconds())
+	b.WriteString("| start | serving s | ready and detecting s | open clocks once detecting | target | |\n|---|---:|---:|---:|---|---|\n")
+	row := func(what string, t restartTimes, target time.Duration) {
+		verdict := "met"
+		if t.detecting > target || t.open != r.open {
+			verdict = "**not met**"
+		}
+		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %s | ≤ %.0f s | %s |\n", what, t.serving.Seconds(), t.detecting.Seconds(),
+			thousands(t.open), target.Seconds(), verdict)
+	}
+	row("after a clean stop (SIGTERM)", r.clean, 3*time.Second)
+	row("after `kill -9`", r.crash, 10*time.Second)
+	b.WriteString("<!-- restart:end -->\n")
+	return b.String()
+}
+
+// runRestartSection measures restarts and writes their section.
+func runRestartSection(ctx context.Context, o settings, progress io.Writer) error {
+	fmt.Fprintf(progress, "%-48s", fmt.Sprintf("restart, %s open clocks …", thousands(o.restartClocks)))
+	t := time.Now()
+	r, err := runRestart(ctx, o.restartClocks, o.restartBinary, progress)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
+	section := restartSection(time.Now(), thisMachine(), r)
+	fmt.Fprintln(progress)
+	fmt.Fprint(progress, section)
+	if o.out != "" {
+		return writeSection(o.out, "restart", section)
+	}
+	return nil
+}
