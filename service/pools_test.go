@@ -47,10 +47,14 @@ func candidateTimeline(t *testing.T, srv *servicetest.Instance, key, id string) 
 	return tl, r.Status
 }
 
-// nurtureClocks returns a candidate's nurture clocks.
+// nurtureClocks returns a candidate's nurture clocks: none while the candidate is not
+// projected yet (404), so it can be polled right after a write.
 func nurtureClocks(t *testing.T, srv *servicetest.Instance, id string) []clockView {
 	t.Helper()
 	tl, status := candidateTimeline(t, srv, servicetest.AdminKey, id)
+	if status == http.StatusNotFound {
+		return nil // not projected yet: no clocks so far
+	}
 	if status != http.StatusOK {
 		t.Fatalf("timeline of %s: %d", id, status)
 	}
