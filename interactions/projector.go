@@ -161,13 +161,29 @@ func NewFeed() *Feed {
 // state fall behind.
 func (f *Feed) Add(batch []Interaction) {
 	projectorFeedWait.Observe(f.backlog.add(len(batch)).Seconds())
-	f.ch <- batch
+	f.backlog.send(f.ch, batch)
 }
+
+// AddHistory hands a committed batch of history to the projector without waiting
+// for room in its backlog: the writes it answers accept that their derived state
+// lags, and the larger backlog lets each Apply fold more events of an application
+// into one write. It still waits when the feed's channel is full.
+func (f *Feed) AddHistory(batch []Interaction) {
+	f.backlog.count(len(batch))
+	f.backlog.send(f.ch, batch)
+}
+
+// Settle returns once every interaction handed to the feed before the call has been
+// applied to derived state — applications, candidates and jobs stored, and the
+// projector's consumers (the SLA engine and what it feeds) told — or with ctx's
+// error when ctx ends first. On a store shared by replicas it covers what this
+// replica's writer fed.
+func (f *Feed) Settle(ctx context.Context) error { return f.backlog.settle(ctx) }
 
 // Feed hands a committed batch to the projector, as its Feed's Add does.
 func (p *Projector) Feed(batch []Interaction) {
 	projectorFeedWait.Observe(p.backlog.add(len(batch)).Seconds())
-	p.feed <- batch
+	p.backlog.send(p.feed, batch)
 }
 
 // Start catches up with the log's tail and then applies fed batches until Close.
@@ -212,6 +228,9 @@ func (p *Projector) run() {
 			p.applyRetrying(items)
 			p.backlog.applied(len(items), time.Since(start))
 			p.fed(items)
+			if !p.gaveUp {
+				p.backlog.done(len(items))
+			}
 		case <-follow:
 			p.follow()
 		case req := <-p.requests:
