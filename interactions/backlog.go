@@ -54,10 +54,14 @@ type backlog struct {
 	added   uint64        // interactions fed, ever
 	settled uint64        // interactions fed and applied (or found not this replica's), ever
 	moved   chan struct{} // closed when settled next grows
+	// settlers counts the Settle calls waiting; flushing wakes a projector holding
+	// history back when one starts.
+	settlers int
+	flushing chan struct{}
 }
 
 func newBacklog() *backlog {
-	return &backlog{budget: startBacklog, taken: make(chan struct{}), maxWait: maxFeedWait, moved: make(chan struct{})}
+	return &backlog{budget: startBacklog, taken: make(chan struct{}), maxWait: maxFeedWait, moved: make(chan struct{}), flushing: make(chan struct{}, 1)}
 }
 
 // add waits, up to maxWait, until the backlog is under its budget, then counts n
@@ -123,11 +127,11 @@ func (b *backlog) applied(n int, d time.Duration) {
 }
 
 // send puts batch in ch and counts it as fed, in the order of the feed.
-func (b *backlog) send(ch chan<- []Interaction, batch []Interaction) {
+func (b *backlog) send(ch chan<- fedBatch, batch fedBatch) {
 	b.sendMu.Lock()
 	defer b.sendMu.Unlock()
 	b.mu.Lock()
-	b.added += uint64(len(batch))
+	b.added += uint64(len(batch.items))
 	b.mu.Unlock()
 	ch <- batch
 }
@@ -141,10 +145,29 @@ func (b *backlog) done(n int) {
 	b.mu.Unlock()
 }
 
+// settling reports whether a Settle waits.
+func (b *backlog) settling() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.settlers > 0
+}
+
 // settle waits until everything fed before the call is applied, or ctx ends.
 func (b *backlog) settle(ctx context.Context) error {
 	b.mu.Lock()
 	target := b.added
+	if b.settled < target {
+		b.settlers++
+		defer func() {
+			b.mu.Lock()
+			b.settlers--
+			b.mu.Unlock()
+		}()
+		select {
+		case b.flushing <- struct{}{}:
+		default:
+		}
+	}
 	for b.settled < target {
 		moved := b.moved
 		b.mu.Unlock()

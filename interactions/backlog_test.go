@@ -217,3 +217,37 @@ func TestFeedHistoryAndSettle(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProjectorHoldsHistory: history alone waits in the projector for more (so that
+// one Apply folds more events of each application), and a Settle applies it at once.
+func TestProjectorHoldsHistory(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p, _ := newProjector(t, now)
+	feed := &Feed{ch: p.feed, backlog: p.backlog}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var items []Interaction
+	for i := range 3 {
+		items = append(items, stored(t, now, Input{ApplicationID: "held-" + string(rune('a'+i)), CandidateID: "c", Kind: "application_received",
+			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "held-" + string(rune('a'+i))})...)
+	}
+	feed.AddHistory(items[:2])
+	feed.AddHistory(items[2:])
+	time.Sleep(200 * time.Millisecond) // far less than historyLinger
+	if got := projectedCount(t, p); got != 0 {
+		t.Fatalf("%d applications projected before a flush or historyLinger, want 0 (held)", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := feed.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := projectedCount(t, p); got != 3 {
+		t.Errorf("%d applications projected after Settle, want 3", got)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
