@@ -157,8 +157,10 @@ func importSection(when time.Time, m machine, r *importResult) string {
 		"(%s applications, a month of history, no `external_id`: the importer derives one per line) to a service on "+
 		"its own embedded store, as `goodwill serve` runs by default, over loopback, in batches of 500; then the same "+
 		"file again, where every line is a duplicate. Every clock of a month-old history is overdue on arrival, so the "+
-		"SLA engine records its transitions (without alerting) as the lines are applied. The service answers a batch once "+
-		"the projector has room for it, so derived state is never more than a second behind the import.\n\n",
+		"SLA engine records its transitions (without alerting) as the lines are applied. The importer marks its batches as "+
+		"history (`X-Goodwill-History: true`): the service answers them once stored, and its projector folds what waits "+
+		"into few large Applies; the import ends with `POST /v1/interactions/flush`, which answers once derived state "+
+		"includes every line, so the import's time includes deriving it.\n\n",
 		thousands(r.lines), thousands(max(r.lines/10, 1)))
 	b.WriteString("| run | lines | time | lines/s | summary |\n|---|---:|---:|---:|---|\n")
 	fmt.Fprintf(&b, "| first import | %s | %.1f s | %s | %s |\n", thousands(r.lines), r.first.Seconds(), thousands(int(float64(r.lines)/r.first.Seconds())), r.summary)
