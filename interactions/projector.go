@@ -252,7 +252,9 @@ func (p *Projector) run() {
 			if len(held) > 0 {
 				items = append(held, items...)
 			}
-			if history && len(items) < maxGatherItems && !p.backlog.settling() {
+			// With replicas sharing the store, following the log would apply held
+			// history anyway, a little at a time: nothing is held there.
+			if history && p.shared == nil && len(items) < maxGatherItems && !p.backlog.settling() {
 				if len(held) == 0 {
 					linger = time.After(historyLinger)
 				}
@@ -289,7 +291,8 @@ func (p *Projector) run() {
 }
 
 // historyLinger is how long history taken from the feed may wait for more before it is
-// applied, unless a flush waits for it or maxGatherItems of it wait.
+// applied, unless a flush waits for it or maxGatherItems of it wait. Only a projector
+// that owns the store holds history back.
 const historyLinger = 5 * time.Second
 
 // maxApplyItems bounds the backlog's budget, and so what one Apply takes from the

@@ -102,13 +102,17 @@ func TestHistoryHeaderKeys(t *testing.T) {
 	}
 }
 
-// TestHistoryFlush: a history batch is answered while the projector is held; a flush
-// then waits for it, and once it answers 200 the timelines and clocks show every event
-// without polling.
+// TestHistoryFlush: a history batch is answered at once and the projector keeps it
+// back for more; a flush makes it apply it and waits for it (held here in the SLA
+// engine's wake), and once the flush answers 200 the timelines and clocks show every
+// event without polling.
 func TestHistoryFlush(t *testing.T) {
 	t.Parallel()
 	hold := newProjectorHold()
-	srv := servicetest.Start(t, nil, service.Options{Applied: hold.applied})
+	// The embedded store, as goodwill serve runs by default: a projector that owns its
+	// store holds history back (with replicas, following the log applies it anyway).
+	embedded := map[string]string{"GOODWILL_MONGODB_URI": "", "GOODWILL_DATA_DIR": t.TempDir()}
+	srv := servicetest.Start(t, embedded, service.Options{Applied: hold.applied})
 	ingest := srv.NewKey(t, "ingest", "")
 	hold.held.Store(true)
 	const n = 150
@@ -116,9 +120,14 @@ func TestHistoryFlush(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("history batch: %d %s", r.Status, r.Body)
 	}
-	<-hold.entered // the projector holds the batch
+	select {
+	case <-hold.entered:
+		t.Fatal("the projector applied history at once: the header did not take the history path")
+	case <-time.After(300 * time.Millisecond): // far less than the projector holds history back
+	}
 	flushed := make(chan servicetest.Response, 1)
 	go func() { flushed <- srv.Do(t, http.MethodPost, "/v1/interactions/flush", ingest, nil) }()
+	<-hold.entered // the flush made the projector apply the batch
 	select {
 	case r := <-flushed:
 		t.Fatalf("flush answered while the projector was held: %d %s", r.Status, r.Body)
