@@ -1,6 +1,7 @@
 package interactions
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -46,10 +47,21 @@ type backlog struct {
 	rate    float64       // interactions applied per second of Apply, smoothed
 	taken   chan struct{} // closed when the projector next takes from the backlog
 	maxWait time.Duration // maxFeedWait, but for tests
+
+	// sendMu orders the count of what is fed with its place in the feed, so that
+	// applied >= added at some moment means all fed before that moment is applied.
+	sendMu  sync.Mutex
+	added   uint64        // interactions fed, ever
+	settled uint64        // interactions fed and applied (or found not this replica's), ever
+	moved   chan struct{} // closed when settled next grows
+	// settlers counts the Settle calls waiting; flushing wakes a projector holding
+	// history back when one starts.
+	settlers int
+	flushing chan struct{}
 }
 
 func newBacklog() *backlog {
-	return &backlog{budget: startBacklog, taken: make(chan struct{}), maxWait: maxFeedWait}
+	return &backlog{budget: startBacklog, taken: make(chan struct{}), maxWait: maxFeedWait, moved: make(chan struct{}), flushing: make(chan struct{}, 1)}
 }
 
 // add waits, up to maxWait, until the backlog is under its budget, then counts n
@@ -79,6 +91,14 @@ func (b *backlog) add(n int) time.Duration {
 	return time.Since(start)
 }
 
+// count counts n more without waiting for room.
+func (b *backlog) count(n int) {
+	b.mu.Lock()
+	b.pending += n
+	projectorBacklog.Set(float64(b.pending))
+	b.mu.Unlock()
+}
+
 // take counts n interactions taken into an Apply and wakes the waiting Feed.
 func (b *backlog) take(n int) {
 	b.mu.Lock()
@@ -104,4 +124,60 @@ func (b *backlog) applied(n int, d time.Duration) {
 		b.rate = 0.7*b.rate + 0.3*sample
 	}
 	b.budget = min(max(int(b.rate*applyTarget.Seconds()), minBacklog), maxApplyItems)
+}
+
+// send puts batch in ch and counts it as fed, in the order of the feed.
+func (b *backlog) send(ch chan<- fedBatch, batch fedBatch) {
+	b.sendMu.Lock()
+	defer b.sendMu.Unlock()
+	b.mu.Lock()
+	b.added += uint64(len(batch.items))
+	b.mu.Unlock()
+	ch <- batch
+}
+
+// done counts n interactions taken from the feed as applied.
+func (b *backlog) done(n int) {
+	b.mu.Lock()
+	b.settled += uint64(n)
+	close(b.moved)
+	b.moved = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// settling reports whether a Settle waits.
+func (b *backlog) settling() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.settlers > 0
+}
+
+// settle waits until everything fed before the call is applied, or ctx ends.
+func (b *backlog) settle(ctx context.Context) error {
+	b.mu.Lock()
+	target := b.added
+	if b.settled < target {
+		b.settlers++
+		defer func() {
+			b.mu.Lock()
+			b.settlers--
+			b.mu.Unlock()
+		}()
+		select {
+		case b.flushing <- struct{}{}:
+		default:
+		}
+	}
+	for b.settled < target {
+		moved := b.moved
+		b.mu.Unlock()
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		b.mu.Lock()
+	}
+	b.mu.Unlock()
+	return nil
 }

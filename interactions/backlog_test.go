@@ -126,3 +126,128 @@ func projectedCount(t *testing.T, p *Projector) int64 {
 	}
 	return n
 }
+
+// TestFeedHistoryAndSettle: a history batch goes into the feed without waiting for
+// room in a full backlog, where a live batch waits; Settle waits until everything fed
+// before it is applied, and returns at once when nothing is outstanding.
+func TestFeedHistoryAndSettle(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	entered, release := make(chan int, 16), make(chan struct{})
+	var hold = true
+	applied := AppliedFunc(func(ctx context.Context, apps []Application, _ time.Time) error {
+		if hold {
+			entered <- len(apps)
+			<-release
+		}
+		return nil
+	})
+	p, _ := newProjector(t, now, applied)
+	p.backlog.maxWait = time.Minute
+	feed := &Feed{ch: p.feed, backlog: p.backlog}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	item := func(i int) []Interaction {
+		return stored(t, now, Input{ApplicationID: "h-" + string(rune('a'+i)), CandidateID: "c", Kind: "application_received",
+			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "h-" + string(rune('a'+i))})
+	}
+	settled := func(d time.Duration) bool {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		return feed.Settle(ctx) == nil
+	}
+	if !settled(time.Second) {
+		t.Fatal("Settle waited with nothing fed")
+	}
+
+	feed.Add(item(0))
+	<-entered // the projector is busy with it
+	if settled(100 * time.Millisecond) {
+		t.Fatal("Settle returned while the projector held a batch")
+	}
+	p.backlog.mu.Lock()
+	p.backlog.budget = 1
+	p.backlog.mu.Unlock()
+	feed.Add(item(1)) // fills the budget
+	history := make(chan struct{})
+	go func() {
+		feed.AddHistory(append(item(2), item(3)...))
+		close(history)
+	}()
+	if !returnsWithin(history, 10*time.Second) {
+		t.Fatal("AddHistory waited for room in the backlog")
+	}
+	live := make(chan struct{})
+	go func() {
+		feed.Add(item(4))
+		close(live)
+	}()
+	if returnsWithin(live, 200*time.Millisecond) {
+		t.Fatal("Add returned with the backlog full")
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		done <- feed.Settle(ctx)
+	}()
+	hold = false // read by the projector only after release
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Settle: %v", err)
+	}
+	if !returnsWithin(live, 10*time.Second) {
+		t.Fatal("Add still waits")
+	}
+	// What was fed before Settle returned is stored, without polling.
+	if got := projectedCount(t, p); got < 4 {
+		t.Errorf("%d applications projected after Settle, want at least 4", got)
+	}
+	if !settled(10 * time.Second) {
+		t.Fatal("Settle did not return once everything was applied")
+	}
+	if got := projectedCount(t, p); got != 5 {
+		t.Errorf("%d applications projected, want 5", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProjectorHoldsHistory: history alone waits in the projector for more (so that
+// one Apply folds more events of each application), and a Settle applies it at once.
+func TestProjectorHoldsHistory(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p, _ := newProjector(t, now)
+	feed := &Feed{ch: p.feed, backlog: p.backlog}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var items []Interaction
+	for i := range 3 {
+		items = append(items, stored(t, now, Input{ApplicationID: "held-" + string(rune('a'+i)), CandidateID: "c", Kind: "application_received",
+			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "held-" + string(rune('a'+i))})...)
+	}
+	feed.AddHistory(items[:2])
+	feed.AddHistory(items[2:])
+	time.Sleep(200 * time.Millisecond) // far less than historyLinger
+	if got := projectedCount(t, p); got != 0 {
+		t.Fatalf("%d applications projected before a flush or historyLinger, want 0 (held)", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := feed.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := projectedCount(t, p); got != 3 {
+		t.Errorf("%d applications projected after Settle, want 3", got)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -51,7 +51,7 @@ type Projector struct {
 	guard   *Tombstones
 	log     *slog.Logger
 	now     func() time.Time
-	feed    chan []Interaction
+	feed    chan fedBatch
 	backlog *backlog // what waits in feed, against a budget (backlog.go)
 	applied []AppliedFunc
 	pools   func(ctx context.Context, poolIDs []string) error
@@ -147,13 +147,13 @@ func NewProjector(cfg ProjectorConfig) *Projector {
 // projector's backlog budget. It is built before both: the writer hands its batches
 // to it, and the projector, built after the writer, is given the writer's Unsure.
 type Feed struct {
-	ch      chan []Interaction
+	ch      chan fedBatch
 	backlog *backlog // what waits in ch, against a budget (backlog.go)
 }
 
 // NewFeed returns an empty feed.
 func NewFeed() *Feed {
-	return &Feed{ch: make(chan []Interaction, 4096), backlog: newBacklog()}
+	return &Feed{ch: make(chan fedBatch, 4096), backlog: newBacklog()}
 }
 
 // Add hands a committed batch to the projector. It waits while the projector's
@@ -161,13 +161,35 @@ func NewFeed() *Feed {
 // state fall behind.
 func (f *Feed) Add(batch []Interaction) {
 	projectorFeedWait.Observe(f.backlog.add(len(batch)).Seconds())
-	f.ch <- batch
+	f.backlog.send(f.ch, fedBatch{items: batch})
 }
+
+// fedBatch is a committed batch in the feed; history marks AddHistory's.
+type fedBatch struct {
+	items   []Interaction
+	history bool
+}
+
+// AddHistory hands a committed batch of history to the projector without waiting
+// for room in its backlog: the writes it answers accept that their derived state
+// lags, and the larger backlog lets each Apply fold more events of an application
+// into one write. It still waits when the feed's channel is full.
+func (f *Feed) AddHistory(batch []Interaction) {
+	f.backlog.count(len(batch))
+	f.backlog.send(f.ch, fedBatch{items: batch, history: true})
+}
+
+// Settle returns once every interaction handed to the feed before the call has been
+// applied to derived state — applications, candidates and jobs stored, and the
+// projector's consumers (the SLA engine and what it feeds) told — or with ctx's
+// error when ctx ends first. On a store shared by replicas it covers what this
+// replica's writer fed.
+func (f *Feed) Settle(ctx context.Context) error { return f.backlog.settle(ctx) }
 
 // Feed hands a committed batch to the projector, as its Feed's Add does.
 func (p *Projector) Feed(batch []Interaction) {
 	projectorFeedWait.Observe(p.backlog.add(len(batch)).Seconds())
-	p.feed <- batch
+	p.backlog.send(p.feed, fedBatch{items: batch})
 }
 
 // Start catches up with the log's tail and then applies fed batches until Close.
@@ -204,23 +226,58 @@ func (p *Projector) run() {
 		defer t.Stop()
 		follow = t.C
 	}
+	// held is history taken from the feed and not applied yet: it waits for more, up
+	// to historyLinger, so that one Apply folds more events of each application.
+	var held []Interaction
+	var linger <-chan time.Time
+	apply := func(items []Interaction) {
+		start := time.Now()
+		p.applyRetrying(items)
+		p.backlog.applied(len(items), time.Since(start))
+		p.fed(items)
+		if !p.gaveUp {
+			p.backlog.done(len(items))
+		}
+	}
+	release := func() {
+		if len(held) > 0 {
+			apply(held)
+		}
+		held, linger = nil, nil
+	}
 	for {
 		select {
 		case batch := <-p.feed:
-			items := p.gather(batch)
-			start := time.Now()
-			p.applyRetrying(items)
-			p.backlog.applied(len(items), time.Since(start))
-			p.fed(items)
+			items, history := p.gather(batch)
+			if len(held) > 0 {
+				items = append(held, items...)
+			}
+			// With replicas sharing the store, following the log would apply held
+			// history anyway, a little at a time: nothing is held there.
+			if history && p.shared == nil && len(items) < maxGatherItems && !p.backlog.settling() {
+				if len(held) == 0 {
+					linger = time.After(historyLinger)
+				}
+				held = items
+				continue
+			}
+			held, linger = nil, nil
+			apply(items)
+		case <-linger:
+			release()
+		case <-p.backlog.flushing:
+			release() // a flush waits for what is held
 		case <-follow:
 			p.follow()
 		case req := <-p.requests:
 			req()
 		case <-p.stopping:
+			release()
 			for {
 				select {
 				case batch := <-p.feed:
-					p.applyRetrying(p.gather(batch))
+					items, _ := p.gather(batch)
+					p.applyRetrying(items)
 				default:
 					p.saveMark(context.Background(), true)
 					p.saveClean()
@@ -233,22 +290,36 @@ func (p *Projector) run() {
 	}
 }
 
-// maxApplyItems bounds what one Apply takes from the feed.
+// historyLinger is how long history taken from the feed may wait for more before it is
+// applied, unless a flush waits for it or maxGatherItems of it wait. Only a projector
+// that owns the store holds history back.
+const historyLinger = 5 * time.Second
+
+// maxApplyItems bounds the backlog's budget, and so what one Apply takes from the
+// feed on the live path.
 const maxApplyItems = 10000
+
+// maxGatherItems bounds what one Apply takes from the feed. Only history
+// (Feed.AddHistory) fills the feed past maxApplyItems; taking more of it at once
+// folds more events of each application into its one write and one derivation.
+const maxGatherItems = 100000
 
 // gather adds whatever else is waiting to batch, so that several events of one
 // application become one update: the further behind, the more each update carries.
-func (p *Projector) gather(batch []Interaction) []Interaction {
+// history reports whether all of it is history (Feed.AddHistory).
+func (p *Projector) gather(first fedBatch) (batch []Interaction, history bool) {
+	batch, history = first.items, first.history
 	defer func() { p.backlog.take(len(batch)) }()
-	for len(batch) < maxApplyItems {
+	for len(batch) < maxGatherItems {
 		select {
 		case more := <-p.feed:
-			batch = append(batch, more...)
+			batch = append(batch, more.items...)
+			history = history && more.history
 		default:
-			return batch
+			return batch, history
 		}
 	}
-	return batch
+	return batch, history
 }
 
 // applyRetrying applies items, retrying while the store is unreachable. It gives up
@@ -331,7 +402,11 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 		return err
 	}
 	now := p.now().UTC().Truncate(time.Millisecond)
-	if err := p.saveAll(ctx, apps, now); err != nil {
+	chunk := replaceChunk
+	if len(items) > maxApplyItems {
+		chunk = historyReplaceChunk
+	}
+	if err := p.saveAll(ctx, apps, now, chunk); err != nil {
 		return err
 	}
 	stored := time.Now()
@@ -391,9 +466,9 @@ func newEvents(app Application, events []Interaction) []Interaction {
 }
 
 // saveAll stores applications with their new events — those not cached with one
-// InsertMany, the others replaced whole, a chunk of them per request — and adds them
+// InsertMany, the others replaced whole, chunk of them per request — and adds them
 // to untold.
-func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time) error {
+func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time, chunk int) error {
 	var fresh []any
 	var freshApps, replaced []Application
 	for _, la := range apps {
@@ -433,7 +508,7 @@ func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time
 		merged.UpdatedAt = now
 		replaced = append(replaced, merged)
 	}
-	return p.replaceAll(ctx, replaced)
+	return p.replaceAll(ctx, replaced, chunk)
 }
 
 // replaceChunk is how many applications one request replaces. The embedded store runs
@@ -442,11 +517,17 @@ func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time
 // fifth of the cost per document and hold the lock 17 ms).
 const replaceChunk = 25
 
+// historyReplaceChunk is replaceChunk for an Apply larger than the live backlog ever
+// holds (maxApplyItems): only history makes one, and its writers accept that derived
+// state lags, so one request holds the write lock longer and pays the store's
+// per-request cost (a transaction, a sync) once for more documents.
+const historyReplaceChunk = 250
+
 // replaceAll replaces the stored applications with apps. Replacing a whole document
 // by _id costs the embedded store less than applying an update to it, and the
 // projector, their only writer, holds each one whole.
-func (p *Projector) replaceAll(ctx context.Context, apps []Application) error {
-	for chunk := range slices.Chunk(apps, replaceChunk) {
+func (p *Projector) replaceAll(ctx context.Context, apps []Application, size int) error {
+	for chunk := range slices.Chunk(apps, size) {
 		models := make([]mongo.WriteModel, len(chunk))
 		for i, app := range chunk {
 			models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": app.ID}).SetReplacement(app)

@@ -45,10 +45,11 @@ var ErrClosed = Errorf(CodeUnavailable, "the service is shutting down; retry lat
 // batch is written. Each Write gets its own result, and returns only after its batch is
 // acknowledged by the store.
 type Writer struct {
-	store    *Store
-	guard    *Tombstones
-	onCommit func([]Interaction)
-	reqs     chan *writeReq
+	store     *Store
+	guard     *Tombstones
+	onCommit  func([]Interaction)
+	onHistory func([]Interaction)
+	reqs      chan *writeReq
 
 	mu     sync.RWMutex
 	closed bool
@@ -70,6 +71,8 @@ type writeReq struct {
 	batch bool // name fields as in a batch: "interactions[i].external_id"
 	// dedupe: leave out the items that repeat an event held already (WriteEvents).
 	dedupe bool
+	// history: the caller accepts that derived state lags the answer (WriteHistory).
+	history bool
 	// results and known are set when the request's items were written or found
 	// stored before (known: the originals, by key); err when the request failed.
 	results []insertResult
@@ -86,16 +89,21 @@ type WriterConfig struct {
 	// OnCommit receives every newly stored batch (the projector's feed, Feed.Add) and
 	// must not block for long.
 	OnCommit func([]Interaction)
+	// OnHistory, when set, receives instead of OnCommit the batches made only of
+	// WriteHistory's items (the feed's AddHistory, which does not wait for the
+	// projector).
+	OnHistory func([]Interaction)
 }
 
 // NewWriter returns a writer over cfg.Store.
 func NewWriter(cfg WriterConfig) *Writer {
 	w := &Writer{
-		store:    cfg.Store,
-		guard:    cfg.Guard,
-		onCommit: cfg.OnCommit,
-		reqs:     make(chan *writeReq, 4096),
-		done:     make(chan struct{}),
+		store:     cfg.Store,
+		guard:     cfg.Guard,
+		onCommit:  cfg.OnCommit,
+		onHistory: cfg.OnHistory,
+		reqs:      make(chan *writeReq, 4096),
+		done:      make(chan struct{}),
 	}
 	go w.run()
 	return w
@@ -114,13 +122,21 @@ func NewWriter(cfg WriterConfig) *Writer {
 // ("interactions[2].external_id") when items holds more than one; WriteBatch always
 // does.
 func (w *Writer) Write(ctx context.Context, items []Interaction) ([]Interaction, error) {
-	return w.write(ctx, items, len(items) > 1, false)
+	return w.write(ctx, &writeReq{items: items, batch: len(items) > 1})
+}
+
+// WriteHistory is Write (WriteBatch when batch is set) for history being
+// backfilled: the answer still means the items are durably written, but it does not
+// wait for the projector to have room for them, so their derived state may lag it.
+// Feed.Settle tells when it has caught up.
+func (w *Writer) WriteHistory(ctx context.Context, items []Interaction, batch bool) ([]Interaction, error) {
+	return w.write(ctx, &writeReq{items: items, batch: batch || len(items) > 1, history: true})
 }
 
 // WriteBatch is Write for a request that was a batch, even of one item: errors name
 // fields "interactions[i].<field>".
 func (w *Writer) WriteBatch(ctx context.Context, items []Interaction) ([]Interaction, error) {
-	return w.write(ctx, items, true, false)
+	return w.write(ctx, &writeReq{items: items, batch: true})
 }
 
 // WriteEvents is Write for what an ATS reports, by webhook or through its API: each
@@ -131,7 +147,7 @@ func (w *Writer) WriteBatch(ctx context.Context, items []Interaction) ([]Interac
 // ids. The application's events are read from its document (by _id) and from what
 // this writer stored too lately for the projector to have added.
 func (w *Writer) WriteEvents(ctx context.Context, items []Interaction) ([]Interaction, error) {
-	return w.write(ctx, items, len(items) > 1, true)
+	return w.write(ctx, &writeReq{items: items, batch: len(items) > 1, dedupe: true})
 }
 
 // Events is the writer seen through WriteEvents: what the webhook receivers and the
@@ -146,8 +162,9 @@ func (e EventWriter) Write(ctx context.Context, items []Interaction) ([]Interact
 	return e.w.WriteEvents(ctx, items)
 }
 
-func (w *Writer) write(ctx context.Context, items []Interaction, batch, dedupe bool) ([]Interaction, error) {
-	req := &writeReq{items: items, batch: batch, dedupe: dedupe, done: make(chan struct{})}
+func (w *Writer) write(ctx context.Context, req *writeReq) ([]Interaction, error) {
+	items, batch := req.items, req.batch
+	req.done = make(chan struct{})
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -328,7 +345,11 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 	}
 	w.recent.add(stored, time.Now())
 	if len(stored) > 0 && w.onCommit != nil {
-		w.onCommit(stored)
+		if w.onHistory != nil && allHistory(batch) {
+			w.onHistory(stored)
+		} else {
+			w.onCommit(stored)
+		}
 	}
 	for ri, r := range batch {
 		if r.err != nil { // refused by checkKeys: nothing of it was written
@@ -359,6 +380,16 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 		}
 		close(r.done)
 	}
+}
+
+// allHistory reports whether every request of a group commit is WriteHistory's.
+func allHistory(batch []*writeReq) bool {
+	for _, r := range batch {
+		if !r.history {
+			return false
+		}
+	}
+	return true
 }
 
 // checkKeys looks up, before anything is written, the idempotency keys of the

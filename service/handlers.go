@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -125,7 +126,17 @@ func (s *api) deleteKey(c *gin.Context) {
 // postInteractions stores one interaction or a batch. 201 means durably written; a
 // single repeat of an idempotency key answers 200 with the original, in full for an
 // admin key and as {"id","duplicate":true} for any other.
+//
+// With X-Goodwill-History: true (admin and ingest keys) the 201 still means durably
+// written, but the answer does not wait for the projector: derived state may lag it
+// until POST /v1/interactions/flush.
 func (s *api) postInteractions(c *gin.Context) {
+	key := caller(c)
+	history, err := historyHeader(c.GetHeader(historyHeaderName), key)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	body, err := readBody(c)
 	if err != nil {
 		fail(c, err)
@@ -136,7 +147,6 @@ func (s *api) postInteractions(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	key := caller(c)
 	if key.Role != auth.RoleAdmin {
 		if err := checkSources(items, batch); err != nil {
 			fail(c, err)
@@ -154,7 +164,12 @@ func (s *api) postInteractions(c *gin.Context) {
 		}
 	}
 	write := s.writer.Write
-	if batch {
+	switch {
+	case history:
+		write = func(ctx context.Context, items []interactions.Interaction) ([]interactions.Interaction, error) {
+			return s.writer.WriteHistory(ctx, items, batch)
+		}
+	case batch:
 		write = s.writer.WriteBatch
 	}
 	stored, err := write(ctx(c), items)
@@ -176,6 +191,52 @@ func (s *api) postInteractions(c *gin.Context) {
 	}
 	c.JSON(status, answerFor(key, stored[0]))
 }
+
+// historyHeaderName marks writes of history being backfilled (goodwill import).
+const historyHeaderName = "X-Goodwill-History"
+
+// historyHeader reads X-Goodwill-History: "true" asks for the history path, which
+// only admin and ingest keys may take; absent or "false" is the ordinary path.
+func historyHeader(v string, key auth.Key) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "false":
+		return false, nil
+	case "true":
+	default:
+		return false, &interactions.Error{Code: interactions.CodeInvalid,
+			Message: historyHeaderName + ": must be true or false",
+			Fields:  []interactions.FieldError{{Field: historyHeaderName, Message: "must be true or false"}}}
+	}
+	if key.Role != auth.RoleAdmin && key.Role != auth.RoleIngest {
+		return false, &interactions.Error{Code: interactions.CodeForbidden,
+			Message: historyHeaderName + ": only admin and ingest keys may write history"}
+	}
+	return true, nil
+}
+
+// flushInteractions answers once the derived state (applications, SLA clocks,
+// scores) of everything written before the call is complete, or 503 with
+// Retry-After when that takes longer than the flush limit (60 s).
+func (s *api) flushInteractions(c *gin.Context) {
+	limit := s.flushLimit
+	if limit <= 0 {
+		limit = defaultFlushLimit
+	}
+	wait, cancel := context.WithTimeout(ctx(c), limit)
+	defer cancel()
+	if err := s.feed.Settle(wait); err != nil {
+		if ctx(c).Err() != nil {
+			return // the caller left
+		}
+		abortProblem(c, http.StatusServiceUnavailable, string(interactions.CodeUnavailable),
+			"derived state is still catching up with what was written; retry later")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"flushed": true})
+}
+
+// defaultFlushLimit bounds a flush's wait.
+const defaultFlushLimit = 60 * time.Second
 
 // duplicateAnswer is what a key other than admin learns of a repeated idempotency
 // key: the original's id, nothing of what it holds.

@@ -94,7 +94,11 @@ func (s *api) authenticate(roles ...auth.Role) gin.HandlerFunc {
 			return
 		}
 		if !slices.Contains(roles, key.Role) {
-			abortProblem(c, http.StatusForbidden, "forbidden", fmt.Sprintf("the %s role may not use this route", key.Role))
+			detail := fmt.Sprintf("the %s role may not use this route", key.Role)
+			if c.GetHeader(historyHeaderName) != "" {
+				detail += "; " + historyHeaderName + " takes an admin or ingest key"
+			}
+			abortProblem(c, http.StatusForbidden, "forbidden", detail)
 			return
 		}
 		c.Set(ctxKey, key)

@@ -70,6 +70,7 @@ func (s *api) routes() http.Handler {
 	v1.DELETE("/keys/:id", admin, s.deleteKey)
 
 	v1.POST("/interactions", writers, s.postInteractions)
+	v1.POST("/interactions/flush", s.authenticate(auth.RoleAdmin, auth.RoleIngest), s.flushInteractions)
 	v1.GET("/interactions", readers, s.listInteractions)
 	v1.GET("/applications/:id/timeline", readers, s.timeline)
 

@@ -82,6 +82,8 @@ type api struct {
 	store        *storage.Store
 	interactions *interactions.Store
 	writer       *interactions.Writer
+	feed         *interactions.Feed // the projector's feed: Settle for POST /v1/interactions/flush
+	flushLimit   time.Duration      // how long a flush waits (Options.FlushLimit)
 	eraser       *interactions.Eraser
 	webhooks     *webhooks.Ingest      // webhook deliveries (webhooks.go, handlers_webhooks.go)
 	twilio       *twiliohooks.Receiver // Twilio's callbacks
@@ -124,6 +126,12 @@ type Options struct {
 	OutboundRootCAs *x509.CertPool
 	// Mail is what tests may change of the email dropbox (mail.go).
 	Mail MailOptions
+	// Applied, if set, is told of changed applications after the SLA engine, in the
+	// projector's goroutine: a test that blocks in it holds the projector.
+	Applied interactions.AppliedFunc
+	// FlushLimit is how long POST /v1/interactions/flush waits before answering 503;
+	// 60 s if zero.
+	FlushLimit time.Duration
 }
 
 // New opens the store and starts the background work. Close releases it all.
@@ -324,10 +332,14 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	// been stored without reaching it.
 	feed := interactions.NewFeed()
 	parkedFor := &arrivals{} // deliveries parked for an application apply when it changes
-	s.writer = interactions.NewWriter(interactions.WriterConfig{Store: store, Guard: guard, OnCommit: feed.Add})
+	s.writer = interactions.NewWriter(interactions.WriterConfig{Store: store, Guard: guard, OnCommit: feed.Add, OnHistory: feed.AddHistory})
+	applied := []interactions.AppliedFunc{s.engine.Applied, parkedFor.Applied}
+	if s.opts.Applied != nil {
+		applied = append(applied, s.opts.Applied)
+	}
 	s.projector = interactions.NewProjector(interactions.ProjectorConfig{
 		Store: store, Guard: guard, Log: log, Now: now,
-		Feed: feed, Applied: []interactions.AppliedFunc{s.engine.Applied, parkedFor.Applied}, Unsure: s.writer.Unsure,
+		Feed: feed, Applied: applied, Unsure: s.writer.Unsure,
 		Owns: owns, From: logSeq, PoolsNamed: s.engine.EnsurePools,
 	})
 	if err := s.projector.Start(ctx); err != nil {
@@ -417,7 +429,7 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 	// 7. The handlers and their routes.
 	a := &api{
 		cfg: cfg, log: log, now: now, store: s.store,
-		interactions: store, writer: s.writer, eraser: eraser, webhooks: s.webhooks, twilio: twilioReceiver,
+		interactions: store, writer: s.writer, feed: feed, flushLimit: s.opts.FlushLimit, eraser: eraser, webhooks: s.webhooks, twilio: twilioReceiver,
 		engine: s.engine, inForce: inForce, directory: recruiters, alertStore: alertStore, dispatcher: s.dispatcher,
 		alertHooks: s.alertHooks, hookStore: hookStore, outbound: policy,
 		book: book, pools: poolBook, spend: scores.NewSpendStore(db, cfg.Currency), keys: keys, trail: trail, failures: failures, signingKeys: signingKeys, proxies: proxies,

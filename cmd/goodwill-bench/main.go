@@ -116,7 +116,7 @@ func main() {
 	flag.IntVar(&o.apps, "apps", 5000, "distinct applications")
 	flag.IntVar(&o.batch, "batch", 500, "documents per InsertMany for the raw ceiling and the projector-alone row")
 	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications, and scores over 2,000 applications, unless set")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file (-backfill-only: of each backfill, to <vendor>-<file>)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file (-backfill-only: of each backfill, to <vendor>-<file>; -import-only: of the service during the first import)")
 	flag.IntVar(&o.ops, "ops", 30, "calls per store primitive in the store-primitives table (0 skips it)")
 	flag.IntVar(&o.projDocs, "projector-docs", 20000, "documents the projector-alone row applies, at most the workload's (0 skips it)")
 	flag.DurationVar(&o.loadTimeout, "load-timeout", 3*time.Minute, "stop sending new requests after this long (a column that slow reports what it sent)")
@@ -349,7 +349,7 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 func runImportSection(ctx context.Context, o settings, store *storage.Store, runID string, progress io.Writer) error {
 	fmt.Fprintf(progress, "%-48s", fmt.Sprintf("goodwill import, %s lines …", thousands(o.importLines)))
 	t := time.Now()
-	r, err := runImport(ctx, runID, o.importLines, progress)
+	r, err := runImport(ctx, runID, o.importLines, o.cpuprofile, progress)
 	if err != nil {
 		return err
 	}

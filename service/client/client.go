@@ -31,6 +31,9 @@ type Client struct {
 
 	// UserAgent, when set, is sent as the User-Agent header.
 	UserAgent string
+	// Header holds further headers sent with every request (goodwill import's
+	// X-Goodwill-History).
+	Header http.Header
 }
 
 // New returns a client of the service at baseURL (scheme, host and an optional path
@@ -146,6 +149,11 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (int, []
 	}
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	for k, vs := range c.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	res, err := c.hc.Do(req)
 	if err != nil {

@@ -117,6 +117,11 @@ starts over; nothing is stored twice either way.
 Imported history does not raise alerts: the service records clocks that ran out
 before it learned of them without alerting.
 
+The requests are marked as history (X-Goodwill-History: true): the service
+answers them without waiting for clocks and scores to follow, and the import ends
+by asking it to complete them (POST /v1/interactions/flush), so that when it exits,
+timelines, clocks and scores include every line stored.
+
 A progress bar is drawn on a terminal, a progress line every few seconds otherwise.
 The summary goes to standard output. Exit status: 0 when every line was stored or
 was a duplicate, 2 when the files were read to the end but some lines were
@@ -153,6 +158,12 @@ func Run(ctx context.Context, o Options, files []string) error {
 			break
 		}
 		results = append(results, res)
+	}
+	if failure == nil {
+		// Everything is stored; wait for the clocks and scores to show it.
+		if err := newImportClient(o).flush(ctx); err != nil {
+			failure = fmt.Errorf("every line was sent, but the service did not confirm that clocks and scores include them: %w", err)
+		}
 	}
 	printImportSummary(o.Out, results)
 	if failure != nil {
@@ -696,7 +707,51 @@ type importClient struct {
 func newImportClient(o Options) importClient {
 	api := client.New(o.URL, o.Key, o.Client)
 	api.UserAgent = o.UserAgent
+	// History: the service answers without waiting for derived state, which the
+	// flush at the end completes.
+	api.Header = http.Header{HistoryHeader: {"true"}}
 	return importClient{o: o, api: api}
+}
+
+// HistoryHeader marks the importer's writes as history (CONTRACT §10).
+const HistoryHeader = "X-Goodwill-History"
+
+// flush asks the service to complete the derived state of everything imported
+// (POST /v1/interactions/flush), retrying a 503 or a network error as post does.
+func (c importClient) flush(ctx context.Context) error {
+	endpoint := c.api.BaseURL() + "/v1/interactions/flush"
+	for try := 1; ; try++ {
+		err := c.api.Flush(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		var refused *client.Error
+		var wait time.Duration
+		switch {
+		case errors.As(err, &refused) && refused.Temporary():
+			wait = refused.RetryAfter
+			err = fmt.Errorf("POST %s: %s", endpoint, refused)
+		case refused != nil:
+			return fmt.Errorf("POST %s: %s", endpoint, refused)
+		default:
+			err = fmt.Errorf("POST %s: %w", endpoint, err)
+		}
+		if try >= c.o.Tries {
+			return fmt.Errorf("%w (tried %d times)", err, try)
+		}
+		delay := min(c.o.RetryDelay<<(try-1), 10*time.Second)
+		if wait > delay && wait <= 30*time.Second {
+			delay = wait
+		}
+		fmt.Fprintf(c.o.Log, "goodwill import: %v; retrying in %s\n", err, delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 var (

@@ -50,9 +50,11 @@ type importProxy struct {
 	failAfter int // < 0: never
 
 	mu        sync.Mutex
-	requests  int   // POSTs received
-	forwarded int   // POSTs forwarded
+	requests  int   // POSTs of interactions received
+	forwarded int   // POSTs of interactions forwarded
 	lines     []int // metadata.line of every item forwarded, in order
+	live      int   // POSTs of interactions without X-Goodwill-History: true
+	flushes   []int // for each POST /v1/interactions/flush, the POSTs forwarded before it
 }
 
 func newImportProxy(t *testing.T, target string, failFirst, failAfter int) *importProxy {
@@ -66,7 +68,16 @@ func newImportProxy(t *testing.T, target string, failFirst, failAfter int) *impo
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/interactions/flush" {
+			p.mu.Lock()
+			p.flushes = append(p.flushes, p.forwarded)
+			p.mu.Unlock()
+		} else if r.Method == http.MethodPost {
+			if r.Header.Get(HistoryHeader) != "true" {
+				p.mu.Lock()
+				p.live++
+				p.mu.Unlock()
+			}
 			p.mu.Lock()
 			p.requests++
 			fail := p.requests <= p.failFirst || (p.failAfter >= 0 && p.forwarded >= p.failAfter)
@@ -103,7 +114,15 @@ func (p *importProxy) reset(failFirst, failAfter int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.failFirst, p.failAfter = failFirst, failAfter
-	p.requests, p.forwarded, p.lines = 0, 0, nil
+	p.requests, p.forwarded, p.lines, p.live, p.flushes = 0, 0, nil, 0, nil
+}
+
+// history returns how many POSTs of interactions lacked the history header, and
+// when each flush came.
+func (p *importProxy) history() (live int, flushes []int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.live, slices.Clone(p.flushes)
 }
 
 func (p *importProxy) counts() (requests, forwarded int, lines []int) {
@@ -149,6 +168,20 @@ func importStored(t *testing.T, in *servicetest.Instance, query string) map[stri
 	}
 }
 
+// importTimelineLen is how many interactions an application's timeline holds.
+func importTimelineLen(t *testing.T, in *servicetest.Instance, app string) int {
+	t.Helper()
+	r := in.Do(t, http.MethodGet, "/v1/applications/"+app+"/timeline", servicetest.AdminKey, nil)
+	if r.Status != http.StatusOK {
+		return 0
+	}
+	var tl struct {
+		Interactions []json.RawMessage `json:"interactions"`
+	}
+	r.JSON(t, &tl)
+	return len(tl.Interactions)
+}
+
 func stateFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	m, err := filepath.Glob(filepath.Join(dir, "*.json"))
@@ -179,6 +212,9 @@ func TestImport10k(t *testing.T) {
 	if _, fwd, sent := broken.counts(); fwd != 8 || len(sent) != 4000 {
 		t.Fatalf("interrupted import forwarded %d batches of %d lines, want 8 of 4000", fwd, len(sent))
 	}
+	if _, flushes := broken.history(); len(flushes) != 0 {
+		t.Errorf("the interrupted import flushed (%v)", flushes)
+	}
 	if st := stateFiles(t, stateDir); len(st) != 1 {
 		t.Fatalf("state files after the interruption: %v, want one", st)
 	} else if saved, _ := loadImportState(st[0]); saved.Line != 4000 || saved.Stored != 4000 {
@@ -202,6 +238,22 @@ func TestImport10k(t *testing.T) {
 	// 12 batches for lines 4001–10000, the one with the bad line twice, one 502.
 	if requests != 14 {
 		t.Errorf("resumed import made %d requests, want 14", requests)
+	}
+	// Every batch is history, and the import ends with one flush, after the last.
+	_, forwarded, _ := healthy.counts()
+	if live, flushes := healthy.history(); live != 0 || len(flushes) != 1 || flushes[0] != forwarded {
+		t.Errorf("%d batches without %s, flushes after %v batches; want 0, one flush after all %d", live, HistoryHeader, flushes, forwarded)
+	}
+	// The flush answered: the timelines hold every line stored, without waiting.
+	for app := range importtest.Apps {
+		id := fmt.Sprintf("app-%02d", app)
+		want := lines / importtest.Apps
+		if bad%importtest.Apps == app {
+			want--
+		}
+		if got := importTimelineLen(t, in, id); got != want {
+			t.Errorf("%s: timeline holds %d interactions after the import, want %d", id, got, want)
+		}
 	}
 	if !strings.Contains(log.String(), "resuming after line 4000") || !strings.Contains(log.String(), "retrying") {
 		t.Errorf("resumed import log:\n%s", log.String())
