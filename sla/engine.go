@@ -1075,10 +1075,20 @@ func (e *Engine) Reload(ctx context.Context) error {
 	if err := e.loadEnv(ctx); err != nil {
 		return err
 	}
+	return e.rederive(ctx, nil, "recompute clocks")
+}
+
+// rederive recomputes the clocks of every application (of those keep accepts, when it
+// is not nil) from their start, records the transitions that fall due and tells of
+// the clocks that stopped. what names the work in a store failure.
+func (e *Engine) rederive(ctx context.Context, keep func(id string) bool, what string) error {
 	now := e.now()
 	var due []Fired
 	var stopped []string
 	err := e.apps.EachApplication(ctx, func(app interactions.Application) error {
+		if keep != nil && !keep(app.ID) {
+			return nil
+		}
 		clocks, err := e.derive(ctx, app, now)
 		if err != nil {
 			return err
@@ -1091,7 +1101,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return interactions.Unavailable("recompute clocks", err)
+		return interactions.Unavailable(what, err)
 	}
 	e.poke()
 	if err := e.recordAll(ctx, due, now); err != nil {

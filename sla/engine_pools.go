@@ -138,33 +138,7 @@ func (e *Engine) setPool(id string, p *Pool) {
 // rederiveNurture recomputes every nurture document's clocks, as Reload does for a
 // policy change: transitions that land in the past are recorded without alerting.
 func (e *Engine) rederiveNurture(ctx context.Context) error {
-	now := e.now()
-	var due []Fired
-	var stopped []string
-	err := e.apps.EachApplication(ctx, func(app interactions.Application) error {
-		if !interactions.IsNurture(app.ID) {
-			return nil
-		}
-		clocks, err := e.derive(ctx, app, now)
-		if err != nil {
-			return err
-		}
-		e.observe(app, clocks, now)
-		e.mu.Lock()
-		d, s := e.track(app, clocks, now, true, nil)
-		e.mu.Unlock()
-		due, stopped = append(due, d...), append(stopped, s...)
-		return nil
-	})
-	if err != nil {
-		return interactions.Unavailable("recompute nurture clocks", err)
-	}
-	e.poke()
-	if err := e.recordAll(ctx, due, now); err != nil {
-		return err
-	}
-	e.markFired(due)
-	return e.tellStopped(ctx, stopped)
+	return e.rederive(ctx, interactions.IsNurture, "recompute nurture clocks")
 }
 
 // refreshPools picks up pools changed through another replica: when the stored pools
