@@ -272,12 +272,7 @@ func (s *Sync) pullUsers(ctx context.Context, cursor atssync.Cursor) (atssync.Pa
 		})
 	}
 	page.Counts[atssync.CountUsers] = len(page.Users)
-	// The directory is read whole, so Since only marks where a pass began; it is
-	// never zero, since a runner keeps its previous cursor for a zero Next.
-	since := cursor.Since
-	if since.IsZero() {
-		since = s.now().UTC().Truncate(time.Millisecond)
-	}
+	since := atssync.PassStart(cursor, s.now())
 	page.Next = atssync.Cursor{Since: since}
 	if p.More {
 		page.More = true

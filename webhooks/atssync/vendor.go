@@ -38,6 +38,17 @@ type Cursor struct {
 	Token string    `bson:"token,omitempty" json:"token,omitempty"`
 }
 
+// PassStart is the Since of a page's Next cursor for a list read whole every pass (a
+// users directory): the cursor's own Since once a pass has begun, else now. It only
+// marks where the pass began, and is never zero, since the runner keeps its previous
+// cursor for a zero Next.
+func PassStart(cursor Cursor, now time.Time) time.Time {
+	if !cursor.Since.IsZero() {
+		return cursor.Since
+	}
+	return now.UTC().Truncate(time.Millisecond)
+}
+
 // Page is what one Pull read.
 type Page struct {
 	// Interactions to store, each with Source the vendor's name and an ExternalID:

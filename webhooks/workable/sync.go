@@ -237,12 +237,7 @@ func (s *Sync) pullMembers(ctx context.Context, cursor atssync.Cursor) (atssync.
 		})
 	}
 	p.Counts = map[string]int{atssync.CountUsers: len(p.Users)}
-	// The directory is read whole, so Since only marks where a pass began; it is never
-	// zero, since the runner keeps its previous cursor for a zero Next.
-	since := cursor.Since
-	if since.IsZero() {
-		since = s.now().UTC().Truncate(time.Millisecond)
-	}
+	since := atssync.PassStart(cursor, s.now())
 	p.Next = atssync.Cursor{Since: since}
 	if next != "" {
 		p.More = true
