@@ -178,6 +178,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "goodwill-bench:", err)
 		os.Exit(1)
 	}
+	if o.out != "" {
+		if err := writeSummary(o.out, time.Now()); err != nil {
+			fmt.Fprintln(os.Stderr, "goodwill-bench: the summary:", err)
+			os.Exit(1)
+		}
+	}
 }
 
 // run runs every column, prints the section and writes it to o.out (if set).
