@@ -3,6 +3,7 @@ package interactions
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -102,4 +103,162 @@ func (s *Store) CandidateApplications(ctx context.Context, candidateID string) (
 		apps = append(apps, all[i])
 	}
 	return apps, nurture, nil
+}
+
+// The projector's routing into nurture documents.
+//
+// A candidate is pooled when they have a nurture document. The projector caches, per
+// candidate, whether they do (bounded by maxPooledCache); a candidate it does not know
+// it looks up by _id, all of an Apply's at once, which both stores answer from the _id
+// index. The cache stays true because the projector (with several replicas: the owner
+// of the nurture document's partition) is the documents' only writer, and nurture
+// documents are never deleted.
+//
+// When an Apply creates a candidate's nurture document (their first pool_added, or a
+// candidate-level event), the document starts with the nurture-relevant events of the
+// candidate's applications applied before: a contact or application_received that
+// reached goodwill before the pool_added it follows is not lost. Derivation orders
+// events by occurred_at, so those that happened before pool_added change no clock and
+// convert nothing (sla.DeriveNurture).
+
+// maxPooledCache bounds the projector's cache of who is pooled.
+const maxPooledCache = 2 * maxCachedApps
+
+// lookupChunk is how many ids one look-up of nurture documents or of candidates'
+// applications names.
+const lookupChunk = 500
+
+// pooledState is what one Apply knows of the candidates its items concern.
+type pooledState struct {
+	has     map[string]bool // candidate → has a nurture document (or gets one now)
+	created []string        // candidates whose nurture document this Apply creates
+}
+
+// writes reports whether this projector writes the document id: always, unless
+// several replicas share the store (replicas.go).
+func (p *Projector) writes(docID string) bool {
+	return p.shared == nil || p.shared.writes(docID)
+}
+
+// knowPooled finds which candidates of items have a nurture document this projector
+// writes, looking up those it does not know, and which get one in this Apply.
+func (p *Projector) knowPooled(ctx context.Context, items []Interaction) (pooledState, error) {
+	st := pooledState{has: map[string]bool{}}
+	var ask []string
+	for _, it := range items {
+		c := it.CandidateID
+		if c == "" || !(it.NurtureRelevant() || IsNurture(it.DocID())) || !p.writes(NurtureID(c)) {
+			continue
+		}
+		if _, ok := st.has[c]; ok {
+			continue
+		}
+		known, ok := p.pooled[c]
+		if _, cached := p.apps[NurtureID(c)]; cached {
+			known, ok = true, true
+		}
+		st.has[c] = known
+		if !ok {
+			ask = append(ask, NurtureID(c))
+		}
+	}
+	for chunk := range slices.Chunk(ask, lookupChunk) {
+		cur, err := p.store.applications.Find(ctx, bson.M{"_id": bson.M{"$in": chunk}},
+			options.Find().SetProjection(bson.M{"_id": 1}))
+		if err != nil {
+			return st, Unavailable("look up nurture documents", err)
+		}
+		var docs []struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.All(ctx, &docs); err != nil {
+			return st, Unavailable("look up nurture documents", err)
+		}
+		for _, d := range docs {
+			st.has[strings.TrimPrefix(d.ID, NurturePrefix)] = true
+		}
+	}
+	for _, id := range ask {
+		c := strings.TrimPrefix(id, NurturePrefix)
+		p.setPooled(c, st.has[c])
+	}
+	for _, it := range items {
+		c := it.CandidateID
+		if IsNurture(it.DocID()) && p.writes(it.DocID()) && !st.has[c] {
+			st.has[c] = true
+			st.created = append(st.created, c)
+			delete(p.pooled, c) // known once stored: a failed Apply looks it up again
+		}
+	}
+	return st, nil
+}
+
+// setPooled caches whether a candidate has a nurture document.
+func (p *Projector) setPooled(candidateID string, has bool) {
+	if len(p.pooled) >= maxPooledCache {
+		clear(p.pooled)
+	}
+	p.pooled[candidateID] = has
+}
+
+// earlierNurtureEvents returns the nurture-relevant events of the candidates'
+// applications that are stored already. A single projector reads them from the
+// applications it stored (a filter on candidate_id: a scan on the embedded store, done
+// only when a nurture document is created). With several replicas another replica may
+// not have stored an application's latest events yet, so they come from the log, by its
+// candidate_id index; what becomes visible in the log later reaches the nurture
+// document by the usual routing.
+func (p *Projector) earlierNurtureEvents(ctx context.Context, candidates []string) ([]Interaction, error) {
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	want := make(map[string]bool, len(candidates))
+	for _, c := range candidates {
+		want[c] = true
+	}
+	var out []Interaction
+	keep := func(it Interaction) {
+		if it.NurtureRelevant() && want[it.CandidateID] {
+			out = append(out, it)
+		}
+	}
+	for chunk := range slices.Chunk(candidates, lookupChunk) {
+		filter := bson.M{"candidate_id": bson.M{"$in": chunk}}
+		if p.shared != nil {
+			var logged []Interaction
+			cur, err := p.store.interactions.Find(ctx, filter)
+			if err == nil {
+				err = cur.All(ctx, &logged)
+			}
+			if err != nil {
+				return nil, Unavailable("read the log of new nurture documents", err)
+			}
+			for _, it := range logged {
+				keep(it)
+			}
+			continue
+		}
+		cur, err := p.store.applications.Find(ctx, filter, options.Find().SetProjection(bson.M{"events": 1}))
+		if err != nil {
+			return nil, Unavailable("read the applications of new nurture documents", err)
+		}
+		var apps []Application
+		if err := cur.All(ctx, &apps); err != nil {
+			return nil, Unavailable("read the applications of new nurture documents", err)
+		}
+		for _, app := range apps {
+			if IsNurture(app.ID) {
+				continue
+			}
+			for _, it := range app.Events {
+				keep(it)
+			}
+		}
+	}
+	if p.shared != nil {
+		if err := p.guard.Strip(ctx, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

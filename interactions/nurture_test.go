@@ -95,10 +95,91 @@ func TestProjectorNurtureDocument(t *testing.T) {
 	if _, err := store.Application(ctx, NurtureID("other")); ErrorCode(err) != CodeNotFound {
 		t.Fatalf("a candidate never pooled has a nurture document: %v", err)
 	}
-	// A new projector over the same store knows who is pooled.
+	// A new projector over the same store knows who is pooled: a contact of the pooled
+	// candidate reaches their nurture document, one of the other candidate does not.
 	p2 := NewProjector(ProjectorConfig{Store: store, Guard: p.guard, Log: p.log, Now: p.now})
-	if err := p2.loadPooled(ctx); err != nil || !p2.pooled["pooled"] || p2.pooled["other"] {
-		t.Fatalf("pooled after a restart: %v %v", p2.pooled, err)
+	if err := p2.Apply(ctx, []Interaction{
+		mk("e7", "app-p", "pooled", KindCall, Outbound),
+		mk("e8", "app-x", "other", KindCall, Outbound),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if doc, err := store.Application(ctx, NurtureID("pooled")); err != nil || !hasEvent(doc, "e7") {
+		t.Fatalf("after a restart, a pooled candidate's contact is not in their nurture document: %v", err)
+	}
+	if _, err := store.Application(ctx, NurtureID("other")); ErrorCode(err) != CodeNotFound {
+		t.Fatalf("after a restart, a candidate never pooled has a nurture document: %v", err)
+	}
+}
+
+// TestProjectorNurtureOutOfOrder: events of a candidate's applications applied before
+// their first pool_added (a backfill storing the pool_added after a webhook stored
+// later contacts) are in the nurture document it creates, and their effect on the
+// nurture clocks depends on when they occurred, not on when they arrived.
+func TestProjectorNurtureOutOfOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p, store := newProjector(t, now)
+	day := func(d int) time.Time { return now.AddDate(0, 0, d-30) }
+	mk := func(id, app, cand string, kind Kind, dir Direction, at time.Time) Interaction {
+		it := Interaction{ID: id, Key: id, ApplicationID: app, CandidateID: cand, Kind: kind, Direction: dir,
+			OccurredAt: at, ReceivedAt: now, Source: "api"}
+		if kind == KindPoolAdded {
+			it.PoolID = "leads"
+		}
+		return it
+	}
+	applies := [][]Interaction{
+		{
+			// Applied before being pooled: in the document, before pool_added (the
+			// rejection is no contact: not there).
+			mk("old-recv", "app-old", "cand", KindApplicationReceived, Inbound, day(0)),
+			mk("old-rej", "app-old", "cand", KindRejected, Internal, day(2)),
+			// Contacted on day 12, stored before the pool_added of day 10.
+			mk("touch", "app-old", "cand", KindMessage, Outbound, day(12)),
+			mk("reply", "app-old", "cand", KindMessage, Inbound, day(13)), // no contact
+			// Another candidate's applications, whose pool_added comes in the same
+			// Apply as a later contact.
+			mk("b-recv", "app-b", "cand-b", KindApplicationReceived, Inbound, day(20)),
+		},
+		{
+			mk("added", "", "cand", KindPoolAdded, Internal, day(10)),
+			mk("b-added", "", "cand-b", KindPoolAdded, Internal, day(5)),
+			mk("b-touch", "app-b", "cand-b", KindCall, Outbound, day(21)),
+			// Never pooled: no nurture document.
+			mk("x-touch", "app-x", "cand-x", KindCall, Outbound, day(21)),
+		},
+	}
+	for _, items := range applies {
+		if err := p.Apply(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for cand, want := range map[string]string{
+		"cand":   "[old-recv added touch]",
+		"cand-b": "[b-added b-recv b-touch]",
+	} {
+		doc, err := store.Application(ctx, NurtureID(cand))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range doc.Events {
+			ids = append(ids, e.ID)
+		}
+		if fmt.Sprint(ids) != want {
+			t.Errorf("nurture document of %s: %v, want %s", cand, ids, want)
+		}
+	}
+	if _, err := store.Application(ctx, NurtureID("cand-x")); ErrorCode(err) != CodeNotFound {
+		t.Fatalf("a candidate never pooled has a nurture document: %v", err)
+	}
+	// A later contact is routed as before: the document is known now.
+	if err := p.Apply(ctx, []Interaction{mk("touch-2", "app-old", "cand", KindCall, Outbound, day(20))}); err != nil {
+		t.Fatal(err)
+	}
+	if doc, err := store.Application(ctx, NurtureID("cand")); err != nil || !hasEvent(doc, "touch-2") || doc.EventCount != 4 {
+		t.Fatalf("a later contact: %+v %v", doc, err)
 	}
 }
 

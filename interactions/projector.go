@@ -63,8 +63,9 @@ type Projector struct {
 	// written remembers the fields last written per candidate, job and contact lookup,
 	// so that repeating details costs nothing.
 	written map[string]map[string]string
-	// pooled are the candidates that are or were in a pool: those whose applications'
-	// contacts and application_received also go to their nurture document (nurture.go).
+	// pooled caches whether candidates have a nurture document: are or were in a pool,
+	// so that their applications' contacts and application_received also go there
+	// (nurture.go). Bounded by maxPooledCache.
 	pooled map[string]bool
 	// untold are applications stored but not yet handed to every AppliedFunc. tell
 	// hands them on; what a failure leaves here goes with the next Apply's own.
@@ -195,9 +196,6 @@ func (p *Projector) Feed(batch []Interaction) {
 // Start catches up with the log's tail and then applies fed batches until Close.
 // A shared projector (ProjectorConfig.Owns) catches up per partition as it acquires them instead.
 func (p *Projector) Start(ctx context.Context) error {
-	if err := p.loadPooled(ctx); err != nil {
-		return err
-	}
 	if p.shared == nil {
 		if err := p.catchUp(ctx); err != nil {
 			return err
@@ -371,17 +369,27 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 		}
 		byApp[id] = append(byApp[id], it)
 	}
-	for _, it := range items {
-		if it.Kind == KindPoolAdded {
-			p.pooled[it.CandidateID] = true
-		}
+	// A pooled candidate's contacts and applications go to their nurture document too
+	// (nurture.go); a nurture document created now starts with the candidate's earlier
+	// ones. With several replicas, each document is written by its owner only.
+	pooled, err := p.knowPooled(ctx, items)
+	if err != nil {
+		return err
 	}
 	for _, it := range items {
-		add(it.DocID(), it)
-		// With several replicas, only the owner of the nurture document writes it.
-		if it.NurtureRelevant() && p.pooled[it.CandidateID] && (p.shared == nil || p.shared.owns(NurtureID(it.CandidateID))) {
+		if p.writes(it.DocID()) {
+			add(it.DocID(), it)
+		}
+		if it.NurtureRelevant() && pooled.has[it.CandidateID] && p.writes(NurtureID(it.CandidateID)) {
 			add(NurtureID(it.CandidateID), it)
 		}
+	}
+	earlier, err := p.earlierNurtureEvents(ctx, pooled.created)
+	if err != nil {
+		return err
+	}
+	for _, it := range earlier {
+		add(NurtureID(it.CandidateID), it)
 	}
 	// Keep only the events new to each application as cached. One not in the cache is
 	// taken for new; saveAll finds out otherwise when inserting it.
@@ -390,7 +398,11 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	for _, id := range order {
 		if la := p.load(id, byApp[id]); len(la.add) > 0 {
 			apps = append(apps, la)
-			fresh = append(fresh, la.add...)
+			for _, it := range la.add {
+				if it.DocID() == id { // an event's details once, with its own document
+					fresh = append(fresh, it)
+				}
+			}
 		}
 	}
 	// Details before applications, so that a changed application's candidate is known
@@ -408,6 +420,9 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	}
 	if err := p.saveAll(ctx, apps, now, chunk); err != nil {
 		return err
+	}
+	for _, c := range pooled.created {
+		p.setPooled(c, true)
 	}
 	stored := time.Now()
 	projectorSeconds.WithLabelValues("store").Observe(stored.Sub(start).Seconds())
@@ -933,30 +948,6 @@ func (p *Projector) forgetPeople(target ErasureTarget) {
 			delete(p.written, k)
 		}
 	}
-}
-
-// loadPooled reads which candidates have a nurture document: the ids of the nurture
-// documents, once at start (a scan of the applications' ids).
-func (p *Projector) loadPooled(ctx context.Context) error {
-	cur, err := p.store.applications.Find(ctx, bson.M{"_id": bson.M{"$regex": "^" + NurturePrefix}},
-		options.Find().SetProjection(bson.M{"_id": 1}))
-	if err != nil {
-		return Unavailable("read the pooled candidates", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var doc struct {
-			ID string `bson:"_id"`
-		}
-		if err := cur.Decode(&doc); err != nil {
-			return err
-		}
-		p.pooled[strings.TrimPrefix(doc.ID, NurturePrefix)] = true
-	}
-	if err := cur.Err(); err != nil {
-		return Unavailable("read the pooled candidates", err)
-	}
-	return nil
 }
 
 // namePools hands the pool ids that pool_added events among items name to PoolsNamed.

@@ -24,6 +24,13 @@ import (
 //   - hands the other replicas' applications to its consumers as their owners store
 //     them (mirrorWait), so that every replica's engine and roll-ups see every
 //     application and any replica can answer a query.
+//
+// A candidate's nurture document is partitioned by its id, like an application: its
+// owner applies the candidate-level events and also picks, from its writer and the
+// log, the contacts and application_received events of the candidate's applications
+// whichever replica owns those (nurture.go). Every document thus has one writer, the
+// log carries the events to it, and after a crash the next owner catches the nurture
+// document up from the partition's mark like any other.
 const (
 	followEvery = 250 * time.Millisecond
 	// mirrorPatience is how long a replica waits for an owner to store an event before
@@ -32,7 +39,10 @@ const (
 )
 
 type sharing struct {
-	owns   func(applicationID string) bool
+	owns func(applicationID string) bool
+	// scope, while set, restricts what Apply writes to the documents of these
+	// partitions (catchUpPartitions).
+	scope  map[int]bool
 	tail   *Tail
 	mark   atomic.Int64
 	mirror map[string]*mirrorWait // application id → events its owner has not stored yet
@@ -47,6 +57,21 @@ type sharing struct {
 type mirrorWait struct {
 	events []string
 	since  time.Time
+	// optional: no awaited event is the document's own (only contacts that reach a
+	// nurture document if the candidate is pooled): a document not stored is not waited
+	// for.
+	optional bool
+}
+
+// writes reports whether this replica writes the document id now.
+func (sh *sharing) writes(docID string) bool {
+	return sh.owns(docID) && (sh.scope == nil || sh.scope[Partition(docID)])
+}
+
+// picks reports whether this replica applies it: it writes its document, or the
+// candidate's nurture document it may belong to.
+func (sh *sharing) picks(it Interaction) bool {
+	return sh.writes(it.DocID()) || (it.NurtureRelevant() && sh.writes(NurtureID(it.CandidateID)))
 }
 
 // share makes the projector one of several replicas over the store (see
@@ -76,7 +101,7 @@ func (p *Projector) Mark() int64 {
 func (p *Projector) mine(items []Interaction) []Interaction {
 	var out []Interaction
 	for _, it := range items {
-		if p.shared.owns(it.DocID()) {
+		if p.shared.picks(it) {
 			out = append(out, it)
 		}
 	}
@@ -154,20 +179,29 @@ func partitionSet(partitions []int) map[int]bool {
 	return in
 }
 
-// forget drops the cached applications of partitions: another replica may write them.
+// forget drops the cached applications of partitions, and whether their candidates
+// have a nurture document: another replica may write them.
 func (p *Projector) forget(in map[int]bool) {
 	for id := range p.apps {
 		if in[Partition(id)] {
 			delete(p.apps, id)
 		}
 	}
+	for c := range p.pooled {
+		if in[Partition(NurtureID(c))] {
+			delete(p.pooled, c)
+		}
+	}
 }
 
 // catchUpPartitions applies the logged events of the partitions in `in` written after
-// batch mark.
+// batch mark: those of their documents, and those that belong in their nurture
+// documents too. It writes the documents of these partitions only.
 func (p *Projector) catchUpPartitions(in map[int]bool, mark int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	p.shared.scope = in
+	defer func() { p.shared.scope = nil }()
 	filter := bson.M{}
 	if mark > 0 {
 		filter = bson.M{"seq": bson.M{"$gt": mark}}
@@ -183,7 +217,7 @@ func (p *Projector) catchUpPartitions(in map[int]bool, mark int64) error {
 		if err := cur.Decode(&it); err != nil {
 			return err
 		}
-		if !in[Partition(it.DocID())] {
+		if !p.shared.picks(it) {
 			continue
 		}
 		chunk = append(chunk, it)
@@ -229,11 +263,10 @@ func (p *Projector) follow() {
 	now := time.Now()
 	var mine []Interaction
 	for _, it := range fresh {
-		if sh.owns(it.DocID()) {
+		sh.awaitOthers(it, now)
+		if sh.picks(it) {
 			mine = append(mine, it)
-			continue
 		}
-		sh.await(it, now)
 	}
 	if err := p.Apply(ctx, mine); err != nil {
 		storeErrors.WithLabelValues("project").Inc()
@@ -258,20 +291,32 @@ func (p *Projector) fed(items []Interaction) {
 	}
 	now := time.Now()
 	for _, it := range sh.tail.Fresh(items) {
-		if !sh.owns(it.DocID()) {
-			sh.await(it, now)
-		}
+		sh.awaitOthers(it, now)
 	}
 	sh.tail.Handled(items, now)
 }
 
-// await makes the mirror wait for the owner of it's application to store it.
-func (sh *sharing) await(it Interaction, now time.Time) {
-	w := sh.mirror[it.DocID()]
-	if w == nil {
-		w = &mirrorWait{since: now}
-		sh.mirror[it.DocID()] = w
+// awaitOthers makes the mirror wait for the documents it belongs in that other
+// replicas write: its application's, and its candidate's nurture document if they
+// have one.
+func (sh *sharing) awaitOthers(it Interaction, now time.Time) {
+	if !sh.owns(it.DocID()) {
+		sh.await(it.DocID(), it, now, false)
 	}
+	if it.NurtureRelevant() && !sh.owns(NurtureID(it.CandidateID)) {
+		sh.await(NurtureID(it.CandidateID), it, now, true)
+	}
+}
+
+// await makes the mirror wait for the owner of document docID to store it; optional
+// when the document may never hold it (see mirrorWait).
+func (sh *sharing) await(docID string, it Interaction, now time.Time, optional bool) {
+	w := sh.mirror[docID]
+	if w == nil {
+		w = &mirrorWait{since: now, optional: optional}
+		sh.mirror[docID] = w
+	}
+	w.optional = w.optional && optional
 	w.events = append(w.events, it.ID)
 }
 
@@ -312,8 +357,11 @@ func (p *Projector) mirrorStored(ctx context.Context, now time.Time) error {
 			ready = append(ready, app)
 		}
 		for _, id := range chunk {
-			if !found[id] && now.Sub(sh.mirror[id].since) >= mirrorPatience {
-				delete(sh.mirror, id) // never stored: an erasure, or an owner that lost it
+			w := sh.mirror[id]
+			if !found[id] && (w.optional || now.Sub(w.since) >= mirrorPatience) {
+				// Never stored: an erasure, an owner that lost it, or a candidate who
+				// is not pooled.
+				delete(sh.mirror, id)
 			}
 		}
 		for _, f := range p.applied {

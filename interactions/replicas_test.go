@@ -209,3 +209,51 @@ func TestSharedMarkWaitsForCatchUp(t *testing.T) {
 		t.Errorf("mark %d after catching up, want 5", m)
 	}
 }
+
+// TestSharedNurture: a contact on an application one replica owns reaches the
+// candidate's nurture document, which the other owns, whichever replica stored it —
+// also when it was stored just before the candidate's first pool_added — and both
+// replicas hand the nurture document on with it.
+func TestSharedNurture(t *testing.T) {
+	t.Parallel()
+	db := storagetest.NewDB(t)
+	storeA, storeB := NewStore(db), NewStore(db)
+	storeA.Shared, storeB.Shared = true, true
+	a := startReplica(t, storeA, evenPartition, 0)
+	b := startReplica(t, storeB, oddPartition, 0)
+	// Candidates whose nurture document is A's, with applications that are B's.
+	var cands []string
+	for i := 0; len(cands) < 2; i++ {
+		if c := fmt.Sprintf("cand-%d", i); evenPartition(NurtureID(c)) {
+			cands = append(cands, c)
+		}
+	}
+	apps := appsIn(2, false)
+	at := func(m int) string {
+		return time.Now().UTC().Add(time.Duration(m-60) * time.Minute).Format(time.RFC3339)
+	}
+	added := func(c string) Input {
+		return Input{CandidateID: c, Kind: "pool_added", PoolID: "leads", OccurredAt: at(0), Source: "test", ExternalID: "added-" + c}
+	}
+	touch := func(c, app string) Input {
+		return Input{ApplicationID: app, CandidateID: c, Kind: "message", Direction: "outbound", OccurredAt: at(10), Source: "test", ExternalID: "touch-" + c}
+	}
+	ctx := context.Background()
+	nurtured := func(c string) bool {
+		doc, err := storeA.Application(ctx, NurtureID(c))
+		return err == nil && len(doc.Events) == 2 && a.events(NurtureID(c)) == 2 && b.events(NurtureID(c)) == 2
+	}
+	// Pooled first, then contacted through the application's owner.
+	b.write(t, added(cands[0]))
+	waitFor(t, "the nurture document", func() bool { return a.events(NurtureID(cands[0])) == 1 })
+	b.write(t, touch(cands[0], apps[0]))
+	// Contacted through the nurture document's owner, at once pooled through it.
+	a.write(t, touch(cands[1], apps[1]))
+	a.write(t, added(cands[1]))
+	for _, c := range cands {
+		waitFor(t, c+"'s contact in their nurture document, handed on by both replicas", func() bool { return nurtured(c) })
+	}
+	for _, app := range apps {
+		waitFor(t, app+" stored by its owner", func() bool { return b.events(app) == 1 && a.events(app) == 1 })
+	}
+}
