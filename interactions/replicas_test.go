@@ -257,3 +257,60 @@ func TestSharedNurture(t *testing.T) {
 		waitFor(t, app+" stored by its owner", func() bool { return b.events(app) == 1 && a.events(app) == 1 })
 	}
 }
+
+// TestSharedNurtureAcquired: the replica that acquires a nurture document's partition
+// (its owner died) catches the document up with the contacts of the candidate's
+// applications in other partitions, not only with the partition's own events.
+func TestSharedNurtureAcquired(t *testing.T) {
+	t.Parallel()
+	store := NewStore(storagetest.NewDB(t))
+	store.Shared = true
+	app := appsIn(1, false)[0]
+	cand := "cand-0"
+	for i := 0; !evenPartition(NurtureID(cand)); i++ {
+		cand = fmt.Sprintf("cand-%d", i)
+	}
+	var mu sync.Mutex
+	nurtureOwned := true
+	owns := func(id string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return id == app || (nurtureOwned && id == NurtureID(cand))
+	}
+	setOwned := func(v bool) {
+		mu.Lock()
+		nurtureOwned = v
+		mu.Unlock()
+	}
+	r := startReplica(t, store, owns, 0)
+	at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	ctx := context.Background()
+	r.write(t, Input{CandidateID: cand, Kind: "pool_added", PoolID: "leads", OccurredAt: at, Source: "test", ExternalID: "added"})
+	waitFor(t, "the nurture document stored", func() bool { return r.events(NurtureID(cand)) == 1 })
+	// The nurture document's partition is lost; a contact comes meanwhile.
+	setOwned(false)
+	part := Partition(NurtureID(cand))
+	r.projector.Lost([]int{part})
+	r.write(t, Input{ApplicationID: app, CandidateID: cand, Kind: "call", Direction: "outbound", OccurredAt: at, Source: "test", ExternalID: "touch"})
+	waitFor(t, "the application stored", func() bool { return r.events(app) == 1 })
+	if doc, err := store.Application(ctx, NurtureID(cand)); err != nil || len(doc.Events) != 1 {
+		t.Fatalf("the nurture document changed while nobody owned it: %+v %v", doc, err)
+	}
+	setOwned(true)
+	done := make(chan int, 1)
+	r.projector.Acquired([]int{part}, 0, func(ctx context.Context) {
+		doc, err := store.Application(ctx, NurtureID(cand))
+		if err != nil {
+			t.Errorf("nurture document: %v", err)
+		}
+		done <- len(doc.Events)
+	})
+	select {
+	case n := <-done:
+		if n != 2 {
+			t.Fatalf("nurture document with %d events after the acquisition, want 2", n)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the acquisition's follow-up never ran")
+	}
+}
