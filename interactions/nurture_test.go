@@ -224,3 +224,35 @@ func TestRetentionOfPoolMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectorNurtureManyCreated: an Apply that creates more nurture documents than
+// one query by candidate names finds each candidate's earlier contacts too.
+func TestProjectorNurtureManyCreated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p, store := newProjector(t, now)
+	n := fewCandidates + 20
+	var contacts, added []Interaction
+	for i := range n {
+		c := fmt.Sprintf("cand-%03d", i)
+		contacts = append(contacts, Interaction{ID: "touch-" + c, Key: "touch-" + c, ApplicationID: "app-" + c, CandidateID: c,
+			Kind: KindCall, Direction: Outbound, OccurredAt: now.Add(-time.Hour), ReceivedAt: now, Source: "api"})
+		added = append(added, Interaction{ID: "added-" + c, Key: "added-" + c, CandidateID: c, PoolID: "leads",
+			Kind: KindPoolAdded, Direction: Internal, OccurredAt: now.Add(-2 * time.Hour), ReceivedAt: now, Source: "api"})
+	}
+	// Another candidate's application, not pooled: not copied anywhere.
+	contacts = append(contacts, Interaction{ID: "touch-x", Key: "touch-x", ApplicationID: "app-x", CandidateID: "cand-x",
+		Kind: KindCall, Direction: Outbound, OccurredAt: now.Add(-time.Hour), ReceivedAt: now, Source: "api"})
+	for _, items := range [][]Interaction{contacts, added} {
+		if err := p.Apply(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		c := fmt.Sprintf("cand-%03d", i)
+		doc, err := store.Application(ctx, NurtureID(c))
+		if err != nil || len(doc.Events) != 2 || !hasEvent(doc, "touch-"+c) {
+			t.Fatalf("nurture document of %s: %+v %v", c, doc.Events, err)
+		}
+	}
+}
