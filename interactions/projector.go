@@ -391,12 +391,17 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	for _, it := range earlier {
 		add(NurtureID(it.CandidateID), it)
 	}
-	// Keep only the events new to each application as cached. One not in the cache is
-	// taken for new; saveAll finds out otherwise when inserting it.
+	// Keep only the events new to each application as cached or stored: those not
+	// cached are read, so that events applied before (a catch-up's overlap, a retry)
+	// cost nothing more. One stored nowhere is new.
+	fromStore, err := p.readUncached(ctx, order)
+	if err != nil {
+		return err
+	}
 	apps := make([]loadedApp, 0, len(order))
 	var fresh []Interaction
 	for _, id := range order {
-		if la := p.load(id, byApp[id]); len(la.add) > 0 {
+		if la := p.load(id, byApp[id], fromStore); len(la.add) > 0 {
 			apps = append(apps, la)
 			for _, it := range la.add {
 				if it.DocID() == id { // an event's details once, with its own document
@@ -455,13 +460,60 @@ type loadedApp struct {
 	add    []Interaction
 }
 
-func (p *Projector) load(id string, events []Interaction) loadedApp {
+// load returns the application id as cached, else as stored (readUncached), else
+// new, with those of events it lacks. One stored that lacks none is cached.
+func (p *Projector) load(id string, events []Interaction, stored map[string]Application) loadedApp {
 	la := loadedApp{cur: Application{ID: id}}
 	if cached, ok := p.apps[id]; ok {
 		la.cur, la.exists = cached, true
+	} else if app, ok := stored[id]; ok {
+		la.cur, la.exists = app, true
 	}
 	la.add = newEvents(la.cur, events)
+	if len(la.add) == 0 && !p.cached(id) && la.exists {
+		p.remember(la.cur)
+	}
 	return la
+}
+
+func (p *Projector) cached(id string) bool {
+	_, ok := p.apps[id]
+	return ok
+}
+
+// readChunk is how many documents one _id $in read asks for: the embedded store
+// looks each up through its index.
+const readChunk = 1000
+
+// readUncached reads the stored applications of ids that are not cached, readChunk
+// a request; those stored nowhere are missing from the map.
+func (p *Projector) readUncached(ctx context.Context, ids []string) (map[string]Application, error) {
+	var missing []string
+	for _, id := range ids {
+		if !p.cached(id) {
+			missing = append(missing, id)
+		}
+	}
+	return p.readApps(ctx, missing)
+}
+
+// readApps reads the stored applications of ids, readChunk a request.
+func (p *Projector) readApps(ctx context.Context, ids []string) (map[string]Application, error) {
+	out := make(map[string]Application, len(ids))
+	for chunk := range slices.Chunk(ids, readChunk) {
+		cur, err := p.store.applications.Find(ctx, bson.M{"_id": bson.M{"$in": chunk}})
+		if err != nil {
+			return nil, Unavailable("read applications", err)
+		}
+		var apps []Application
+		if err := cur.All(ctx, &apps); err != nil {
+			return nil, Unavailable("read applications", err)
+		}
+		for _, app := range apps {
+			out[app.ID] = app
+		}
+	}
+	return out, nil
 }
 
 // newEvents returns those of events that app lacks, each once.
@@ -501,17 +553,28 @@ func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time
 	if err != nil {
 		return err
 	}
+	var dupIDs []string
 	for i, app := range freshApps {
 		if !dups[i] {
 			p.remember(app)
 			p.untold[app.ID] = app
 			continue
 		}
-		// Stored already (before a restart, or by an attempt whose answer was lost):
-		// merge into the stored document; events it has cost this read only.
-		var cur Application
-		if err := p.store.applications.FindOne(ctx, bson.M{"_id": app.ID}).Decode(&cur); err != nil {
-			return err
+		dupIDs = append(dupIDs, app.ID)
+	}
+	// Stored already, although Apply read it missing (an attempt whose answer was
+	// lost): merge into the stored document; events it has cost this read only.
+	found, err := p.readApps(ctx, dupIDs)
+	if err != nil {
+		return err
+	}
+	for i, app := range freshApps {
+		if !dups[i] {
+			continue
+		}
+		cur, ok := found[app.ID]
+		if !ok {
+			return fmt.Errorf("application %s: stored, then not found", app.ID)
 		}
 		add := newEvents(cur, app.Events)
 		if len(add) == 0 {
@@ -708,12 +771,16 @@ func (p *Projector) redundant(op detailOp) bool {
 // writeDetails skips what was written already, inserts documents seen for the first
 // time with one InsertMany per collection, and updates the rest.
 func (p *Projector) writeDetails(ctx context.Context, ops []detailOp) error {
+	stored, err := p.readDetails(ctx, ops)
+	if err != nil {
+		return err
+	}
 	firstSeen := map[*mongo.Collection][]detailOp{}
 	var updates []detailOp
 	for _, op := range ops {
 		switch _, seen := p.written[op.cacheKey]; {
 		case p.redundant(op):
-		case seen:
+		case seen || stored[op.cacheKey]:
 			updates = append(updates, op)
 		default:
 			firstSeen[op.coll] = append(firstSeen[op.coll], op)
@@ -743,6 +810,73 @@ func (p *Projector) writeDetails(ctx context.Context, ops []detailOp) error {
 		p.noteWritten(op)
 	}
 	return nil
+}
+
+// readDetails reads the stored documents of the ops not in the written cache, one
+// _id $in request per collection and readChunk documents, and notes what they hold as
+// written: an op that changes nothing is then redundant. It returns the cache keys of
+// the ops whose document is stored but lacks something they write (to be updated,
+// not inserted).
+func (p *Projector) readDetails(ctx context.Context, ops []detailOp) (map[string]bool, error) {
+	byColl := map[*mongo.Collection]map[string][]detailOp{} // collection → _id → ops
+	for _, op := range ops {
+		if _, seen := p.written[op.cacheKey]; seen {
+			continue
+		}
+		if byColl[op.coll] == nil {
+			byColl[op.coll] = map[string][]detailOp{}
+		}
+		byColl[op.coll][op.id] = append(byColl[op.coll][op.id], op)
+	}
+	stored := map[string]bool{}
+	for coll, byID := range byColl {
+		ids := make([]string, 0, len(byID))
+		for id := range byID {
+			ids = append(ids, id)
+		}
+		for chunk := range slices.Chunk(ids, readChunk) {
+			cur, err := coll.Find(ctx, bson.M{"_id": bson.M{"$in": chunk}})
+			if err != nil {
+				return nil, Unavailable("read "+coll.Name(), err)
+			}
+			var docs []bson.M
+			if err := cur.All(ctx, &docs); err != nil {
+				return nil, Unavailable("read "+coll.Name(), err)
+			}
+			for _, doc := range docs {
+				id, _ := doc["_id"].(string)
+				for _, op := range byID[id] {
+					if p.storedHolds(op, doc) {
+						continue
+					}
+					stored[op.cacheKey] = true
+				}
+			}
+		}
+	}
+	return stored, nil
+}
+
+// storedHolds notes as written what doc, op's stored document, holds of op's kind,
+// and reports whether that is everything op writes.
+func (p *Projector) storedHolds(op detailOp, doc bson.M) bool {
+	if op.fields == nil { // a contact lookup: is op's candidate among its ids?
+		ids, _ := doc["candidate_ids"].(bson.A)
+		candidate := strings.TrimPrefix(op.cacheKey, "contact\x00"+op.id+"\x00")
+		if !slices.Contains(ids, any(candidate)) {
+			return false
+		}
+		p.noteWritten(op)
+		return true
+	}
+	held := make(map[string]string, len(doc))
+	for k, v := range doc {
+		if s, ok := v.(string); ok && k != "_id" {
+			held[k] = s
+		}
+	}
+	p.noteWritten(detailOp{cacheKey: op.cacheKey, fields: held})
+	return p.redundant(op)
 }
 
 // noteWritten records what was written, bounded like the application cache.
