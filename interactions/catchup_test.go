@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,13 +72,20 @@ func (w *writeLog) take() []string {
 	return out
 }
 
-// TestProjectorCatchUpWritesOnlyChanges: a projector started after a crash (empty
-// caches, no clean stop) re-applies the log's tail; what is stored already — the
-// applications with every event, the candidates, jobs and contact lookups with every
-// detail — is read, not written again, nor handed to consumers, while the events and
-// details that are new are written.
-func TestProjectorCatchUpWritesOnlyChanges(t *testing.T) {
-	t.Parallel()
+// crashScenario is a store holding what a projector applied before a crash: more
+// applications than one read asks for, each with its candidate's details and the job,
+// and the log to apply after it — the old events again (a catch-up's overlap) and new
+// ones: a note on a-0001 (the same details), a new name for a-0002's candidate, a
+// second email address of a-0003's candidate, and a new application.
+type crashScenario struct {
+	store      *Store
+	guard      *Tombstones
+	log        *writeLog
+	old, fresh []Interaction
+}
+
+func newCrashScenario(t *testing.T, now time.Time) crashScenario {
+	t.Helper()
 	ctx := context.Background()
 	log := &writeLog{}
 	client, err := mongo.Connect(options.Client().ApplyURI(storagetest.URI(t)).
@@ -91,47 +99,91 @@ func TestProjectorCatchUpWritesOnlyChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	at := func(m int) string { return now.Add(time.Duration(m-120) * time.Minute).Format(time.RFC3339) }
 	in := func(app, ext string, m int, kind string, person *Person) Input {
 		return Input{ApplicationID: app, CandidateID: "c-" + app, Kind: kind, OccurredAt: at(m), Source: "test",
 			ExternalID: ext, JobID: "j-1", Job: &JobInfo{Title: "Engineer"}, Candidate: person}
 	}
-	// More applications than one read asks for, each with its candidate's details.
 	var inputs []Input
-	n := readChunk + 5
-	for i := range n {
+	for i := range readChunk + 5 {
 		app := fmt.Sprintf("a-%04d", i)
 		inputs = append(inputs, in(app, "recv-"+app, 0, "application_received",
 			&Person{Name: "Name " + app, Email: app + "@example.com", Phone: fmt.Sprintf("+1415555%04d", i)}))
 	}
-	old := stored(t, now, inputs...)
-	before := NewProjector(ProjectorConfig{Store: store, Guard: guard, Log: quiet, Now: func() time.Time { return now }})
-	if err := before.Apply(ctx, old); err != nil {
+	sc := crashScenario{store: store, guard: guard, log: log, old: stored(t, now, inputs...)}
+	before := NewProjector(ProjectorConfig{Store: store, Guard: guard, Log: quietLog(), Now: func() time.Time { return now }})
+	if err := before.Apply(ctx, sc.old); err != nil {
 		t.Fatal(err)
 	}
-
-	// The crash: a new projector, caches empty. The overlap brings the old events
-	// again, among new ones: a note on a-0001 (the same details), a new name for
-	// a-0002's candidate, a second email address of a-0003's candidate, and a new
-	// application.
-	var told []string
-	applied := AppliedFunc(func(_ context.Context, apps []Application, _ time.Time) error {
-		for _, a := range apps {
-			told = append(told, fmt.Sprintf("%s:%d", a.ID, a.EventCount))
-		}
-		return nil
-	})
-	later := now.Add(time.Hour)
-	after := NewProjector(ProjectorConfig{Store: store, Guard: guard, Log: quiet, Now: func() time.Time { return later }, Applied: []AppliedFunc{applied}})
-	fresh := stored(t, now,
+	sc.fresh = stored(t, now,
 		in("a-0001", "note-1", 10, "note", &Person{Name: "Name a-0001", Email: "a-0001@example.com"}),
 		in("a-0002", "note-2", 10, "note", &Person{Name: "Renamed"}),
 		in("a-0003", "note-3", 10, "note", &Person{Email: "second@example.com"}),
 		in("a-new", "recv-new", 10, "application_received", &Person{Name: "New", Email: "new@example.com"}))
 	log.take()
-	if err := after.Apply(ctx, append(slices.Clone(old), fresh...)); err != nil {
+	return sc
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// restart returns a projector over the scenario's store with empty caches, telling
+// told of what it hands on.
+func (sc crashScenario) restart(now time.Time, told *[]string) *Projector {
+	applied := AppliedFunc(func(_ context.Context, apps []Application, _ time.Time) error {
+		for _, a := range apps {
+			*told = append(*told, fmt.Sprintf("%s:%d", a.ID, a.EventCount))
+		}
+		return nil
+	})
+	return NewProjector(ProjectorConfig{Store: sc.store, Guard: sc.guard, Log: quietLog(), Now: func() time.Time { return now }, Applied: []AppliedFunc{applied}})
+}
+
+// check verifies the state the scenario's new events leave, whichever way applied.
+func (sc crashScenario) check(t *testing.T, told []string) {
+	t.Helper()
+	ctx := context.Background()
+	slices.Sort(told)
+	if want := []string{"a-0001:2", "a-0002:2", "a-0003:2", "a-new:1"}; !slices.Equal(told, want) {
+		t.Errorf("told %v, want %v", told, want)
+	}
+	for id, want := range map[string]Candidate{
+		"c-a-0001": {Name: "Name a-0001", Email: "a-0001@example.com", Phone: "+14155550001"},
+		"c-a-0002": {Name: "Renamed", Email: "a-0002@example.com", Phone: "+14155550002"},
+		"c-a-0003": {Name: "Name a-0003", Email: "second@example.com", Phone: "+14155550003"},
+		"c-a-new":  {Name: "New", Email: "new@example.com"},
+	} {
+		got, err := sc.store.Candidate(ctx, id)
+		want.ID = id
+		if err != nil || got != want {
+			t.Errorf("candidate %s: %+v, %v; want %+v", id, got, err, want)
+		}
+	}
+	for email, want := range map[string]string{"second@example.com": "c-a-0003", "a-0003@example.com": "c-a-0003", "new@example.com": "c-a-new"} {
+		if ids, err := sc.store.CandidatesByEmail(ctx, email); err != nil || !slices.Equal(ids, []string{want}) {
+			t.Errorf("%s: %v, %v; want %s", email, ids, err, want)
+		}
+	}
+	for id, events := range map[string]int{"a-0000": 1, "a-0001": 2, "a-0003": 2, "a-new": 1} {
+		app, err := sc.store.Application(ctx, id)
+		if err != nil || app.EventCount != events {
+			t.Errorf("%s: %d events, %v; want %d", id, app.EventCount, err, events)
+		}
+	}
+}
+
+// TestProjectorCatchUpWritesOnlyChanges: a projector started after a crash (empty
+// caches, no clean stop) re-applies the log's tail; what is stored already — the
+// applications with every event, the candidates, jobs and contact lookups with every
+// detail — is read, not written again, nor handed to consumers, while the events and
+// details that are new are written.
+func TestProjectorCatchUpWritesOnlyChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	sc := newCrashScenario(t, now)
+	var told []string
+	after := sc.restart(now.Add(time.Hour), &told)
+	if err := after.Apply(ctx, append(slices.Clone(sc.old), sc.fresh...)); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -145,42 +197,50 @@ func TestProjectorCatchUpWritesOnlyChanges(t *testing.T) {
 		`contacts "email:new@example.com"`,
 		`contacts "email:second@example.com"`,
 	}
-	if got := log.take(); !slices.Equal(got, want) {
+	if got := sc.log.take(); !slices.Equal(got, want) {
 		t.Errorf("writes after the crash:\n%q\nwant\n%q", got, want)
 	}
-	slices.Sort(told)
-	if want := []string{"a-0001:2", "a-0002:2", "a-0003:2", "a-new:1"}; !slices.Equal(told, want) {
-		t.Errorf("told %v, want %v", told, want)
-	}
-	for id, want := range map[string]Candidate{
-		"c-a-0001": {Name: "Name a-0001", Email: "a-0001@example.com", Phone: "+14155550001"},
-		"c-a-0002": {Name: "Renamed", Email: "a-0002@example.com", Phone: "+14155550002"},
-		"c-a-0003": {Name: "Name a-0003", Email: "second@example.com", Phone: "+14155550003"},
-		"c-a-new":  {Name: "New", Email: "new@example.com"},
-	} {
-		got, err := store.Candidate(ctx, id)
-		want.ID = id
-		if err != nil || got != want {
-			t.Errorf("candidate %s: %+v, %v; want %+v", id, got, err, want)
-		}
-	}
-	if ids, err := store.CandidatesByEmail(ctx, "second@example.com"); err != nil || !slices.Equal(ids, []string{"c-a-0003"}) {
-		t.Errorf("second@example.com: %v, %v", ids, err)
-	}
-	for id, events := range map[string]int{"a-0000": 1, "a-0001": 2, "a-new": 1} {
-		app, err := store.Application(ctx, id)
-		if err != nil || app.EventCount != events {
-			t.Errorf("%s: %d events, %v; want %d", id, app.EventCount, err, events)
-		}
-	}
+	sc.check(t, told)
 
 	// Everything once more, now cached or stored: nothing is written, nobody told.
 	told = nil
-	again := NewProjector(ProjectorConfig{Store: store, Guard: guard, Log: quiet, Now: func() time.Time { return later }, Applied: []AppliedFunc{applied}})
-	if err := again.Apply(ctx, append(slices.Clone(old), fresh...)); err != nil {
+	again := sc.restart(now.Add(time.Hour), &told)
+	if err := again.Apply(ctx, append(slices.Clone(sc.old), sc.fresh...)); err != nil {
 		t.Fatal(err)
 	}
-	if got := log.take(); len(got) > 0 || len(told) > 0 {
+	if got := sc.log.take(); len(got) > 0 || len(told) > 0 {
 		t.Errorf("a second catch-up wrote %q and told %v", got, told)
 	}
+}
+
+// TestProjectorFedAfterRestart: a batch fed by the writer to a projector that has
+// not cached what it names (after a restart) inserts first; of what it finds stored
+// already, it updates only what the batch changes.
+func TestProjectorFedAfterRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	sc := newCrashScenario(t, now)
+	var told []string
+	after := sc.restart(now.Add(time.Hour), &told)
+	if err := after.applyFed(ctx, sc.fresh); err != nil {
+		t.Fatal(err)
+	}
+	var updates []string
+	for _, w := range sc.log.take() {
+		if strings.Contains(w, "{") { // an update or replace by _id, not an insert
+			updates = append(updates, w)
+		}
+	}
+	want := []string{
+		`applications {"_id": "a-0001"}`,
+		`applications {"_id": "a-0002"}`,
+		`applications {"_id": "a-0003"}`,
+		`candidates {"_id": "c-a-0002"}`,
+		`candidates {"_id": "c-a-0003"}`,
+	}
+	if !slices.Equal(updates, want) {
+		t.Errorf("updates:\n%q\nwant\n%q", updates, want)
+	}
+	sc.check(t, told)
 }

@@ -72,7 +72,10 @@ type Projector struct {
 	untold map[string]Application
 
 	unsure func() bool // see ProjectorConfig.Unsure
-	gaveUp bool        // an Apply was given up when stopping
+	// readFirst is set while Apply runs: what is not cached is read before writing
+	// (readUncached, readDetails) rather than inserted first.
+	readFirst bool
+	gaveUp    bool // an Apply was given up when stopping
 
 	// shared is set when several replicas share the store (replicas.go).
 	shared   *sharing
@@ -328,7 +331,7 @@ func (p *Projector) applyRetrying(items []Interaction) {
 		// Time for the consumers too, whose work grows with what one Apply carries.
 		limit := 30*time.Second + time.Duration(len(items))*5*time.Millisecond
 		ctx, cancel := context.WithTimeout(context.Background(), limit)
-		err := p.Apply(ctx, items)
+		err := p.applyFed(ctx, items)
 		cancel()
 		if err == nil {
 			return
@@ -345,8 +348,23 @@ func (p *Projector) applyRetrying(items []Interaction) {
 	}
 }
 
-// Apply applies items to derived state. It is idempotent.
+// Apply applies items to derived state. It is idempotent: the applications and
+// details it does not hold in memory are read first, so that events applied before (a
+// catch-up's overlap) cost that read only.
 func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
+	p.readFirst = true
+	defer func() { p.readFirst = false }()
+	return p.apply(ctx, items)
+}
+
+// applyFed applies a batch the writer has just stored. Its events are new, and most of
+// its applications and details are cached or new too: those not cached are inserted
+// without a read first, and read only when found stored already.
+func (p *Projector) applyFed(ctx context.Context, items []Interaction) error {
+	return p.apply(ctx, items)
+}
+
+func (p *Projector) apply(ctx context.Context, items []Interaction) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -391,12 +409,14 @@ func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
 	for _, it := range earlier {
 		add(NurtureID(it.CandidateID), it)
 	}
-	// Keep only the events new to each application as cached or stored: those not
-	// cached are read, so that events applied before (a catch-up's overlap, a retry)
-	// cost nothing more. One stored nowhere is new.
-	fromStore, err := p.readUncached(ctx, order)
-	if err != nil {
-		return err
+	// Keep only the events new to each application as cached or, when reading first,
+	// as stored. One not found is taken for new; saveAll finds out otherwise when
+	// inserting it.
+	var fromStore map[string]Application
+	if p.readFirst {
+		if fromStore, err = p.readUncached(ctx, order); err != nil {
+			return err
+		}
 	}
 	apps := make([]loadedApp, 0, len(order))
 	var fresh []Interaction
@@ -562,8 +582,9 @@ func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time
 		}
 		dupIDs = append(dupIDs, app.ID)
 	}
-	// Stored already, although Apply read it missing (an attempt whose answer was
-	// lost): merge into the stored document; events it has cost this read only.
+	// Stored already (not cached after a restart or an eviction, or inserted by an
+	// attempt whose answer was lost): merge into the stored document; events it has
+	// cost this read only.
 	found, err := p.readApps(ctx, dupIDs)
 	if err != nil {
 		return err
@@ -771,16 +792,19 @@ func (p *Projector) redundant(op detailOp) bool {
 // writeDetails skips what was written already, inserts documents seen for the first
 // time with one InsertMany per collection, and updates the rest.
 func (p *Projector) writeDetails(ctx context.Context, ops []detailOp) error {
-	stored, err := p.readDetails(ctx, ops)
-	if err != nil {
-		return err
+	var found map[string]bool
+	if p.readFirst {
+		var err error
+		if found, err = p.readDetails(ctx, ops); err != nil {
+			return err
+		}
 	}
 	firstSeen := map[*mongo.Collection][]detailOp{}
 	var updates []detailOp
 	for _, op := range ops {
 		switch _, seen := p.written[op.cacheKey]; {
 		case p.redundant(op):
-		case seen || stored[op.cacheKey]:
+		case seen || found[op.cacheKey]:
 			updates = append(updates, op)
 		default:
 			firstSeen[op.coll] = append(firstSeen[op.coll], op)
@@ -795,11 +819,21 @@ func (p *Projector) writeDetails(ctx context.Context, ops []detailOp) error {
 		if err != nil {
 			return err
 		}
+		var stored []detailOp
 		for i, op := range list {
 			if dups[i] {
-				updates = append(updates, op)
+				stored = append(stored, op)
 			} else {
 				p.noteWritten(op)
+			}
+		}
+		// Stored already: updated only if they lack something.
+		if _, err := p.readDetails(ctx, stored); err != nil {
+			return err
+		}
+		for _, op := range stored {
+			if !p.redundant(op) {
+				updates = append(updates, op)
 			}
 		}
 	}
@@ -815,8 +849,7 @@ func (p *Projector) writeDetails(ctx context.Context, ops []detailOp) error {
 // readDetails reads the stored documents of the ops not in the written cache, one
 // _id $in request per collection and readChunk documents, and notes what they hold as
 // written: an op that changes nothing is then redundant. It returns the cache keys of
-// the ops whose document is stored but lacks something they write (to be updated,
-// not inserted).
+// the ops whose document is stored (to be updated, not inserted).
 func (p *Projector) readDetails(ctx context.Context, ops []detailOp) (map[string]bool, error) {
 	byColl := map[*mongo.Collection]map[string][]detailOp{} // collection → _id → ops
 	for _, op := range ops {
@@ -828,7 +861,7 @@ func (p *Projector) readDetails(ctx context.Context, ops []detailOp) (map[string
 		}
 		byColl[op.coll][op.id] = append(byColl[op.coll][op.id], op)
 	}
-	stored := map[string]bool{}
+	found := map[string]bool{}
 	for coll, byID := range byColl {
 		ids := make([]string, 0, len(byID))
 		for id := range byID {
@@ -846,37 +879,33 @@ func (p *Projector) readDetails(ctx context.Context, ops []detailOp) (map[string
 			for _, doc := range docs {
 				id, _ := doc["_id"].(string)
 				for _, op := range byID[id] {
-					if p.storedHolds(op, doc) {
-						continue
-					}
-					stored[op.cacheKey] = true
+					found[op.cacheKey] = true
+					p.noteStored(op, doc)
 				}
 			}
 		}
 	}
-	return stored, nil
+	return found, nil
 }
 
-// storedHolds notes as written what doc, op's stored document, holds of op's kind,
-// and reports whether that is everything op writes.
-func (p *Projector) storedHolds(op detailOp, doc bson.M) bool {
+// noteStored notes as written what doc, op's stored document, holds of what op
+// writes.
+func (p *Projector) noteStored(op detailOp, doc bson.M) {
 	if op.fields == nil { // a contact lookup: is op's candidate among its ids?
 		ids, _ := doc["candidate_ids"].(bson.A)
 		candidate := strings.TrimPrefix(op.cacheKey, "contact\x00"+op.id+"\x00")
-		if !slices.Contains(ids, any(candidate)) {
-			return false
+		if slices.Contains(ids, any(candidate)) {
+			p.noteWritten(op)
 		}
-		p.noteWritten(op)
-		return true
+		return
 	}
-	held := make(map[string]string, len(doc))
-	for k, v := range doc {
-		if s, ok := v.(string); ok && k != "_id" {
-			held[k] = s
+	held := make(map[string]string, len(op.fields))
+	for k := range op.fields {
+		if v, ok := doc[k].(string); ok {
+			held[k] = v
 		}
 	}
 	p.noteWritten(detailOp{cacheKey: op.cacheKey, fields: held})
-	return p.redundant(op)
 }
 
 // noteWritten records what was written, bounded like the application cache.
