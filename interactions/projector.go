@@ -501,9 +501,11 @@ func (p *Projector) cached(id string) bool {
 	return ok
 }
 
-// readChunk is how many documents one _id $in read asks for: the embedded store
-// looks each up through its index.
-const readChunk = 1000
+// readChunk is how many documents one _id $in read asks for. The embedded store looks
+// each up through its index, then checks every document it found against the whole
+// list again, so a read costs the length of the list per document found: 100 keeps
+// that below what a request's round trip costs (about 0.5 ms).
+const readChunk = 100
 
 // readUncached reads the stored applications of ids that are not cached, readChunk
 // a request; those stored nowhere are missing from the map.
@@ -1024,6 +1026,7 @@ func (p *Projector) catchUp(ctx context.Context) error {
 	if !m.Mark.IsZero() {
 		filter["received_at"] = bson.M{"$gte": m.Mark.Add(-catchUpOverlap)}
 	}
+	start := time.Now()
 	cur, err := p.store.interactions.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "received_at", Value: 1}}))
 	if err != nil {
 		return Unavailable("read the log's tail", err)
@@ -1031,7 +1034,11 @@ func (p *Projector) catchUp(ctx context.Context) error {
 	defer cur.Close(ctx)
 	var chunk []Interaction
 	n := 0
+	var first time.Duration // until the first answer: the store's scan and sort
 	for cur.Next(ctx) {
+		if first == 0 {
+			first = time.Since(start)
+		}
 		var it Interaction
 		if err := cur.Decode(&it); err != nil {
 			return err
@@ -1053,7 +1060,8 @@ func (p *Projector) catchUp(ctx context.Context) error {
 	}
 	n += len(chunk)
 	if n > 0 {
-		p.log.Info("projector caught up with the log", "interactions", n)
+		p.log.Info("projector caught up with the log", "interactions", n,
+			"seconds", time.Since(start).Seconds(), "first_read_seconds", first.Seconds())
 	}
 	p.saveMark(ctx, true)
 	return nil
