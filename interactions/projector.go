@@ -1035,6 +1035,12 @@ func (p *Projector) catchUp(ctx context.Context) error {
 	var chunk []Interaction
 	n := 0
 	var first time.Duration // until the first answer: the store's scan and sort
+	var applying time.Duration
+	apply := func(chunk []Interaction) error {
+		at := time.Now()
+		defer func() { applying += time.Since(at) }()
+		return p.Apply(ctx, chunk)
+	}
 	for cur.Next(ctx) {
 		if first == 0 {
 			first = time.Since(start)
@@ -1045,7 +1051,7 @@ func (p *Projector) catchUp(ctx context.Context) error {
 		}
 		chunk = append(chunk, it)
 		if len(chunk) == 1000 {
-			if err := p.Apply(ctx, chunk); err != nil {
+			if err := apply(chunk); err != nil {
 				return Unavailable("catch up", err)
 			}
 			n += len(chunk)
@@ -1055,13 +1061,13 @@ func (p *Projector) catchUp(ctx context.Context) error {
 	if err := cur.Err(); err != nil {
 		return Unavailable("read the log's tail", err)
 	}
-	if err := p.Apply(ctx, chunk); err != nil {
+	if err := apply(chunk); err != nil {
 		return Unavailable("catch up", err)
 	}
 	n += len(chunk)
 	if n > 0 {
 		p.log.Info("projector caught up with the log", "interactions", n,
-			"seconds", time.Since(start).Seconds(), "first_read_seconds", first.Seconds())
+			"seconds", time.Since(start).Seconds(), "first_read_seconds", first.Seconds(), "apply_seconds", applying.Seconds())
 	}
 	p.saveMark(ctx, true)
 	return nil
