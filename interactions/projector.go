@@ -970,6 +970,10 @@ type projectorMark struct {
 	// write of the log left unsure: the next start then has nothing to catch up. It
 	// is cleared at start, so that a crash is never taken for a clean stop.
 	Clean bool `bson:"clean"`
+	// Through is the mark of the last clean stop: everything received before it was
+	// applied then, and whatever is received after a start is received later, so a
+	// catch-up after a crash never reads back beyond it.
+	Through time.Time `bson:"through,omitempty"`
 }
 
 // saveClean records a clean stop, unless an Apply was given up or a write is unsure.
@@ -979,7 +983,13 @@ func (p *Projector) saveClean() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := upsertByID(ctx, p.store.meta, "projector", bson.M{"$set": bson.M{"clean": true}}); err != nil {
+	update := bson.M{"$set": bson.M{"clean": true}}
+	p.mu.Lock()
+	if !p.mark.IsZero() {
+		update["$max"] = bson.M{"through": p.mark}
+	}
+	p.mu.Unlock()
+	if err := upsertByID(ctx, p.store.meta, "projector", update); err != nil {
 		p.log.Warn("projector: recording a clean stop failed; the next start catches up", "err", err)
 	}
 }
@@ -1024,7 +1034,11 @@ func (p *Projector) catchUp(ctx context.Context) error {
 	}
 	filter := bson.M{}
 	if !m.Mark.IsZero() {
-		filter["received_at"] = bson.M{"$gte": m.Mark.Add(-catchUpOverlap)}
+		from := m.Mark.Add(-catchUpOverlap)
+		if m.Through.After(from) {
+			from = m.Through
+		}
+		filter["received_at"] = bson.M{"$gte": from}
 	}
 	start := time.Now()
 	cur, err := p.store.interactions.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "received_at", Value: 1}}))

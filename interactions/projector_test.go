@@ -281,8 +281,17 @@ func TestProjectorCleanStop(t *testing.T) {
 	if _, err := store.Application(ctx, "a-unfed"); ErrorCode(err) != CodeNotFound {
 		t.Fatalf("a start after a clean stop read the log: %v", err)
 	}
+	// Received before the clean stop's mark yet never applied, which a clean stop rules
+	// out: a catch-up that reads it read back beyond that stop.
+	older := stored(t, now.Add(-time.Minute), in("a-older"))
+	if _, err := store.insert(ctx, older); err != nil {
+		t.Fatal(err)
+	}
 	start() // the previous one never stopped: a crash, so this one catches up
 	if _, err := store.Application(ctx, "a-unfed"); err != nil {
 		t.Fatalf("a start after a crash did not catch up: %v", err)
+	}
+	if _, err := store.Application(ctx, "a-older"); ErrorCode(err) != CodeNotFound {
+		t.Fatalf("a catch-up read back beyond the last clean stop's mark: %v", err)
 	}
 }
