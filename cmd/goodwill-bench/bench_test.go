@@ -10,6 +10,15 @@ import (
 	"time"
 )
 
+// TestMain lets the test binary serve as the load generator the harness starts in
+// another process (it re-executes its own executable).
+func TestMain(m *testing.M) {
+	if runGeneratorChild() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
 // TestBenchSmoke runs the whole harness with tiny numbers and checks that it writes
 // its section with the three columns, in place of an old one, next to other sections.
 func TestBenchSmoke(t *testing.T) {
@@ -28,6 +37,16 @@ func TestBenchSmoke(t *testing.T) {
 	if r.goodwill.Errors != 0 || r.naive.Errors != 0 {
 		t.Errorf("errors: goodwill %d (%s), naive %d (%s)", r.goodwill.Errors, r.goodwill.FirstError, r.naive.Errors, r.naive.FirstError)
 	}
+	// The rows with the load generator in another process: every request answered,
+	// the service's CPU measured apart from the generator's.
+	for _, x := range []*result{r.goodwillX, r.floorX} {
+		if x == nil || !x.external || x.Errors != 0 || x.Count != o.requests || len(x.Latencies) != o.requests || x.CPU <= 0 || x.GeneratorCPU <= 0 {
+			t.Errorf("run with the load generator in another process: %+v", x)
+		}
+	}
+	if r.projX == nil || !r.projX.CaughtUp {
+		t.Errorf("derived state of the run with the load generator in another process: %+v", r.projX)
+	}
 	if r.proj.Timelines != r.proj.TimelinesOf {
 		t.Errorf("%d of %d sampled timelines complete", r.proj.Timelines, r.proj.TimelinesOf)
 	}
@@ -36,7 +55,9 @@ func TestBenchSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(b)
-	for _, want := range []string{"**goodwill**", "naive (one InsertOne per request)", "raw InsertMany ceiling", "SLA numbers", "Projector lag", "goodwill ÷ naive", "projector `Apply` alone", "FindOne {_id} hit", "HTTP floor", "A bound from this run"} {
+	for _, want := range []string{"**goodwill**", "naive (one InsertOne per request)", "raw InsertMany ceiling", "SLA numbers", "Projector lag", "goodwill ÷ naive", "projector `Apply` alone", "FindOne {_id} hit", "HTTP floor", "A bound from this run",
+		"**goodwill**, load generator in another process", "HTTP floor, load generator in another process",
+		"ms per request under live ingest, load generator in another process", "The service alone, with the load generator in another process"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, s)
 		}
@@ -146,5 +167,35 @@ func TestBound(t *testing.T) {
 	r.projAlone = nil
 	if got := r.bound(); got != "" {
 		t.Errorf("bound without the projector row: %q", got)
+	}
+}
+
+// TestServiceBound: the service's bound adds the CPU per item of the floor's serving
+// side, the raw ceiling and the projector, and compares it with the target.
+func TestServiceBound(t *testing.T) {
+	row := func(n int, cpu time.Duration) *result { return &result{Count: n, CPU: cpu, Elapsed: time.Second} }
+	r := &report{
+		machine:   machine{CPUs: 2},
+		floorX:    row(1000, 40*time.Millisecond),  // 40 µs per request
+		raw:       row(1000, 50*time.Millisecond),  // 50 µs per document
+		projAlone: row(1000, 200*time.Millisecond), // 200 µs per interaction
+		goodwillX: &result{Count: 1000, GeneratorCPU: 30 * time.Millisecond},
+		projX:     &projection{CPU: 350 * time.Millisecond, CaughtUp: true},
+	}
+	got := r.serviceBound()
+	for _, want := range []string{"used 350 µs of CPU per request", "load generator 30 µs per request",
+		"costs 40 µs per request", "50 µs per document", "200 µs per interaction", "needs 290 µs",
+		"**1.81× the target of 160 µs: the target cannot be met on this machine**", "three, 60 µs, is what the rest costs"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("bound lacks %q:\n%s", want, got)
+		}
+	}
+	r.projAlone = row(1000, 50*time.Millisecond)
+	if got := r.serviceBound(); !strings.Contains(got, "within the target of 160 µs, which leaves 20 µs per request for the rest") {
+		t.Errorf("bound within the target: %s", got)
+	}
+	r.floorX = nil
+	if got := r.serviceBound(); got != "" {
+		t.Errorf("bound without the floor's serving side: %q", got)
 	}
 }

@@ -226,8 +226,18 @@ func (b *bench) runNaive(ctx context.Context) (*result, error) {
 }
 
 // runFloor drives the naive handler storing nothing: what the load generator, the HTTP
-// round trip and the decoding cost on their own.
-func (b *bench) runFloor(ctx context.Context) (*result, error) {
+// round trip and the decoding cost on their own. external puts the load generator in
+// another process: then the CPU is the serving side's alone.
+func (b *bench) runFloor(ctx context.Context, external bool) (*result, error) {
+	if external {
+		url, stop, err := serve(naiveHandler(nil))
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		r, _, err := driveElsewhere(ctx, url+"/v1/interactions", "", b.work.bodies, b.opts.clients, http.StatusCreated, b.opts.loadTimeout)
+		return r, err
+	}
 	return b.driveNaive(ctx, nil)
 }
 
@@ -266,9 +276,14 @@ type projection struct {
 // runGoodwill starts the service on its own embedded store, as `goodwill serve` runs
 // without GOODWILL_MONGODB_URI (a store named by URI is taken as shared by several
 // replicas), serves it on a loopback port and drives it; then it waits for the
-// projector to catch up.
-func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
+// projector to catch up. external drives it from a load generator in another process
+// (driveElsewhere), so that this process's CPU is the service's own; only that run is
+// profiled (-cpuprofile).
+func (b *bench) runGoodwill(ctx context.Context, external bool) (*result, *projection, error) {
 	dbName := "bench_goodwill_" + b.runID
+	if external {
+		dbName = "bench_goodwillx_" + b.runID
+	}
 	dir, err := os.MkdirTemp("", "goodwill-bench-ingest-")
 	if err != nil {
 		return nil, nil, err
@@ -303,7 +318,8 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 		return nil, nil, err
 	}
 
-	if b.opts.cpuprofile != "" {
+	profile := b.opts.cpuprofile != "" && external
+	if profile {
 		f, err := os.Create(b.opts.cpuprofile)
 		if err != nil {
 			return nil, nil, err
@@ -315,10 +331,18 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 		defer pprof.StopCPUProfile()
 	}
 	cpu := cpuTime()
-	start := time.Now()
-	r := drive(ctx, client, url+"/v1/interactions", adminKey, b.work.bodies, b.opts.clients, http.StatusCreated, b.opts.loadTimeout)
-	loadEnd := start.Add(r.Elapsed)
-	r.CPU = cpuTime() - cpu
+	var r *result
+	var loadEnd time.Time
+	if external {
+		if r, loadEnd, err = driveElsewhere(ctx, url+"/v1/interactions", adminKey, b.work.bodies, b.opts.clients, http.StatusCreated, b.opts.loadTimeout); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		start := time.Now()
+		r = drive(ctx, client, url+"/v1/interactions", adminKey, b.work.bodies, b.opts.clients, http.StatusCreated, b.opts.loadTimeout)
+		loadEnd = start.Add(r.Elapsed)
+		r.CPU = cpuTime() - cpu
+	}
 
 	// Projector lag: until the projector has applied every interaction …
 	p := &projection{CaughtUp: true}
@@ -369,7 +393,7 @@ func (b *bench) runGoodwill(ctx context.Context) (*result, *projection, error) {
 	}
 	p.Drain = caughtUp.Sub(loadEnd)
 	p.CPU = cpuTime() - cpu
-	if b.opts.cpuprofile != "" {
+	if profile {
 		pprof.StopCPUProfile()
 	}
 	p.Applications = len(apps)

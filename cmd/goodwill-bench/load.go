@@ -22,8 +22,12 @@ type result struct {
 	Errors     int
 	FirstError string
 	Notes      []string
-	CPU        time.Duration // process CPU during the run (HTTP columns), load generator included
+	CPU        time.Duration // process CPU during the run (HTTP columns), load generator included unless external
 	apps       int           // applications touched (projector row)
+	// external: the load generator ran in another process (driveElsewhere); CPU is
+	// then the serving process's alone, and GeneratorCPU the generator's.
+	external     bool
+	GeneratorCPU time.Duration
 }
 
 // Throughput is Count per second of Elapsed.

@@ -109,6 +109,9 @@ func (o settings) flagsString() string {
 }
 
 func main() {
+	if runGeneratorChild() {
+		return
+	}
 	var o settings
 	flag.StringVar(&o.out, "out", "", "write the results into this Markdown file (its ingest section)")
 	flag.IntVar(&o.requests, "requests", 20000, "single-interaction POSTs (and documents for the raw ceiling)")
@@ -116,7 +119,7 @@ func main() {
 	flag.IntVar(&o.apps, "apps", 5000, "distinct applications")
 	flag.IntVar(&o.batch, "batch", 500, "documents per InsertMany for the raw ceiling and the projector-alone row")
 	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications, and scores over 2,000 applications, unless set")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column (load and projector drain) to this file (-backfill-only: of each backfill, to <vendor>-<file>; -import-only: of the service during the first import)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column with the load generator in another process (the service alone: load and projector drain) to this file (-backfill-only: of each backfill, to <vendor>-<file>; -import-only: of the service during the first import)")
 	flag.IntVar(&o.ops, "ops", 30, "calls per store primitive in the store-primitives table (0 skips it)")
 	flag.IntVar(&o.projDocs, "projector-docs", 20000, "documents the projector-alone row applies, at most the workload's (0 skips it)")
 	flag.DurationVar(&o.loadTimeout, "load-timeout", 3*time.Minute, "stop sending new requests after this long (a column that slow reports what it sent)")
@@ -289,12 +292,22 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 	}
 	done()
 	done = step("HTTP floor (nothing stored)")
-	if r.floor, err = b.runFloor(ctx); err != nil {
+	if r.floor, err = b.runFloor(ctx, false); err != nil {
+		return nil, err
+	}
+	done()
+	done = step("HTTP floor, load generator in another process")
+	if r.floorX, err = b.runFloor(ctx, true); err != nil {
 		return nil, err
 	}
 	done()
 	done = step("goodwill")
-	if r.goodwill, r.proj, err = b.runGoodwill(ctx); err != nil {
+	if r.goodwill, r.proj, err = b.runGoodwill(ctx, false); err != nil {
+		return nil, err
+	}
+	done()
+	done = step("goodwill, load generator in another process")
+	if r.goodwillX, r.projX, err = b.runGoodwill(ctx, true); err != nil {
 		return nil, err
 	}
 	done()
