@@ -1,8 +1,10 @@
 package interactions
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -19,7 +21,19 @@ func FuzzParseWrite(f *testing.F) {
 	}
 	f.Add([]byte(`{"interactions":[{}]}`), "k")
 	f.Add([]byte(`{"candidate":{"name":1}}`), "")
+	f.Add([]byte(`{"\u0069nteractions":[{}]}`), "")
+	f.Add([]byte(`{"kind":"note"}}`), "")
 	f.Fuzz(func(t *testing.T, body []byte, key string) {
+		// Telling a single interaction from a batch without decoding agrees with
+		// decoding the keys.
+		if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '{' {
+			raws, batch, ferr := splitBody(trimmed)
+			wantRaws, wantBatch, wantErr := splitObject(trimmed)
+			if batch != wantBatch || !reflect.DeepEqual(ferr, wantErr) || len(raws) != len(wantRaws) {
+				t.Fatalf("splitBody = %d items, batch %v, %v; decoding the keys: %d items, batch %v, %v",
+					len(raws), batch, ferr, len(wantRaws), wantBatch, wantErr)
+			}
+		}
 		items, _, err := ParseWrite(body, key, now)
 		if err != nil {
 			if ErrorCode(err) != CodeInvalid {
