@@ -70,6 +70,8 @@ type Projector struct {
 	// untold are applications stored but not yet handed to every AppliedFunc. tell
 	// hands them on; what a failure leaves here goes with the next Apply's own.
 	untold map[string]Application
+	// codes are the encoded events of the cached applications (eventcodes.go).
+	codes map[string]eventCodes
 
 	unsure func() bool // see ProjectorConfig.Unsure
 	// readFirst is set while Apply runs: what is not cached is read before writing
@@ -631,7 +633,7 @@ func (p *Projector) replaceAll(ctx context.Context, apps []Application, size int
 	for chunk := range slices.Chunk(apps, size) {
 		models := make([]mongo.WriteModel, len(chunk))
 		for i, app := range chunk {
-			models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": app.ID}).SetReplacement(app)
+			models[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": app.ID}).SetReplacement(p.replacement(app))
 		}
 		res, err := p.store.applications.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 		if err == nil && res.MatchedCount != int64(len(chunk)) {
