@@ -6,7 +6,9 @@
 //   - goodwill: the real service (service.New, its group-commit writer and projector)
 //     behind a net/http server on a loopback port, driven by a Go load generator of
 //     concurrent keep-alive clients posting single interactions; then how long the
-//     projector takes to reflect them all, and its lag histogram from /metrics;
+//     projector takes to reflect them all, and its lag histogram from /metrics; and
+//     again with the load generator in another process (this executable started
+//     again, generator.go), for the service's own CPU per request and p99;
 //   - naive: a minimal handler decoding the same JSON and doing one InsertOne per
 //     request, driven the same way;
 //   - the raw InsertMany ceiling: the same documents inserted with sequential
