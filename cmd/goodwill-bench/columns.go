@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"time"
@@ -271,6 +272,10 @@ type projection struct {
 	// consumers (the SLA engine, the scores book), over the run.
 	StoreSeconds, ConsumerSeconds float64
 	CPU                           time.Duration // process CPU from the first request until the drain ended
+	// Allocated is the Go heap this process allocated meanwhile, GCs its garbage
+	// collections: with the load generator in another process, the service's alone.
+	Allocated uint64
+	GCs       uint32
 }
 
 // runGoodwill starts the service on its own embedded store, as `goodwill serve` runs
@@ -330,6 +335,8 @@ func (b *bench) runGoodwill(ctx context.Context, external bool) (*result, *proje
 		}
 		defer pprof.StopCPUProfile()
 	}
+	var mem0 runtime.MemStats
+	runtime.ReadMemStats(&mem0)
 	cpu := cpuTime()
 	var r *result
 	var loadEnd time.Time
@@ -393,6 +400,9 @@ func (b *bench) runGoodwill(ctx context.Context, external bool) (*result, *proje
 	}
 	p.Drain = caughtUp.Sub(loadEnd)
 	p.CPU = cpuTime() - cpu
+	var mem1 runtime.MemStats
+	runtime.ReadMemStats(&mem1)
+	p.Allocated, p.GCs = mem1.TotalAlloc-mem0.TotalAlloc, mem1.NumGC-mem0.NumGC
 	if profile {
 		pprof.StopCPUProfile()
 	}

@@ -290,9 +290,11 @@ func (r *report) section() string {
 		fmt.Sprintf("%s InsertMany batches, mean %.1f interactions, mean %.1f ms each", thousands(int(bs.Count)), bs.Mean(), 1000*r.proj.BatchSeconds.Mean()))
 	if g, p := r.goodwillX, r.projX; g != nil && p != nil {
 		r.row(&b, "**goodwill**, load generator in another process", g,
-			fmt.Sprintf("the service's process: **%s ms of CPU per request** until derived state caught up (%s ms while loading); "+
+			fmt.Sprintf("the service's process: **%s ms of CPU per request** until derived state caught up (%s ms while loading), "+
+				"%.1f KB of Go heap allocated per request, %d garbage collections; "+
 				"the load generator %s ms per request; %s InsertMany batches, mean %.1f interactions",
-				ms3(perRequest(p.CPU, g)), ms3(perRequest(g.CPU, g)), ms3(perRequest(g.GeneratorCPU, g)), thousands(int(p.Batch.Count)), p.Batch.Mean()))
+				ms3(perRequest(p.CPU, g)), ms3(perRequest(g.CPU, g)), float64(p.Allocated)/1024/float64(max(g.Count, 1)), p.GCs,
+				ms3(perRequest(g.GeneratorCPU, g)), thousands(int(p.Batch.Count)), p.Batch.Mean()))
 	}
 	r.row(&b, "naive (one InsertOne per request)", r.naive, "same decoding and validation (`interactions.ParseWrite`), no auth, no projector")
 	r.row(&b, fmt.Sprintf("raw InsertMany ceiling (%d per batch, sequential)", r.opts.batch), r.raw, "no HTTP; latency per batch")
