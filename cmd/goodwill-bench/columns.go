@@ -335,6 +335,11 @@ func (b *bench) runGoodwill(ctx context.Context, external bool) (*result, *proje
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if external && b.opts.memprofile != "" {
+		if err := writeAllocs(b.opts.memprofile + ".base"); err != nil {
+			return nil, nil, err
+		}
+	}
 	var mem0 runtime.MemStats
 	runtime.ReadMemStats(&mem0)
 	cpu := cpuTime()
@@ -365,6 +370,11 @@ func (b *bench) runGoodwill(ctx context.Context, external bool) (*result, *proje
 	stopCounting := func() {
 		cpuAt = cpuTime()
 		runtime.ReadMemStats(&mem1)
+		if external && b.opts.memprofile != "" {
+			if err := writeAllocs(b.opts.memprofile); err != nil {
+				r.Notes = append(r.Notes, "memprofile: "+err.Error())
+			}
+		}
 	}
 	for p.CaughtUp {
 		now, err := scrape(ctx, client, url+"/metrics")
@@ -505,4 +515,14 @@ func checkApplications(ctx context.Context, db *mongo.Database, n, apps int) err
 		return fmt.Errorf("derived state has %d applications with %d events, want %d with %d", count, got[0].Events, apps, n)
 	}
 	return nil
+}
+
+// writeAllocs writes the process's allocations profile (since its start) to path.
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
 }

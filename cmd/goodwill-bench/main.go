@@ -50,6 +50,7 @@ type settings struct {
 	batch        int
 	quick        bool
 	cpuprofile   string
+	memprofile   string
 	ops          int // calls per store primitive timed; 0 skips
 	projDocs     int // documents for the projector-alone row; 0 skips
 	drainTimeout time.Duration
@@ -122,6 +123,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 500, "documents per InsertMany for the raw ceiling and the projector-alone row")
 	flag.BoolVar(&o.quick, "quick", false, "a smoke run: 2,000 requests from 16 clients over 500 applications, and scores over 2,000 applications, unless set")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the goodwill column with the load generator in another process (the service alone: load and projector drain) to this file (-backfill-only: of each backfill, to <vendor>-<file>; -import-only: of the service during the first import)")
+	flag.StringVar(&o.memprofile, "memprofile", "", "write the allocations profile of the process at the start of the goodwill column with the load generator in another process to <file>.base, and at its end (derived state caught up) to this file: `go tool pprof -sample_index alloc_space -base <file>.base <file>` shows what the service allocated")
 	flag.IntVar(&o.ops, "ops", 30, "calls per store primitive in the store-primitives table (0 skips it)")
 	flag.IntVar(&o.projDocs, "projector-docs", 20000, "documents the projector-alone row applies, at most the workload's (0 skips it)")
 	flag.DurationVar(&o.loadTimeout, "load-timeout", 3*time.Minute, "stop sending new requests after this long (a column that slow reports what it sent)")
