@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"strings"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -18,6 +20,9 @@ import (
 type Tombstones struct {
 	store *Store
 	key   []byte
+	// hashers are keyed hashes ready for reuse: every interaction stored and applied
+	// is hashed, and making one computes the key's pads anew.
+	hashers sync.Pool
 }
 
 // NewTombstones loads (or creates on a fresh store) the hashing key.
@@ -34,9 +39,16 @@ func (t *Tombstones) hash(kind, value string) string {
 	if kind == "email" {
 		value = strings.ToLower(strings.TrimSpace(value))
 	}
-	m := hmac.New(sha256.New, t.key)
+	m, _ := t.hashers.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, t.key)
+	}
+	m.Reset()
 	m.Write([]byte(kind + "\x00" + value))
-	return hex.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	id := hex.EncodeToString(m.Sum(sum[:0]))
+	t.hashers.Put(m)
+	return id
 }
 
 // identifiers returns the tombstone ids that would cover an interaction.
