@@ -175,6 +175,7 @@ func TestBound(t *testing.T) {
 func TestServiceBound(t *testing.T) {
 	row := func(n int, cpu time.Duration) *result { return &result{Count: n, CPU: cpu, Elapsed: time.Second} }
 	r := &report{
+		opts:      settings{clients: 64},
 		machine:   machine{CPUs: 2},
 		floorX:    row(1000, 40*time.Millisecond),  // 40 µs per request
 		raw:       row(1000, 50*time.Millisecond),  // 50 µs per document
@@ -185,7 +186,8 @@ func TestServiceBound(t *testing.T) {
 	got := r.serviceBound()
 	for _, want := range []string{"used 350 µs of CPU per request", "load generator 30 µs per request",
 		"costs 40 µs per request", "50 µs per document", "200 µs per interaction", "needs 290 µs",
-		"**1.81× the target of 160 µs: the target cannot be met on this machine**", "three, 60 µs, is what the rest costs"} {
+		"**1.81× the target of 160 µs: the target cannot be met on this machine**", "three, 60 µs, is what the rest costs",
+		"the mean latency is at least 64 × 350 µs ÷ 2 CPUs = 11.20 ms", "at the target's 160 µs it would be 5.12 ms"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("bound lacks %q:\n%s", want, got)
 		}

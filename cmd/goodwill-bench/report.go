@@ -216,7 +216,21 @@ func (r *report) serviceBound() string {
 		"same process); a service doing only these three per request needs %s µs, %s. The measured %s µs less these "+
 		"three, %s µs, is what the rest costs: auth, logging and metrics, the group-commit writer, the projector's "+
 		"smaller batches on the live path, the SLA engine and the scores.",
-		us(got), us(perRequest(r.goodwillX.GeneratorCPU, r.goodwillX)), us(f), us(s), us(p), us(sum), verdict, us(got), us(got-sum))
+		us(got), us(perRequest(r.goodwillX.GeneratorCPU, r.goodwillX)), us(f), us(s), us(p), us(sum), verdict, us(got), us(got-sum)) +
+		r.latencyBound(got)
+}
+
+// latencyBound says what the CPU per request implies for the latency of clients that
+// each wait for their answer before sending again: by Little's law, their mean
+// latency is at least clients × CPU per request ÷ CPUs, with every CPU the service's.
+func (r *report) latencyBound(cpu time.Duration) string {
+	clients, cpus := max(r.opts.clients, 1), max(r.machine.CPUs, 1)
+	least := time.Duration(int64(cpu) * int64(clients) / int64(cpus))
+	at := time.Duration(int64(targetServiceCPU) * int64(clients) / int64(cpus))
+	return fmt.Sprintf(" And latency: %d clients that each wait for their answer keep %d requests in the service, so by "+
+		"Little's law the mean latency is at least %d × %s µs ÷ %d CPUs = %s ms even with every CPU the service's "+
+		"(the p99 is higher, and higher still while other work shares the cores); at the target's %s µs it would be "+
+		"%s ms.", clients, clients, clients, us(cpu), cpus, ms(least), us(targetServiceCPU), ms(at))
 }
 
 // us renders d in whole microseconds.
