@@ -65,6 +65,8 @@ type Engine struct {
 	observer Observer
 	owns     func(applicationID string) bool // nil: this process owns every application (replicas.go)
 	inForce  *InForce                        // nil, or kept current with env and calendar
+	mark     MarkFunc                        // nil: no checkpoint (checkpoint.go)
+	books    []Checkpointed                  // saved and restored with the clocks
 
 	mu         sync.Mutex
 	env        Env
@@ -110,6 +112,15 @@ type Config struct {
 	// InForce, when set, is kept current with the policies and calendar in force, for
 	// readers built before the engine (see InForce).
 	InForce *InForce
+	// Mark, when set, lets a clean stop save a checkpoint of the open clocks and of
+	// Books, which the next start loads instead of reading every application when the
+	// projector's mark shows that none changed since (checkpoint.go). Replicas (Owns
+	// set) neither save nor load one: they rebuild per partition as they take it over.
+	Mark MarkFunc
+	// Books are the state the Observer fills, saved and restored with the checkpoint.
+	// Every book the Observer feeds must be here, or none may be: a start from a
+	// checkpoint shows the Observer only the applications that changed since.
+	Books []Checkpointed
 }
 
 // NewEngine returns an engine; Start loads the store and runs the scheduler.
@@ -124,6 +135,8 @@ func NewEngine(cfg Config) *Engine {
 		observer: cfg.Observer,
 		owns:     cfg.Owns,
 		inForce:  cfg.InForce,
+		mark:     cfg.Mark,
+		books:    cfg.Books,
 		overdue:  map[uint32]struct{}{},
 		wake:     make(chan struct{}, 1),
 		stopping: make(chan struct{}),
@@ -228,6 +241,19 @@ func (e *Engine) begin(ctx context.Context) (rebuild func(context.Context) error
 		} else if recorded, pending, err = e.store.recorded(ctx); err != nil {
 			return nil, interactions.Unavailable("read transitions", err)
 		}
+		// A checkpoint saved with a clean stop, from which no application changed,
+		// stands for reading them all. It is put in place before the scheduler runs
+		// and before anything is applied, so nothing it restores is older than what
+		// Applied sees.
+		if cp := e.checkpointFor(ctx, last); cp != nil {
+			e.mu.Lock()
+			e.live = map[string]struct{}{}
+			e.mu.Unlock()
+			now := e.now()
+			due := e.useCheckpoint(cp, now)
+			go e.run()
+			return func(ctx context.Context) error { return e.startFromCheckpoint(ctx, due, now) }, nil
+		}
 	}
 	e.mu.Lock()
 	e.live = map[string]struct{}{}
@@ -298,8 +324,9 @@ func (e *Engine) Close() {
 	if !clean {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	note.Checkpoint = e.writeCheckpoint(ctx)
 	if err := e.store.saveCleanStop(ctx, note); err != nil {
 		e.log.Warn("sla: noting a clean stop failed; the next start checks every transition", "err", err)
 	}

@@ -24,6 +24,7 @@ type Store struct {
 	transitions *mongo.Collection
 	handled     *mongo.Collection
 	pools       *mongo.Collection
+	checkpoint  *mongo.Collection // the chunks of the checkpoint a clean stop saves (checkpoint.go)
 }
 
 // NewStore returns the SLA store over db.
@@ -35,6 +36,7 @@ func NewStore(db *mongo.Database) *Store {
 		transitions: db.Collection("sla_transitions"),
 		handled:     db.Collection("sla_handled"),
 		pools:       db.Collection("pools"),
+		checkpoint:  db.Collection("sla_checkpoint"),
 	}
 }
 
@@ -334,6 +336,9 @@ type cleanStop struct {
 	Through time.Time `bson:"through"`
 	Version int64     `bson:"version"`
 	Clean   bool      `bson:"clean"`
+	// Checkpoint names the checkpoint of the clocks and books saved with the note;
+	// its ID is "" when there is none.
+	Checkpoint checkpointInfo `bson:"checkpoint"`
 }
 
 // saveCleanStop leaves the note of a clean stop.

@@ -1,0 +1,591 @@
+package sla
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/google/uuid"
+
+	"github.com/goodwillhq/goodwill/interactions"
+)
+
+// A checkpoint is what a clean stop saves so that the next start does not read every
+// application: the open clocks as the scheduler keeps them, with the transitions each
+// application recorded already, and the state of the books the observer fills (the
+// scores and the pools, see Checkpointed). It is stored in sla_checkpoint in chunks
+// and named by the clean stop's note (settings), which also holds the version of the
+// policies and calendar it was derived under, a digest of the pools and the
+// projector's mark. A start uses it only when the note says the last stop was clean,
+// the version and the pools are those in force and the projector's mark is the one
+// the checkpoint saw, with the projector's own clean stop: then no application
+// changed since. Taking the note at start clears it, so a checkpoint is never used
+// after a crash: that start rebuilds from every application.
+
+// MarkFunc returns the projector's stored high-water mark and whether its last stop
+// was clean (interactions.Store.ProjectorMark).
+type MarkFunc func(ctx context.Context) (mark time.Time, clean bool, err error)
+
+// Checkpointed is state kept beside the engine's clocks — a book its observer fills —
+// that a checkpoint saves and restores with them, instead of showing the book every
+// application again at start.
+type Checkpointed interface {
+	// SaveCheckpoint writes the state. The engine calls it once stopped, when nothing
+	// changes the state any more.
+	SaveCheckpoint(w *CheckpointWriter)
+	// LoadCheckpoint reads what SaveCheckpoint wrote and returns the function that
+	// puts it in place of the current state. It changes nothing itself, so that a
+	// checkpoint found wrong part way is not half used.
+	LoadCheckpoint(r *CheckpointReader) (restore func(), err error)
+}
+
+// checkpointFormat numbers the checkpoint's layout; a checkpoint of another format
+// is not used.
+const checkpointFormat = 1
+
+// checkpointChunk is the most one sla_checkpoint document holds, well under MongoDB's
+// 16 MB.
+const checkpointChunk = 4 << 20
+
+// CheckpointWriter appends values to a checkpoint in a compact binary form.
+type CheckpointWriter struct{ buf []byte }
+
+// Uint appends an unsigned integer.
+func (w *CheckpointWriter) Uint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
+
+// Int appends a signed integer.
+func (w *CheckpointWriter) Int(v int64) { w.buf = binary.AppendVarint(w.buf, v) }
+
+// Fixed64 appends 8 bytes.
+func (w *CheckpointWriter) Fixed64(v uint64) { w.buf = binary.LittleEndian.AppendUint64(w.buf, v) }
+
+// String appends a string.
+func (w *CheckpointWriter) String(s string) {
+	w.Uint(uint64(len(s)))
+	w.buf = append(w.buf, s...)
+}
+
+// Bool appends a boolean.
+func (w *CheckpointWriter) Bool(b bool) {
+	if b {
+		w.buf = append(w.buf, 1)
+	} else {
+		w.buf = append(w.buf, 0)
+	}
+}
+
+// Raw appends bytes with their length.
+func (w *CheckpointWriter) Raw(b []byte) {
+	w.Uint(uint64(len(b)))
+	w.buf = append(w.buf, b...)
+}
+
+// CheckpointReader reads what a CheckpointWriter wrote. After the first error every
+// read returns zero values and Err reports it.
+type CheckpointReader struct {
+	buf []byte
+	err error
+}
+
+// NewCheckpointReader reads b.
+func NewCheckpointReader(b []byte) *CheckpointReader { return &CheckpointReader{buf: b} }
+
+var errCheckpointShort = errors.New("checkpoint: truncated")
+
+func (r *CheckpointReader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.buf = nil
+}
+
+// Err returns the first error met.
+func (r *CheckpointReader) Err() error { return r.err }
+
+// Done reports an error unless everything was read without one.
+func (r *CheckpointReader) Done() error {
+	if r.err == nil && len(r.buf) > 0 {
+		r.err = errors.New("checkpoint: unexpected trailing bytes")
+	}
+	return r.err
+}
+
+// Uint reads an unsigned integer.
+func (r *CheckpointReader) Uint() uint64 {
+	v, n := binary.Uvarint(r.buf)
+	if n <= 0 {
+		r.fail(errCheckpointShort)
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return v
+}
+
+// Int reads a signed integer.
+func (r *CheckpointReader) Int() int64 {
+	v, n := binary.Varint(r.buf)
+	if n <= 0 {
+		r.fail(errCheckpointShort)
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return v
+}
+
+// Fixed64 reads 8 bytes.
+func (r *CheckpointReader) Fixed64() uint64 {
+	if len(r.buf) < 8 {
+		r.fail(errCheckpointShort)
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.buf)
+	r.buf = r.buf[8:]
+	return v
+}
+
+// Len reads a count, which must be at most the bytes left (every counted item takes
+// at least one), so that a damaged count never allocates wildly.
+func (r *CheckpointReader) Len() int {
+	n := r.Uint()
+	if n > uint64(len(r.buf)) {
+		r.fail(errCheckpointShort)
+		return 0
+	}
+	return int(n)
+}
+
+// Raw reads bytes written by Raw; they share the reader's memory.
+func (r *CheckpointReader) Raw() []byte {
+	n := r.Uint()
+	if n > uint64(len(r.buf)) {
+		r.fail(errCheckpointShort)
+		return nil
+	}
+	b := r.buf[:n:n]
+	r.buf = r.buf[n:]
+	return b
+}
+
+// String reads a string.
+func (r *CheckpointReader) String() string { return string(r.Raw()) }
+
+// Bool reads a boolean.
+func (r *CheckpointReader) Bool() bool {
+	if len(r.buf) < 1 {
+		r.fail(errCheckpointShort)
+		return false
+	}
+	b := r.buf[0]
+	r.buf = r.buf[1:]
+	if b > 1 {
+		r.fail(errors.New("checkpoint: bad boolean"))
+	}
+	return b == 1
+}
+
+// checkpointInfo is what the clean stop's note says of the checkpoint saved with it.
+type checkpointInfo struct {
+	ID     string    `bson:"id,omitempty"` // the prefix of its chunks' _ids; "" when there is none
+	Chunks int       `bson:"chunks,omitempty"`
+	Size   int       `bson:"size,omitempty"`
+	Sum    int64     `bson:"sum,omitempty"`   // CRC-32C of the whole
+	Mark   time.Time `bson:"mark,omitempty"`  // the projector's mark it saw
+	Pools  string    `bson:"pools,omitempty"` // poolsDigest of the pools it was derived with
+}
+
+// checkpointChunkDoc is one chunk of a checkpoint.
+type checkpointChunkDoc struct {
+	ID   string `bson:"_id"` // <checkpoint id>/<index>
+	Data []byte `bson:"data"`
+}
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// saveCheckpoint replaces the stored checkpoint by data and returns what the note
+// says of it.
+func (s *Store) saveCheckpoint(ctx context.Context, data []byte, id string) (checkpointInfo, error) {
+	if _, err := s.checkpoint.DeleteMany(ctx, bson.M{}); err != nil {
+		return checkpointInfo{}, err
+	}
+	info := checkpointInfo{ID: id, Size: len(data), Sum: int64(crc32.Checksum(data, crcTable))}
+	for lo := 0; lo < len(data) || lo == 0; lo += checkpointChunk {
+		hi := min(lo+checkpointChunk, len(data))
+		doc := checkpointChunkDoc{ID: id + "/" + strconv.Itoa(info.Chunks), Data: data[lo:hi]}
+		if _, err := s.checkpoint.InsertOne(ctx, doc); err != nil {
+			return checkpointInfo{}, err
+		}
+		info.Chunks++
+		if hi == len(data) {
+			break
+		}
+	}
+	return info, nil
+}
+
+// loadCheckpoint reads the checkpoint the note names, each chunk by _id.
+func (s *Store) loadCheckpoint(ctx context.Context, info checkpointInfo) ([]byte, error) {
+	data := make([]byte, 0, info.Size)
+	for i := range info.Chunks {
+		var doc checkpointChunkDoc
+		err := s.checkpoint.FindOne(ctx, bson.M{"_id": info.ID + "/" + strconv.Itoa(i)}).Decode(&doc)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, fmt.Errorf("checkpoint chunk %d is missing", i)
+		}
+		if err != nil {
+			return nil, err
+		}
+		data = append(data, doc.Data...)
+	}
+	if len(data) != info.Size || int64(crc32.Checksum(data, crcTable)) != info.Sum {
+		return nil, errors.New("checkpoint: size or checksum differs from the note")
+	}
+	return data, nil
+}
+
+// poolsDigest identifies the pools nurture clocks were derived with.
+func poolsDigest(pools map[string]Pool) string {
+	list := slices.Collect(maps.Values(pools))
+	slices.SortFunc(list, func(a, b Pool) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	b, err := json.Marshal(list)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// writeCheckpoint saves the checkpoint of a stopped engine and returns what the clean
+// stop's note says of it; the zero info when the projector did not stop clean (the
+// next start would catch up with the log anyway) or the checkpoint could not be saved.
+func (e *Engine) writeCheckpoint(ctx context.Context) checkpointInfo {
+	if e.mark == nil {
+		return checkpointInfo{}
+	}
+	mark, clean, err := e.mark(ctx)
+	if err != nil || !clean {
+		e.log.Info("sla: no checkpoint of the clocks: the projector did not stop clean", "err", err)
+		return checkpointInfo{}
+	}
+	started := time.Now()
+	w := &CheckpointWriter{}
+	w.Uint(checkpointFormat)
+	e.mu.Lock()
+	e.saveClocks(w)
+	pools := poolsDigest(e.env.Pools)
+	e.mu.Unlock()
+	for _, b := range e.books {
+		sub := &CheckpointWriter{}
+		b.SaveCheckpoint(sub)
+		w.Raw(sub.buf)
+	}
+	info, err := e.store.saveCheckpoint(ctx, w.buf, strconv.FormatInt(time.Now().UnixNano(), 36))
+	if err != nil {
+		e.log.Warn("sla: saving the checkpoint of the clocks failed; the next start rebuilds them", "err", err)
+		return checkpointInfo{}
+	}
+	info.Mark, info.Pools = mark, pools
+	e.log.Info("sla: checkpoint of the clocks saved", "open_clocks", e.OpenClocks(), "bytes", len(w.buf), "chunks", info.Chunks, "took", time.Since(started).Round(time.Millisecond))
+	return info
+}
+
+// saveClocks writes every application's open clocks and the hashes of its recorded
+// transitions. Callers hold e.mu.
+func (e *Engine) saveClocks(w *CheckpointWriter) {
+	var policies, recruiters interner
+	body := &CheckpointWriter{}
+	n := 0
+	for i := uint32(0); i < e.slots.used; i++ {
+		a := e.slots.at(i)
+		if a.id == "" {
+			continue
+		}
+		n++
+		body.String(a.id)
+		body.Uint(uint64(recruiters.id(e.recruiters.name(a.recruiter))))
+		body.Uint(uint64(len(a.clocks)))
+		for j := range a.clocks {
+			c := e.clock(a, j)
+			body.Uint(uint64(a.clocks[j].metric))
+			body.Uint(uint64(policies.id(c.PolicyID)))
+			body.String(c.InterviewID)
+			if u, ok := canonicalUUID(c.StartedBy); ok {
+				body.Bool(true)
+				body.buf = append(body.buf, u[:]...)
+			} else {
+				body.Bool(false)
+				body.String(c.StartedBy)
+			}
+			start := c.StartedAt.UnixMilli()
+			body.Int(start)
+			body.Int(c.WarnAt.UnixMilli() - start)
+			body.Int(c.DueAt.UnixMilli() - start)
+			body.Int(c.StartReceivedAt.UnixMilli() - start)
+		}
+		var fired []uint64
+		if a.extra != nil {
+			fired = a.extra.fired
+		}
+		body.Uint(uint64(len(fired)))
+		for _, h := range fired {
+			body.Fixed64(h)
+		}
+	}
+	for _, names := range [][]string{policies.names, recruiters.names} {
+		w.Uint(uint64(len(names)))
+		for _, s := range names {
+			w.String(s)
+		}
+	}
+	w.Uint(uint64(n))
+	w.buf = append(w.buf, body.buf...)
+}
+
+// savedApp is one application of a checkpoint.
+type savedApp struct {
+	id, recruiter string
+	clocks        []Clock
+	fired         []uint64
+}
+
+// readClocks reads what saveClocks wrote, calling f with each application. The
+// clocks and hashes f is given are reused by the next call.
+func readClocks(r *CheckpointReader, f func(a *savedApp)) error {
+	var tables [2][]string
+	for t := range tables {
+		n := r.Len()
+		for range n {
+			tables[t] = append(tables[t], r.String())
+		}
+	}
+	policies, recruiters := tables[0], tables[1]
+	name := func(list []string, i uint64) string {
+		if i >= uint64(len(list)) {
+			r.fail(errors.New("checkpoint: bad name index"))
+			return ""
+		}
+		return list[i]
+	}
+	n := r.Len()
+	var a savedApp
+	for range n {
+		a.id = r.String()
+		a.recruiter = name(recruiters, r.Uint())
+		a.clocks = a.clocks[:0]
+		nc := r.Len()
+		for range nc {
+			m := r.Uint()
+			if m >= uint64(len(clockMetrics)) {
+				r.fail(errors.New("checkpoint: bad metric"))
+				break
+			}
+			c := Clock{ApplicationID: a.id, Metric: clockMetrics[m], State: StateRunning}
+			c.PolicyID = name(policies, r.Uint())
+			c.InterviewID = r.String()
+			if r.Bool() {
+				c.StartedBy = r.uuid().String()
+			} else {
+				c.StartedBy = r.String()
+			}
+			start := r.Int()
+			c.StartedAt = time.UnixMilli(start).UTC()
+			c.WarnAt = time.UnixMilli(start + r.Int()).UTC()
+			c.DueAt = time.UnixMilli(start + r.Int()).UTC()
+			c.StartReceivedAt = time.UnixMilli(start + r.Int()).UTC()
+			idPart := c.InterviewID
+			if c.Metric == MetricNurture {
+				idPart, _ = PoolOf(c.PolicyID)
+			}
+			c.ClockID = clockID(a.id, c.Metric, idPart, c.StartedBy)
+			a.clocks = append(a.clocks, c)
+		}
+		a.fired = a.fired[:0]
+		nf := r.Len()
+		for range nf {
+			a.fired = append(a.fired, r.Fixed64())
+		}
+		if r.err != nil {
+			return r.err
+		}
+		f(&a)
+	}
+	return r.err
+}
+
+// restored is a checkpoint read and checked, ready to put in place.
+type restored struct {
+	clocks []byte   // the engine's part, read again by readClocks as it is put in place
+	books  []func() // each book's restore
+}
+
+// readCheckpoint reads and checks the checkpoint the note names, changing nothing.
+func (e *Engine) readCheckpoint(ctx context.Context, info checkpointInfo) (*restored, error) {
+	data, err := e.store.loadCheckpoint(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	r := NewCheckpointReader(data)
+	if f := r.Uint(); f != checkpointFormat {
+		return nil, fmt.Errorf("checkpoint format %d, want %d", f, checkpointFormat)
+	}
+	start := len(data) - len(r.buf)
+	if err := readClocks(r, func(*savedApp) {}); err != nil {
+		return nil, err
+	}
+	out := &restored{clocks: data[start : len(data)-len(r.buf)]}
+	for _, b := range e.books {
+		sub := NewCheckpointReader(r.Raw())
+		if r.err != nil {
+			return nil, r.err
+		}
+		restore, err := b.LoadCheckpoint(sub)
+		if err == nil {
+			err = sub.Done()
+		}
+		if err != nil {
+			return nil, err
+		}
+		out.books = append(out.books, restore)
+	}
+	if err := r.Done(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// useCheckpoint puts a checkpoint read by readCheckpoint in place: the books, then
+// every application's open clocks into the schedule. It returns the transitions due
+// since the stop (after e.through, at or before now), to record. Applications that
+// Applied tracked meanwhile keep what Applied saw.
+func (e *Engine) useCheckpoint(cp *restored, now time.Time) []Fired {
+	for _, restore := range cp.books {
+		restore()
+	}
+	var due []Fired
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_ = readClocks(NewCheckpointReader(cp.clocks), func(a *savedApp) { // read once already: no error
+		if _, ok := e.live[a.id]; ok {
+			return
+		}
+		app := interactions.Application{ID: a.id, RecruiterID: a.recruiter}
+		d, _ := e.track(app, a.clocks, now, false, nil)
+		if len(a.fired) == 0 {
+			due = append(due, d...)
+			return
+		}
+		if i, ok := e.slots.find(a.id); ok {
+			s := e.slots.at(i)
+			for _, h := range a.fired {
+				s.addFired(h)
+			}
+		}
+		for _, f := range d {
+			if !slices.Contains(a.fired, hashID(f.ID)) {
+				due = append(due, f)
+			}
+		}
+	})
+	return due
+}
+
+// startFromCheckpoint records what fell due since the stop of a start from a
+// checkpoint (reading the applications concerned for the candidate and job, and
+// showing the observer those that breached), hands over what is pending, and then
+// the engine is detecting.
+func (e *Engine) startFromCheckpoint(ctx context.Context, due []Fired, now time.Time) error {
+	if len(due) > 0 {
+		apps, err := e.applications(ctx, due)
+		if err != nil {
+			return err
+		}
+		for i := range due {
+			app := apps[due[i].ApplicationID]
+			due[i].CandidateID, due[i].JobID = app.CandidateID, app.JobID
+		}
+		if err := e.recordAll(ctx, due, now); err != nil {
+			return err
+		}
+		e.markFired(due)
+		e.observeBreaches(ctx, due, apps, now)
+	}
+	e.mu.Lock()
+	e.through, e.started, e.live = time.Time{}, true, nil
+	e.mu.Unlock()
+	e.noteSwept(now)
+	return nil
+}
+
+// checkpointFor returns the checkpoint the last stop's note names, read and checked,
+// when it may be used: nil otherwise (then the start rebuilds every application).
+// Callers have loaded the environment and the pools.
+func (e *Engine) checkpointFor(ctx context.Context, last cleanStop) *restored {
+	cp := last.Checkpoint
+	if e.mark == nil || cp.ID == "" {
+		return nil
+	}
+	e.mu.Lock()
+	pools := poolsDigest(e.env.Pools)
+	version := e.version
+	e.mu.Unlock()
+	why := ""
+	switch {
+	case !last.Clean:
+		why = "the last stop was not clean"
+	case last.Version != version:
+		why = "the policies or the calendar changed"
+	case cp.Pools != pools:
+		why = "the pools changed"
+	}
+	if why == "" {
+		mark, clean, err := e.mark(ctx)
+		switch {
+		case err != nil:
+			why = err.Error()
+		case !clean || !mark.Equal(cp.Mark):
+			why = "the log moved on since"
+		}
+	}
+	if why != "" {
+		e.log.Info("sla: the checkpoint of the clocks is not used; rebuilding them", "why", why)
+		return nil
+	}
+	started := time.Now()
+	restored, err := e.readCheckpoint(ctx, cp)
+	if err != nil {
+		e.log.Warn("sla: the checkpoint of the clocks cannot be read; rebuilding them", "err", err)
+		return nil
+	}
+	e.log.Info("sla: starting from the checkpoint of the clocks", "bytes", cp.Size, "took", time.Since(started).Round(time.Millisecond))
+	return restored
+}
+
+// uuid reads the 16 bytes of a UUID.
+func (r *CheckpointReader) uuid() (u uuid.UUID) {
+	if len(r.buf) < 16 {
+		r.fail(errCheckpointShort)
+		return u
+	}
+	copy(u[:], r.buf)
+	r.buf = r.buf[16:]
+	return u
+}
