@@ -62,6 +62,9 @@ const checkpointChunk = 4 << 20
 // CheckpointWriter appends values to a checkpoint in a compact binary form.
 type CheckpointWriter struct{ buf []byte }
 
+// Bytes returns what was written.
+func (w *CheckpointWriter) Bytes() []byte { return w.buf }
+
 // Uint appends an unsigned integer.
 func (w *CheckpointWriter) Uint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
 
