@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // ProjectorMark returns the projector's stored high-water mark and whether its last
@@ -23,4 +24,44 @@ func (s *Store) ProjectorMark(ctx context.Context) (mark time.Time, clean bool, 
 		return time.Time{}, false, Unavailable("read the projector mark", err)
 	}
 	return m.Mark, m.Clean, nil
+}
+
+// ApplicationsSince returns the ids of the documents the projector derives from
+// interactions received at or after since, less the overlap its own catch-up re-reads
+// (late commits): their applications, and the nurture documents of their candidates
+// (which may not exist). It scans the log, reading two fields of each interaction.
+func (s *Store) ApplicationsSince(ctx context.Context, since time.Time) ([]string, error) {
+	filter := bson.M{"received_at": bson.M{"$gte": since.Add(-catchUpOverlap)}}
+	cur, err := s.interactions.Find(ctx, filter, options.Find().SetProjection(bson.M{"application_id": 1, "candidate_id": 1}))
+	if err != nil {
+		return nil, Unavailable("read the log's tail", err)
+	}
+	defer cur.Close(ctx)
+	seen := map[string]bool{}
+	var out []string
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	for cur.Next(ctx) {
+		var it struct {
+			ApplicationID string `bson:"application_id"`
+			CandidateID   string `bson:"candidate_id"`
+		}
+		if err := cur.Decode(&it); err != nil {
+			return nil, err
+		}
+		if it.ApplicationID != "" {
+			add(it.ApplicationID)
+		}
+		if it.CandidateID != "" {
+			add(NurtureID(it.CandidateID))
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, Unavailable("read the log's tail", err)
+	}
+	return out, nil
 }

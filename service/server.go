@@ -312,8 +312,9 @@ func (s *Server) start(ctx context.Context, proxies []netip.Prefix) error {
 		Consumer: s.dispatcher.Transitions, Stopped: s.dispatcher.Stopped, Observer: observe,
 		Owns: owns, InForce: inForce,
 		// A clean stop saves the clocks and both books; the next start loads them when
-		// the projector's mark shows nothing changed since (replicas never do).
-		Mark: store.ProjectorMark, Books: []sla.Checkpointed{book, poolBook},
+		// the projector's mark shows nothing changed since, or after a crash with the
+		// applications of what was received since derived anew (replicas never do).
+		Mark: store.ProjectorMark, Books: []sla.Checkpointed{book, poolBook}, ChangedSince: store.ApplicationsSince,
 	})
 	// On its own store the engine rebuilds the open clocks in the background, so the
 	// service answers at once and /readyz says when clocks due are detected. Replicas

@@ -436,8 +436,12 @@ func readClocks(r *CheckpointReader, f func(a *savedApp)) error {
 
 // restored is a checkpoint read and checked, ready to put in place.
 type restored struct {
-	clocks []byte   // the engine's part, read again by readClocks as it is put in place
-	books  []func() // each book's restore
+	clocks  []byte    // the engine's part, read again by readClocks as it is put in place
+	books   []func()  // each book's restore
+	through time.Time // every transition up to here was recorded when it was saved
+	// changed are the applications that may have changed since it was saved: after a
+	// crash, those of interactions received since its mark (ChangedSince).
+	changed []string
 }
 
 // readCheckpoint reads and checks the checkpoint the note names, changing nothing.
@@ -477,29 +481,37 @@ func (e *Engine) readCheckpoint(ctx context.Context, info checkpointInfo) (*rest
 
 // useCheckpoint puts a checkpoint read by readCheckpoint in place: the books, then
 // every application's open clocks into the schedule. It returns the transitions due
-// since the stop (after e.through, at or before now), to record. Applications that
-// Applied tracked meanwhile keep what Applied saw.
-func (e *Engine) useCheckpoint(cp *restored, now time.Time) []Fired {
+// since the stop (after e.through, at or before now, and not in recorded) to record,
+// and the applications to derive anew: those that changed since, and those with a
+// clock that fell due since it was saved (their breach changes the books). Callers
+// run it before anything is applied.
+func (e *Engine) useCheckpoint(cp *restored, now time.Time, recorded map[string]bool) (due []Fired, redo []string) {
 	for _, restore := range cp.books {
 		restore()
 	}
-	var due []Fired
+	changed := make(map[string]bool, len(cp.changed))
+	for _, id := range cp.changed {
+		changed[id] = true
+	}
+	redo = cp.changed
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	_ = readClocks(NewCheckpointReader(cp.clocks), func(a *savedApp) { // read once already: no error
-		if _, ok := e.live[a.id]; ok {
-			return
-		}
 		app := interactions.Application{ID: a.id, RecruiterID: a.recruiter}
-		d, _ := e.track(app, a.clocks, now, false, nil)
-		if len(a.fired) == 0 {
-			due = append(due, d...)
-			return
-		}
+		d, _ := e.track(app, a.clocks, now, false, recorded)
 		if i, ok := e.slots.find(a.id); ok {
 			s := e.slots.at(i)
 			for _, h := range a.fired {
 				s.addFired(h)
+			}
+		}
+		if changed[a.id] {
+			return // derived anew: its transitions are found then
+		}
+		for _, c := range a.clocks {
+			if c.DueAt.After(cp.through) && !c.DueAt.After(now) {
+				redo = append(redo, a.id)
+				return
 			}
 		}
 		for _, f := range d {
@@ -508,29 +520,65 @@ func (e *Engine) useCheckpoint(cp *restored, now time.Time) []Fired {
 			}
 		}
 	})
-	return due
+	return due, redo
 }
 
-// startFromCheckpoint records what fell due since the stop of a start from a
-// checkpoint (reading the applications concerned for the candidate and job, and
-// showing the observer those that breached), hands over what is pending, and then
-// the engine is detecting.
-func (e *Engine) startFromCheckpoint(ctx context.Context, due []Fired, now time.Time) error {
-	if len(due) > 0 {
-		apps, err := e.applications(ctx, due)
-		if err != nil {
-			return err
+// startFromCheckpoint ends a start from a checkpoint: it derives anew the
+// applications useCheckpoint named (unless Applied tracked them meanwhile) and
+// shows them to the observer, records what fell due, hands over what is pending,
+// and then the engine is detecting. It may be run again after a failure.
+func (e *Engine) startFromCheckpoint(ctx context.Context, due []Fired, redo []string, recorded map[string]bool, pending []Fired, now time.Time) error {
+	due = slices.Clone(due)
+	for lo := 0; lo < len(redo); lo += 512 {
+		ids := redo[lo:min(lo+512, len(redo))]
+		apps := make([]interactions.Application, len(ids))
+		errs := make([]error, len(ids))
+		each(len(ids), appReaders, func(i int) {
+			apps[i], errs[i] = e.apps.Application(ctx, ids[i])
+		})
+		for i, app := range apps {
+			if err := errs[i]; err != nil {
+				var ie *interactions.Error
+				if errors.As(err, &ie) && ie.Code == interactions.CodeNotFound {
+					continue // a candidate without a nurture document, say
+				}
+				return err
+			}
+			clocks, err := e.derive(ctx, app, now)
+			if err != nil {
+				return err
+			}
+			e.mu.Lock()
+			if _, ok := e.live[app.ID]; ok {
+				e.mu.Unlock()
+				continue
+			}
+			e.observe(app, clocks, now)
+			d, _ := e.track(app, clocks, now, false, recorded)
+			e.mu.Unlock()
+			due = append(due, d...)
 		}
-		for i := range due {
-			app := apps[due[i].ApplicationID]
-			due[i].CandidateID, due[i].JobID = app.CandidateID, app.JobID
+	}
+	e.poke()
+	if len(due) > 0 {
+		missing := slices.DeleteFunc(slices.Clone(due), func(f Fired) bool { return f.CandidateID != "" })
+		if len(missing) > 0 {
+			apps, err := e.applications(ctx, missing)
+			if err != nil {
+				return err
+			}
+			for i := range due {
+				if app, ok := apps[due[i].ApplicationID]; ok && due[i].CandidateID == "" {
+					due[i].CandidateID, due[i].JobID = app.CandidateID, app.JobID
+				}
+			}
 		}
 		if err := e.recordAll(ctx, due, now); err != nil {
 			return err
 		}
 		e.markFired(due)
-		e.observeBreaches(ctx, due, apps, now)
 	}
+	e.handOver(ctx, pending)
 	e.mu.Lock()
 	e.through, e.started, e.live = time.Time{}, true, nil
 	e.mu.Unlock()
@@ -540,7 +588,11 @@ func (e *Engine) startFromCheckpoint(ctx context.Context, due []Fired, now time.
 
 // checkpointFor returns the checkpoint the last stop's note names, read and checked,
 // when it may be used: nil otherwise (then the start rebuilds every application).
-// Callers have loaded the environment and the pools.
+// After a clean stop it is used when the projector stopped clean at the mark the
+// checkpoint saw; after a crash, with the applications changed since its mark
+// derived anew, when ChangedSince can name them. Either way the policies, calendar
+// and pools must be those it was derived with. Callers have loaded the environment
+// and the pools.
 func (e *Engine) checkpointFor(ctx context.Context, last cleanStop) *restored {
 	cp := last.Checkpoint
 	if e.mark == nil || cp.ID == "" {
@@ -552,20 +604,26 @@ func (e *Engine) checkpointFor(ctx context.Context, last cleanStop) *restored {
 	e.mu.Unlock()
 	why := ""
 	switch {
-	case !last.Clean:
+	case !last.Clean && e.changedSince == nil:
 		why = "the last stop was not clean"
 	case last.Version != version:
 		why = "the policies or the calendar changed"
 	case cp.Pools != pools:
 		why = "the pools changed"
 	}
-	if why == "" {
+	var changed []string
+	if why == "" && last.Clean {
 		mark, clean, err := e.mark(ctx)
 		switch {
 		case err != nil:
 			why = err.Error()
 		case !clean || !mark.Equal(cp.Mark):
 			why = "the log moved on since"
+		}
+	} else if why == "" {
+		var err error
+		if changed, err = e.changedSince(ctx, cp.Mark); err != nil {
+			why = err.Error()
 		}
 	}
 	if why != "" {
@@ -578,7 +636,9 @@ func (e *Engine) checkpointFor(ctx context.Context, last cleanStop) *restored {
 		e.log.Warn("sla: the checkpoint of the clocks cannot be read; rebuilding them", "err", err)
 		return nil
 	}
-	e.log.Info("sla: starting from the checkpoint of the clocks", "bytes", cp.Size, "took", time.Since(started).Round(time.Millisecond))
+	restored.through, restored.changed = last.Through, changed
+	e.log.Info("sla: starting from the checkpoint of the clocks", "bytes", cp.Size, "clean", last.Clean,
+		"changed_since", len(changed), "took", time.Since(started).Round(time.Millisecond))
 	return restored
 }
 

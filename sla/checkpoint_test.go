@@ -25,11 +25,38 @@ func (c *countingApps) EachApplication(ctx context.Context, f func(interactions.
 	return c.memApps.EachApplication(ctx, f)
 }
 
-// projectorMark stands for the projector's stored mark and clean stop.
+// projectorMark stands for the projector's stored mark and clean stop, and for the
+// log's record of when each application last received an interaction.
 type projectorMark struct {
-	mu    sync.Mutex
-	mark  time.Time
-	clean bool
+	mu       sync.Mutex
+	mark     time.Time
+	clean    bool
+	delta    bool                 // engines get ChangedSince
+	received map[string]time.Time // application id → its last interaction's arrival
+}
+
+func (m *projectorMark) changedSince(_ context.Context, since time.Time) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for id, at := range m.received {
+		if !at.Before(since) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// receive notes that the application received an interaction at at, and moves the
+// mark there, the projector running (not clean).
+func (m *projectorMark) receive(id string, at time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.received == nil {
+		m.received = map[string]time.Time{}
+	}
+	m.received[id] = at
+	m.mark, m.clean = at, false
 }
 
 func (m *projectorMark) get(context.Context) (time.Time, bool, error) {
@@ -112,6 +139,9 @@ func startCheckpointed(t *testing.T, store *Store, apps *memApps, mark *projecto
 		Observer: c.book.observe, Books: []Checkpointed{c.book}}
 	if mark != nil {
 		cfg.Mark = mark.get
+		if mark.delta {
+			cfg.ChangedSince = mark.changedSince
+		}
 	}
 	c.e = NewEngine(cfg)
 	if err := c.e.StartInBackground(context.Background()); err != nil {
@@ -329,5 +359,75 @@ func TestCheckpointDueWhileDown(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if fs := third.rec.all(); len(fs) != 0 {
 		t.Errorf("the next start handed over %+v again", fs)
+	}
+}
+
+// TestCheckpointAfterCrash: after a crash (kill -9) of a run that started from a
+// checkpoint, the next start uses that checkpoint with only the applications that
+// received interactions since its mark derived anew — no scan — and ends with the
+// clocks and book a full rebuild gives, handing nothing over again.
+func TestCheckpointAfterCrash(t *testing.T) {
+	t.Parallel()
+	store, apps := NewStore(storagetest.NewDB(t)), &memApps{}
+	seedFastPolicy(t, store, "100h")
+	mark := &projectorMark{delta: true}
+	first := startCheckpointed(t, store, apps, mark)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	apply(t, first.e, now, checkpointApps(t, apps, now)...)
+	mark.set(now, true)
+	first.e.Close()
+	saved := first.book.snapshot()
+
+	crashed := startCheckpointed(t, store, apps, mark)
+	if crashed.apps.scans.Load() != 0 {
+		t.Fatal("the start after the clean stop did not use the checkpoint")
+	}
+	// While it runs: a1 is withdrawn (its clock stops), n1 arrives open, n2 arrives
+	// already breached (its transitions are recorded), and late gets a reply.
+	later := now.Add(time.Second)
+	ev := func(kind interactions.Kind, at time.Time, dir interactions.Direction) interactions.Interaction {
+		e := received(kind, at, later)
+		e.Direction, e.RecruiterID = dir, "r1"
+		return e
+	}
+	changed := []interactions.Application{
+		apps.put("a1", apps.apps["a1"].Events[0], ev(interactions.KindWithdrawn, later, interactions.Inbound)),
+		apps.put("n1", ev(interactions.KindApplicationReceived, later, interactions.Inbound)),
+		apps.put("n2", ev(interactions.KindApplicationReceived, later.Add(-400*time.Hour), interactions.Inbound)),
+		apps.put("late", apps.apps["late"].Events[0], ev(interactions.KindMessage, later, interactions.Outbound)),
+	}
+	apply(t, crashed.e, later, changed...)
+	for _, a := range changed {
+		mark.receive(a.ID, later)
+	}
+	// Killed: never closed.
+	t.Cleanup(func() { crashed.e.closeOnce.Do(func() { close(crashed.e.stopping) }) })
+
+	next := startCheckpointed(t, store, apps, mark)
+	defer next.e.Close()
+	if n := next.apps.scans.Load(); n != 0 {
+		t.Fatalf("%d scans of the applications after the crash, want the checkpoint and the changes", n)
+	}
+	rebuilt := startCheckpointed(t, store, apps, &projectorMark{})
+	defer rebuilt.e.Close()
+	if rebuilt.apps.scans.Load() != 1 {
+		t.Fatal("no full rebuild to compare with")
+	}
+	got, want := allClocks(next.e), allClocks(rebuilt.e)
+	gotIDs, wantIDs := make([]string, len(got)), make([]string, len(want))
+	for i := range got {
+		gotIDs[i] = got[i].ClockID + "@" + got[i].DueAt.String()
+	}
+	for i := range want {
+		wantIDs[i] = want[i].ClockID + "@" + want[i].DueAt.String()
+	}
+	if !slices.Equal(gotIDs, wantIDs) || next.e.OpenClocks() != rebuilt.e.OpenClocks() {
+		t.Errorf("clocks after the crash:\n%v\nrebuilt:\n%v", gotIDs, wantIDs)
+	}
+	if g, w := next.book.snapshot(), rebuilt.book.snapshot(); !maps.Equal(g, w) || g["n1"] == "" || g["a1"] == saved["a1"] {
+		t.Errorf("book after the crash:\n%v\nrebuilt:\n%v", g, w)
+	}
+	if fs := next.rec.all(); len(fs) != 0 {
+		t.Errorf("the start after the crash handed over %+v again", fs)
 	}
 }

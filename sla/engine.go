@@ -66,7 +66,10 @@ type Engine struct {
 	owns     func(applicationID string) bool // nil: this process owns every application (replicas.go)
 	inForce  *InForce                        // nil, or kept current with env and calendar
 	mark     MarkFunc                        // nil: no checkpoint (checkpoint.go)
-	books    []Checkpointed                  // saved and restored with the clocks
+	// changedSince names the applications changed since a moment; nil: a crash
+	// is followed by a full rebuild (checkpoint.go)
+	changedSince func(ctx context.Context, since time.Time) ([]string, error)
+	books        []Checkpointed // saved and restored with the clocks
 
 	mu         sync.Mutex
 	env        Env
@@ -121,6 +124,11 @@ type Config struct {
 	// Every book the Observer feeds must be here, or none may be: a start from a
 	// checkpoint shows the Observer only the applications that changed since.
 	Books []Checkpointed
+	// ChangedSince, when set with Mark, returns the applications that interactions
+	// received since a moment may have changed (interactions.Store.ApplicationsSince):
+	// a start after a crash then uses the last clean stop's checkpoint and derives
+	// only those anew, instead of every application.
+	ChangedSince func(ctx context.Context, since time.Time) ([]string, error)
 }
 
 // NewEngine returns an engine; Start loads the store and runs the scheduler.
@@ -137,10 +145,12 @@ func NewEngine(cfg Config) *Engine {
 		inForce:  cfg.InForce,
 		mark:     cfg.Mark,
 		books:    cfg.Books,
-		overdue:  map[uint32]struct{}{},
-		wake:     make(chan struct{}, 1),
-		stopping: make(chan struct{}),
-		done:     make(chan struct{}),
+
+		changedSince: cfg.ChangedSince,
+		overdue:      map[uint32]struct{}{},
+		wake:         make(chan struct{}, 1),
+		stopping:     make(chan struct{}),
+		done:         make(chan struct{}),
 	}
 }
 
@@ -250,9 +260,11 @@ func (e *Engine) begin(ctx context.Context) (rebuild func(context.Context) error
 			e.live = map[string]struct{}{}
 			e.mu.Unlock()
 			now := e.now()
-			due := e.useCheckpoint(cp, now)
+			due, redo := e.useCheckpoint(cp, now, recorded)
 			go e.run()
-			return func(ctx context.Context) error { return e.startFromCheckpoint(ctx, due, now) }, nil
+			return func(ctx context.Context) error {
+				return e.startFromCheckpoint(ctx, due, redo, recorded, pending, now)
+			}, nil
 		}
 	}
 	e.mu.Lock()

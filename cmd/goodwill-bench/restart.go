@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/goodwillhq/goodwill/service/storage"
+	"github.com/goodwillhq/goodwill/sla"
 )
 
 // The restart section: the real goodwill binary serving its own embedded store (as
@@ -38,7 +45,16 @@ type restartResult struct {
 	clean, crash restartTimes
 	load         [2]string // load average before the first and after the last start
 	binary       string    // given with -restart-binary, else "" (built from this tree)
+	// A clock open before the clean stop and due just after the restart: how long
+	// after the process started it was due, and how long after its due time its breach
+	// was recorded (-1 when it was not).
+	soonAfterStart, soonLate time.Duration
+	scores                   *scoresRestart // the scores bench's store restarted, when measured
 }
+
+// soonTarget is the target of the policy of the clock due just after the restart: long
+// enough for the clean stop to end before it.
+const soonTarget = 30 * time.Second
 
 // goodwillProcess is one `goodwill serve` process.
 type goodwillProcess struct {
@@ -145,6 +161,21 @@ func (p *goodwillProcess) openClocks(ctx context.Context) (int, error) {
 	return 0, fmt.Errorf("no goodwill_sla_open_clocks in /metrics: %v", sc.Err())
 }
 
+// buildGoodwill returns bin, or when it is "" a goodwill binary built from this tree
+// into dir.
+func buildGoodwill(ctx context.Context, bin, dir string, progress io.Writer) (string, error) {
+	if bin != "" {
+		return bin, nil
+	}
+	bin = filepath.Join(dir, "goodwill")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/goodwill")
+	build.Stderr = progress
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("build goodwill (run from the repository's root): %w", err)
+	}
+	return bin, nil
+}
+
 func runRestart(ctx context.Context, n int, bin string, progress io.Writer) (*restartResult, error) {
 	dir, err := os.MkdirTemp("", "goodwill-restart-bench-")
 	if err != nil {
@@ -152,13 +183,8 @@ func runRestart(ctx context.Context, n int, bin string, progress io.Writer) (*re
 	}
 	defer os.RemoveAll(dir)
 	r := &restartResult{open: n, binary: bin}
-	if bin == "" {
-		bin = filepath.Join(dir, "goodwill")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/goodwill")
-		build.Stderr = progress
-		if err := build.Run(); err != nil {
-			return nil, fmt.Errorf("build goodwill (run from the repository's root): %w", err)
-		}
+	if bin, err = buildGoodwill(ctx, bin, dir, progress); err != nil {
+		return nil, err
 	}
 	data, logFile := filepath.Join(dir, "data"), filepath.Join(dir, "goodwill.log")
 	p, err := startGoodwill(ctx, bin, data, logFile)
@@ -170,10 +196,19 @@ func runRestart(ctx context.Context, n int, bin string, progress io.Writer) (*re
 		return nil, err
 	}
 
+	// The policy of the clock due just after the restart: 30 s, only for its job.
+	api := &apiClient{url: p.url, http: &http.Client{Timeout: time.Minute}}
+	err = api.do(ctx, http.MethodPut, "/v1/sla/policies/restart-soon", map[string]any{
+		"name": "due just after the restart", "metric": "first_response", "target": "30s", "calendar": "24x7",
+		"warn_ratio": 1, "enabled": true, "scope": map[string]any{"job_ids": []string{"job-soon"}},
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	// n applications received now, each with an open first_response clock (the
 	// default policy: days away), 1,000 per request.
 	t := time.Now()
-	api := &apiClient{url: p.url, http: &http.Client{Timeout: time.Minute}}
 	occurred := time.Now().UTC().Format(time.RFC3339Nano)
 	for lo := 0; lo < n; lo += 1000 {
 		var items []map[string]any
@@ -205,6 +240,23 @@ func runRestart(ctx context.Context, n int, bin string, progress io.Writer) (*re
 	r.post = time.Since(t)
 	fmt.Fprintf(progress, " (posted in %.1f s)", r.post.Seconds())
 
+	// One more application, whose clock (the 30 s policy) falls due 30 s from now:
+	// the clean stop ends before, and the restart begins a second before it.
+	soonAt := time.Now().UTC().Truncate(time.Millisecond)
+	err = api.do(ctx, http.MethodPost, "/v1/interactions", map[string]any{"interactions": []map[string]any{{
+		"application_id": "rs-soon", "candidate_id": "c-soon", "kind": "application_received",
+		"occurred_at": soonAt.Format(time.RFC3339Nano), "recruiter_id": "r-000", "external_id": "rs-soon-received", "job_id": "job-soon",
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	for open := 0; open < n+1; time.Sleep(50 * time.Millisecond) {
+		if open, err = p.openClocks(ctx); err != nil {
+			return nil, err
+		}
+	}
+	soonDue := soonAt.Add(soonTarget)
+
 	r.load[0] = loadAvg()
 	for _, run := range []struct {
 		sig  syscall.Signal
@@ -213,8 +265,14 @@ func runRestart(ctx context.Context, n int, bin string, progress io.Writer) (*re
 		if err := p.stop(run.sig); err != nil {
 			return nil, err
 		}
+		if run.sig == syscall.SIGTERM {
+			time.Sleep(time.Until(soonDue.Add(-time.Second)))
+		}
 		if p, err = startGoodwill(ctx, bin, data, logFile); err != nil {
 			return nil, err
+		}
+		if run.sig == syscall.SIGTERM {
+			r.soonAfterStart = soonDue.Sub(p.start)
 		}
 		if *run.into, err = p.waitDetecting(ctx, 5*time.Minute); err != nil {
 			return nil, fmt.Errorf("after %s: %w (log: %s)", run.sig, err, logFile)
@@ -222,9 +280,40 @@ func runRestart(ctx context.Context, n int, bin string, progress io.Writer) (*re
 		if run.into.open, err = p.openClocks(ctx); err != nil {
 			return nil, err
 		}
+		run.into.open--                                      // the clock due just after the restart
+		time.Sleep(time.Until(soonDue.Add(5 * time.Second))) // recorded before the kill
 	}
 	r.load[1] = loadAvg()
-	return r, p.stop(syscall.SIGTERM)
+	if err := p.stop(syscall.SIGTERM); err != nil {
+		return nil, err
+	}
+	r.soonLate, err = breachLateness(ctx, data, "rs-soon")
+	return r, err
+}
+
+// breachLateness opens the stopped store in dir and returns how long after its due
+// time the breach of the application's clock was recorded; -1 when it was not.
+func breachLateness(ctx context.Context, dir, applicationID string) (time.Duration, error) {
+	store, err := storage.Open(ctx, storage.Options{DataDir: dir, DB: "goodwill"})
+	if err != nil {
+		return 0, err
+	}
+	defer store.Close(context.Background())
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = store.WaitReady(rctx)
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	var f sla.Fired
+	err = store.DB.Collection("sla_transitions").FindOne(ctx, bson.M{"application_id": applicationID, "state": "breached"}).Decode(&f)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return -1, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return f.RecordedAt.Sub(f.At), nil
 }
 
 func restartSection(when time.Time, m machine, r *restartResult) string {
@@ -254,6 +343,19 @@ func restartSection(when time.Time, m machine, r *restartResult) string {
 	}
 	row("after a clean stop (SIGTERM)", r.clean, 3*time.Second)
 	row("after `kill -9`", r.crash, 10*time.Second)
+	soon := "not recorded"
+	verdict := "**not met**"
+	if r.soonLate >= 0 {
+		soon = fmt.Sprintf("%.2f s after its due time", r.soonLate.Seconds())
+		if r.soonLate <= 2*time.Second {
+			verdict = "met"
+		}
+	}
+	fmt.Fprintf(&b, "\nA clock open before the clean stop and due %.1f s after the restart began (a 30 s policy of its own job): "+
+		"its breach was recorded %s (target ≤ 2 s: %s).\n", r.soonAfterStart.Seconds(), soon, verdict)
+	if r.scores != nil {
+		b.WriteString(scoresRestartTable(r.scores))
+	}
 	b.WriteString("<!-- restart:end -->\n")
 	return b.String()
 }
@@ -267,6 +369,14 @@ func runRestartSection(ctx context.Context, o settings, progress io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
+	if o.scoresApps > 0 {
+		fmt.Fprintf(progress, "%-48s", fmt.Sprintf("restart, the scores store of %s applications …", thousands(o.scoresApps)))
+		t := time.Now()
+		if r.scores, err = runScoresRestart(ctx, o.scoresApps, o.seed, o.restartBinary, progress); err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, " %.1f s\n", time.Since(t).Seconds())
+	}
 	section := restartSection(time.Now(), thisMachine(), r)
 	fmt.Fprintln(progress)
 	fmt.Fprint(progress, section)
@@ -274,4 +384,109 @@ func runRestartSection(ctx context.Context, o settings, progress io.Writer) erro
 		return writeSection(o.out, "restart", section)
 	}
 	return nil
+}
+
+// scoresRestart is the scores section's store (a year of history written straight
+// into an embedded store) served by the goodwill binary: started for the first time
+// (every clock derived, the scores book filled from every application), then after a
+// clean stop, then after kill -9.
+type scoresRestart struct {
+	apps, interactions  int
+	write               time.Duration
+	first, clean, crash restartTimes
+	orgApps             [3]int // the applications group_by=org counts over the scores period after each start
+	load                [2]string
+}
+
+func runScoresRestart(ctx context.Context, apps int, seed uint64, bin string, progress io.Writer) (*scoresRestart, error) {
+	dir, err := os.MkdirTemp("", "goodwill-restart-scores-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if bin, err = buildGoodwill(ctx, bin, dir, progress); err != nil {
+		return nil, err
+	}
+	data, logFile := filepath.Join(dir, "data"), filepath.Join(dir, "goodwill.log")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	gen := newScoresGen(apps, now, seed)
+	to := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	from := to.AddDate(0, 0, -(scoresPeriodDays - 1))
+	written := &scoresResult{}
+	start := time.Now()
+	_, err = writeScoresStore(ctx, data, "goodwill", func(db *mongo.Database) error {
+		return gen.write(ctx, db, from, to.AddDate(0, 0, 1), written)
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &scoresRestart{apps: apps, interactions: written.interactions, write: time.Since(start)}
+	fmt.Fprintf(progress, " (written in %.1f s)", r.write.Seconds())
+	period := "/v1/scores?group_by=org&from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly)
+	r.load[0] = loadAvg()
+	var p *goodwillProcess
+	for i, run := range []struct {
+		sig  syscall.Signal
+		into *restartTimes
+	}{{0, &r.first}, {syscall.SIGTERM, &r.clean}, {syscall.SIGKILL, &r.crash}} {
+		if p != nil {
+			if err := p.stop(run.sig); err != nil {
+				return nil, err
+			}
+		}
+		if p, err = startGoodwill(ctx, bin, data, logFile); err != nil {
+			return nil, err
+		}
+		defer func(p *goodwillProcess) { _ = p.cmd.Process.Kill() }(p)
+		if *run.into, err = p.waitDetecting(ctx, 10*time.Minute); err != nil {
+			return nil, fmt.Errorf("start %d: %w (log: %s)", i+1, err, logFile)
+		}
+		if run.into.open, err = p.openClocks(ctx); err != nil {
+			return nil, err
+		}
+		api := &apiClient{url: p.url, http: &http.Client{Timeout: time.Minute}}
+		body, err := api.call(ctx, http.MethodGet, period, nil)
+		if err != nil {
+			return nil, err
+		}
+		var out struct {
+			Groups []struct {
+				Applications int `json:"applications"`
+			} `json:"groups"`
+		}
+		if err := json.Unmarshal(body, &out); err != nil || len(out.Groups) != 1 {
+			return nil, fmt.Errorf("scores after start %d: %v %s", i+1, err, body)
+		}
+		r.orgApps[i] = out.Groups[0].Applications
+	}
+	r.load[1] = loadAvg()
+	return r, p.stop(syscall.SIGTERM)
+}
+
+func scoresRestartTable(r *scoresRestart) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nThe scores section's store: %s applications with a year of history (%s interactions, "+
+		"written straight into the embedded store in %.1f s), served by the same binary. Its first start derives "+
+		"every application's clocks and fills the scores book from every application; then it is stopped with "+
+		"SIGTERM and started again, and killed with SIGKILL and started again. \"Applications\" is what "+
+		"`group_by=org` counts over the scores period once detecting: the same after each start when the book is "+
+		"filled. Load average %s before, %s after.\n\n", thousands(r.apps), thousands(r.interactions), r.write.Seconds(), r.load[0], r.load[1])
+	b.WriteString("| start | serving s | ready and detecting s | open clocks | applications | target | |\n|---|---:|---:|---:|---:|---|---|\n")
+	for i, row := range []struct {
+		what   string
+		t      restartTimes
+		target time.Duration
+	}{{"first start (no checkpoint)", r.first, 0}, {"after a clean stop (SIGTERM)", r.clean, 10 * time.Second}, {"after `kill -9`", r.crash, 30 * time.Second}} {
+		target, verdict := "", ""
+		if row.target > 0 {
+			target = fmt.Sprintf("≤ %.0f s", row.target.Seconds())
+			verdict = "met"
+			if row.t.detecting > row.target || row.t.open != r.first.open || r.orgApps[i] != r.orgApps[0] {
+				verdict = "**not met**"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %s | %s | %s | %s |\n", row.what, row.t.serving.Seconds(), row.t.detecting.Seconds(),
+			thousands(row.t.open), thousands(r.orgApps[i]), target, verdict)
+	}
+	return b.String()
 }
