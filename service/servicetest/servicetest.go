@@ -119,6 +119,15 @@ func (in *Instance) Restart(t testing.TB) {
 	*in = *launch(t, in.Config, in.opts, true)
 }
 
+// RestartAfter is Restart calling between while the server is stopped, its store
+// closed: a test may open the store then to look at or change what a stop left.
+func (in *Instance) RestartAfter(t testing.TB, between func()) {
+	t.Helper()
+	in.stop(t)
+	between()
+	*in = *launch(t, in.Config, in.opts, true)
+}
+
 // RestartServing is Restart returning as soon as the new server answers, while its
 // SLA engine may still be rebuilding the open clocks (/readyz says "detecting": false).
 func (in *Instance) RestartServing(t testing.TB) {
