@@ -391,7 +391,9 @@ func readClocks(r *CheckpointReader, f func(a *savedApp)) error {
 	n := r.Len()
 	var a savedApp
 	for range n {
-		a.id = r.String()
+		if a.id = r.String(); a.id == "" {
+			r.fail(errors.New("checkpoint: an application without an id"))
+		}
 		a.recruiter = name(recruiters, r.Uint())
 		a.clocks = a.clocks[:0]
 		nc := r.Len()

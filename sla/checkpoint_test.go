@@ -159,8 +159,7 @@ func allClocks(e *Engine) []OverdueItem {
 // checkpointApps stores applications of several shapes: open clocks of two
 // recruiters, one whose starting interaction's id is not a UUID (a rare clock), one
 // overdue with its transitions recorded, and one without open clocks.
-func checkpointApps(t *testing.T, apps *memApps, now time.Time) []interactions.Application {
-	t.Helper()
+func checkpointApps(apps *memApps, now time.Time) []interactions.Application {
 	var out []interactions.Application
 	for i, id := range []string{"a1", "a2", "a3"} {
 		ev := received(interactions.KindApplicationReceived, now.Add(-time.Duration(i)*time.Minute), now)
@@ -190,7 +189,7 @@ func TestCheckpointCleanRestart(t *testing.T) {
 	mark := &projectorMark{}
 	first := startCheckpointed(t, store, apps, mark)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	apply(t, first.e, now, checkpointApps(t, apps, now)...)
+	apply(t, first.e, now, checkpointApps(apps, now)...)
 	mark.set(now, true) // the projector stopped clean, at this mark
 	first.e.Close()
 
@@ -282,7 +281,7 @@ func TestCheckpointNotUsed(t *testing.T) {
 			mark := &projectorMark{}
 			first := startCheckpointed(t, store, apps, mark)
 			now := time.Now().UTC().Truncate(time.Millisecond)
-			apply(t, first.e, now, checkpointApps(t, apps, now)...)
+			apply(t, first.e, now, checkpointApps(apps, now)...)
 			mark.set(now, true)
 			first.e.Close()
 
@@ -373,7 +372,7 @@ func TestCheckpointAfterCrash(t *testing.T) {
 	mark := &projectorMark{delta: true}
 	first := startCheckpointed(t, store, apps, mark)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	apply(t, first.e, now, checkpointApps(t, apps, now)...)
+	apply(t, first.e, now, checkpointApps(apps, now)...)
 	mark.set(now, true)
 	first.e.Close()
 	saved := first.book.snapshot()
@@ -430,4 +429,26 @@ func TestCheckpointAfterCrash(t *testing.T) {
 	if fs := next.rec.all(); len(fs) != 0 {
 		t.Errorf("the start after the crash handed over %+v again", fs)
 	}
+}
+
+// FuzzReadClocks: whatever the bytes, reading the engine's part of a checkpoint
+// fails or yields applications whose clocks an engine can schedule.
+func FuzzReadClocks(f *testing.F) {
+	e := NewEngine(Config{Log: quietLog, Now: time.Now})
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	apps := &memApps{}
+	for _, app := range checkpointApps(apps, now) {
+		clocks := Derive(app.Events, Env{Policies: DefaultPolicies(), Calendars: map[string]BusinessClock{CalendarBusiness: TwentyFourSeven(), Calendar24x7: TwentyFourSeven()}}, now)
+		e.track(app, clocks, now, true, nil)
+	}
+	w := &CheckpointWriter{}
+	e.saveClocks(w)
+	f.Add(w.Bytes())
+	f.Add([]byte{0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e := NewEngine(Config{Log: quietLog, Now: time.Now})
+		_ = readClocks(NewCheckpointReader(data), func(a *savedApp) {
+			e.track(interactions.Application{ID: a.id, RecruiterID: a.recruiter}, a.clocks, now, false, nil)
+		})
+	})
 }

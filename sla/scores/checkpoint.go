@@ -108,12 +108,19 @@ func (b *Book) LoadCheckpoint(r *sla.CheckpointReader) (func(), error) {
 			for i := range f.counts {
 				day += small(r.Int())
 				f.counts[i] = contrib{day: day, key: uint32(r.Uint()), val: small(r.Int())}
+				// A key past the stages interned would index past a query's arrays.
+				if f.counts[i].key >= uint32(kStage+2*len(nb.stages.list)) {
+					bad = true
+				}
 			}
 		}
 		if n := r.Len(); n > 0 {
 			f.timed = make([]timedContrib, n)
 			for i := range f.timed {
 				f.timed[i] = timedContrib{at: r.Int(), day: small(r.Int()), key: uint32(r.Uint())}
+				if f.timed[i].key > tDetractor {
+					bad = true
+				}
 			}
 		}
 		f.whoReferred = r.Bool()

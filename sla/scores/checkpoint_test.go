@@ -133,3 +133,22 @@ func TestBookCheckpoint(t *testing.T) {
 		t.Error("a refused checkpoint changed the book")
 	}
 }
+
+// FuzzLoadCheckpoint: whatever the bytes, loading a checkpoint fails or yields a book
+// that answers every query without panicking.
+func FuzzLoadCheckpoint(f *testing.F) {
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	w := &sla.CheckpointWriter{}
+	book(time.UTC, wall, now, checkpointScenario(5, 30, now)...).SaveCheckpoint(w)
+	f.Add(w.Bytes())
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := NewBook(utc)
+		restore, err := b.LoadCheckpoint(sla.NewCheckpointReader(data))
+		if err != nil {
+			return
+		}
+		restore()
+		everything(t, b, now)
+	})
+}
