@@ -168,10 +168,10 @@ func buildGoodwill(ctx context.Context, bin, dir string, progress io.Writer) (st
 		return bin, nil
 	}
 	bin = filepath.Join(dir, "goodwill")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/goodwill")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/goodwillhq/goodwill/cmd/goodwill")
 	build.Stderr = progress
 	if err := build.Run(); err != nil {
-		return "", fmt.Errorf("build goodwill (run from the repository's root): %w", err)
+		return "", fmt.Errorf("build goodwill (run inside the module): %w", err)
 	}
 	return bin, nil
 }

@@ -50,3 +50,27 @@ func TestScoresSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestScoresRestartSmoke restarts the goodwill binary on a small scores store after a
+// clean stop and after kill -9, and checks that each start counted the same
+// applications and watched the same clocks as the first, and that the table says so.
+func TestScoresRestartSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	r, err := runScoresRestart(ctx, 300, 1, "", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.orgApps[0] == 0 || r.orgApps[1] != r.orgApps[0] || r.orgApps[2] != r.orgApps[0] {
+		t.Errorf("applications counted after each start: %v", r.orgApps)
+	}
+	if r.first.open == 0 || r.clean.open != r.first.open || r.crash.open != r.first.open {
+		t.Errorf("open clocks after each start: %d, %d, %d", r.first.open, r.clean.open, r.crash.open)
+	}
+	table := scoresRestartTable(r)
+	for _, want := range []string{"| first start (no checkpoint) |", "| after a clean stop (SIGTERM) |", "| after `kill -9` |", "≤ 10 s", "≤ 30 s"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table lacks %q:\n%s", want, table)
+		}
+	}
+}
