@@ -27,11 +27,12 @@ func (s *Store) ProjectorMark(ctx context.Context) (mark time.Time, clean bool, 
 }
 
 // ApplicationsSince returns the ids of the documents the projector derives from
-// interactions received at or after since, less the overlap its own catch-up re-reads
-// (late commits): their applications, and the nurture documents of their candidates
-// (which may not exist). It scans the log, reading two fields of each interaction.
+// interactions received at or after since: their applications, and the nurture
+// documents of their candidates (which may not exist). It scans the log, reading two
+// fields of each interaction. Given the mark of a clean stop, it names every document
+// changed since: that stop applied everything received before it or stored nothing.
 func (s *Store) ApplicationsSince(ctx context.Context, since time.Time) ([]string, error) {
-	filter := bson.M{"received_at": bson.M{"$gte": since.Add(-catchUpOverlap)}}
+	filter := bson.M{"received_at": bson.M{"$gte": since}}
 	cur, err := s.interactions.Find(ctx, filter, options.Find().SetProjection(bson.M{"application_id": 1, "candidate_id": 1}))
 	if err != nil {
 		return nil, Unavailable("read the log's tail", err)

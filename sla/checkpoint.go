@@ -444,7 +444,13 @@ type restored struct {
 	// changed are the applications that may have changed since it was saved: after a
 	// crash, those of interactions received since its mark (ChangedSince).
 	changed []string
+	apps    int // applications with open clocks it holds
 }
+
+// maxChanged is how many changed applications a start after a crash derives anew,
+// each read by _id, before it would rather read them all with one scan: at least
+// this many, and more than half the applications with open clocks.
+const maxChanged = 20000
 
 // readCheckpoint reads and checks the checkpoint the note names, changing nothing.
 func (e *Engine) readCheckpoint(ctx context.Context, info checkpointInfo) (*restored, error) {
@@ -457,10 +463,11 @@ func (e *Engine) readCheckpoint(ctx context.Context, info checkpointInfo) (*rest
 		return nil, fmt.Errorf("checkpoint format %d, want %d", f, checkpointFormat)
 	}
 	start := len(data) - len(r.buf)
-	if err := readClocks(r, func(*savedApp) {}); err != nil {
+	n := 0
+	if err := readClocks(r, func(*savedApp) { n++ }); err != nil {
 		return nil, err
 	}
-	out := &restored{clocks: data[start : len(data)-len(r.buf)]}
+	out := &restored{clocks: data[start : len(data)-len(r.buf)], apps: n}
 	for _, b := range e.books {
 		sub := NewCheckpointReader(r.Raw())
 		if r.err != nil {
@@ -636,6 +643,10 @@ func (e *Engine) checkpointFor(ctx context.Context, last cleanStop) *restored {
 	restored, err := e.readCheckpoint(ctx, cp)
 	if err != nil {
 		e.log.Warn("sla: the checkpoint of the clocks cannot be read; rebuilding them", "err", err)
+		return nil
+	}
+	if len(changed) > maxChanged && len(changed) > restored.apps/2 {
+		e.log.Info("sla: the checkpoint of the clocks is not used; rebuilding them", "why", "most applications changed since", "changed_since", len(changed))
 		return nil
 	}
 	restored.through, restored.changed = last.Through, changed
