@@ -333,16 +333,19 @@ func restartSection(when time.Time, m machine, r *restartResult) string {
 		"answering 200 (serving) and to its `\"detecting\": true` (every open clock is in the scheduler).\n\n",
 		built, thousands(r.open), r.post.Seconds())
 	b.WriteString("| start | serving s | ready and detecting s | open clocks once detecting | target | |\n|---|---:|---:|---:|---|---|\n")
-	row := func(what string, t restartTimes, target time.Duration) {
+	var targets strings.Builder
+	row := func(what, target string, t restartTimes, limit time.Duration) {
 		verdict := "met"
-		if t.detecting > target || t.open != r.open {
+		if t.detecting > limit || t.open != r.open {
 			verdict = "**not met**"
 		}
 		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %s | ≤ %.0f s | %s |\n", what, t.serving.Seconds(), t.detecting.Seconds(),
-			thousands(t.open), target.Seconds(), verdict)
+			thousands(t.open), limit.Seconds(), verdict)
+		fmt.Fprintf(&targets, "| %s open clocks, ready and detecting %s: ≤ %.0f s | %.1f s | %s |\n",
+			thousands(r.open), target, limit.Seconds(), t.detecting.Seconds(), verdict)
 	}
-	row("after a clean stop (SIGTERM)", r.clean, 3*time.Second)
-	row("after `kill -9`", r.crash, 10*time.Second)
+	row("after a clean stop (SIGTERM)", "after a clean stop", r.clean, 3*time.Second)
+	row("after `kill -9`", "after `kill -9`", r.crash, 10*time.Second)
 	soon := "not recorded"
 	verdict := "**not met**"
 	if r.soonLate >= 0 {
@@ -352,10 +355,13 @@ func restartSection(when time.Time, m machine, r *restartResult) string {
 		}
 	}
 	fmt.Fprintf(&b, "\nA clock open before the clean stop and due %.1f s after the restart began (a 30 s policy of its own job): "+
-		"its breach was recorded %s (target ≤ 2 s: %s).\n", r.soonAfterStart.Seconds(), soon, verdict)
+		"its breach was recorded %s.\n", r.soonAfterStart.Seconds(), soon)
+	fmt.Fprintf(&targets, "| a clock due just after the restart (%.1f s after it began) is alerted within 2 s of its deadline | %s | %s |\n",
+		r.soonAfterStart.Seconds(), soon, verdict)
 	if r.scores != nil {
-		b.WriteString(scoresRestartTable(r.scores))
+		b.WriteString(scoresRestartTable(r.scores, &targets))
 	}
+	b.WriteString("\n| target | measured | |\n|---|---|---|\n" + targets.String())
 	b.WriteString("<!-- restart:end -->\n")
 	return b.String()
 }
@@ -463,7 +469,9 @@ func runScoresRestart(ctx context.Context, apps int, seed uint64, bin string, pr
 	return r, p.stop(syscall.SIGTERM)
 }
 
-func scoresRestartTable(r *scoresRestart) string {
+// scoresRestartTable renders the scores store's restarts, and adds their targets'
+// rows to targets.
+func scoresRestartTable(r *scoresRestart, targets io.Writer) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nThe scores section's store: %s applications with a year of history (%s interactions, "+
 		"written straight into the embedded store in %.1f s), served by the same binary. Its first start derives "+
@@ -484,6 +492,8 @@ func scoresRestartTable(r *scoresRestart) string {
 			if row.t.detecting > row.target || row.t.open != r.first.open || r.orgApps[i] != r.orgApps[0] {
 				verdict = "**not met**"
 			}
+			fmt.Fprintf(targets, "| scores bench's store, %s (%s applications): clocks derived and scores filled %s | %.1f s | %s |\n",
+				strings.TrimSuffix(row.what, " (SIGTERM)"), thousands(r.apps), target, row.t.detecting.Seconds(), verdict)
 		}
 		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %s | %s | %s | %s |\n", row.what, row.t.serving.Seconds(), row.t.detecting.Seconds(),
 			thousands(row.t.open), thousands(r.orgApps[i]), target, verdict)

@@ -67,10 +67,38 @@ func TestScoresRestartSmoke(t *testing.T) {
 	if r.first.open == 0 || r.clean.open != r.first.open || r.crash.open != r.first.open {
 		t.Errorf("open clocks after each start: %d, %d, %d", r.first.open, r.clean.open, r.crash.open)
 	}
-	table := scoresRestartTable(r)
+	var targets strings.Builder
+	table := scoresRestartTable(r, &targets) + targets.String()
 	for _, want := range []string{"| first start (no checkpoint) |", "| after a clean stop (SIGTERM) |", "| after `kill -9` |", "≤ 10 s", "≤ 30 s"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table lacks %q:\n%s", want, table)
+		}
+	}
+}
+
+// TestRestartTargets: the restart section states each of its targets in the table the
+// summary reads, each next to its own baseline, with its verdict.
+func TestRestartTargets(t *testing.T) {
+	r := &restartResult{open: 100000, soonAfterStart: time.Second, soonLate: 300 * time.Millisecond,
+		clean:  restartTimes{serving: time.Second, detecting: 2 * time.Second, open: 100000},
+		crash:  restartTimes{serving: time.Second, detecting: 12 * time.Second, open: 100000},
+		scores: &scoresRestart{apps: 100000, orgApps: [3]int{5, 5, 5}, first: restartTimes{detecting: 40 * time.Second, open: 7}, clean: restartTimes{detecting: 3 * time.Second, open: 7}, crash: restartTimes{detecting: 9 * time.Second, open: 7}},
+	}
+	rows := targetRows(restartSection(time.Now(), thisMachine(), r))
+	want := map[string][2]string{ // baseline, verdict
+		"100,000 open clocks, ready and detecting after a clean stop: ≤ 3 s":                                       {"10.7 s (4.5 s in an earlier run, before pools)", "met"},
+		"100,000 open clocks, ready and detecting after `kill -9`: ≤ 10 s":                                         {"73.1 s (36.7 s in an earlier run, before pools)", "**not met**"},
+		"a clock due just after the restart (1.0 s after it began) is alerted within 2 s of its deadline":          {"not measured", "met"},
+		"scores bench's store, after a clean stop (100,000 applications): clocks derived and scores filled ≤ 10 s": {"39.8 s (54 s in an earlier run)", "met"},
+		"scores bench's store, after `kill -9` (100,000 applications): clocks derived and scores filled ≤ 30 s":    {"68 s in an earlier run", "met"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d target rows, want %d: %+v", len(rows), len(want), rows)
+	}
+	for _, row := range rows {
+		w, ok := want[row.label]
+		if !ok || baselineOf(row) != w[0] || row.verdict != w[1] {
+			t.Errorf("row %+v (baseline %q), want %v", row, baselineOf(row), w)
 		}
 	}
 }
