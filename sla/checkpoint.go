@@ -12,6 +12,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -260,15 +261,7 @@ func (s *Store) loadCheckpoint(ctx context.Context, info checkpointInfo) ([]byte
 // poolsDigest identifies the pools nurture clocks were derived with.
 func poolsDigest(pools map[string]Pool) string {
 	list := slices.Collect(maps.Values(pools))
-	slices.SortFunc(list, func(a, b Pool) int {
-		if a.ID < b.ID {
-			return -1
-		}
-		if a.ID > b.ID {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(list, func(a, b Pool) int { return strings.Compare(a.ID, b.ID) })
 	b, err := json.Marshal(list)
 	if err != nil {
 		return ""
