@@ -2,6 +2,7 @@ package sla
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -451,4 +452,48 @@ func FuzzReadClocks(f *testing.F) {
 			e.track(interactions.Application{ID: a.id, RecruiterID: a.recruiter}, a.clocks, now, false, nil)
 		})
 	})
+}
+
+// TestCheckpointAfterCrashHandsOverPending: transitions a crashed run recorded but
+// never handed over (its consumer failed) are handed over, once, by the start after
+// the crash from the last clean stop's checkpoint.
+func TestCheckpointAfterCrashHandsOverPending(t *testing.T) {
+	t.Parallel()
+	store, apps := NewStore(storagetest.NewDB(t)), &memApps{}
+	seedFastPolicy(t, store, "2s")
+	mark := &projectorMark{delta: true}
+	first := startCheckpointed(t, store, apps, mark)
+	mark.set(time.Now().Add(-time.Second), true)
+	first.e.Close() // nothing open: an empty checkpoint
+
+	failing := func(context.Context, []Fired) error { return errors.New("the pipeline is down") }
+	crashed := NewEngine(Config{Store: store, Apps: apps, Log: quietLog, Now: time.Now, Consumer: failing,
+		Mark: mark.get, ChangedSince: mark.changedSince})
+	if err := crashed.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { crashed.closeOnce.Do(func() { close(crashed.stopping) }) }) // killed: never closed
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	p := apps.put("p", received(interactions.KindApplicationReceived, now, now))
+	apply(t, crashed, now, p)
+	mark.receive("p", now)
+	waitFor(t, "the breach recorded", func() bool {
+		fs, err := store.Transitions(context.Background(), "p")
+		return err == nil && len(fs) == 2
+	})
+
+	next := startCheckpointed(t, store, apps, mark)
+	defer next.e.Close()
+	if next.apps.scans.Load() != 0 {
+		t.Fatal("the start after the crash did not use the checkpoint")
+	}
+	time.Sleep(50 * time.Millisecond)
+	var ids []string
+	for _, f := range next.rec.all() {
+		ids = append(ids, string(f.State))
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"breached", "warning"}) {
+		t.Errorf("handed over after the crash: %v, want the warning and the breach once", ids)
+	}
 }

@@ -244,18 +244,30 @@ func (e *Engine) begin(ctx context.Context) (rebuild func(context.Context) error
 		if err != nil {
 			return nil, err
 		}
+		// A checkpoint saved with a clean stop, with the applications changed since
+		// (after a crash), stands for reading them all (checkpoint.go).
+		cp := e.checkpointFor(ctx, last)
 		// A policy or calendar changed since may move clocks into the past: then
 		// every transition is checked.
-		if last.Clean && last.Version == e.version {
+		switch {
+		case last.Clean && last.Version == e.version:
 			e.through = last.Through // everything up to it is recorded and handed over
-		} else if recorded, pending, err = e.store.recorded(ctx); err != nil {
-			return nil, interactions.Unavailable("read transitions", err)
+		case cp != nil:
+			// After a crash, from the checkpoint of the last clean stop (under the
+			// version in force): everything up to that stop was recorded and handed
+			// over then; what was recorded since is checked.
+			e.through = last.Through
+			if recorded, pending, err = e.store.recordedSince(ctx, last.Through); err != nil {
+				return nil, err
+			}
+		default:
+			if recorded, pending, err = e.store.recorded(ctx); err != nil {
+				return nil, interactions.Unavailable("read transitions", err)
+			}
 		}
-		// A checkpoint saved with a clean stop, from which no application changed,
-		// stands for reading them all. It is put in place before the scheduler runs
-		// and before anything is applied, so nothing it restores is older than what
-		// Applied sees.
-		if cp := e.checkpointFor(ctx, last); cp != nil {
+		// The checkpoint is put in place before the scheduler runs and before
+		// anything is applied, so nothing it restores is older than what Applied sees.
+		if cp != nil {
 			e.mu.Lock()
 			e.live = map[string]struct{}{}
 			e.mu.Unlock()

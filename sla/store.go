@@ -384,6 +384,12 @@ func (s *Store) pendingIn(ctx context.Context, partitions []int) ([]Fired, error
 	if err := cur.All(ctx, &fs); err != nil {
 		return nil, interactions.Unavailable("read transitions", err)
 	}
+	return s.untaken(ctx, fs)
+}
+
+// untaken returns those of fs, recorded without the handled flag, that are not marked
+// in sla_handled.
+func (s *Store) untaken(ctx context.Context, fs []Fired) ([]Fired, error) {
 	var out []Fired
 	for chunk := range slices.Chunk(fs, recordBatch) {
 		ids := make([]string, len(chunk))
@@ -453,6 +459,30 @@ func (s *Store) recorded(ctx context.Context) (map[string]bool, []Fired, error) 
 		out = append(out, f)
 	}
 	return all, out, nil
+}
+
+// recordedSince is recorded for the transitions recorded after since (a start after
+// a crash that knows every transition up to since was recorded and handed over): it
+// reads those alone, not every transition and every handled mark.
+func (s *Store) recordedSince(ctx context.Context, since time.Time) (map[string]bool, []Fired, error) {
+	cur, err := s.transitions.Find(ctx, bson.M{"recorded_at": bson.M{"$gt": since}})
+	if err != nil {
+		return nil, nil, interactions.Unavailable("read transitions", err)
+	}
+	var fs []Fired
+	if err := cur.All(ctx, &fs); err != nil {
+		return nil, nil, interactions.Unavailable("read transitions", err)
+	}
+	all := make(map[string]bool, len(fs))
+	var unhandled []Fired
+	for _, f := range fs {
+		all[f.ID] = true
+		if !f.Handled {
+			unhandled = append(unhandled, f)
+		}
+	}
+	pending, err := s.untaken(ctx, unhandled)
+	return all, pending, err
 }
 
 // allIDs returns the _ids of the documents of coll.
