@@ -29,11 +29,14 @@ import (
 // scores and the pools, see Checkpointed). It is stored in sla_checkpoint in chunks
 // and named by the clean stop's note (settings), which also holds the version of the
 // policies and calendar it was derived under, a digest of the pools and the
-// projector's mark. A start uses it only when the note says the last stop was clean,
-// the version and the pools are those in force and the projector's mark is the one
-// the checkpoint saw, with the projector's own clean stop: then no application
-// changed since. Taking the note at start clears it, so a checkpoint is never used
-// after a crash: that start rebuilds from every application.
+// projector's mark. A start uses it only when the version and the pools are those in
+// force. After a clean stop, the projector's mark must be the one the checkpoint saw,
+// with the projector's own clean stop: then no application changed since. Taking the
+// note at start marks the stop unclean, so that after a crash the checkpoint is used
+// only with the applications of every interaction received since its mark derived
+// anew (that stop applied everything received before it) and the transitions recorded
+// since that stop checked; without ChangedSince that start rebuilds from every
+// application.
 
 // MarkFunc returns the projector's stored high-water mark and whether its last stop
 // was clean (interactions.Store.ProjectorMark).
