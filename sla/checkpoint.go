@@ -502,6 +502,11 @@ func (e *Engine) useCheckpoint(cp *restored, now time.Time, recorded map[string]
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	_ = readClocks(NewCheckpointReader(cp.clocks), func(a *savedApp) { // read once already: no error
+		if changed[a.id] {
+			// Derived anew: its clocks as saved may have stopped since, and must not
+			// fire meanwhile.
+			return
+		}
 		app := interactions.Application{ID: a.id, RecruiterID: a.recruiter}
 		d, _ := e.track(app, a.clocks, now, false, recorded)
 		if i, ok := e.slots.find(a.id); ok {
@@ -509,9 +514,6 @@ func (e *Engine) useCheckpoint(cp *restored, now time.Time, recorded map[string]
 			for _, h := range a.fired {
 				s.addFired(h)
 			}
-		}
-		if changed[a.id] {
-			return // derived anew: its transitions are found then
 		}
 		for _, c := range a.clocks {
 			if c.DueAt.After(cp.through) && !c.DueAt.After(now) {

@@ -497,3 +497,58 @@ func TestCheckpointAfterCrashHandsOverPending(t *testing.T) {
 		t.Errorf("handed over after the crash: %v, want the warning and the breach once", ids)
 	}
 }
+
+// heldApps holds every read of one application until its gate opens.
+type heldApps struct {
+	*countingApps
+	gate chan struct{}
+}
+
+func (h heldApps) Application(ctx context.Context, id string) (interactions.Application, error) {
+	<-h.gate
+	return h.countingApps.Application(ctx, id)
+}
+
+// TestCheckpointAfterCrashStaleClock: an application withdrawn during a run that then
+// crashed has its clock open in the checkpoint; the start after the crash must not
+// let that clock fire while the application is read again.
+func TestCheckpointAfterCrashStaleClock(t *testing.T) {
+	t.Parallel()
+	store, apps := NewStore(storagetest.NewDB(t)), &memApps{}
+	seedFastPolicy(t, store, "2s")
+	mark := &projectorMark{delta: true}
+	first := startCheckpointed(t, store, apps, mark)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	w := apps.put("w", received(interactions.KindApplicationReceived, now, now))
+	apply(t, first.e, now, w)
+	mark.set(now, true)
+	first.e.Close()
+
+	crashed := startCheckpointed(t, store, apps, mark)
+	t.Cleanup(func() { crashed.e.closeOnce.Do(func() { close(crashed.e.stopping) }) }) // killed
+	later := time.Now().UTC().Truncate(time.Millisecond)
+	apply(t, crashed.e, later, apps.put("w", w.Events[0], received(interactions.KindWithdrawn, later, later)))
+	mark.receive("w", later)
+
+	held := heldApps{countingApps: &countingApps{memApps: apps}, gate: make(chan struct{})}
+	book := &clockBook{}
+	next := NewEngine(Config{Store: store, Apps: held, Log: quietLog, Now: time.Now, Consumer: (&recorder{}).consume,
+		Observer: book.observe, Books: []Checkpointed{book}, Mark: mark.get, ChangedSince: mark.changedSince})
+	if err := next.StartInBackground(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	time.Sleep(time.Until(now.Add(2500 * time.Millisecond))) // past the clock's warning and due time
+	close(held.gate)
+	waitFor(t, "detecting", next.Detecting)
+	if held.scans.Load() != 0 {
+		t.Fatal("the start after the crash did not use the checkpoint")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if fs, err := store.Transitions(context.Background(), "w"); err != nil || len(fs) != 0 {
+		t.Errorf("the withdrawn application's clock fired: %+v %v", fs, err)
+	}
+	if next.OpenClocks() != 0 {
+		t.Errorf("%d open clocks, want none", next.OpenClocks())
+	}
+}
