@@ -60,6 +60,7 @@ func newImport() *cobra.Command {
 	f.StringVar(&o.URL, "url", importer.DefaultURL, "base URL of the running service ($GOODWILL_URL)")
 	f.StringVar(&o.Key, "key", "", "API key with the ingest or admin role ($GOODWILL_KEY; prefer the variable: flags show in process lists)")
 	f.IntVar(&o.Batch, "batch", importer.DefaultBatch, fmt.Sprintf("interactions per request (1–%d; requests also stay under 1 MiB)", interactions.MaxBatch))
+	f.IntVar(&o.InFlight, "in-flight", importer.DefaultInFlight, fmt.Sprintf("batches sent at once (1–%d)", importer.MaxInFlight))
 	f.StringVar(&o.Format, "format", "", "jsonl or csv (default: by the file's extension)")
 	f.StringVar(&o.StateDir, "state-dir", "", "where resume state is kept (default: goodwill/import in the user cache directory)")
 	f.BoolVar(&o.NoResume, "no-resume", false, "ignore saved state and start from the first line")

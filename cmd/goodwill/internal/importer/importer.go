@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -35,6 +36,10 @@ import (
 const (
 	DefaultURL   = "http://127.0.0.1:8080"
 	DefaultBatch = 500
+	// DefaultInFlight is how many batches are sent at once: while the service stores
+	// one, the importer reads the next and the network carries a third.
+	DefaultInFlight = 4
+	MaxInFlight     = 16
 	// importMaxBody keeps a request under the service's 1 MiB body limit, with room
 	// for the {"interactions":[...]} wrapper.
 	importMaxBody     = 1<<20 - 1<<10
@@ -54,6 +59,7 @@ type Options struct {
 	URL      string // base URL of the service
 	Key      string // API key (ingest or admin role)
 	Batch    int    // lines per request, 1..interactions.MaxBatch
+	InFlight int    // batches sent at once, 1..MaxInFlight (0: DefaultInFlight)
 	Format   string // "jsonl", "csv" or "" (by file extension)
 	StateDir string // where resume state is kept
 	NoResume bool   // ignore saved state and start from the first line
@@ -109,10 +115,16 @@ just that line. The line's source is kept as it is: without one, the service's
 default source "api" applies (source and external_id together are the
 idempotency key).
 
-An interrupted import (Ctrl-C, the service down) resumes where it stopped: the last
-acknowledged position is kept in a state file (in --state-dir, keyed by the file's
-SHA-256 and the service URL) that is removed when the file is done. --no-resume
-starts over; nothing is stored twice either way.
+Batches are sent several at once (--in-flight, default 4), in the file's order; a
+line whose external_id a batch still unanswered carries waits for it, so that the
+first line of an idempotency key is the one stored.
+
+An interrupted import (Ctrl-C, the service down) resumes where it stopped: the
+position up to which every batch was acknowledged is kept in a state file (in
+--state-dir, keyed by the file's SHA-256 and the service URL) that is removed when
+the file is done; batches acknowledged after the first one that failed are sent
+again, and count as duplicates then. --no-resume starts over; nothing is stored
+twice either way.
 
 Imported history does not raise alerts: the service records clocks that ran out
 before it learned of them without alerting.
@@ -190,6 +202,12 @@ func (o *Options) check() error {
 	if o.Batch < 1 || o.Batch > interactions.MaxBatch {
 		return fmt.Errorf("--batch %d: must be from 1 to %d", o.Batch, interactions.MaxBatch)
 	}
+	if o.InFlight == 0 {
+		o.InFlight = DefaultInFlight
+	}
+	if o.InFlight < 1 || o.InFlight > MaxInFlight {
+		return fmt.Errorf("--in-flight %d: must be from 1 to %d", o.InFlight, MaxInFlight)
+	}
 	switch o.Format {
 	case "", "jsonl", "csv":
 	case "ndjson", "json":
@@ -204,7 +222,9 @@ func (o *Options) check() error {
 		o.Log = io.Discard
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 2 * time.Minute}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = MaxInFlight // a connection kept for each batch in flight
+		o.Client = &http.Client{Timeout: 2 * time.Minute, Transport: t}
 	}
 	if o.Tries < 1 {
 		o.Tries = importTries
@@ -336,12 +356,15 @@ func scanImportFile(f *os.File) (hash string, lines int, err error) {
 // line to skip. End and EndLine are the byte offset and physical line count just
 // after it: where a resumed run starts when it is acknowledged.
 type importRecord struct {
-	Line    int             // number of the line it starts on
-	Body    json.RawMessage // the interaction as sent
-	Reject  string          // why it was refused before sending
-	Skip    bool            // a blank line
-	End     int64
-	EndLine int
+	Line   int             // number of the line it starts on
+	Body   json.RawMessage // the interaction as sent
+	Reject string          // why it was refused before sending
+	Skip   bool            // a blank line
+	// ExternalID is the line's external_id (given or derived): lines sharing one
+	// are sent in file order.
+	ExternalID string
+	End        int64
+	EndLine    int
 }
 
 // importReader yields the records of a file one at a time, then io.EOF.
@@ -387,13 +410,52 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 	prog := newImportProgress(o, name, lines, st.Line)
 	defer prog.close()
 	api := newImportClient(o)
+	// Up to o.InFlight batches are sent at once. The state moves only over batches
+	// acknowledged in file order: after a failure no batch is sent any more, those in
+	// flight are waited for, and the state stops before the first batch not
+	// acknowledged; a resumed run sends again what came after it (duplicates then).
+	var stopped atomic.Bool      // a batch failed
+	var flight []*sentBatch      // sent, oldest first
+	inFlight := map[string]int{} // external_id → how many batches in flight carry it
+	// complete waits for the oldest batch in flight and moves the state over it.
+	complete := func() error {
+		b := flight[0]
+		<-b.done
+		flight = flight[1:]
+		for _, k := range b.keys {
+			if inFlight[k]--; inFlight[k] == 0 {
+				delete(inFlight, k)
+			}
+		}
+		if b.err != nil {
+			return b.err
+		}
+		st.Stored += b.out.Stored
+		st.Duplicates += b.out.Duplicates
+		st.Rejected = append(st.Rejected, b.local...)
+		st.Rejected = append(st.Rejected, b.out.Rejected...)
+		st.Offset, st.Line = b.end, b.endLine
+		if !b.last {
+			if err := st.save(statePath); err != nil {
+				fmt.Fprintf(o.Log, "%s: cannot save the resume state: %v\n", name, err)
+			}
+		}
+		prog.update(st.Line, st.Result)
+		return nil
+	}
+	var failure error
 	var pending *importRecord // read, but did not fit in the last batch
-	for eof := false; !eof || pending != nil; {
+	for eof := false; failure == nil && !stopped.Load() && (!eof || pending != nil); {
 		// A batch: up to o.Batch records in under importMaxBody bytes. end is where
-		// the state moves once it is acknowledged.
+		// the state moves once it and every batch before it are acknowledged.
 		var batch []importRecord
 		var local []Rejection
-		size, end, endLine := 0, st.Offset, st.Line
+		var keys []string
+		size := 0
+		end, endLine := st.Offset, st.Line
+		if len(flight) > 0 {
+			end, endLine = flight[len(flight)-1].end, flight[len(flight)-1].endLine
+		}
 		for len(batch) < o.Batch {
 			var rec importRecord
 			if pending != nil {
@@ -405,7 +467,8 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 					break
 				}
 				if err != nil {
-					return res, fmt.Errorf("%s: %w", name, err)
+					failure = err
+					break
 				}
 			}
 			if rec.Reject == "" && !rec.Skip && len(rec.Body)+1 > importMaxBody {
@@ -420,33 +483,65 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 			default:
 				batch = append(batch, rec)
 				size += len(rec.Body) + 1
+				if rec.ExternalID != "" {
+					keys = append(keys, rec.ExternalID)
+				}
 			}
 			if pending != nil {
 				break
 			}
 			end, endLine = rec.End, rec.EndLine
 		}
-		out, err := api.sendAll(ctx, batch)
-		if err != nil {
-			if ctx.Err() != nil {
-				err = errors.New("interrupted")
-			}
-			if st.Line > 0 {
-				return res, fmt.Errorf("%s: %w\nlines 1–%d were acknowledged: run the same command again to resume after them", name, err, st.Line)
-			}
-			return res, fmt.Errorf("%s: %w", name, err)
+		if failure != nil {
+			failure = fmt.Errorf("%s: %w", name, failure)
+			break
 		}
-		st.Stored += out.Stored
-		st.Duplicates += out.Duplicates
-		st.Rejected = append(st.Rejected, local...)
-		st.Rejected = append(st.Rejected, out.Rejected...)
-		st.Offset, st.Line = end, endLine
-		if !eof || pending != nil {
-			if err := st.save(statePath); err != nil {
-				fmt.Fprintf(o.Log, "%s: cannot save the resume state: %v\n", name, err)
+		// A line whose external_id a batch in flight carries waits for the batches
+		// before it: the first line of a key is stored first, as when sent one batch
+		// at a time.
+		wait := len(flight) >= o.InFlight
+		for _, k := range keys {
+			wait = wait || inFlight[k] > 0
+		}
+		for wait && len(flight) > 0 && failure == nil {
+			failure = complete()
+			wait = len(flight) >= o.InFlight
+			for _, k := range keys {
+				wait = wait || inFlight[k] > 0
 			}
 		}
-		prog.update(st.Line, st.Result)
+		if failure != nil {
+			break
+		}
+		b := &sentBatch{end: end, endLine: endLine, local: local, keys: keys,
+			last: eof && pending == nil, done: make(chan struct{})}
+		for _, k := range keys {
+			inFlight[k]++
+		}
+		flight = append(flight, b)
+		go func() {
+			defer close(b.done)
+			b.out, b.err = api.sendAll(ctx, batch)
+			if b.err != nil {
+				stopped.Store(true)
+			}
+		}()
+	}
+	for len(flight) > 0 && failure == nil {
+		failure = complete()
+	}
+	if failure != nil {
+		// What is still in flight comes after the state: a resumed run sends it again.
+		for _, b := range flight {
+			<-b.done
+		}
+		if ctx.Err() != nil {
+			failure = errors.New("interrupted")
+		}
+		if st.Line > 0 {
+			return res, fmt.Errorf("%s: %w\nlines 1–%d were acknowledged: run the same command again to resume after them", name, failure, st.Line)
+		}
+		return res, fmt.Errorf("%s: %w", name, failure)
 	}
 	if err := os.Remove(statePath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(o.Log, "%s: cannot remove the resume state: %v\n", name, err)
@@ -455,6 +550,19 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 	res.Stored, res.Duplicates, res.Rejected = st.Stored, st.Duplicates, st.Rejected
 	slices.SortStableFunc(res.Rejected, func(a, b Rejection) int { return a.Line - b.Line })
 	return res, nil
+}
+
+// sentBatch is a batch sent and the state just after it: its place in the file, the
+// lines refused before sending, and once done, the service's outcome.
+type sentBatch struct {
+	end     int64
+	endLine int
+	last    bool // the file's last batch
+	local   []Rejection
+	keys    []string // the external_ids of its lines
+	done    chan struct{}
+	out     importOutcome
+	err     error
 }
 
 // importExternalID derives the external_id of a line that has none from the line's
@@ -513,7 +621,10 @@ func (j *jsonlImportReader) next() (importRecord, error) {
 		return rec, nil
 	}
 	if id, ok := obj["external_id"]; !ok || string(id) == "null" || string(id) == `""` {
-		obj["external_id"], _ = json.Marshal(importExternalID(j.line, content))
+		rec.ExternalID = importExternalID(j.line, content)
+		obj["external_id"], _ = json.Marshal(rec.ExternalID)
+	} else if json.Unmarshal(id, &rec.ExternalID) != nil {
+		rec.ExternalID = string(id) // not a string: the service refuses it
 	}
 	rec.Body, err = json.Marshal(obj)
 	if err != nil {
@@ -675,9 +786,12 @@ func (c *csvImportReader) next() (importRecord, error) {
 		rec.Skip = true
 		return rec, nil
 	}
-	if _, ok := obj["external_id"]; !ok {
+	if id, ok := obj["external_id"].(string); ok {
+		rec.ExternalID = id
+	} else {
 		content, _ := json.Marshal(fields)
-		obj["external_id"] = importExternalID(rec.Line, content)
+		rec.ExternalID = importExternalID(rec.Line, content)
+		obj["external_id"] = rec.ExternalID
 	}
 	rec.Body, err = json.Marshal(obj)
 	if err != nil {
