@@ -49,7 +49,14 @@ type importProxy struct {
 	failFirst int
 	failAfter int // < 0: never
 
+	// refuseLine, when set, makes every request carrying that metadata.line answer 500
+	// after delay; delayLine holds the request carrying its line for delay first.
+	refuseLine, delayLine int
+	delay                 time.Duration
+
 	mu        sync.Mutex
+	inFlight  int   // POSTs of interactions being answered
+	most      int   // the most inFlight ever was
 	requests  int   // POSTs of interactions received
 	forwarded int   // POSTs of interactions forwarded
 	lines     []int // metadata.line of every item forwarded, in order
@@ -73,6 +80,35 @@ func newImportProxy(t *testing.T, target string, failFirst, failAfter int) *impo
 			p.flushes = append(p.flushes, p.forwarded)
 			p.mu.Unlock()
 		} else if r.Method == http.MethodPost {
+			p.mu.Lock()
+			p.inFlight++
+			p.most = max(p.most, p.inFlight)
+			p.mu.Unlock()
+			defer func() {
+				p.mu.Lock()
+				p.inFlight--
+				p.mu.Unlock()
+			}()
+			var carried struct {
+				Interactions []struct {
+					Metadata struct{ Line int }
+				}
+			}
+			_ = json.Unmarshal(body, &carried)
+			p.mu.Lock()
+			refuseLine, delayLine := p.refuseLine, p.delayLine
+			p.mu.Unlock()
+			for _, it := range carried.Interactions {
+				switch line := it.Metadata.Line; {
+				case line == 0:
+				case line == refuseLine:
+					time.Sleep(p.delay)
+					http.Error(w, "proxy refuses line", http.StatusInternalServerError)
+					return
+				case line == delayLine:
+					time.Sleep(p.delay)
+				}
+			}
 			if r.Header.Get(HistoryHeader) != "true" {
 				p.mu.Lock()
 				p.live++
@@ -123,6 +159,13 @@ func (p *importProxy) history() (live int, flushes []int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.live, slices.Clone(p.flushes)
+}
+
+// mostInFlight is the most requests of interactions the proxy was answering at once.
+func (p *importProxy) mostInFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.most
 }
 
 func (p *importProxy) counts() (requests, forwarded int, lines []int) {
@@ -203,9 +246,13 @@ func TestImport10k(t *testing.T) {
 	ctx := context.Background()
 
 	// 1. The service goes away after 8 batches of 500: the command fails, and says so.
+	// One batch at a time, so that the 8 are the first (TestImportInFlightResume has
+	// batches answered out of order).
 	broken := newImportProxy(t, in.URL, 0, 8)
 	var out, log bytes.Buffer
-	err := Run(ctx, testOptions(t, broken.URL, stateDir, &out, &log), []string{file})
+	opts := testOptions(t, broken.URL, stateDir, &out, &log)
+	opts.InFlight = 1
+	err := Run(ctx, opts, []string{file})
 	if err == nil || !strings.Contains(err.Error(), "run the same command again to resume") || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("interrupted import: err = %v, want a 500 and how to resume", err)
 	}
@@ -402,6 +449,7 @@ func TestImportCSVResume(t *testing.T) {
 	broken := newImportProxy(t, in.URL, 0, 2)
 	opts := testOptions(t, broken.URL, stateDir, io.Discard, io.Discard)
 	opts.Batch = 3
+	opts.InFlight = 1 // the two batches forwarded are the first two
 	if err := Run(context.Background(), opts, []string{file}); err == nil {
 		t.Fatal("interrupted import succeeded")
 	}
@@ -505,5 +553,113 @@ func TestImportRefusedLines(t *testing.T) {
 	if !strings.HasPrefix(summary, file+": 2 stored, 0 duplicates, 2 rejected\n") ||
 		!strings.Contains(summary, "line 2: external_id:") || !strings.Contains(summary, "line 3: source:") {
 		t.Errorf("summary:\n%s", summary)
+	}
+}
+
+// TestImportInFlightResume: with several batches in flight, a batch that fails while
+// later ones are acknowledged leaves the resume state before it, not after them; the
+// resumed run sends again from the failed batch on, and every line ends up stored
+// once, the ones acknowledged after the failure counted as duplicates.
+func TestImportInFlightResume(t *testing.T) {
+	const lines = 5000
+	in := servicetest.Start(t, nil, service.Options{})
+	file := filepath.Join(t.TempDir(), "history.jsonl")
+	importtest.WriteJSONL(t, file, lines, 0)
+	stateDir := t.TempDir()
+	ctx := context.Background()
+
+	// Batch 3 (lines 1001–1500) fails, slowly: batches 4 and later are answered first.
+	broken := newImportProxy(t, in.URL, 0, -1)
+	broken.refuseLine, broken.delay = 1200, 300*time.Millisecond
+	opts := testOptions(t, broken.URL, stateDir, io.Discard, io.Discard)
+	opts.InFlight = 4
+	err := Run(ctx, opts, []string{file})
+	if err == nil || !strings.Contains(err.Error(), "lines 1–1000 were acknowledged") {
+		t.Fatalf("interrupted import: err = %v, want lines 1–1000 acknowledged", err)
+	}
+	_, _, sent := broken.counts()
+	if slices.Max(sent) <= 1500 || broken.mostInFlight() < 2 {
+		t.Fatalf("lines up to %d forwarded, at most %d requests at once: want batches after the failed one acknowledged", slices.Max(sent), broken.mostInFlight())
+	}
+	ahead := 0 // lines after the failed batch that were stored
+	for _, line := range sent {
+		if line > 1500 {
+			ahead++
+		}
+	}
+	if st := stateFiles(t, stateDir); len(st) != 1 {
+		t.Fatalf("state files after the interruption: %v, want one", st)
+	} else if saved, _ := loadImportState(st[0]); saved.Line != 1000 || saved.Stored != 1000 {
+		t.Fatalf("saved state: line %d, %d stored; want 1000, 1000", saved.Line, saved.Stored)
+	}
+
+	healthy := broken // the same URL: the state is kept per service
+	healthy.reset(0, -1)
+	healthy.mu.Lock()
+	healthy.refuseLine = 0
+	healthy.mu.Unlock()
+	var out bytes.Buffer
+	opts = testOptions(t, healthy.URL, stateDir, &out, io.Discard)
+	opts.InFlight = 4
+	if err := Run(ctx, opts, []string{file}); err != nil {
+		t.Fatalf("resumed import: %v", err)
+	}
+	if _, _, sent := healthy.counts(); slices.Min(sent) != 1001 || len(sent) != lines-1000 {
+		t.Errorf("resumed import sent %d lines from %d, want %d from 1001", len(sent), slices.Min(sent), lines-1000)
+	}
+	want := fmt.Sprintf("%s: %d stored, %d duplicates, 0 rejected\n", file, lines-ahead, ahead)
+	if out.String() != want {
+		t.Errorf("resumed import summary:\n%s\nwant:\n%s", out.String(), want)
+	}
+	got := importStored(t, in, "")
+	seen := map[int]bool{}
+	for _, line := range got {
+		seen[line] = true
+	}
+	if len(got) != lines || len(seen) != lines {
+		t.Errorf("%d interactions stored for %d distinct lines, want %d", len(got), len(seen), lines)
+	}
+}
+
+// TestImportInFlightKeyOrder: two lines of one idempotency key for different
+// applications, in different batches: the first line is stored and the later one
+// rejected, even when the first line's batch is slower than the later one's, because
+// the later batch waits for those in flight carrying its key.
+func TestImportInFlightKeyOrder(t *testing.T) {
+	in := servicetest.Start(t, nil, service.Options{})
+	file := filepath.Join(t.TempDir(), "history.jsonl")
+	importtest.WriteJSONL(t, file, 2000, 0)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	// Line 600 (app-00) takes the key of line 1 (hris, hris-00001, app-01).
+	var line600 map[string]any
+	if err := json.Unmarshal([]byte(rows[599]), &line600); err != nil {
+		t.Fatal(err)
+	}
+	line600["source"], line600["external_id"] = "hris", "hris-00001"
+	js, _ := json.Marshal(line600)
+	rows[599] = string(js)
+	if err := os.WriteFile(file, []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proxy := newImportProxy(t, in.URL, 0, -1)
+	proxy.delayLine, proxy.delay = 1, 500*time.Millisecond // batch 1 answers last
+	var out bytes.Buffer
+	opts := testOptions(t, proxy.URL, t.TempDir(), &out, io.Discard)
+	opts.InFlight = 4
+	if err := Run(context.Background(), opts, []string{file}); !errors.Is(err, ErrRejected) {
+		t.Fatalf("err = %v\n%s", err, out.String())
+	}
+	if !strings.HasPrefix(out.String(), file+": 1999 stored, 0 duplicates, 1 rejected\n  line 600: external_id:") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+	if line := importStored(t, in, "&source=hris")["hris/hris-00001"]; line != 1 {
+		t.Errorf("hris-00001 stored from line %d, want 1", line)
+	}
+	if proxy.mostInFlight() < 2 {
+		t.Errorf("at most %d requests at once, want several", proxy.mostInFlight())
 	}
 }
