@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ type importResult struct {
 	rerun    time.Duration // the same file again: every line a duplicate
 	summary  string        // the first run's summary line
 	summary2 string
+	// CPU time of the first run: the service (this process) and the importer.
+	serviceCPU, importerCPU time.Duration
+	load                    [2]string // load averages before and after the first run
 }
 
 // runImport times the real `goodwill import` binary sending a generated JSON Lines file
@@ -58,12 +62,16 @@ func runImport(ctx context.Context, runID string, n int, cpuprofile string, prog
 	}
 	defer stop()
 
+	var importerCPU time.Duration
 	importOnce := func() (time.Duration, string, error) {
 		cmd := exec.CommandContext(ctx, bin, "import", "--state-dir", filepath.Join(dir, "state"), file)
 		cmd.Env = append(os.Environ(), "GOODWILL_URL="+url, "GOODWILL_KEY="+adminKey)
 		start := time.Now()
 		out, err := cmd.Output()
 		took := time.Since(start)
+		if cmd.ProcessState != nil {
+			importerCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		}
 		if err != nil {
 			return took, "", fmt.Errorf("goodwill import: %w: %s", err, out)
 		}
@@ -87,10 +95,14 @@ func runImport(ctx context.Context, runID string, n int, cpuprofile string, prog
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	r.load[0] = loadAvg()
+	cpu0 := cpuTime()
 	start := time.Now()
 	if r.first, r.summary, err = importOnce(); err != nil {
 		return nil, err
 	}
+	r.serviceCPU, r.importerCPU = cpuTime()-cpu0, importerCPU
+	r.load[1] = loadAvg()
 	if cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -152,10 +164,11 @@ func lastLine(s string) string {
 func importSection(when time.Time, m machine, r *importResult) string {
 	var b strings.Builder
 	b.WriteString("<!-- import:start -->\n## `goodwill import`: backfilling history\n\n")
-	fmt.Fprintf(&b, "Run %s by `go run ./cmd/goodwill-bench` (`make bench`).\n\nMachine: %s.\n\n", when.UTC().Format("2006-01-02 15:04 MST"), m)
+	fmt.Fprintf(&b, "Run %s by `go run ./cmd/goodwill-bench` (`make bench`).\n\nMachine: %s; load average %s before the first "+
+		"import, %s after it (other work on the machine competes for the same cores).\n\n", when.UTC().Format("2006-01-02 15:04 MST"), m, r.load[0], r.load[1])
 	fmt.Fprintf(&b, "Workload: the real `goodwill import` binary sends a generated JSON Lines file of %s interactions "+
 		"(%s applications, a month of history, no `external_id`: the importer derives one per line) to a service on "+
-		"its own embedded store, as `goodwill serve` runs by default, over loopback, in batches of 500; then the same "+
+		"its own embedded store, as `goodwill serve` runs by default, over loopback, in batches of 500, four in flight; then the same "+
 		"file again, where every line is a duplicate. Every clock of a month-old history is overdue on arrival, so the "+
 		"SLA engine records its transitions (without alerting) as the lines are applied. The importer marks its batches as "+
 		"history (`X-Goodwill-History: true`): the service answers them once stored, and its projector folds what waits "+
@@ -167,6 +180,10 @@ func importSection(when time.Time, m machine, r *importResult) string {
 	fmt.Fprintf(&b, "| … derived state complete (clocks, transitions, scores) | %s | %.1f s | %s | from the first run's start |\n",
 		thousands(r.lines), r.derived.Seconds(), thousands(int(float64(r.lines)/r.derived.Seconds())))
 	fmt.Fprintf(&b, "| re-run (idempotent) | %s | %.1f s | %s | %s |\n", thousands(r.lines), r.rerun.Seconds(), thousands(int(float64(r.lines)/r.rerun.Seconds())), r.summary2)
+	fmt.Fprintf(&b, "\nCPU of the first import: %.1f s in the service, %.1f s in the importer (%.0f µs per line in all), "+
+		"of the %d cores × %.1f s it took: what the time would be on an idle machine is bounded by the CPU per line.\n",
+		r.serviceCPU.Seconds(), r.importerCPU.Seconds(), float64((r.serviceCPU+r.importerCPU).Microseconds())/float64(r.lines),
+		runtime.NumCPU(), r.first.Seconds())
 	b.WriteString("<!-- import:end -->\n")
 	return b.String()
 }
