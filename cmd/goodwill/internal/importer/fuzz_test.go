@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -125,6 +126,15 @@ func FuzzImportReader(f *testing.F) {
 				}
 				if id := string(obj["external_id"]); id == "" || id == "null" || id == `""` {
 					t.Fatalf("record %d %q: body %s has no external_id", i, where(), rec.Body)
+				}
+				if !isCSV {
+					// The body means what the line, decoded and given its id, means.
+					content := bytes.TrimSpace(data[prevEnd:rec.End])
+					decoded, id, _ := jsonlBodyDecoded(content, rec.Line)
+					var got, want any
+					if json.Unmarshal(rec.Body, &got) != nil || json.Unmarshal(decoded, &want) != nil || !reflect.DeepEqual(got, want) || rec.ExternalID != id {
+						t.Fatalf("record %d %q: body %s (id %q), decoded %s (id %q)", i, where(), rec.Body, rec.ExternalID, decoded, id)
+					}
 				}
 				if isCSV {
 					for k := range obj {
