@@ -180,10 +180,10 @@ func importSection(when time.Time, m machine, r *importResult) string {
 	fmt.Fprintf(&b, "| … derived state complete (clocks, transitions, scores) | %s | %.1f s | %s | from the first run's start |\n",
 		thousands(r.lines), r.derived.Seconds(), thousands(int(float64(r.lines)/r.derived.Seconds())))
 	fmt.Fprintf(&b, "| re-run (idempotent) | %s | %.1f s | %s | %s |\n", thousands(r.lines), r.rerun.Seconds(), thousands(int(float64(r.lines)/r.rerun.Seconds())), r.summary2)
-	fmt.Fprintf(&b, "\nCPU of the first import: %.1f s in the service, %.1f s in the importer (%.0f µs per line in all), "+
-		"of the %d cores × %.1f s it took: what the time would be on an idle machine is bounded by the CPU per line.\n",
-		r.serviceCPU.Seconds(), r.importerCPU.Seconds(), float64((r.serviceCPU+r.importerCPU).Microseconds())/float64(r.lines),
-		runtime.NumCPU(), r.first.Seconds())
+	perLine := float64((r.serviceCPU + r.importerCPU).Microseconds()) / float64(r.lines)
+	fmt.Fprintf(&b, "\nCPU of the first import: %.1f s in the service, %.1f s in the importer, %.0f µs per line in all: "+
+		"at that cost the machine's %d cores, all to the import, would take at most %s lines/s.\n",
+		r.serviceCPU.Seconds(), r.importerCPU.Seconds(), perLine, runtime.NumCPU(), thousands(int(float64(runtime.NumCPU())*1e6/perLine)))
 	b.WriteString("<!-- import:end -->\n")
 	return b.String()
 }

@@ -527,8 +527,12 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 			}
 		}()
 	}
-	for len(flight) > 0 && failure == nil {
-		failure = complete()
+	// What is in flight is acknowledged in order, also after a failure to read on.
+	for len(flight) > 0 {
+		if err := complete(); err != nil {
+			failure = err // before the line that could not be read, if that was the failure
+			break
+		}
 	}
 	if failure != nil {
 		// What is still in flight comes after the state: a resumed run sends it again.

@@ -663,3 +663,34 @@ func TestImportInFlightKeyOrder(t *testing.T) {
 		t.Errorf("at most %d requests at once, want several", proxy.mostInFlight())
 	}
 }
+
+// TestImportReadFailureInFlight: a file that cannot be read on (an unterminated CSV
+// quote) stops the import, but the batches in flight before it are still
+// acknowledged: the state moves over every row before the bad one.
+func TestImportReadFailureInFlight(t *testing.T) {
+	in := servicetest.Start(t, nil, service.Options{})
+	var b strings.Builder
+	b.WriteString("application_id,candidate_id,kind,occurred_at,metadata\n")
+	for line := 2; line <= 21; line++ {
+		fmt.Fprintf(&b, "app-f,cand-f,note,2026-01-05T09:%02d:00Z,\"{\"\"line\"\":%d}\"\n", line, line)
+	}
+	b.WriteString("app-f,cand-f,note,2026-01-05T10:00:00Z,\"unterminated\n")
+	file := filepath.Join(t.TempDir(), "rows.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := t.TempDir()
+	proxy := newImportProxy(t, in.URL, 0, -1)
+	proxy.delayLine, proxy.delay = 20, 200*time.Millisecond // the last batch is still in flight
+	opts := testOptions(t, proxy.URL, stateDir, io.Discard, io.Discard)
+	opts.Batch, opts.InFlight = 2, 4
+	err := Run(context.Background(), opts, []string{file})
+	if err == nil || !strings.Contains(err.Error(), "lines 1–21 were acknowledged") {
+		t.Fatalf("err = %v, want a read error after lines 1–21", err)
+	}
+	if st := stateFiles(t, stateDir); len(st) != 1 {
+		t.Fatalf("state files: %v, want one", st)
+	} else if saved, _ := loadImportState(st[0]); saved.Line != 21 || saved.Stored != 20 {
+		t.Errorf("saved state: line %d, %d stored; want 21, 20", saved.Line, saved.Stored)
+	}
+}
