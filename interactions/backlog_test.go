@@ -251,3 +251,31 @@ func TestProjectorHoldsHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProjectorAppliesQuietHistory: held history is applied without a flush once no
+// more has come for historyQuiet, long before historyLinger: a writer of history that
+// does not flush sees its derived state soon after it stops.
+func TestProjectorAppliesQuietHistory(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p, _ := newProjector(t, now)
+	feed := &Feed{ch: p.feed, backlog: p.backlog}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	items := stored(t, now, Input{ApplicationID: "quiet-a", CandidateID: "c", Kind: "application_received",
+		OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "quiet-a"})
+	start := time.Now()
+	feed.AddHistory(items)
+	for projectedCount(t, p) != 1 {
+		if time.Since(start) > historyLinger/2 {
+			t.Fatalf("history not applied %s after the last came, without a flush", time.Since(start))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -230,9 +230,10 @@ func (p *Projector) run() {
 		follow = t.C
 	}
 	// held is history taken from the feed and not applied yet: it waits for more, up
-	// to historyLinger, so that one Apply folds more events of each application.
+	// to historyLinger and while more keeps coming (historyQuiet), so that one Apply
+	// folds more events of each application.
 	var held []Interaction
-	var linger <-chan time.Time
+	var linger, quiet <-chan time.Time
 	apply := func(items []Interaction) {
 		start := time.Now()
 		p.applyRetrying(items)
@@ -246,7 +247,7 @@ func (p *Projector) run() {
 		if len(held) > 0 {
 			apply(held)
 		}
-		held, linger = nil, nil
+		held, linger, quiet = nil, nil, nil
 	}
 	for {
 		select {
@@ -261,13 +262,15 @@ func (p *Projector) run() {
 				if len(held) == 0 {
 					linger = time.After(historyLinger)
 				}
-				held = items
+				held, quiet = items, time.After(historyQuiet)
 				continue
 			}
-			held, linger = nil, nil
+			held, linger, quiet = nil, nil, nil
 			apply(items)
 		case <-linger:
 			release()
+		case <-quiet:
+			release() // no more came: the import ended, or paused
 		case <-p.backlog.flushing:
 			release() // a flush waits for what is held
 		case <-follow:
@@ -294,9 +297,15 @@ func (p *Projector) run() {
 }
 
 // historyLinger is how long history taken from the feed may wait for more before it is
-// applied, unless a flush waits for it or maxGatherItems of it wait. Only a projector
-// that owns the store holds history back.
-const historyLinger = 5 * time.Second
+// applied, unless a flush waits for it, maxGatherItems of it wait, or none came for
+// historyQuiet. Only a projector that owns the store holds history back. Every Apply
+// derives and rewrites each application it touches, and an import's lines touch most
+// of its applications again and again: applying what an import sends in one Apply at
+// its end (its flush) costs a fraction of applying it every few seconds.
+const (
+	historyLinger = 30 * time.Second
+	historyQuiet  = time.Second
+)
 
 // maxApplyItems bounds the backlog's budget, and so what one Apply takes from the
 // feed on the live path.
