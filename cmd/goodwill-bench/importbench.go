@@ -184,6 +184,20 @@ func importSection(when time.Time, m machine, r *importResult) string {
 	fmt.Fprintf(&b, "\nCPU of the first import: %.1f s in the service, %.1f s in the importer, %.0f µs per line in all: "+
 		"at that cost the machine's %d cores, all to the import, would take at most %s lines/s.\n",
 		r.serviceCPU.Seconds(), r.importerCPU.Seconds(), perLine, runtime.NumCPU(), thousands(int(float64(runtime.NumCPU())*1e6/perLine)))
+	rate := float64(r.lines) / r.first.Seconds()
+	after := r.derived - r.first
+	b.WriteString("\n| target | measured | |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| first import ≥ 10,000 lines/s, derived state included | %s lines/s | %s |\n", thousands(int(rate)), verdict(rate >= 10000))
+	fmt.Fprintf(&b, "| derived state complete within 1 s of the import's end | %.1f s after it (%.1f s from the start) | %s |\n",
+		max(after, 0).Seconds(), r.derived.Seconds(), verdict(after <= time.Second))
 	b.WriteString("<!-- import:end -->\n")
 	return b.String()
+}
+
+// verdict is a target row's last cell.
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "**not met**"
 }
