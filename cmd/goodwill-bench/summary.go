@@ -146,8 +146,8 @@ func writeSummary(path string, when time.Time) error {
 	if strings.Contains(doc, "<!-- summary:start -->") {
 		return writeSection(path, "summary", section)
 	}
-	at := strings.Index(doc, "<!-- ")
-	if at < 0 {
+	at := strings.Index(doc, "\n<!-- ") + 1 // the first marker starting a line: the header quotes one
+	if at == 0 {
 		at = len(doc)
 	}
 	return os.WriteFile(path, []byte(doc[:at]+section+"\n"+doc[at:]), 0o644)

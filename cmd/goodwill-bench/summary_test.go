@@ -30,7 +30,8 @@ func TestSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(b)
-	if strings.Count(s, "<!-- summary:start -->") != 1 || strings.Index(s, "<!-- summary:start -->") > strings.Index(s, "<!-- ingest:start -->") {
+	if strings.Count(s, "<!-- summary:start -->") != 1 || strings.Index(s, "<!-- summary:start -->") > strings.Index(s, "<!-- ingest:start -->") ||
+		!strings.HasPrefix(s, header) {
 		t.Fatalf("the summary is not once, before the sections:\n%s", s)
 	}
 	for _, want := range []string{
