@@ -301,7 +301,7 @@ func (p *Projector) run() {
 // historyQuiet. Only a projector that owns the store holds history back. Every Apply
 // derives and rewrites each application it touches, and an import's lines touch most
 // of its applications again and again: applying what an import sends in one Apply at
-// its end (its flush) costs a fraction of applying it every few seconds.
+// its end (its flush) costs less than applying it every few seconds.
 const (
 	historyLinger = 30 * time.Second
 	historyQuiet  = time.Second
