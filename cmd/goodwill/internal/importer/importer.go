@@ -443,9 +443,11 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 		prog.update(st.Line, st.Result)
 		return nil
 	}
-	var failure error
+	// readErr is a failure to read the file on; sendErr that of a batch, after which
+	// the state does not move.
+	var readErr, sendErr error
 	var pending *importRecord // read, but did not fit in the last batch
-	for eof := false; failure == nil && !stopped.Load() && (!eof || pending != nil); {
+	for eof := false; readErr == nil && sendErr == nil && !stopped.Load() && (!eof || pending != nil); {
 		// A batch: up to o.Batch records in under importMaxBody bytes. end is where
 		// the state moves once it and every batch before it are acknowledged.
 		var batch []importRecord
@@ -467,7 +469,7 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 					break
 				}
 				if err != nil {
-					failure = err
+					readErr = err
 					break
 				}
 			}
@@ -492,8 +494,7 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 			}
 			end, endLine = rec.End, rec.EndLine
 		}
-		if failure != nil {
-			failure = fmt.Errorf("%s: %w", name, failure)
+		if readErr != nil {
 			break
 		}
 		// A line whose external_id a batch in flight carries waits for the batches
@@ -503,14 +504,14 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 		for _, k := range keys {
 			wait = wait || inFlight[k] > 0
 		}
-		for wait && len(flight) > 0 && failure == nil {
-			failure = complete()
+		for wait && len(flight) > 0 && sendErr == nil {
+			sendErr = complete()
 			wait = len(flight) >= o.InFlight
 			for _, k := range keys {
 				wait = wait || inFlight[k] > 0
 			}
 		}
-		if failure != nil {
+		if sendErr != nil {
 			break
 		}
 		b := &sentBatch{end: end, endLine: endLine, local: local, keys: keys,
@@ -527,12 +528,14 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 			}
 		}()
 	}
-	// What is in flight is acknowledged in order, also after a failure to read on.
-	for len(flight) > 0 {
-		if err := complete(); err != nil {
-			failure = err // before the line that could not be read, if that was the failure
-			break
-		}
+	// What is in flight is acknowledged in order, up to the first batch that failed
+	// (also when the file could not be read on after it).
+	for len(flight) > 0 && sendErr == nil {
+		sendErr = complete()
+	}
+	failure := readErr
+	if sendErr != nil {
+		failure = sendErr // its lines come before the one that could not be read
 	}
 	if failure != nil {
 		// What is still in flight comes after the state: a resumed run sends it again.
