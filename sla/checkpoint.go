@@ -580,17 +580,8 @@ func (e *Engine) startFromCheckpoint(ctx context.Context, due []Fired, redo []st
 				}
 			}
 		}
-		if err := e.recordAll(ctx, due, now); err != nil {
-			return err
-		}
-		e.markFired(due)
 	}
-	e.handOver(ctx, pending)
-	e.mu.Lock()
-	e.through, e.started, e.live = time.Time{}, true, nil
-	e.mu.Unlock()
-	e.noteSwept(now)
-	return nil
+	return e.finishStart(ctx, due, pending, now)
 }
 
 // checkpointFor returns the checkpoint the last stop's note names, read and checked,

@@ -317,6 +317,18 @@ func (e *Engine) rebuild(ctx context.Context, recorded map[string]bool, pending 
 	if err != nil {
 		return interactions.Unavailable("rebuild clocks", err)
 	}
+	if err := e.finishStart(ctx, due, pending, now); err != nil {
+		return err
+	}
+	if e.owns != nil {
+		go e.watchVersions()
+	}
+	return nil
+}
+
+// finishStart ends a start: it records the transitions due, hands over those pending, and
+// then every open clock is in the schedule, so Detecting is true.
+func (e *Engine) finishStart(ctx context.Context, due, pending []Fired, now time.Time) error {
 	if err := e.recordAll(ctx, due, now); err != nil {
 		return err
 	}
@@ -326,9 +338,6 @@ func (e *Engine) rebuild(ctx context.Context, recorded map[string]bool, pending 
 	e.through, e.started, e.live = time.Time{}, true, nil
 	e.mu.Unlock()
 	e.noteSwept(now) // everything due at the start is recorded and handed over
-	if e.owns != nil {
-		go e.watchVersions()
-	}
 	return nil
 }
 

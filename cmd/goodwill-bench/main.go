@@ -200,17 +200,11 @@ func run(ctx context.Context, o settings, progress io.Writer) (*report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	store, err := storage.Open(ctx, storage.Options{DataDir: dir, DB: "bench"})
+	store, err := openReady(ctx, dir, "bench")
 	if err != nil {
 		return nil, err
 	}
 	defer store.Close(context.Background())
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = store.WaitReady(rctx)
-	cancel()
-	if err != nil {
-		return nil, err
-	}
 
 	var id [4]byte
 	_, _ = rand.Read(id[:])

@@ -20,7 +20,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"github.com/goodwillhq/goodwill/service/storage"
 	"github.com/goodwillhq/goodwill/sla"
 )
 
@@ -294,17 +293,11 @@ func runRestart(ctx context.Context, n int, bin string, progress io.Writer) (*re
 // breachLateness opens the stopped store in dir and returns how long after its due
 // time the breach of the application's clock was recorded; -1 when it was not.
 func breachLateness(ctx context.Context, dir, applicationID string) (time.Duration, error) {
-	store, err := storage.Open(ctx, storage.Options{DataDir: dir, DB: "goodwill"})
+	store, err := openReady(ctx, dir, "goodwill")
 	if err != nil {
 		return 0, err
 	}
 	defer store.Close(context.Background())
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = store.WaitReady(rctx)
-	cancel()
-	if err != nil {
-		return 0, err
-	}
 	var f sla.Fired
 	err = store.DB.Collection("sla_transitions").FindOne(ctx, bson.M{"application_id": applicationID, "state": "breached"}).Decode(&f)
 	if errors.Is(err, mongo.ErrNoDocuments) {

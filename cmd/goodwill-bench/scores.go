@@ -204,21 +204,32 @@ func runScores(ctx context.Context, runID string, apps, requests int, seed uint6
 // writeScoresStore writes into a new embedded store in dir and returns how many SLA
 // transitions it then holds; the store is closed on return.
 func writeScoresStore(ctx context.Context, dir, dbName string, write func(*mongo.Database) error) (int64, error) {
-	store, err := storage.Open(ctx, storage.Options{DataDir: dir, DB: dbName})
+	store, err := openReady(ctx, dir, dbName)
 	if err != nil {
 		return 0, err
 	}
 	defer store.Close(context.Background())
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = store.WaitReady(rctx)
-	cancel()
-	if err != nil {
-		return 0, err
-	}
 	if err := write(store.DB); err != nil {
 		return 0, err
 	}
 	return store.DB.Collection("sla_transitions").EstimatedDocumentCount(ctx)
+}
+
+// openReady opens the embedded store in dir and waits until it answers; the caller
+// closes it.
+func openReady(ctx context.Context, dir, dbName string) (*storage.Store, error) {
+	store, err := storage.Open(ctx, storage.Options{DataDir: dir, DB: dbName})
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = store.WaitReady(rctx)
+	cancel()
+	if err != nil {
+		store.Close(context.Background())
+		return nil, err
+	}
+	return store, nil
 }
 
 // countAfter opens the store the service has closed and counts a collection.
