@@ -279,3 +279,50 @@ func TestProjectorAppliesQuietHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProjectorWritesHeldHistorysDetails: while history is held, its details —
+// candidates and contact lookups — are written already, so that the Apply releasing it
+// at the flush does not write them after the import's last write; its applications
+// still wait for that Apply.
+func TestProjectorWritesHeldHistorysDetails(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	p, store := newProjector(t, now)
+	feed := &Feed{ch: p.feed, backlog: p.backlog}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	feed.AddHistory(stored(t, now, Input{ApplicationID: "held-details", CandidateID: "c-held", Kind: "application_received",
+		OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "held-details",
+		Candidate: &Person{Name: "Held Lead", Email: "held@example.com"}}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for deadline := time.Now().Add(historyQuiet / 2); ; time.Sleep(20 * time.Millisecond) {
+		ids, err := store.CandidatesByEmail(ctx, "held@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) == 1 && ids[0] == "c-held" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("contact lookup of held history: %v, want [c-held] before the history is applied", ids)
+		}
+	}
+	if got := projectedCount(t, p); got != 0 {
+		t.Fatalf("%d applications projected while held, want 0", got)
+	}
+	c, err := store.Candidate(ctx, "c-held")
+	if err != nil || c.Name != "Held Lead" {
+		t.Fatalf("candidate of held history: %+v, %v; want its name written", c, err)
+	}
+	if err := feed.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := projectedCount(t, p); got != 1 {
+		t.Errorf("%d applications projected after Settle, want 1", got)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

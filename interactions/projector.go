@@ -253,6 +253,7 @@ func (p *Projector) run() {
 		select {
 		case batch := <-p.feed:
 			items, history := p.gather(batch)
+			arrived := items
 			if len(held) > 0 {
 				items = append(held, items...)
 			}
@@ -263,6 +264,7 @@ func (p *Projector) run() {
 					linger = time.After(historyLinger)
 				}
 				held, quiet = items, time.After(historyQuiet)
+				p.prepare(arrived)
 				continue
 			}
 			held, linger, quiet = nil, nil, nil
@@ -306,6 +308,32 @@ const (
 	historyLinger = 30 * time.Second
 	historyQuiet  = time.Second
 )
+
+// prepare writes what held history needs before its applications — candidates, jobs,
+// contact lookups, the pools it names — and learns which of its candidates are pooled,
+// while it waits to be applied and the import goes on, so that the Apply releasing it
+// finds them written and cached (redundant, skipped) instead of writing them all after
+// the import's last write. Writing details again is harmless, so a failure here leaves
+// them to that Apply.
+func (p *Projector) prepare(items []Interaction) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Strip and applyDetails change what they are given: the held items stay as fed.
+	items = slices.Clone(items)
+	err := p.guard.Strip(ctx, items) // a tombstone must win here too
+	if err == nil {
+		_, err = p.knowPooled(ctx, items)
+	}
+	if err == nil {
+		err = p.applyDetails(ctx, items)
+	}
+	if err == nil {
+		err = p.namePools(ctx, items)
+	}
+	if err != nil {
+		p.log.Warn("projector: writing held history's details failed; its Apply writes them", "err", err, "items", len(items))
+	}
+}
 
 // maxApplyItems bounds the backlog's budget, and so what one Apply takes from the
 // feed on the live path.
