@@ -283,7 +283,7 @@ func TestProjectorAppliesQuietHistory(t *testing.T) {
 // TestProjectorWritesHeldHistorysDetails: while history is held, its details —
 // candidates and contact lookups — are written already, so that the Apply releasing it
 // at the flush does not write them after the import's last write; its applications
-// still wait for that Apply.
+// still wait for that Apply, and a tombstone still wins.
 func TestProjectorWritesHeldHistorysDetails(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
@@ -292,11 +292,19 @@ func TestProjectorWritesHeldHistorysDetails(t *testing.T) {
 	if err := p.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	feed.AddHistory(stored(t, now, Input{ApplicationID: "held-details", CandidateID: "c-held", Kind: "application_received",
-		OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "held-details",
-		Candidate: &Person{Name: "Held Lead", Email: "held@example.com"}}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// An erased candidate's history (a tombstone written after it was stored) leaves
+	// no details, held or not.
+	if err := p.guard.Bury(ctx, []string{"c-gone"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	feed.AddHistory(stored(t, now, Input{ApplicationID: "gone-details", CandidateID: "c-gone", Kind: "application_received",
+		OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "gone-details",
+		Candidate: &Person{Name: "Gone Lead", Email: "gone@example.com"}},
+		Input{ApplicationID: "held-details", CandidateID: "c-held", Kind: "application_received",
+			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "held-details",
+			Candidate: &Person{Name: "Held Lead", Email: "held@example.com"}}))
 	for deadline := time.Now().Add(historyQuiet / 2); ; time.Sleep(20 * time.Millisecond) {
 		ids, err := store.CandidatesByEmail(ctx, "held@example.com")
 		if err != nil {
@@ -316,11 +324,14 @@ func TestProjectorWritesHeldHistorysDetails(t *testing.T) {
 	if err != nil || c.Name != "Held Lead" {
 		t.Fatalf("candidate of held history: %+v, %v; want its name written", c, err)
 	}
+	if ids, err := store.CandidatesByEmail(ctx, "gone@example.com"); err != nil || len(ids) != 0 {
+		t.Fatalf("contact lookup of an erased candidate's held history: %v, %v; want none", ids, err)
+	}
 	if err := feed.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := projectedCount(t, p); got != 1 {
-		t.Errorf("%d applications projected after Settle, want 1", got)
+	if got := projectedCount(t, p); got != 2 {
+		t.Errorf("%d applications projected after Settle, want 2", got)
 	}
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
