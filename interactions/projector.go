@@ -318,7 +318,7 @@ const (
 func (p *Projector) prepare(items []Interaction) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// Strip and applyDetails change what they are given: the held items stay as fed.
+	// Strip changes what it is given: the held items stay as fed.
 	items = slices.Clone(items)
 	err := p.guard.Strip(ctx, items) // a tombstone must win here too
 	if err == nil {
@@ -733,6 +733,15 @@ func (p *Projector) remember(app Application) {
 // contact lookups (email or phone → candidate) that items carry, one update per
 // candidate and job, the latest details winning.
 func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error {
+	// Only events carrying details count, in order: sorting just those costs far less
+	// than sorting a large Apply's every event (most carry none).
+	var carrying []Interaction
+	for _, it := range items {
+		if it.Candidate != nil || (it.Job != nil && it.JobID != "") {
+			carrying = append(carrying, it)
+		}
+	}
+	items = carrying
 	SortEvents(items)
 	candidates := map[string]map[string]string{}
 	jobs := map[string]map[string]string{}
