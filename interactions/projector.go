@@ -420,8 +420,10 @@ func (p *Projector) apply(ctx context.Context, items []Interaction) error {
 	}
 	byApp := map[string][]Interaction{}
 	var order []string
+	seen := map[string]bool{}
 	add := func(id string, it Interaction) {
-		if _, ok := byApp[id]; !ok {
+		if !seen[id] {
+			seen[id] = true
 			order = append(order, id)
 		}
 		byApp[id] = append(byApp[id], it)
@@ -433,13 +435,25 @@ func (p *Projector) apply(ctx context.Context, items []Interaction) error {
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
+	route := func(it Interaction, to func(id string)) {
 		if p.writes(it.DocID()) {
-			add(it.DocID(), it)
+			to(it.DocID())
 		}
 		if it.NurtureRelevant() && pooled.has[it.CandidateID] && p.writes(NurtureID(it.CandidateID)) {
-			add(NurtureID(it.CandidateID), it)
+			to(NurtureID(it.CandidateID))
 		}
+	}
+	// Each document's events in a slice of its size: a large Apply's events (history)
+	// would otherwise be copied again each time one grows.
+	sizes := map[string]int{}
+	for _, it := range items {
+		route(it, func(id string) { sizes[id]++ })
+	}
+	for id, n := range sizes {
+		byApp[id] = make([]Interaction, 0, n)
+	}
+	for _, it := range items {
+		route(it, func(id string) { add(id, it) })
 	}
 	earlier, err := p.earlierNurtureEvents(ctx, pooled.created)
 	if err != nil {
@@ -458,7 +472,7 @@ func (p *Projector) apply(ctx context.Context, items []Interaction) error {
 		}
 	}
 	apps := make([]loadedApp, 0, len(order))
-	var fresh []Interaction
+	fresh := make([]Interaction, 0, len(items))
 	for _, id := range order {
 		if la := p.load(id, byApp[id], fromStore); len(la.add) > 0 {
 			apps = append(apps, la)
