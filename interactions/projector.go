@@ -28,7 +28,7 @@ var (
 	})
 	projectorSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "goodwill_projector_apply_seconds",
-		Help:    "Time of one Apply's steps: storing derived state (store), then handing it to consumers such as the SLA engine (consumers).",
+		Help:    "Time of one Apply's steps: storing derived state (store), then handing it to consumers such as the SLA engine (consumers); an Apply creating more than 1000 applications hands each 1000 stored on while storing the next, within store.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 18),
 	}, []string{"step"})
 )
@@ -624,18 +624,15 @@ func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time
 			freshApps = append(freshApps, app)
 		}
 	}
-	dups, err := InsertNew(ctx, p.store.applications, fresh)
+	dups, err := p.insertFresh(ctx, fresh, freshApps, now)
 	if err != nil {
 		return err
 	}
 	var dupIDs []string
 	for i, app := range freshApps {
-		if !dups[i] {
-			p.remember(app)
-			p.untold[app.ID] = app
-			continue
+		if dups[i] {
+			dupIDs = append(dupIDs, app.ID)
 		}
-		dupIDs = append(dupIDs, app.ID)
 	}
 	// Stored already (not cached after a restart or an eviction, or inserted by an
 	// attempt whose answer was lost): merge into the stored document; events it has
@@ -663,6 +660,60 @@ func (p *Projector) saveAll(ctx context.Context, apps []loadedApp, now time.Time
 		replaced = append(replaced, merged)
 	}
 	return p.replaceAll(ctx, replaced, chunk)
+}
+
+// insertChunk is how many new applications one request of insertFresh stores.
+const insertChunk = 1000
+
+// insertFresh inserts new applications (docs, the documents of apps), insertChunk a
+// request, remembers those stored and adds them to untold. With more than one chunk, it
+// tells the consumers of each stored chunk (tell) while the next one is being inserted,
+// so that their work — the SLA engine's derivations — overlaps the store's instead of
+// following it: a large Apply (history) creates thousands at once. It reports which
+// were stored already (duplicate _id), by index.
+func (p *Projector) insertFresh(ctx context.Context, docs []any, apps []Application, now time.Time) (map[int]bool, error) {
+	type inserted struct {
+		dups map[int]bool
+		err  error
+	}
+	insert := func(lo int) chan inserted {
+		ch := make(chan inserted, 1)
+		go func() {
+			dups, err := InsertNew(ctx, p.store.applications, docs[lo:min(lo+insertChunk, len(docs))])
+			ch <- inserted{dups, err}
+		}()
+		return ch
+	}
+	dups := map[int]bool{}
+	if len(docs) == 0 {
+		return dups, nil
+	}
+	next := insert(0)
+	for lo := 0; lo < len(docs); lo += insertChunk {
+		r := <-next
+		if r.err != nil {
+			return nil, r.err
+		}
+		hi := min(lo+insertChunk, len(docs))
+		if hi < len(docs) {
+			next = insert(hi)
+		}
+		for i, app := range apps[lo:hi] {
+			if r.dups[i] {
+				dups[lo+i] = true
+				continue
+			}
+			p.remember(app)
+			p.untold[app.ID] = app
+		}
+		if hi < len(docs) {
+			if err := p.tell(ctx, now); err != nil {
+				<-next // nothing of this Apply's stays running
+				return nil, err
+			}
+		}
+	}
+	return dups, nil
 }
 
 // replaceChunk is how many applications one request replaces. The embedded store runs

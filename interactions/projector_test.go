@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goodwillhq/goodwill/service/storage/storagetest"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // newProjector is a projector on a fresh database that tells applied of what it
@@ -294,4 +295,79 @@ func TestProjectorCleanStop(t *testing.T) {
 	if _, err := store.Application(ctx, "a-older"); ErrorCode(err) != CodeNotFound {
 		t.Fatalf("a catch-up read back beyond the last clean stop's mark: %v", err)
 	}
+}
+
+// TestProjectorTellsWhileStoring: an Apply that creates more than insertChunk
+// applications tells its consumers of each chunk stored while the next one is being
+// inserted — so the SLA engine's work overlaps the store's — and still only of
+// applications already stored; every one is told once.
+func TestProjectorTellsWhileStoring(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	const n = 2*insertChunk + insertChunk/2
+	var store *Store
+	var p *Projector
+	told := map[string]int{}
+	calls := 0
+	applied := func(ctx context.Context, apps []Application, _ time.Time) error {
+		calls++
+		stored, err := store.applications.CountDocuments(ctx, bson.M{"_id": bson.M{"$in": ids(apps)}})
+		if err != nil {
+			return err
+		}
+		if stored != int64(len(apps)) {
+			t.Errorf("told of %d applications, %d of them stored", len(apps), stored)
+		}
+		for _, app := range apps {
+			told[app.ID]++
+		}
+		if calls > 1 {
+			return nil
+		}
+		// The first chunk's consumers run while the second chunk is inserted, and before
+		// the third is.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			all, err := store.applications.CountDocuments(ctx, bson.D{})
+			if err != nil {
+				return err
+			}
+			if all == n {
+				t.Fatalf("all %d applications stored before the consumers were told of any", n)
+			}
+			if all == 2*insertChunk {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d applications stored while the consumers were told of the first chunk, want %d (the next chunk inserted meanwhile)", all, 2*insertChunk)
+			}
+		}
+	}
+	p, store = newProjector(t, now, applied)
+	var inputs []Input
+	for i := range n {
+		id := fmt.Sprintf("chunked-%04d", i)
+		inputs = append(inputs, Input{ApplicationID: id, CandidateID: "c-" + id, Kind: "application_received",
+			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: id})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := p.applyFed(ctx, stored(t, now, inputs...)); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != n {
+		t.Errorf("consumers told of %d applications, want %d", len(told), n)
+	}
+	for id, k := range told {
+		if k != 1 {
+			t.Errorf("%s told %d times, want once", id, k)
+		}
+	}
+}
+
+func ids(apps []Application) []string {
+	out := make([]string, len(apps))
+	for i, app := range apps {
+		out[i] = app.ID
+	}
+	return out
 }
