@@ -305,7 +305,8 @@ func TestProjectorWritesHeldHistorysDetails(t *testing.T) {
 		Input{ApplicationID: "held-details", CandidateID: "c-held", Kind: "application_received",
 			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "held-details",
 			Candidate: &Person{Name: "Held Lead", Email: "held@example.com"}}))
-	for deadline := time.Now().Add(historyQuiet / 2); ; time.Sleep(20 * time.Millisecond) {
+	// Before historyQuiet: only then would the held history be applied, details first.
+	for deadline := time.Now().Add(historyQuiet * 9 / 10); ; time.Sleep(20 * time.Millisecond) {
 		ids, err := store.CandidatesByEmail(ctx, "held@example.com")
 		if err != nil {
 			t.Fatal(err)
