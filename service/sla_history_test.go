@@ -37,10 +37,12 @@ func TestSLAPolicyChangeKeepsClosedClocks(t *testing.T) {
 		}
 	}
 	policy("2d")
+	// A clock is decided by the version in force when it stopped: the reply comes after
+	// the two-day policy was saved (the application, three hours before).
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	received := now.Add(-3 * time.Hour)
 	post("h-met", "application_received", "", received)
-	post("h-met", "message", "outbound", now.Add(-2*time.Hour))
+	post("h-met", "message", "outbound", now)
 	post("h-open", "application_received", "", now)
 	met, _ := waitState(t, srv, "h-met", "first_response", "met", 2*time.Second)
 	open, _ := waitState(t, srv, "h-open", "first_response", "running", 2*time.Second)
