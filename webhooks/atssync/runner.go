@@ -184,26 +184,7 @@ func (r *Runner) Pass(ctx context.Context, vendor string) (bool, error) {
 	}
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func() { // renew while the pass runs
-		t := time.NewTicker(r.cfg.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-pctx.Done():
-				return
-			case <-t.C:
-			}
-			if held, err := l.acquire(pctx); !held && pctx.Err() == nil {
-				if err != nil {
-					r.cfg.Log.Warn("sync: renew the lease", "vendor", vendor, "err", err)
-				}
-				if !l.owns() {
-					cancel(errLeaseLost)
-					return
-				}
-			}
-		}
-	}()
+	go r.renew(pctx, l, vendor, cancel) // while the pass runs
 
 	started := r.cfg.Now()
 	if err := r.state.begin(ctx, vendor, started); err != nil {
