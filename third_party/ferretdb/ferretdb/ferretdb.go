@@ -122,7 +122,7 @@ func New(config *Config) (*FerretDB, error) {
 
 		TestOpts: registry.TestOpts{
 			CappedCleanupPercentage: 10,
-			BatchSize:               100,
+			BatchSize:               500,
 		},
 	})
 	if err != nil {

@@ -144,39 +144,20 @@ func (h *Handler) MsgInsert(connCtx context.Context, msg *wire.OpMsg) (*wire.OpM
 			}
 		}
 
-		if _, err = c.InsertAll(connCtx, &backends.InsertAllParams{Docs: docs}); err == nil {
-			inserted += int32(len(docs))
-
-			if params.Ordered && len(writeErrors) > 0 {
-				break
-			}
-
-			continue
+		n, wes, err := insertBisected(connCtx, c, docs, docsIndexes, params.Ordered)
+		if err != nil {
+			return nil, lazyerrors.Error(err)
 		}
 
-		// insert doc one by one upon failing on batch insertion
-		for j, doc := range docs {
-			if _, err = c.InsertAll(connCtx, &backends.InsertAllParams{
-				Docs: []*types.Document{doc},
-			}); err == nil {
-				inserted++
+		inserted += n
 
-				continue
-			}
+		for _, we := range wes {
+			we.Message = fmt.Sprintf(`E11000 duplicate key error collection: %s.%s`, params.DB, params.Collection)
+			writeErrors = append(writeErrors, we)
+		}
 
-			if !backends.ErrorCodeIs(err, backends.ErrorCodeInsertDuplicateID) {
-				return nil, lazyerrors.Error(err)
-			}
-
-			writeErrors = append(writeErrors, &mongo.WriteError{
-				Index:   docsIndexes[j],
-				Code:    int(handlererrors.ErrDuplicateKeyInsert),
-				Message: fmt.Sprintf(`E11000 duplicate key error collection: %s.%s`, params.DB, params.Collection),
-			})
-
-			if params.Ordered {
-				break
-			}
+		if params.Ordered && len(writeErrors) > 0 {
+			break
 		}
 	}
 
@@ -202,4 +183,58 @@ func (h *Handler) MsgInsert(connCtx context.Context, msg *wire.OpMsg) (*wire.OpM
 	return documentOpMsg(
 		res,
 	)
+}
+
+// singlesBelow is the size of a failed batch's part that insertBisected inserts one
+// document at a time instead of halving it further.
+const singlesBelow = 8
+
+// insertBisected inserts docs (idx: their indexes in the request), each batch in one
+// transaction. A batch that fails is halved, and each half inserted in turn, down to
+// parts of singlesBelow documents inserted one by one: a batch with one duplicate _id
+// costs a few more transactions, not one per document. An ordered insert stops at its
+// first duplicate. Errors other than a duplicate _id of one document are returned.
+func insertBisected(ctx context.Context, c backends.Collection, docs []*types.Document, idx []int, ordered bool) (int32, []*mongo.WriteError, error) {
+	if len(docs) == 0 {
+		return 0, nil, nil
+	}
+
+	_, err := c.InsertAll(ctx, &backends.InsertAllParams{Docs: docs})
+	if err == nil {
+		return int32(len(docs)), nil, nil
+	}
+
+	if len(docs) == 1 {
+		if !backends.ErrorCodeIs(err, backends.ErrorCodeInsertDuplicateID) {
+			return 0, nil, err
+		}
+
+		return 0, []*mongo.WriteError{{Index: idx[0], Code: int(handlererrors.ErrDuplicateKeyInsert)}}, nil
+	}
+
+	size := (len(docs) + 1) / 2
+	if len(docs) <= singlesBelow {
+		size = 1
+	}
+
+	var inserted int32
+	var writeErrors []*mongo.WriteError
+
+	for i := 0; i < len(docs); i += size {
+		j := min(i+size, len(docs))
+
+		n, wes, err := insertBisected(ctx, c, docs[i:j], idx[i:j], ordered)
+		if err != nil {
+			return 0, nil, err
+		}
+
+		inserted += n
+		writeErrors = append(writeErrors, wes...)
+
+		if ordered && len(writeErrors) > 0 {
+			break
+		}
+	}
+
+	return inserted, writeErrors, nil
 }
