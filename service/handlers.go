@@ -177,10 +177,15 @@ func (s *api) postInteractions(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	answer := answerFor
+	if prefersMinimal(c.Request.Header) {
+		c.Header("Preference-Applied", "return=minimal")
+		answer = minimalAnswerFor
+	}
 	if batch {
 		out := make([]any, len(stored))
 		for i, it := range stored {
-			out[i] = answerFor(key, it)
+			out[i] = answer(key, it)
 		}
 		c.JSON(http.StatusCreated, gin.H{"interactions": out})
 		return
@@ -189,7 +194,7 @@ func (s *api) postInteractions(c *gin.Context) {
 	if stored[0].Duplicate {
 		status = http.StatusOK
 	}
-	c.JSON(status, answerFor(key, stored[0]))
+	c.JSON(status, answer(key, stored[0]))
 }
 
 // historyHeaderName marks writes of history being backfilled (goodwill import).
@@ -252,6 +257,22 @@ func answerFor(key auth.Key, it interactions.Interaction) any {
 		return duplicateAnswer{ID: it.ID, Duplicate: true}
 	}
 	return it
+}
+
+// minimalAnswer is a stored interaction as Prefer: return=minimal asks for it: what
+// identifies it, no more (goodwill import reads nothing else).
+type minimalAnswer struct {
+	ID         string    `json:"id"`
+	ReceivedAt time.Time `json:"received_at"`
+	Duplicate  bool      `json:"duplicate"`
+}
+
+// minimalAnswerFor is answerFor under Prefer: return=minimal.
+func minimalAnswerFor(key auth.Key, it interactions.Interaction) any {
+	if it.Duplicate && key.Role != auth.RoleAdmin {
+		return duplicateAnswer{ID: it.ID, Duplicate: true}
+	}
+	return minimalAnswer{ID: it.ID, ReceivedAt: it.ReceivedAt, Duplicate: it.Duplicate}
 }
 
 // checkSources refuses the reserved sources of goodwill's own receivers

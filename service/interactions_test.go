@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -467,5 +468,86 @@ func TestHTTPHygiene(t *testing.T) {
 		if !strings.Contains(string(m.Body), name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
+	}
+}
+
+// TestPreferMinimal: with Prefer: return=minimal, a write answers each item with its
+// id, received_at and duplicate flag only (a duplicate to a key other than admin with
+// its id and the flag, as ever), and says Preference-Applied; without it, the items in
+// full.
+func TestPreferMinimal(t *testing.T) {
+	t.Parallel()
+	srv := servicetest.Start(t, nil, service.Options{})
+	ingest := srv.NewKey(t, "ingest", "")
+	batch := map[string]any{"interactions": []any{interaction("pm-1", "pm-1"), interaction("pm-2", "pm-2")}}
+	keys := func(t *testing.T, item map[string]any) string {
+		t.Helper()
+		var ks []string
+		for k := range item {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		return strings.Join(ks, ",")
+	}
+	for _, tc := range []struct {
+		name, key string
+		body      any
+		prefer    string
+		status    int
+		items     []string // each item's keys, sorted
+	}{
+		{"batch", servicetest.AdminKey, batch, "return=minimal", http.StatusCreated,
+			[]string{"duplicate,id,received_at", "duplicate,id,received_at"}},
+		{"batch again, ingest key", ingest, batch, "return=minimal", http.StatusCreated,
+			[]string{"duplicate,id", "duplicate,id"}},
+		{"batch again, admin key", servicetest.AdminKey, batch, `wait=1, return="minimal"`, http.StatusCreated,
+			[]string{"duplicate,id,received_at", "duplicate,id,received_at"}},
+		{"single", ingest, interaction("pm-3", "pm-3"), "return=minimal", http.StatusCreated,
+			[]string{"duplicate,id,received_at"}},
+		{"single again", ingest, interaction("pm-3", "pm-3"), "return=minimal", http.StatusOK,
+			[]string{"duplicate,id"}},
+		{"representation", ingest, interaction("pm-4", "pm-4"), "return=representation", http.StatusCreated, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := srv.Do(t, http.MethodPost, "/v1/interactions", tc.key, tc.body, "Prefer", tc.prefer)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
+			}
+			var items []map[string]any
+			if _, isBatch := tc.body.(map[string]any)["interactions"]; isBatch {
+				var ans struct {
+					Interactions []map[string]any `json:"interactions"`
+				}
+				r.JSON(t, &ans)
+				items = ans.Interactions
+			} else {
+				var one map[string]any
+				r.JSON(t, &one)
+				items = []map[string]any{one}
+			}
+			if tc.items == nil { // not minimal: the interaction in full
+				if got := r.Header.Get("Preference-Applied"); got != "" {
+					t.Errorf("Preference-Applied %q for %s", got, tc.prefer)
+				}
+				if items[0]["kind"] != "application_received" || items[0]["id"] == "" {
+					t.Errorf("answer %s: want the interaction in full", r.Body)
+				}
+				return
+			}
+			if got := r.Header.Get("Preference-Applied"); got != "return=minimal" {
+				t.Errorf("Preference-Applied %q, want return=minimal", got)
+			}
+			if len(items) != len(tc.items) {
+				t.Fatalf("%d items, want %d: %s", len(items), len(tc.items), r.Body)
+			}
+			for i, item := range items {
+				if got := keys(t, item); got != tc.items[i] {
+					t.Errorf("item %d has %s, want %s: %s", i, got, tc.items[i], r.Body)
+				}
+				if id, _ := item["id"].(string); id == "" {
+					t.Errorf("item %d has no id: %s", i, r.Body)
+				}
+			}
+		})
 	}
 }

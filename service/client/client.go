@@ -107,7 +107,7 @@ func (e *Error) Temporary() bool {
 // []byte goes as it is. It returns the status of a 2xx answer, an *Error for any
 // other, or the transport's error.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) (int, error) {
-	status, body, err := c.send(ctx, method, path, in)
+	status, body, err := c.send(ctx, method, path, in, nil)
 	if err != nil {
 		return status, err
 	}
@@ -119,8 +119,9 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) (int,
 	return status, nil
 }
 
-// send makes one request and reads the answer; non-2xx is an *Error.
-func (c *Client) send(ctx context.Context, method, path string, in any) (int, []byte, error) {
+// send makes one request, with header's headers besides the client's, and reads the
+// answer; non-2xx is an *Error.
+func (c *Client) send(ctx context.Context, method, path string, in any, header http.Header) (int, []byte, error) {
 	var rd io.Reader
 	if in != nil {
 		var b []byte
@@ -150,9 +151,11 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (int, []
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
 	}
-	for k, vs := range c.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
+	for _, h := range []http.Header{c.Header, header} {
+		for k, vs := range h {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
 		}
 	}
 	res, err := c.hc.Do(req)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,11 +25,29 @@ func note(app, ext string, at time.Time) client.Interaction {
 	}
 }
 
+// appliedPreferences records the Preference-Applied header of every POST's answer.
+type appliedPreferences struct {
+	mu      sync.Mutex
+	applied []string
+}
+
+func (a *appliedPreferences) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPost {
+		a.mu.Lock()
+		a.applied = append(a.applied, res.Header.Get("Preference-Applied"))
+		a.mu.Unlock()
+	}
+	return res, err
+}
+
 // TestPostInteractions writes a batch through a real server, reads it back, and
-// writes it again: the second answer names the same ids, as duplicates.
+// writes it again: the second answer names the same ids, as duplicates. Every write
+// asks for (and gets) the minimal answer, which holds all the client reads.
 func TestPostInteractions(t *testing.T) {
 	in := servicetest.Start(t, nil, service.Options{})
-	c := client.New(in.URL+"/", servicetest.AdminKey, nil)
+	prefs := &appliedPreferences{}
+	c := client.New(in.URL+"/", servicetest.AdminKey, &http.Client{Transport: prefs})
 	ctx := context.Background()
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	score := 9
@@ -69,6 +89,9 @@ func TestPostInteractions(t *testing.T) {
 	dup, err := c.PostInteraction(ctx, single)
 	if err != nil || dup.Status != http.StatusOK || !dup.Interactions[0].Duplicate || dup.Interactions[0].ID != one.Interactions[0].ID {
 		t.Errorf("single post again: %+v %v, want 200, a duplicate of %s", dup, err, one.Interactions[0].ID)
+	}
+	if want := []string{"return=minimal", "return=minimal", "return=minimal", "return=minimal"}; !slices.Equal(prefs.applied, want) {
+		t.Errorf("Preference-Applied of the four writes: %q, want %q", prefs.applied, want)
 	}
 
 	var page struct {

@@ -59,6 +59,10 @@ type Stored struct {
 	Duplicate bool `json:"duplicate"`
 }
 
+// preferMinimal asks the service to answer a write with what Stored holds, not the
+// interactions in full (RFC 7240).
+var preferMinimal = http.Header{"Prefer": {"return=minimal"}}
+
 // Result is the answer to a write: one Stored per item, in the order sent.
 type Result struct {
 	// Status is 201, or 200 for a single interaction that was a duplicate (a batch
@@ -96,7 +100,7 @@ func (c *Client) PostInteractions(ctx context.Context, items []Interaction) (Res
 
 // PostInteraction writes one interaction (the API's single-object form).
 func (c *Client) PostInteraction(ctx context.Context, it Interaction) (Result, error) {
-	status, body, err := c.send(ctx, http.MethodPost, "/v1/interactions", it)
+	status, body, err := c.send(ctx, http.MethodPost, "/v1/interactions", it, preferMinimal)
 	if err != nil {
 		return Result{Status: status}, err
 	}
@@ -120,7 +124,7 @@ func (c *Client) PostInteractionsJSON(ctx context.Context, items []json.RawMessa
 		buf.Write(it)
 	}
 	buf.WriteString("]}")
-	status, body, err := c.send(ctx, http.MethodPost, "/v1/interactions", buf.Bytes())
+	status, body, err := c.send(ctx, http.MethodPost, "/v1/interactions", buf.Bytes(), preferMinimal)
 	if err != nil {
 		return Result{Status: status}, err
 	}
