@@ -201,3 +201,33 @@ func TestServiceBound(t *testing.T) {
 		t.Errorf("bound without the floor's serving side: %q", got)
 	}
 }
+
+// TestMedianImport: the import section reports the run of the median rate, the slower
+// of the middle two for an even count, and lists every run's rate in run order.
+func TestMedianImport(t *testing.T) {
+	run := func(secs float64) *importResult {
+		return &importResult{lines: 100000, first: time.Duration(secs * float64(time.Second)), derived: time.Duration(secs * float64(time.Second))}
+	}
+	for _, tc := range []struct {
+		secs []float64
+		want float64
+	}{
+		{[]float64{10}, 10},
+		{[]float64{9, 11, 10}, 10},
+		{[]float64{12, 8, 10, 9}, 10}, // rates 8,333 12,500 10,000 11,111: the slower middle one
+	} {
+		var runs []*importResult
+		for _, s := range tc.secs {
+			runs = append(runs, run(s))
+		}
+		if got := medianImport(runs).first.Seconds(); got != tc.want {
+			t.Errorf("runs of %v s: median run %v s, want %v s", tc.secs, got, tc.want)
+		}
+	}
+	section := importSection(time.Now(), machine{CPUs: 2}, []*importResult{run(12.5), run(10), run(8)})
+	for _, want := range []string{"in this order: 8,000, 10,000, 12,500 lines/s", "| first import | 100,000 | 10.0 s | 10,000 |"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the section lacks %q:\n%s", want, section)
+		}
+	}
+}
