@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -222,5 +223,83 @@ func TestProjectorErasureForgetsDetails(t *testing.T) {
 	}
 	if !strings.Contains(got, "Grace Hopper") {
 		t.Errorf("the projector forgot someone else: %q", got)
+	}
+}
+
+// TestWriterKeyCheckedWhileTheLastGroupIsWritten: the writer looks up a group's keys
+// while the group before it is still being written, and adds what that one stores
+// before judging, so a key the earlier group writes is known to the later one: for
+// another application the later batch is refused whole, with nothing of it written;
+// for the same application its item is the earlier one's duplicate.
+func TestWriterKeyCheckedWhileTheLastGroupIsWritten(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	ctx := context.Background()
+	item := func(app, ext string) Interaction {
+		it, errs := Input{ApplicationID: app, CandidateID: "c-" + app, Kind: "note", ExternalID: ext,
+			OccurredAt: now.Format(time.RFC3339Nano)}.Validate("", now)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		return it
+	}
+	for _, tc := range []struct {
+		name     string
+		app      string // of the later batch; the earlier one's is app-a
+		conflict bool
+	}{
+		{"another application", "app-b", true},
+		{"the same application", "app-a", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPipeline(t, time.Now)
+			entered, release := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			p.writer.beforeInsert = func() { // holds the first group before its insert
+				once.Do(func() {
+					close(entered)
+					<-release
+				})
+			}
+			k1, k2, k3 := tc.app+"-1", tc.app+"-2", tc.app+"-3"
+			earlier := make(chan []Interaction, 1)
+			go func() {
+				out, err := p.writer.Write(ctx, []Interaction{item("app-a", k1), item("app-a", k2)})
+				if err != nil {
+					t.Error(err)
+				}
+				earlier <- out
+			}()
+			<-entered
+			later := make(chan error, 1)
+			var laterOut []Interaction
+			go func() {
+				var err error
+				laterOut, err = p.writer.Write(ctx, []Interaction{item(tc.app, k1), item(tc.app, k3)})
+				later <- err
+			}()
+			// The later group is taken and its keys looked up (nothing stored yet)
+			// while the first waits.
+			for len(p.writer.reqs) > 0 {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(100 * time.Millisecond)
+			close(release)
+			first := <-earlier
+			err := <-later
+			code, fields := fieldsOf(err)
+			switch {
+			case tc.conflict && (code != CodeConflict || !cmp.Equal(fields, []string{"interactions[0].external_id"})):
+				t.Fatalf("later batch: %v (code %s, fields %v); want a conflict on interactions[0].external_id", err, code, fields)
+			case tc.conflict:
+				if found, err := p.store.ByKeys(ctx, []string{"api:" + k3}); err != nil || len(found) != 0 {
+					t.Errorf("part of the refused batch was written: %v %v", found, err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case !laterOut[0].Duplicate || laterOut[0].ID != first[0].ID || laterOut[1].Duplicate:
+				t.Errorf("later batch: %+v; want its first item the duplicate of %s, its second stored", laterOut, first[0].ID)
+			}
+		})
 	}
 }

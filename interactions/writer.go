@@ -43,7 +43,8 @@ var ErrClosed = Errorf(CodeUnavailable, "the service is shutting down; retry lat
 // Writer is the group-commit writer: concurrent Writes are coalesced into one unordered
 // InsertMany of up to MaxWriteBatch interactions, taken as they wait while the previous
 // batch is written. Each Write gets its own result, and returns only after its batch is
-// acknowledged by the store.
+// acknowledged by the store. Batches are inserted one after the other, in order; the
+// idempotency keys of the next are looked up while the last is inserted.
 type Writer struct {
 	store     *Store
 	guard     *Tombstones
@@ -61,6 +62,10 @@ type Writer struct {
 	reconciling bool
 
 	recent recentEvents // events stored lately, for WriteEvents
+
+	// beforeInsert, when set (by tests, before the first write), runs before each
+	// group's InsertMany.
+	beforeInsert func()
 }
 
 // MaxWriteBatch bounds one InsertMany.
@@ -248,39 +253,85 @@ func (w *Writer) Close(ctx context.Context) error {
 
 func (w *Writer) run() {
 	defer close(w.done)
+	var last *flight
 	for first := range w.reqs {
-		batch := []*writeReq{first}
-		n := len(first.items)
-	gather:
-		for n < MaxWriteBatch {
-			select {
-			case r, ok := <-w.reqs:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-				n += len(r.items)
-			default:
-				break gather
+		batch, n := w.gather(first)
+		// The group's keys are looked up while the last group is still being written
+		// (reads do not wait for the store's writer); what that one stores is added
+		// once it is done, so that checkKeys judges as if it had looked up after it.
+		lookup := w.lookupKeys(batch)
+		var written map[string]Interaction
+		if last != nil {
+			<-last.done
+			written = last.written
+			if last.failed { // it may have stored more than it says: look up again
+				lookup = w.lookupKeys(batch)
 			}
 		}
-		w.commit(batch, n)
+		known, err := lookup()
+		if err == nil {
+			for _, r := range batch {
+				for _, it := range r.items {
+					if orig, ok := written[it.Key]; ok && checked(r, it) {
+						known[it.Key] = orig
+					}
+				}
+			}
+		}
+		last = &flight{done: make(chan struct{})}
+		go func(f *flight) {
+			defer close(f.done)
+			f.written, f.failed = w.commit(batch, n, known, err)
+		}(last)
+	}
+	if last != nil {
+		<-last.done
 	}
 }
 
-// commit writes one batch and answers its requests.
-func (w *Writer) commit(batch []*writeReq, n int) {
+// flight is a group commit being written.
+type flight struct {
+	done chan struct{}
+	// written is what it stored, by key; failed is set when the store failed it, so
+	// that it may have stored more.
+	written map[string]Interaction
+	failed  bool
+}
+
+// gather takes the requests waiting after first, up to MaxWriteBatch items.
+func (w *Writer) gather(first *writeReq) ([]*writeReq, int) {
+	batch := []*writeReq{first}
+	n := len(first.items)
+	for n < MaxWriteBatch {
+		select {
+		case r, ok := <-w.reqs:
+			if !ok {
+				return batch, n
+			}
+			batch = append(batch, r)
+			n += len(r.items)
+		default:
+			return batch, n
+		}
+	}
+	return batch, n
+}
+
+// commit writes one batch and answers its requests, given the originals of its
+// checked keys found stored (lookupKeys) or the error of looking them up. It returns
+// what it stored, by key, and whether the store failed it.
+func (w *Writer) commit(batch []*writeReq, n int, known map[string]Interaction, err error) (map[string]Interaction, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	known, err := w.checkKeys(ctx, batch)
 	if err != nil { // nothing is written
 		storeErrors.WithLabelValues("insert").Inc()
 		for _, r := range batch {
 			r.err = err
 			close(r.done)
 		}
-		return
+		return nil, false
 	}
+	checkKeys(batch, known)
 	var reps []map[int]Interaction // by request, the events its items repeat
 	if events, err := w.knownEvents(ctx, batch); err != nil {
 		storeErrors.WithLabelValues("insert").Inc()
@@ -290,7 +341,7 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 			}
 			close(r.done)
 		}
-		return
+		return nil, false
 	} else if len(events) > 0 {
 		reps = repeats(batch, events)
 	}
@@ -326,6 +377,9 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 			err = w.store.number(ctx, items)
 		}
 		if err == nil {
+			if w.beforeInsert != nil {
+				w.beforeInsert()
+			}
 			start := time.Now()
 			results, err = w.store.insert(ctx, items)
 			batchSeconds.Observe(time.Since(start).Seconds())
@@ -338,9 +392,13 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 		}
 	}
 	var stored []Interaction
+	written := map[string]Interaction{} // what a later group's keys may repeat
 	for i, res := range results {
 		if res == inserted {
 			stored = append(stored, items[i])
+			if items[i].ExternalID != "" {
+				written[items[i].Key] = items[i]
+			}
 		}
 	}
 	w.recent.add(stored, time.Now())
@@ -380,6 +438,7 @@ func (w *Writer) commit(batch []*writeReq, n int) {
 		}
 		close(r.done)
 	}
+	return written, err != nil
 }
 
 // allHistory reports whether every request of a group commit is WriteHistory's.
@@ -392,31 +451,49 @@ func allHistory(batch []*writeReq) bool {
 	return true
 }
 
-// checkKeys looks up, before anything is written, the idempotency keys of the
-// requests of several items (by _id, one query), and refuses each request that
-// repeats a key stored, or used earlier in this group commit, for another
-// application: such a batch is refused whole. It returns the originals it found. A
-// single item needs no look-up: Write compares it with the original it turns out to
-// repeat, and a refused single item has written nothing.
-func (w *Writer) checkKeys(ctx context.Context, batch []*writeReq) (map[string]Interaction, error) {
+// checked reports whether checkKeys judges item it of r: an item with an external_id
+// of a request of several items. A single item needs no look-up: Write compares it
+// with the original it turns out to repeat, and a refused single item has written
+// nothing.
+func checked(r *writeReq, it Interaction) bool {
+	return len(r.items) > 1 && it.ExternalID != ""
+}
+
+// lookupKeys starts looking up the stored originals of the keys checkKeys judges (by
+// _id, one query per thousand), and returns the function that waits for them.
+func (w *Writer) lookupKeys(batch []*writeReq) func() (map[string]Interaction, error) {
 	var keys []string
 	for _, r := range batch {
-		if len(r.items) < 2 {
-			continue
-		}
 		for _, it := range r.items {
-			if it.ExternalID != "" {
+			if checked(r, it) {
 				keys = append(keys, it.Key)
 			}
 		}
 	}
-	known := map[string]Interaction{}
-	if len(keys) > 0 {
-		var err error
-		if known, err = w.store.ByKeys(ctx, keys); err != nil {
-			return nil, err
-		}
+	if len(keys) == 0 {
+		return func() (map[string]Interaction, error) { return map[string]Interaction{}, nil }
 	}
+	type found struct {
+		known map[string]Interaction
+		err   error
+	}
+	ch := make(chan found, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		known, err := w.store.ByKeys(ctx, keys)
+		ch <- found{known, err}
+	}()
+	return func() (map[string]Interaction, error) {
+		f := <-ch
+		return f.known, f.err
+	}
+}
+
+// checkKeys refuses, before anything is written, each request that repeats an
+// idempotency key stored (known: the originals found, by key), or used earlier in
+// this group commit, for another application: such a batch is refused whole.
+func checkKeys(batch []*writeReq, known map[string]Interaction) {
 	first := map[string]string{} // key → the application of the group's first item with it
 	for _, r := range batch {
 		mine := map[string]string{} // the same, for the keys new in this request
@@ -446,7 +523,6 @@ func (w *Writer) checkKeys(ctx context.Context, batch []*writeReq) (map[string]I
 			first[k] = app
 		}
 	}
-	return known, nil
 }
 
 // maxSuspects bounds how many interactions of failed writes are remembered.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package interactions
+
+const raceEnabled = false
