@@ -183,7 +183,7 @@ func importSection(when time.Time, m machine, runs []*importResult) string {
 		"import, %s after it (other work on the machine competes for the same cores).\n\n", when.UTC().Format("2006-01-02 15:04 MST"), m, r.load[0], r.load[1])
 	fmt.Fprintf(&b, "Workload: the real `goodwill import` binary sends a generated JSON Lines file of %s interactions "+
 		"(%s applications, a month of history, no `external_id`: the importer derives one per line) to a service on "+
-		"its own embedded store, as `goodwill serve` runs by default, over loopback, in batches of 500, four in flight; then the same "+
+		"its own embedded store, as `goodwill serve` runs by default, over loopback, in batches of 1,000, four in flight (the importer's defaults); then the same "+
 		"file again, where every line is a duplicate. Every clock of a month-old history is overdue on arrival, so the "+
 		"SLA engine records its transitions (without alerting) as the lines are applied. The importer marks its batches as "+
 		"history (`X-Goodwill-History: true`): the service answers them once stored, and its projector folds what waits "+

@@ -34,8 +34,10 @@ import (
 
 // Defaults and limits of goodwill import.
 const (
-	DefaultURL   = "http://127.0.0.1:8080"
-	DefaultBatch = 500
+	DefaultURL = "http://127.0.0.1:8080"
+	// DefaultBatch is the most a request may hold: the service stores each batch as
+	// one group, so fewer, larger requests cost it less per line.
+	DefaultBatch = interactions.MaxBatch
 	// DefaultInFlight is how many batches are sent at once: while the service stores
 	// one, the importer reads the next and the network carries a third.
 	DefaultInFlight = 4

@@ -31,7 +31,7 @@ func testOptions(t *testing.T, base, stateDir string, out, log io.Writer) Option
 	return Options{
 		URL:         base,
 		Key:         servicetest.AdminKey,
-		Batch:       DefaultBatch,
+		Batch:       500, // the batch counts the tests below expect
 		StateDir:    stateDir,
 		Out:         out,
 		Log:         log,
@@ -692,5 +692,23 @@ func TestImportReadFailureInFlight(t *testing.T) {
 		t.Fatalf("state files: %v, want one", st)
 	} else if saved, _ := loadImportState(st[0]); saved.Line != 21 || saved.Stored != 20 {
 		t.Errorf("saved state: line %d, %d stored; want 21, 20", saved.Line, saved.Stored)
+	}
+}
+
+// TestImportDefaultBatch: by default a batch holds as many lines as the API takes in
+// one request (1,000), the last batch what remains.
+func TestImportDefaultBatch(t *testing.T) {
+	in := servicetest.Start(t, nil, service.Options{})
+	file := filepath.Join(t.TempDir(), "history.jsonl")
+	importtest.WriteJSONL(t, file, 2500, 0)
+	proxy := newImportProxy(t, in.URL, 0, -1)
+	var out, log bytes.Buffer
+	opts := testOptions(t, proxy.URL, t.TempDir(), &out, &log)
+	opts.Batch, opts.InFlight = DefaultBatch, 1
+	if err := Run(context.Background(), opts, []string{file}); err != nil {
+		t.Fatalf("import: %v\n%s", err, log.String())
+	}
+	if _, forwarded, sent := proxy.counts(); forwarded != 3 || len(sent) != 2500 {
+		t.Errorf("forwarded %d batches of %d lines, want 3 of 2,500", forwarded, len(sent))
 	}
 }
