@@ -69,8 +69,14 @@ func (t *Tombstones) identifiers(it *Interaction) []string {
 // an erased person, and marks them Erased.
 func (t *Tombstones) Strip(ctx context.Context, items []Interaction) error {
 	var all []string
+	seen := map[string]bool{} // a candidate's events share their identifiers
 	for i := range items {
-		all = append(all, t.identifiers(&items[i])...)
+		for _, id := range t.identifiers(&items[i]) {
+			if !seen[id] {
+				seen[id] = true
+				all = append(all, id)
+			}
+		}
 	}
 	cur, err := t.store.tombstones.Find(ctx, bson.M{"_id": bson.M{"$in": all}})
 	if err != nil {
