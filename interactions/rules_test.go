@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,5 +302,53 @@ func TestWriterKeyCheckedWhileTheLastGroupIsWritten(t *testing.T) {
 				t.Errorf("later batch: %+v; want its first item the duplicate of %s, its second stored", laterOut, first[0].ID)
 			}
 		})
+	}
+}
+
+// TestWriterGroupsWhatCameDuringAnInsert: writes that come while a group is being
+// inserted are written together next, in one group with the write the writer had
+// taken already, not one group later.
+func TestWriterGroupsWhatCameDuringAnInsert(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	p := newPipeline(t, time.Now)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var inserts atomic.Int32
+	p.writer.beforeInsert = func() {
+		if inserts.Add(1) == 1 { // holds the first group
+			close(entered)
+			<-release
+		}
+	}
+	done := make(chan error, 3)
+	write := func(ext string) { // returns once the write is queued
+		it, errs := Input{ApplicationID: "app-g", CandidateID: "c-g", Kind: "note", ExternalID: ext,
+			OccurredAt: now.Format(time.RFC3339Nano)}.Validate("", now)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		req := &writeReq{items: []Interaction{it}, done: make(chan struct{})}
+		p.writer.reqs <- req
+		go func() {
+			<-req.done
+			done <- req.err
+		}()
+	}
+	write("g-1")
+	<-entered
+	write("g-2")
+	for len(p.writer.reqs) > 0 { // taken as the next group's first
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // which then waits for the first group
+	write("g-3")
+	close(release)
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := inserts.Load(); n != 2 {
+		t.Errorf("%d inserts, want 2: the writes that came during the first were not written together", n)
 	}
 }

@@ -2,6 +2,7 @@ package interactions
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -255,7 +256,7 @@ func (w *Writer) run() {
 	defer close(w.done)
 	var last *flight
 	for first := range w.reqs {
-		batch, n := w.gather(first)
+		batch, n := w.gather([]*writeReq{first}, len(first.items))
 		// The group's keys are looked up while the last group is still being written
 		// (reads do not wait for the store's writer); what that one stores is added
 		// once it is done, so that checkKeys judges as if it had looked up after it.
@@ -269,6 +270,16 @@ func (w *Writer) run() {
 			}
 		}
 		known, err := lookup()
+		// What came while the last group was written joins this one, as it would
+		// have without the early look-up; its keys are looked up now.
+		if grown, m := w.gather(batch, n); m > n {
+			if err == nil {
+				var more map[string]Interaction
+				more, err = w.lookupKeys(grown[len(batch):])()
+				maps.Copy(known, more)
+			}
+			batch, n = grown, m
+		}
 		if err == nil {
 			for _, r := range batch {
 				for _, it := range r.items {
@@ -298,10 +309,8 @@ type flight struct {
 	failed  bool
 }
 
-// gather takes the requests waiting after first, up to MaxWriteBatch items.
-func (w *Writer) gather(first *writeReq) ([]*writeReq, int) {
-	batch := []*writeReq{first}
-	n := len(first.items)
+// gather adds to batch (of n items) the requests waiting, up to MaxWriteBatch items.
+func (w *Writer) gather(batch []*writeReq, n int) ([]*writeReq, int) {
 	for n < MaxWriteBatch {
 		select {
 		case r, ok := <-w.reqs:
