@@ -144,10 +144,7 @@ func TestFeedHistoryAndSettle(t *testing.T) {
 	})
 	p, _ := newProjector(t, now, applied)
 	p.backlog.maxWait = time.Minute
-	feed := &Feed{ch: p.feed, backlog: p.backlog}
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	feed := startFed(t, p)
 	item := func(i int) []Interaction {
 		return stored(t, now, Input{ApplicationID: "h-" + string(rune('a'+i)), CandidateID: "c", Kind: "application_received",
 			OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "h-" + string(rune('a'+i))})
@@ -224,10 +221,7 @@ func TestProjectorHoldsHistory(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	p, _ := newProjector(t, now)
-	feed := &Feed{ch: p.feed, backlog: p.backlog}
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	feed := startFed(t, p)
 	var items []Interaction
 	for i := range 3 {
 		items = append(items, stored(t, now, Input{ApplicationID: "held-" + string(rune('a'+i)), CandidateID: "c", Kind: "application_received",
@@ -259,10 +253,7 @@ func TestProjectorAppliesQuietHistory(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	p, _ := newProjector(t, now)
-	feed := &Feed{ch: p.feed, backlog: p.backlog}
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	feed := startFed(t, p)
 	items := stored(t, now, Input{ApplicationID: "quiet-a", CandidateID: "c", Kind: "application_received",
 		OccurredAt: now.Add(-time.Hour).Format(time.RFC3339), Source: "test", ExternalID: "quiet-a"})
 	start := time.Now()
@@ -288,10 +279,7 @@ func TestProjectorWritesHeldHistorysDetails(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	p, store := newProjector(t, now)
-	feed := &Feed{ch: p.feed, backlog: p.backlog}
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	feed := startFed(t, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// An erased candidate's history (a tombstone written after it was stored) leaves
@@ -337,4 +325,15 @@ func TestProjectorWritesHeldHistorysDetails(t *testing.T) {
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startFed starts p and returns the feed of its own queue, as the writer's OnCommit
+// and OnHistory use it.
+func startFed(t *testing.T, p *Projector) *Feed {
+	t.Helper()
+	feed := &Feed{ch: p.feed, backlog: p.backlog}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return feed
 }

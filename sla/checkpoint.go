@@ -551,18 +551,10 @@ func (e *Engine) startFromCheckpoint(ctx context.Context, due []Fired, redo []st
 				}
 				return err
 			}
-			clocks, err := e.derive(ctx, app, now)
+			d, _, err := e.trackAtStart(ctx, app, now, recorded)
 			if err != nil {
 				return err
 			}
-			e.mu.Lock()
-			if _, ok := e.live[app.ID]; ok {
-				e.mu.Unlock()
-				continue
-			}
-			e.observe(app, clocks, now)
-			d, _ := e.track(app, clocks, now, false, recorded)
-			e.mu.Unlock()
 			due = append(due, d...)
 		}
 	}

@@ -180,19 +180,28 @@ func checkpointApps(apps *memApps, now time.Time) []interactions.Application {
 	return out
 }
 
+// stoppedClean is the first run of a restart: an engine on a fresh store with a
+// 100-hour policy tracks checkpointApps at now, and stops clean, as the projector
+// does (mark set at now).
+func stoppedClean(t *testing.T, mark *projectorMark) (*Store, *memApps, checkpointed, time.Time) {
+	t.Helper()
+	store, apps := NewStore(storagetest.NewDB(t)), &memApps{}
+	seedFastPolicy(t, store, "100h")
+	first := startCheckpointed(t, store, apps, mark)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	apply(t, first.e, now, checkpointApps(apps, now)...)
+	mark.set(now, true)
+	first.e.Close()
+	return store, apps, first, now
+}
+
 // TestCheckpointCleanRestart: a clean stop saves a checkpoint, and the next start
 // uses it — no application is read — with exactly the open clocks, overdue list and
 // book a full rebuild yields; its own clean stop saves the next one.
 func TestCheckpointCleanRestart(t *testing.T) {
 	t.Parallel()
-	store, apps := NewStore(storagetest.NewDB(t)), &memApps{}
-	seedFastPolicy(t, store, "100h")
 	mark := &projectorMark{}
-	first := startCheckpointed(t, store, apps, mark)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	apply(t, first.e, now, checkpointApps(apps, now)...)
-	mark.set(now, true) // the projector stopped clean, at this mark
-	first.e.Close()
+	store, apps, _, _ := stoppedClean(t, mark)
 
 	second := startCheckpointed(t, store, apps, mark)
 	defer second.e.Close()
@@ -277,14 +286,8 @@ func TestCheckpointNotUsed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			store, apps := NewStore(storagetest.NewDB(t)), &memApps{}
-			seedFastPolicy(t, store, "100h")
 			mark := &projectorMark{}
-			first := startCheckpointed(t, store, apps, mark)
-			now := time.Now().UTC().Truncate(time.Millisecond)
-			apply(t, first.e, now, checkpointApps(apps, now)...)
-			mark.set(now, true)
-			first.e.Close()
+			store, apps, _, _ := stoppedClean(t, mark)
 
 			tc.after(t, store, apps, mark)
 			next := startCheckpointed(t, store, apps, mark)
@@ -368,14 +371,8 @@ func TestCheckpointDueWhileDown(t *testing.T) {
 // clocks and book a full rebuild gives, handing nothing over again.
 func TestCheckpointAfterCrash(t *testing.T) {
 	t.Parallel()
-	store, apps := NewStore(storagetest.NewDB(t)), &memApps{}
-	seedFastPolicy(t, store, "100h")
 	mark := &projectorMark{delta: true}
-	first := startCheckpointed(t, store, apps, mark)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	apply(t, first.e, now, checkpointApps(apps, now)...)
-	mark.set(now, true)
-	first.e.Close()
+	store, apps, first, now := stoppedClean(t, mark)
 	saved := first.book.snapshot()
 
 	crashed := startCheckpointed(t, store, apps, mark)

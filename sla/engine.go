@@ -294,20 +294,10 @@ func (e *Engine) rebuild(ctx context.Context, recorded map[string]bool, pending 
 	now := e.now()
 	var due []Fired
 	err := e.apps.EachApplication(ctx, func(app interactions.Application) error {
-		clocks, err := e.derive(ctx, app, now)
+		d, sooner, err := e.trackAtStart(ctx, app, now, recorded)
 		if err != nil {
 			return err
 		}
-		e.mu.Lock()
-		if _, ok := e.live[app.ID]; ok {
-			e.mu.Unlock()
-			return nil
-		}
-		e.observe(app, clocks, now)
-		head := e.nextAt()
-		d, _ := e.track(app, clocks, now, false, recorded)
-		sooner := e.nextAt() < head
-		e.mu.Unlock()
 		due = append(due, d...)
 		if sooner {
 			e.poke()
@@ -324,6 +314,25 @@ func (e *Engine) rebuild(ctx context.Context, recorded map[string]bool, pending 
 		go e.watchVersions()
 	}
 	return nil
+}
+
+// trackAtStart derives app's clocks and tracks them, as a start does, unless Applied
+// tracked the application meanwhile (what it saw is at least as recent). It returns
+// the transitions due and whether the schedule's next deadline moved sooner.
+func (e *Engine) trackAtStart(ctx context.Context, app interactions.Application, now time.Time, recorded map[string]bool) ([]Fired, bool, error) {
+	clocks, err := e.derive(ctx, app, now)
+	if err != nil {
+		return nil, false, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.live[app.ID]; ok {
+		return nil, false, nil
+	}
+	e.observe(app, clocks, now)
+	head := e.nextAt()
+	due, _ := e.track(app, clocks, now, false, recorded)
+	return due, e.nextAt() < head, nil
 }
 
 // finishStart ends a start: it records the transitions due, hands over those pending, and
