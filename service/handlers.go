@@ -177,15 +177,14 @@ func (s *api) postInteractions(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	answer := answerFor
-	if prefersMinimal(c.Request.Header) {
+	minimal := prefersMinimal(c.Request.Header)
+	if minimal {
 		c.Header("Preference-Applied", "return=minimal")
-		answer = minimalAnswerFor
 	}
 	if batch {
 		out := make([]any, len(stored))
 		for i, it := range stored {
-			out[i] = answer(key, it)
+			out[i] = answerFor(key, it, minimal)
 		}
 		c.JSON(http.StatusCreated, gin.H{"interactions": out})
 		return
@@ -194,7 +193,7 @@ func (s *api) postInteractions(c *gin.Context) {
 	if stored[0].Duplicate {
 		status = http.StatusOK
 	}
-	c.JSON(status, answer(key, stored[0]))
+	c.JSON(status, answerFor(key, stored[0], minimal))
 }
 
 // historyHeaderName marks writes of history being backfilled (goodwill import).
@@ -251,10 +250,14 @@ type duplicateAnswer struct {
 }
 
 // answerFor renders a stored interaction for the caller: a duplicate shows its
-// original in full to an admin key only.
-func answerFor(key auth.Key, it interactions.Interaction) any {
-	if it.Duplicate && key.Role != auth.RoleAdmin {
+// original in full to an admin key only; minimal (Prefer: return=minimal) leaves
+// only what identifies it.
+func answerFor(key auth.Key, it interactions.Interaction, minimal bool) any {
+	switch {
+	case it.Duplicate && key.Role != auth.RoleAdmin:
 		return duplicateAnswer{ID: it.ID, Duplicate: true}
+	case minimal:
+		return minimalAnswer{ID: it.ID, ReceivedAt: it.ReceivedAt, Duplicate: it.Duplicate}
 	}
 	return it
 }
@@ -265,14 +268,6 @@ type minimalAnswer struct {
 	ID         string    `json:"id"`
 	ReceivedAt time.Time `json:"received_at"`
 	Duplicate  bool      `json:"duplicate"`
-}
-
-// minimalAnswerFor is answerFor under Prefer: return=minimal.
-func minimalAnswerFor(key auth.Key, it interactions.Interaction) any {
-	if it.Duplicate && key.Role != auth.RoleAdmin {
-		return duplicateAnswer{ID: it.ID, Duplicate: true}
-	}
-	return minimalAnswer{ID: it.ID, ReceivedAt: it.ReceivedAt, Duplicate: it.Duplicate}
 }
 
 // checkSources refuses the reserved sources of goodwill's own receivers

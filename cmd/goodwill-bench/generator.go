@@ -39,9 +39,8 @@ type generatorResult struct {
 	Errors     int             `json:"errors"`
 	FirstError string          `json:"first_error"`
 	Notes      []string        `json:"notes"`
-	// Start and End are the wall clock (Unix nanoseconds) when the first request was
-	// sent and the last answered.
-	Start, End int64
+	// End is the wall clock (Unix nanoseconds) when the last request was answered.
+	End int64
 }
 
 // runGeneratorChild is main's body in a process started as the load generator: it
@@ -79,7 +78,7 @@ func generate(path string) error {
 	end := start.Add(r.Elapsed)
 	return json.NewEncoder(os.Stdout).Encode(generatorResult{
 		Count: r.Count, Elapsed: r.Elapsed, Latencies: r.Latencies, Errors: r.Errors, FirstError: r.FirstError,
-		Notes: r.Notes, Start: start.UnixNano(), End: end.UnixNano(),
+		Notes: r.Notes, End: end.UnixNano(),
 	})
 }
 

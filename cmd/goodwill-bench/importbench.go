@@ -43,11 +43,9 @@ func runImport(ctx context.Context, runID string, n int, cpuprofile string, prog
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "goodwill")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/goodwill")
-	build.Stderr = progress
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build goodwill (run from the repository's root): %w", err)
+	bin, err := buildGoodwill(ctx, "", dir, progress)
+	if err != nil {
+		return nil, err
 	}
 	file := filepath.Join(dir, "history.jsonl")
 	if err := writeHistory(file, n); err != nil {

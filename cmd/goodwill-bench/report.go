@@ -105,7 +105,7 @@ func secMS(s float64) string {
 
 // lagQ renders a quantile of p's lag histogram, saying so when it is past the top
 // bucket (the histogram cannot tell how far).
-func (r *report) lagQ(p *projection, q float64) string {
+func (p *projection) lagQ(q float64) string {
 	h := p.Lag
 	v := h.Quantile(q)
 	if h.Beyond(q) {
@@ -146,7 +146,7 @@ func (r *report) targets() []target {
 		{"every request sent and answered 201", fmt.Sprintf("%s of %s sent, %d errors", thousands(r.goodwill.Count), thousands(len(r.work.bodies)), r.goodwill.Errors),
 			r.goodwill.Errors == 0 && r.goodwill.Count == len(r.work.bodies)},
 		{"projector lag reported; derived state within 1 s of the 201: histogram p99, and drain after the last 201",
-			r.lagQ(r.proj, 0.99) + fmt.Sprintf("; drain %s ms", ms(r.proj.Drain)), caughtUpInTime(r.proj)},
+			r.proj.lagQ(0.99) + fmt.Sprintf("; drain %s ms", ms(r.proj.Drain)), caughtUpInTime(r.proj)},
 	}
 }
 
@@ -182,7 +182,7 @@ func (r *report) serviceTargets() []target {
 			fmt.Sprintf("%s ms (%s ms while loading)", ms3(cpu), ms3(perRequest(g.CPU, g))), cpu <= targetServiceCPU && p.CaughtUp},
 		{fmt.Sprintf("p99 ≤ %d ms at %d concurrent clients, load generator in another process", targetP99.Milliseconds(), r.opts.clients), ms(p99) + " ms", p99 <= targetP99},
 		{"the same run: every request sent and answered 201, derived state within 1 s of the 201 (lag p99; drain after the last 201)",
-			fmt.Sprintf("%s of %s sent, %d errors; %s; drain %s ms", thousands(g.Count), thousands(len(r.work.bodies)), g.Errors, r.lagQ(p, 0.99), ms(p.Drain)),
+			fmt.Sprintf("%s of %s sent, %d errors; %s; drain %s ms", thousands(g.Count), thousands(len(r.work.bodies)), g.Errors, p.lagQ(0.99), ms(p.Drain)),
 			g.Errors == 0 && g.Count == len(r.work.bodies) && caughtUpInTime(p)},
 	}
 }
@@ -339,14 +339,13 @@ func (r *report) section() string {
 	fmt.Fprintf(&b, "`goodwill_projector_lag_seconds` over the run (from `/metrics`, %s observations; it measures from an interaction's "+
 		"receipt, before its 201, to the end of the Apply that stored it and handed it to the SLA engine and the scores, so it "+
 		"is stricter than the promise, which counts from the 201): p50 %s, p99 %s, mean %s.\n\n",
-		thousands(int(r.proj.Lag.Count)), r.lagQ(r.proj, 0.5), r.lagQ(r.proj, 0.99), secMS(r.proj.Lag.Mean()))
-	perReq := func(d time.Duration, n int) string { return ms(d / time.Duration(max(n, 1))) }
+		thousands(int(r.proj.Lag.Count)), r.proj.lagQ(0.5), r.proj.lagQ(0.99), secMS(r.proj.Lag.Mean()))
 	fmt.Fprintf(&b, "Where the time went: the process (service, embedded store and load generator alike) used %.1f s of CPU "+
 		"from the first request until the drain ended, %s ms per request (%s ms per request while loading; "+
 		"the naive column %s ms). The projector spent %.1f s storing derived state and %.1f s handing it to its "+
 		"consumers (the SLA engine, which records each transition due, and the scores roll-ups).\n\n",
-		r.proj.CPU.Seconds(), perReq(r.proj.CPU, r.goodwill.Count), perReq(r.goodwill.CPU, r.goodwill.Count),
-		perReq(r.naive.CPU, r.naive.Count), r.proj.StoreSeconds, r.proj.ConsumerSeconds)
+		r.proj.CPU.Seconds(), ms(perRequest(r.proj.CPU, r.goodwill)), ms(perRequest(r.goodwill.CPU, r.goodwill)),
+		ms(perRequest(r.naive.CPU, r.naive)), r.proj.StoreSeconds, r.proj.ConsumerSeconds)
 	if bound := r.bound(); bound != "" {
 		b.WriteString(bound + "\n\n")
 	}

@@ -115,8 +115,7 @@ func (in *Instance) stop(t testing.TB) {
 // as a redeploy would. The URL changes.
 func (in *Instance) Restart(t testing.TB) {
 	t.Helper()
-	in.stop(t)
-	*in = *launch(t, in.Config, in.opts, true)
+	in.RestartAfter(t, func() {})
 }
 
 // RestartAfter is Restart calling between while the server is stopped, its store

@@ -502,16 +502,11 @@ func importFile(ctx context.Context, o Options, name string) (Result, error) {
 		// A line whose external_id a batch in flight carries waits for the batches
 		// before it: the first line of a key is stored first, as when sent one batch
 		// at a time.
-		wait := len(flight) >= o.InFlight
-		for _, k := range keys {
-			wait = wait || inFlight[k] > 0
+		mustWait := func() bool {
+			return len(flight) >= o.InFlight || slices.ContainsFunc(keys, func(k string) bool { return inFlight[k] > 0 })
 		}
-		for wait && len(flight) > 0 && sendErr == nil {
+		for mustWait() && len(flight) > 0 && sendErr == nil {
 			sendErr = complete()
-			wait = len(flight) >= o.InFlight
-			for _, k := range keys {
-				wait = wait || inFlight[k] > 0
-			}
 		}
 		if sendErr != nil {
 			break
