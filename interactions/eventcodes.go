@@ -99,9 +99,6 @@ func encodeApplication(app Application, old []Interaction, prev eventCodes) (bso
 // their encoding (p.codes), only the new ones are encoded. It falls back to app
 // itself, for the driver to encode, when the encoding fails.
 func (p *Projector) replacement(app Application) any {
-	if p.codes == nil {
-		p.codes = map[string]eventCodes{}
-	}
 	doc, codes, err := encodeApplication(app, p.apps[app.ID].Events, p.codes[app.ID])
 	if err != nil {
 		delete(p.codes, app.ID)

@@ -15,15 +15,21 @@ import (
 // starts, it tells what the last run applied; the projector clears clean as it starts.
 // A store the projector never ran on has a zero mark and clean false.
 func (s *Store) ProjectorMark(ctx context.Context) (mark time.Time, clean bool, err error) {
-	var m projectorMark
+	m, _, err := s.readProjectorMark(ctx)
+	return m.Mark, m.Clean, err
+}
+
+// readProjectorMark reads the projector's mark document; found is false on a store the
+// projector never ran on.
+func (s *Store) readProjectorMark(ctx context.Context) (m projectorMark, found bool, err error) {
 	err = s.meta.FindOne(ctx, bson.M{"_id": "projector"}).Decode(&m)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return time.Time{}, false, nil
+		return projectorMark{}, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, Unavailable("read the projector mark", err)
+		return projectorMark{}, false, Unavailable("read the projector mark", err)
 	}
-	return m.Mark, m.Clean, nil
+	return m, true, nil
 }
 
 // ApplicationsSince returns the ids of the documents the projector derives from

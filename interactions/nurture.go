@@ -124,8 +124,7 @@ func (s *Store) CandidateApplications(ctx context.Context, candidateID string) (
 // maxPooledCache bounds the projector's cache of who is pooled.
 const maxPooledCache = 2 * maxCachedApps
 
-// lookupChunk is how many ids one look-up of nurture documents or of candidates'
-// applications names.
+// lookupChunk is how many ids one look-up of nurture documents names.
 const lookupChunk = 500
 
 // pooledState is what one Apply knows of the candidates its items concern.
@@ -147,10 +146,10 @@ func (p *Projector) knowPooled(ctx context.Context, items []Interaction) (pooled
 	var ask []string
 	for _, it := range items {
 		c := it.CandidateID
-		if c == "" || !(it.NurtureRelevant() || IsNurture(it.DocID())) || !p.writes(NurtureID(c)) {
+		if c == "" || !(it.NurtureRelevant() || it.CandidateLevel()) {
 			continue
 		}
-		if _, ok := st.has[c]; ok {
+		if _, ok := st.has[c]; ok || !p.writes(NurtureID(c)) {
 			continue
 		}
 		known, ok := p.pooled[c]
@@ -184,7 +183,7 @@ func (p *Projector) knowPooled(ctx context.Context, items []Interaction) (pooled
 	}
 	for _, it := range items {
 		c := it.CandidateID
-		if IsNurture(it.DocID()) && p.writes(it.DocID()) && !st.has[c] {
+		if it.CandidateLevel() && !st.has[c] && p.writes(it.DocID()) {
 			st.has[c] = true
 			st.created = append(st.created, c)
 			delete(p.pooled, c) // known once stored: a failed Apply looks it up again
@@ -245,31 +244,26 @@ func (p *Projector) earlierNurtureEvents(ctx context.Context, candidates []strin
 		return out, nil
 	}
 	var apps []Application
-	read := func(filter bson.M) error {
-		cur, err := p.store.applications.Find(ctx, filter, options.Find().SetProjection(bson.M{"events": 1}))
-		if err != nil {
-			return Unavailable("read the applications of new nurture documents", err)
-		}
-		var more []Application
-		if err := cur.All(ctx, &more); err != nil {
-			return Unavailable("read the applications of new nurture documents", err)
-		}
-		apps = append(apps, more...)
-		return nil
-	}
 	if len(candidates) <= fewCandidates {
-		if err := read(bson.M{"candidate_id": bson.M{"$in": candidates}}); err != nil {
-			return nil, err
+		cur, err := p.store.applications.Find(ctx, bson.M{"candidate_id": bson.M{"$in": candidates}},
+			options.Find().SetProjection(bson.M{"events": 1}))
+		if err == nil {
+			err = cur.All(ctx, &apps)
+		}
+		if err != nil {
+			return nil, Unavailable("read the applications of new nurture documents", err)
 		}
 	} else {
 		ids, err := p.applicationsOf(ctx, want)
 		if err != nil {
 			return nil, err
 		}
-		for chunk := range slices.Chunk(ids, lookupChunk) {
-			if err := read(bson.M{"_id": bson.M{"$in": chunk}}); err != nil {
-				return nil, err
-			}
+		found, err := p.readApps(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, app := range found {
+			apps = append(apps, app)
 		}
 	}
 	for _, app := range apps {

@@ -136,6 +136,7 @@ func NewProjector(cfg ProjectorConfig) *Projector {
 		pools:    cfg.PoolsNamed,
 		unsure:   cfg.Unsure,
 		apps:     map[string]Application{},
+		codes:    map[string]eventCodes{},
 		written:  map[string]map[string]string{},
 		untold:   map[string]Application{},
 		pooled:   map[string]bool{},
@@ -743,7 +744,7 @@ func (p *Projector) replaceAll(ctx context.Context, apps []Application, size int
 		}
 		if err != nil {
 			for _, app := range chunk {
-				delete(p.apps, app.ID) // what is stored is unknown now
+				p.drop(app.ID) // what is stored is unknown now
 			}
 			return err
 		}
@@ -785,13 +786,19 @@ const maxCachedApps = 100000
 func (p *Projector) remember(app Application) {
 	if len(p.apps) >= maxCachedApps {
 		for k := range p.apps { // evict an arbitrary tenth
-			delete(p.apps, k)
+			p.drop(k)
 			if len(p.apps) < maxCachedApps*9/10 {
 				break
 			}
 		}
 	}
 	p.apps[app.ID] = app
+}
+
+// drop forgets the cached application id and the encoding of its events.
+func (p *Projector) drop(id string) {
+	delete(p.apps, id)
+	delete(p.codes, id)
 }
 
 // applyDetails upserts the candidates' contact details, the jobs' details and the
@@ -1130,12 +1137,11 @@ func (p *Projector) saveMark(ctx context.Context, force bool) {
 
 // catchUp applies every interaction received since the stored mark (less an overlap).
 func (p *Projector) catchUp(ctx context.Context) error {
-	var m projectorMark
-	err := p.store.meta.FindOne(ctx, bson.M{"_id": "projector"}).Decode(&m)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return Unavailable("read the projector mark", err)
+	m, found, err := p.store.readProjectorMark(ctx)
+	if err != nil {
+		return err
 	}
-	if err == nil {
+	if found {
 		// From here on, a stop that is not clean must make the next start catch up.
 		if err := upsertByID(ctx, p.store.meta, "projector", bson.M{"$set": bson.M{"clean": false}}); err != nil {
 			return Unavailable("clear the projector's clean stop", err)

@@ -184,7 +184,7 @@ func partitionSet(partitions []int) map[int]bool {
 func (p *Projector) forget(in map[int]bool) {
 	for id := range p.apps {
 		if in[Partition(id)] {
-			delete(p.apps, id)
+			p.drop(id)
 		}
 	}
 	for c := range p.pooled {
