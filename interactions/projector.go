@@ -74,10 +74,7 @@ type Projector struct {
 	codes map[string]eventCodes
 
 	unsure func() bool // see ProjectorConfig.Unsure
-	// readFirst is set while Apply runs: what is not cached is read before writing
-	// (readUncached, readDetails) rather than inserted first.
-	readFirst bool
-	gaveUp    bool // an Apply was given up when stopping
+	gaveUp bool        // an Apply was given up when stopping
 
 	// shared is set when several replicas share the store (replicas.go).
 	shared   *sharing
@@ -326,7 +323,7 @@ func (p *Projector) prepare(items []Interaction) {
 		_, err = p.knowPooled(ctx, items)
 	}
 	if err == nil {
-		err = p.applyDetails(ctx, items)
+		err = p.applyDetails(ctx, items, false)
 	}
 	if err == nil {
 		err = p.namePools(ctx, items)
@@ -392,19 +389,19 @@ func (p *Projector) applyRetrying(items []Interaction) {
 // details it does not hold in memory are read first, so that events applied before (a
 // catch-up's overlap) cost that read only.
 func (p *Projector) Apply(ctx context.Context, items []Interaction) error {
-	p.readFirst = true
-	defer func() { p.readFirst = false }()
-	return p.apply(ctx, items)
+	return p.apply(ctx, items, true)
 }
 
 // applyFed applies a batch the writer has just stored. Its events are new, and most of
 // its applications and details are cached or new too: those not cached are inserted
 // without a read first, and read only when found stored already.
 func (p *Projector) applyFed(ctx context.Context, items []Interaction) error {
-	return p.apply(ctx, items)
+	return p.apply(ctx, items, false)
 }
 
-func (p *Projector) apply(ctx context.Context, items []Interaction) error {
+// apply is Apply when readFirst is set (what is not cached is read before writing:
+// readUncached, readDetails), else applyFed (inserted first).
+func (p *Projector) apply(ctx context.Context, items []Interaction, readFirst bool) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -467,7 +464,7 @@ func (p *Projector) apply(ctx context.Context, items []Interaction) error {
 	// as stored. One not found is taken for new; saveAll finds out otherwise when
 	// inserting it.
 	var fromStore map[string]Application
-	if p.readFirst {
+	if readFirst {
 		if fromStore, err = p.readUncached(ctx, order); err != nil {
 			return err
 		}
@@ -486,7 +483,7 @@ func (p *Projector) apply(ctx context.Context, items []Interaction) error {
 	}
 	// Details before applications, so that a changed application's candidate is known
 	// to consumers, and so that a crash in between leaves the events new next time.
-	if err := p.applyDetails(ctx, fresh); err != nil {
+	if err := p.applyDetails(ctx, fresh, readFirst); err != nil {
 		return err
 	}
 	if err := p.namePools(ctx, fresh); err != nil {
@@ -803,8 +800,8 @@ func (p *Projector) drop(id string) {
 
 // applyDetails upserts the candidates' contact details, the jobs' details and the
 // contact lookups (email or phone → candidate) that items carry, one update per
-// candidate and job, the latest details winning.
-func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error {
+// candidate and job, the latest details winning. readFirst: as for apply.
+func (p *Projector) applyDetails(ctx context.Context, items []Interaction, readFirst bool) error {
 	// Only events carrying details count, in order: sorting just those costs far less
 	// than sorting a large Apply's every event (most carry none).
 	var carrying []Interaction
@@ -875,7 +872,7 @@ func (p *Projector) applyDetails(ctx context.Context, items []Interaction) error
 			ops = append(ops, setOp(p.store.jobs, "job", id, jobs[id]))
 		}
 	}
-	return p.writeDetails(ctx, ops)
+	return p.writeDetails(ctx, ops, readFirst)
 }
 
 // detailOp is one write of details: doc when the document is new, else update.
@@ -912,10 +909,11 @@ func (p *Projector) redundant(op detailOp) bool {
 }
 
 // writeDetails skips what was written already, inserts documents seen for the first
-// time with one InsertMany per collection, and updates the rest.
-func (p *Projector) writeDetails(ctx context.Context, ops []detailOp) error {
+// time with one InsertMany per collection, and updates the rest. readFirst: as for
+// apply.
+func (p *Projector) writeDetails(ctx context.Context, ops []detailOp, readFirst bool) error {
 	var found map[string]bool
-	if p.readFirst {
+	if readFirst {
 		var err error
 		if found, err = p.readDetails(ctx, ops); err != nil {
 			return err
