@@ -151,15 +151,25 @@ func (r *CheckpointReader) Int() int64 {
 	return v
 }
 
+// take reads the next k bytes, nil when fewer are left; they share the reader's
+// memory.
+func (r *CheckpointReader) take(k int) []byte {
+	if k > len(r.buf) {
+		r.fail(errCheckpointShort)
+		return nil
+	}
+	b := r.buf[:k:k]
+	r.buf = r.buf[k:]
+	return b
+}
+
 // Fixed64 reads 8 bytes.
 func (r *CheckpointReader) Fixed64() uint64 {
-	if len(r.buf) < 8 {
-		r.fail(errCheckpointShort)
+	b := r.take(8)
+	if b == nil {
 		return 0
 	}
-	v := binary.LittleEndian.Uint64(r.buf)
-	r.buf = r.buf[8:]
-	return v
+	return binary.LittleEndian.Uint64(b)
 }
 
 // Len reads a count, which must be at most the bytes left (every counted item takes
@@ -174,28 +184,18 @@ func (r *CheckpointReader) Len() int {
 }
 
 // Raw reads bytes written by Raw; they share the reader's memory.
-func (r *CheckpointReader) Raw() []byte {
-	n := r.Uint()
-	if n > uint64(len(r.buf)) {
-		r.fail(errCheckpointShort)
-		return nil
-	}
-	b := r.buf[:n:n]
-	r.buf = r.buf[n:]
-	return b
-}
+func (r *CheckpointReader) Raw() []byte { return r.take(r.Len()) }
 
 // String reads a string.
 func (r *CheckpointReader) String() string { return string(r.Raw()) }
 
 // Bool reads a boolean.
 func (r *CheckpointReader) Bool() bool {
-	if len(r.buf) < 1 {
-		r.fail(errCheckpointShort)
+	bs := r.take(1)
+	if bs == nil {
 		return false
 	}
-	b := r.buf[0]
-	r.buf = r.buf[1:]
+	b := bs[0]
 	if b > 1 {
 		r.fail(errors.New("checkpoint: bad boolean"))
 	}
@@ -227,16 +227,12 @@ func (s *Store) saveCheckpoint(ctx context.Context, data []byte, id string) (che
 		return checkpointInfo{}, err
 	}
 	info := checkpointInfo{ID: id, Size: len(data), Sum: int64(crc32.Checksum(data, crcTable))}
-	for lo := 0; lo < len(data) || lo == 0; lo += checkpointChunk {
-		hi := min(lo+checkpointChunk, len(data))
-		doc := checkpointChunkDoc{ID: id + "/" + strconv.Itoa(info.Chunks), Data: data[lo:hi]}
+	for chunk := range slices.Chunk(data, checkpointChunk) { // never empty: it starts with its format
+		doc := checkpointChunkDoc{ID: id + "/" + strconv.Itoa(info.Chunks), Data: chunk}
 		if _, err := s.checkpoint.InsertOne(ctx, doc); err != nil {
 			return checkpointInfo{}, err
 		}
 		info.Chunks++
-		if hi == len(data) {
-			break
-		}
 	}
 	return info, nil
 }
@@ -434,9 +430,8 @@ func readClocks(r *CheckpointReader, f func(a *savedApp)) error {
 
 // restored is a checkpoint read and checked, ready to put in place.
 type restored struct {
-	clocks  []byte    // the engine's part, read again by readClocks as it is put in place
-	books   []func()  // each book's restore
-	through time.Time // every transition up to here was recorded when it was saved
+	clocks []byte   // the engine's part, read again by readClocks as it is put in place
+	books  []func() // each book's restore
 	// changed are the applications that may have changed since it was saved: after a
 	// crash, those of interactions received since its mark (ChangedSince).
 	changed []string
@@ -516,7 +511,7 @@ func (e *Engine) useCheckpoint(cp *restored, now time.Time, recorded map[string]
 			}
 		}
 		for _, c := range a.clocks {
-			if c.DueAt.After(cp.through) && !c.DueAt.After(now) {
+			if c.DueAt.After(e.through) && !c.DueAt.After(now) {
 				redo = append(redo, a.id)
 				return
 			}
@@ -559,17 +554,14 @@ func (e *Engine) startFromCheckpoint(ctx context.Context, due []Fired, redo []st
 		}
 	}
 	e.poke()
-	if len(due) > 0 {
-		missing := slices.DeleteFunc(slices.Clone(due), func(f Fired) bool { return f.CandidateID != "" })
-		if len(missing) > 0 {
-			apps, err := e.applications(ctx, missing)
-			if err != nil {
-				return err
-			}
-			for i := range due {
-				if app, ok := apps[due[i].ApplicationID]; ok && due[i].CandidateID == "" {
-					due[i].CandidateID, due[i].JobID = app.CandidateID, app.JobID
-				}
+	if missing := slices.DeleteFunc(slices.Clone(due), func(f Fired) bool { return f.CandidateID != "" }); len(missing) > 0 {
+		apps, err := e.applications(ctx, missing)
+		if err != nil {
+			return err
+		}
+		for i := range due {
+			if app, ok := apps[due[i].ApplicationID]; ok && due[i].CandidateID == "" {
+				due[i].CandidateID, due[i].JobID = app.CandidateID, app.JobID
 			}
 		}
 	}
@@ -630,7 +622,7 @@ func (e *Engine) checkpointFor(ctx context.Context, last cleanStop) *restored {
 		e.log.Info("sla: the checkpoint of the clocks is not used; rebuilding them", "why", "most applications changed since", "changed_since", len(changed))
 		return nil
 	}
-	restored.through, restored.changed = last.Through, changed
+	restored.changed = changed
 	e.log.Info("sla: starting from the checkpoint of the clocks", "bytes", cp.Size, "clean", last.Clean,
 		"changed_since", len(changed), "took", time.Since(started).Round(time.Millisecond))
 	return restored
@@ -638,11 +630,6 @@ func (e *Engine) checkpointFor(ctx context.Context, last cleanStop) *restored {
 
 // uuid reads the 16 bytes of a UUID.
 func (r *CheckpointReader) uuid() (u uuid.UUID) {
-	if len(r.buf) < 16 {
-		r.fail(errCheckpointShort)
-		return u
-	}
-	copy(u[:], r.buf)
-	r.buf = r.buf[16:]
+	copy(u[:], r.take(16))
 	return u
 }

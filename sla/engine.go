@@ -239,6 +239,7 @@ func (e *Engine) begin(ctx context.Context) (rebuild func(context.Context) error
 	// A shared engine owns nothing yet: taking over partitions does this per partition.
 	var recorded map[string]bool
 	var pending []Fired
+	var cp *restored
 	if e.owns == nil {
 		last, err := e.store.takeCleanStop(ctx)
 		if err != nil {
@@ -246,7 +247,7 @@ func (e *Engine) begin(ctx context.Context) (rebuild func(context.Context) error
 		}
 		// A checkpoint saved with a clean stop, with the applications changed since
 		// (after a crash), stands for reading them all (checkpoint.go).
-		cp := e.checkpointFor(ctx, last)
+		cp = e.checkpointFor(ctx, last)
 		// A policy or calendar changed since may move clocks into the past: then
 		// every transition is checked.
 		switch {
@@ -265,25 +266,22 @@ func (e *Engine) begin(ctx context.Context) (rebuild func(context.Context) error
 				return nil, interactions.Unavailable("read transitions", err)
 			}
 		}
-		// The checkpoint is put in place before the scheduler runs and before
-		// anything is applied, so nothing it restores is older than what Applied sees.
-		if cp != nil {
-			e.mu.Lock()
-			e.live = map[string]struct{}{}
-			e.mu.Unlock()
-			now := e.now()
-			due, redo := e.useCheckpoint(cp, now, recorded)
-			go e.run()
-			return func(ctx context.Context) error {
-				return e.startFromCheckpoint(ctx, due, redo, recorded, pending, now)
-			}, nil
-		}
 	}
+	finish := func(ctx context.Context) error { return e.rebuild(ctx, recorded, pending) }
 	e.mu.Lock()
 	e.live = map[string]struct{}{}
 	e.mu.Unlock()
+	// The checkpoint is put in place before the scheduler runs and before anything is
+	// applied, so nothing it restores is older than what Applied sees.
+	if cp != nil {
+		now := e.now()
+		due, redo := e.useCheckpoint(cp, now, recorded)
+		finish = func(ctx context.Context) error {
+			return e.startFromCheckpoint(ctx, due, redo, recorded, pending, now)
+		}
+	}
 	go e.run()
-	return func(ctx context.Context) error { return e.rebuild(ctx, recorded, pending) }, nil
+	return finish, nil
 }
 
 // rebuild derives the open clocks of every stored application into the schedule,
