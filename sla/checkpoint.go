@@ -408,11 +408,7 @@ func readClocks(r *CheckpointReader, f func(a *savedApp)) error {
 			c.WarnAt = time.UnixMilli(start + r.Int()).UTC()
 			c.DueAt = time.UnixMilli(start + r.Int()).UTC()
 			c.StartReceivedAt = time.UnixMilli(start + r.Int()).UTC()
-			idPart := c.InterviewID
-			if c.Metric == MetricNurture {
-				idPart, _ = PoolOf(c.PolicyID)
-			}
-			c.ClockID = clockID(a.id, c.Metric, idPart, c.StartedBy)
+			c.ClockID = storedClockID(a.id, c.Metric, c.PolicyID, c.InterviewID, c.StartedBy)
 			a.clocks = append(a.clocks, c)
 		}
 		a.fired = a.fired[:0]

@@ -63,6 +63,16 @@ func clockID(appID string, m Metric, interviewID, startedBy string) string {
 	return appID + "/" + string(m) + "/" + startedBy
 }
 
+// storedClockID is the id of a clock kept in the schedule, which holds its policy
+// and interview rather than its id: a nurture clock's id names its pool where
+// others name their interview.
+func storedClockID(appID string, m Metric, policyID, interviewID, startedBy string) string {
+	if m == MetricNurture {
+		interviewID, _ = PoolOf(policyID)
+	}
+	return clockID(appID, m, interviewID, startedBy)
+}
+
 // Open reports whether the clock has not stopped.
 func (c Clock) Open() bool { return c.StoppedAt == nil }
 

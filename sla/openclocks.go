@@ -125,12 +125,8 @@ func (e *Engine) clock(a *appClocks, j int) Clock {
 		policyID, by, recv = e.policies.name(uint32(oc.policy)), oc.startedBy.String(), oc.startedAt+int64(oc.recvDelta)
 	}
 	m := clockMetrics[oc.metric]
-	idPart := interviewID
-	if m == MetricNurture {
-		idPart, _ = PoolOf(policyID) // a nurture clock's id names its pool there
-	}
 	return Clock{
-		ClockID:         clockID(a.id, m, idPart, by),
+		ClockID:         storedClockID(a.id, m, policyID, interviewID, by),
 		ApplicationID:   a.id,
 		PolicyID:        policyID,
 		Metric:          m,
