@@ -304,55 +304,71 @@ func (e *Engine) writeCheckpoint(ctx context.Context) checkpointInfo {
 }
 
 // saveClocks writes every application's open clocks and the hashes of its recorded
-// transitions. Callers hold e.mu.
+// transitions, with the engine's tables of policy and recruiter ids (every policy of
+// an open clock is in its table: see compact). Callers hold e.mu.
 func (e *Engine) saveClocks(w *CheckpointWriter) {
-	var policies, recruiters interner
-	body := &CheckpointWriter{}
-	n := 0
-	for i := uint32(0); i < e.slots.used; i++ {
-		a := e.slots.at(i)
-		if a.id == "" {
-			continue
-		}
-		n++
-		body.String(a.id)
-		body.Uint(uint64(recruiters.id(e.recruiters.name(a.recruiter))))
-		body.Uint(uint64(len(a.clocks)))
-		for j := range a.clocks {
-			c := e.clock(a, j)
-			body.Uint(uint64(a.clocks[j].metric))
-			body.Uint(uint64(policies.id(c.PolicyID)))
-			body.String(c.InterviewID)
-			if u, ok := canonicalUUID(c.StartedBy); ok {
-				body.Bool(true)
-				body.buf = append(body.buf, u[:]...)
-			} else {
-				body.Bool(false)
-				body.String(c.StartedBy)
-			}
-			start := c.StartedAt.UnixMilli()
-			body.Int(start)
-			body.Int(c.WarnAt.UnixMilli() - start)
-			body.Int(c.DueAt.UnixMilli() - start)
-			body.Int(c.StartReceivedAt.UnixMilli() - start)
-		}
-		var fired []uint64
-		if a.extra != nil {
-			fired = a.extra.fired
-		}
-		body.Uint(uint64(len(fired)))
-		for _, h := range fired {
-			body.Fixed64(h)
-		}
-	}
-	for _, names := range [][]string{policies.names, recruiters.names} {
+	for _, names := range [][]string{e.policies.names, e.recruiters.names} {
 		w.Uint(uint64(len(names)))
 		for _, s := range names {
 			w.String(s)
 		}
 	}
+	n := 0
+	for i := uint32(0); i < e.slots.used; i++ {
+		if e.slots.at(i).id != "" {
+			n++
+		}
+	}
 	w.Uint(uint64(n))
-	w.buf = append(w.buf, body.buf...)
+	for i := uint32(0); i < e.slots.used; i++ {
+		a := e.slots.at(i)
+		if a.id == "" {
+			continue
+		}
+		w.String(a.id)
+		w.Uint(uint64(a.recruiter))
+		w.Uint(uint64(len(a.clocks)))
+		for j := range a.clocks {
+			oc := &a.clocks[j]
+			w.Uint(uint64(oc.metric))
+			if oc.rare {
+				r := a.rareClock(j)
+				w.Uint(uint64(e.policies.index[r.policyID]))
+				w.String(r.interviewID)
+				if u, ok := canonicalUUID(r.startedBy); ok {
+					w.Bool(true)
+					w.buf = append(w.buf, u[:]...)
+				} else {
+					w.Bool(false)
+					w.String(r.startedBy)
+				}
+				writeTimes(w, oc, r.startRecv)
+				continue
+			}
+			w.Uint(uint64(oc.policy))
+			w.String("")
+			w.Bool(true)
+			w.buf = append(w.buf, oc.startedBy[:]...)
+			writeTimes(w, oc, oc.startedAt+int64(oc.recvDelta))
+		}
+		var fired []uint64
+		if a.extra != nil {
+			fired = a.extra.fired
+		}
+		w.Uint(uint64(len(fired)))
+		for _, h := range fired {
+			w.Fixed64(h)
+		}
+	}
+}
+
+// writeTimes writes an open clock's start, then its warn and due times and when its
+// starting interaction arrived (recv), as milliseconds after the start.
+func writeTimes(w *CheckpointWriter, oc *openClock, recv int64) {
+	w.Int(oc.startedAt)
+	w.Int(oc.warnAt - oc.startedAt)
+	w.Int(oc.dueAt - oc.startedAt)
+	w.Int(recv - oc.startedAt)
 }
 
 // savedApp is one application of a checkpoint.
